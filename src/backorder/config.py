@@ -1,0 +1,50 @@
+"""Settings from the environment (prefix BACKORDER_) or a .env file in the working directory."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backorder.domain.model import QueueStrategy
+from backorder.domain.ranking import DEFAULT_PRIORITY_RULES, RULES, Ranking
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BACKORDER_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///backorder.db",
+        description="SQLAlchemy URL; sqlite:///FILE (default) or postgresql://user@host/db",
+    )
+    default_queue: QueueStrategy = Field(
+        default=QueueStrategy.FIFO, description="queue strategy of products added without one"
+    )
+    priority_rules: list[str] = Field(
+        default=list(DEFAULT_PRIORITY_RULES),
+        description="rule names, highest class first, for the `priority` strategy",
+    )
+    priority_aging_days: int | None = Field(
+        default=14,
+        description="a priority-queued line climbs one class per this many days waited; "
+        "empty to switch off. FIFO queues have a single class, so nothing climbs there.",
+    )
+
+    @field_validator("priority_rules")
+    @classmethod
+    def _known_rules(cls, rules: list[str]) -> list[str]:
+        unknown = [name for name in rules if name not in RULES]
+        if unknown:
+            raise ValueError(f"unknown priority rule(s) {unknown}; known: {sorted(RULES)}")
+        if len(set(rules)) != len(rules):
+            raise ValueError("priority rules must not repeat")
+        return rules
+
+    @field_validator("priority_aging_days", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value in ("", "off", "none", 0, "0") else value
+
+    def ranking(self, strategy: QueueStrategy) -> Ranking:
+        if strategy is QueueStrategy.FIFO:
+            return Ranking(QueueStrategy.FIFO, (), None)
+        return Ranking(strategy, tuple(self.priority_rules), self.priority_aging_days)

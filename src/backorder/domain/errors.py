@@ -1,0 +1,35 @@
+"""Errors the business rules raise; every entry point turns them into one clear message."""
+
+
+class BackorderError(Exception):
+    """A request the rules refuse. Nothing has changed when it is raised."""
+
+
+class UnknownSku(BackorderError):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"unknown SKU {sku!r}")
+        self.sku = sku
+
+
+class UnknownOrder(BackorderError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"unknown order {ref!r}")
+        self.ref = ref
+
+
+class DuplicateSku(BackorderError):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"SKU {sku!r} already exists")
+        self.sku = sku
+
+
+class InvalidRequest(BackorderError):
+    """Input that breaks a rule (negative quantity, unknown line, ...)."""
+
+
+class ImpossibleCancel(BackorderError):
+    """A cancel asking for more than is still open on the line."""
+
+
+class NotReadyToShip(BackorderError):
+    """Nothing allocated, or a ship-complete order that still waits for units."""

@@ -1,0 +1,224 @@
+"""Facts, named in the past tense. Each is written to the outbox in the transaction that
+made it true, carrying what a notification will need (order, customer and contact, SKU,
+quantities, money, ETA)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, ClassVar
+
+from backorder.domain.model import Customer, OrderTerms
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """Who and what a line event concerns."""
+
+    ref: str
+    customer: Customer
+    currency: str
+    terms: OrderTerms
+
+
+@dataclass(frozen=True)
+class Event:
+    type: ClassVar[str]
+
+    @property
+    def order_ref(self) -> str | None:
+        order = getattr(self, "order", None)
+        return order.ref if isinstance(order, OrderContext) else None
+
+    @property
+    def subject_sku(self) -> str | None:
+        sku = getattr(self, "sku", None)
+        return sku if isinstance(sku, str) else None
+
+    def payload(self) -> dict[str, Any]:
+        body = _plain({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        assert isinstance(body, dict)
+        order = body.pop("order", None)
+        if order is not None:
+            body = {"order_ref": order["ref"], **_flatten_order(order), **body}
+        return {"type": self.type, **body}
+
+
+def _flatten_order(order: dict[str, Any]) -> dict[str, Any]:
+    terms = order["terms"]
+    return {
+        "customer": order["customer"],
+        "currency": order["currency"],
+        "payment_timing": terms["payment_timing"],
+        "shipping_method": terms["shipping_method"],
+        "shipping_preference": terms["preference"],
+        "expedite": terms["expedite"],
+    }
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: money as decimal strings, times as ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class LineSummary:
+    line: int
+    sku: str
+    quantity: int
+    allocated: int
+    backordered: int
+    cancelled: int
+    unit_price: Decimal
+    eta: date | None
+
+
+@dataclass(frozen=True)
+class OrderAccepted(Event):
+    type: ClassVar[str] = "order_accepted"
+    order: OrderContext
+    placed_at: datetime
+    lines: tuple[LineSummary, ...]
+    total_value: Decimal
+    backordered_value: Decimal
+
+
+@dataclass(frozen=True)
+class LineBackordered(Event):
+    type: ClassVar[str] = "line_backordered"
+    order: OrderContext
+    sku: str
+    line: int
+    quantity: int
+    backordered: int
+    unit_price: Decimal
+    value: Decimal
+    eta: date | None
+    rule: str
+
+
+@dataclass(frozen=True)
+class UnitsAllocated(Event):
+    type: ClassVar[str] = "units_allocated"
+    order: OrderContext
+    sku: str
+    line: int
+    units: int
+    still_backordered: int
+    unit_price: Decimal
+    value: Decimal
+    source: str
+    ref: str | None
+    why: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShippedLine:
+    line: int
+    sku: str
+    units: int
+    unit_price: Decimal
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class UnitsShipped(Event):
+    type: ClassVar[str] = "units_shipped"
+    order: OrderContext
+    tracking: str | None
+    lines: tuple[ShippedLine, ...]
+    value: Decimal
+    complete: bool
+
+
+@dataclass(frozen=True)
+class UnitsCancelled(Event):
+    type: ClassVar[str] = "units_cancelled"
+    order: OrderContext
+    sku: str
+    line: int
+    units: int
+    from_backordered: int
+    from_allocated: int
+    reason: str
+    unit_price: Decimal
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class AllocationTakenBack(Event):
+    type: ClassVar[str] = "allocation_taken_back"
+    order: OrderContext
+    sku: str
+    line: int
+    units: int
+    still_allocated: int
+    backordered: int
+    reason: str
+    eta: date | None
+
+
+@dataclass(frozen=True)
+class StockReceived(Event):
+    type: ClassVar[str] = "stock_received"
+    sku: str
+    units: int
+    ref: str | None
+    on_hand: int
+    allocated: int
+    available: int
+    lines_served: int
+    units_allocated: int
+    still_backordered: int
+
+
+@dataclass(frozen=True)
+class StockAdjusted(Event):
+    type: ClassVar[str] = "stock_adjusted"
+    sku: str
+    previous_on_hand: int
+    on_hand: int
+    allocated: int
+    available: int
+    units_taken_back: int
+    lines_served: int
+
+
+@dataclass(frozen=True)
+class SkuOutOfStock(Event):
+    type: ClassVar[str] = "sku_out_of_stock"
+    sku: str
+    on_hand: int
+    allocated: int
+    backordered: int
+
+
+EVENT_TYPES: tuple[str, ...] = tuple(
+    cls.type
+    for cls in (
+        OrderAccepted,
+        LineBackordered,
+        UnitsAllocated,
+        UnitsShipped,
+        UnitsCancelled,
+        AllocationTakenBack,
+        StockReceived,
+        StockAdjusted,
+        SkuOutOfStock,
+    )
+)

@@ -1,0 +1,227 @@
+"""Taking an order in: split every line against stock, queue what waits, refuse what the
+SKU's limits refuse, and record it all with its events in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from backorder.domain.allocation import Split, lead_time_eta, split_line
+from backorder.domain.errors import InvalidRequest, UnknownSku
+from backorder.domain.events import (
+    Event,
+    LineBackordered,
+    LineSummary,
+    OrderAccepted,
+    OrderContext,
+    SkuOutOfStock,
+    UnitsAllocated,
+    UnitsCancelled,
+)
+from backorder.domain.model import OrderRequest
+from backorder.domain.ranking import RankFacts, Ranking
+from backorder.services.context import Backorder
+from backorder.store.db import UnitOfWork
+from backorder.store.repos import Lines, Outbox, ProductRow, Products
+from backorder.store.tables import allocations, cancellations, order_lines, orders
+
+INTAKE_RULE = "in stock at intake"
+
+
+@dataclass(frozen=True)
+class Placed:
+    ref: str
+    created: bool
+
+
+def validate(request: OrderRequest) -> None:
+    if not request.lines:
+        raise InvalidRequest(f"order {request.ref} has no lines")
+    for number, line in enumerate(request.lines, start=1):
+        if line.quantity <= 0:
+            raise InvalidRequest(f"order {request.ref} line {number}: quantity must be positive")
+        if line.unit_price is not None and line.unit_price < 0:
+            raise InvalidRequest(f"order {request.ref} line {number}: unit price is negative")
+    if request.placed_at.tzinfo is None:
+        raise InvalidRequest(f"order {request.ref}: placed_at needs a timezone")
+
+
+def place_order(app: Backorder, request: OrderRequest) -> Placed:
+    """Take one order in. A `CHANNEL:EXTERNAL_ID` seen before returns the existing order
+    and changes nothing."""
+    validate(request)
+    now = app.now()
+    with app.db.write() as uow:
+        rows = Products(uow.connection).lock(line.sku for line in request.lines)
+        for line in request.lines:
+            if line.sku not in rows:
+                raise UnknownSku(line.sku)
+        if _exists(uow, request):
+            return Placed(request.ref, created=False)
+        try:
+            order_id = _insert_order(uow, request, now)
+        except IntegrityError:
+            uow.connection.rollback()
+            if _exists(uow, request):
+                return Placed(request.ref, created=False)
+            raise
+        facts = _split_and_record(app, uow, request, (order_id, rows), now)
+        Products(uow.connection).save_stocks(list(rows.values()), now)
+        Outbox(uow.connection).append(facts, now)
+        uow.commit()
+    return Placed(request.ref, created=True)
+
+
+def _exists(uow: UnitOfWork, request: OrderRequest) -> bool:
+    query = select(orders.c.id).where(
+        orders.c.channel == request.channel, orders.c.external_id == request.external_id
+    )
+    return uow.connection.execute(query).first() is not None
+
+
+def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int:
+    customer, terms = request.customer, request.terms
+    values = {
+        "channel": request.channel,
+        "external_id": request.external_id,
+        "placed_at": request.placed_at,
+        "received_at": now,
+        "customer_id": customer.id,
+        "customer_name": customer.name,
+        "customer_email": customer.email,
+        "customer_phone": customer.phone,
+        "customer_tier": customer.tier.value,
+        "currency": request.currency,
+        "shipping_method": terms.shipping_method.value,
+        "shipping_preference": terms.preference.value,
+        "payment_timing": terms.payment_timing.value,
+        "expedite": terms.expedite,
+    }
+    result = uow.connection.execute(insert(orders).values(**values).returning(orders.c.id))
+    return int(result.scalar_one())
+
+
+def _split_and_record(
+    app: Backorder,
+    uow: UnitOfWork,
+    request: OrderRequest,
+    target: tuple[int, dict[str, ProductRow]],
+    now: datetime,
+) -> list[Event]:
+    order_id, rows = target
+    capped = [row.id for row in rows.values() if row.product.max_per_customer is not None]
+    waiting = Lines(uow.connection).customer_backordered(request.customer.id, capped)
+    context = OrderContext(request.ref, request.customer, request.currency, request.terms)
+    facts = RankFacts(request.terms.expedite, request.customer.tier, request.terms.shipping_method)
+    was_available = {sku: row.stock.available for sku, row in rows.items()}
+
+    line_values: list[dict[str, Any]] = []
+    splits: list[tuple[Split, Ranking]] = []
+    for number, wanted in enumerate(request.lines, start=1):
+        row = rows[wanted.sku]
+        split = split_line(wanted.quantity, row.product, row.stock, waiting.get(row.id, 0), now)
+        row.stock.allocated += split.allocate
+        row.stock.backordered += split.backorder
+        waiting[row.id] = waiting.get(row.id, 0) + split.backorder
+        ranking = app.settings.ranking(row.product.queue)
+        base = ranking.base_class(facts)
+        current = ranking.current_class(base, request.placed_at, now)
+        line_values.append(
+            {
+                "order_id": order_id,
+                "line_no": number,
+                "product_id": row.id,
+                "quantity": wanted.quantity,
+                "allocated": split.allocate,
+                "backordered": split.backorder,
+                "shipped": 0,
+                "cancelled": split.cancel,
+                "unit_price": wanted.unit_price
+                if wanted.unit_price is not None
+                else row.product.unit_price,
+                "placed_at": request.placed_at,
+                "base_class": base,
+                "rank_class": current,
+                "climbs_at": ranking.next_climb(base, current, request.placed_at),
+                "eta": lead_time_eta(row.product, now) if split.backorder else None,
+            }
+        )
+        splits.append((split, ranking))
+
+    ids = uow.connection.execute(
+        insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True),
+        line_values,
+    ).scalars().all()
+
+    events: list[Event] = []
+    allocation_log: list[dict[str, Any]] = []
+    cancel_log: list[dict[str, Any]] = []
+    summaries: list[LineSummary] = []
+    for line_id, values, (split, ranking), wanted in zip(
+        ids, line_values, splits, request.lines, strict=True
+    ):
+        number, price = values["line_no"], values["unit_price"]
+        summaries.append(
+            LineSummary(number, wanted.sku, wanted.quantity, split.allocate, split.backorder,
+                        split.cancel, price, values["eta"])
+        )
+        if split.allocate:
+            allocation_log.append(
+                {"line_id": line_id, "units": split.allocate, "allocated_at": now,
+                 "source": "intake", "ref": None, "position": None,
+                 "rank_class": values["rank_class"], "rule": INTAKE_RULE}
+            )
+            events.append(
+                UnitsAllocated(
+                    order=context, sku=wanted.sku, line=number, units=split.allocate,
+                    still_backordered=split.backorder, unit_price=price,
+                    value=price * split.allocate, source="intake", ref=None,
+                    why={"position": None, "strategy": ranking.strategy.value,
+                         "rule": INTAKE_RULE, "source": "intake"},
+                )
+            )
+        if split.backorder:
+            events.append(
+                LineBackordered(
+                    order=context, sku=wanted.sku, line=number, quantity=wanted.quantity,
+                    backordered=split.backorder, unit_price=price,
+                    value=price * split.backorder, eta=values["eta"],
+                    rule=ranking.explain(values["base_class"], values["rank_class"]),
+                )
+            )
+        if split.cancel:
+            reason = split.refusal.value if split.refusal else "refused"
+            cancel_log.append(
+                {"line_id": line_id, "units": split.cancel, "from_allocated": 0,
+                 "reason": reason, "cancelled_at": now}
+            )
+            events.append(
+                UnitsCancelled(
+                    order=context, sku=wanted.sku, line=number, units=split.cancel,
+                    from_backordered=0, from_allocated=0, reason=reason, unit_price=price,
+                    value=price * split.cancel,
+                )
+            )
+    if allocation_log:
+        uow.connection.execute(insert(allocations), allocation_log)
+    if cancel_log:
+        uow.connection.execute(insert(cancellations), cancel_log)
+
+    total = sum((s.unit_price * s.quantity for s in summaries), Decimal(0))
+    waiting_value = sum((s.unit_price * s.backordered for s in summaries), Decimal(0))
+    accepted = OrderAccepted(
+        order=context, placed_at=request.placed_at, lines=tuple(summaries),
+        total_value=total, backordered_value=waiting_value,
+    )
+    out_of_stock: list[Event] = [
+        SkuOutOfStock(sku=sku, on_hand=row.stock.on_hand, allocated=row.stock.allocated,
+                      backordered=row.stock.backordered)
+        for sku, row in sorted(rows.items())
+        if was_available[sku] > 0 and row.stock.available == 0
+    ]
+    return [accepted, *events, *out_of_stock]

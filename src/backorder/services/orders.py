@@ -1,0 +1,170 @@
+"""Changing an order after intake: cancel (order, line, part of a line), ship, expedite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from backorder.domain.allocation import plan_cancel, plan_shipment
+from backorder.domain.errors import ImpossibleCancel, InvalidRequest, UnknownOrder
+from backorder.domain.events import Event, ShippedLine, UnitsCancelled, UnitsShipped
+from backorder.domain.model import parse_ref
+from backorder.services.context import Backorder
+from backorder.services.queueing import rerank, serve
+from backorder.store.db import UnitOfWork
+from backorder.store.repos import Lines, LineRow, Outbox, ProductRow, Products
+from backorder.store.tables import cancellations, orders, shipment_lines, shipments
+
+CUSTOMER_REQUEST = "customer_request"
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    ref: str
+    units: int
+    released: int  # allocated units handed back to the queue
+    reallocated: int  # of those, units the queue took at once
+
+
+@dataclass(frozen=True)
+class Shipped:
+    ref: str
+    units: int
+    shipment_id: int
+    complete: bool
+
+
+def find_order(uow: UnitOfWork, ref: str) -> dict[str, Any]:
+    try:
+        channel, external_id = parse_ref(ref)
+    except ValueError as error:
+        raise InvalidRequest(str(error)) from None
+    row = uow.connection.execute(
+        select(orders).where(orders.c.channel == channel, orders.c.external_id == external_id)
+    ).mappings().first()
+    if row is None:
+        raise UnknownOrder(ref)
+    return dict(row)
+
+
+def _lock_order(uow: UnitOfWork, ref: str) -> tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]]:
+    """Lock the order's SKUs (in SKU order), then read its lines under those locks."""
+    order = find_order(uow, ref)
+    lines = Lines(uow.connection)
+    product_ids = {line.product_id for line in lines.of_order(order["id"])}
+    rows = Products(uow.connection).lock_by_id(product_ids)
+    return order, lines.of_order(order["id"]), rows
+
+
+def cancel_order(
+    app: Backorder, ref: str, line_no: int | None = None, units: int | None = None,
+    reason: str | None = None,
+) -> Cancelled:
+    """Cancel the whole order, one line, or part of one line, before shipment. Allocated
+    units released by the cancel go to the queue in the same transaction."""
+    if units is not None and line_no is None:
+        raise InvalidRequest("a cancel quantity needs a line number")
+    reason = reason or CUSTOMER_REQUEST
+    now = app.now()
+    with app.db.write() as uow:
+        order, lines, rows = _lock_order(uow, ref)
+        if line_no is not None:
+            targets = [line for line in lines if line.line_no == line_no]
+            if not targets:
+                raise InvalidRequest(f"order {ref} has no line {line_no}")
+        else:
+            targets = [line for line in lines if line.qty.open > 0]
+            if not targets:
+                raise ImpossibleCancel(f"order {ref} has nothing left to cancel")
+        facts: list[Event] = []
+        log: list[dict[str, Any]] = []
+        released = 0
+        for line in targets:
+            plan = plan_cancel(line.qty, units)
+            stock = rows[line.product_id].stock
+            line.qty.backordered -= plan.from_backordered
+            line.qty.allocated -= plan.from_allocated
+            line.qty.cancelled += plan.units
+            stock.backordered -= plan.from_backordered
+            stock.allocated -= plan.from_allocated
+            released += plan.from_allocated
+            log.append({"line_id": line.id, "units": plan.units,
+                        "from_allocated": plan.from_allocated, "reason": reason,
+                        "cancelled_at": now})
+            facts.append(
+                UnitsCancelled(
+                    order=line.order, sku=line.sku, line=line.line_no, units=plan.units,
+                    from_backordered=plan.from_backordered, from_allocated=plan.from_allocated,
+                    reason=reason, unit_price=line.unit_price, value=line.unit_price * plan.units,
+                )
+            )
+        Lines(uow.connection).save_quantities(targets)
+        uow.connection.execute(insert(cancellations), log)
+        reallocated = 0
+        for row in sorted(rows.values(), key=lambda r: r.product.sku):
+            moved = serve(uow, row, app.settings.ranking(row.product.queue),
+                          ("release", ref), now)
+            reallocated += moved.units
+            facts.extend(moved.events)
+        Products(uow.connection).save_stocks(list(rows.values()), now)
+        Outbox(uow.connection).append(facts, now)
+        uow.commit()
+    return Cancelled(ref, sum(entry["units"] for entry in log), released, reallocated)
+
+
+def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped:
+    """Ship the order's allocated units. A ship-complete order ships only when nothing waits."""
+    now = app.now()
+    with app.db.write() as uow:
+        order, lines, rows = _lock_order(uow, ref)
+        by_number = {line.line_no: line for line in lines}
+        plan = plan_shipment({n: line.qty for n, line in by_number.items()},
+                             lines[0].order.terms.preference)
+        shipment_id = int(uow.connection.execute(
+            insert(shipments).values(order_id=order["id"], tracking=tracking, shipped_at=now)
+            .returning(shipments.c.id)
+        ).scalar_one())
+        shipped: list[ShippedLine] = []
+        for number, units in sorted(plan.items()):
+            line = by_number[number]
+            line.qty.allocated -= units
+            line.qty.shipped += units
+            stock = rows[line.product_id].stock
+            stock.allocated -= units
+            stock.on_hand -= units
+            shipped.append(ShippedLine(number, line.sku, units, line.unit_price,
+                                       line.unit_price * units))
+        uow.connection.execute(
+            insert(shipment_lines),
+            [{"shipment_id": shipment_id, "line_id": by_number[n].id, "units": u}
+             for n, u in sorted(plan.items())],
+        )
+        Lines(uow.connection).save_quantities([by_number[n] for n in plan])
+        Products(uow.connection).save_stocks(list(rows.values()), now)
+        complete = all(line.qty.open == 0 for line in lines)
+        event = UnitsShipped(
+            order=lines[0].order, tracking=tracking, lines=tuple(shipped),
+            value=sum((s.value for s in shipped), Decimal(0)), complete=complete,
+        )
+        Outbox(uow.connection).append([event], now)
+        uow.commit()
+    return Shipped(ref, sum(plan.values()), shipment_id, complete)
+
+
+def expedite_order(app: Backorder, ref: str) -> int:
+    """Set the manual expedite flag; the order's waiting lines are ranked afresh.
+    Returns how many waiting lines were re-ranked."""
+    now = app.now()
+    with app.db.write() as uow:
+        order, lines, rows = _lock_order(uow, ref)
+        uow.connection.execute(update(orders).where(orders.c.id == order["id"])
+                               .values(expedite=True))
+        moved = 0
+        for row in rows.values():
+            ranking = app.settings.ranking(row.product.queue)
+            moved += rerank(uow, row, ranking, now, only_order=order["id"])
+        uow.commit()
+    return moved

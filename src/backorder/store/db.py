@@ -1,0 +1,101 @@
+"""Engines and the unit of work. SQLite and PostgreSQL take the same code path; only the
+way a write transaction starts differs (SQLite: BEGIN IMMEDIATE; PostgreSQL: row locks)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE = "backorder_write"
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here; other URLs pass through unchanged."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, poolclass=NullPool, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself, so writes can take the lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the write lock at BEGIN, so two writers never deadlock upgrading.
+        write = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class UnitOfWork:
+    """One transaction. It rolls back unless `commit()` is called."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self._committed = False
+
+    def commit(self) -> None:
+        self.connection.commit()
+        self._committed = True
+
+    @property
+    def locks_rows(self) -> bool:
+        """PostgreSQL serialises per SKU with row locks; SQLite has one writer at a time."""
+        return self.dialect != "sqlite"
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+
+    @contextmanager
+    def write(self) -> Iterator[UnitOfWork]:
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn:
+            uow = UnitOfWork(conn)
+            try:
+                yield uow
+            finally:
+                if not uow._committed:
+                    conn.rollback()
+
+    @contextmanager
+    def read(self) -> Iterator[UnitOfWork]:
+        with self.engine.connect() as conn:
+            uow = UnitOfWork(conn)
+            try:
+                yield uow
+            finally:
+                conn.rollback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,407 @@
+"""Repositories: the few queries the use cases need, in SQLAlchemy Core (set-based, no ORM
+objects on hot paths). They read rows into domain objects and write decisions back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
+
+from backorder.domain.events import Event, OrderContext
+from backorder.domain.model import (
+    Customer,
+    LineQuantities,
+    OrderTerms,
+    PaymentTiming,
+    Policy,
+    Preference,
+    Product,
+    QueueStrategy,
+    ShippingMethod,
+    StockLevel,
+    Tier,
+)
+from backorder.domain.ranking import RankFacts
+from backorder.store.tables import events, order_lines, orders, products
+
+PRODUCT_FIELDS = (
+    "name",
+    "unit_price",
+    "policy",
+    "queue_strategy",
+    "lead_time_days",
+    "max_per_customer",
+    "discontinued",
+    "backorder_cap",
+    "backorder_until",
+)
+
+
+@dataclass
+class ProductRow:
+    id: int
+    product: Product
+    stock: StockLevel
+
+
+def product_from_row(row: RowMapping) -> ProductRow:
+    product = Product(
+        sku=row["sku"],
+        name=row["name"],
+        unit_price=row["unit_price"],
+        policy=Policy(row["policy"]),
+        queue=QueueStrategy(row["queue_strategy"]),
+        lead_time_days=row["lead_time_days"],
+        max_per_customer=row["max_per_customer"],
+        discontinued=bool(row["discontinued"]),
+        backorder_cap=row["backorder_cap"],
+        backorder_until=row["backorder_until"],
+    )
+    stock = StockLevel(row["on_hand"], row["allocated"], row["backordered"])
+    return ProductRow(row["id"], product, stock)
+
+
+def product_values(product: Product) -> dict[str, Any]:
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "unit_price": product.unit_price,
+        "policy": product.policy.value,
+        "queue_strategy": product.queue.value,
+        "lead_time_days": product.lead_time_days,
+        "max_per_customer": product.max_per_customer,
+        "discontinued": product.discontinued,
+        "backorder_cap": product.backorder_cap,
+        "backorder_until": product.backorder_until,
+    }
+
+
+class Products:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, sku: str) -> ProductRow | None:
+        row = self.conn.execute(select(products).where(products.c.sku == sku)).mappings().first()
+        return product_from_row(row) if row else None
+
+    def lock(self, skus: Iterable[str]) -> dict[str, ProductRow]:
+        """Lock the rows of these SKUs, always in SKU order so that two transactions never
+        wait on each other in a cycle."""
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        query = (
+            select(products)
+            .where(products.c.sku.in_(wanted))
+            .order_by(products.c.sku)
+            .with_for_update()
+        )
+        rows = self.conn.execute(query).mappings().all()
+        return {row["sku"]: product_from_row(row) for row in rows}
+
+    def lock_by_id(self, product_ids: Iterable[int]) -> dict[int, ProductRow]:
+        wanted = sorted(set(product_ids))
+        query = (
+            select(products)
+            .where(products.c.id.in_(wanted))
+            .order_by(products.c.sku)
+            .with_for_update()
+        )
+        rows = self.conn.execute(query).mappings().all()
+        return {row["id"]: product_from_row(row) for row in rows}
+
+    def all_skus(self) -> list[str]:
+        return list(self.conn.execute(select(products.c.sku).order_by(products.c.sku)).scalars())
+
+    def add(self, product: Product, now: datetime) -> int:
+        values = product_values(product) | {"created_at": now, "updated_at": now}
+        result = self.conn.execute(insert(products).values(**values).returning(products.c.id))
+        return int(result.scalar_one())
+
+    def replace(self, product_id: int, product: Product, now: datetime) -> None:
+        values = product_values(product) | {"updated_at": now}
+        self.conn.execute(update(products).where(products.c.id == product_id).values(**values))
+
+    def save_stock(self, product_id: int, stock: StockLevel, now: datetime) -> None:
+        self.conn.execute(
+            update(products)
+            .where(products.c.id == product_id)
+            .values(
+                on_hand=stock.on_hand,
+                allocated=stock.allocated,
+                backordered=stock.backordered,
+                updated_at=now,
+            )
+        )
+
+    def save_stocks(self, rows: Sequence[ProductRow], now: datetime) -> None:
+        if not rows:
+            return
+        self.conn.execute(
+            update(products)
+            .where(products.c.id == bindparam("pid"))
+            .values(
+                on_hand=bindparam("on_hand"),
+                allocated=bindparam("allocated"),
+                backordered=bindparam("backordered"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "pid": r.id,
+                    "on_hand": r.stock.on_hand,
+                    "allocated": r.stock.allocated,
+                    "backordered": r.stock.backordered,
+                }
+                for r in rows
+            ],
+        )
+
+
+def context_from_row(row: RowMapping) -> OrderContext:
+    return OrderContext(
+        ref=f"{row['channel']}:{row['external_id']}",
+        customer=Customer(
+            id=row["customer_id"],
+            name=row["customer_name"],
+            email=row["customer_email"],
+            phone=row["customer_phone"],
+            tier=Tier(row["customer_tier"]),
+        ),
+        currency=row["currency"],
+        terms=OrderTerms(
+            shipping_method=ShippingMethod(row["shipping_method"]),
+            preference=Preference(row["shipping_preference"]),
+            payment_timing=PaymentTiming(row["payment_timing"]),
+            expedite=bool(row["expedite"]),
+        ),
+    )
+
+
+def rank_facts_from_row(row: RowMapping) -> RankFacts:
+    return RankFacts(
+        expedite=bool(row["expedite"]),
+        tier=Tier(row["customer_tier"]),
+        shipping_method=ShippingMethod(row["shipping_method"]),
+    )
+
+
+@dataclass
+class LineRow:
+    """A line with what the use cases need around it: its order's context and its SKU."""
+
+    id: int
+    order_id: int
+    line_no: int
+    product_id: int
+    sku: str
+    qty: LineQuantities
+    unit_price: Decimal
+    placed_at: datetime
+    base_class: int
+    rank_class: int
+    eta: date | None
+    order: OrderContext
+
+
+LINE_COLUMNS = (
+    order_lines.c.id,
+    order_lines.c.order_id,
+    order_lines.c.line_no,
+    order_lines.c.product_id,
+    products.c.sku,
+    order_lines.c.quantity,
+    order_lines.c.allocated,
+    order_lines.c.backordered,
+    order_lines.c.shipped,
+    order_lines.c.cancelled,
+    order_lines.c.unit_price,
+    order_lines.c.placed_at,
+    order_lines.c.base_class,
+    order_lines.c.rank_class,
+    order_lines.c.eta,
+    orders.c.channel,
+    orders.c.external_id,
+    orders.c.customer_id,
+    orders.c.customer_name,
+    orders.c.customer_email,
+    orders.c.customer_phone,
+    orders.c.customer_tier,
+    orders.c.currency,
+    orders.c.shipping_method,
+    orders.c.shipping_preference,
+    orders.c.payment_timing,
+    orders.c.expedite,
+)
+
+
+def line_select() -> Any:
+    return select(*LINE_COLUMNS).select_from(
+        order_lines.join(orders, orders.c.id == order_lines.c.order_id).join(
+            products, products.c.id == order_lines.c.product_id
+        )
+    )
+
+
+def line_from_row(row: RowMapping) -> LineRow:
+    return LineRow(
+        id=row["id"],
+        order_id=row["order_id"],
+        line_no=row["line_no"],
+        product_id=row["product_id"],
+        sku=row["sku"],
+        qty=LineQuantities(
+            row["quantity"], row["allocated"], row["backordered"], row["shipped"], row["cancelled"]
+        ),
+        unit_price=row["unit_price"],
+        placed_at=row["placed_at"],
+        base_class=row["base_class"],
+        rank_class=row["rank_class"],
+        eta=row["eta"],
+        order=context_from_row(row),
+    )
+
+
+QUEUE_ORDER = (order_lines.c.rank_class, order_lines.c.placed_at, order_lines.c.id)
+
+
+class Lines:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def queue_head(self, product_id: int, limit: int, offset: int = 0) -> list[LineRow]:
+        """The first waiting lines of a SKU in rank order (an index range scan)."""
+        query = (
+            line_select()
+            .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
+            .order_by(*QUEUE_ORDER)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [line_from_row(r) for r in self.conn.execute(query).mappings()]
+
+    def lowest_holders(self, product_id: int, limit: int) -> list[LineRow]:
+        """Lines holding stock of a SKU, lowest rank first."""
+        query = (
+            line_select()
+            .where(order_lines.c.product_id == product_id, order_lines.c.allocated > 0)
+            .order_by(*(column.desc() for column in QUEUE_ORDER))
+            .limit(limit)
+        )
+        return [line_from_row(r) for r in self.conn.execute(query).mappings()]
+
+    def due_to_climb(self, product_id: int, now: datetime) -> list[RowMapping]:
+        query = select(
+            order_lines.c.id,
+            order_lines.c.base_class,
+            order_lines.c.rank_class,
+            order_lines.c.placed_at,
+        ).where(
+            order_lines.c.product_id == product_id,
+            order_lines.c.backordered > 0,
+            order_lines.c.climbs_at.is_not(None),
+            order_lines.c.climbs_at <= now,
+        )
+        return list(self.conn.execute(query).mappings())
+
+    def waiting_facts(self, product_id: int, order_id: int | None = None) -> list[RowMapping]:
+        query = (
+            select(
+                order_lines.c.id,
+                order_lines.c.placed_at,
+                orders.c.expedite,
+                orders.c.customer_tier,
+                orders.c.shipping_method,
+            )
+            .select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
+            .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
+        )
+        if order_id is not None:
+            query = query.where(order_lines.c.order_id == order_id)
+        return list(self.conn.execute(query).mappings())
+
+    def set_ranks(self, ranks: Sequence[dict[str, Any]]) -> None:
+        """Rows of {lid, base_class, rank_class, climbs_at}."""
+        if ranks:
+            self.conn.execute(
+                update(order_lines)
+                .where(order_lines.c.id == bindparam("lid"))
+                .values(
+                    base_class=bindparam("base_class"),
+                    rank_class=bindparam("rank_class"),
+                    climbs_at=bindparam("climbs_at"),
+                ),
+                ranks,
+            )
+
+    def of_order(self, order_id: int) -> list[LineRow]:
+        query = line_select().where(order_lines.c.order_id == order_id).order_by(
+            order_lines.c.line_no
+        )
+        return [line_from_row(r) for r in self.conn.execute(query).mappings()]
+
+    def save_quantities(self, lines: Sequence[LineRow]) -> None:
+        if not lines:
+            return
+        self.conn.execute(
+            update(order_lines)
+            .where(order_lines.c.id == bindparam("lid"))
+            .values(
+                allocated=bindparam("allocated"),
+                backordered=bindparam("backordered"),
+                shipped=bindparam("shipped"),
+                cancelled=bindparam("cancelled"),
+            ),
+            [
+                {
+                    "lid": line.id,
+                    "allocated": line.qty.allocated,
+                    "backordered": line.qty.backordered,
+                    "shipped": line.qty.shipped,
+                    "cancelled": line.qty.cancelled,
+                }
+                for line in lines
+            ],
+        )
+
+    def customer_backordered(self, customer_id: str, product_ids: Sequence[int]) -> dict[int, int]:
+        """Units this customer already has waiting, per SKU."""
+        if not product_ids:
+            return {}
+        query = (
+            select(order_lines.c.product_id, func.sum(order_lines.c.backordered))
+            .select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
+            .where(
+                orders.c.customer_id == customer_id,
+                order_lines.c.product_id.in_(product_ids),
+                order_lines.c.backordered > 0,
+            )
+            .group_by(order_lines.c.product_id)
+        )
+        return {int(pid): int(total) for pid, total in self.conn.execute(query)}
+
+
+class Outbox:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def append(self, facts: Sequence[Event], now: datetime) -> None:
+        if not facts:
+            return
+        self.conn.execute(
+            insert(events),
+            [
+                {
+                    "type": fact.type,
+                    "occurred_at": now,
+                    "order_ref": fact.order_ref,
+                    "sku": fact.subject_sku,
+                    "payload": fact.payload(),
+                }
+                for fact in facts
+            ],
+        )

@@ -1,0 +1,219 @@
+"""The schema. Quantities live on the rows they describe; statuses are derived, never stored."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from backorder.store.types import Money, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Integer ids that are 64-bit on PostgreSQL and rowid aliases on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Payload = JSON().with_variant(JSONB(), "postgresql")
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("policy", String(16), nullable=False),
+    Column("queue_strategy", String(16), nullable=False),
+    Column("lead_time_days", Integer),
+    Column("max_per_customer", Integer),
+    Column("discontinued", Boolean, nullable=False, server_default=text("false")),
+    Column("backorder_cap", Integer),
+    Column("backorder_until", Date),
+    # stock
+    Column("on_hand", Integer, nullable=False, server_default=text("0")),
+    Column("allocated", Integer, nullable=False, server_default=text("0")),
+    Column("backordered", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("allocated >= 0 AND allocated <= on_hand", name="no_oversell"),
+    CheckConstraint("backordered >= 0", name="backordered_not_negative"),
+    CheckConstraint("policy IN ('allow', 'deny')", name="policy"),
+    CheckConstraint("queue_strategy IN ('fifo', 'priority')", name="queue_strategy"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("customer_name", String(200), nullable=False),
+    Column("customer_email", String(320)),
+    Column("customer_phone", String(32)),
+    Column("customer_tier", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("shipping_method", String(16), nullable=False),
+    Column("shipping_preference", String(16), nullable=False),
+    Column("payment_timing", String(16), nullable=False),
+    Column("expedite", Boolean, nullable=False, server_default=text("false")),
+    UniqueConstraint("channel", "external_id", name="uq_orders_ref"),
+    Index("ix_orders_customer", "customer_id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("allocated", Integer, nullable=False),
+    Column("backordered", Integer, nullable=False),
+    Column("shipped", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    # queue rank: class (0 ranks first), then order time, then intake (id)
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("base_class", Integer, nullable=False),
+    Column("rank_class", Integer, nullable=False),
+    Column("climbs_at", UtcDateTime),
+    Column("eta", Date),
+    UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line"),
+    CheckConstraint(
+        "allocated >= 0 AND backordered >= 0 AND shipped >= 0 AND cancelled >= 0",
+        name="quantities_not_negative",
+    ),
+    CheckConstraint(
+        "quantity = allocated + backordered + shipped + cancelled", name="conservation"
+    ),
+    # The queue of a SKU, head first; only waiting lines are in it.
+    Index(
+        "ix_order_lines_queue",
+        "product_id",
+        "rank_class",
+        "placed_at",
+        "id",
+        sqlite_where=text("backordered > 0"),
+        postgresql_where=text("backordered > 0"),
+    ),
+    # Lines holding stock, for taking back the lowest-ranked allocations.
+    Index(
+        "ix_order_lines_holding",
+        "product_id",
+        "rank_class",
+        "placed_at",
+        "id",
+        sqlite_where=text("allocated > 0"),
+        postgresql_where=text("allocated > 0"),
+    ),
+    # Waiting lines due to climb a class.
+    Index(
+        "ix_order_lines_climbs",
+        "product_id",
+        "climbs_at",
+        sqlite_where=text("backordered > 0 AND climbs_at IS NOT NULL"),
+        postgresql_where=text("backordered > 0 AND climbs_at IS NOT NULL"),
+    ),
+    Index("ix_order_lines_order", "order_id"),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("line_id", ForeignKey("order_lines.id"), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("allocated_at", UtcDateTime, nullable=False),
+    Column("source", String(16), nullable=False),  # intake | receipt | stock_set | release
+    Column("ref", String(128)),
+    Column("position", Integer),  # place in the queue when served; null at intake
+    Column("rank_class", Integer, nullable=False),
+    Column("rule", Text, nullable=False),  # why that place, in words
+    CheckConstraint("units > 0", name="units_positive"),
+    Index("ix_allocations_line", "line_id"),
+)
+
+cancellations = Table(
+    "cancellations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("line_id", ForeignKey("order_lines.id"), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("from_allocated", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("cancelled_at", UtcDateTime, nullable=False),
+    CheckConstraint("units > 0", name="units_positive"),
+    Index("ix_cancellations_line", "line_id"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("tracking", String(128)),
+    Column("shipped_at", UtcDateTime, nullable=False),
+    Index("ix_shipments_order", "order_id"),
+)
+
+shipment_lines = Table(
+    "shipment_lines",
+    metadata,
+    Column("shipment_id", ForeignKey("shipments.id"), primary_key=True),
+    Column("line_id", ForeignKey("order_lines.id"), primary_key=True),
+    Column("units", Integer, nullable=False),
+    CheckConstraint("units > 0", name="units_positive"),
+)
+
+stock_movements = Table(
+    "stock_movements",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # receipt | count
+    Column("units", Integer, nullable=False),  # signed change of on hand
+    Column("on_hand_after", Integer, nullable=False),
+    Column("ref", String(128)),
+    Column("moved_at", UtcDateTime, nullable=False),
+    Index("ix_stock_movements_product", "product_id", "moved_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("type", String(64), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("order_ref", String(200)),
+    Column("sku", String(64)),
+    Column("payload", Payload, nullable=False),
+    Index("ix_events_order_ref", "order_ref"),
+    Index("ix_events_type", "type", "id"),
+    sqlite_autoincrement=True,  # ids never reused: readers resume "after id N"
+)
