@@ -1,11 +1,11 @@
 """The canonical order JSON: the one shape every channel's order is turned into.
 
-    {"channel": "web", "external_id": "100", "placed_at": "2026-01-05T10:00:00Z",
-     "customer": {"id": "c-1", "name": "Ada", "email": "ada@example.com",
-                  "phone": "+15550100", "tier": "standard"},
-     "currency": "USD", "shipping": {"method": "standard", "preference": "ship_available"},
-     "payment_timing": "at_order", "expedite": false,
-     "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "unit_price": "19.99"}]}
+{"channel": "web", "external_id": "100", "placed_at": "2026-01-05T10:00:00Z",
+ "customer": {"id": "c-1", "name": "Ada", "email": "ada@example.com",
+              "phone": "+15550100", "tier": "standard"},
+ "currency": "USD", "shipping": {"method": "standard", "preference": "ship_available"},
+ "payment_timing": "at_order", "expedite": false,
+ "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "unit_price": "19.99"}]}
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from backorder.domain.model import (
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 RefPart = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^:\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^:\s]+$"),
 ]
 
 
@@ -69,7 +70,7 @@ class LineIn(BaseModel):
     @classmethod
     def _no_float_money(cls, value: Any) -> Any:
         if isinstance(value, float):
-            raise ValueError("money must be a decimal string such as \"19.99\", not a float")
+            raise ValueError('money must be a decimal string such as "19.99", not a float')
         return value
 
 

@@ -61,7 +61,9 @@ def _fail(message: str) -> None:
 
 
 app = typer.Typer(
-    cls=_Group, no_args_is_help=True, pretty_exceptions_enable=False,
+    cls=_Group,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Backorder: take orders from every channel, queue what waits, serve it fairly.",
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -91,8 +93,12 @@ class State:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: "
-                                            "$BACKORDER_DATABASE_URL or sqlite:///backorder.db)")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database URL (default: $BACKORDER_DATABASE_URL or sqlite:///backorder.db)"
+        ),
+    ] = None,
 ) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
@@ -145,8 +151,11 @@ def db_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show the schema version of the database and of this program."""
     database = Database(_state(ctx).url)
     try:
-        status = {"url": database.engine.url.render_as_string(hide_password=True),
-                  "current": current_revision(database), "head": head_revision(database)}
+        status = {
+            "url": database.engine.url.render_as_string(hide_password=True),
+            "current": current_revision(database),
+            "head": head_revision(database),
+        }
     finally:
         database.dispose()
     if as_json:
@@ -173,16 +182,26 @@ def product_add(
     lead_time_days: IntOpt = None,
     queue: QueueOpt = None,
     discontinued: Annotated[bool, typer.Option("--discontinued")] = False,
-    backorder_cap: Annotated[int | None, typer.Option(min=0, help="Most units on backorder.")] = None,
-    backorder_until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD) to accept backorders.")] = None,
+    backorder_cap: Annotated[
+        int | None, typer.Option(min=0, help="Most units on backorder.")
+    ] = None,
+    backorder_until: Annotated[
+        str | None, typer.Option(help="Last day (YYYY-MM-DD) to accept backorders.")
+    ] = None,
 ) -> None:
     """Add a product with its backorder policy."""
     state = _state(ctx)
     product = Product(
-        sku=sku, name=name, unit_price=_money(price), policy=policy or Policy.ALLOW,
-        queue=queue or state.settings.default_queue, lead_time_days=lead_time_days,
-        max_per_customer=max_per_customer, discontinued=discontinued,
-        backorder_cap=backorder_cap, backorder_until=_date(backorder_until),
+        sku=sku,
+        name=name,
+        unit_price=_money(price),
+        policy=policy or Policy.ALLOW,
+        queue=queue or state.settings.default_queue,
+        lead_time_days=lead_time_days,
+        max_per_customer=max_per_customer,
+        discontinued=discontinued,
+        backorder_cap=backorder_cap,
+        backorder_until=_date(backorder_until),
     )
     add_product(state.app(), product)
     out.print(f"added {sku}")
@@ -213,9 +232,14 @@ def product_update(
 ) -> None:
     """Change a product; a new queue strategy re-ranks its queue."""
     changes: dict[str, Any] = {
-        "name": name, "policy": policy, "max_per_customer": max_per_customer,
-        "lead_time_days": lead_time_days, "queue": queue, "discontinued": discontinued,
-        "backorder_cap": backorder_cap, "backorder_until": _date(backorder_until),
+        "name": name,
+        "policy": policy,
+        "max_per_customer": max_per_customer,
+        "lead_time_days": lead_time_days,
+        "queue": queue,
+        "discontinued": discontinued,
+        "backorder_cap": backorder_cap,
+        "backorder_until": _date(backorder_until),
         "unit_price": _money(price) if price is not None else None,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
@@ -249,17 +273,26 @@ def product_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> Non
 
 
 @stock_app.command("set")
-def stock_set(ctx: typer.Context, sku: str, qty: int, ref: Annotated[str | None, typer.Option()] = None,
-              as_json: JsonFlag = False) -> None:
+def stock_set(
+    ctx: typer.Context,
+    sku: str,
+    qty: int,
+    ref: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Set on hand to a counted level (takes back or hands out allocations)."""
     change = set_stock(_state(ctx).app(), sku, qty, ref)
     _print_change(change, as_json)
 
 
 @stock_app.command("receive")
-def stock_receive(ctx: typer.Context, sku: str, qty: int,
-                  ref: Annotated[str | None, typer.Option(help="e.g. a purchase-order number")] = None,
-                  as_json: JsonFlag = False) -> None:
+def stock_receive(
+    ctx: typer.Context,
+    sku: str,
+    qty: int,
+    ref: Annotated[str | None, typer.Option(help="e.g. a purchase-order number")] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Receive stock; the queue is served in rank order."""
     change = receive_stock(_state(ctx).app(), sku, qty, ref)
     _print_change(change, as_json)
@@ -292,8 +325,11 @@ def stock_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
 
 
 @order_app.command("place")
-def order_place(ctx: typer.Context, file: Annotated[str, typer.Argument(help="JSON file or -")],
-                as_json: JsonFlag = False) -> None:
+def order_place(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="JSON file or -")],
+    as_json: JsonFlag = False,
+) -> None:
     """Place canonical orders (one object, an array, or one per line)."""
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     requests = parse_orders(text)
@@ -310,8 +346,11 @@ def order_place(ctx: typer.Context, file: Annotated[str, typer.Argument(help="JS
 def _check_skus(backorder: Backorder, skus: set[str]) -> None:
     """Refuse the whole file before placing anything if it names an unknown SKU."""
     with backorder.db.read() as uow:
-        known = set(uow.connection.execute(
-            select(products.c.sku).where(products.c.sku.in_(sorted(skus)))).scalars())
+        known = set(
+            uow.connection.execute(
+                select(products.c.sku).where(products.c.sku.in_(sorted(skus)))
+            ).scalars()
+        )
     unknown = sorted(skus - known)
     if unknown:
         raise InvalidRequest(f"unknown SKU(s) {', '.join(unknown)}; nothing was placed")
@@ -324,37 +363,62 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
     if as_json:
         _emit(view)
         return
-    out.print(f"[bold]{view['ref']}[/] {view['status']}  placed {view['placed_at']}  "
-              f"customer {view['customer']['id']} ({view['customer']['tier']})")
-    table = Table("line", "sku", "qty", "allocated", "backordered", "shipped", "cancelled",
-                  "status", "eta")
+    out.print(
+        f"[bold]{view['ref']}[/] {view['status']}  placed {view['placed_at']}  "
+        f"customer {view['customer']['id']} ({view['customer']['tier']})"
+    )
+    table = Table(
+        "line", "sku", "qty", "allocated", "backordered", "shipped", "cancelled", "status", "eta"
+    )
     for line in view["lines"]:
-        table.add_row(*(str(line[k] if line[k] is not None else "") for k in (
-            "line", "sku", "quantity", "allocated", "backordered", "shipped", "cancelled",
-            "status", "eta")))
+        table.add_row(
+            *(
+                str(line[k] if line[k] is not None else "")
+                for k in (
+                    "line",
+                    "sku",
+                    "quantity",
+                    "allocated",
+                    "backordered",
+                    "shipped",
+                    "cancelled",
+                    "status",
+                    "eta",
+                )
+            )
+        )
     out.print(table)
 
 
 @order_app.command("cancel")
 def order_cancel(
-    ctx: typer.Context, ref: str,
+    ctx: typer.Context,
+    ref: str,
     line: Annotated[int | None, typer.Option(min=1, help="Only this line.")] = None,
-    qty: Annotated[int | None, typer.Option(min=1, help="Only this many units of the line.")] = None,
+    qty: Annotated[
+        int | None, typer.Option(min=1, help="Only this many units of the line.")
+    ] = None,
     reason: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Cancel an order, a line, or part of a line, before shipment."""
     result = cancel_order(_state(ctx).app(), ref, line, qty, reason)
-    out.print(f"cancelled {result.units} unit(s) of {ref}; {result.released} released, "
-              f"{result.reallocated} went to the queue", markup=False)
+    out.print(
+        f"cancelled {result.units} unit(s) of {ref}; {result.released} released, "
+        f"{result.reallocated} went to the queue",
+        markup=False,
+    )
 
 
 @order_app.command("ship")
-def order_ship(ctx: typer.Context, ref: str,
-               tracking: Annotated[str | None, typer.Option()] = None) -> None:
+def order_ship(
+    ctx: typer.Context, ref: str, tracking: Annotated[str | None, typer.Option()] = None
+) -> None:
     """Ship the order's allocated units."""
     result = ship_order(_state(ctx).app(), ref, tracking)
-    out.print(f"shipped {result.units} unit(s) of {ref}"
-              + (" (complete)" if result.complete else ""), markup=False)
+    out.print(
+        f"shipped {result.units} unit(s) of {ref}" + (" (complete)" if result.complete else ""),
+        markup=False,
+    )
 
 
 @order_app.command("expedite")
@@ -368,46 +432,80 @@ def order_expedite(ctx: typer.Context, ref: str) -> None:
 
 
 @app.command("queue")
-def queue(ctx: typer.Context, sku: str, limit: Annotated[int, typer.Option(min=1)] = 100,
-          as_json: JsonFlag = False) -> None:
+def queue(
+    ctx: typer.Context,
+    sku: str,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
     """The backorder queue of a SKU, in the order it will receive stock."""
     view = queue_view(_state(ctx).app(), sku, limit)
     if as_json:
         _emit(view)
         return
-    out.print(f"[bold]{sku}[/] ({view['strategy']}): {view['depth']} line(s), "
-              f"{view['backordered']} unit(s) waiting")
+    out.print(
+        f"[bold]{sku}[/] ({view['strategy']}): {view['depth']} line(s), "
+        f"{view['backordered']} unit(s) waiting"
+    )
     table = Table("#", "order", "line", "waiting", "placed", "tier", "rule", "eta")
     for e in view["entries"]:
-        table.add_row(str(e["position"]), e["ref"], str(e["line"]), str(e["backordered"]),
-                      e["placed_at"][:16], e["tier"], e["rule"], e["eta"] or "")
+        table.add_row(
+            str(e["position"]),
+            e["ref"],
+            str(e["line"]),
+            str(e["backordered"]),
+            e["placed_at"][:16],
+            e["tier"],
+            e["rule"],
+            e["eta"] or "",
+        )
     out.print(table)
 
 
 @app.command("events")
-def list_events(ctx: typer.Context, after: Annotated[int, typer.Option(min=0)] = 0,
-                limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
-                as_json: JsonFlag = False) -> None:
+def list_events(
+    ctx: typer.Context,
+    after: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
     """Read the outbox in order."""
     with _state(ctx).app().db.read() as uow:
-        rows = uow.connection.execute(
-            select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
-        ).mappings().all()
-    documents = [{"id": r["id"], "type": r["type"], "occurred_at": r["occurred_at"].isoformat(),
-                  "order_ref": r["order_ref"], "sku": r["sku"], "payload": r["payload"]}
-                 for r in rows]
+        rows = (
+            uow.connection.execute(
+                select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+    documents = [
+        {
+            "id": r["id"],
+            "type": r["type"],
+            "occurred_at": r["occurred_at"].isoformat(),
+            "order_ref": r["order_ref"],
+            "sku": r["sku"],
+            "payload": r["payload"],
+        }
+        for r in rows
+    ]
     if as_json:
         _emit(documents)
     else:
         for d in documents:
-            out.print(f"{d['id']:>6} {d['occurred_at'][:19]} {d['type']:<22} "
-                      f"{d['order_ref'] or ''} {d['sku'] or ''}", markup=False)
+            out.print(
+                f"{d['id']:>6} {d['occurred_at'][:19]} {d['type']:<22} "
+                f"{d['order_ref'] or ''} {d['sku'] or ''}",
+                markup=False,
+            )
 
 
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Option(help="SQLite file to build (replaced).")] = Path("backorder-demo.db"),
+    file: Annotated[Path, typer.Option(help="SQLite file to build (replaced).")] = Path(
+        "backorder-demo.db"
+    ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Build a realistic store in a fresh SQLite database and run it through the engine."""

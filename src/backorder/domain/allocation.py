@@ -137,7 +137,9 @@ def plan_cancel(line: LineQuantities, units: int | None) -> CancelPlan:
     elif units <= 0:
         raise ImpossibleCancel(f"cancel quantity must be positive, got {units}")
     if units > line.open:
-        raise ImpossibleCancel(f"only {line.open} unit(s) still open on the line, cannot cancel {units}")
+        raise ImpossibleCancel(
+            f"only {line.open} unit(s) still open on the line, cannot cancel {units}"
+        )
     from_backordered = min(units, line.backordered)
     return CancelPlan(from_backordered, units - from_backordered)
 

@@ -153,10 +153,14 @@ def _split_and_record(
         )
         splits.append((split, ranking))
 
-    ids = uow.connection.execute(
-        insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True),
-        line_values,
-    ).scalars().all()
+    ids = (
+        uow.connection.execute(
+            insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True),
+            line_values,
+        )
+        .scalars()
+        .all()
+    )
 
     events: list[Event] = []
     allocation_log: list[dict[str, Any]] = []
@@ -167,43 +171,84 @@ def _split_and_record(
     ):
         number, price = values["line_no"], values["unit_price"]
         summaries.append(
-            LineSummary(number, wanted.sku, wanted.quantity, split.allocate, split.backorder,
-                        split.cancel, price, values["eta"])
+            LineSummary(
+                number,
+                wanted.sku,
+                wanted.quantity,
+                split.allocate,
+                split.backorder,
+                split.cancel,
+                price,
+                values["eta"],
+            )
         )
         if split.allocate:
             allocation_log.append(
-                {"line_id": line_id, "units": split.allocate, "allocated_at": now,
-                 "source": "intake", "ref": None, "position": None,
-                 "rank_class": values["rank_class"], "rule": INTAKE_RULE}
+                {
+                    "line_id": line_id,
+                    "units": split.allocate,
+                    "allocated_at": now,
+                    "source": "intake",
+                    "ref": None,
+                    "position": None,
+                    "rank_class": values["rank_class"],
+                    "rule": INTAKE_RULE,
+                }
             )
             events.append(
                 UnitsAllocated(
-                    order=context, sku=wanted.sku, line=number, units=split.allocate,
-                    still_backordered=split.backorder, unit_price=price,
-                    value=price * split.allocate, source="intake", ref=None,
-                    why={"position": None, "strategy": ranking.strategy.value,
-                         "rule": INTAKE_RULE, "source": "intake"},
+                    order=context,
+                    sku=wanted.sku,
+                    line=number,
+                    units=split.allocate,
+                    still_backordered=split.backorder,
+                    unit_price=price,
+                    value=price * split.allocate,
+                    source="intake",
+                    ref=None,
+                    why={
+                        "position": None,
+                        "strategy": ranking.strategy.value,
+                        "rule": INTAKE_RULE,
+                        "source": "intake",
+                    },
                 )
             )
         if split.backorder:
             events.append(
                 LineBackordered(
-                    order=context, sku=wanted.sku, line=number, quantity=wanted.quantity,
-                    backordered=split.backorder, unit_price=price,
-                    value=price * split.backorder, eta=values["eta"],
+                    order=context,
+                    sku=wanted.sku,
+                    line=number,
+                    quantity=wanted.quantity,
+                    backordered=split.backorder,
+                    unit_price=price,
+                    value=price * split.backorder,
+                    eta=values["eta"],
                     rule=ranking.explain(values["base_class"], values["rank_class"]),
                 )
             )
         if split.cancel:
             reason = split.refusal.value if split.refusal else "refused"
             cancel_log.append(
-                {"line_id": line_id, "units": split.cancel, "from_allocated": 0,
-                 "reason": reason, "cancelled_at": now}
+                {
+                    "line_id": line_id,
+                    "units": split.cancel,
+                    "from_allocated": 0,
+                    "reason": reason,
+                    "cancelled_at": now,
+                }
             )
             events.append(
                 UnitsCancelled(
-                    order=context, sku=wanted.sku, line=number, units=split.cancel,
-                    from_backordered=0, from_allocated=0, reason=reason, unit_price=price,
+                    order=context,
+                    sku=wanted.sku,
+                    line=number,
+                    units=split.cancel,
+                    from_backordered=0,
+                    from_allocated=0,
+                    reason=reason,
+                    unit_price=price,
                     value=price * split.cancel,
                 )
             )
@@ -215,12 +260,19 @@ def _split_and_record(
     total = sum((s.unit_price * s.quantity for s in summaries), Decimal(0))
     waiting_value = sum((s.unit_price * s.backordered for s in summaries), Decimal(0))
     accepted = OrderAccepted(
-        order=context, placed_at=request.placed_at, lines=tuple(summaries),
-        total_value=total, backordered_value=waiting_value,
+        order=context,
+        placed_at=request.placed_at,
+        lines=tuple(summaries),
+        total_value=total,
+        backordered_value=waiting_value,
     )
     out_of_stock: list[Event] = [
-        SkuOutOfStock(sku=sku, on_hand=row.stock.on_hand, allocated=row.stock.allocated,
-                      backordered=row.stock.backordered)
+        SkuOutOfStock(
+            sku=sku,
+            on_hand=row.stock.on_hand,
+            allocated=row.stock.allocated,
+            backordered=row.stock.backordered,
+        )
         for sku, row in sorted(rows.items())
         if was_available[sku] > 0 and row.stock.available == 0
     ]

@@ -15,7 +15,7 @@ from backorder.domain.model import parse_ref
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank, serve
 from backorder.store.db import UnitOfWork
-from backorder.store.repos import Lines, LineRow, Outbox, ProductRow, Products
+from backorder.store.repos import LineRow, Lines, Outbox, ProductRow, Products
 from backorder.store.tables import cancellations, orders, shipment_lines, shipments
 
 CUSTOMER_REQUEST = "customer_request"
@@ -42,15 +42,21 @@ def find_order(uow: UnitOfWork, ref: str) -> dict[str, Any]:
         channel, external_id = parse_ref(ref)
     except ValueError as error:
         raise InvalidRequest(str(error)) from None
-    row = uow.connection.execute(
-        select(orders).where(orders.c.channel == channel, orders.c.external_id == external_id)
-    ).mappings().first()
+    row = (
+        uow.connection.execute(
+            select(orders).where(orders.c.channel == channel, orders.c.external_id == external_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise UnknownOrder(ref)
     return dict(row)
 
 
-def _lock_order(uow: UnitOfWork, ref: str) -> tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]]:
+def _lock_order(
+    uow: UnitOfWork, ref: str
+) -> tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]]:
     """Lock the order's SKUs (in SKU order), then read its lines under those locks."""
     order = find_order(uow, ref)
     lines = Lines(uow.connection)
@@ -60,7 +66,10 @@ def _lock_order(uow: UnitOfWork, ref: str) -> tuple[dict[str, Any], list[LineRow
 
 
 def cancel_order(
-    app: Backorder, ref: str, line_no: int | None = None, units: int | None = None,
+    app: Backorder,
+    ref: str,
+    line_no: int | None = None,
+    units: int | None = None,
     reason: str | None = None,
 ) -> Cancelled:
     """Cancel the whole order, one line, or part of one line, before shipment. Allocated
@@ -70,7 +79,7 @@ def cancel_order(
     reason = reason or CUSTOMER_REQUEST
     now = app.now()
     with app.db.write() as uow:
-        order, lines, rows = _lock_order(uow, ref)
+        _, lines, rows = _lock_order(uow, ref)
         if line_no is not None:
             targets = [line for line in lines if line.line_no == line_no]
             if not targets:
@@ -91,22 +100,33 @@ def cancel_order(
             stock.backordered -= plan.from_backordered
             stock.allocated -= plan.from_allocated
             released += plan.from_allocated
-            log.append({"line_id": line.id, "units": plan.units,
-                        "from_allocated": plan.from_allocated, "reason": reason,
-                        "cancelled_at": now})
+            log.append(
+                {
+                    "line_id": line.id,
+                    "units": plan.units,
+                    "from_allocated": plan.from_allocated,
+                    "reason": reason,
+                    "cancelled_at": now,
+                }
+            )
             facts.append(
                 UnitsCancelled(
-                    order=line.order, sku=line.sku, line=line.line_no, units=plan.units,
-                    from_backordered=plan.from_backordered, from_allocated=plan.from_allocated,
-                    reason=reason, unit_price=line.unit_price, value=line.unit_price * plan.units,
+                    order=line.order,
+                    sku=line.sku,
+                    line=line.line_no,
+                    units=plan.units,
+                    from_backordered=plan.from_backordered,
+                    from_allocated=plan.from_allocated,
+                    reason=reason,
+                    unit_price=line.unit_price,
+                    value=line.unit_price * plan.units,
                 )
             )
         Lines(uow.connection).save_quantities(targets)
         uow.connection.execute(insert(cancellations), log)
         reallocated = 0
         for row in sorted(rows.values(), key=lambda r: r.product.sku):
-            moved = serve(uow, row, app.settings.ranking(row.product.queue),
-                          ("release", ref), now)
+            moved = serve(uow, row, app.settings.ranking(row.product.queue), ("release", ref), now)
             reallocated += moved.units
             facts.extend(moved.events)
         Products(uow.connection).save_stocks(list(rows.values()), now)
@@ -121,12 +141,16 @@ def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped
     with app.db.write() as uow:
         order, lines, rows = _lock_order(uow, ref)
         by_number = {line.line_no: line for line in lines}
-        plan = plan_shipment({n: line.qty for n, line in by_number.items()},
-                             lines[0].order.terms.preference)
-        shipment_id = int(uow.connection.execute(
-            insert(shipments).values(order_id=order["id"], tracking=tracking, shipped_at=now)
-            .returning(shipments.c.id)
-        ).scalar_one())
+        plan = plan_shipment(
+            {n: line.qty for n, line in by_number.items()}, lines[0].order.terms.preference
+        )
+        shipment_id = int(
+            uow.connection.execute(
+                insert(shipments)
+                .values(order_id=order["id"], tracking=tracking, shipped_at=now)
+                .returning(shipments.c.id)
+            ).scalar_one()
+        )
         shipped: list[ShippedLine] = []
         for number, units in sorted(plan.items()):
             line = by_number[number]
@@ -135,19 +159,25 @@ def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped
             stock = rows[line.product_id].stock
             stock.allocated -= units
             stock.on_hand -= units
-            shipped.append(ShippedLine(number, line.sku, units, line.unit_price,
-                                       line.unit_price * units))
+            shipped.append(
+                ShippedLine(number, line.sku, units, line.unit_price, line.unit_price * units)
+            )
         uow.connection.execute(
             insert(shipment_lines),
-            [{"shipment_id": shipment_id, "line_id": by_number[n].id, "units": u}
-             for n, u in sorted(plan.items())],
+            [
+                {"shipment_id": shipment_id, "line_id": by_number[n].id, "units": u}
+                for n, u in sorted(plan.items())
+            ],
         )
         Lines(uow.connection).save_quantities([by_number[n] for n in plan])
         Products(uow.connection).save_stocks(list(rows.values()), now)
         complete = all(line.qty.open == 0 for line in lines)
         event = UnitsShipped(
-            order=lines[0].order, tracking=tracking, lines=tuple(shipped),
-            value=sum((s.value for s in shipped), Decimal(0)), complete=complete,
+            order=lines[0].order,
+            tracking=tracking,
+            lines=tuple(shipped),
+            value=sum((s.value for s in shipped), Decimal(0)),
+            complete=complete,
         )
         Outbox(uow.connection).append([event], now)
         uow.commit()
@@ -159,9 +189,10 @@ def expedite_order(app: Backorder, ref: str) -> int:
     Returns how many waiting lines were re-ranked."""
     now = app.now()
     with app.db.write() as uow:
-        order, lines, rows = _lock_order(uow, ref)
-        uow.connection.execute(update(orders).where(orders.c.id == order["id"])
-                               .values(expedite=True))
+        order, _, rows = _lock_order(uow, ref)
+        uow.connection.execute(
+            update(orders).where(orders.c.id == order["id"]).values(expedite=True)
+        )
         moved = 0
         for row in rows.values():
             ranking = app.settings.ranking(row.product.queue)

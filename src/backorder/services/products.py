@@ -18,8 +18,16 @@ from backorder.services.queueing import rerank
 from backorder.store.repos import Products
 
 IMPORT_COLUMNS = (
-    "sku", "name", "price", "policy", "max_per_customer", "lead_time_days", "queue",
-    "discontinued", "backorder_cap", "backorder_until",
+    "sku",
+    "name",
+    "price",
+    "policy",
+    "max_per_customer",
+    "lead_time_days",
+    "queue",
+    "discontinued",
+    "backorder_cap",
+    "backorder_until",
 )
 
 
@@ -117,7 +125,8 @@ def _product_from_record(record: dict[str, str], default_queue: QueueStrategy) -
         discontinued=(record.get("discontinued") or "").strip().lower() in ("1", "true", "yes"),
         backorder_cap=_optional_int(record.get("backorder_cap")),
         backorder_until=date.fromisoformat(record["backorder_until"])
-        if record.get("backorder_until") else None,
+        if record.get("backorder_until")
+        else None,
     )
     check_product(product)
     return product

@@ -13,7 +13,7 @@ from backorder.domain.allocation import Holding, Waiting, lead_time_eta, serve_q
 from backorder.domain.events import AllocationTakenBack, Event, UnitsAllocated
 from backorder.domain.ranking import Ranking
 from backorder.store.db import UnitOfWork
-from backorder.store.repos import Lines, LineRow, ProductRow, rank_facts_from_row
+from backorder.store.repos import LineRow, Lines, ProductRow, rank_facts_from_row
 from backorder.store.tables import allocations
 
 BATCH = 500
@@ -36,14 +36,21 @@ def climb_due(uow: UnitOfWork, row: ProductRow, ranking: Ranking, now: datetime)
         current = ranking.current_class(due["base_class"], due["placed_at"], now)
         climbs_at = ranking.next_climb(due["base_class"], current, due["placed_at"])
         ranks.append(
-            {"lid": due["id"], "base_class": due["base_class"], "rank_class": current,
-             "climbs_at": climbs_at}
+            {
+                "lid": due["id"],
+                "base_class": due["base_class"],
+                "rank_class": current,
+                "climbs_at": climbs_at,
+            }
         )
     lines.set_ranks(ranks)
 
 
 def rerank(
-    uow: UnitOfWork, row: ProductRow, ranking: Ranking, now: datetime,
+    uow: UnitOfWork,
+    row: ProductRow,
+    ranking: Ranking,
+    now: datetime,
     only_order: int | None = None,
 ) -> int:
     """Rank waiting lines of a SKU afresh (its strategy or an order's flags changed):
@@ -54,8 +61,12 @@ def rerank(
         base = ranking.base_class(rank_facts_from_row(waiting))
         current = ranking.current_class(base, waiting["placed_at"], now)
         ranks.append(
-            {"lid": waiting["id"], "base_class": base, "rank_class": current,
-             "climbs_at": ranking.next_climb(base, current, waiting["placed_at"])}
+            {
+                "lid": waiting["id"],
+                "base_class": base,
+                "rank_class": current,
+                "climbs_at": ranking.next_climb(base, current, waiting["placed_at"]),
+            }
         )
     lines.set_ranks(ranks)
     return len(ranks)
@@ -74,7 +85,10 @@ def why(line: LineRow, ranking: Ranking, position: int | None, source: str) -> d
 
 
 def serve(
-    uow: UnitOfWork, row: ProductRow, ranking: Ranking, source: tuple[str, str | None],
+    uow: UnitOfWork,
+    row: ProductRow,
+    ranking: Ranking,
+    source: tuple[str, str | None],
     now: datetime,
 ) -> Moved:
     """Hand the SKU's available units to its queue in rank order. `source` is (kind, ref)."""
@@ -106,16 +120,29 @@ def serve(
             served.append(line)
             reason = why(line, ranking, allotment.position, kind)
             log.append(
-                {"line_id": line.id, "units": allotment.units, "allocated_at": now,
-                 "source": kind, "ref": ref, "position": allotment.position,
-                 "rank_class": line.rank_class, "rule": reason["rule"]}
+                {
+                    "line_id": line.id,
+                    "units": allotment.units,
+                    "allocated_at": now,
+                    "source": kind,
+                    "ref": ref,
+                    "position": allotment.position,
+                    "rank_class": line.rank_class,
+                    "rule": reason["rule"],
+                }
             )
             moved.events.append(
                 UnitsAllocated(
-                    order=line.order, sku=row.product.sku, line=line.line_no,
-                    units=allotment.units, still_backordered=line.qty.backordered,
-                    unit_price=line.unit_price, value=line.unit_price * allotment.units,
-                    source=kind, ref=ref, why=reason,
+                    order=line.order,
+                    sku=row.product.sku,
+                    line=line.line_no,
+                    units=allotment.units,
+                    still_backordered=line.qty.backordered,
+                    unit_price=line.unit_price,
+                    value=line.unit_price * allotment.units,
+                    source=kind,
+                    ref=ref,
+                    why=reason,
                 )
             )
             moved.units += allotment.units
@@ -127,9 +154,7 @@ def serve(
     return moved
 
 
-def take_back_excess(
-    uow: UnitOfWork, row: ProductRow, reason: str, now: datetime
-) -> Moved:
+def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetime) -> Moved:
     """On hand fell below allocated: the lowest-ranked allocations go back to waiting."""
     moved = Moved()
     lines = Lines(uow.connection)
@@ -150,9 +175,13 @@ def take_back_excess(
             changed.append(line)
             moved.events.append(
                 AllocationTakenBack(
-                    order=line.order, sku=row.product.sku, line=line.line_no,
-                    units=allotment.units, still_allocated=line.qty.allocated,
-                    backordered=line.qty.backordered, reason=reason,
+                    order=line.order,
+                    sku=row.product.sku,
+                    line=line.line_no,
+                    units=allotment.units,
+                    still_allocated=line.qty.allocated,
+                    backordered=line.qty.backordered,
+                    reason=reason,
                     eta=line.eta or lead_time_eta(row.product, now),
                 )
             )

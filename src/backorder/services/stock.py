@@ -35,13 +35,18 @@ def _lock_one(uow: UnitOfWork, sku: str) -> ProductRow:
     return rows[sku]
 
 
-def _movement(uow: UnitOfWork, row: ProductRow, change: tuple[str, int, str | None],
-              now: datetime) -> None:
+def _movement(
+    uow: UnitOfWork, row: ProductRow, change: tuple[str, int, str | None], now: datetime
+) -> None:
     kind, units, ref = change
     uow.connection.execute(
         insert(stock_movements).values(
-            product_id=row.id, kind=kind, units=units, on_hand_after=row.stock.on_hand,
-            ref=ref, moved_at=now,
+            product_id=row.id,
+            kind=kind,
+            units=units,
+            on_hand_after=row.stock.on_hand,
+            ref=ref,
+            moved_at=now,
         )
     )
 
@@ -58,9 +63,14 @@ def receive_stock(app: Backorder, sku: str, units: int, ref: str | None = None) 
         _movement(uow, row, ("receipt", units, ref), now)
         Products(uow.connection).save_stock(row.id, row.stock, now)
         received = StockReceived(
-            sku=sku, units=units, ref=ref, on_hand=row.stock.on_hand,
-            allocated=row.stock.allocated, available=row.stock.available,
-            lines_served=moved.lines, units_allocated=moved.units,
+            sku=sku,
+            units=units,
+            ref=ref,
+            on_hand=row.stock.on_hand,
+            allocated=row.stock.allocated,
+            available=row.stock.available,
+            lines_served=moved.lines,
+            units_allocated=moved.units,
             still_backordered=row.stock.backordered,
         )
         Outbox(uow.connection).append([received, *moved.events], now)
@@ -85,17 +95,26 @@ def set_stock(app: Backorder, sku: str, on_hand: int, ref: str | None = None) ->
         Products(uow.connection).save_stock(row.id, row.stock, now)
         facts.append(
             StockAdjusted(
-                sku=sku, previous_on_hand=previous, on_hand=on_hand,
-                allocated=row.stock.allocated, available=row.stock.available,
-                units_taken_back=taken.units, lines_served=served.lines,
+                sku=sku,
+                previous_on_hand=previous,
+                on_hand=on_hand,
+                allocated=row.stock.allocated,
+                available=row.stock.available,
+                units_taken_back=taken.units,
+                lines_served=served.lines,
             )
         )
         facts.extend(taken.events)
         facts.extend(served.events)
         if was_available > 0 and row.stock.available == 0:
-            facts.append(SkuOutOfStock(sku=sku, on_hand=row.stock.on_hand,
-                                       allocated=row.stock.allocated,
-                                       backordered=row.stock.backordered))
+            facts.append(
+                SkuOutOfStock(
+                    sku=sku,
+                    on_hand=row.stock.on_hand,
+                    allocated=row.stock.allocated,
+                    backordered=row.stock.backordered,
+                )
+            )
         Outbox(uow.connection).append(facts, now)
         uow.commit()
     return _change(row, served.lines, served.units, taken.units)
@@ -103,7 +122,12 @@ def set_stock(app: Backorder, sku: str, on_hand: int, ref: str | None = None) ->
 
 def _change(row: ProductRow, lines: int, allocated: int, taken_back: int) -> StockChange:
     return StockChange(
-        sku=row.product.sku, on_hand=row.stock.on_hand, allocated=row.stock.allocated,
-        available=row.stock.available, backordered=row.stock.backordered,
-        lines_served=lines, units_allocated=allocated, units_taken_back=taken_back,
+        sku=row.product.sku,
+        on_hand=row.stock.on_hand,
+        allocated=row.stock.allocated,
+        available=row.stock.available,
+        backordered=row.stock.backordered,
+        lines_served=lines,
+        units_allocated=allocated,
+        units_taken_back=taken_back,
     )

@@ -32,9 +32,14 @@ def product_view(app: Backorder, sku: str) -> dict[str, Any]:
         raise UnknownSku(sku)
     p = row.product
     return {
-        "sku": p.sku, "name": p.name, "price": _money(p.unit_price), "policy": p.policy.value,
-        "max_per_customer": p.max_per_customer, "lead_time_days": p.lead_time_days,
-        "queue": p.queue.value, "discontinued": p.discontinued,
+        "sku": p.sku,
+        "name": p.name,
+        "price": _money(p.unit_price),
+        "policy": p.policy.value,
+        "max_per_customer": p.max_per_customer,
+        "lead_time_days": p.lead_time_days,
+        "queue": p.queue.value,
+        "discontinued": p.discontinued,
         "backorder_cap": p.backorder_cap,
         "backorder_until": p.backorder_until.isoformat() if p.backorder_until else None,
     }
@@ -46,8 +51,13 @@ def stock_view(app: Backorder, sku: str) -> dict[str, Any]:
     if row is None:
         raise UnknownSku(sku)
     s = row.stock
-    return {"sku": sku, "on_hand": s.on_hand, "allocated": s.allocated,
-            "available": s.available, "backordered": s.backordered}
+    return {
+        "sku": sku,
+        "on_hand": s.on_hand,
+        "allocated": s.allocated,
+        "available": s.available,
+        "backordered": s.backordered,
+    }
 
 
 def order_view(app: Backorder, ref: str) -> dict[str, Any]:
@@ -59,25 +69,44 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
         for a in uow.connection.execute(
             select(allocations).where(allocations.c.line_id.in_(ids)).order_by(allocations.c.id)
         ).mappings():
-            why[a["line_id"]].append({
-                "units": a["units"], "at": a["allocated_at"].isoformat(), "source": a["source"],
-                "ref": a["ref"], "position": a["position"], "rank_class": a["rank_class"],
-                "rule": a["rule"],
-            })
+            why[a["line_id"]].append(
+                {
+                    "units": a["units"],
+                    "at": a["allocated_at"].isoformat(),
+                    "source": a["source"],
+                    "ref": a["ref"],
+                    "position": a["position"],
+                    "rank_class": a["rank_class"],
+                    "rule": a["rule"],
+                }
+            )
         cancelled: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         for c in uow.connection.execute(
-            select(cancellations).where(cancellations.c.line_id.in_(ids))
+            select(cancellations)
+            .where(cancellations.c.line_id.in_(ids))
             .order_by(cancellations.c.id)
         ).mappings():
-            cancelled[c["line_id"]].append({
-                "units": c["units"], "reason": c["reason"], "at": c["cancelled_at"].isoformat(),
-            })
+            cancelled[c["line_id"]].append(
+                {
+                    "units": c["units"],
+                    "reason": c["reason"],
+                    "at": c["cancelled_at"].isoformat(),
+                }
+            )
         shipped = [
-            {"id": s["id"], "tracking": s["tracking"], "at": s["shipped_at"].isoformat(),
-             "units": int(s["units"])}
+            {
+                "id": s["id"],
+                "tracking": s["tracking"],
+                "at": s["shipped_at"].isoformat(),
+                "units": int(s["units"]),
+            }
             for s in uow.connection.execute(
-                select(shipments.c.id, shipments.c.tracking, shipments.c.shipped_at,
-                       func.sum(shipment_lines.c.units).label("units"))
+                select(
+                    shipments.c.id,
+                    shipments.c.tracking,
+                    shipments.c.shipped_at,
+                    func.sum(shipment_lines.c.units).label("units"),
+                )
                 .join(shipment_lines, shipment_lines.c.shipment_id == shipments.c.id)
                 .where(shipments.c.order_id == order["id"])
                 .group_by(shipments.c.id, shipments.c.tracking, shipments.c.shipped_at)
@@ -93,23 +122,33 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
         "placed_at": order["placed_at"].isoformat(),
         "received_at": order["received_at"].isoformat(),
         "customer": {
-            "id": order["customer_id"], "name": order["customer_name"],
-            "email": order["customer_email"], "phone": order["customer_phone"],
+            "id": order["customer_id"],
+            "name": order["customer_name"],
+            "email": order["customer_email"],
+            "phone": order["customer_phone"],
             "tier": order["customer_tier"],
         },
         "currency": order["currency"],
-        "shipping": {"method": order["shipping_method"],
-                     "preference": order["shipping_preference"]},
+        "shipping": {
+            "method": order["shipping_method"],
+            "preference": order["shipping_preference"],
+        },
         "payment_timing": order["payment_timing"],
         "expedite": bool(order["expedite"]) if context else False,
         "lines": [
             {
-                "line": line.line_no, "sku": line.sku, "quantity": line.qty.quantity,
-                "allocated": line.qty.allocated, "backordered": line.qty.backordered,
-                "shipped": line.qty.shipped, "cancelled": line.qty.cancelled,
-                "status": line.qty.status.value, "unit_price": _money(line.unit_price),
+                "line": line.line_no,
+                "sku": line.sku,
+                "quantity": line.qty.quantity,
+                "allocated": line.qty.allocated,
+                "backordered": line.qty.backordered,
+                "shipped": line.qty.shipped,
+                "cancelled": line.qty.cancelled,
+                "status": line.qty.status.value,
+                "unit_price": _money(line.unit_price),
                 "eta": line.eta.isoformat() if line.eta and line.qty.backordered else None,
-                "allocations": why[line.id], "cancellations": cancelled[line.id],
+                "allocations": why[line.id],
+                "cancellations": cancelled[line.id],
             }
             for line in lines
         ],
@@ -129,8 +168,9 @@ def queue_view(app: Backorder, sku: str, limit: int = 100) -> dict[str, Any]:
         climb_due(uow, row, ranking, now)
         head = Lines(uow.connection).queue_head(row.id, limit=limit)
         depth = uow.connection.execute(
-            select(func.count()).select_from(order_lines).where(
-                order_lines.c.product_id == row.id, order_lines.c.backordered > 0)
+            select(func.count())
+            .select_from(order_lines)
+            .where(order_lines.c.product_id == row.id, order_lines.c.backordered > 0)
         ).scalar_one()
         uow.commit()
     return {
@@ -140,10 +180,13 @@ def queue_view(app: Backorder, sku: str, limit: int = 100) -> dict[str, Any]:
         "backordered": row.stock.backordered,
         "entries": [
             {
-                "ref": line.order.ref, "line": line.line_no,
-                "backordered": line.qty.backordered, "position": position,
+                "ref": line.order.ref,
+                "line": line.line_no,
+                "backordered": line.qty.backordered,
+                "position": position,
                 "placed_at": line.placed_at.isoformat(),
-                "customer": line.order.customer.id, "tier": line.order.customer.tier.value,
+                "customer": line.order.customer.id,
+                "tier": line.order.customer.tier.value,
                 "rank_class": line.rank_class,
                 "rule": ranking.explain(line.base_class, line.rank_class),
                 "eta": line.eta.isoformat() if line.eta else None,

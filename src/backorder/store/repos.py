@@ -339,8 +339,8 @@ class Lines:
             )
 
     def of_order(self, order_id: int) -> list[LineRow]:
-        query = line_select().where(order_lines.c.order_id == order_id).order_by(
-            order_lines.c.line_no
+        query = (
+            line_select().where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no)
         )
         return [line_from_row(r) for r in self.conn.execute(query).mappings()]
 

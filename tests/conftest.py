@@ -1,0 +1,122 @@
+"""Shared fixtures: a database per backend (SQLite file, throwaway PostgreSQL database),
+an application on it with a clock the test controls."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from backorder.config import Settings
+from backorder.services.context import Backorder
+from backorder.store.db import Database, normalise_url
+from backorder.store.migrate import upgrade
+from backorder.store.tables import metadata
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BACKORDER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(
+            normalise_url(POSTGRES_ADMIN_URL), connect_args={"connect_timeout": 3}
+        )
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as error:  # any failure to connect means: no server here
+        return f"no PostgreSQL server reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, migrated, dropped at the end of the run."""
+    reason = _postgres_reachable()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI needs it)")
+        pytest.skip(reason)
+    name = f"backorder_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = (
+        make_url(normalise_url(POSTGRES_ADMIN_URL))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
+    database = Database(url)
+    upgrade(database)
+    database.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    database = Database(url)
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh, migrated database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "backorder.db"
+        url = f"sqlite:///{path}"
+        database = Database(url)
+        upgrade(database)
+        database.dispose()
+        return url
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("db") / "backorder.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(database_url="sqlite:///unused.db")
+
+
+@pytest.fixture
+def app(db_url: str, clock: Clock, settings: Settings) -> Iterator[Backorder]:
+    backorder = Backorder(Database(db_url), settings, clock)
+    yield backorder
+    backorder.close()

@@ -1,0 +1,214 @@
+"""The `backorder` command as a user runs it: a real process, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKORDER = str(Path(sys.executable).parent / "backorder")
+
+ORDER = {
+    "channel": "web",
+    "external_id": "100",
+    "placed_at": "2026-01-05T10:00:00Z",
+    "customer": {
+        "id": "c-1",
+        "name": "Ada",
+        "email": "ada@example.com",
+        "phone": "+15550100",
+        "tier": "standard",
+    },
+    "currency": "USD",
+    "shipping": {"method": "standard", "preference": "ship_available"},
+    "payment_timing": "at_order",
+    "expedite": False,
+    "lines": [{"sku": "WIDGET-BLUE", "quantity": 20, "unit_price": "19.99"}],
+}
+
+
+def run(
+    db: str, *args: str, stdin: str | None = None, ok: bool = True, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    argv = [BACKORDER, *(("--db", db) if db else ()), *args]
+    env = {**os.environ, "COLUMNS": "160"}
+    done = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, timeout=60, env=env, cwd=cwd
+    )
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def as_json(db: str, *args: str) -> Any:
+    return json.loads(run(db, *args, "--json").stdout)
+
+
+def order(external_id: str, day: int, qty: int = 20) -> str:
+    return json.dumps(
+        ORDER
+        | {
+            "external_id": external_id,
+            "placed_at": f"2026-01-{day:02d}T10:00:00Z",
+            "lines": [{"sku": "WIDGET-BLUE", "quantity": qty}],
+        }
+    )
+
+
+def add_widget(url: str) -> str:
+    run(
+        url,
+        "product",
+        "add",
+        "WIDGET-BLUE",
+        "--name",
+        "Blue widget",
+        "--price",
+        "19.99",
+        "--lead-time-days",
+        "10",
+    )
+    return url
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> str:
+    """Most command-line tests run on SQLite only: the engine's tests cover both backends."""
+    return add_widget(sqlite_url)
+
+
+def test_seed_example_from_the_command_line(db_url: str) -> None:
+    db = add_widget(db_url)
+    orders = "\n".join(order(n, d) for n, d in (("100", 5), ("101", 6), ("102", 8)))
+    placed = run(db, "order", "place", "-", stdin=orders).stdout
+    assert placed.split() == ["created", "web:100", "created", "web:101", "created", "web:102"]
+    queue = as_json(db, "queue", "WIDGET-BLUE")
+    assert queue["strategy"] == "fifo"
+    assert [(e["ref"], e["line"], e["backordered"], e["position"]) for e in queue["entries"]] == [
+        ("web:100", 1, 20, 1),
+        ("web:101", 1, 20, 2),
+        ("web:102", 1, 20, 3),
+    ]
+    run(db, "stock", "receive", "WIDGET-BLUE", "50", "--ref", "PO-1")
+    shown = as_json(db, "order", "show", "web:102")
+    assert {k: shown[k] for k in ("ref", "status")} == {"ref": "web:102", "status": "backordered"}
+    line = shown["lines"][0]
+    assert {
+        k: line[k]
+        for k in (
+            "line",
+            "sku",
+            "quantity",
+            "allocated",
+            "backordered",
+            "shipped",
+            "cancelled",
+            "status",
+        )
+    } == {
+        "line": 1,
+        "sku": "WIDGET-BLUE",
+        "quantity": 20,
+        "allocated": 10,
+        "backordered": 10,
+        "shipped": 0,
+        "cancelled": 0,
+        "status": "backordered",
+    }
+    assert line["allocations"][0]["position"] == 3
+    assert as_json(db, "stock", "show", "WIDGET-BLUE") == {
+        "sku": "WIDGET-BLUE",
+        "on_hand": 50,
+        "allocated": 50,
+        "available": 0,
+        "backordered": 10,
+    }
+
+
+def test_placing_the_same_order_twice_finds_it(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(ORDER))
+    assert run(db, "order", "place", str(path)).stdout.split() == ["created", "web:100"]
+    assert json.loads(run(db, "order", "place", str(path), "--json").stdout) == [
+        {"ref": "web:100", "created": False}
+    ]
+
+
+def test_cancel_and_ship(db: str) -> None:
+    run(db, "stock", "set", "WIDGET-BLUE", "5")
+    run(db, "order", "place", "-", stdin=order("1", 5, qty=8))
+    run(db, "order", "cancel", "web:1", "--line", "1", "--qty", "2", "--reason", "too many")
+    run(db, "order", "ship", "web:1", "--tracking", "1Z1")
+    line = as_json(db, "order", "show", "web:1")["lines"][0]
+    assert (line["allocated"], line["backordered"], line["shipped"], line["cancelled"]) == (
+        0,
+        1,
+        5,
+        2,
+    )
+    assert line["cancellations"][0]["reason"] == "too many"
+    types = [e["type"] for e in as_json(db, "events")]
+    assert types.count("units_shipped") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("order", "place", "-"), '{"channel": "web"', "not JSON"),
+        (
+            ("order", "place", "-"),
+            json.dumps(ORDER | {"lines": [{"sku": "NOPE", "quantity": 1}]}),
+            "unknown SKU",
+        ),
+        (("order", "place", "-"), json.dumps(ORDER | {"lines": []}), "lines"),
+        (("order", "cancel", "web:100", "--line", "1", "--qty", "99"), None, "cannot cancel"),
+        (("order", "show", "web:999"), None, "unknown order"),
+        (("stock", "receive", "NOPE", "1"), None, "unknown SKU"),
+        (("stock", "set", "WIDGET-BLUE", "--", "-1"), None, "negative"),
+        (("product", "add", "WIDGET-BLUE", "--name", "x", "--price", "1"), None, "exists"),
+        (("product", "add", "X", "--name", "x", "--price", "abc"), None, "money"),
+    ],
+)
+def test_errors_print_one_line_exit_non_zero_and_change_nothing(
+    db: str, args: tuple[str, ...], stdin: str | None, message: str
+) -> None:
+    run(db, "order", "place", "-", stdin=json.dumps(ORDER))
+    before = as_json(db, "events")
+    done = run(db, *args, stdin=stdin, ok=False)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert as_json(db, "events") == before
+
+
+def test_a_file_with_one_bad_order_places_none(db: str) -> None:
+    good = order("1", 5)
+    bad = json.dumps(ORDER | {"external_id": "2", "lines": [{"sku": "NOPE", "quantity": 1}]})
+    done = run(db, "order", "place", "-", stdin=good + "\n" + bad, ok=False)
+    assert "nothing was placed" in done.stderr
+    assert as_json(db, "events") == []
+
+
+def test_default_database_is_backorder_db_in_the_working_directory(tmp_path: Path) -> None:
+    env_free = run("", "product", "add", "A", "--name", "A", "--price", "1", cwd=tmp_path)
+    assert env_free.returncode == 0
+    assert (tmp_path / "backorder.db").exists()
+
+
+def test_import_products_from_csv(db: str, tmp_path: Path) -> None:
+    csv = tmp_path / "products.csv"
+    csv.write_text(
+        "sku,name,price,policy,max_per_customer,lead_time_days,queue,discontinued\n"
+        "GADGET,Gadget,5.50,deny,,3,priority,\n"
+        "WIDGET-BLUE,Blue widget v2,21.00,allow,4,,fifo,false\n"
+    )
+    assert "1 new and 1 updated" in run(db, "product", "import", str(csv)).stdout
+    gadget = as_json(db, "product", "show", "GADGET")
+    assert (gadget["policy"], gadget["queue"], gadget["price"]) == ("deny", "priority", "5.50")
+    assert as_json(db, "product", "show", "WIDGET-BLUE")["max_per_customer"] == 4
