@@ -113,7 +113,7 @@ def test_a_long_wait_lets_a_standard_line_climb_past_newer_expedited_ones(
     place_order(app, order("fast", ("WIDGET-BLUE", 1), placed_at=clock(), terms=expedited()))
     entries = queue_view(app, "WIDGET-BLUE")["entries"]
     assert [e["ref"] for e in entries] == ["web:patient", "web:fast", "web:wholesale"]
-    assert "climbed from 'everyone else" in entries[0]["rule"]
+    assert "entered as 'everyone else" in entries[0]["rule"]
     receive_stock(app, "WIDGET-BLUE", 1)
     assert lines_of(app, "web:patient") == [(1, 0, 0, 0)]
 

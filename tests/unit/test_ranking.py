@@ -89,4 +89,4 @@ def test_aging_off_means_no_climbing() -> None:
 
 def test_explain_names_the_rule_and_the_climb() -> None:
     assert PRIORITY.explain(1, 1) == "customer tier vip"
-    assert "climbed from 'everyone else" in PRIORITY.explain(4, 3)
+    assert "entered as 'everyone else" in PRIORITY.explain(4, 3)

@@ -109,6 +109,7 @@ class Ranking:
         if current == base_class:
             return self.label(current)
         return (
-            f"{self.label(current)} (climbed from '{self.label(base_class)}' "
-            f"after waiting over {(base_class - current) * (self.aging_days or 0)} days)"
+            f"ranked with '{self.label(current)}' after waiting over "
+            f"{(base_class - current) * (self.aging_days or 0)} days "
+            f"(entered as '{self.label(base_class)}')"
         )

@@ -33,14 +33,13 @@ def climb_due(uow: UnitOfWork, row: ProductRow, ranking: Ranking, now: datetime)
     lines = Lines(uow.connection)
     ranks = []
     for due in lines.due_to_climb(row.id, now):
-        current = ranking.current_class(due["base_class"], due["placed_at"], now)
-        climbs_at = ranking.next_climb(due["base_class"], current, due["placed_at"])
+        current = ranking.current_class(due.base_class, due.placed_at, now)
         ranks.append(
             {
-                "lid": due["id"],
-                "base_class": due["base_class"],
+                "lid": due.id,
+                "base_class": due.base_class,
                 "rank_class": current,
-                "climbs_at": climbs_at,
+                "climbs_at": ranking.next_climb(due.base_class, current, due.placed_at),
             }
         )
     lines.set_ranks(ranks)
@@ -170,6 +169,7 @@ def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetim
             line = by_id[allotment.line_id]
             line.qty.allocated -= allotment.units
             line.qty.backordered += allotment.units
+            line.eta = line.eta or lead_time_eta(row.product, now)
             row.stock.allocated -= allotment.units
             row.stock.backordered += allotment.units
             changed.append(line)
@@ -182,7 +182,7 @@ def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetim
                     still_allocated=line.qty.allocated,
                     backordered=line.qty.backordered,
                     reason=reason,
-                    eta=line.eta or lead_time_eta(row.product, now),
+                    eta=line.eta,
                 )
             )
             moved.units += allotment.units

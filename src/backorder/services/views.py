@@ -10,12 +10,10 @@ from backorder.domain.errors import UnknownSku
 from backorder.domain.model import order_status
 from backorder.services.context import Backorder
 from backorder.services.orders import find_order
-from backorder.services.queueing import climb_due
 from backorder.store.repos import Lines, Products
 from backorder.store.tables import (
     allocations,
     cancellations,
-    order_lines,
     shipment_lines,
     shipments,
 )
@@ -157,26 +155,30 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
 
 
 def queue_view(app: Backorder, sku: str, limit: int = 100) -> dict[str, Any]:
-    """The SKU's queue, head first. Lines due to climb a class climb first."""
+    """The SKU's queue, head first, as the next receipt would serve it. Read-only: lines due
+    to climb a class are ranked at their climbed class here and climb for good when the
+    queue is next served."""
     now = app.now()
-    with app.db.write() as uow:
-        rows = Products(uow.connection).lock([sku])
-        if sku not in rows:
+    with app.db.read() as uow:
+        row = Products(uow.connection).get(sku)
+        if row is None:
             raise UnknownSku(sku)
-        row = rows[sku]
         ranking = app.settings.ranking(row.product.queue)
-        climb_due(uow, row, ranking, now)
-        head = Lines(uow.connection).queue_head(row.id, limit=limit)
-        depth = uow.connection.execute(
-            select(func.count())
-            .select_from(order_lines)
-            .where(order_lines.c.product_id == row.id, order_lines.c.backordered > 0)
-        ).scalar_one()
-        uow.commit()
+        lines = Lines(uow.connection)
+        # The true head is within the stored head plus the lines due to climb: a line that is
+        # not due keeps its stored rank, and a due line only moves up.
+        candidates = {line.id: line for line in lines.queue_head(row.id, limit=limit)}
+        if ranking.aging_days is not None:
+            for line in lines.due_to_climb(row.id, now):
+                climbed = ranking.current_class(line.base_class, line.placed_at, now)
+                line.rank_class = min(line.rank_class, climbed)
+                candidates[line.id] = line
+        head = sorted(candidates.values(), key=lambda x: (x.rank_class, x.placed_at, x.id))
+        depth = lines.queue_depth(row.id)
     return {
         "sku": sku,
         "strategy": row.product.queue.value,
-        "depth": int(depth),
+        "depth": depth,
         "backordered": row.stock.backordered,
         "entries": [
             {
@@ -191,6 +193,6 @@ def queue_view(app: Backorder, sku: str, limit: int = 100) -> dict[str, Any]:
                 "rule": ranking.explain(line.base_class, line.rank_class),
                 "eta": line.eta.isoformat() if line.eta else None,
             }
-            for position, line in enumerate(head, start=1)
+            for position, line in enumerate(head[:limit], start=1)
         ],
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,16 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, poolclass=NullPool, **kwargs)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            # One shared connection, or every connection would see its own empty database.
+            engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}, **kwargs
+            )
+        else:
+            # Pooled: closing the last connection to a WAL file checkpoints and syncs it.
+            engine = create_engine(url, pool_size=5, max_overflow=10, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -294,19 +294,23 @@ class Lines:
         )
         return [line_from_row(r) for r in self.conn.execute(query).mappings()]
 
-    def due_to_climb(self, product_id: int, now: datetime) -> list[RowMapping]:
-        query = select(
-            order_lines.c.id,
-            order_lines.c.base_class,
-            order_lines.c.rank_class,
-            order_lines.c.placed_at,
-        ).where(
+    def due_to_climb(self, product_id: int, now: datetime) -> list[LineRow]:
+        """Waiting lines whose next class climb is due (an index range scan)."""
+        query = line_select().where(
             order_lines.c.product_id == product_id,
             order_lines.c.backordered > 0,
             order_lines.c.climbs_at.is_not(None),
             order_lines.c.climbs_at <= now,
         )
-        return list(self.conn.execute(query).mappings())
+        return [line_from_row(r) for r in self.conn.execute(query).mappings()]
+
+    def queue_depth(self, product_id: int) -> int:
+        query = (
+            select(func.count())
+            .select_from(order_lines)
+            .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
+        )
+        return int(self.conn.execute(query).scalar_one())
 
     def waiting_facts(self, product_id: int, order_id: int | None = None) -> list[RowMapping]:
         query = (
@@ -355,6 +359,7 @@ class Lines:
                 backordered=bindparam("backordered"),
                 shipped=bindparam("shipped"),
                 cancelled=bindparam("cancelled"),
+                eta=bindparam("eta"),
             ),
             [
                 {
@@ -363,6 +368,7 @@ class Lines:
                     "backordered": line.qty.backordered,
                     "shipped": line.qty.shipped,
                     "cancelled": line.qty.cancelled,
+                    "eta": line.eta,
                 }
                 for line in lines
             ],

@@ -1,0 +1,65 @@
+"""The `backorder` command. Every read command takes --json and then prints one JSON
+document; errors print one clear line to stderr, exit non-zero and change nothing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backorder.cli import catalog, orders
+from backorder.cli.common import (
+    BackorderGroup,
+    State,
+    out,
+    state_of,
+)
+from backorder.config import Settings
+from backorder.demo import run_demo
+
+app = typer.Typer(
+    cls=BackorderGroup,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Backorder: take orders from every channel, queue what waits, serve it fairly.",
+)
+app.add_typer(catalog.db_app, name="db")
+app.add_typer(catalog.product_app, name="product")
+app.add_typer(catalog.stock_app, name="stock")
+app.add_typer(orders.order_app, name="order")
+app.command("queue")(orders.queue)
+app.command("events")(orders.list_events)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database URL (default: $BACKORDER_DATABASE_URL or sqlite:///backorder.db)"
+        ),
+    ] = None,
+) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    ctx.obj = State(settings, db or settings.database_url)
+    ctx.call_on_close(lambda: ctx.obj.opened.close() if ctx.obj.opened else None)
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Option(help="SQLite file to build (replaced).")] = Path(
+        "backorder-demo.db"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Build a realistic store in a fresh SQLite database and run it through the engine."""
+    run_demo(state_of(ctx).settings, file, seed, out)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,201 @@
+"""Commands for the schema, the catalogue and stock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from backorder.cli.common import (
+    JsonFlag,
+    emit,
+    money,
+    out,
+    parse_date,
+    print_change,
+    state_of,
+)
+from backorder.domain.errors import InvalidRequest
+from backorder.domain.model import Policy, Product, QueueStrategy
+from backorder.services.products import (
+    add_product,
+    import_products,
+    read_product_csv,
+    update_product,
+)
+from backorder.services.stock import receive_stock, set_stock
+from backorder.services.views import product_view, stock_view
+from backorder.store.db import Database
+from backorder.store.migrate import current_revision, head_revision, upgrade
+
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+product_app = typer.Typer(no_args_is_help=True, help="Products and their backorder policy.")
+stock_app = typer.Typer(no_args_is_help=True, help="On hand, allocated, available.")
+
+
+# --- db ---------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or migrate the schema to this version."""
+    database = Database(state_of(ctx).url)
+    try:
+        upgrade(database)
+        out.print(f"schema at {current_revision(database)}")
+    finally:
+        database.dispose()
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show the schema version of the database and of this program."""
+    database = Database(state_of(ctx).url)
+    try:
+        status = {
+            "url": database.engine.url.render_as_string(hide_password=True),
+            "current": current_revision(database),
+            "head": head_revision(database),
+        }
+    finally:
+        database.dispose()
+    if as_json:
+        emit(status)
+    else:
+        out.print(f"{status['url']}: schema {status['current']} (this version: {status['head']})")
+
+
+# --- product ----------------------------------------------------------------------------
+
+PolicyOpt = Annotated[Policy | None, typer.Option(help="Accept backorders or not.")]
+QueueOpt = Annotated[QueueStrategy | None, typer.Option("--queue", help="Queue strategy.")]
+IntOpt = Annotated[int | None, typer.Option(min=0)]
+
+
+@product_app.command("add")
+def product_add(
+    ctx: typer.Context,
+    sku: str,
+    name: Annotated[str, typer.Option(help="Product name.")],
+    price: Annotated[str, typer.Option(help="Unit price, e.g. 19.99.")],
+    policy: PolicyOpt = None,
+    max_per_customer: IntOpt = None,
+    lead_time_days: IntOpt = None,
+    queue: QueueOpt = None,
+    discontinued: Annotated[bool, typer.Option("--discontinued")] = False,
+    backorder_cap: Annotated[
+        int | None, typer.Option(min=0, help="Most units on backorder.")
+    ] = None,
+    backorder_until: Annotated[
+        str | None, typer.Option(help="Last day (YYYY-MM-DD) to accept backorders.")
+    ] = None,
+) -> None:
+    """Add a product with its backorder policy."""
+    state = state_of(ctx)
+    product = Product(
+        sku=sku,
+        name=name,
+        unit_price=money(price),
+        policy=policy or Policy.ALLOW,
+        queue=queue or state.settings.default_queue,
+        lead_time_days=lead_time_days,
+        max_per_customer=max_per_customer,
+        discontinued=discontinued,
+        backorder_cap=backorder_cap,
+        backorder_until=parse_date(backorder_until),
+    )
+    add_product(state.app(), product)
+    out.print(f"added {sku}")
+
+
+@product_app.command("update")
+def product_update(
+    ctx: typer.Context,
+    sku: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    price: Annotated[str | None, typer.Option()] = None,
+    policy: PolicyOpt = None,
+    max_per_customer: IntOpt = None,
+    lead_time_days: IntOpt = None,
+    queue: QueueOpt = None,
+    discontinued: Annotated[bool | None, typer.Option("--discontinued/--continued")] = None,
+    backorder_cap: IntOpt = None,
+    backorder_until: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Change a product; a new queue strategy re-ranks its queue."""
+    changes: dict[str, Any] = {
+        "name": name,
+        "policy": policy,
+        "max_per_customer": max_per_customer,
+        "lead_time_days": lead_time_days,
+        "queue": queue,
+        "discontinued": discontinued,
+        "backorder_cap": backorder_cap,
+        "backorder_until": parse_date(backorder_until),
+        "unit_price": money(price) if price is not None else None,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise InvalidRequest("nothing to change")
+    update_product(state_of(ctx).app(), sku, changes)
+    out.print(f"updated {sku}")
+
+
+@product_app.command("import")
+def product_import(ctx: typer.Context, file: Path) -> None:
+    """Add or update products from a CSV (sku,name,price[,policy,max_per_customer,
+    lead_time_days,queue,discontinued,backorder_cap,backorder_until])."""
+    state = state_of(ctx)
+    result = import_products(state.app(), read_product_csv(file, state.settings.default_queue))
+    out.print(f"imported {result.added} new and {result.updated} updated product(s)")
+
+
+@product_app.command("show")
+def product_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
+    """Show a product."""
+    view = product_view(state_of(ctx).app(), sku)
+    if as_json:
+        emit(view)
+    else:
+        for key, value in view.items():
+            out.print(f"{key:>17}: {value}", markup=False)
+
+
+# --- stock ------------------------------------------------------------------------------
+
+
+@stock_app.command("set")
+def stock_set(
+    ctx: typer.Context,
+    sku: str,
+    qty: int,
+    ref: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set on hand to a counted level (takes back or hands out allocations)."""
+    change = set_stock(state_of(ctx).app(), sku, qty, ref)
+    print_change(change, as_json)
+
+
+@stock_app.command("receive")
+def stock_receive(
+    ctx: typer.Context,
+    sku: str,
+    qty: int,
+    ref: Annotated[str | None, typer.Option(help="e.g. a purchase-order number")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Receive stock; the queue is served in rank order."""
+    change = receive_stock(state_of(ctx).app(), sku, qty, ref)
+    print_change(change, as_json)
+
+
+@stock_app.command("show")
+def stock_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
+    """On hand, allocated, available and backordered units of a SKU."""
+    view = stock_view(state_of(ctx).app(), sku)
+    if as_json:
+        emit(view)
+    else:
+        out.print(", ".join(f"{k} {v}" for k, v in view.items()), markup=False)

@@ -1,0 +1,103 @@
+"""Shared by every command: the state, output in text or JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+
+from backorder.config import Settings
+from backorder.domain.errors import BackorderError, InvalidRequest
+from backorder.services.context import Backorder
+
+out = Console()
+err = Console(stderr=True)
+
+
+class BackorderGroup(typer.core.TyperGroup):
+    """Turns refusals and database failures into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except BackorderError as error:
+            fail(str(error))
+        except OperationalError as error:
+            fail(f"database error: {str(error.orig).strip().splitlines()[0]}")
+        except OSError as error:
+            fail(str(error))
+
+
+def fail(message: str) -> None:
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+@dataclass
+class State:
+    settings: Settings
+    url: str
+    opened: Backorder | None = None
+
+    def app(self) -> Backorder:
+        if self.opened is None:
+            self.opened = Backorder.open(self.settings, self.url)
+        return self.opened
+
+
+def state_of(ctx: typer.Context) -> State:
+    state = ctx.find_root().obj
+    assert isinstance(state, State)
+    return state
+
+
+def emit(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=jsonable) + "\n")
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal | date):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def money(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidRequest(f"{text!r} is not an amount of money") from None
+    if not value.is_finite():
+        raise InvalidRequest(f"{text!r} is not an amount of money")
+    return value
+
+
+def parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def print_change(change: Any, as_json: bool) -> None:
+    if as_json:
+        emit(asdict(change))
+        return
+    out.print(
+        f"{change.sku}: on hand {change.on_hand}, allocated {change.allocated}, available "
+        f"{change.available}, backordered {change.backordered}; served {change.lines_served} "
+        f"line(s) with {change.units_allocated} unit(s)"
+        + (f", took back {change.units_taken_back}" if change.units_taken_back else ""),
+        markup=False,
+    )

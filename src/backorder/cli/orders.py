@@ -1,0 +1,204 @@
+"""Commands for orders, queues and the event outbox."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from backorder.canonical import parse_orders
+from backorder.cli.common import (
+    JsonFlag,
+    emit,
+    out,
+    state_of,
+)
+from backorder.domain.errors import InvalidRequest
+from backorder.services.context import Backorder
+from backorder.services.intake import place_order
+from backorder.services.orders import cancel_order, expedite_order, ship_order
+from backorder.services.views import order_view, queue_view
+from backorder.store.tables import events, products
+
+order_app = typer.Typer(no_args_is_help=True, help="Place, show, cancel and ship orders.")
+
+
+# --- order ------------------------------------------------------------------------------
+
+
+@order_app.command("place")
+def order_place(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="JSON file or -")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Place canonical orders (one object, an array, or one per line)."""
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    requests = parse_orders(text)
+    backorder = state_of(ctx).app()
+    _check_skus(backorder, {line.sku for r in requests for line in r.lines})
+    results = [place_order(backorder, request) for request in requests]
+    if as_json:
+        emit([{"ref": r.ref, "created": r.created} for r in results])
+    else:
+        for result in results:
+            out.print(f"{'created' if result.created else 'exists '} {result.ref}", markup=False)
+
+
+def _check_skus(backorder: Backorder, skus: set[str]) -> None:
+    """Refuse the whole file before placing anything if it names an unknown SKU."""
+    with backorder.db.read() as uow:
+        known = set(
+            uow.connection.execute(
+                select(products.c.sku).where(products.c.sku.in_(sorted(skus)))
+            ).scalars()
+        )
+    unknown = sorted(skus - known)
+    if unknown:
+        raise InvalidRequest(f"unknown SKU(s) {', '.join(unknown)}; nothing was placed")
+
+
+@order_app.command("show")
+def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
+    """An order, its lines and why each got stock when it did."""
+    view = order_view(state_of(ctx).app(), ref)
+    if as_json:
+        emit(view)
+        return
+    out.print(
+        f"[bold]{view['ref']}[/] {view['status']}  placed {view['placed_at']}  "
+        f"customer {view['customer']['id']} ({view['customer']['tier']})"
+    )
+    table = Table(
+        "line", "sku", "qty", "allocated", "backordered", "shipped", "cancelled", "status", "eta"
+    )
+    for line in view["lines"]:
+        table.add_row(
+            *(
+                str(line[k] if line[k] is not None else "")
+                for k in (
+                    "line",
+                    "sku",
+                    "quantity",
+                    "allocated",
+                    "backordered",
+                    "shipped",
+                    "cancelled",
+                    "status",
+                    "eta",
+                )
+            )
+        )
+    out.print(table)
+
+
+@order_app.command("cancel")
+def order_cancel(
+    ctx: typer.Context,
+    ref: str,
+    line: Annotated[int | None, typer.Option(min=1, help="Only this line.")] = None,
+    qty: Annotated[
+        int | None, typer.Option(min=1, help="Only this many units of the line.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Cancel an order, a line, or part of a line, before shipment."""
+    result = cancel_order(state_of(ctx).app(), ref, line, qty, reason)
+    out.print(
+        f"cancelled {result.units} unit(s) of {ref}; {result.released} released, "
+        f"{result.reallocated} went to the queue",
+        markup=False,
+    )
+
+
+@order_app.command("ship")
+def order_ship(
+    ctx: typer.Context, ref: str, tracking: Annotated[str | None, typer.Option()] = None
+) -> None:
+    """Ship the order's allocated units."""
+    result = ship_order(state_of(ctx).app(), ref, tracking)
+    out.print(
+        f"shipped {result.units} unit(s) of {ref}" + (" (complete)" if result.complete else ""),
+        markup=False,
+    )
+
+
+@order_app.command("expedite")
+def order_expedite(ctx: typer.Context, ref: str) -> None:
+    """Set the manual expedite flag; the order's waiting lines move up priority queues."""
+    moved = expedite_order(state_of(ctx).app(), ref)
+    out.print(f"expedited {ref}; {moved} waiting line(s) re-ranked", markup=False)
+
+
+# --- queue, events, demo ----------------------------------------------------------------
+
+
+def queue(
+    ctx: typer.Context,
+    sku: str,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """The backorder queue of a SKU, in the order it will receive stock."""
+    view = queue_view(state_of(ctx).app(), sku, limit)
+    if as_json:
+        emit(view)
+        return
+    out.print(
+        f"[bold]{sku}[/] ({view['strategy']}): {view['depth']} line(s), "
+        f"{view['backordered']} unit(s) waiting"
+    )
+    table = Table("#", "order", "line", "waiting", "placed", "tier", "rule", "eta")
+    for e in view["entries"]:
+        table.add_row(
+            str(e["position"]),
+            e["ref"],
+            str(e["line"]),
+            str(e["backordered"]),
+            e["placed_at"][:16],
+            e["tier"],
+            e["rule"],
+            e["eta"] or "",
+        )
+    out.print(table)
+
+
+def list_events(
+    ctx: typer.Context,
+    after: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read the outbox in order."""
+    with state_of(ctx).app().db.read() as uow:
+        rows = (
+            uow.connection.execute(
+                select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+    documents = [
+        {
+            "id": r["id"],
+            "type": r["type"],
+            "occurred_at": r["occurred_at"].isoformat(),
+            "order_ref": r["order_ref"],
+            "sku": r["sku"],
+            "payload": r["payload"],
+        }
+        for r in rows
+    ]
+    if as_json:
+        emit(documents)
+    else:
+        for d in documents:
+            out.print(
+                f"{d['id']:>6} {d['occurred_at'][:19]} {d['type']:<22} "
+                f"{d['order_ref'] or ''} {d['sku'] or ''}",
+                markup=False,
+            )

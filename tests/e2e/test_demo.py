@@ -1,0 +1,103 @@
+"""`backorder demo` as a user runs it: a real process builds a store, and the database it
+leaves behind keeps every invariant."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import func, select, text
+
+from backorder.config import Settings
+from backorder.demo import DemoSummary, run_demo
+from backorder.store.db import Database
+from backorder.store.tables import events, order_lines, orders, products, shipments
+
+SIBLING = Path(sys.executable).parent / "backorder"
+BACKORDER = str(SIBLING) if SIBLING.exists() else shutil.which("backorder") or "backorder"
+
+
+def run_cli_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKORDER_")}
+    return subprocess.run([BACKORDER, "demo", *args], capture_output=True, text=True,
+                          timeout=180, cwd=tmp_path, env=env | {"COLUMNS": "120"})
+
+
+def broken_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Rows that break an invariant, by invariant; a healthy database has none."""
+    checks = {
+        "line: quantity = allocated + backordered + shipped + cancelled, none negative": """
+            SELECT id FROM order_lines
+            WHERE quantity <> allocated + backordered + shipped + cancelled
+               OR allocated < 0 OR backordered < 0 OR shipped < 0 OR cancelled < 0""",
+        "SKU: 0 <= allocated <= on hand": """
+            SELECT sku FROM products WHERE allocated < 0 OR allocated > on_hand""",
+        "SKU: allocated and backordered are the sums over its lines": """
+            SELECT p.sku FROM products p
+            LEFT JOIN (SELECT product_id, SUM(allocated) AS allocated,
+                              SUM(backordered) AS backordered
+                       FROM order_lines GROUP BY product_id) l ON l.product_id = p.id
+            WHERE p.allocated <> COALESCE(l.allocated, 0)
+               OR p.backordered <> COALESCE(l.backordered, 0)""",
+        "no available stock beside a waiting line of the same SKU": """
+            SELECT p.sku, l.id FROM products p JOIN order_lines l ON l.product_id = p.id
+            WHERE p.on_hand > p.allocated AND l.backordered > 0""",
+    }
+    database = Database(url)
+    try:
+        with database.read() as uow:
+            return {says: [tuple(row) for row in uow.connection.execute(text(query))]
+                    for says, query in checks.items()}
+    finally:
+        database.dispose()
+
+
+def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
+    done = run_cli_demo(tmp_path, "--file", str(tmp_path / "demo.db"))
+
+    assert done.returncode == 0, done.stderr
+    for heading in ("Orders taken, by channel", "How lines were split at intake",
+                    "Backordered now", "Refused at intake", "Longest queues",
+                    "Stock that reached waiting lines", "Cancellations", "Shipped"):
+        assert heading in done.stdout
+    assert f"backorder --db sqlite:///{tmp_path / 'demo.db'} queue " in done.stdout
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert broken_rows(url) == {says: [] for says in broken_rows(url)}
+
+    database = Database(url)
+    try:
+        with database.read() as uow:
+            conn = uow.connection
+            assert conn.execute(select(func.count()).select_from(orders)).scalar_one() >= 200
+            channels = select(func.count(func.distinct(orders.c.channel)))
+            assert conn.execute(channels).scalar_one() >= 4
+            assert conn.execute(select(func.count()).select_from(shipments)).scalar_one() > 0
+            assert conn.execute(select(func.sum(products.c.backordered))).scalar_one() > 0
+            assert conn.execute(select(func.sum(order_lines.c.cancelled))).scalar_one() > 0
+            kinds = set(conn.execute(select(events.c.type).distinct()).scalars())
+    finally:
+        database.dispose()
+    assert {"allocation_taken_back", "stock_received", "units_cancelled", "units_shipped",
+            "line_backordered"} <= kinds
+
+
+def demo_text(settings: Settings, file: Path, seed: int) -> tuple[DemoSummary, str]:
+    buffer = io.StringIO()
+    summary = run_demo(settings, file, seed, Console(file=buffer, width=120))
+    output = buffer.getvalue()
+    report = output[output.index("Backorder demo"):output.index("Look around")]
+    return summary, report
+
+
+def test_the_same_seed_plays_out_the_same_store(tmp_path: Path, settings: Settings) -> None:
+    first, first_report = demo_text(settings, tmp_path / "one.db", seed=11)
+    again, again_report = demo_text(settings, tmp_path / "two.db", seed=11)
+
+    assert first == again
+    assert first_report == again_report
+    assert first.orders > 0 and first.receipts > 0 and first.units_backordered > 0
