@@ -39,7 +39,7 @@ class Event:
         return sku if isinstance(sku, str) else None
 
     def payload(self) -> dict[str, Any]:
-        body = _plain({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        body = _plain({name: getattr(self, name) for name in _field_names(type(self))})
         assert isinstance(body, dict)
         order = body.pop("order", None)
         if order is not None:
@@ -59,20 +59,37 @@ def _flatten_order(order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_SCALARS = (str, int, bool, float, type(None))
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _plain(value: Any) -> Any:
-    """JSON-ready: money as decimal strings, times as ISO 8601."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """JSON-ready: money as decimal strings, times as ISO 8601. Exact scalar types first
+    (a StrEnum is a str subclass and must reach the Enum branch)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+    if dataclasses.is_dataclass(value):
+        return {name: _plain(getattr(value, name)) for name in _field_names(kind)}
     return value
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from backorder.config import Settings
+from backorder.domain.model import QueueStrategy
+from backorder.domain.ranking import Ranking
 from backorder.store.db import Database
 from backorder.store.migrate import ensure_schema
 
@@ -20,6 +22,7 @@ class Backorder:
     db: Database
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utc_now
+    _rankings: dict[QueueStrategy, Ranking] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, url: str | None = None) -> Backorder:
@@ -27,6 +30,12 @@ class Backorder:
         app = cls(Database(url or settings.database_url), settings)
         ensure_schema(app.db)
         return app
+
+    def ranking(self, strategy: QueueStrategy) -> Ranking:
+        """The ranking of a queue strategy under these settings (built once)."""
+        if strategy not in self._rankings:
+            self._rankings[strategy] = self.settings.ranking(strategy)
+        return self._rankings[strategy]
 
     def now(self) -> datetime:
         return self.clock()

@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from backorder.domain.allocation import Split, lead_time_eta, split_line
 from backorder.domain.errors import InvalidRequest, UnknownSku
@@ -61,15 +61,9 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
         for line in request.lines:
             if line.sku not in rows:
                 raise UnknownSku(line.sku)
-        if _exists(uow, request):
+        order_id = _insert_order(uow, request, now)
+        if order_id is None:
             return Placed(request.ref, created=False)
-        try:
-            order_id = _insert_order(uow, request, now)
-        except IntegrityError:
-            uow.connection.rollback()
-            if _exists(uow, request):
-                return Placed(request.ref, created=False)
-            raise
         facts = _split_and_record(app, uow, request, (order_id, rows), now)
         Products(uow.connection).save_stocks(list(rows.values()), now)
         Outbox(uow.connection).append(facts, now)
@@ -77,14 +71,18 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
     return Placed(request.ref, created=True)
 
 
-def _exists(uow: UnitOfWork, request: OrderRequest) -> bool:
-    query = select(orders.c.id).where(
-        orders.c.channel == request.channel, orders.c.external_id == request.external_id
-    )
-    return uow.connection.execute(query).first() is not None
+# One statement per dialect, built once: insert unless the reference is known. On PostgreSQL a
+# concurrent duplicate waits for the first insert to commit, then inserts nothing.
+_INSERT_ORDER = {
+    name: dialect.insert(orders)
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    .returning(orders.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
-def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int:
+def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int | None:
+    """The new order's id, or None when its reference is already known."""
     customer, terms = request.customer, request.terms
     values = {
         "channel": request.channel,
@@ -102,8 +100,8 @@ def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int:
         "payment_timing": terms.payment_timing.value,
         "expedite": terms.expedite,
     }
-    result = uow.connection.execute(insert(orders).values(**values).returning(orders.c.id))
-    return int(result.scalar_one())
+    order_id = uow.connection.execute(_INSERT_ORDER[uow.dialect], values).scalar_one_or_none()
+    return None if order_id is None else int(order_id)
 
 
 def _split_and_record(
@@ -128,7 +126,7 @@ def _split_and_record(
         row.stock.allocated += split.allocate
         row.stock.backordered += split.backorder
         waiting[row.id] = waiting.get(row.id, 0) + split.backorder
-        ranking = app.settings.ranking(row.product.queue)
+        ranking = app.ranking(row.product.queue)
         base = ranking.base_class(facts)
         current = ranking.current_class(base, request.placed_at, now)
         line_values.append(

@@ -126,7 +126,7 @@ def cancel_order(
         uow.connection.execute(insert(cancellations), log)
         reallocated = 0
         for row in sorted(rows.values(), key=lambda r: r.product.sku):
-            moved = serve(uow, row, app.settings.ranking(row.product.queue), ("release", ref), now)
+            moved = serve(uow, row, app.ranking(row.product.queue), ("release", ref), now)
             reallocated += moved.units
             facts.extend(moved.events)
         Products(uow.connection).save_stocks(list(rows.values()), now)
@@ -195,7 +195,7 @@ def expedite_order(app: Backorder, ref: str) -> int:
         )
         moved = 0
         for row in rows.values():
-            ranking = app.settings.ranking(row.product.queue)
+            ranking = app.ranking(row.product.queue)
             moved += rerank(uow, row, ranking, now, only_order=order["id"])
         uow.commit()
     return moved

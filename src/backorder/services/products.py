@@ -75,7 +75,7 @@ def update_product(app: Backorder, sku: str, changes: dict[str, Any]) -> Product
         repo.replace(row.id, updated, now)
         if updated.queue is not row.product.queue:
             row.product = updated
-            rerank(uow, row, app.settings.ranking(updated.queue), now)
+            rerank(uow, row, app.ranking(updated.queue), now)
         uow.commit()
     return updated
 
@@ -149,7 +149,7 @@ def import_products(app: Backorder, products: Iterable[Product]) -> Imported:
                 repo.replace(row.id, product, now)
                 if product.queue is not row.product.queue:
                     row.product = product
-                    rerank(uow, row, app.settings.ranking(product.queue), now)
+                    rerank(uow, row, app.ranking(product.queue), now)
                 updated += 1
             else:
                 repo.add(product, now)

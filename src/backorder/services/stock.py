@@ -59,9 +59,9 @@ def receive_stock(app: Backorder, sku: str, units: int, ref: str | None = None) 
     with app.db.write() as uow:
         row = _lock_one(uow, sku)
         row.stock.on_hand += units
-        moved = serve(uow, row, app.settings.ranking(row.product.queue), ("receipt", ref), now)
+        moved = serve(uow, row, app.ranking(row.product.queue), ("receipt", ref), now)
         _movement(uow, row, ("receipt", units, ref), now)
-        Products(uow.connection).save_stock(row.id, row.stock, now)
+        Products(uow.connection).save_stocks([row], now)
         received = StockReceived(
             sku=sku,
             units=units,
@@ -90,9 +90,9 @@ def set_stock(app: Backorder, sku: str, on_hand: int, ref: str | None = None) ->
         row.stock.on_hand = on_hand
         facts: list[Event] = []
         taken = take_back_excess(uow, row, "stock counted below allocated", now)
-        served = serve(uow, row, app.settings.ranking(row.product.queue), ("stock_set", ref), now)
+        served = serve(uow, row, app.ranking(row.product.queue), ("stock_set", ref), now)
         _movement(uow, row, ("count", on_hand - previous, ref), now)
-        Products(uow.connection).save_stock(row.id, row.stock, now)
+        Products(uow.connection).save_stocks([row], now)
         facts.append(
             StockAdjusted(
                 sku=sku,

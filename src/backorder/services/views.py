@@ -163,7 +163,7 @@ def queue_view(app: Backorder, sku: str, limit: int = 100) -> dict[str, Any]:
         row = Products(uow.connection).get(sku)
         if row is None:
             raise UnknownSku(sku)
-        ranking = app.settings.ranking(row.product.queue)
+        ranking = app.ranking(row.product.queue)
         lines = Lines(uow.connection)
         # The true head is within the stored head plus the lines due to climb: a line that is
         # not due keeps its stored rank, and a due line only moves up.

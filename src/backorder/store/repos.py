@@ -80,6 +80,25 @@ def product_values(product: Product) -> dict[str, Any]:
     }
 
 
+# Built once: statements rebuilt per call cost more than the database does on SQLite.
+_LOCK_SKUS = (
+    select(products)
+    .where(products.c.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(products.c.sku)
+    .with_for_update()
+)
+_SAVE_STOCK = (
+    update(products)
+    .where(products.c.id == bindparam("pid"))
+    .values(
+        on_hand=bindparam("on_hand"),
+        allocated=bindparam("allocated"),
+        backordered=bindparam("backordered"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
 class Products:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -94,13 +113,7 @@ class Products:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        query = (
-            select(products)
-            .where(products.c.sku.in_(wanted))
-            .order_by(products.c.sku)
-            .with_for_update()
-        )
-        rows = self.conn.execute(query).mappings().all()
+        rows = self.conn.execute(_LOCK_SKUS, {"skus": wanted}).mappings().all()
         return {row["sku"]: product_from_row(row) for row in rows}
 
     def lock_by_id(self, product_ids: Iterable[int]) -> dict[int, ProductRow]:
@@ -126,36 +139,18 @@ class Products:
         values = product_values(product) | {"updated_at": now}
         self.conn.execute(update(products).where(products.c.id == product_id).values(**values))
 
-    def save_stock(self, product_id: int, stock: StockLevel, now: datetime) -> None:
-        self.conn.execute(
-            update(products)
-            .where(products.c.id == product_id)
-            .values(
-                on_hand=stock.on_hand,
-                allocated=stock.allocated,
-                backordered=stock.backordered,
-                updated_at=now,
-            )
-        )
-
     def save_stocks(self, rows: Sequence[ProductRow], now: datetime) -> None:
         if not rows:
             return
         self.conn.execute(
-            update(products)
-            .where(products.c.id == bindparam("pid"))
-            .values(
-                on_hand=bindparam("on_hand"),
-                allocated=bindparam("allocated"),
-                backordered=bindparam("backordered"),
-                updated_at=now,
-            ),
+            _SAVE_STOCK,
             [
                 {
                     "pid": r.id,
                     "on_hand": r.stock.on_hand,
                     "allocated": r.stock.allocated,
                     "backordered": r.stock.backordered,
+                    "now": now,
                 }
                 for r in rows
             ],
