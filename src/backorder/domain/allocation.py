@@ -134,6 +134,8 @@ def plan_cancel(line: LineQuantities, units: int | None) -> CancelPlan:
     `units=None` cancels everything still open."""
     if units is None:
         units = line.open
+        if units == 0:
+            raise ImpossibleCancel("nothing left open on the line to cancel")
     elif units <= 0:
         raise ImpossibleCancel(f"cancel quantity must be positive, got {units}")
     if units > line.open:

@@ -191,6 +191,13 @@ class AllocationTakenBack(Event):
 
 
 @dataclass(frozen=True)
+class OrderExpedited(Event):
+    type: ClassVar[str] = "order_expedited"
+    order: OrderContext
+    lines_reranked: int
+
+
+@dataclass(frozen=True)
 class StockReceived(Event):
     type: ClassVar[str] = "stock_received"
     sku: str
@@ -234,6 +241,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         UnitsShipped,
         UnitsCancelled,
         AllocationTakenBack,
+        OrderExpedited,
         StockReceived,
         StockAdjusted,
         SkuOutOfStock,

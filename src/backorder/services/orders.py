@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +10,13 @@ from sqlalchemy import insert, select, update
 
 from backorder.domain.allocation import plan_cancel, plan_shipment
 from backorder.domain.errors import ImpossibleCancel, InvalidRequest, UnknownOrder
-from backorder.domain.events import Event, ShippedLine, UnitsCancelled, UnitsShipped
+from backorder.domain.events import (
+    Event,
+    OrderExpedited,
+    ShippedLine,
+    UnitsCancelled,
+    UnitsShipped,
+)
 from backorder.domain.model import parse_ref
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank, serve
@@ -185,11 +191,11 @@ def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped
 
 
 def expedite_order(app: Backorder, ref: str) -> int:
-    """Set the manual expedite flag; the order's waiting lines are ranked afresh.
-    Returns how many waiting lines were re-ranked."""
+    """Set the manual expedite flag; the order's open lines are ranked afresh.
+    Returns how many lines were re-ranked."""
     now = app.now()
     with app.db.write() as uow:
-        order, _, rows = _lock_order(uow, ref)
+        order, lines, rows = _lock_order(uow, ref)
         uow.connection.execute(
             update(orders).where(orders.c.id == order["id"]).values(expedite=True)
         )
@@ -197,5 +203,8 @@ def expedite_order(app: Backorder, ref: str) -> int:
         for row in rows.values():
             ranking = app.ranking(row.product.queue)
             moved += rerank(uow, row, ranking, now, only_order=order["id"])
+        context = lines[0].order
+        context = replace(context, terms=replace(context.terms, expedite=True))
+        Outbox(uow.connection).append([OrderExpedited(order=context, lines_reranked=moved)], now)
         uow.commit()
     return moved

@@ -52,7 +52,7 @@ def rerank(
     now: datetime,
     only_order: int | None = None,
 ) -> int:
-    """Rank waiting lines of a SKU afresh (its strategy or an order's flags changed):
+    """Rank the open lines of a SKU afresh (its strategy or an order's flags changed):
     all of them, or those of one order."""
     lines = Lines(uow.connection)
     ranks = []

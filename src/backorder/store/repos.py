@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, text, update
 
 from backorder.domain.events import Event, OrderContext
 from backorder.domain.model import (
@@ -308,6 +308,8 @@ class Lines:
         return int(self.conn.execute(query).scalar_one())
 
     def waiting_facts(self, product_id: int, order_id: int | None = None) -> list[RowMapping]:
+        """Rank facts of the SKU's open lines: waiting ones, and holders (a count may send
+        their units back to waiting, where they must rank by today's rules)."""
         query = (
             select(
                 order_lines.c.id,
@@ -317,7 +319,10 @@ class Lines:
                 orders.c.shipping_method,
             )
             .select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
-            .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
+            .where(
+                order_lines.c.product_id == product_id,
+                (order_lines.c.backordered > 0) | (order_lines.c.allocated > 0),
+            )
         )
         if order_id is not None:
             query = query.where(order_lines.c.order_id == order_id)
@@ -386,6 +391,10 @@ class Lines:
         return {int(pid): int(total) for pid, total in self.conn.execute(query)}
 
 
+OUTBOX_LOCK_KEY = 7201
+_OUTBOX_LOCK = text(f"SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY})")
+
+
 class Outbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -393,6 +402,11 @@ class Outbox:
     def append(self, facts: Sequence[Event], now: datetime) -> None:
         if not facts:
             return
+        if self.conn.dialect.name == "postgresql":
+            # Take event ids in commit order: without this, a transaction that drew a lower id
+            # can commit after one with a higher id, and a reader resuming "after id N" would
+            # skip it. Held from here to commit only (SQLite already has one writer at a time).
+            self.conn.execute(_OUTBOX_LOCK)
         self.conn.execute(
             insert(events),
             [

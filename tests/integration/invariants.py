@@ -1,0 +1,323 @@
+"""The invariants of DESIGN.md section 2, checked on the tables themselves.
+
+Each rule is a query for the rows that break it; a healthy database returns none. The
+outbox is then replayed on its own: every line's numbers must be explainable from its
+events alone, so a change written without its event (or an event without its change)
+shows up as a line the events cannot explain.
+
+`assert_invariants(url)` is the one call tests make, after every step of a property test
+or after a race between processes. It reads in one snapshot (REPEATABLE READ on
+PostgreSQL, one read transaction on SQLite), so it may run while others still write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from backorder.store.db import Database
+from backorder.store.tables import events, metadata, order_lines, orders
+
+
+@dataclass(frozen=True)
+class Rule:
+    says: str
+    violations: str  # SQL selecting the rows that break the rule
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "every line: quantity = allocated + backordered + shipped + cancelled, all >= 0",
+        """
+        SELECT id, quantity, allocated, backordered, shipped, cancelled FROM order_lines
+        WHERE quantity <> allocated + backordered + shipped + cancelled
+           OR quantity <= 0 OR allocated < 0 OR backordered < 0 OR shipped < 0 OR cancelled < 0
+        """,
+    ),
+    Rule(
+        "every SKU: 0 <= allocated <= on hand, backordered >= 0 (no oversell)",
+        """
+        SELECT sku, on_hand, allocated, backordered FROM products
+        WHERE allocated < 0 OR allocated > on_hand OR backordered < 0
+        """,
+    ),
+    Rule(
+        "a SKU's allocated and backordered are the sums over its lines",
+        """
+        SELECT p.sku, p.allocated, COALESCE(l.allocated, 0) AS lines_allocated,
+               p.backordered, COALESCE(l.backordered, 0) AS lines_backordered
+        FROM products p
+        LEFT JOIN (SELECT product_id, SUM(allocated) AS allocated,
+                          SUM(backordered) AS backordered
+                   FROM order_lines GROUP BY product_id) l ON l.product_id = p.id
+        WHERE p.allocated <> COALESCE(l.allocated, 0)
+           OR p.backordered <> COALESCE(l.backordered, 0)
+        """,
+    ),
+    Rule(
+        "available stock never sits beside a waiting line of the same SKU",
+        """
+        SELECT p.sku, p.on_hand - p.allocated AS available, l.id AS waiting_line,
+               l.backordered
+        FROM products p JOIN order_lines l ON l.product_id = p.id
+        WHERE p.on_hand > p.allocated AND l.backordered > 0
+        """,
+    ),
+    Rule(
+        "exactly one order per CHANNEL:EXTERNAL_ID",
+        """
+        SELECT channel, external_id, COUNT(*) AS orders FROM orders
+        GROUP BY channel, external_id HAVING COUNT(*) <> 1
+        """,
+    ),
+    Rule(
+        "a line's shipped units are the sum of its shipment lines",
+        """
+        SELECT l.id, l.shipped, COALESCE(s.units, 0) AS shipment_units
+        FROM order_lines l
+        LEFT JOIN (SELECT line_id, SUM(units) AS units FROM shipment_lines GROUP BY line_id) s
+               ON s.line_id = l.id
+        WHERE l.shipped <> COALESCE(s.units, 0)
+        """,
+    ),
+    Rule(
+        "a shipment only carries lines of its own order",
+        """
+        SELECT sl.shipment_id, sl.line_id FROM shipment_lines sl
+        JOIN shipments s ON s.id = sl.shipment_id
+        JOIN order_lines l ON l.id = sl.line_id
+        WHERE s.order_id <> l.order_id
+        """,
+    ),
+    Rule(
+        "a line's cancelled units are the sum of its cancellations",
+        """
+        SELECT l.id, l.cancelled, COALESCE(c.units, 0) AS cancellation_units
+        FROM order_lines l
+        LEFT JOIN (SELECT line_id, SUM(units) AS units FROM cancellations GROUP BY line_id) c
+               ON c.line_id = l.id
+        WHERE l.cancelled <> COALESCE(c.units, 0)
+        """,
+    ),
+    Rule(
+        "a cancellation takes 0..units of its units from allocated",
+        """
+        SELECT id, line_id, units, from_allocated FROM cancellations
+        WHERE units <= 0 OR from_allocated < 0 OR from_allocated > units
+        """,
+    ),
+    Rule(
+        "stock is conserved: on hand = signed stock movements - shipped units",
+        """
+        SELECT p.sku, p.on_hand, COALESCE(m.units, 0) AS moved, COALESCE(s.units, 0) AS shipped
+        FROM products p
+        LEFT JOIN (SELECT product_id, SUM(units) AS units FROM stock_movements
+                   GROUP BY product_id) m ON m.product_id = p.id
+        LEFT JOIN (SELECT l.product_id, SUM(sl.units) AS units
+                   FROM shipment_lines sl JOIN order_lines l ON l.id = sl.line_id
+                   GROUP BY l.product_id) s ON s.product_id = p.id
+        WHERE p.on_hand <> COALESCE(m.units, 0) - COALESCE(s.units, 0)
+        """,
+    ),
+    Rule(
+        "every unit a line holds, shipped or cancelled from allocated was logged as allocated",
+        """
+        SELECT l.id, l.allocated, l.shipped, COALESCE(c.from_allocated, 0) AS from_allocated,
+               COALESCE(a.units, 0) AS logged
+        FROM order_lines l
+        LEFT JOIN (SELECT line_id, SUM(units) AS units FROM allocations GROUP BY line_id) a
+               ON a.line_id = l.id
+        LEFT JOIN (SELECT line_id, SUM(from_allocated) AS from_allocated FROM cancellations
+                   GROUP BY line_id) c ON c.line_id = l.id
+        WHERE COALESCE(a.units, 0) < l.allocated + l.shipped + COALESCE(c.from_allocated, 0)
+        """,
+    ),
+    Rule(
+        "every order has exactly one order_accepted event",
+        """
+        SELECT o.channel, o.external_id, COUNT(e.id) AS accepted_events
+        FROM orders o
+        LEFT JOIN events e
+               ON e.type = 'order_accepted' AND e.order_ref = o.channel || ':' || o.external_id
+        GROUP BY o.id, o.channel, o.external_id
+        HAVING COUNT(e.id) <> 1
+        """,
+    ),
+    Rule(
+        "every order_accepted event names an order that exists",
+        """
+        SELECT e.id, e.order_ref FROM events e
+        WHERE e.type = 'order_accepted'
+          AND NOT EXISTS (SELECT 1 FROM orders o
+                          WHERE o.channel || ':' || o.external_id = e.order_ref)
+        """,
+    ),
+    Rule(
+        "every stock movement has its stock event (stock_received or stock_adjusted)",
+        """
+        SELECT sku, movements, stock_events FROM (
+            SELECT p.sku,
+                   (SELECT COUNT(*) FROM stock_movements m WHERE m.product_id = p.id)
+                       AS movements,
+                   (SELECT COUNT(*) FROM events e
+                    WHERE e.sku = p.sku AND e.type IN ('stock_received', 'stock_adjusted'))
+                       AS stock_events
+            FROM products p) counted
+        WHERE movements <> stock_events
+        """,
+    ),
+    Rule(
+        "every shipment has its units_shipped event",
+        """
+        SELECT order_ref, shipments, shipped_events FROM (
+            SELECT o.channel || ':' || o.external_id AS order_ref,
+                   (SELECT COUNT(*) FROM shipments s WHERE s.order_id = o.id) AS shipments,
+                   (SELECT COUNT(*) FROM events e WHERE e.type = 'units_shipped'
+                      AND e.order_ref = o.channel || ':' || o.external_id) AS shipped_events
+            FROM orders o) counted
+        WHERE shipments <> shipped_events
+        """,
+    ),
+)
+
+
+@dataclass
+class Ledger:
+    """One line's quantities rebuilt from the outbox alone."""
+
+    quantity: int = 0
+    allocated: int = 0
+    backordered: int = 0
+    shipped: int = 0
+    cancelled: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return (self.quantity, self.allocated, self.backordered, self.shipped, self.cancelled)
+
+
+def replay_outbox(conn: Connection) -> dict[tuple[str, int], Ledger]:
+    """Every line's (quantity, allocated, backordered, shipped, cancelled), from events."""
+    ledgers: dict[tuple[str, int], Ledger] = defaultdict(Ledger)
+    rows = conn.execute(select(events.c.type, events.c.payload).order_by(events.c.id))
+    for kind, payload in rows:
+        ref = payload.get("order_ref")
+        if kind == "order_accepted":
+            for summary in payload["lines"]:
+                ledger = ledgers[(ref, summary["line"])]
+                ledger.quantity += summary["quantity"]
+                ledger.backordered += summary["backordered"]
+        elif kind == "units_allocated":
+            ledger = ledgers[(ref, payload["line"])]
+            ledger.allocated += payload["units"]
+            if payload["source"] != "intake":  # intake units never waited
+                ledger.backordered -= payload["units"]
+        elif kind == "allocation_taken_back":
+            ledger = ledgers[(ref, payload["line"])]
+            ledger.allocated -= payload["units"]
+            ledger.backordered += payload["units"]
+        elif kind == "units_cancelled":
+            ledger = ledgers[(ref, payload["line"])]
+            ledger.cancelled += payload["units"]
+            ledger.allocated -= payload["from_allocated"]
+            ledger.backordered -= payload["from_backordered"]
+        elif kind == "units_shipped":
+            for shipped in payload["lines"]:
+                ledger = ledgers[(ref, shipped["line"])]
+                ledger.shipped += shipped["units"]
+                ledger.allocated -= shipped["units"]
+    return dict(ledgers)
+
+
+def outbox_problems(conn: Connection) -> list[str]:
+    """Lines whose numbers their events do not explain, and events about no line."""
+    ref = orders.c.channel + ":" + orders.c.external_id
+    stored = {
+        (row.ref, row.line_no): (row.quantity, row.allocated, row.backordered, row.shipped,
+                                 row.cancelled)
+        for row in conn.execute(
+            select(ref.label("ref"), order_lines.c.line_no, order_lines.c.quantity,
+                   order_lines.c.allocated, order_lines.c.backordered, order_lines.c.shipped,
+                   order_lines.c.cancelled)
+            .select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
+        )
+    }
+    rebuilt = {key: ledger.as_tuple() for key, ledger in replay_outbox(conn).items()}
+    return [
+        f"line {key}: (quantity, allocated, backordered, shipped, cancelled) is "
+        f"{stored.get(key)} in order_lines but {rebuilt.get(key)} from its events"
+        for key in sorted(stored.keys() | rebuilt.keys())
+        if stored.get(key) != rebuilt.get(key)
+    ]
+
+
+@contextmanager
+def snapshot(database: Database) -> Iterator[Connection]:
+    """One consistent read of the whole database."""
+    with database.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin() as transaction:
+            yield conn
+            transaction.rollback()
+
+
+@contextmanager
+def opened(target: str | Database) -> Iterator[Database]:
+    if isinstance(target, Database):
+        yield target
+        return
+    database = Database(target)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def empty_database(target: str | Database) -> None:
+    """Delete every row of every table and restart the ids, keeping the migrated schema."""
+    with opened(target) as database, database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+            conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+def find_violations(target: str | Database) -> list[str]:
+    """Every broken invariant, one line each; empty when all hold."""
+    with opened(target) as database, snapshot(database) as conn:
+        problems = [
+            f"{rule.says}: {dict(row)}"
+            for rule in RULES
+            for row in conn.execute(text(rule.violations)).mappings()
+        ]
+        problems.extend(outbox_problems(conn))
+    return problems
+
+
+def assert_invariants(target: str | Database) -> None:
+    """Fail with every broken invariant listed. `target` is a URL or an open Database."""
+    problems = find_violations(target)
+    assert not problems, "invariants broken:\n  " + "\n  ".join(problems[:50])
+
+
+def assert_events_follow_the_clock(target: str | Database) -> None:
+    """Outbox ids increase with time: a reader resuming "after id N" misses nothing older.
+    Only meaningful when writes are sequential (one process, a clock that never goes back)."""
+    with opened(target) as database, snapshot(database) as conn:
+        rows = conn.execute(select(events.c.id, events.c.occurred_at).order_by(events.c.id))
+        previous: Any = None
+        for event_id, occurred_at in rows:
+            assert previous is None or previous[1] <= occurred_at, (
+                f"event {event_id} at {occurred_at} follows event {previous[0]} "
+                f"at {previous[1]}"
+            )
+            assert previous is None or previous[0] < event_id
+            previous = (event_id, occurred_at)
