@@ -27,8 +27,19 @@ def test_an_empty_database_is_upgraded_on_first_use(sqlite_url: str) -> None:
 def test_an_old_schema_is_refused_with_a_hint(sqlite_url: str) -> None:
     database = Database(sqlite_url)
     upgrade(database)
+    command.downgrade(alembic_config(database), "base")
     with database.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'old'")
-    with pytest.raises(SchemaOutOfDate, match="backorder db upgrade"):
+        conn.exec_driver_sql("CREATE TABLE unrelated (id INTEGER)")
+    with pytest.raises(SchemaOutOfDate, match="no Backorder schema version"):
+        ensure_schema(database)
+    database.dispose()
+
+
+def test_a_schema_newer_than_the_program_is_named_as_such(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    upgrade(database)
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(SchemaOutOfDate, match="newer than this program"):
         ensure_schema(database)
     database.dispose()

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
@@ -33,6 +34,12 @@ class BackorderGroup(typer.core.TyperGroup):
             fail(f"database error: {str(error.orig).strip().splitlines()[0]}")
         except OSError as error:
             fail(str(error))
+        except ValidationError as error:  # settings from the environment
+            problems = "; ".join(
+                f"BACKORDER_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                for e in error.errors()
+            )
+            fail(f"invalid setting: {problems}")
 
 
 def fail(message: str) -> None:

@@ -94,6 +94,20 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
             )
         )
     out.print(table)
+    for line in view["lines"]:
+        for given in line["allocations"]:
+            place = f"queue position {given['position']}, " if given["position"] else ""
+            source = given["source"] + (f" {given['ref']}" if given["ref"] else "")
+            out.print(
+                f"  line {line['line']}: {given['units']} unit(s) at {given['at'][:16]} "
+                f"from {source} ({place}{given['rule']})",
+                markup=False,
+            )
+        for cancel in line["cancellations"]:
+            out.print(
+                f"  line {line['line']}: {cancel['units']} unit(s) cancelled: {cancel['reason']}",
+                markup=False,
+            )
 
 
 @order_app.command("cancel")

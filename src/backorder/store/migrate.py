@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import inspect
 
 from backorder.domain.errors import BackorderError
@@ -54,6 +55,15 @@ def ensure_schema(db: Database) -> None:
         raise SchemaOutOfDate(
             "the database holds tables but no Backorder schema version; "
             "point --db at an empty database or a Backorder one"
+        )
+    try:
+        known = ScriptDirectory.from_config(alembic_config(db)).get_revision(current)
+    except CommandError:
+        known = None
+    if known is None:
+        raise SchemaOutOfDate(
+            f"the database schema {current} is unknown to this version of Backorder "
+            f"(it knows up to {head}); is the database newer than this program?"
         )
     raise SchemaOutOfDate(
         f"the database schema is at {current}, this version needs {head}: "
