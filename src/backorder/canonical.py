@@ -39,6 +39,11 @@ from backorder.domain.model import (
 )
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Channel = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^:\s]+$"),
+]
 RefPart = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^:\s]+$"),
@@ -48,9 +53,9 @@ RefPart = Annotated[
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Name
-    name: str = ""
-    email: str | None = None
-    phone: str | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     tier: Tier = Tier.STANDARD
 
 
@@ -62,9 +67,9 @@ class ShippingIn(BaseModel):
 
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sku: Name
+    sku: Sku
     quantity: int = Field(gt=0, le=1_000_000)
-    unit_price: Decimal | None = Field(default=None, ge=0, decimal_places=4, max_digits=18)
+    unit_price: Decimal | None = Field(default=None, ge=0, decimal_places=4, max_digits=14)
 
     @field_validator("unit_price", mode="before")
     @classmethod
@@ -76,7 +81,7 @@ class LineIn(BaseModel):
 
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: RefPart
+    channel: Channel
     external_id: RefPart
     placed_at: AwareDatetime
     customer: CustomerIn

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     def _empty_is_off(cls, value: object) -> object:
         return None if value in ("", "off", "none", 0, "0") else value
 
+    @field_validator("priority_aging_days")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError("must be a positive number of days, or empty to switch aging off")
+        return value
+
     def ranking(self, strategy: QueueStrategy) -> Ranking:
         if strategy is QueueStrategy.FIFO:
             return Ranking(QueueStrategy.FIFO, (), None)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 import random
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +24,7 @@ from rich.table import Table
 from sqlalchemy import Connection, func, or_, select, type_coerce
 
 from backorder.config import Settings
+from backorder.domain.errors import InvalidRequest
 from backorder.domain.model import (
     Customer,
     LineRequest,
@@ -40,7 +43,7 @@ from backorder.domain.model import (
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, expedite_order, ship_order
-from backorder.services.products import import_products
+from backorder.services.products import ProductRecord, import_products
 from backorder.services.stock import receive_stock, set_stock
 from backorder.services.views import queue_view
 from backorder.store.db import Database
@@ -178,7 +181,7 @@ class Store:
         self.serial = Counter[str]()
 
     def open(self) -> None:
-        import_products(self.app, [item.product for item in CATALOGUE])
+        import_products(self.app, [ProductRecord.of(item.product) for item in CATALOGUE])
         for item in CATALOGUE:
             set_stock(self.app, item.product.sku, item.stock, "opening count")
 
@@ -315,8 +318,28 @@ class Store:
             set_stock(self.app, sku, allocated // 2, f"CC-{self.clock.now:%Y%m%d}")
 
 
+# Stamped into the SQLite header of a demo database, so a later run replaces only its own.
+DEMO_MARK = 0x424F444D
+
+
+def _refuse_to_replace_real_data(file: Path) -> None:
+    if not file.exists() or file.stat().st_size == 0:
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as conn:
+            mark = conn.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError:
+        mark = None
+    if mark != DEMO_MARK:
+        raise InvalidRequest(
+            f"{file} exists and is not a demo database; the demo replaces its file, "
+            "so choose another --file or remove it"
+        )
+
+
 def run_demo(settings: Settings, file: Path, seed: int, console: Console) -> DemoSummary:
     """Build `file` afresh, trade in it for five simulated weeks, print what happened."""
+    _refuse_to_replace_real_data(file)
     for path in (file, Path(f"{file}-wal"), Path(f"{file}-shm"), Path(f"{file}-journal")):
         path.unlink(missing_ok=True)
     file.parent.mkdir(parents=True, exist_ok=True)
@@ -324,6 +347,8 @@ def run_demo(settings: Settings, file: Path, seed: int, console: Console) -> Dem
     app = Backorder(Database(f"sqlite:///{file}"), settings, clock)
     try:
         ensure_schema(app.db)
+        with app.db.engine.begin() as conn:
+            conn.exec_driver_sql(f"PRAGMA application_id = {DEMO_MARK}")
         # An idle connection held open keeps the WAL alive: without it each transaction's
         # connection is the last to close, and SQLite checkpoints and syncs every time.
         with app.db.engine.connect():

@@ -156,6 +156,16 @@ def test_cancel_and_ship(db: str) -> None:
     assert types.count("units_shipped") == 1
 
 
+def snapshot(db: str) -> Any:
+    """Everything a refused command could have touched."""
+    return (
+        as_json(db, "events"),
+        as_json(db, "product", "show", "WIDGET-BLUE"),
+        as_json(db, "stock", "show", "WIDGET-BLUE"),
+        as_json(db, "order", "show", "web:100"),
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
@@ -172,19 +182,27 @@ def test_cancel_and_ship(db: str) -> None:
         (("stock", "set", "WIDGET-BLUE", "--", "-1"), None, "negative"),
         (("product", "add", "WIDGET-BLUE", "--name", "x", "--price", "1"), None, "exists"),
         (("product", "add", "X", "--name", "x", "--price", "abc"), None, "money"),
+        (("product", "add", "X", "--name", "x", "--price", "1e30"), None, "below"),
+        (("stock", "receive", "WIDGET-BLUE", "3000000000"), None, "more than"),
+        (
+            ("order", "place", "-"),
+            json.dumps(ORDER | {"customer": {"id": "c", "name": "n" * 250}}),
+            "at most 200",
+        ),
+        (("--db", "nope://x", "stock", "show", "WIDGET-BLUE"), None, "database error"),
     ],
 )
 def test_errors_print_one_line_exit_non_zero_and_change_nothing(
     db: str, args: tuple[str, ...], stdin: str | None, message: str
 ) -> None:
     run(db, "order", "place", "-", stdin=json.dumps(ORDER))
-    before = as_json(db, "events")
+    before = snapshot(db)
     done = run(db, *args, stdin=stdin, ok=False)
     assert done.returncode != 0
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
-    assert as_json(db, "events") == before
+    assert snapshot(db) == before
 
 
 def test_a_file_with_one_bad_order_places_none(db: str) -> None:
@@ -195,10 +213,69 @@ def test_a_file_with_one_bad_order_places_none(db: str) -> None:
     assert as_json(db, "events") == []
 
 
-def test_default_database_is_backorder_db_in_the_working_directory(tmp_path: Path) -> None:
+def test_default_database_is_backorder_db_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BACKORDER_DATABASE_URL", raising=False)
     env_free = run("", "product", "add", "A", "--name", "A", "--price", "1", cwd=tmp_path)
     assert env_free.returncode == 0
     assert (tmp_path / "backorder.db").exists()
+
+
+def test_import_keeps_what_the_file_leaves_out(db: str, tmp_path: Path) -> None:
+    run(
+        db,
+        "product",
+        "update",
+        "WIDGET-BLUE",
+        "--policy",
+        "deny",
+        "--queue",
+        "priority",
+        "--max-per-customer",
+        "4",
+        "--discontinued",
+    )
+    csv = tmp_path / "prices.csv"
+    csv.write_text("sku,name,price\nWIDGET-BLUE,Blue widget,18.50\n")
+    run(db, "product", "import", str(csv))
+    shown = as_json(db, "product", "show", "WIDGET-BLUE")
+    assert (shown["price"], shown["policy"], shown["queue"], shown["max_per_customer"]) == (
+        "18.50",
+        "deny",
+        "priority",
+        4,
+    )
+    assert (shown["discontinued"], shown["lead_time_days"]) == (True, 10)
+
+
+def test_import_refuses_a_file_with_a_bad_cell(db: str, tmp_path: Path) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text("sku,name,price,discontinued\nA,A,1,maybe\nB,B,zero,\n")
+    done = run(db, "product", "import", str(csv), ok=False)
+    assert "row 2" in done.stderr and "row 3" in done.stderr
+    assert run(db, "product", "show", "A", ok=False).returncode == 1
+
+
+def test_the_demo_never_replaces_a_database_it_did_not_build(tmp_path: Path) -> None:
+    real = f"sqlite:///{tmp_path / 'backorder.db'}"
+    run(real, "product", "add", "MINE", "--name", "Mine", "--price", "1")
+    done = run("", "demo", "--file", "backorder.db", ok=False, cwd=tmp_path)
+    assert "not a demo database" in done.stderr
+    assert as_json(real, "product", "show", "MINE")["sku"] == "MINE"
+
+
+def test_commands_started_together_on_an_empty_database_all_succeed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    argv = [
+        [BACKORDER, "--db", url, "product", "add", f"P{n}", "--name", "P", "--price", "1"]
+        for n in range(5)
+    ]
+    running = [
+        subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for a in argv
+    ]
+    results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in running]
+    assert all(code == 0 for code, _ in results), results
 
 
 def test_import_products_from_csv(db: str, tmp_path: Path) -> None:

@@ -253,12 +253,3 @@ def test_out_of_stock_event_when_available_reaches_zero(app: Backorder) -> None:
     set_stock(app, "WIDGET-BLUE", 2)
     place_order(app, order("1", ("WIDGET-BLUE", 2)))
     assert payloads(app, "sku_out_of_stock")[0]["sku"] == "WIDGET-BLUE"
-
-
-def test_event_ids_increase_in_commit_order(app: Backorder) -> None:
-    add_product(app, product())
-    receive_stock(app, "WIDGET-BLUE", 1)
-    place_order(app, order("1", ("WIDGET-BLUE", 2)))
-    with app.db.read() as uow:
-        ids = list(uow.connection.execute(select(events.c.id).order_by(events.c.id)).scalars())
-    assert ids == sorted(ids) and len(set(ids)) == len(ids) >= 4

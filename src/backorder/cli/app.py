@@ -18,6 +18,7 @@ from backorder.cli.common import (
 )
 from backorder.config import Settings
 from backorder.demo import run_demo
+from backorder.domain.errors import InvalidRequest
 
 app = typer.Typer(
     cls=BackorderGroup,
@@ -57,7 +58,10 @@ def demo(
     ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
-    """Build a realistic store in a fresh SQLite database and run it through the engine."""
+    """Build a realistic store in a fresh SQLite file and run it through the engine.
+    The file is replaced on every run; a file that is not a demo database is refused."""
+    if ctx.find_root().params.get("db"):
+        raise InvalidRequest("the demo builds its own SQLite file: use --file, not --db")
     run_demo(state_of(ctx).settings, file, seed, out)
 
 

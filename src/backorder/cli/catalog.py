@@ -147,7 +147,7 @@ def product_import(ctx: typer.Context, file: Path) -> None:
     """Add or update products from a CSV (sku,name,price[,policy,max_per_customer,
     lead_time_days,queue,discontinued,backorder_cap,backorder_until])."""
     state = state_of(ctx)
-    result = import_products(state.app(), read_product_csv(file, state.settings.default_queue))
+    result = import_products(state.app(), read_product_csv(file))
     out.print(f"imported {result.added} new and {result.updated} updated product(s)")
 
 

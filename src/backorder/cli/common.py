@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from backorder.config import Settings
 from backorder.domain.errors import BackorderError, InvalidRequest
@@ -30,8 +30,10 @@ class BackorderGroup(typer.core.TyperGroup):
             return super().invoke(ctx)
         except BackorderError as error:
             fail(str(error))
-        except OperationalError as error:
-            fail(f"database error: {str(error.orig).strip().splitlines()[0]}")
+        except SQLAlchemyError as error:  # unreachable server, bad URL, refused statement
+            cause = getattr(error, "orig", None) or error
+            lines = str(cause).strip().splitlines() or [type(cause).__name__]
+            fail(f"database error: {lines[0]}")
         except OSError as error:
             fail(str(error))
         except ValidationError as error:  # settings from the environment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,18 +17,8 @@ from backorder.services.context import Backorder
 from backorder.services.queueing import rerank
 from backorder.store.repos import Products
 
-IMPORT_COLUMNS = (
-    "sku",
-    "name",
-    "price",
-    "policy",
-    "max_per_customer",
-    "lead_time_days",
-    "queue",
-    "discontinued",
-    "backorder_cap",
-    "backorder_until",
-)
+MAX_PRICE = Decimal("10000000000")  # fits the money column (ten-thousandths in 64 bits)
+MAX_COUNT = 2**31 - 1
 
 
 def check_product(product: Product) -> None:
@@ -36,14 +26,18 @@ def check_product(product: Product) -> None:
         raise InvalidRequest(f"SKU {product.sku!r} must be 1-64 characters without spaces")
     if not product.name:
         raise InvalidRequest(f"product {product.sku} needs a name")
-    if product.unit_price < 0:
-        raise InvalidRequest(f"price of {product.sku} cannot be negative")
+    if not product.unit_price.is_finite() or product.unit_price < 0:
+        raise InvalidRequest(f"price of {product.sku} must be a non-negative amount")
+    if product.unit_price >= MAX_PRICE:
+        raise InvalidRequest(f"price of {product.sku} must be below {MAX_PRICE}")
+    if len(product.name) > 200:
+        raise InvalidRequest(f"name of {product.sku} is longer than 200 characters")
     if product.unit_price != product.unit_price.quantize(Decimal("0.0001")):
         raise InvalidRequest(f"price of {product.sku} has more than 4 decimal places")
     for field in ("lead_time_days", "max_per_customer", "backorder_cap"):
         value = getattr(product, field)
-        if value is not None and value < 0:
-            raise InvalidRequest(f"{field} of {product.sku} cannot be negative")
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            raise InvalidRequest(f"{field} of {product.sku} must be between 0 and {MAX_COUNT}")
 
 
 def add_product(app: Backorder, product: Product) -> Product:
@@ -86,56 +80,88 @@ class Imported:
     updated: int
 
 
-def read_product_csv(path: Path, default_queue: QueueStrategy) -> list[Product]:
+# CSV column -> (Product field, parser). An empty cell clears an optional field.
+def _optional_int(value: str) -> int | None:
+    return int(value) if value else None
+
+
+def _flag(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("", "0", "false", "no"):
+        return False
+    if lowered in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"{value!r} is not true/false")
+
+
+def _price(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount of money") from None
+
+
+COLUMNS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "name": ("name", str),
+    "price": ("unit_price", _price),
+    "policy": ("policy", lambda v: Policy(v or "allow")),
+    "queue": ("queue", QueueStrategy),
+    "max_per_customer": ("max_per_customer", _optional_int),
+    "lead_time_days": ("lead_time_days", _optional_int),
+    "discontinued": ("discontinued", _flag),
+    "backorder_cap": ("backorder_cap", _optional_int),
+    "backorder_until": ("backorder_until", lambda v: date.fromisoformat(v) if v else None),
+}
+IMPORT_COLUMNS = ("sku", *COLUMNS)
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    """One CSV row: the SKU and the fields its columns give (absent columns are kept)."""
+
+    sku: str
+    fields: dict[str, Any]
+
+    @classmethod
+    def of(cls, product: Product) -> ProductRecord:
+        fields = {f.name: getattr(product, f.name) for f in dataclasses.fields(product)}
+        del fields["sku"]
+        return cls(product.sku, fields)
+
+
+def read_product_csv(path: Path) -> list[ProductRecord]:
     """Rows of a product CSV (header: sku,name,price[,policy,...]); every bad cell is
     reported with its row number and nothing is imported."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        header = set(reader.fieldnames or ())
-        missing = {"sku", "name", "price"} - header
+        header = [name.strip() for name in reader.fieldnames or ()]
+        missing = {"sku", "name", "price"} - set(header)
         if missing:
             raise InvalidRequest(f"{path}: missing column(s) {sorted(missing)}")
-        extra = header - set(IMPORT_COLUMNS)
+        extra = set(header) - set(IMPORT_COLUMNS)
         if extra:
             raise InvalidRequest(f"{path}: unknown column(s) {sorted(extra)}")
-        products, errors = [], []
-        for number, record in enumerate(reader, start=2):
+        records, errors = [], []
+        for number, row in enumerate(reader, start=2):
+            cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
             try:
-                products.append(_product_from_record(record, default_queue))
-            except (ValueError, InvalidOperation, InvalidRequest) as error:
+                fields = {}
+                for column, (field, parse) in COLUMNS.items():
+                    if column in cells:
+                        fields[field] = parse(cells[column])
+                records.append(ProductRecord(cells["sku"], fields))
+            except ValueError as error:
                 errors.append(f"row {number}: {error}")
     if errors:
         raise InvalidRequest(f"{path}: " + "; ".join(errors[:10]))
-    return products
+    return records
 
 
-def _optional_int(value: str | None) -> int | None:
-    return int(value) if value not in (None, "") else None
-
-
-def _product_from_record(record: dict[str, str], default_queue: QueueStrategy) -> Product:
-    product = Product(
-        sku=record["sku"].strip(),
-        name=record["name"].strip(),
-        unit_price=Decimal(record["price"].strip()),
-        policy=Policy(record.get("policy") or "allow"),
-        queue=QueueStrategy(record.get("queue") or default_queue),
-        lead_time_days=_optional_int(record.get("lead_time_days")),
-        max_per_customer=_optional_int(record.get("max_per_customer")),
-        discontinued=(record.get("discontinued") or "").strip().lower() in ("1", "true", "yes"),
-        backorder_cap=_optional_int(record.get("backorder_cap")),
-        backorder_until=date.fromisoformat(record["backorder_until"])
-        if record.get("backorder_until")
-        else None,
-    )
-    check_product(product)
-    return product
-
-
-def import_products(app: Backorder, products: Iterable[Product]) -> Imported:
-    """Add new SKUs and update known ones, all in one transaction."""
-    products = list(products)
-    skus = [p.sku for p in products]
+def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Imported:
+    """Add new SKUs and update known ones (columns the file leaves out keep their values),
+    all in one transaction."""
+    records = list(records)
+    skus = [r.sku for r in records]
     if len(set(skus)) != len(skus):
         raise InvalidRequest("the import names a SKU twice")
     now = app.now()
@@ -143,16 +169,21 @@ def import_products(app: Backorder, products: Iterable[Product]) -> Imported:
     with app.db.write() as uow:
         repo = Products(uow.connection)
         rows = repo.lock(skus)
-        for product in products:
-            if product.sku in rows:
-                row = rows[product.sku]
-                repo.replace(row.id, product, now)
-                if product.queue is not row.product.queue:
-                    row.product = product
-                    rerank(uow, row, app.ranking(product.queue), now)
-                updated += 1
-            else:
+        for record in records:
+            row = rows.get(record.sku)
+            if row is None:
+                fields = {"queue": app.settings.default_queue} | record.fields
+                product = Product(sku=record.sku, **fields)
+                check_product(product)
                 repo.add(product, now)
                 added += 1
+                continue
+            product = dataclasses.replace(row.product, **record.fields)
+            check_product(product)
+            repo.replace(row.id, product, now)
+            if product.queue is not row.product.queue:
+                row.product = product
+                rerank(uow, row, app.ranking(product.queue), now)
+            updated += 1
         uow.commit()
     return Imported(added, updated)

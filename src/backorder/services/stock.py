@@ -15,6 +15,14 @@ from backorder.store.db import UnitOfWork
 from backorder.store.repos import Outbox, ProductRow, Products
 from backorder.store.tables import stock_movements
 
+# Counts are 32-bit integers in the database on both backends.
+MAX_ON_HAND = 2**31 - 1
+
+
+def _within_bounds(on_hand: int) -> None:
+    if on_hand > MAX_ON_HAND:
+        raise InvalidRequest(f"on hand would be {on_hand}, more than {MAX_ON_HAND} units")
+
 
 @dataclass(frozen=True)
 class StockChange:
@@ -58,6 +66,7 @@ def receive_stock(app: Backorder, sku: str, units: int, ref: str | None = None) 
     now = app.now()
     with app.db.write() as uow:
         row = _lock_one(uow, sku)
+        _within_bounds(row.stock.on_hand + units)
         row.stock.on_hand += units
         moved = serve(uow, row, app.ranking(row.product.queue), ("receipt", ref), now)
         _movement(uow, row, ("receipt", units, ref), now)
@@ -83,6 +92,7 @@ def set_stock(app: Backorder, sku: str, on_hand: int, ref: str | None = None) ->
     allocations go back to waiting; above, the queue is served."""
     if on_hand < 0:
         raise InvalidRequest(f"on hand cannot be negative, got {on_hand}")
+    _within_bounds(on_hand)
     now = app.now()
     with app.db.write() as uow:
         row = _lock_one(uow, sku)

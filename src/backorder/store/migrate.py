@@ -7,10 +7,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from backorder.domain.errors import BackorderError
-from backorder.store.db import Database
+from backorder.store.db import WRITE, Database
 
 
 class SchemaOutOfDate(BackorderError):
@@ -33,9 +33,16 @@ def current_revision(db: Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+MIGRATION_LOCK_KEY = 7202
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
+    """Migrate in one transaction that holds the write lock (SQLite) or an advisory lock
+    (PostgreSQL), so processes starting together on an empty database migrate it once."""
     config = alembic_config(db)
-    with db.engine.begin() as conn:
+    with db.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
