@@ -18,7 +18,7 @@ from backorder.domain.model import OrderTerms, Preference, QueueStrategy, Tier
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, expedite_order, ship_order
-from backorder.services.products import add_product, update_product
+from backorder.services.products import add_product, rerank_queues, update_product
 from backorder.services.stock import receive_stock, set_stock
 from backorder.services.views import order_view, queue_view, stock_view
 from backorder.store.tables import events, orders
@@ -253,3 +253,18 @@ def test_out_of_stock_event_when_available_reaches_zero(app: Backorder) -> None:
     set_stock(app, "WIDGET-BLUE", 2)
     place_order(app, order("1", ("WIDGET-BLUE", 2)))
     assert payloads(app, "sku_out_of_stock")[0]["sku"] == "WIDGET-BLUE"
+
+
+def test_rerank_applies_new_rule_order_to_existing_queues(app: Backorder) -> None:
+    add_product(app, product(queue=QueueStrategy.PRIORITY))
+    place_order(app, order("vip", ("WIDGET-BLUE", 1), placed_at=jan(5), tier=Tier.VIP))
+    place_order(app, order("trade", ("WIDGET-BLUE", 1), placed_at=jan(6), tier=Tier.WHOLESALE))
+    assert queue_view(app, "WIDGET-BLUE")["entries"][0]["ref"] == "web:vip"
+    rules = app.settings.model_copy(update={"priority_rules": ["tier:wholesale"]})
+    restarted = Backorder(app.db, rules, app.clock)
+    assert rerank_queues(restarted) == {"WIDGET-BLUE": 2}
+    entries = queue_view(restarted, "WIDGET-BLUE")["entries"]
+    assert [(e["ref"], e["rule"]) for e in entries] == [
+        ("web:trade", "customer tier wholesale"),
+        ("web:vip", "everyone else, by order time"),
+    ]

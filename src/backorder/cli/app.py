@@ -31,6 +31,7 @@ app.add_typer(catalog.product_app, name="product")
 app.add_typer(catalog.stock_app, name="stock")
 app.add_typer(orders.order_app, name="order")
 app.command("queue")(orders.queue)
+app.command("rerank")(orders.rerank)
 app.command("events")(orders.list_events)
 
 

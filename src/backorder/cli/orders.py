@@ -21,6 +21,7 @@ from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, expedite_order, ship_order
+from backorder.services.products import rerank_queues
 from backorder.services.views import order_view, queue_view
 from backorder.store.tables import events, products
 
@@ -179,6 +180,15 @@ def queue(
             e["eta"] or "",
         )
     out.print(table)
+
+
+def rerank(
+    ctx: typer.Context,
+    skus: Annotated[list[str] | None, typer.Argument(help="SKUs; none means all.")] = None,
+) -> None:
+    """Rank queues afresh after the priority rules or the aging period changed."""
+    counts = rerank_queues(state_of(ctx).app(), skus or None)
+    out.print(f"re-ranked {sum(counts.values())} line(s) of {len(counts)} SKU(s)", markup=False)
 
 
 def list_events(

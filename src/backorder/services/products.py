@@ -187,3 +187,22 @@ def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Importe
             updated += 1
         uow.commit()
     return Imported(added, updated)
+
+
+def rerank_queues(app: Backorder, skus: Iterable[str] | None = None) -> dict[str, int]:
+    """Rank open lines afresh under today's settings (after BACKORDER_PRIORITY_RULES or
+    the aging period changed): the given SKUs, or all. Returns lines re-ranked per SKU."""
+    now = app.now()
+    with app.db.write() as uow:
+        repo = Products(uow.connection)
+        wanted = list(skus) if skus is not None else repo.all_skus()
+        rows = repo.lock(wanted)
+        unknown = sorted(set(wanted) - set(rows))
+        if unknown:
+            raise UnknownSku(unknown[0])
+        counts = {
+            sku: rerank(uow, row, app.ranking(row.product.queue), now)
+            for sku, row in sorted(rows.items())
+        }
+        uow.commit()
+    return counts
