@@ -85,7 +85,7 @@ def test_unknown_sku_refuses_the_whole_order(app: Backorder) -> None:
     add_product(app, product())
     with pytest.raises(UnknownSku):
         place_order(app, order("1", ("WIDGET-BLUE", 1), ("NOPE", 1)))
-    assert event_types(app) == []
+    assert event_types(app) == ["product_added"]
 
 
 def test_vip_lines_are_filled_before_older_standard_lines(app: Backorder) -> None:
@@ -246,6 +246,17 @@ def test_events_carry_customer_money_and_eta(app: Backorder) -> None:
     )
     assert waiting["payment_timing"] == "at_order"
     assert order_view(app, "web:1")["lines"][0]["eta"] == "2026-01-20"
+
+
+def test_catalogue_changes_are_events_with_old_and_new_values(app: Backorder) -> None:
+    add_product(app, product(max_per_customer=3))
+    update_product(app, "WIDGET-BLUE", {"max_per_customer": None, "lead_time_days": 5})
+    update_product(app, "WIDGET-BLUE", {"lead_time_days": 5})  # no change, no event
+    assert event_types(app) == ["product_added", "product_changed"]
+    assert payloads(app, "product_changed")[0]["changes"] == {
+        "lead_time_days": {"from": None, "to": 5},
+        "max_per_customer": {"from": 3, "to": None},
+    }
 
 
 def test_out_of_stock_event_when_available_reaches_zero(app: Backorder) -> None:

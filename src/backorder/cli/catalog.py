@@ -109,6 +109,9 @@ def product_add(
     out.print(f"added {sku}")
 
 
+CLEARABLE = ("max_per_customer", "lead_time_days", "backorder_cap", "backorder_until")
+
+
 @product_app.command("update")
 def product_update(
     ctx: typer.Context,
@@ -122,6 +125,10 @@ def product_update(
     discontinued: Annotated[bool | None, typer.Option("--discontinued/--continued")] = None,
     backorder_cap: IntOpt = None,
     backorder_until: Annotated[str | None, typer.Option()] = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Remove a limit (repeatable): {', '.join(CLEARABLE)}."),
+    ] = None,
 ) -> None:
     """Change a product; a new queue strategy re-ranks its queue."""
     changes: dict[str, Any] = {
@@ -136,6 +143,13 @@ def product_update(
         "unit_price": money(price) if price is not None else None,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
+    for field in clear or ():
+        name = field.replace("-", "_")
+        if name not in CLEARABLE:
+            raise InvalidRequest(f"cannot clear {field!r}; clearable: {', '.join(CLEARABLE)}")
+        if name in changes:
+            raise InvalidRequest(f"{field} is both set and cleared")
+        changes[name] = None
     if not changes:
         raise InvalidRequest("nothing to change")
     update_product(state_of(ctx).app(), sku, changes)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
-from backorder.domain.model import Customer, OrderTerms
+from backorder.domain.model import Customer, OrderTerms, Product
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,8 @@ class AllocationTakenBack(Event):
     backordered: int
     reason: str
     eta: date | None
+    unit_price: Decimal
+    value: Decimal
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,29 @@ class OrderExpedited(Event):
     type: ClassVar[str] = "order_expedited"
     order: OrderContext
     lines_reranked: int
+
+
+@dataclass(frozen=True)
+class ProductAdded(Event):
+    type: ClassVar[str] = "product_added"
+    sku: str
+    product: Product
+
+
+@dataclass(frozen=True)
+class ProductChanged(Event):
+    type: ClassVar[str] = "product_changed"
+    sku: str
+    changes: dict[str, dict[str, Any]]  # field -> {"from": old, "to": new}
+    lines_reranked: int
+
+
+def product_changes(before: Product, after: Product) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"from": getattr(before, name), "to": getattr(after, name)}
+        for name in _field_names(Product)
+        if getattr(before, name) != getattr(after, name)
+    }
 
 
 @dataclass(frozen=True)
@@ -242,6 +267,8 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         UnitsCancelled,
         AllocationTakenBack,
         OrderExpedited,
+        ProductAdded,
+        ProductChanged,
         StockReceived,
         StockAdjusted,
         SkuOutOfStock,

@@ -6,16 +6,18 @@ import csv
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from backorder.domain.errors import DuplicateSku, InvalidRequest, UnknownSku
+from backorder.domain.events import Event, ProductAdded, ProductChanged, product_changes
 from backorder.domain.model import Policy, Product, QueueStrategy
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank
-from backorder.store.repos import Products
+from backorder.store.db import UnitOfWork
+from backorder.store.repos import Outbox, ProductRow, Products
 
 MAX_PRICE = Decimal("10000000000")  # fits the money column (ten-thousandths in 64 bits)
 MAX_COUNT = 2**31 - 1
@@ -48,6 +50,7 @@ def add_product(app: Backorder, product: Product) -> Product:
         if repo.get(product.sku) is not None:
             raise DuplicateSku(product.sku)
         repo.add(product, now)
+        Outbox(uow.connection).append([ProductAdded(sku=product.sku, product=product)], now)
         uow.commit()
     return product
 
@@ -66,12 +69,28 @@ def update_product(app: Backorder, sku: str, changes: dict[str, Any]) -> Product
             raise InvalidRequest(f"cannot change {sorted(unknown) or ['sku']}")
         updated = dataclasses.replace(row.product, **changes)
         check_product(updated)
-        repo.replace(row.id, updated, now)
-        if updated.queue is not row.product.queue:
-            row.product = updated
-            rerank(uow, row, app.ranking(updated.queue), now)
+        change = _save_change(uow, row, updated, (app, now))
+        if change is not None:
+            Outbox(uow.connection).append([change], now)
         uow.commit()
     return updated
+
+
+def _save_change(
+    uow: UnitOfWork, row: ProductRow, updated: Product, context: tuple[Backorder, datetime]
+) -> ProductChanged | None:
+    """Write a changed product (re-ranking its queue under a new strategy) and say what
+    changed; None when nothing did."""
+    app, now = context
+    changes = product_changes(row.product, updated)
+    if not changes:
+        return None
+    Products(uow.connection).replace(row.id, updated, now)
+    reranked = 0
+    if updated.queue is not row.product.queue:
+        row.product = updated
+        reranked = rerank(uow, row, app.ranking(updated.queue), now)
+    return ProductChanged(sku=updated.sku, changes=changes, lines_reranked=reranked)
 
 
 @dataclass(frozen=True)
@@ -166,6 +185,7 @@ def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Importe
         raise InvalidRequest("the import names a SKU twice")
     now = app.now()
     added = updated = 0
+    facts: list[Event] = []
     with app.db.write() as uow:
         repo = Products(uow.connection)
         rows = repo.lock(skus)
@@ -176,15 +196,16 @@ def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Importe
                 product = Product(sku=record.sku, **fields)
                 check_product(product)
                 repo.add(product, now)
+                facts.append(ProductAdded(sku=product.sku, product=product))
                 added += 1
                 continue
             product = dataclasses.replace(row.product, **record.fields)
             check_product(product)
-            repo.replace(row.id, product, now)
-            if product.queue is not row.product.queue:
-                row.product = product
-                rerank(uow, row, app.ranking(product.queue), now)
+            change = _save_change(uow, row, product, (app, now))
+            if change is not None:
+                facts.append(change)
             updated += 1
+        Outbox(uow.connection).append(facts, now)
         uow.commit()
     return Imported(added, updated)
 

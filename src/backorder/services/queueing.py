@@ -183,6 +183,8 @@ def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetim
                     backordered=line.qty.backordered,
                     reason=reason,
                     eta=line.eta,
+                    unit_price=line.unit_price,
+                    value=line.unit_price * allotment.units,
                 )
             )
             moved.units += allotment.units

@@ -1,0 +1,80 @@
+"""`backorder demo`: a homeware and outdoor store trades for five simulated weeks through the
+real use cases; then a summary is read back from the database it left behind."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from backorder.config import Settings
+from backorder.demo.report import report
+from backorder.demo.store import OPENING, TODAY, DemoSummary, SimClock, Store
+from backorder.domain.errors import InvalidRequest
+from backorder.services.context import Backorder
+from backorder.store.db import Database
+from backorder.store.migrate import ensure_schema
+
+__all__ = ["DEMO_MARK", "DemoSummary", "run_demo"]
+
+# Stamped into the SQLite header of a demo database, so a later run replaces only its own.
+DEMO_MARK = 0x424F444D
+
+
+def _refuse_to_replace_real_data(file: Path) -> None:
+    if not file.exists() or file.stat().st_size == 0:
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{file}?mode=ro", uri=True)) as conn:
+            mark = conn.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError:
+        mark = None
+    if mark != DEMO_MARK:
+        raise InvalidRequest(
+            f"{file} exists and is not a demo database; the demo replaces its file, "
+            "so choose another --file or remove it"
+        )
+
+
+def run_demo(settings: Settings, file: Path, seed: int, console: Console) -> DemoSummary:
+    """Build `file` afresh, trade in it for five simulated weeks, print what happened."""
+    _refuse_to_replace_real_data(file)
+    for path in (file, Path(f"{file}-wal"), Path(f"{file}-shm"), Path(f"{file}-journal")):
+        path.unlink(missing_ok=True)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    clock = SimClock(OPENING)
+    app = Backorder(Database(f"sqlite:///{file}"), settings, clock)
+    try:
+        ensure_schema(app.db)
+        with app.db.engine.begin() as conn:
+            conn.exec_driver_sql(f"PRAGMA application_id = {DEMO_MARK}")
+        # An idle connection held open keeps the WAL alive: without it each transaction's
+        # connection is the last to close, and SQLite checkpoints and syncs every time.
+        with app.db.engine.connect():
+            _trade(Store(app, clock, random.Random(seed)), console)
+            clock.now = TODAY
+            return report(app, file, seed, console)
+    finally:
+        app.close()
+
+
+def _trade(store: Store, console: Console) -> None:
+    store.open()
+    steps = store.plan()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"Trading {OPENING:%a %d %b}", total=len(steps))
+        for moment, step in steps:
+            store.clock.now = moment
+            progress.update(task, description=f"Trading {moment:%a %d %b}")
+            step()
+            progress.advance(task)

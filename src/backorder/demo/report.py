@@ -1,0 +1,339 @@
+"""The demo summary: every figure is read back from the database."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.columns import Columns
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy import Connection, func, select, type_coerce
+
+# --- the summary: every figure is read back from the database --------------------------
+from backorder.demo.store import (
+    CATALOGUE,
+    DAYS,
+    LINE,
+    OPENING,
+    ORDER,
+    PRODUCT,
+    REFUSALS,
+    TODAY,
+    DemoSummary,
+)
+from backorder.services.context import Backorder
+from backorder.services.views import queue_view
+from backorder.store.tables import (
+    allocations,
+    cancellations,
+    events,
+    order_lines,
+    orders,
+    products,
+    shipment_lines,
+    shipments,
+    stock_movements,
+)
+from backorder.store.types import Money
+
+
+def _table(title: str, *columns: str, facts: Sequence[tuple[str, object]] = ()) -> Table:
+    table = Table(
+        *(columns or ("", "")),
+        title=title,
+        title_style="bold",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_header=bool(columns),
+        pad_edge=False,
+        caption_justify="left",
+    )
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for label, figure in facts:
+        table.add_row(label, str(figure))
+    return table
+
+
+def _money(amount: Decimal | None) -> str:
+    return f"${amount or 0:,.2f}"
+
+
+def _value(units: Any) -> Any:
+    """Exact money summed in SQL (prices are stored as integers)."""
+    return type_coerce(func.sum(LINE.unit_price * units), Money)
+
+
+def _orders(conn: Connection) -> tuple[Table, list[int]]:
+    placed = func.count(func.distinct(ORDER.id))
+    rows = conn.execute(
+        select(ORDER.channel, placed, func.count(), func.sum(LINE.quantity), _value(LINE.quantity))
+        .join_from(order_lines, orders, ORDER.id == LINE.order_id)
+        .group_by(ORDER.channel)
+        .order_by(placed.desc(), ORDER.channel)
+    ).all()
+    table = _table("Orders taken, by channel", "channel", "orders", "lines", "units", "value")
+    for channel, *figures, amount in rows:
+        table.add_row(channel, *map(str, figures), _money(amount))
+    totals = [sum(row[i] for row in rows) for i in (1, 2, 3)]
+    table.add_section()
+    table.add_row(
+        "all", *map(str, totals), _money(sum((r[4] for r in rows), Decimal(0))), style="bold"
+    )
+    return table, totals
+
+
+def _order_status(conn: Connection) -> str:
+    seen = Counter(
+        "waiting" if waits else "ready to ship" if held else "shipped" if sent else "cancelled"
+        for waits, held, sent in conn.execute(
+            select(
+                func.sum(LINE.backordered), func.sum(LINE.allocated), func.sum(LINE.shipped)
+            ).group_by(LINE.order_id)
+        )
+    )
+    return ", ".join(f"{seen[k]} {k}" for k in ("shipped", "ready to ship", "waiting", "cancelled"))
+
+
+def _intake(conn: Connection) -> Table:
+    """Each line as intake split it: what it got at once, what it queued for, what was refused."""
+    took = (
+        select(allocations.c.line_id, func.sum(allocations.c.units).label("units"))
+        .where(allocations.c.source == "intake")
+        .group_by(allocations.c.line_id)
+        .subquery()
+    )
+    refused = (
+        select(cancellations.c.line_id, func.sum(cancellations.c.units).label("units"))
+        .where(cancellations.c.reason.in_(REFUSALS))
+        .group_by(cancellations.c.line_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(LINE.quantity, func.coalesce(took.c.units, 0), func.coalesce(refused.c.units, 0))
+        .outerjoin_from(order_lines, took, took.c.line_id == LINE.id)
+        .outerjoin(refused, refused.c.line_id == LINE.id)
+    )
+    outcomes = ("in stock", "part in stock, rest waits", "all of it waits", "refused, all or part")
+    split = {outcome: [0, 0, 0, 0] for outcome in outcomes}
+    for quantity, allocated, cancelled in rows:
+        outcome = outcomes[3 if cancelled else 0 if allocated == quantity else 2 - bool(allocated)]
+        for n, units in enumerate((1, allocated, quantity - allocated - cancelled, cancelled)):
+            split[outcome][n] += units
+    table = _table(
+        "How lines were split at intake", "outcome", "lines", "allocated", "backordered", "refused"
+    )
+    for outcome, figures in split.items():
+        table.add_row(outcome, *map(str, figures))
+    return table
+
+
+def _waiting(conn: Connection) -> tuple[Table, Table, int]:
+    units, lines, skus, amount = conn.execute(
+        select(
+            func.coalesce(func.sum(LINE.backordered), 0),
+            func.count(),
+            func.count(func.distinct(LINE.product_id)),
+            _value(LINE.backordered),
+        ).where(LINE.backordered > 0)
+    ).one()
+    now = _table(
+        "Backordered now",
+        facts=(
+            ("units waiting", units),
+            ("lines waiting", lines),
+            ("SKUs with a queue", skus),
+            ("value", _money(amount)),
+        ),
+    )
+    refusals = _table("Refused at intake", "reason", "lines", "units")
+    for row in conn.execute(
+        select(cancellations.c.reason, func.count(), func.sum(cancellations.c.units))
+        .where(cancellations.c.reason.in_(REFUSALS))
+        .group_by(cancellations.c.reason)
+        .order_by(func.sum(cancellations.c.units).desc(), cancellations.c.reason)
+    ):
+        refusals.add_row(*map(str, row))
+    return now, refusals, int(units)
+
+
+def _queues(app: Backorder) -> tuple[Table, list[tuple[str, str]]]:
+    """The five longest queues; their heads come from the same view `backorder queue` shows."""
+    depth = func.count().label("depth")
+    with app.db.read() as uow:
+        longest = uow.connection.execute(
+            select(PRODUCT.sku, PRODUCT.queue_strategy, depth, func.sum(LINE.backordered))
+            .join_from(order_lines, products, PRODUCT.id == LINE.product_id)
+            .where(LINE.backordered > 0)
+            .group_by(PRODUCT.sku, PRODUCT.queue_strategy)
+            .order_by(depth.desc(), PRODUCT.sku)
+            .limit(5)
+        ).all()
+    table = _table(
+        "Longest queues, and who is first in each",
+        "SKU",
+        "lines",
+        "units",
+        "first in line, and why",
+        "ETA",
+    )
+    table.columns[0].no_wrap = table.columns[4].no_wrap = True
+    table.columns[3].justify, heads = "left", []
+    for sku, strategy, lines, units in longest:
+        head = queue_view(app, sku, limit=1)["entries"][0]
+        heads.append((sku, head["ref"]))
+        table.add_row(
+            f"{sku}\n[dim]{strategy}[/]",
+            str(lines),
+            str(units),
+            f"{head['ref']} ({head['tier']})\n[dim]{head['rule']}[/]",
+            _eta(head["eta"]),
+        )
+    return table, heads
+
+
+def _eta(eta: str | None) -> str:
+    if eta is None:
+        return "[dim]none yet[/]"
+    day = date.fromisoformat(eta)
+    return f"{day:%d %b}" + ("" if day >= TODAY.date() else "\n[dim]overdue[/]")
+
+
+def _stock_flow(conn: Connection) -> tuple[Table, int, int]:
+    receipts, received = conn.execute(
+        select(func.count(), func.coalesce(func.sum(stock_movements.c.units), 0)).where(
+            stock_movements.c.kind == "receipt"
+        )
+    ).one()
+    by_source = {
+        source: (lines, units)
+        for source, lines, units in conn.execute(
+            select(allocations.c.source, func.count(), func.sum(allocations.c.units))
+            .where(allocations.c.source != "intake")
+            .group_by(allocations.c.source)
+        )
+    }
+    taken = [
+        payload["units"]
+        for payload in conn.execute(
+            select(events.c.payload).where(events.c.type == "allocation_taken_back")
+        ).scalars()
+    ]
+    table = _table("Stock that reached waiting lines", "how", "lines", "units")
+    table.caption = f"{receipts} receipts brought in {received} units"
+    for source, label in (
+        ("receipt", "purchase-order receipts"),
+        ("release", "freed by cancellations"),
+        ("stock_set", "stock counts"),
+    ):
+        if source in by_source or source != "stock_set":
+            table.add_row(label, *map(str, by_source.get(source, (0, 0))))
+    table.add_row("taken back by a cycle count", str(len(taken)), str(-sum(taken)))
+    return table, int(receipts), int(by_source.get("receipt", (0, 0))[1])
+
+
+def _cancellations(conn: Connection) -> tuple[Table, int]:
+    """Cancellations after intake (refusals are counted above); one request per order and time."""
+    after_intake = cancellations.c.reason.not_in(REFUSALS)
+    requests = (
+        select(LINE.order_id, cancellations.c.cancelled_at)
+        .join_from(cancellations, order_lines, LINE.id == cancellations.c.line_id)
+        .where(after_intake)
+        .distinct()
+        .subquery()
+    )
+    count = int(conn.execute(select(func.count()).select_from(requests)).scalar_one())
+    table = _table(f"Cancellations: {count} requests", "reason", "lines", "units", "held stock")
+    for row in conn.execute(
+        select(
+            cancellations.c.reason,
+            func.count(),
+            func.sum(cancellations.c.units),
+            func.sum(cancellations.c.from_allocated),
+        )
+        .where(after_intake)
+        .group_by(cancellations.c.reason)
+        .order_by(func.sum(cancellations.c.units).desc(), cancellations.c.reason)
+    ):
+        table.add_row(*map(str, row))
+    return table, count
+
+
+def _shipments(conn: Connection) -> tuple[Table, int]:
+    count, shipped, units, amount = conn.execute(
+        select(
+            func.count(func.distinct(shipments.c.id)),
+            func.count(func.distinct(shipments.c.order_id)),
+            func.sum(shipment_lines.c.units),
+            _value(shipment_lines.c.units),
+        )
+        .join_from(shipment_lines, shipments, shipments.c.id == shipment_lines.c.shipment_id)
+        .join(order_lines, LINE.id == shipment_lines.c.line_id)
+    ).one()
+    return _table(
+        "Shipped",
+        facts=(
+            ("shipments", count),
+            ("orders", shipped),
+            ("units", units or 0),
+            ("value", _money(amount)),
+        ),
+    ), int(count)
+
+
+def report(app: Backorder, file: Path, seed: int, console: Console) -> DemoSummary:
+    with app.db.read() as uow:
+        conn = uow.connection
+        customers = conn.execute(select(func.count(func.distinct(ORDER.customer_id)))).scalar_one()
+        placed, totals = _orders(conn)
+        status, intake = _order_status(conn), _intake(conn)
+        now, refusals, waiting = _waiting(conn)
+        flow, receipts, by_receipts = _stock_flow(conn)
+        cancelled, cancel_count = _cancellations(conn)
+        shipped, shipment_count = _shipments(conn)
+    queues, heads = _queues(app)
+    console.print(
+        Panel(
+            f"[bold]{len(CATALOGUE)} SKUs, {customers} customers, {DAYS // 7} weeks of trading[/]: "
+            f"{OPENING:%a %d %b} to {TODAY:%a %d %b %Y} on a simulated clock (seed {seed}).\n"
+            f"Orders now: {status}.",
+            title="Backorder demo",
+            title_align="left",
+        )
+    )
+    for part in (
+        placed,
+        intake,
+        Columns([now, refusals], padding=(0, 4)),
+        queues,
+        flow,
+        Columns([cancelled, shipped], padding=(0, 4)),
+    ):
+        console.print(part)
+        if isinstance(part, Table) and part.caption:
+            console.print()
+    console.print(f"[bold]Look around[/] (the store is in [bold]{file}[/]):")
+    db = f"backorder --db sqlite:///{file}"
+    sku, ref = heads[0] if heads else (CATALOGUE[0].product.sku, None)
+    for command in (
+        f"queue {sku}",
+        f"order show {ref}" if ref else "",
+        f"stock show {sku}",
+        "events --limit 20",
+    ):
+        if command:
+            console.print(f"  {db} {command}", soft_wrap=True, highlight=False, markup=False)
+    console.print(
+        f"[dim]These run on the real clock, not the demo's: lines waiting since before "
+        f"{TODAY:%d %b %Y} go on climbing priority queues, so a head may differ.[/]"
+    )
+    return DemoSummary(
+        totals[0], totals[1], waiting, receipts, by_receipts, cancel_count, shipment_count
+    )

@@ -1,0 +1,417 @@
+"""The demo store: its catalogue, customers and five weeks of trading through the real
+use cases on a simulated clock."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from backorder.domain.model import (
+    Customer,
+    LineRequest,
+    OrderRequest,
+    OrderTerms,
+    PaymentTiming,
+    Policy,
+    Preference,
+    Product,
+    QueueStrategy,
+    Refusal,
+    ShippingMethod,
+    Tier,
+    order_ref,
+)
+from backorder.services.context import Backorder
+from backorder.services.intake import place_order
+from backorder.services.orders import cancel_order, expedite_order, ship_order
+from backorder.services.products import ProductRecord, import_products
+from backorder.services.stock import receive_stock, set_stock
+from backorder.store.tables import (
+    order_lines,
+    orders,
+    products,
+)
+
+TODAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # the simulated "now" once the demo is over
+DAYS = 35
+OPENING = TODAY - timedelta(days=DAYS, hours=1)
+CYCLE_COUNT = (17, 15)  # day and hour of the count that finds units missing
+REFUSALS = tuple(reason.value for reason in Refusal)
+LINE, ORDER, PRODUCT = order_lines.c, orders.c, products.c
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """The key figures of a run, each read back from the database."""
+
+    orders: int
+    lines: int
+    units_backordered: int
+    receipts: int
+    units_allocated_by_receipts: int
+    cancellations: int
+    shipments: int
+
+
+@dataclass(frozen=True)
+class Item:
+    product: Product
+    stock: int  # on hand when the store opens
+    demand: float  # relative popularity
+
+
+def _catalogue(text: str) -> tuple[Item, ...]:
+    """Rows of `sku | name | price | stock | demand | terms`, terms such as `priority lead=21`."""
+    names = {"lead": "lead_time_days", "max": "max_per_customer", "cap": "backorder_cap"}
+    items = []
+    for row in text.strip().splitlines():
+        sku, name, price, stock, demand, terms = (cell.strip() for cell in row.split("|"))
+        policy: dict[str, Any] = {}
+        for term in terms.split():
+            key, _, value = term.partition("=")
+            policy |= (
+                {"queue": QueueStrategy.PRIORITY}
+                if key == "priority"
+                else {"policy": Policy.DENY}
+                if key == "deny"
+                else {"discontinued": True}
+                if key == "discontinued"
+                else {"backorder_until": date.fromisoformat(value)}
+                if key == "until"
+                else {names[key]: int(value)}
+            )
+        items.append(Item(Product(sku, name, Decimal(price), **policy), int(stock), float(demand)))
+    return tuple(items)
+
+
+CATALOGUE = _catalogue("""
+KET-STEEL-17  | Stainless kettle 1.7 l      |   49.00 | 14 | 5   | lead=10
+PRS-FRENCH-8  | French press, 8 cup         |   34.50 | 16 | 4   | lead=7
+GRN-BURR-PRO  | Burr coffee grinder Pro     |  189.00 |  4 | 4   | priority lead=21 max=2
+ESP-DUAL-BLK  | Dual-boiler espresso maker  | 1249.00 |  2 | 2   | priority lead=35 max=1 cap=12
+SCL-DRIP-01   | Coffee scale with timer     |   39.90 | 20 | 3   |
+MUG-STONE-4   | Stoneware mugs, set of 4    |   28.00 | 32 | 5   | lead=14
+PAN-CAST-26   | Cast iron skillet 26 cm     |   59.95 | 12 | 4   | lead=28
+DUT-OVEN-55   | Enamelled Dutch oven 5.5 l  |  229.00 |  5 | 3   | priority lead=42 cap=15
+KNF-CHEF-20   | Chef's knife 20 cm          |  119.00 |  9 | 3   | lead=14
+KNF-BLOCK-7   | Knife block, 7 pieces       |  249.00 |  3 | 1   | deny
+BRD-WALNUT-L  | Walnut cutting board, large |   89.00 |  6 | 2   | lead=21
+MIX-STAND-5   | Stand mixer 5 qt            |  399.00 |  3 | 3   | priority lead=30 max=1
+BLD-HS-1400   | High-speed blender 1400 W   |  299.00 |  4 | 2.5 | priority lead=25
+TST-4SLICE    | Toaster, 4 slice            |   79.00 | 12 | 1.5 | deny
+AIR-FRY-6Q    | Air fryer 6 qt              |  129.00 |  8 | 4.5 | lead=12 cap=40
+TNT-2P-ULTRA  | Ultralight tent, 2 person   |  379.00 |  4 | 2   | priority lead=45 until=2026-02-14
+BAG-DOWN-M7   | Down sleeping bag, -7 °C    |  289.00 |  5 | 2   | lead=30
+PAD-INSUL-R   | Insulated sleeping pad      |  149.00 |  8 | 2   | lead=20
+STV-CANISTER  | Canister camp stove         |   54.00 | 20 | 3   |
+LMP-HEAD-400  | Headlamp 400 lm             |   39.00 | 28 | 4   | lead=10
+BTL-INS-750   | Insulated bottle 750 ml     |   32.00 | 45 | 6   | lead=14 max=24
+PCK-TRAIL-38  | Trail pack 38 l             |  169.00 |  6 | 2   | priority lead=28
+JKT-RAIN-M    | Rain shell jacket, M        |  199.00 |  7 | 2.5 | lead=35
+JKT-RAIN-L    | Rain shell jacket, L        |  199.00 |  5 | 2.5 | lead=35
+BOOT-HIKE-42  | Hiking boots, EU 42         |  219.00 |  4 | 2   | lead=40
+SOCK-MERINO-3 | Merino trail socks, 3 pairs |   42.00 | 55 | 5   |
+FLT-SQUEEZE   | Squeeze water filter        |   44.95 | 18 | 2.5 | lead=18
+CHR-CAMP-LT   | Lightweight camp chair      |   99.00 |  7 | 2   | discontinued
+LAN-SOLAR     | Solar lantern               |   29.00 |  9 | 2   | discontinued
+GPS-HAND-66   | Handheld GPS 66             |  449.00 |  1 | 1   | priority lead=60 max=1 cap=6
+CLR-ROTO-45   | Rotomolded cooler 45 qt     |  279.00 |  3 | 1.5 | priority lead=50 cap=10
+HMK-TRAVEL    | Travel hammock              |   64.00 | 14 | 1.5 | deny
+""")
+PACK = {item.product.sku: 6 if item.product.unit_price < 300 else 2 for item in CATALOGUE}
+FIRST = (
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Noor",
+    "Oscar",
+    "Priya",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Yara",
+)
+LAST = (
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Tanaka",
+    "Silva",
+    "Novak",
+    "Haddad",
+    "Kowalski",
+    "Byrne",
+    "Ferreira",
+    "Osei",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+    "Varga",
+    "Walsh",
+)
+TRADE = (
+    "Summit Outfitters",
+    "Harbor Kitchen Supply",
+    "Trailhead Co-op",
+    "Copper Pot Stores",
+    "Northwind Camping",
+    "Greenleaf Home",
+    "Alder & Ash Trading",
+)
+RETAIL_CHANNELS = {"web": 35, "shopify": 25, "amazon": 30, "ebay": 10}
+REASONS = {
+    "customer_request": 5,
+    "delivery date too late": 3,
+    "found it elsewhere": 2,
+    "ordered by mistake": 1,
+    "payment declined": 1,
+}
+
+
+@dataclass
+class SimClock:
+    """The store's clock: it moves only when the simulation moves it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _customers(rng: random.Random) -> list[Customer]:
+    people = [
+        (
+            f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            Tier.VIP if rng.random() < 0.12 else Tier.STANDARD,
+        )
+        for _ in range(64)
+    ]
+    people += [(name, Tier.WHOLESALE) for name in TRADE]
+    return [
+        Customer(
+            f"C-{1001 + n}",
+            name,
+            f"{name.split()[0].lower()}.{1001 + n}@example.com",
+            f"+1555{rng.randrange(10**6):06d}",
+            tier,
+        )
+        for n, (name, tier) in enumerate(people)
+    ]
+
+
+class Store:
+    """Five weeks of trading; every step is one call to a real use case at a simulated time."""
+
+    def __init__(self, app: Backorder, clock: SimClock, rng: random.Random) -> None:
+        self.app, self.clock, self.rng = app, clock, rng
+        self.customers = _customers(rng)
+        self.serial = Counter[str]()
+
+    def open(self) -> None:
+        import_products(self.app, [ProductRecord.of(item.product) for item in CATALOGUE])
+        for item in CATALOGUE:
+            set_stock(self.app, item.product.sku, item.stock, "opening count")
+
+    def plan(self) -> list[tuple[datetime, Callable[[], None]]]:
+        rng, steps = self.rng, list[tuple[datetime, Callable[[], None]]]()
+
+        def at(day: datetime, hours: tuple[int, int], step: Callable[[], None]) -> None:
+            minute = rng.randrange(hours[0] * 60, hours[1] * 60)
+            steps.append((day + timedelta(minutes=minute, seconds=rng.randrange(60)), step))
+
+        for n in range(DAYS):
+            day = (OPENING + timedelta(days=n)).replace(hour=0, minute=0)
+            weekday = day.weekday() < 5
+            for _ in range(rng.randint(8, 12) if weekday else rng.randint(4, 7)):
+                at(day, (7, 23), self.take_order)
+            for _ in range(rng.choice((0, 1, 1, 2, 2, 3)) if weekday else 0):
+                at(day, (8, 14), self.receive)
+            for _ in range(rng.choice((0, 1, 1, 2))):
+                at(day, (8, 22), self.cancel)
+            if rng.random() < 0.2:
+                at(day, (10, 16), self.expedite)
+            if weekday:
+                steps.append((day + timedelta(hours=16), self.ship_run))
+            if n == CYCLE_COUNT[0]:
+                steps.append((day + timedelta(hours=CYCLE_COUNT[1]), self.cycle_count))
+        return sorted(steps, key=lambda step: step[0])
+
+    def _external_id(self, channel: str) -> str:
+        self.serial[channel] += 1
+        n, r = self.serial[channel], self.rng.randrange(10**7)
+        return {
+            "web": f"{100200 + n}",
+            "shopify": f"SH-{5100 + n}",
+            "edi": f"PO-{77800 + n}",
+            "amazon": f"113-{r:07d}-{n:07d}",
+            "ebay": f"26-{r % 10**5:05d}-{n:05d}",
+        }[channel]
+
+    def take_order(self) -> None:
+        """A customer orders 1-4 SKUs; trade customers order by EDI, in bulk, at trade prices."""
+        rng, customer = self.rng, self.rng.choice(self.customers)
+        trade = customer.tier is Tier.WHOLESALE
+        channel = (
+            "edi"
+            if trade and rng.random() < 0.8
+            else rng.choices(list(RETAIL_CHANNELS), list(RETAIL_CHANNELS.values()))[0]
+        )
+        picked: list[Product] = []
+        sizes = (20, 35, 30, 15) if trade else (55, 27, 12, 6)
+        for _ in range(rng.choices((1, 2, 3, 4), sizes)[0]):
+            product = rng.choices(CATALOGUE, [item.demand for item in CATALOGUE])[0].product
+            picked += [] if product in picked else [product]
+        lines = tuple(
+            LineRequest(
+                p.sku,
+                rng.choice((2, 4, 6, 12) if PACK[p.sku] == 6 else (1, 2, 3))
+                if trade
+                else rng.choices((1, 2, 3), (75, 20, 5))[0],
+                (p.unit_price * Decimal("0.8")).quantize(Decimal("0.01")) if trade else None,
+            )
+            for p in picked
+        )
+        terms = OrderTerms(
+            ShippingMethod.EXPEDITED
+            if not trade and rng.random() < 0.15
+            else ShippingMethod.STANDARD,
+            Preference.SHIP_COMPLETE
+            if rng.random() < (0.4 if trade else 0.08)
+            else Preference.SHIP_AVAILABLE,
+            PaymentTiming.AT_SHIP if channel == "edi" else PaymentTiming.AT_ORDER,
+            expedite=rng.random() < 0.03,
+        )
+        lag = timedelta(minutes=rng.randrange(1, 40) if channel in ("amazon", "edi") else 0)
+        place_order(
+            self.app,
+            OrderRequest(
+                channel,
+                self._external_id(channel),
+                self.clock.now - lag,
+                customer,
+                "USD",
+                terms,
+                lines,
+            ),
+        )
+
+    def _rows(self, query: Any) -> Sequence[Any]:
+        with self.app.db.read() as uow:
+            return uow.connection.execute(query).all()
+
+    def receive(self) -> None:
+        """A purchase order arrives for a SKU that runs short, most often one with a long queue."""
+        short = self._rows(
+            select(PRODUCT.sku, PRODUCT.backordered)
+            .where(
+                PRODUCT.discontinued.is_(False),
+                or_(PRODUCT.backordered > 0, PRODUCT.on_hand - PRODUCT.allocated < 3),
+            )
+            .order_by(PRODUCT.sku)
+        )
+        if short:
+            sku, waiting = self.rng.choices(short, [row.backordered + 1 for row in short])[0]
+            wanted = waiting * self.rng.uniform(0.3, 1.2) + self.rng.randint(0, 4)
+            self.serial["po"] += 1
+            receive_stock(
+                self.app,
+                sku,
+                PACK[sku] * max(1, math.ceil(wanted / PACK[sku])),
+                f"PO-{24100 + self.serial['po']}",
+            )
+
+    def _open_lines(self, waiting_only: bool) -> Sequence[Any]:
+        return self._rows(
+            select(ORDER.channel, ORDER.external_id, LINE.line_no, LINE.allocated, LINE.backordered)
+            .join_from(order_lines, orders, ORDER.id == LINE.order_id)
+            .where(LINE.backordered > 0 if waiting_only else LINE.allocated + LINE.backordered > 0)
+            .order_by(LINE.id)
+        )
+
+    def cancel(self) -> None:
+        """A customer cancels the whole order, one line, or some units of a line."""
+        rng = self.rng
+        rows = self._open_lines(waiting_only=rng.random() < 0.75) or self._open_lines(False)
+        if not rows:
+            return
+        row = rng.choice(rows)
+        ref, still_open = order_ref(row.channel, row.external_id), row.allocated + row.backordered
+        reason = rng.choices(list(REASONS), list(REASONS.values()))[0]
+        how = rng.choices(("order", "line", "part"), (4, 4, 3))[0]
+        if how == "order":
+            cancel_order(self.app, ref, reason=reason)
+        elif how == "part" and still_open > 1:
+            cancel_order(self.app, ref, row.line_no, rng.randint(1, still_open - 1), reason)
+        else:
+            cancel_order(self.app, ref, row.line_no, reason=reason)
+
+    def expedite(self) -> None:
+        """Customer service flags a waiting order as urgent."""
+        rows = self._open_lines(waiting_only=True)
+        if rows:
+            row = self.rng.choice(rows)
+            expedite_order(self.app, order_ref(row.channel, row.external_id))
+
+    def ship_run(self) -> None:
+        """The afternoon pick: most orders holding stock ship; ship-complete ones only once
+        nothing of theirs waits."""
+        ready = self._rows(
+            select(ORDER.channel, ORDER.external_id, ORDER.shipping_method)
+            .join_from(order_lines, orders, ORDER.id == LINE.order_id)
+            .group_by(
+                ORDER.id,
+                ORDER.channel,
+                ORDER.external_id,
+                ORDER.shipping_method,
+                ORDER.shipping_preference,
+            )
+            .having(
+                func.sum(LINE.allocated) > 0,
+                or_(
+                    ORDER.shipping_preference == Preference.SHIP_AVAILABLE.value,
+                    func.sum(LINE.backordered) == 0,
+                ),
+            )
+            .order_by(ORDER.id)
+        )
+        for row in ready:
+            if self.rng.random() < 0.9:
+                number = self.rng.randrange(10**10)
+                tracking = (
+                    f"7749{number:010d}"
+                    if row.shipping_method == "expedited"
+                    else f"1Z9A7W{number:010d}"
+                )
+                ship_order(self.app, order_ref(row.channel, row.external_id), tracking)
+
+    def cycle_count(self) -> None:
+        """A shelf count finds fewer units than are promised: some allocations go back."""
+        fullest = self._rows(
+            select(PRODUCT.sku, PRODUCT.allocated)
+            .where(PRODUCT.allocated > 0)
+            .order_by(PRODUCT.allocated.desc(), PRODUCT.sku)
+            .limit(1)
+        )
+        for sku, allocated in fullest:
+            set_stock(self.app, sku, allocated // 2, f"CC-{self.clock.now:%Y%m%d}")
+
+
+# Stamped into the SQLite header of a demo database, so a later run replaces only its own.
