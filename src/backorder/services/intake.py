@@ -79,6 +79,9 @@ _INSERT_ORDER = {
     .returning(orders.c.id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_INSERT_LINES = insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True)
+_INSERT_ALLOCATIONS = insert(allocations)
+_INSERT_CANCELLATIONS = insert(cancellations)
 
 
 def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int | None:
@@ -153,7 +156,7 @@ def _split_and_record(
 
     ids = (
         uow.connection.execute(
-            insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True),
+            _INSERT_LINES,
             line_values,
         )
         .scalars()
@@ -251,9 +254,9 @@ def _split_and_record(
                 )
             )
     if allocation_log:
-        uow.connection.execute(insert(allocations), allocation_log)
+        uow.connection.execute(_INSERT_ALLOCATIONS, allocation_log)
     if cancel_log:
-        uow.connection.execute(insert(cancellations), cancel_log)
+        uow.connection.execute(_INSERT_CANCELLATIONS, cancel_log)
 
     total = sum((s.unit_price * s.quantity for s in summaries), Decimal(0))
     waiting_value = sum((s.unit_price * s.backordered for s in summaries), Decimal(0))

@@ -395,6 +395,9 @@ OUTBOX_LOCK_KEY = 7201
 _OUTBOX_LOCK = text(f"SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY})")
 
 
+_INSERT_EVENTS = insert(events)
+
+
 class Outbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -408,7 +411,7 @@ class Outbox:
             # skip it. Held from here to commit only (SQLite already has one writer at a time).
             self.conn.execute(_OUTBOX_LOCK)
         self.conn.execute(
-            insert(events),
+            _INSERT_EVENTS,
             [
                 {
                     "type": fact.type,
