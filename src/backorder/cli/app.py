@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli import catalog, orders
+from backorder.cli import catalog, keys, orders
 from backorder.cli.common import (
     BackorderGroup,
     State,
@@ -31,6 +31,8 @@ app.add_typer(catalog.product_app, name="product")
 app.add_typer(catalog.stock_app, name="stock")
 app.add_typer(orders.order_app, name="order")
 app.command("queue")(orders.queue)
+app.add_typer(keys.apikey_app, name="apikey")
+app.command("serve")(keys.serve)
 app.command("rerank")(orders.rerank)
 app.command("events")(orders.list_events)
 

@@ -217,3 +217,16 @@ events = Table(
     Index("ix_events_type", "type", "id"),
     sqlite_autoincrement=True,  # ids never reused: readers resume "after id N"
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("prefix", String(16), nullable=False),  # shown in listings; the key itself is not kept
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the key
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    CheckConstraint("role IN ('admin', 'ops', 'channel', 'viewer')", name="role"),
+)

@@ -1,0 +1,48 @@
+"""The FastAPI application: routes, problem documents, health and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from backorder import __version__
+from backorder.api import problems
+from backorder.api.routes import router
+from backorder.services.context import Backorder
+from backorder.store.migrate import current_revision, head_revision
+
+
+def create_app(backorder: Backorder) -> FastAPI:
+    app = FastAPI(
+        title="Backorder",
+        version=__version__,
+        description="Orders from every channel, fair per-SKU backorder queues, and stock "
+        "handed out in order. Authenticate with `Authorization: Bearer KEY`.",
+    )
+    app.state.backorder = backorder
+    problems.install(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Not ready"}})
+    def readyz() -> Any:
+        """The database answers and its schema is the one this version needs."""
+        try:
+            current, head = current_revision(backorder.db), head_revision(backorder.db)
+        except Exception as error:  # any failure to reach the database means: not ready
+            return JSONResponse(
+                {"status": "unavailable", "detail": type(error).__name__}, status_code=503
+            )
+        if current != head:
+            return JSONResponse(
+                {"status": "schema out of date", "current": current, "head": head}, status_code=503
+            )
+        return {"status": "ready", "schema": current}
+
+    return app

@@ -1,0 +1,113 @@
+"""Errors as RFC 9457 problem documents (application/problem+json)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from backorder.domain.errors import (
+    BackorderError,
+    DuplicateSku,
+    ImpossibleCancel,
+    NotReadyToShip,
+    UnknownOrder,
+    UnknownSku,
+)
+from backorder.store.migrate import SchemaOutOfDate
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+# Refusal -> (status, problem slug, title)
+STATUS: list[tuple[type[BackorderError], int, str, str]] = [
+    (UnknownSku, 404, "unknown-sku", "Unknown SKU"),
+    (UnknownOrder, 404, "unknown-order", "Unknown order"),
+    (DuplicateSku, 409, "duplicate-sku", "SKU already exists"),
+    (ImpossibleCancel, 409, "impossible-cancel", "Cannot cancel"),
+    (NotReadyToShip, 409, "not-ready-to-ship", "Not ready to ship"),
+    (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
+]
+
+
+class ApiProblem(Exception):
+    def __init__(
+        self, status: int, slug: str, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+
+
+def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _api(_: Request, error: ApiProblem) -> JSONResponse:
+        return _respond(problem(error.status, error.slug, error.title, error.detail), error.headers)
+
+    @app.exception_handler(BackorderError)
+    async def _refused(_: Request, error: BackorderError) -> JSONResponse:
+        for kind, status, slug, title in STATUS:
+            if isinstance(error, kind):
+                return _respond(problem(status, slug, title, str(error)))
+        return _respond(problem(422, "invalid-request", "Invalid request", str(error)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return _respond(problem(422, "validation", "Invalid request", detail, errors=errors))
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, error: HTTPException) -> JSONResponse:
+        return _respond(
+            problem(error.status_code, "http", str(error.detail), str(error.detail)),
+            dict(error.headers or {}),
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, error: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", error.orig)
+        return _respond(
+            problem(
+                503,
+                "database-unavailable",
+                "Database unavailable",
+                "the database did not answer; retry later",
+            ),
+            {"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return _respond(
+            problem(
+                500,
+                "internal",
+                "Internal error",
+                "an unexpected error happened; nothing was changed",
+            )
+        )

@@ -1,0 +1,41 @@
+"""Who may do what through the API: roles and the permissions each one holds."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPS = "ops"
+    CHANNEL = "channel"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    READ = "read"  # products, stock, queues, events
+    READ_ORDERS = "read_orders"
+    PLACE_ORDERS = "place_orders"
+    CHANGE_ORDERS = "change_orders"  # cancel, ship
+    STOCK = "stock"  # counts and receipts
+    CATALOG = "catalog"  # products
+
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.OPS: frozenset(
+        {
+            Permission.READ,
+            Permission.READ_ORDERS,
+            Permission.PLACE_ORDERS,
+            Permission.CHANGE_ORDERS,
+            Permission.STOCK,
+        }
+    ),
+    Role.CHANNEL: frozenset({Permission.PLACE_ORDERS, Permission.READ_ORDERS}),
+    Role.VIEWER: frozenset({Permission.READ, Permission.READ_ORDERS}),
+}
+
+
+def may(role: Role, permission: Permission) -> bool:
+    return permission in PERMISSIONS[role]

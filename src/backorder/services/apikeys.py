@@ -1,0 +1,91 @@
+"""API keys: minted once, stored only as a SHA-256 hash, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from backorder.domain.access import Role
+from backorder.domain.errors import InvalidRequest
+from backorder.services.context import Backorder
+from backorder.store.tables import api_keys
+
+KEY_PREFIX = "bo_"
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: str  # shown once
+    id: int
+    role: Role
+    name: str
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(app: Backorder, role: Role, name: str | None = None) -> NewKey:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    name = name or f"{role.value} key"
+    if len(name) > 200:
+        raise InvalidRequest("key name is longer than 200 characters")
+    with app.db.write() as uow:
+        key_id = uow.connection.execute(
+            insert(api_keys)
+            .values(
+                name=name,
+                role=role.value,
+                prefix=key[:10],
+                key_hash=_digest(key),
+                created_at=app.now(),
+            )
+            .returning(api_keys.c.id)
+        ).scalar_one()
+        uow.commit()
+    return NewKey(key, int(key_id), role, name)
+
+
+def list_keys(app: Backorder) -> list[dict[str, Any]]:
+    with app.db.read() as uow:
+        rows = uow.connection.execute(select(api_keys).order_by(api_keys.c.id)).mappings()
+        return [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "role": r["role"],
+                "prefix": r["prefix"],
+                "created_at": r["created_at"].isoformat(),
+                "revoked_at": r["revoked_at"].isoformat() if r["revoked_at"] else None,
+            }
+            for r in rows
+        ]
+
+
+def revoke_key(app: Backorder, key_id: int) -> None:
+    with app.db.write() as uow:
+        done = uow.connection.execute(
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=app.now())
+        )
+        if done.rowcount != 1:
+            raise InvalidRequest(f"no active API key with id {key_id}")
+        uow.commit()
+
+
+def authenticate(app: Backorder, key: str) -> Role | None:
+    """The role of a live key, or None."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    with app.db.read() as uow:
+        role = uow.connection.execute(
+            select(api_keys.c.role).where(
+                api_keys.c.key_hash == _digest(key), api_keys.c.revoked_at.is_(None)
+            )
+        ).scalar_one_or_none()
+    return Role(role) if role else None

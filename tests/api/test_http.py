@@ -1,0 +1,198 @@
+"""The HTTP API as a client sees it: a real `backorder serve` process on a free port."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backorder.domain.access import PERMISSIONS, Permission, Role
+
+BACKORDER = str(Path(sys.executable).parent / "backorder")
+ORDER = {
+    "channel": "web",
+    "external_id": "100",
+    "placed_at": "2026-01-05T10:00:00Z",
+    "customer": {"id": "c-1", "name": "Ada", "email": "ada@example.com", "tier": "standard"},
+    "lines": [{"sku": "WIDGET-BLUE", "quantity": 20, "unit_price": "19.99"}],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(url: str, *args: str) -> str:
+    done = subprocess.run(
+        [BACKORDER, "--db", url, *args], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A server on a fresh SQLite database, and a key of every role."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}"
+    cli(url, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
+    keys = {
+        role.value: json.loads(cli(url, "apikey", "create", "--role", role.value, "--json"))["key"]
+        for role in Role
+    }
+    port = free_port()
+    process = subprocess.Popen(
+        [BACKORDER, "--db", url, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("the server did not start within 30 s")
+    yield base, keys
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def call(base: str, key: str | None, method: str, path: str, body: Any = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.request(method, base + path, json=body, headers=headers, timeout=30)
+
+
+def test_place_show_receive_cancel_ship_over_http(server: tuple[str, dict[str, str]]) -> None:
+    base, keys = server
+    admin = keys["admin"]
+    first = call(base, admin, "POST", "/api/v1/orders", ORDER)
+    assert first.status_code == 201, first.text
+    assert first.json()["lines"][0]["backordered"] == 20
+    again = call(base, admin, "POST", "/api/v1/orders", ORDER)
+    assert (again.status_code, again.json()["ref"]) == (200, "web:100")
+    received = call(
+        base, admin, "POST", "/api/v1/stock/WIDGET-BLUE/receipts", {"qty": 15, "ref": "PO-1"}
+    )
+    assert received.json()["units_allocated"] == 15
+    line = call(base, admin, "GET", "/api/v1/orders/web:100").json()["lines"][0]
+    assert (line["allocated"], line["backordered"]) == (15, 5)
+    assert line["allocations"][0]["ref"] == "PO-1"
+    cancelled = call(
+        base,
+        admin,
+        "POST",
+        "/api/v1/orders/web:100/cancel",
+        {"line": 1, "qty": 5, "reason": "too late"},
+    )
+    assert cancelled.json()["cancel"]["units"] == 5
+    shipped = call(base, admin, "POST", "/api/v1/orders/web:100/ship", {"tracking": "1Z"})
+    assert shipped.json()["order"]["status"] == "shipped"
+    queue = call(base, admin, "GET", "/api/v1/queues/WIDGET-BLUE").json()
+    assert queue["entries"] == []
+    types = [e["type"] for e in call(base, admin, "GET", "/api/v1/events?after=0").json()]
+    assert "units_shipped" in types
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "slug"),
+    [
+        ({"channel": "web"}, 422, "validation"),
+        (ORDER | {"lines": [{"sku": "NOPE", "quantity": 1}]}, 422, "invalid-request"),
+        (
+            ORDER | {"external_id": "x", "lines": [{"sku": "WIDGET-BLUE", "quantity": -1}]},
+            422,
+            "validation",
+        ),
+    ],
+)
+def test_bad_orders_are_problem_documents_and_change_nothing(
+    server: tuple[str, dict[str, str]], body: Any, status: int, slug: str
+) -> None:
+    base, keys = server
+    before = call(base, keys["admin"], "GET", "/api/v1/events?limit=10000").json()
+    answer = call(base, keys["admin"], "POST", "/api/v1/orders", body)
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["type"] == f"/problems/{slug}" and problem["status"] == status
+    assert problem["detail"]
+    assert call(base, keys["admin"], "GET", "/api/v1/events?limit=10000").json() == before
+
+
+def test_unknown_things_are_404_and_revoked_keys_401(
+    server: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    base, keys = server
+    assert call(base, keys["admin"], "GET", "/api/v1/orders/web:nope").status_code == 404
+    assert call(base, keys["admin"], "GET", "/api/v1/stock/NOPE").status_code == 404
+    assert call(base, "bo_not-a-key", "GET", "/api/v1/stock/WIDGET-BLUE").status_code == 401
+
+
+def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
+    base, _ = server
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{base}/readyz").json()
+    assert ready["status"] == "ready"
+
+
+# Every route, the permission it needs, and a request that is valid in shape.
+ROUTES: list[tuple[str, str, Any, Permission]] = [
+    ("POST", "/api/v1/orders", ORDER | {"external_id": "matrix"}, Permission.PLACE_ORDERS),
+    ("GET", "/api/v1/orders/web:matrix", None, Permission.READ_ORDERS),
+    ("POST", "/api/v1/orders/web:matrix/cancel", {"line": 1, "qty": 1}, Permission.CHANGE_ORDERS),
+    ("POST", "/api/v1/orders/web:matrix/ship", {}, Permission.CHANGE_ORDERS),
+    ("POST", "/api/v1/products", {"sku": "M-NEW", "name": "m", "price": "1"}, Permission.CATALOG),
+    ("GET", "/api/v1/products/WIDGET-BLUE", None, Permission.READ),
+    ("PATCH", "/api/v1/products/WIDGET-BLUE", {"lead_time_days": 3}, Permission.CATALOG),
+    ("GET", "/api/v1/stock/WIDGET-BLUE", None, Permission.READ),
+    ("PUT", "/api/v1/stock/WIDGET-BLUE", {"on_hand": 100}, Permission.STOCK),
+    ("POST", "/api/v1/stock/WIDGET-BLUE/receipts", {"qty": 1}, Permission.STOCK),
+    ("GET", "/api/v1/queues/WIDGET-BLUE", None, Permission.READ),
+    ("GET", "/api/v1/events", None, Permission.READ),
+]
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+@pytest.mark.parametrize(("method", "path", "body", "permission"), ROUTES)
+def test_auth_matrix_every_route_every_role_and_no_key(
+    server: tuple[str, dict[str, str]],
+    role: Role | None,
+    method: str,
+    path: str,
+    body: Any,
+    permission: Permission,
+) -> None:
+    base, keys = server
+    answer = call(base, keys[role.value] if role else None, method, path, body)
+    if role is None:
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == "Bearer"
+    elif permission in PERMISSIONS[role]:
+        assert answer.status_code not in (401, 403, 500), answer.text
+    else:
+        assert answer.status_code == 403
+        assert answer.json()["type"] == "/problems/forbidden"
+
+
+def test_openapi_describes_every_route(server: tuple[str, dict[str, str]]) -> None:
+    base, _ = server
+    spec = httpx.get(f"{base}/openapi.json").json()
+    paths = {path for _, path, _, _ in ROUTES}
+    documented = {
+        p.replace("{ref}", "web:matrix").replace("{sku}", "WIDGET-BLUE") for p in spec["paths"]
+    }
+    assert paths <= documented
+    assert httpx.get(f"{base}/docs").status_code == 200
