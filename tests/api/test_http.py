@@ -141,6 +141,41 @@ def test_unknown_things_are_404_and_revoked_keys_401(
     assert call(base, "bo_not-a-key", "GET", "/api/v1/stock/WIDGET-BLUE").status_code == 401
 
 
+def test_bulk_stock_sync_is_one_transaction_all_or_nothing(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, keys = server
+    ops = keys["ops"]
+    for n in range(3):
+        call(
+            base,
+            keys["admin"],
+            "POST",
+            "/api/v1/products",
+            {"sku": f"BULK-{n}", "name": "b", "price": "2"},
+        )
+    levels = [{"sku": f"BULK-{n}", "on_hand": 10 + n} for n in range(3)]
+    done = call(base, ops, "PUT", "/api/v1/stock", {"levels": levels})
+    assert [c["on_hand"] for c in done.json()["changes"]] == [10, 11, 12]
+    refused = call(
+        base,
+        ops,
+        "POST",
+        "/api/v1/stock/receipts",
+        {"receipts": [{"sku": "BULK-0", "qty": 5}, {"sku": "NOPE", "qty": 1}]},
+    )
+    assert refused.status_code == 404
+    assert call(base, ops, "GET", "/api/v1/stock/BULK-0").json()["on_hand"] == 10
+    twice = call(
+        base,
+        ops,
+        "PUT",
+        "/api/v1/stock",
+        {"levels": [{"sku": "BULK-1", "on_hand": 1}, {"sku": "BULK-1", "on_hand": 2}]},
+    )
+    assert twice.status_code == 422
+
+
 def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
     base, _ = server
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
@@ -160,6 +195,18 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/stock/WIDGET-BLUE", None, Permission.READ),
     ("PUT", "/api/v1/stock/WIDGET-BLUE", {"on_hand": 100}, Permission.STOCK),
     ("POST", "/api/v1/stock/WIDGET-BLUE/receipts", {"qty": 1}, Permission.STOCK),
+    (
+        "PUT",
+        "/api/v1/stock",
+        {"levels": [{"sku": "WIDGET-BLUE", "on_hand": 100}]},
+        Permission.STOCK,
+    ),
+    (
+        "POST",
+        "/api/v1/stock/receipts",
+        {"receipts": [{"sku": "WIDGET-BLUE", "qty": 1}]},
+        Permission.STOCK,
+    ),
     ("GET", "/api/v1/queues/WIDGET-BLUE", None, Permission.READ),
     ("GET", "/api/v1/events", None, Permission.READ),
 ]

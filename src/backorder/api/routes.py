@@ -14,8 +14,10 @@ from backorder.api.schemas import (
     ProductIn,
     ProductPatch,
     ReceiptIn,
+    ReceiptsIn,
     ShipIn,
     StockLevelIn,
+    StockLevelsIn,
 )
 from backorder.canonical import OrderIn
 from backorder.domain.access import Permission, Role
@@ -25,7 +27,12 @@ from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
-from backorder.services.stock import receive_stock, set_stock
+from backorder.services.stock import (
+    receive_stock,
+    receive_stock_many,
+    set_stock,
+    set_stock_many,
+)
 from backorder.services.views import order_view, product_view, queue_view, stock_view
 from backorder.store.tables import events
 
@@ -141,6 +148,20 @@ def patch_product(sku: str, body: ProductPatch, app: App, _: Cataloguer) -> dict
         raise InvalidRequest("nothing to change")
     update_product(app, sku, given)
     return product_view(app, sku)
+
+
+@router.put("/stock", tags=["stock"], responses=ERRORS)
+def put_stock_levels(body: StockLevelsIn, app: App, _: Stocker) -> dict[str, Any]:
+    """Set many counted levels in one transaction (ERP/WMS sync): all or nothing."""
+    levels = [(item.sku, item.on_hand, item.ref) for item in body.levels]
+    return {"changes": [asdict(change) for change in set_stock_many(app, levels)]}
+
+
+@router.post("/stock/receipts", tags=["stock"], responses=ERRORS)
+def post_receipts(body: ReceiptsIn, app: App, _: Stocker) -> dict[str, Any]:
+    """Receive stock for many SKUs in one transaction: all or nothing."""
+    receipts = [(item.sku, item.qty, item.ref) for item in body.receipts]
+    return {"changes": [asdict(change) for change in receive_stock_many(app, receipts)]}
 
 
 @router.get("/stock/{sku}", tags=["stock"], responses=ERRORS)

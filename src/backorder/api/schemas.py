@@ -70,3 +70,19 @@ class StockLevelIn(Body):
 class ReceiptIn(Body):
     qty: Annotated[int, Field(ge=1, le=2**31 - 1)]
     ref: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class StockLevelItem(StockLevelIn):
+    sku: Sku
+
+
+class ReceiptItem(ReceiptIn):
+    sku: Sku
+
+
+class StockLevelsIn(Body):
+    levels: Annotated[list[StockLevelItem], Field(min_length=1, max_length=10_000)]
+
+
+class ReceiptsIn(Body):
+    receipts: Annotated[list[ReceiptItem], Field(min_length=1, max_length=10_000)]

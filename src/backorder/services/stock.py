@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -43,36 +45,59 @@ def _lock_one(uow: UnitOfWork, sku: str) -> ProductRow:
     return rows[sku]
 
 
-def _movement(
-    uow: UnitOfWork, row: ProductRow, change: tuple[str, int, str | None], now: datetime
-) -> None:
-    kind, units, ref = change
-    uow.connection.execute(
-        insert(stock_movements).values(
-            product_id=row.id,
-            kind=kind,
-            units=units,
-            on_hand_after=row.stock.on_hand,
-            ref=ref,
-            moved_at=now,
+def _lock_all(uow: UnitOfWork, skus: list[str]) -> dict[str, ProductRow]:
+    if len(set(skus)) != len(skus):
+        raise InvalidRequest("a SKU appears twice in one call")
+    rows = Products(uow.connection).lock(skus)
+    unknown = sorted(set(skus) - set(rows))
+    if unknown:
+        raise UnknownSku(unknown[0])
+    return rows
+
+
+@dataclass
+class _Batch:
+    """What one transaction writes besides the lines: movements and events."""
+
+    movements: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[Event] = field(default_factory=list)
+
+    def movement(self, row: ProductRow, change: tuple[str, int, str | None], now: datetime) -> None:
+        kind, units, ref = change
+        self.movements.append(
+            {
+                "product_id": row.id,
+                "kind": kind,
+                "units": units,
+                "on_hand_after": row.stock.on_hand,
+                "ref": ref,
+                "moved_at": now,
+            }
         )
-    )
+
+    def save(self, uow: UnitOfWork, rows: list[ProductRow], now: datetime) -> None:
+        Products(uow.connection).save_stocks(rows, now)
+        if self.movements:
+            uow.connection.execute(insert(stock_movements), self.movements)
+        Outbox(uow.connection).append(self.facts, now)
 
 
-def receive_stock(app: Backorder, sku: str, units: int, ref: str | None = None) -> StockChange:
-    """Stock arrives: on hand goes up and the queue is served in rank order."""
-    if units <= 0:
-        raise InvalidRequest(f"received quantity must be positive, got {units}")
+def _receive(
+    app: Backorder,
+    uow: UnitOfWork,
+    row: ProductRow,
+    receipt: tuple[int, str | None],
+    batch: _Batch,
+) -> StockChange:
+    units, ref = receipt
     now = app.now()
-    with app.db.write() as uow:
-        row = _lock_one(uow, sku)
-        _within_bounds(row.stock.on_hand + units)
-        row.stock.on_hand += units
-        moved = serve(uow, row, app.ranking(row.product.queue), ("receipt", ref), now)
-        _movement(uow, row, ("receipt", units, ref), now)
-        Products(uow.connection).save_stocks([row], now)
-        received = StockReceived(
-            sku=sku,
+    _within_bounds(row.stock.on_hand + units)
+    row.stock.on_hand += units
+    moved = serve(uow, row, app.ranking(row.product.queue), ("receipt", ref), now)
+    batch.movement(row, ("receipt", units, ref), now)
+    batch.facts.append(
+        StockReceived(
+            sku=row.product.sku,
             units=units,
             ref=ref,
             on_hand=row.stock.on_hand,
@@ -82,52 +107,107 @@ def receive_stock(app: Backorder, sku: str, units: int, ref: str | None = None) 
             units_allocated=moved.units,
             still_backordered=row.stock.backordered,
         )
-        Outbox(uow.connection).append([received, *moved.events], now)
-        uow.commit()
+    )
+    batch.facts.extend(moved.events)
     return _change(row, moved.lines, moved.units, 0)
+
+
+def _count(
+    app: Backorder,
+    uow: UnitOfWork,
+    row: ProductRow,
+    level: tuple[int, str | None],
+    batch: _Batch,
+) -> StockChange:
+    on_hand, ref = level
+    now = app.now()
+    previous, was_available = row.stock.on_hand, row.stock.available
+    row.stock.on_hand = on_hand
+    taken = take_back_excess(uow, row, "stock counted below allocated", now)
+    served = serve(uow, row, app.ranking(row.product.queue), ("stock_set", ref), now)
+    batch.movement(row, ("count", on_hand - previous, ref), now)
+    batch.facts.append(
+        StockAdjusted(
+            sku=row.product.sku,
+            previous_on_hand=previous,
+            on_hand=on_hand,
+            allocated=row.stock.allocated,
+            available=row.stock.available,
+            units_taken_back=taken.units,
+            lines_served=served.lines,
+        )
+    )
+    batch.facts.extend(taken.events)
+    batch.facts.extend(served.events)
+    if was_available > 0 and row.stock.available == 0:
+        batch.facts.append(
+            SkuOutOfStock(
+                sku=row.product.sku,
+                on_hand=row.stock.on_hand,
+                allocated=row.stock.allocated,
+                backordered=row.stock.backordered,
+            )
+        )
+    return _change(row, served.lines, served.units, taken.units)
+
+
+def _check_receipt(units: int) -> None:
+    if units <= 0:
+        raise InvalidRequest(f"received quantity must be positive, got {units}")
+
+
+def _check_level(on_hand: int) -> None:
+    if on_hand < 0:
+        raise InvalidRequest(f"on hand cannot be negative, got {on_hand}")
+    _within_bounds(on_hand)
+
+
+def receive_stock(app: Backorder, sku: str, units: int, ref: str | None = None) -> StockChange:
+    """Stock arrives: on hand goes up and the queue is served in rank order."""
+    return receive_stock_many(app, [(sku, units, ref)])[0]
 
 
 def set_stock(app: Backorder, sku: str, on_hand: int, ref: str | None = None) -> StockChange:
     """Set on hand to a counted level. Below what is allocated, the lowest-ranked
     allocations go back to waiting; above, the queue is served."""
-    if on_hand < 0:
-        raise InvalidRequest(f"on hand cannot be negative, got {on_hand}")
-    _within_bounds(on_hand)
-    now = app.now()
+    return set_stock_many(app, [(sku, on_hand, ref)])[0]
+
+
+Item = tuple[str, int, str | None]  # (sku, units or level, ref)
+MAX_BULK = 10_000
+
+
+def receive_stock_many(app: Backorder, receipts: Sequence[Item]) -> list[StockChange]:
+    """Receipts for many SKUs in one transaction (an ERP's batch); all or nothing."""
+    return _bulk(app, receipts, (_check_receipt, _receive))
+
+
+def set_stock_many(app: Backorder, levels: Sequence[Item]) -> list[StockChange]:
+    """Counted levels for many SKUs in one transaction (an ERP/WMS sync); all or nothing."""
+    return _bulk(app, levels, (_check_level, _count))
+
+
+def _bulk(
+    app: Backorder,
+    items: Sequence[Item],
+    steps: tuple[Callable[[int], None], Callable[..., StockChange]],
+) -> list[StockChange]:
+    check, apply = steps
+    if not items:
+        raise InvalidRequest("no stock given")
+    if len(items) > MAX_BULK:
+        raise InvalidRequest(f"at most {MAX_BULK} SKUs per call, got {len(items)}")
+    for _, quantity, _ in items:
+        check(quantity)
     with app.db.write() as uow:
-        row = _lock_one(uow, sku)
-        previous, was_available = row.stock.on_hand, row.stock.available
-        row.stock.on_hand = on_hand
-        facts: list[Event] = []
-        taken = take_back_excess(uow, row, "stock counted below allocated", now)
-        served = serve(uow, row, app.ranking(row.product.queue), ("stock_set", ref), now)
-        _movement(uow, row, ("count", on_hand - previous, ref), now)
-        Products(uow.connection).save_stocks([row], now)
-        facts.append(
-            StockAdjusted(
-                sku=sku,
-                previous_on_hand=previous,
-                on_hand=on_hand,
-                allocated=row.stock.allocated,
-                available=row.stock.available,
-                units_taken_back=taken.units,
-                lines_served=served.lines,
-            )
-        )
-        facts.extend(taken.events)
-        facts.extend(served.events)
-        if was_available > 0 and row.stock.available == 0:
-            facts.append(
-                SkuOutOfStock(
-                    sku=sku,
-                    on_hand=row.stock.on_hand,
-                    allocated=row.stock.allocated,
-                    backordered=row.stock.backordered,
-                )
-            )
-        Outbox(uow.connection).append(facts, now)
+        rows = _lock_all(uow, [sku for sku, _, _ in items])
+        batch = _Batch()
+        changes = [
+            apply(app, uow, rows[sku], (quantity, ref), batch) for sku, quantity, ref in items
+        ]
+        batch.save(uow, list(rows.values()), app.now())
         uow.commit()
-    return _change(row, served.lines, served.units, taken.units)
+    return changes
 
 
 def _change(row: ProductRow, lines: int, allocated: int, taken_back: int) -> StockChange:
