@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from backorder.api.schemas import (
 from backorder.canonical import OrderIn
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
-from backorder.domain.model import Policy, Product
+from backorder.domain.model import Policy, Product, Tier
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
@@ -33,7 +33,14 @@ from backorder.services.stock import (
     set_stock,
     set_stock_many,
 )
-from backorder.services.views import order_view, product_view, queue_view, stock_view
+from backorder.services.views import (
+    BackorderFilter,
+    backorders_view,
+    order_view,
+    product_view,
+    queue_view,
+    stock_view,
+)
 from backorder.store.tables import events
 
 router = APIRouter(prefix="/api/v1")
@@ -187,6 +194,22 @@ def get_queue(
 ) -> dict[str, Any]:
     """The backorder queue of a SKU, head first."""
     return queue_view(app, sku, limit)
+
+
+@router.get("/backorders", tags=["orders"], responses=ERRORS)
+def get_backorders(
+    app: App,
+    _: OrderReader,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    tier: Tier | None = None,
+    status: Annotated[Literal["waiting", "partial"] | None, Query()] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    after: Annotated[int, Query(ge=0, le=2**62, description="next_after of the last page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Waiting lines across SKUs, filtered, oldest intake first; page with `after`."""
+    wanted = BackorderFilter(sku, tier.value if tier else None, status, min_age_days)
+    return backorders_view(app, wanted, after, limit)
 
 
 @router.get("/events", tags=["events"], responses=ERRORS)

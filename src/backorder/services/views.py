@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,10 +12,13 @@ from backorder.domain.errors import UnknownSku
 from backorder.domain.model import order_status
 from backorder.services.context import Backorder
 from backorder.services.orders import find_order
-from backorder.store.repos import Lines, Products
+from backorder.store.repos import Lines, Products, line_from_row, line_select
 from backorder.store.tables import (
     allocations,
     cancellations,
+    order_lines,
+    orders,
+    products,
     shipment_lines,
     shipments,
 )
@@ -195,4 +200,59 @@ def queue_view(app: Backorder, sku: str, limit: int = 100) -> dict[str, Any]:
             }
             for position, line in enumerate(head[:limit], start=1)
         ],
+    }
+
+
+@dataclass(frozen=True)
+class BackorderFilter:
+    sku: str | None = None
+    tier: str | None = None
+    status: str | None = None  # "waiting" (nothing allocated yet) or "partial"
+    min_age_days: int | None = None
+
+
+def backorders_view(
+    app: Backorder, wanted: BackorderFilter, after: int = 0, limit: int = 100
+) -> dict[str, Any]:
+    """Waiting lines, oldest intake first, a page at a time (keyset on the line id)."""
+    now = app.now()
+    query = line_select().where(order_lines.c.backordered > 0, order_lines.c.id > after)
+    if wanted.sku is not None:
+        query = query.where(products.c.sku == wanted.sku)
+    if wanted.tier is not None:
+        query = query.where(orders.c.customer_tier == wanted.tier)
+    if wanted.status == "waiting":
+        query = query.where(order_lines.c.allocated == 0)
+    elif wanted.status == "partial":
+        query = query.where(order_lines.c.allocated > 0)
+    if wanted.min_age_days is not None:
+        query = query.where(order_lines.c.placed_at <= now - timedelta(days=wanted.min_age_days))
+    with app.db.read() as uow:
+        rows = (
+            uow.connection.execute(query.order_by(order_lines.c.id).limit(limit + 1))
+            .mappings()
+            .all()
+        )
+    lines = [line_from_row(row) for row in rows[:limit]]
+    return {
+        "items": [
+            {
+                "ref": line.order.ref,
+                "line": line.line_no,
+                "sku": line.sku,
+                "quantity": line.qty.quantity,
+                "allocated": line.qty.allocated,
+                "backordered": line.qty.backordered,
+                "status": "partial" if line.qty.allocated else "waiting",
+                "placed_at": line.placed_at.isoformat(),
+                "age_days": (now - line.placed_at).days,
+                "customer": line.order.customer.id,
+                "tier": line.order.customer.tier.value,
+                "value": str(line.unit_price * line.qty.backordered),
+                "currency": line.order.currency,
+                "eta": line.eta.isoformat() if line.eta else None,
+            }
+            for line in lines
+        ],
+        "next_after": lines[-1].id if len(rows) > limit else None,
     }
