@@ -206,6 +206,32 @@ def test_backorders_are_filtered_and_paged(server: tuple[str, dict[str, str]]) -
     assert bad.status_code == 422
 
 
+def test_a_retried_post_with_the_same_idempotency_key_does_the_work_once(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, keys = server
+    admin = keys["admin"]
+    call(base, admin, "POST", "/api/v1/products", {"sku": "IDEM", "name": "i", "price": "1"})
+    headers = {"Authorization": f"Bearer {admin}", "Idempotency-Key": "receipt-PO-77"}
+    url = f"{base}/api/v1/stock/IDEM/receipts"
+    first = httpx.post(url, json={"qty": 5, "ref": "PO-77"}, headers=headers)
+    again = httpx.post(url, json={"qty": 5, "ref": "PO-77"}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert call(base, admin, "GET", "/api/v1/stock/IDEM").json()["on_hand"] == 5
+    other = httpx.post(url, json={"qty": 6}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["type"] == "/problems/idempotency-key-reused"
+    refused = {"Authorization": f"Bearer {admin}", "Idempotency-Key": "bad-receipt"}
+    bad = [
+        httpx.post(f"{base}/api/v1/stock/NOPE/receipts", json={"qty": 1}, headers=refused)
+        for _ in range(2)
+    ]
+    assert [b.status_code for b in bad] == [404, 404]
+    assert bad[1].headers["content-type"] == "application/problem+json"
+
+
 def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
     base, _ = server
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}

@@ -24,8 +24,14 @@ BACKORDER = str(SIBLING) if SIBLING.exists() else shutil.which("backorder") or "
 
 def run_cli_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKORDER_")}
-    return subprocess.run([BACKORDER, "demo", *args], capture_output=True, text=True,
-                          timeout=180, cwd=tmp_path, env=env | {"COLUMNS": "120"})
+    return subprocess.run(
+        [BACKORDER, "demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env=env | {"COLUMNS": "120"},
+    )
 
 
 def broken_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
@@ -51,8 +57,10 @@ def broken_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
     database = Database(url)
     try:
         with database.read() as uow:
-            return {says: [tuple(row) for row in uow.connection.execute(text(query))]
-                    for says, query in checks.items()}
+            return {
+                says: [tuple(row) for row in uow.connection.execute(text(query))]
+                for says, query in checks.items()
+            }
     finally:
         database.dispose()
 
@@ -61,9 +69,16 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
     done = run_cli_demo(tmp_path, "--file", str(tmp_path / "demo.db"))
 
     assert done.returncode == 0, done.stderr
-    for heading in ("Orders taken, by channel", "How lines were split at intake",
-                    "Backordered now", "Refused at intake", "Longest queues",
-                    "Stock that reached waiting lines", "Cancellations", "Shipped"):
+    for heading in (
+        "Orders taken, by channel",
+        "How lines were split at intake",
+        "Backordered now",
+        "Refused at intake",
+        "Longest queues",
+        "Stock that reached waiting lines",
+        "Cancellations",
+        "Shipped",
+    ):
         assert heading in done.stdout
     assert f"backorder --db sqlite:///{tmp_path / 'demo.db'} queue " in done.stdout
     url = f"sqlite:///{tmp_path / 'demo.db'}"
@@ -82,15 +97,20 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
             kinds = set(conn.execute(select(events.c.type).distinct()).scalars())
     finally:
         database.dispose()
-    assert {"allocation_taken_back", "stock_received", "units_cancelled", "units_shipped",
-            "line_backordered"} <= kinds
+    assert {
+        "allocation_taken_back",
+        "stock_received",
+        "units_cancelled",
+        "units_shipped",
+        "line_backordered",
+    } <= kinds
 
 
 def demo_text(settings: Settings, file: Path, seed: int) -> tuple[DemoSummary, str]:
     buffer = io.StringIO()
     summary = run_demo(settings, file, seed, Console(file=buffer, width=120))
     output = buffer.getvalue()
-    report = output[output.index("Backorder demo"):output.index("Look around")]
+    report = output[output.index("Backorder demo") : output.index("Look around")]
     return summary, report
 
 

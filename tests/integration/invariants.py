@@ -237,13 +237,23 @@ def outbox_problems(conn: Connection) -> list[str]:
     """Lines whose numbers their events do not explain, and events about no line."""
     ref = orders.c.channel + ":" + orders.c.external_id
     stored = {
-        (row.ref, row.line_no): (row.quantity, row.allocated, row.backordered, row.shipped,
-                                 row.cancelled)
+        (row.ref, row.line_no): (
+            row.quantity,
+            row.allocated,
+            row.backordered,
+            row.shipped,
+            row.cancelled,
+        )
         for row in conn.execute(
-            select(ref.label("ref"), order_lines.c.line_no, order_lines.c.quantity,
-                   order_lines.c.allocated, order_lines.c.backordered, order_lines.c.shipped,
-                   order_lines.c.cancelled)
-            .select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
+            select(
+                ref.label("ref"),
+                order_lines.c.line_no,
+                order_lines.c.quantity,
+                order_lines.c.allocated,
+                order_lines.c.backordered,
+                order_lines.c.shipped,
+                order_lines.c.cancelled,
+            ).select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
         )
     }
     rebuilt = {key: ledger.as_tuple() for key, ledger in replay_outbox(conn).items()}
@@ -316,8 +326,7 @@ def assert_events_follow_the_clock(target: str | Database) -> None:
         previous: Any = None
         for event_id, occurred_at in rows:
             assert previous is None or previous[1] <= occurred_at, (
-                f"event {event_id} at {occurred_at} follows event {previous[0]} "
-                f"at {previous[1]}"
+                f"event {event_id} at {occurred_at} follows event {previous[0]} at {previous[1]}"
             )
             assert previous is None or previous[0] < event_id
             previous = (event_id, occurred_at)

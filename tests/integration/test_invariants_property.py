@@ -108,12 +108,19 @@ def queue_key(line: dict[str, Any]) -> tuple[int, datetime, int]:
 def line_facts() -> Select[Any]:
     """A line with what its queue place depends on: its order's flags and its SKU's strategy."""
     return select(
-        order_lines.c.id, order_lines.c.rank_class, order_lines.c.placed_at,
-        order_lines.c.allocated, order_lines.c.backordered, orders.c.expedite,
-        orders.c.customer_tier, orders.c.shipping_method, products.c.queue_strategy,
+        order_lines.c.id,
+        order_lines.c.rank_class,
+        order_lines.c.placed_at,
+        order_lines.c.allocated,
+        order_lines.c.backordered,
+        orders.c.expedite,
+        orders.c.customer_tier,
+        orders.c.shipping_method,
+        products.c.queue_strategy,
     ).select_from(
-        order_lines.join(orders, orders.c.id == order_lines.c.order_id)
-        .join(products, products.c.id == order_lines.c.product_id)
+        order_lines.join(orders, orders.c.id == order_lines.c.order_id).join(
+            products, products.c.id == order_lines.c.product_id
+        )
     )
 
 
@@ -131,8 +138,7 @@ def lines_served_since(conn: Connection, allocation_id: int) -> dict[str, list[d
     and the queue position logged (receipts, counts and cancels serve queues)."""
     query = (
         line_facts()
-        .add_columns(products.c.sku, allocations.c.units.label("received"),
-                     allocations.c.position)
+        .add_columns(products.c.sku, allocations.c.units.label("received"), allocations.c.position)
         .join(allocations, allocations.c.line_id == order_lines.c.id)
         .where(allocations.c.id > allocation_id, allocations.c.source != "intake")
     )
@@ -274,9 +280,9 @@ class Shop(RuleBasedStateMachine):
                 f"its rules and wait give {expected_class(line, self.settings, now)}"
             )
         in_rank_order = sorted(served, key=queue_key)
-        assert [line["position"] for line in in_rank_order] == list(
-            range(1, len(served) + 1)
-        ), "queue positions do not follow the rank order"
+        assert [line["position"] for line in in_rank_order] == list(range(1, len(served) + 1)), (
+            "queue positions do not follow the rank order"
+        )
         for line in served:
             for waiting in still_waiting:
                 assert waiting["id"] == line["id"] or queue_key(line) < queue_key(waiting), (
@@ -320,8 +326,7 @@ class Shop(RuleBasedStateMachine):
         query = (
             select(func.sum(order_lines.c.allocated), func.sum(order_lines.c.backordered))
             .select_from(order_lines.join(orders, orders.c.id == order_lines.c.order_id))
-            .where(orders.c.channel == request.channel,
-                   orders.c.external_id == request.external_id)
+            .where(orders.c.channel == request.channel, orders.c.external_id == request.external_id)
         )
         with snapshot(self.database) as conn:
             left = conn.execute(query).one()

@@ -70,8 +70,12 @@ def request(
 
 def shared_order(number: int) -> OrderRequest:
     """The same order, identical in every delivery, whoever delivers it."""
-    return request(f"shared-{number}", "shared", (SKU, 1 + number % 3),
-                   placed_at=datetime(2026, 1, 10, 9, number, tzinfo=UTC))
+    return request(
+        f"shared-{number}",
+        "shared",
+        (SKU, 1 + number % 3),
+        placed_at=datetime(2026, 1, 10, 9, number, tzinfo=UTC),
+    )
 
 
 # Worker roles. Each runs in its own process with its own Backorder and returns what
@@ -98,8 +102,10 @@ def clerk(app: Backorder, index: int, start: Barrier) -> list[tuple[str, bool]]:
     done: list[tuple[str, bool]] = []
     for _ in range(CLERK_TURNS):
         with app.db.read() as uow:
-            refs = [f"{c}:{e}" for c, e in uow.connection.execute(
-                select(orders.c.channel, orders.c.external_id))]
+            refs = [
+                f"{c}:{e}"
+                for c, e in uow.connection.execute(select(orders.c.channel, orders.c.external_id))
+            ]
         if not refs:
             continue
         ref, action = rng.choice(refs), rng.choice(("cancel", "cancel_one", "ship"))
@@ -180,8 +186,11 @@ def outbox_reader(app: Backorder, index: int, start: Barrier) -> list[int]:
         with app.db.read() as uow:
             done = uow.connection.execute(count).scalar_one() >= expected
             last = seen[-1] if seen else 0
-            seen.extend(uow.connection.execute(
-                select(events.c.id).where(events.c.id > last).order_by(events.c.id)).scalars())
+            seen.extend(
+                uow.connection.execute(
+                    select(events.c.id).where(events.c.id > last).order_by(events.c.id)
+                ).scalars()
+            )
         if done:
             break
     return seen
@@ -221,8 +230,9 @@ def race(url: str, workers: list[tuple[str, int]]) -> dict[tuple[str, int], Any]
     start = context.Barrier(len(workers))
     results: Queue[Any] = context.Queue()
     processes = [
-        context.Process(target=work, args=(role, url, index, start, results),
-                        name=f"{role}-{index}")
+        context.Process(
+            target=work, args=(role, url, index, start, results), name=f"{role}-{index}"
+        )
         for role, index in workers
     ]
     for process in processes:
@@ -232,8 +242,7 @@ def race(url: str, workers: list[tuple[str, int]]) -> dict[tuple[str, int], Any]
     try:
         for _ in processes:
             try:
-                role, index, status, value = results.get(
-                    timeout=START_TIMEOUT_S + RUN_TIMEOUT_S)
+                role, index, status, value = results.get(timeout=START_TIMEOUT_S + RUN_TIMEOUT_S)
             except queue.Empty:
                 errors.append("a worker sent nothing before the timeout")
                 break
@@ -275,8 +284,9 @@ def test_racing_buyers_clerks_and_receipts_never_oversell_nor_duplicate_an_order
     outcome = race(shop, workers)
 
     assert_invariants(shop)
-    created = Counter(ref for n in range(BUYERS)
-                      for ref, was_created in outcome[("buyer", n)] if was_created)
+    created = Counter(
+        ref for n in range(BUYERS) for ref, was_created in outcome[("buyer", n)] if was_created
+    )
     assert all(times == 1 for times in created.values()), "an order was created twice"
     assert len(created) == BUYERS * ORDERS_PER_BUYER + SHARED_ORDERS
     with opened(shop) as database, snapshot(database) as conn:
@@ -287,8 +297,11 @@ def test_racing_buyers_clerks_and_receipts_never_oversell_nor_duplicate_an_order
             .where(products.c.sku == SKU, stock_movements.c.units > 0)
         ).scalar_one()
         held, shipped, wanted = conn.execute(
-            select(func.sum(order_lines.c.allocated), func.sum(order_lines.c.shipped),
-                   func.sum(order_lines.c.quantity))
+            select(
+                func.sum(order_lines.c.allocated),
+                func.sum(order_lines.c.shipped),
+                func.sum(order_lines.c.quantity),
+            )
             .select_from(order_lines.join(products))
             .where(products.c.sku == SKU)
         ).one()
@@ -304,8 +317,7 @@ def test_four_processes_delivering_the_same_ref_at_once_create_exactly_one_order
     outcome = race(shop, [(deliverer, n) for n in range(4)])
 
     assert_invariants(shop)
-    created = Counter(ref for seen in outcome.values() for ref, was_created in seen
-                      if was_created)
+    created = Counter(ref for seen in outcome.values() for ref, was_created in seen if was_created)
     assert created == Counter({f"web:race-{n}": 1 for n in range(SAME_REF_ROUNDS)})
     with opened(shop) as database, snapshot(database) as conn:
         stored = conn.execute(select(func.count()).select_from(orders)).scalar_one()

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from backorder import __version__
 from backorder.api import problems
+from backorder.api.idempotency import IdempotencyMiddleware
 from backorder.api.routes import router
 from backorder.services.context import Backorder
 from backorder.store.migrate import current_revision, head_revision
@@ -23,6 +24,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     )
     app.state.backorder = backorder
     problems.install(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])

@@ -78,14 +78,20 @@ def revoke_key(app: Backorder, key_id: int) -> None:
         uow.commit()
 
 
-def authenticate(app: Backorder, key: str) -> Role | None:
-    """The role of a live key, or None."""
+def identify(app: Backorder, key: str) -> tuple[int, Role] | None:
+    """The id and role of a live key, or None."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
     with app.db.read() as uow:
-        role = uow.connection.execute(
-            select(api_keys.c.role).where(
+        row = uow.connection.execute(
+            select(api_keys.c.id, api_keys.c.role).where(
                 api_keys.c.key_hash == _digest(key), api_keys.c.revoked_at.is_(None)
             )
-        ).scalar_one_or_none()
-    return Role(role) if role else None
+        ).first()
+    return (int(row.id), Role(row.role)) if row else None
+
+
+def authenticate(app: Backorder, key: str) -> Role | None:
+    """The role of a live key, or None."""
+    found = identify(app, key)
+    return found[1] if found else None

@@ -4,8 +4,9 @@ way a write transaction starts differs (SQLite: BEGIN IMMEDIATE; PostgreSQL: row
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -63,6 +64,13 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+# Statements that must commit in the same transaction as whatever change the current request
+# makes (e.g. marking an idempotency key applied). Set per request by the entry point.
+COMMIT_HOOKS: ContextVar[tuple[Callable[[Connection], None], ...]] = ContextVar(
+    "COMMIT_HOOKS", default=()
+)
+
+
 class UnitOfWork:
     """One transaction. It rolls back unless `commit()` is called."""
 
@@ -72,6 +80,8 @@ class UnitOfWork:
         self._committed = False
 
     def commit(self) -> None:
+        for hook in COMMIT_HOOKS.get():
+            hook(self.connection)
         self.connection.commit()
         self._committed = True
 

@@ -230,3 +230,19 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime),
     CheckConstraint("role IN ('admin', 'ops', 'channel', 'viewer')", name="role"),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("api_key_id", ForeignKey("api_keys.id"), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),  # SHA-256 of method, path and body
+    # pending: claimed; applied: the change committed (same transaction); done: response kept
+    Column("state", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("response", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("api_key_id", "idempotency_key", name="uq_idempotency_keys_key"),
+    CheckConstraint("state IN ('pending', 'applied', 'done')", name="state"),
+)

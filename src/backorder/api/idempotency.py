@@ -1,0 +1,108 @@
+"""The Idempotency-Key header on POST requests (see services/idempotency.py)."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from backorder.api.problems import PROBLEM, problem
+from backorder.services import idempotency
+from backorder.services.apikeys import identify
+from backorder.services.context import Backorder
+from backorder.store.db import COMMIT_HOOKS
+
+HEADER = "idempotency-key"
+MAX_KEY = 255
+
+
+def _problem(status: int, slug: str, title: str, detail: str) -> Response:
+    headers = {"Retry-After": "1"} if status == 409 else None
+    return JSONResponse(
+        problem(status, slug, title, detail),
+        status_code=status,
+        media_type=PROBLEM,
+        headers=headers,
+    )
+
+
+class IdempotencyMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        key = request.headers.get(HEADER)
+        if request.method != "POST" or key is None:
+            return await call_next(request)
+        backorder: Backorder = request.app.state.backorder
+        if not key or len(key) > MAX_KEY:
+            return _problem(
+                422,
+                "idempotency-key",
+                "Invalid Idempotency-Key",
+                f"the key must be 1 to {MAX_KEY} characters",
+            )
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        who = (
+            await run_in_threadpool(identify, backorder, token)
+            if scheme.lower() == "bearer"
+            else None
+        )
+        if who is None:
+            return await call_next(request)  # the route answers 401
+        body = await request.body()
+        fingerprint = idempotency.request_hash(request.method, request.url.path, body)
+        claim = await run_in_threadpool(idempotency.claim, backorder, who[0], key, fingerprint)
+        if not claim.fresh:
+            return self._replay(claim)
+        token_ = COMMIT_HOOKS.set((idempotency.applied_hook(claim.id),))
+        try:
+            response = await call_next(request)
+        except Exception:
+            await run_in_threadpool(idempotency.release, backorder, claim.id)
+            raise
+        finally:
+            COMMIT_HOOKS.reset(token_)
+        content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        if response.status_code >= 500:
+            await run_in_threadpool(idempotency.release, backorder, claim.id)
+        else:
+            await run_in_threadpool(
+                idempotency.keep_answer, backorder, claim.id, response.status_code, content.decode()
+            )
+        return Response(
+            content,
+            status_code=response.status_code,
+            headers=dict(response.headers),
+            media_type=response.media_type,
+        )
+
+    @staticmethod
+    def _replay(claim: idempotency.Claim) -> Response:
+        if not claim.same_request:
+            return _problem(
+                422,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                "this key was used with a different request; use a new key",
+            )
+        if claim.state == "done" and claim.status_code is not None:
+            return Response(
+                claim.response or "",
+                status_code=claim.status_code,
+                media_type=PROBLEM if claim.status_code >= 400 else "application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        if claim.state == "applied":
+            return _problem(
+                409,
+                "idempotency-answer-lost",
+                "Applied, answer lost",
+                "the request was applied but its answer was not kept; "
+                "read the resource instead of retrying",
+            )
+        return _problem(
+            409,
+            "idempotency-in-progress",
+            "Request in progress",
+            "the first request with this key is still running; retry shortly",
+        )
