@@ -29,6 +29,14 @@ class Settings(BaseSettings):
         "empty to switch off. FIFO queues have a single class, so nothing climbs there.",
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where customers reach this service (the base of customer links)",
+    )
+    customer_link_days: int = Field(
+        default=30, gt=0, le=3650, description="how long a customer link stays valid"
+    )
+
     @field_validator("priority_rules")
     @classmethod
     def _known_rules(cls, rules: list[str]) -> list[str]:

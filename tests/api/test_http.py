@@ -232,6 +232,34 @@ def test_a_retried_post_with_the_same_idempotency_key_does_the_work_once(
     assert bad[1].headers["content-type"] == "application/problem+json"
 
 
+def test_a_customer_link_opens_its_own_order_only(server: tuple[str, dict[str, str]]) -> None:
+    base, keys = server
+    shop = keys["channel"]
+    mine = ORDER | {"external_id": "cust-1", "lines": [{"sku": "WIDGET-BLUE", "quantity": 2}]}
+    other = ORDER | {"external_id": "cust-2"}
+    for body in (mine, other):
+        assert call(base, shop, "POST", "/api/v1/orders", body).status_code == 201
+    link = call(base, shop, "POST", "/api/v1/orders/web:cust-1/customer-link").json()
+    assert link["url"].endswith(f"/api/v1/customer/orders/web:cust-1?token={link['token']}")
+    seen = httpx.get(
+        f"{base}/api/v1/customer/orders/web:cust-1", params={"token": link["token"]}
+    ).json()
+    assert (seen["ref"], seen["can_cancel"]) == ("web:cust-1", True)
+    assert "allocations" not in seen["lines"][0]
+    wrong = httpx.get(f"{base}/api/v1/customer/orders/web:cust-2", params={"token": link["token"]})
+    assert (wrong.status_code, wrong.json()["type"]) == (403, "/problems/invalid-customer-link")
+    forged = httpx.get(
+        f"{base}/api/v1/customer/orders/web:cust-1", params={"token": link["token"][:-2] + "xx"}
+    )
+    assert forged.status_code == 403
+    cancelled = httpx.post(
+        f"{base}/api/v1/customer/orders/web:cust-1/cancel", params={"token": link["token"]}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["order"]["status"] == "cancelled"
+    assert call(base, shop, "GET", "/api/v1/orders/web:cust-2").json()["status"] != "cancelled"
+
+
 def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
     base, _ = server
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
@@ -266,6 +294,7 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/queues/WIDGET-BLUE", None, Permission.READ),
     ("GET", "/api/v1/events", None, Permission.READ),
     ("GET", "/api/v1/backorders?status=waiting", None, Permission.READ_ORDERS),
+    ("POST", "/api/v1/orders/web:matrix/customer-link", None, Permission.CUSTOMER_LINKS),
 ]
 
 

@@ -290,3 +290,11 @@ def test_import_products_from_csv(db: str, tmp_path: Path) -> None:
     gadget = as_json(db, "product", "show", "GADGET")
     assert (gadget["policy"], gadget["queue"], gadget["price"]) == ("deny", "priority", "5.50")
     assert as_json(db, "product", "show", "WIDGET-BLUE")["max_per_customer"] == 4
+
+
+def test_order_link_prints_a_signed_url(db: str) -> None:
+    run(db, "order", "place", "-", stdin=json.dumps(ORDER))
+    link = as_json(db, "order", "link", "web:100")
+    assert link["url"].startswith("http://127.0.0.1:8000/api/v1/customer/orders/web:100?token=")
+    assert link["token"] in link["url"]
+    assert run(db, "order", "link", "web:404", ok=False).returncode == 1

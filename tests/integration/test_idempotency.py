@@ -1,16 +1,21 @@
-"""Idempotency keys: the change and the key's 'applied' mark commit together."""
+"""Idempotency keys commit with their change; customer links expire."""
 
 from __future__ import annotations
+
+import pytest
 
 from backorder.domain.access import Role
 from backorder.services import idempotency
 from backorder.services.apikeys import create_key
 from backorder.services.context import Backorder
+from backorder.services.customer_links import LinkRefused, customer_view, mint_link
+from backorder.services.intake import place_order
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock
 from backorder.services.views import stock_view
 from backorder.store.db import COMMIT_HOOKS
-from tests.factories import product
+from tests.conftest import Clock
+from tests.factories import order, product
 
 
 def test_work_marks_its_key_applied_in_its_own_transaction(app: Backorder) -> None:
@@ -35,3 +40,13 @@ def test_a_key_whose_work_failed_can_be_used_again(app: Backorder) -> None:
     first = idempotency.claim(app, key.id, "k-2", "h")
     idempotency.release(app, first.id)
     assert idempotency.claim(app, key.id, "k-2", "h").fresh
+
+
+def test_customer_links_expire(app: Backorder, clock: Clock) -> None:
+    add_product(app, product())
+    place_order(app, order("1", ("WIDGET-BLUE", 1)))
+    link = mint_link(app, "web:1")
+    assert customer_view(app, "web:1", link.token)["ref"] == "web:1"
+    clock.advance(days=app.settings.customer_link_days + 1)
+    with pytest.raises(LinkRefused, match="expired"):
+        customer_view(app, "web:1", link.token)

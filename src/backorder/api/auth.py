@@ -20,6 +20,7 @@ DOING = {
     Permission.CHANGE_ORDERS: "cancel or ship orders",
     Permission.STOCK: "change stock",
     Permission.CATALOG: "change the catalogue",
+    Permission.CUSTOMER_LINKS: "make customer links",
 }
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `backorder apikey create`.")

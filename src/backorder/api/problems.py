@@ -19,6 +19,7 @@ from backorder.domain.errors import (
     UnknownOrder,
     UnknownSku,
 )
+from backorder.services.customer_links import LinkRefused
 from backorder.store.migrate import SchemaOutOfDate
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (DuplicateSku, 409, "duplicate-sku", "SKU already exists"),
     (ImpossibleCancel, 409, "impossible-cancel", "Cannot cancel"),
     (NotReadyToShip, 409, "not-ready-to-ship", "Not ready to ship"),
+    (LinkRefused, 403, "invalid-customer-link", "Invalid customer link"),
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
 ]
 

@@ -24,6 +24,7 @@ from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.model import Policy, Product, Tier
 from backorder.services.context import Backorder
+from backorder.services.customer_links import customer_cancel, customer_view, mint_link
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
@@ -52,6 +53,7 @@ Placer = Annotated[Role, Depends(need(Permission.PLACE_ORDERS))]
 OrderChanger = Annotated[Role, Depends(need(Permission.CHANGE_ORDERS))]
 Stocker = Annotated[Role, Depends(need(Permission.STOCK))]
 Cataloguer = Annotated[Role, Depends(need(Permission.CATALOG))]
+LinkMaker = Annotated[Role, Depends(need(Permission.CUSTOMER_LINKS))]
 Ref = Annotated[str, "CHANNEL:EXTERNAL_ID"]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or an unknown or revoked one (problem+json)"},
@@ -107,6 +109,38 @@ def post_ship(ref: Ref, body: ShipIn, app: App, _: OrderChanger) -> dict[str, An
     """Ship the order's allocated units."""
     result = ship_order(app, ref, body.tracking)
     return {"shipment": asdict(result), "order": order_view(app, ref)}
+
+
+@router.post("/orders/{ref}/customer-link", tags=["customers"], responses=ERRORS)
+def post_customer_link(ref: Ref, app: App, _: LinkMaker) -> dict[str, Any]:
+    """A signed, expiring link that lets the customer see and cancel this order."""
+    link = mint_link(app, ref)
+    return {"url": link.url, "token": link.token, "expires_at": link.expires_at.isoformat()}
+
+
+Token = Annotated[str, Query(min_length=1, max_length=1000, description="from the link")]
+CUSTOMER_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Forged, expired, or for another order (problem+json)"},
+    404: ERRORS[404],
+    422: ERRORS[422],
+}
+
+
+@router.get("/customer/orders/{ref}", tags=["customers"], responses=CUSTOMER_ERRORS)
+def get_customer_order(ref: Ref, token: Token, app: App) -> dict[str, Any]:
+    """The customer's own order, with expected dates (authenticated by the link's token)."""
+    return customer_view(app, ref, token)
+
+
+@router.post(
+    "/customer/orders/{ref}/cancel",
+    tags=["customers"],
+    responses=CUSTOMER_ERRORS | {409: {"description": "Nothing left to cancel"}},
+)
+def post_customer_cancel(ref: Ref, token: Token, app: App) -> dict[str, Any]:
+    """The customer cancels everything that has not shipped."""
+    result = customer_cancel(app, ref, token)
+    return {"cancel": asdict(result), "order": customer_view(app, ref, token)}
 
 
 @router.post(

@@ -19,6 +19,7 @@ from backorder.cli.common import (
 )
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
+from backorder.services.customer_links import mint_link
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, expedite_order, ship_order
 from backorder.services.products import rerank_queues
@@ -140,6 +141,16 @@ def order_ship(
         f"shipped {result.units} unit(s) of {ref}" + (" (complete)" if result.complete else ""),
         markup=False,
     )
+
+
+@order_app.command("link")
+def order_link(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
+    """A signed, expiring link for the customer to see and cancel this order."""
+    link = mint_link(state_of(ctx).app(), ref)
+    if as_json:
+        emit({"url": link.url, "token": link.token, "expires_at": link.expires_at.isoformat()})
+    else:
+        out.print(f"{link.url}\n(valid until {link.expires_at:%Y-%m-%d %H:%M} UTC)", markup=False)
 
 
 @order_app.command("expedite")

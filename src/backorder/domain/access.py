@@ -19,6 +19,7 @@ class Permission(StrEnum):
     CHANGE_ORDERS = "change_orders"  # cancel, ship
     STOCK = "stock"  # counts and receipts
     CATALOG = "catalog"  # products
+    CUSTOMER_LINKS = "customer_links"  # mint self-service links for customers
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -32,7 +33,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STOCK,
         }
     ),
-    Role.CHANNEL: frozenset({Permission.PLACE_ORDERS, Permission.READ_ORDERS}),
+    Role.CHANNEL: frozenset(
+        {Permission.PLACE_ORDERS, Permission.READ_ORDERS, Permission.CUSTOMER_LINKS}
+    ),
     Role.VIEWER: frozenset({Permission.READ, Permission.READ_ORDERS}),
 }
 

@@ -246,3 +246,13 @@ idempotency_keys = Table(
     UniqueConstraint("api_key_id", "idempotency_key", name="uq_idempotency_keys_key"),
     CheckConstraint("state IN ('pending', 'applied', 'done')", name="state"),
 )
+
+# Secrets the service makes for itself on first use (e.g. the key that signs customer links),
+# so every process on this database agrees without any configuration.
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

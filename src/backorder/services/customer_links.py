@@ -1,0 +1,115 @@
+"""Customer self-service links: a signed, expiring token that opens one order, so a customer
+can see it with its expected dates and cancel what has not shipped."""
+
+from __future__ import annotations
+
+import secrets as random_secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backorder.domain.errors import BackorderError
+from backorder.services.context import Backorder
+from backorder.services.orders import Cancelled, cancel_order, find_order
+from backorder.services.views import order_view
+from backorder.store.tables import secrets
+
+SECRET_NAME = "customer_links"
+SALT = "backorder.customer-order"
+SELF_SERVICE = "customer_self_service"
+
+
+class LinkRefused(BackorderError):
+    """A customer token that is forged, expired, or for another order."""
+
+
+@dataclass(frozen=True)
+class CustomerLink:
+    url: str
+    token: str
+    expires_at: datetime
+
+
+_MAKE_SECRET = {
+    name: dialect.insert(secrets).on_conflict_do_nothing(index_elements=["name"])
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def _signer(app: Backorder) -> URLSafeSerializer:
+    """The signing key is made on first use and kept in the database, so every process of
+    this deployment signs and checks alike."""
+    query = select(secrets.c.value).where(secrets.c.name == SECRET_NAME)
+    with app.db.read() as uow:
+        known = uow.connection.execute(query).scalar_one_or_none()
+    if known is not None:
+        return URLSafeSerializer(known, salt=SALT)
+    with app.db.write() as uow:
+        values = {
+            "name": SECRET_NAME,
+            "value": random_secrets.token_urlsafe(48),
+            "created_at": app.now(),
+        }
+        uow.connection.execute(_MAKE_SECRET[uow.dialect], values)
+        value = uow.connection.execute(query).scalar_one()
+        uow.commit()
+    return URLSafeSerializer(value, salt=SALT)
+
+
+def mint_link(app: Backorder, ref: str) -> CustomerLink:
+    with app.db.read() as uow:
+        find_order(uow, ref)
+    expires = app.now() + timedelta(days=app.settings.customer_link_days)
+    token = _signer(app).dumps({"ref": ref, "exp": int(expires.timestamp())})
+    base = app.settings.public_url.rstrip("/")
+    return CustomerLink(f"{base}/api/v1/customer/orders/{ref}?token={token}", token, expires)
+
+
+def _check(app: Backorder, ref: str, token: str) -> None:
+    try:
+        claims = _signer(app).loads(token)
+    except BadSignature:
+        raise LinkRefused("this link is not valid") from None
+    if not isinstance(claims, dict) or claims.get("ref") != ref:
+        raise LinkRefused("this link is for another order")
+    if app.now().timestamp() > claims.get("exp", 0):
+        raise LinkRefused("this link has expired; ask for a new one")
+
+
+def customer_view(app: Backorder, ref: str, token: str) -> dict[str, Any]:
+    """What the customer sees: status, lines with expected dates, shipments."""
+    _check(app, ref, token)
+    view = order_view(app, ref)
+    keep = (
+        "line",
+        "sku",
+        "quantity",
+        "allocated",
+        "backordered",
+        "shipped",
+        "cancelled",
+        "status",
+        "eta",
+    )
+    return {
+        "ref": view["ref"],
+        "status": view["status"],
+        "placed_at": view["placed_at"],
+        "currency": view["currency"],
+        "lines": [{k: line[k] for k in keep} for line in view["lines"]],
+        "shipments": [
+            {"tracking": s["tracking"], "at": s["at"], "units": s["units"]}
+            for s in view["shipments"]
+        ],
+        "can_cancel": any(line["allocated"] or line["backordered"] for line in view["lines"]),
+    }
+
+
+def customer_cancel(app: Backorder, ref: str, token: str) -> Cancelled:
+    """Cancel everything not yet shipped."""
+    _check(app, ref, token)
+    return cancel_order(app, ref, reason=SELF_SERVICE)
