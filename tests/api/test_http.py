@@ -260,6 +260,18 @@ def test_a_customer_link_opens_its_own_order_only(server: tuple[str, dict[str, s
     assert call(base, shop, "GET", "/api/v1/orders/web:cust-2").json()["status"] != "cancelled"
 
 
+def test_metrics_count_requests_per_route_and_read_the_business(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    base, keys = server
+    call(base, keys["viewer"], "GET", "/api/v1/stock/WIDGET-BLUE")
+    text = httpx.get(f"{base}/metrics").text
+    assert 'route="/api/v1/stock/{sku}"' in text
+    assert "backorder_http_request_duration_seconds_bucket" in text
+    assert "backorder_orders " in text and "backorder_units_backordered " in text
+    assert "backorder_outbox_last_event_id " in text
+
+
 def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
     base, _ = server
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}

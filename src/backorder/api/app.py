@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from backorder import __version__
-from backorder.api import problems
+from backorder.api import metrics, problems
 from backorder.api.idempotency import IdempotencyMiddleware
 from backorder.api.routes import router
 from backorder.services.context import Backorder
@@ -25,6 +25,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.state.backorder = backorder
     problems.install(app)
     app.add_middleware(IdempotencyMiddleware)
+    metrics.install(app, backorder)
     app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])

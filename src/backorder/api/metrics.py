@@ -1,0 +1,91 @@
+"""GET /metrics in the Prometheus text format: request counts and latency per route, and
+the state of the business read from the database at scrape time (so every API process
+reports the same figures)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from backorder.services.context import Backorder
+from backorder.store.tables import events, order_lines, orders, products
+
+
+class BusinessCollector(Collector):
+    def __init__(self, backorder: Backorder) -> None:
+        self.backorder = backorder
+
+    def collect(self) -> Iterator[Metric]:
+        with self.backorder.db.read() as uow:
+            conn = uow.connection
+            placed = conn.execute(select(func.count()).select_from(orders)).scalar_one()
+            waiting = conn.execute(select(func.coalesce(func.sum(products.c.backordered), 0)))
+            units = waiting.scalar_one()
+            depth = conn.execute(
+                select(products.c.queue_strategy, order_lines.c.rank_class, func.count())
+                .join(products, products.c.id == order_lines.c.product_id)
+                .where(order_lines.c.backordered > 0)
+                .group_by(products.c.queue_strategy, order_lines.c.rank_class)
+            ).all()
+            last = conn.execute(
+                select(events.c.id, events.c.occurred_at).order_by(events.c.id.desc()).limit(1)
+            ).first()
+        yield GaugeMetricFamily("backorder_orders", "Orders taken in", value=placed)
+        yield GaugeMetricFamily("backorder_units_backordered", "Units waiting", value=units)
+        queue = GaugeMetricFamily(
+            "backorder_queue_lines",
+            "Lines waiting, by queue strategy and rank class (0 ranks first)",
+            labels=["strategy", "rank_class"],
+        )
+        for strategy, rank_class, count in depth:
+            queue.add_metric([strategy, str(rank_class)], count)
+        yield queue
+        yield GaugeMetricFamily(
+            "backorder_outbox_last_event_id", "Id of the newest event", value=last.id if last else 0
+        )
+        yield GaugeMetricFamily(
+            "backorder_outbox_last_event_timestamp_seconds",
+            "When the newest event was written",
+            value=last.occurred_at.timestamp() if last else 0,
+        )
+
+
+def install(app: FastAPI, backorder: Backorder) -> None:
+    registry = CollectorRegistry()
+    requests = Counter(
+        "backorder_http_requests",
+        "HTTP requests by route and status",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "backorder_http_request_duration_seconds",
+        "HTTP latency by route",
+        ["method", "route"],
+        registry=registry,
+    )
+    registry.register(BusinessCollector(backorder))
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        latency.labels(request.method, path).observe(time.perf_counter() - started)
+        requests.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def metrics() -> Response:
+        """Prometheus text format."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
