@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from backorder.domain.errors import BackorderError
 from backorder.store.db import WRITE, Database
@@ -36,33 +39,50 @@ def current_revision(db: Database) -> str | None:
 MIGRATION_LOCK_KEY = 7202
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    """Migrate in one transaction that holds the write lock (SQLite) or an advisory lock
-    (PostgreSQL), so processes starting together on an empty database migrate it once."""
-    config = alembic_config(db)
+@contextmanager
+def _migration_lock(db: Database) -> Iterator[Connection]:
+    """One transaction holding the write lock (SQLite) or an advisory lock (PostgreSQL), so
+    processes starting together on one database migrate it once."""
     with db.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+        yield conn
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    config = alembic_config(db)
+    with _migration_lock(db) as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def _first_use(db: Database) -> None:
+    """Decide under the migration lock, where no other process can be half-way through."""
+    config = alembic_config(db)
+    with _migration_lock(db) as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None:
+            return  # another process migrated it meanwhile; ensure_schema checks again
+        if set(inspect(conn).get_table_names()) - {"alembic_version"}:
+            raise SchemaOutOfDate(
+                "the database holds tables but no Backorder schema version; "
+                "point --db at an empty database or a Backorder one"
+            )
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
 
 
 def ensure_schema(db: Database) -> None:
     """Upgrade an empty database so a new user never has to; refuse to run on an old schema."""
     current = current_revision(db)
     head = head_revision(db)
+    if current is None:
+        _first_use(db)
+        current = current_revision(db)
     if current == head:
         return
     if current is None:
-        with db.engine.connect() as conn:
-            tables = inspect(conn).get_table_names()
-        if not tables:
-            upgrade(db)
-            return
-        raise SchemaOutOfDate(
-            "the database holds tables but no Backorder schema version; "
-            "point --db at an empty database or a Backorder one"
-        )
+        raise SchemaOutOfDate("the database schema could not be created")
     try:
         known = ScriptDirectory.from_config(alembic_config(db)).get_revision(current)
     except CommandError:
