@@ -6,7 +6,6 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import select
 
 from backorder.api.auth import backorder_of, need
 from backorder.api.schemas import (
@@ -37,12 +36,12 @@ from backorder.services.stock import (
 from backorder.services.views import (
     BackorderFilter,
     backorders_view,
+    events_view,
     order_view,
     product_view,
     queue_view,
     stock_view,
 )
-from backorder.store.tables import events
 
 router = APIRouter(prefix="/api/v1")
 
@@ -254,22 +253,4 @@ def get_events(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:
     """The outbox in id order; poll with `after` = the last id seen."""
-    with app.db.read() as uow:
-        rows = (
-            uow.connection.execute(
-                select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
-            )
-            .mappings()
-            .all()
-        )
-    return [
-        {
-            "id": r["id"],
-            "type": r["type"],
-            "occurred_at": r["occurred_at"].isoformat(),
-            "order_ref": r["order_ref"],
-            "sku": r["sku"],
-            "payload": r["payload"],
-        }
-        for r in rows
-    ]
+    return events_view(app, after, limit)

@@ -23,8 +23,8 @@ from backorder.services.customer_links import mint_link
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, expedite_order, ship_order
 from backorder.services.products import rerank_queues
-from backorder.services.views import order_view, queue_view
-from backorder.store.tables import events, products
+from backorder.services.views import events_view, order_view, queue_view
+from backorder.store.tables import products
 
 order_app = typer.Typer(no_args_is_help=True, help="Place, show, cancel and ship orders.")
 
@@ -209,25 +209,7 @@ def list_events(
     as_json: JsonFlag = False,
 ) -> None:
     """Read the outbox in order."""
-    with state_of(ctx).app().db.read() as uow:
-        rows = (
-            uow.connection.execute(
-                select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
-            )
-            .mappings()
-            .all()
-        )
-    documents = [
-        {
-            "id": r["id"],
-            "type": r["type"],
-            "occurred_at": r["occurred_at"].isoformat(),
-            "order_ref": r["order_ref"],
-            "sku": r["sku"],
-            "payload": r["payload"],
-        }
-        for r in rows
-    ]
+    documents = events_view(state_of(ctx).app(), after, limit)
     if as_json:
         emit(documents)
     else:

@@ -16,6 +16,7 @@ from backorder.store.repos import Lines, Products, line_from_row, line_select
 from backorder.store.tables import (
     allocations,
     cancellations,
+    events,
     order_lines,
     orders,
     products,
@@ -256,3 +257,22 @@ def backorders_view(
         ],
         "next_after": lines[-1].id if len(rows) > limit else None,
     }
+
+
+def events_view(app: Backorder, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    """The outbox in id order, after a given id (what a polling integration reads)."""
+    with app.db.read() as uow:
+        rows = uow.connection.execute(
+            select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+        ).mappings()
+        return [
+            {
+                "id": r["id"],
+                "type": r["type"],
+                "occurred_at": r["occurred_at"].isoformat(),
+                "order_ref": r["order_ref"],
+                "sku": r["sku"],
+                "payload": r["payload"],
+            }
+            for r in rows
+        ]
