@@ -50,30 +50,51 @@ def _postgres_reachable() -> str | None:
         return f"no PostgreSQL server reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}"
 
 
+class PostgresDatabases:
+    """Throwaway PostgreSQL databases, each migrated, all dropped at the end of the run."""
+
+    def __init__(self) -> None:
+        self.admin = create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def create(self) -> str:
+        name = f"backorder_test_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        url = (
+            make_url(normalise_url(POSTGRES_ADMIN_URL))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+        database = Database(url)
+        upgrade(database)
+        database.dispose()
+        return url
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database, migrated, dropped at the end of the run."""
+def postgres_databases() -> Iterator[PostgresDatabases]:
     reason = _postgres_reachable()
     if reason:
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI needs it)")
         pytest.skip(reason)
-    name = f"backorder_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = (
-        make_url(normalise_url(POSTGRES_ADMIN_URL))
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
-    database = Database(url)
-    upgrade(database)
-    database.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    databases = PostgresDatabases()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_databases: PostgresDatabases) -> str:
+    """The run's shared PostgreSQL database (tests truncate it before use)."""
+    return postgres_databases.create()
 
 
 def _truncate(url: str) -> None:

@@ -11,19 +11,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+import re
+from datetime import UTC, date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
-    field_validator,
+    WithJsonSchema,
 )
 
 from backorder.domain.errors import InvalidRequest
@@ -38,24 +41,77 @@ from backorder.domain.model import (
     Tier,
 )
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Channel = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^:\s]+$"),
+# The schema a client reads must be the rule the server applies, so: no silent stripping, no
+# coercion of booleans to numbers or numbers to dates, and patterns spelled the same way in
+# JSON Schema and in pydantic (explicit ranges, not `\s`, whose meaning differs by engine).
+VISIBLE = r"[^\x00-\x20\x7f]"  # something other than spaces and control characters
+TOKEN = r"^[^\x00-\x20\x7f]+$"  # no spaces or control characters at all
+REF_PART = r"^[^:\x00-\x20\x7f]+$"  # a token without the reference separator
+
+
+def number_only(value: Any) -> Any:
+    """Before an int's own validation: refuse true/false and numeric strings ("5"), which
+    pydantic would coerce but JSON Schema calls another type. Put it after the bounds in
+    `Annotated`, or the bounds drop out of the JSON Schema."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a whole number")
+    return value
+
+
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 string")
+    return value
+
+
+Quantity = Annotated[int, Field(gt=0, le=1_000_000), BeforeValidator(number_only)]
+Flag = Annotated[bool, Strict()]
+Day = Annotated[date, BeforeValidator(_text)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_text)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=VISIBLE)]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN)]
+MONEY = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,4})?$")
+
+
+def _money(value: Any) -> Decimal:
+    """Exact money only: a decimal string ("19.99") or a whole number, never a float."""
+    if isinstance(value, Decimal) and value.is_finite():
+        value = format(value, "f")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 19.0 is an integer to JSON Schema
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**10:
+        return Decimal(value)
+    if isinstance(value, str) and MONEY.fullmatch(value):
+        return Decimal(value)
+    raise ValueError(
+        'money must be a decimal string such as "19.99" (up to 10 digits and 4 decimals), '
+        "not a float"
+    )
+
+
+MoneyIn = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": MONEY.pattern},
+                {"type": "integer", "minimum": 0, "maximum": 10**10 - 1},
+            ],
+            "examples": ["19.99"],
+        }
+    ),
 ]
-RefPart = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^:\s]+$"),
-]
+Channel = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=REF_PART)]
+RefPart = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=REF_PART)]
 
 
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Name
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
     tier: Tier = Tier.STANDARD
 
 
@@ -68,27 +124,20 @@ class ShippingIn(BaseModel):
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
-    quantity: int = Field(gt=0, le=1_000_000)
-    unit_price: Decimal | None = Field(default=None, ge=0, decimal_places=4, max_digits=14)
-
-    @field_validator("unit_price", mode="before")
-    @classmethod
-    def _no_float_money(cls, value: Any) -> Any:
-        if isinstance(value, float):
-            raise ValueError('money must be a decimal string such as "19.99", not a float')
-        return value
+    quantity: Quantity
+    unit_price: MoneyIn | None = None
 
 
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: Channel
     external_id: RefPart
-    placed_at: AwareDatetime
+    placed_at: Moment
     customer: CustomerIn
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
     shipping: ShippingIn = ShippingIn()
     payment_timing: PaymentTiming = PaymentTiming.AT_ORDER
-    expedite: bool = False
+    expedite: Flag = False
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
 
     def to_request(self) -> OrderRequest:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +10,8 @@ import httpx
 import pytest
 
 from backorder.domain.access import PERMISSIONS, Permission, Role
+from tests.api.live import Server, call
 
-BACKORDER = str(Path(sys.executable).parent / "backorder")
 ORDER = {
     "channel": "web",
     "external_id": "100",
@@ -26,57 +21,8 @@ ORDER = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cli(url: str, *args: str) -> str:
-    done = subprocess.run(
-        [BACKORDER, "--db", url, *args], capture_output=True, text=True, timeout=60, check=True
-    )
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """A server on a fresh SQLite database, and a key of every role."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}"
-    cli(url, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
-    keys = {
-        role.value: json.loads(cli(url, "apikey", "create", "--role", role.value, "--json"))["key"]
-        for role in Role
-    }
-    port = free_port()
-    process = subprocess.Popen(
-        [BACKORDER, "--db", url, "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the server did not start within 30 s")
-    yield base, keys
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def call(base: str, key: str | None, method: str, path: str, body: Any = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.request(method, base + path, json=body, headers=headers, timeout=30)
-
-
-def test_place_show_receive_cancel_ship_over_http(server: tuple[str, dict[str, str]]) -> None:
-    base, keys = server
+def test_place_show_receive_cancel_ship_over_http(server: Server) -> None:
+    base, keys = server.base, server.keys
     admin = keys["admin"]
     first = call(base, admin, "POST", "/api/v1/orders", ORDER)
     assert first.status_code == 201, first.text
@@ -119,9 +65,9 @@ def test_place_show_receive_cancel_ship_over_http(server: tuple[str, dict[str, s
     ],
 )
 def test_bad_orders_are_problem_documents_and_change_nothing(
-    server: tuple[str, dict[str, str]], body: Any, status: int, slug: str
+    server: Server, body: Any, status: int, slug: str
 ) -> None:
-    base, keys = server
+    base, keys = server.base, server.keys
     before = call(base, keys["admin"], "GET", "/api/v1/events?limit=10000").json()
     answer = call(base, keys["admin"], "POST", "/api/v1/orders", body)
     assert answer.status_code == status
@@ -133,18 +79,18 @@ def test_bad_orders_are_problem_documents_and_change_nothing(
 
 
 def test_unknown_things_are_404_and_revoked_keys_401(
-    server: tuple[str, dict[str, str]], tmp_path: Path
+    server: Server, tmp_path: Path
 ) -> None:
-    base, keys = server
+    base, keys = server.base, server.keys
     assert call(base, keys["admin"], "GET", "/api/v1/orders/web:nope").status_code == 404
     assert call(base, keys["admin"], "GET", "/api/v1/stock/NOPE").status_code == 404
     assert call(base, "bo_not-a-key", "GET", "/api/v1/stock/WIDGET-BLUE").status_code == 401
 
 
 def test_bulk_stock_sync_is_one_transaction_all_or_nothing(
-    server: tuple[str, dict[str, str]],
+    server: Server,
 ) -> None:
-    base, keys = server
+    base, keys = server.base, server.keys
     ops = keys["ops"]
     for n in range(3):
         call(
@@ -176,8 +122,8 @@ def test_bulk_stock_sync_is_one_transaction_all_or_nothing(
     assert twice.status_code == 422
 
 
-def test_backorders_are_filtered_and_paged(server: tuple[str, dict[str, str]]) -> None:
-    base, keys = server
+def test_backorders_are_filtered_and_paged(server: Server) -> None:
+    base, keys = server.base, server.keys
     viewer, admin = keys["viewer"], keys["admin"]
     call(base, admin, "POST", "/api/v1/products", {"sku": "PAGED", "name": "p", "price": "3"})
     for n in range(5):
@@ -207,9 +153,9 @@ def test_backorders_are_filtered_and_paged(server: tuple[str, dict[str, str]]) -
 
 
 def test_a_retried_post_with_the_same_idempotency_key_does_the_work_once(
-    server: tuple[str, dict[str, str]],
+    server: Server,
 ) -> None:
-    base, keys = server
+    base, keys = server.base, server.keys
     admin = keys["admin"]
     call(base, admin, "POST", "/api/v1/products", {"sku": "IDEM", "name": "i", "price": "1"})
     headers = {"Authorization": f"Bearer {admin}", "Idempotency-Key": "receipt-PO-77"}
@@ -232,8 +178,8 @@ def test_a_retried_post_with_the_same_idempotency_key_does_the_work_once(
     assert bad[1].headers["content-type"] == "application/problem+json"
 
 
-def test_a_customer_link_opens_its_own_order_only(server: tuple[str, dict[str, str]]) -> None:
-    base, keys = server
+def test_a_customer_link_opens_its_own_order_only(server: Server) -> None:
+    base, keys = server.base, server.keys
     shop = keys["channel"]
     mine = ORDER | {"external_id": "cust-1", "lines": [{"sku": "WIDGET-BLUE", "quantity": 2}]}
     other = ORDER | {"external_id": "cust-2"}
@@ -261,9 +207,9 @@ def test_a_customer_link_opens_its_own_order_only(server: tuple[str, dict[str, s
 
 
 def test_metrics_count_requests_per_route_and_read_the_business(
-    server: tuple[str, dict[str, str]],
+    server: Server,
 ) -> None:
-    base, keys = server
+    base, keys = server.base, server.keys
     call(base, keys["viewer"], "GET", "/api/v1/stock/WIDGET-BLUE")
     text = httpx.get(f"{base}/metrics").text
     assert 'route="/api/v1/stock/{sku}"' in text
@@ -272,8 +218,33 @@ def test_metrics_count_requests_per_route_and_read_the_business(
     assert "backorder_outbox_last_event_id " in text
 
 
-def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
-    base, _ = server
+def test_a_poller_keeps_a_named_position_and_its_lag_shows_in_metrics(server: Server) -> None:
+    base, keys = server.base, server.keys
+    viewer = keys["viewer"]
+    head = call(base, viewer, "GET", "/api/v1/events?limit=10000").json()[-1]["id"]
+    put = call(base, viewer, "PUT", "/api/v1/events/consumers/shop-sync", {"position": 0})
+    assert (put.status_code, put.json()["lag_events"]) == (200, head)
+    assert 'backorder_outbox_lag_events{consumer="shop-sync"}' in httpx.get(f"{base}/metrics").text
+
+    page = call(base, viewer, "GET", "/api/v1/events?consumer=shop-sync&limit=2").json()
+    assert [e["id"] for e in page] == [1, 2]
+    call(base, viewer, "PUT", "/api/v1/events/consumers/shop-sync", {"position": page[-1]["id"]})
+    following = call(base, viewer, "GET", "/api/v1/events?consumer=shop-sync&limit=1").json()
+    assert following[0]["id"] == 3
+    listed = call(base, viewer, "GET", "/api/v1/events/consumers").json()
+    assert {"name": "shop-sync", "position": 2}.items() <= listed[0].items()
+
+    too_far = call(base, viewer, "PUT", "/api/v1/events/consumers/shop-sync", {"position": 10**9})
+    assert (too_far.status_code, too_far.json()["type"]) == (422, "/problems/invalid-request")
+    unknown = call(base, viewer, "GET", "/api/v1/events?consumer=nobody")
+    assert (unknown.status_code, unknown.json()["type"]) == (404, "/problems/unknown-consumer")
+    gone = call(base, viewer, "DELETE", "/api/v1/events/consumers/shop-sync")
+    assert gone.status_code == 204
+    assert "shop-sync" not in httpx.get(f"{base}/metrics").text
+
+
+def test_health_and_readiness(server: Server) -> None:
+    base = server.base
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{base}/readyz").json()
     assert ready["status"] == "ready"
@@ -307,20 +278,23 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/events", None, Permission.READ),
     ("GET", "/api/v1/backorders?status=waiting", None, Permission.READ_ORDERS),
     ("POST", "/api/v1/orders/web:matrix/customer-link", None, Permission.CUSTOMER_LINKS),
+    ("GET", "/api/v1/events/consumers", None, Permission.READ),
+    ("PUT", "/api/v1/events/consumers/matrix", {"position": 0}, Permission.TRACK_EVENTS),
+    ("DELETE", "/api/v1/events/consumers/matrix-gone", None, Permission.TRACK_EVENTS),
 ]
 
 
 @pytest.mark.parametrize("role", [None, *Role])
 @pytest.mark.parametrize(("method", "path", "body", "permission"), ROUTES)
 def test_auth_matrix_every_route_every_role_and_no_key(
-    server: tuple[str, dict[str, str]],
+    server: Server,
     role: Role | None,
     method: str,
     path: str,
     body: Any,
     permission: Permission,
 ) -> None:
-    base, keys = server
+    base, keys = server.base, server.keys
     answer = call(base, keys[role.value] if role else None, method, path, body)
     if role is None:
         assert answer.status_code == 401
@@ -332,12 +306,43 @@ def test_auth_matrix_every_route_every_role_and_no_key(
         assert answer.json()["type"] == "/problems/forbidden"
 
 
-def test_openapi_describes_every_route(server: tuple[str, dict[str, str]]) -> None:
-    base, _ = server
-    spec = httpx.get(f"{base}/openapi.json").json()
-    paths = {path.split("?")[0] for _, path, _, _ in ROUTES}
+def test_openapi_describes_every_route_and_the_matrix_covers_every_keyed_one(
+    server: Server,
+) -> None:
+    spec = httpx.get(f"{server.base}/openapi.json").json()
     documented = {
-        p.replace("{ref}", "web:matrix").replace("{sku}", "WIDGET-BLUE") for p in spec["paths"]
+        (method.upper(), re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"))
+        for path, item in spec["paths"].items()
+        for method in item
     }
-    assert paths <= documented
-    assert httpx.get(f"{base}/docs").status_code == 200
+    matrix = {(method, path.split("?")[0]) for method, path, _, _ in ROUTES}
+    for method, path in matrix:
+        assert any(m == method and p.match(path) for m, p in documented), (method, path)
+    keyed = {
+        (m, p)
+        for m, p in documented
+        if p.pattern.startswith("^/api/v1/") and "customer/" not in p.pattern
+    }
+    for method, pattern in keyed:
+        assert any(m == method and pattern.match(path) for m, path in matrix), pattern.pattern
+    assert httpx.get(f"{server.base}/docs").status_code == 200
+
+
+def test_openapi_gives_every_answer_a_schema_and_every_error_a_problem(server: Server) -> None:
+    spec = httpx.get(f"{server.base}/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("description") or operation.get("summary"), where
+            for status, response in operation["responses"].items():
+                content = response.get("content", {})
+                if path == "/metrics" or status == "204":
+                    continue
+                if int(status) < 400:
+                    assert content["application/json"]["schema"], where
+                elif path.startswith("/api/"):
+                    schema = content["application/problem+json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Problem"}, where
+            if method == "post":
+                names = [p["name"] for p in operation.get("parameters", [])]
+                assert "Idempotency-Key" in names, where

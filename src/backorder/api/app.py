@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from backorder import __version__
-from backorder.api import metrics, problems
+from backorder.api import metrics, openapi, problems
 from backorder.api.idempotency import IdempotencyMiddleware
+from backorder.api.responses import Health, NotReady, Ready
 from backorder.api.routes import router
 from backorder.services.context import Backorder
 from backorder.store.migrate import current_revision, head_revision
@@ -27,13 +29,19 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     metrics.install(app, backorder)
     app.include_router(router)
+    openapi.install(app)
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], response_model=Health)
     def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], responses={503: {"description": "Not ready"}})
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=Ready,
+        responses={503: {"model": NotReady, "description": "Not ready"}},
+    )
     def readyz() -> Any:
         """The database answers and its schema is the one this version needs."""
         try:
@@ -49,3 +57,8 @@ def create_app(backorder: Backorder) -> FastAPI:
         return {"status": "ready", "schema": current}
 
     return app
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run the API under uvicorn until stopped (what `backorder serve` does)."""
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -21,6 +21,7 @@ DOING = {
     Permission.STOCK: "change stock",
     Permission.CATALOG: "change the catalogue",
     Permission.CUSTOMER_LINKS: "make customer links",
+    Permission.TRACK_EVENTS: "keep event positions",
 }
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `backorder apikey create`.")

@@ -14,6 +14,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from backorder.services.consumers import consumers_view
 from backorder.services.context import Backorder
 from backorder.store.tables import events, order_lines, orders, products
 
@@ -55,6 +56,21 @@ class BusinessCollector(Collector):
             "When the newest event was written",
             value=last.occurred_at.timestamp() if last else 0,
         )
+        behind = GaugeMetricFamily(
+            "backorder_outbox_lag_events",
+            "Events written after each consumer's committed position",
+            labels=["consumer"],
+        )
+        late = GaugeMetricFamily(
+            "backorder_outbox_lag_seconds",
+            "Age of the oldest event each consumer has not handled (0 when caught up)",
+            labels=["consumer"],
+        )
+        for consumer in consumers_view(self.backorder):
+            behind.add_metric([consumer["name"]], consumer["lag_events"])
+            late.add_metric([consumer["name"]], consumer["lag_seconds"])
+        yield behind
+        yield late
 
 
 def install(app: FastAPI, backorder: Backorder) -> None:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from backorder.domain.errors import (
     BackorderError,
@@ -19,6 +20,7 @@ from backorder.domain.errors import (
     UnknownOrder,
     UnknownSku,
 )
+from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
 from backorder.store.migrate import SchemaOutOfDate
 
@@ -34,6 +36,7 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (ImpossibleCancel, 409, "impossible-cancel", "Cannot cancel"),
     (NotReadyToShip, 409, "not-ready-to-ship", "Not ready to ship"),
     (LinkRefused, 403, "invalid-customer-link", "Invalid customer link"),
+    (UnknownConsumer, 404, "unknown-consumer", "Unknown event consumer"),
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
 ]
 
@@ -61,6 +64,16 @@ def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSO
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM, headers=headers)
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method some route offers at this path (Starlette names only the first route's)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api(_: Request, error: ApiProblem) -> JSONResponse:
@@ -83,10 +96,12 @@ def install(app: FastAPI) -> None:
         return _respond(problem(422, "validation", "Invalid request", detail, errors=errors))
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, error: HTTPException) -> JSONResponse:
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
         return _respond(
-            problem(error.status_code, "http", str(error.detail), str(error.detail)),
-            dict(error.headers or {}),
+            problem(error.status_code, "http", str(error.detail), str(error.detail)), headers
         )
 
     @app.exception_handler(OperationalError)

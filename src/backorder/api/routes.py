@@ -5,11 +5,30 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from backorder.api.auth import backorder_of, need
+from backorder.api.responses import (
+    BackordersOut,
+    CancelOut,
+    ConsumerOut,
+    CustomerCancelOut,
+    CustomerLinkOut,
+    CustomerOrderOut,
+    EventOut,
+    OrderOut,
+    Problem,
+    ProductOut,
+    QueueOut,
+    ShipOut,
+    StockChangeOut,
+    StockChangesOut,
+    StockOut,
+)
 from backorder.api.schemas import (
+    MAX_SAFE_INTEGER,
     CancelIn,
+    PositionIn,
     ProductIn,
     ProductPatch,
     ReceiptIn,
@@ -18,10 +37,19 @@ from backorder.api.schemas import (
     StockLevelIn,
     StockLevelsIn,
 )
-from backorder.canonical import OrderIn
+from backorder.canonical import TOKEN, OrderIn
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.model import Policy, Product, Tier
+from backorder.services.consumers import (
+    NAME as CONSUMER,
+)
+from backorder.services.consumers import (
+    commit_position,
+    consumers_view,
+    forget_consumer,
+    position_of,
+)
 from backorder.services.context import Backorder
 from backorder.services.customer_links import customer_cancel, customer_view, mint_link
 from backorder.services.intake import place_order
@@ -53,24 +81,52 @@ OrderChanger = Annotated[Role, Depends(need(Permission.CHANGE_ORDERS))]
 Stocker = Annotated[Role, Depends(need(Permission.STOCK))]
 Cataloguer = Annotated[Role, Depends(need(Permission.CATALOG))]
 LinkMaker = Annotated[Role, Depends(need(Permission.CUSTOMER_LINKS))]
-Ref = Annotated[str, "CHANNEL:EXTERNAL_ID"]
+Tracker = Annotated[Role, Depends(need(Permission.TRACK_EVENTS))]
+Ref = Annotated[
+    str,
+    Path(
+        description="the order's reference, CHANNEL:EXTERNAL_ID",
+        pattern=r"^[^:\x00-\x20\x7f]{1,64}:[^:\x00-\x20\x7f]{1,128}$",
+        examples=["web:100"],
+    ),
+]
+SkuPath = Annotated[
+    str, Path(description="the SKU", pattern=TOKEN, max_length=64, examples=["WIDGET-BLUE"])
+]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+# Every error is a problem document; app.py files them under application/problem+json.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No API key, or an unknown or revoked one (problem+json)"},
-    403: {"description": "The key's role may not do this (problem+json)"},
-    404: {"description": "Unknown order or SKU (problem+json)"},
-    422: {"description": "Invalid request, with the field errors (problem+json)"},
+    400: _problem("The body is not JSON"),
+    401: _problem("No API key, or an unknown or revoked one"),
+    403: _problem("The key's role may not do this"),
+    404: _problem("Unknown order or SKU"),
+    422: _problem("Invalid request, with the field errors; nothing was changed"),
+    503: _problem("The database did not answer; retry after `Retry-After` seconds"),
 }
+CONFLICT = 409
 
 
 @router.post(
     "/orders",
     status_code=201,
     tags=["orders"],
+    response_model=OrderOut,
     responses=ERRORS
-    | {200: {"description": "The reference was known: the existing order, nothing changed"}},
+    | {
+        200: {
+            "model": OrderOut,
+            "description": "The reference was known: the existing order, nothing changed",
+        }
+    },
 )
 def post_order(body: OrderIn, app: App, _: Placer, response: Response) -> dict[str, Any]:
-    """Place a canonical order; split against stock at once."""
+    """Place a canonical order; each line is split at once into what ships now and what
+    waits. Placing the same `CHANNEL:EXTERNAL_ID` again changes nothing and answers 200."""
     request = body.to_request()
     try:
         placed = place_order(app, request)
@@ -81,7 +137,7 @@ def post_order(body: OrderIn, app: App, _: Placer, response: Response) -> dict[s
     return order_view(app, placed.ref)
 
 
-@router.get("/orders/{ref}", tags=["orders"], responses=ERRORS)
+@router.get("/orders/{ref}", tags=["orders"], response_model=OrderOut, responses=ERRORS)
 def get_order(ref: Ref, app: App, _: OrderReader) -> dict[str, Any]:
     """An order, its lines, and why each line got stock when it did."""
     return order_view(app, ref)
@@ -90,10 +146,12 @@ def get_order(ref: Ref, app: App, _: OrderReader) -> dict[str, Any]:
 @router.post(
     "/orders/{ref}/cancel",
     tags=["orders"],
-    responses=ERRORS | {409: {"description": "Nothing (or not that much) is left open to cancel"}},
+    response_model=CancelOut,
+    responses=ERRORS | {CONFLICT: _problem("Nothing (or not that much) is left open to cancel")},
 )
 def post_cancel(ref: Ref, body: CancelIn, app: App, _: OrderChanger) -> dict[str, Any]:
-    """Cancel the whole order, a line, or part of a line, before shipment."""
+    """Cancel the whole order, a line, or part of a line, before shipment. Released units
+    go to the next in the queue in the same transaction."""
     result = cancel_order(app, ref, body.line, body.qty, body.reason)
     return {"cancel": asdict(result), "order": order_view(app, ref)}
 
@@ -101,8 +159,9 @@ def post_cancel(ref: Ref, body: CancelIn, app: App, _: OrderChanger) -> dict[str
 @router.post(
     "/orders/{ref}/ship",
     tags=["orders"],
+    response_model=ShipOut,
     responses=ERRORS
-    | {409: {"description": "Nothing allocated, or a ship-complete order still waits"}},
+    | {CONFLICT: _problem("Nothing allocated, or a ship-complete order still waits")},
 )
 def post_ship(ref: Ref, body: ShipIn, app: App, _: OrderChanger) -> dict[str, Any]:
     """Ship the order's allocated units."""
@@ -110,7 +169,12 @@ def post_ship(ref: Ref, body: ShipIn, app: App, _: OrderChanger) -> dict[str, An
     return {"shipment": asdict(result), "order": order_view(app, ref)}
 
 
-@router.post("/orders/{ref}/customer-link", tags=["customers"], responses=ERRORS)
+@router.post(
+    "/orders/{ref}/customer-link",
+    tags=["customers"],
+    response_model=CustomerLinkOut,
+    responses=ERRORS,
+)
 def post_customer_link(ref: Ref, app: App, _: LinkMaker) -> dict[str, Any]:
     """A signed, expiring link that lets the customer see and cancel this order."""
     link = mint_link(app, ref)
@@ -119,13 +183,19 @@ def post_customer_link(ref: Ref, app: App, _: LinkMaker) -> dict[str, Any]:
 
 Token = Annotated[str, Query(min_length=1, max_length=1000, description="from the link")]
 CUSTOMER_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Forged, expired, or for another order (problem+json)"},
+    403: _problem("Forged, expired, or for another order"),
     404: ERRORS[404],
     422: ERRORS[422],
+    503: ERRORS[503],
 }
 
 
-@router.get("/customer/orders/{ref}", tags=["customers"], responses=CUSTOMER_ERRORS)
+@router.get(
+    "/customer/orders/{ref}",
+    tags=["customers"],
+    response_model=CustomerOrderOut,
+    responses=CUSTOMER_ERRORS,
+)
 def get_customer_order(ref: Ref, token: Token, app: App) -> dict[str, Any]:
     """The customer's own order, with expected dates (authenticated by the link's token)."""
     return customer_view(app, ref, token)
@@ -134,7 +204,8 @@ def get_customer_order(ref: Ref, token: Token, app: App) -> dict[str, Any]:
 @router.post(
     "/customer/orders/{ref}/cancel",
     tags=["customers"],
-    responses=CUSTOMER_ERRORS | {409: {"description": "Nothing left to cancel"}},
+    response_model=CustomerCancelOut,
+    responses=CUSTOMER_ERRORS | {CONFLICT: _problem("Nothing left to cancel")},
 )
 def post_customer_cancel(ref: Ref, token: Token, app: App) -> dict[str, Any]:
     """The customer cancels everything that has not shipped."""
@@ -146,7 +217,8 @@ def post_customer_cancel(ref: Ref, token: Token, app: App) -> dict[str, Any]:
     "/products",
     status_code=201,
     tags=["catalogue"],
-    responses=ERRORS | {409: {"description": "The SKU exists"}},
+    response_model=ProductOut,
+    responses=ERRORS | {CONFLICT: _problem("The SKU exists")},
 )
 def post_product(body: ProductIn, app: App, _: Cataloguer) -> dict[str, Any]:
     """Add a product with its backorder policy."""
@@ -168,14 +240,16 @@ def post_product(body: ProductIn, app: App, _: Cataloguer) -> dict[str, Any]:
     return product_view(app, body.sku)
 
 
-@router.get("/products/{sku}", tags=["catalogue"], responses=ERRORS)
-def get_product(sku: str, app: App, _: Reader) -> dict[str, Any]:
+@router.get("/products/{sku}", tags=["catalogue"], response_model=ProductOut, responses=ERRORS)
+def get_product(sku: SkuPath, app: App, _: Reader) -> dict[str, Any]:
+    """A product and its backorder policy."""
     return product_view(app, sku)
 
 
-@router.patch("/products/{sku}", tags=["catalogue"], responses=ERRORS)
-def patch_product(sku: str, body: ProductPatch, app: App, _: Cataloguer) -> dict[str, Any]:
-    """Change fields; an explicit null clears an optional limit."""
+@router.patch("/products/{sku}", tags=["catalogue"], response_model=ProductOut, responses=ERRORS)
+def patch_product(sku: SkuPath, body: ProductPatch, app: App, _: Cataloguer) -> dict[str, Any]:
+    """Change fields; an explicit null clears an optional limit. Queues are re-ranked when
+    the queue strategy changes."""
     given = body.model_dump(exclude_unset=True)
     for required in ("name", "price", "policy", "queue", "discontinued"):
         if required in given and given[required] is None:
@@ -190,54 +264,60 @@ def patch_product(sku: str, body: ProductPatch, app: App, _: Cataloguer) -> dict
     return product_view(app, sku)
 
 
-@router.put("/stock", tags=["stock"], responses=ERRORS)
+@router.put("/stock", tags=["stock"], response_model=StockChangesOut, responses=ERRORS)
 def put_stock_levels(body: StockLevelsIn, app: App, _: Stocker) -> dict[str, Any]:
     """Set many counted levels in one transaction (ERP/WMS sync): all or nothing."""
     levels = [(item.sku, item.on_hand, item.ref) for item in body.levels]
     return {"changes": [asdict(change) for change in set_stock_many(app, levels)]}
 
 
-@router.post("/stock/receipts", tags=["stock"], responses=ERRORS)
+@router.post("/stock/receipts", tags=["stock"], response_model=StockChangesOut, responses=ERRORS)
 def post_receipts(body: ReceiptsIn, app: App, _: Stocker) -> dict[str, Any]:
     """Receive stock for many SKUs in one transaction: all or nothing."""
     receipts = [(item.sku, item.qty, item.ref) for item in body.receipts]
     return {"changes": [asdict(change) for change in receive_stock_many(app, receipts)]}
 
 
-@router.get("/stock/{sku}", tags=["stock"], responses=ERRORS)
-def get_stock(sku: str, app: App, _: Reader) -> dict[str, Any]:
+@router.get("/stock/{sku}", tags=["stock"], response_model=StockOut, responses=ERRORS)
+def get_stock(sku: SkuPath, app: App, _: Reader) -> dict[str, Any]:
+    """On hand, allocated, available and backordered units of a SKU."""
     return stock_view(app, sku)
 
 
-@router.put("/stock/{sku}", tags=["stock"], responses=ERRORS)
-def put_stock(sku: str, body: StockLevelIn, app: App, _: Stocker) -> dict[str, Any]:
-    """Set on hand to a counted level (ERP/WMS sync)."""
+@router.put("/stock/{sku}", tags=["stock"], response_model=StockChangeOut, responses=ERRORS)
+def put_stock(sku: SkuPath, body: StockLevelIn, app: App, _: Stocker) -> dict[str, Any]:
+    """Set on hand to a counted level (ERP/WMS sync). A count below what is allocated takes
+    back the lowest-ranked allocations; a count above it serves the queue."""
     return asdict(set_stock(app, sku, body.on_hand, body.ref))
 
 
-@router.post("/stock/{sku}/receipts", tags=["stock"], responses=ERRORS)
-def post_receipt(sku: str, body: ReceiptIn, app: App, _: Stocker) -> dict[str, Any]:
+@router.post(
+    "/stock/{sku}/receipts", tags=["stock"], response_model=StockChangeOut, responses=ERRORS
+)
+def post_receipt(sku: SkuPath, body: ReceiptIn, app: App, _: Stocker) -> dict[str, Any]:
     """Receive stock; the queue is served in rank order."""
     return asdict(receive_stock(app, sku, body.qty, body.ref))
 
 
-@router.get("/queues/{sku}", tags=["stock"], responses=ERRORS)
+@router.get("/queues/{sku}", tags=["stock"], response_model=QueueOut, responses=ERRORS)
 def get_queue(
-    sku: str, app: App, _: Reader, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+    sku: SkuPath, app: App, _: Reader, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
 ) -> dict[str, Any]:
-    """The backorder queue of a SKU, head first."""
+    """The backorder queue of a SKU, head first, with the rule that ranks each line."""
     return queue_view(app, sku, limit)
 
 
-@router.get("/backorders", tags=["orders"], responses=ERRORS)
+@router.get("/backorders", tags=["orders"], response_model=BackordersOut, responses=ERRORS)
 def get_backorders(
     app: App,
     _: OrderReader,
-    sku: Annotated[str | None, Query(max_length=64)] = None,
+    sku: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     tier: Tier | None = None,
     status: Annotated[Literal["waiting", "partial"] | None, Query()] = None,
     min_age_days: Annotated[int | None, Query(ge=0, le=100_000)] = None,
-    after: Annotated[int, Query(ge=0, le=2**62, description="next_after of the last page")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SAFE_INTEGER, description="next_after of the last page")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Waiting lines across SKUs, filtered, oldest intake first; page with `after`."""
@@ -245,12 +325,51 @@ def get_backorders(
     return backorders_view(app, wanted, after, limit)
 
 
-@router.get("/events", tags=["events"], responses=ERRORS)
+@router.get("/events", tags=["events"], response_model=list[EventOut], responses=ERRORS)
 def get_events(
     app: App,
     _: Reader,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SAFE_INTEGER, description="default 0")] = None,
+    consumer: Annotated[
+        str | None,
+        Query(
+            pattern=CONSUMER.pattern,
+            description="start after this consumer's committed position (when `after` is "
+            "not given)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:
-    """The outbox in id order; poll with `after` = the last id seen."""
+    """The outbox in id order; poll with `after` = the last id seen, or keep a named
+    position: read with `consumer=NAME`, then commit with PUT /events/consumers/{name}."""
+    if after is None:
+        after = position_of(app, consumer) if consumer else 0
     return events_view(app, after, limit)
+
+
+ConsumerName = Annotated[
+    str, Path(pattern=CONSUMER.pattern, description="the reader's name", examples=["erp-sync"])
+]
+
+
+@router.get(
+    "/events/consumers", tags=["events"], response_model=list[ConsumerOut], responses=ERRORS
+)
+def get_consumers(app: App, _: Reader) -> list[dict[str, Any]]:
+    """Every named reader of the events, with its position and how far it trails."""
+    return consumers_view(app)
+
+
+@router.put(
+    "/events/consumers/{name}", tags=["events"], response_model=ConsumerOut, responses=ERRORS
+)
+def put_consumer(name: ConsumerName, body: PositionIn, app: App, _: Tracker) -> dict[str, Any]:
+    """Commit a reader's position: it has handled every event up to `position`."""
+    return commit_position(app, name, body.position)
+
+
+@router.delete("/events/consumers/{name}", tags=["events"], status_code=204, responses=ERRORS)
+def delete_consumer(name: ConsumerName, app: App, _: Tracker) -> Response:
+    """Stop tracking a retired reader, so its lag no longer counts."""
+    forget_consumer(app, name)
+    return Response(status_code=204)

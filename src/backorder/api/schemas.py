@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
+from backorder.canonical import VISIBLE, Day, Flag, MoneyIn, Sku, number_only
 from backorder.domain.model import Policy, QueueStrategy
 
-Sku = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^\S+$")
-]
-Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
-Price = Annotated[Decimal, Field(ge=0, lt=10_000_000_000, decimal_places=4)]
+# Ids and positions stay within what a JSON number holds exactly (JavaScript's
+# Number.MAX_SAFE_INTEGER), so every client and schema validator reads the same value.
+MAX_SAFE_INTEGER = 2**53 - 1
+Count = Annotated[int, Field(ge=0, le=2**31 - 1), BeforeValidator(number_only)]
+Units = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(number_only)]
+LineNo = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(number_only)]
 Text = Annotated[str, StringConstraints(max_length=200)]
+ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE)]
 
 
 class Body(BaseModel):
@@ -23,8 +25,8 @@ class Body(BaseModel):
 
 
 class CancelIn(Body):
-    line: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    qty: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    line: LineNo | None = None
+    qty: Units | None = None
     reason: Text | None = None
 
 
@@ -34,32 +36,32 @@ class ShipIn(Body):
 
 class ProductIn(Body):
     sku: Sku
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    price: Price
+    name: ProductName
+    price: MoneyIn
     policy: Policy = Policy.ALLOW
     max_per_customer: Count | None = None
     lead_time_days: Count | None = None
     queue: QueueStrategy | None = None
-    discontinued: bool = False
+    discontinued: Flag = False
     backorder_cap: Count | None = None
-    backorder_until: date | None = None
+    backorder_until: Day | None = None
 
 
 class ProductPatch(Body):
-    """Fields to change; an explicit null clears an optional limit."""
+    """Fields to change (at least one); an explicit null clears an optional limit. The
+    required fields cannot be cleared, so null is not theirs to take."""
 
-    name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
-    ) = None
-    price: Price | None = None
-    policy: Policy | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    name: ProductName | SkipJsonSchema[None] = None
+    price: MoneyIn | SkipJsonSchema[None] = None
+    policy: Policy | SkipJsonSchema[None] = None
     max_per_customer: Count | None = None
     lead_time_days: Count | None = None
-    queue: QueueStrategy | None = None
-    discontinued: bool | None = None
+    queue: QueueStrategy | SkipJsonSchema[None] = None
+    discontinued: Flag | SkipJsonSchema[None] = None
     backorder_cap: Count | None = None
-    backorder_until: date | None = None
+    backorder_until: Day | None = None
 
 
 class StockLevelIn(Body):
@@ -68,7 +70,7 @@ class StockLevelIn(Body):
 
 
 class ReceiptIn(Body):
-    qty: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    qty: Units
     ref: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
@@ -86,3 +88,7 @@ class StockLevelsIn(Body):
 
 class ReceiptsIn(Body):
     receipts: Annotated[list[ReceiptItem], Field(min_length=1, max_length=10_000)]
+
+
+class PositionIn(Body):
+    position: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER), BeforeValidator(number_only)]

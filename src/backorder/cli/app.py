@@ -35,6 +35,7 @@ app.add_typer(keys.apikey_app, name="apikey")
 app.command("serve")(keys.serve)
 app.command("rerank")(orders.rerank)
 app.command("events")(orders.list_events)
+app.add_typer(orders.consumer_app, name="consumers")
 
 
 @app.callback()

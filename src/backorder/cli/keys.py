@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from backorder.api import create_app
 from backorder.cli.common import JsonFlag, emit, out, state_of
 from backorder.domain.access import Role
 from backorder.services.apikeys import create_key, list_keys, revoke_key
@@ -61,4 +59,8 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
     """Run the HTTP API on the configured database."""
-    uvicorn.run(create_app(state_of(ctx).app()), host=host, port=port, log_level="info")
+    # Imported here: the web stack costs every other command half a second of start-up.
+    from backorder.api.app import create_app
+    from backorder.api.app import serve as serve_api
+
+    serve_api(create_app(state_of(ctx).app()), host, port)

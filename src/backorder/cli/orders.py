@@ -18,6 +18,12 @@ from backorder.cli.common import (
     state_of,
 )
 from backorder.domain.errors import InvalidRequest
+from backorder.services.consumers import (
+    commit_position,
+    consumers_view,
+    forget_consumer,
+    position_of,
+)
 from backorder.services.context import Backorder
 from backorder.services.customer_links import mint_link
 from backorder.services.intake import place_order
@@ -204,12 +210,20 @@ def rerank(
 
 def list_events(
     ctx: typer.Context,
-    after: Annotated[int, typer.Option(min=0)] = 0,
+    after: Annotated[
+        int | None, typer.Option(min=0, help="Events after this id (default 0).")
+    ] = None,
+    consumer: Annotated[
+        str | None, typer.Option(help="Start after this consumer's committed position.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
     as_json: JsonFlag = False,
 ) -> None:
     """Read the outbox in order."""
-    documents = events_view(state_of(ctx).app(), after, limit)
+    app = state_of(ctx).app()
+    if after is None:
+        after = position_of(app, consumer) if consumer else 0
+    documents = events_view(app, after, limit)
     if as_json:
         emit(documents)
     else:
@@ -219,3 +233,50 @@ def list_events(
                 f"{d['order_ref'] or ''} {d['sku'] or ''}",
                 markup=False,
             )
+
+
+consumer_app = typer.Typer(
+    no_args_is_help=True,
+    help="Named readers of the events: their committed positions and lag.",
+)
+
+
+@consumer_app.command("list")
+def consumer_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every consumer, its position and how far it trails the newest event."""
+    rows = consumers_view(state_of(ctx).app())
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        out.print("no event consumers", markup=False)
+    for row in rows:
+        out.print(
+            f"{row['name']:<24} at {row['position']:>8}  behind {row['lag_events']:>6} "
+            f"event(s), oldest unread {row['lag_seconds']:.0f} s",
+            markup=False,
+        )
+
+
+@consumer_app.command("commit")
+def consumer_commit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The reader's name.")],
+    position: Annotated[int, typer.Argument(min=0, help="The last event id it has handled.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that a reader has handled every event up to POSITION."""
+    row = commit_position(state_of(ctx).app(), name, position)
+    if as_json:
+        emit(row)
+    else:
+        out.print(f"{name} at {position}, behind {row['lag_events']} event(s)", markup=False)
+
+
+@consumer_app.command("forget")
+def consumer_forget(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The reader's name.")]
+) -> None:
+    """Stop tracking a retired reader."""
+    forget_consumer(state_of(ctx).app(), name)
+    out.print(f"forgot {name}", markup=False)

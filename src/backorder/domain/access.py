@@ -20,6 +20,7 @@ class Permission(StrEnum):
     STOCK = "stock"  # counts and receipts
     CATALOG = "catalog"  # products
     CUSTOMER_LINKS = "customer_links"  # mint self-service links for customers
+    TRACK_EVENTS = "track_events"  # keep a named position in the events (a reader's own)
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -31,12 +32,13 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PLACE_ORDERS,
             Permission.CHANGE_ORDERS,
             Permission.STOCK,
+            Permission.TRACK_EVENTS,
         }
     ),
     Role.CHANNEL: frozenset(
         {Permission.PLACE_ORDERS, Permission.READ_ORDERS, Permission.CUSTOMER_LINKS}
     ),
-    Role.VIEWER: frozenset({Permission.READ, Permission.READ_ORDERS}),
+    Role.VIEWER: frozenset({Permission.READ, Permission.READ_ORDERS, Permission.TRACK_EVENTS}),
 }
 
 

@@ -256,3 +256,14 @@ secrets = Table(
     Column("value", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# Readers of the outbox and how far each has come: an integration polling GET /events keeps
+# its position here (and so its lag shows in /metrics); the notification dispatcher will too.
+event_consumers = Table(
+    "event_consumers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # the last event id it has handled
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("position >= 0", name="position_not_negative"),
+)

@@ -1,0 +1,286 @@
+"""What the API answers, as models: they document every response in the OpenAPI document and
+check each answer on its way out. The views build plain dicts with the CLI's `--json` field
+names; `extra="forbid"` makes a field added to a view and forgotten here fail loudly in the
+tests instead of vanishing from the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backorder.domain.model import (
+    LineStatus,
+    PaymentTiming,
+    Policy,
+    Preference,
+    QueueStrategy,
+    ShippingMethod,
+    Tier,
+)
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Money = Annotated[
+    str,
+    Field(pattern=r"^-?\d+(\.\d+)?$", description="exact decimal, as a string", examples=["19.99"]),
+]
+Source = Literal["intake", "receipt", "count", "release"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldError(Out):
+    field: str = Field(description="where, e.g. body.lines.0.quantity")
+    message: str
+
+
+class Problem(Out):
+    """An RFC 9457 problem document (`application/problem+json`)."""
+
+    type: str = Field(description="what kind of problem, e.g. /problems/validation")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(
+        default=None, description="the field errors, on validation problems"
+    )
+
+
+class AllocationOut(Out):
+    units: int
+    at: Timestamp
+    source: Source = Field(description="what handed the units over")
+    ref: str | None = Field(description="the receipt, count or order that did")
+    position: int | None = Field(description="the line's place in the queue when served")
+    rank_class: int | None
+    rule: str = Field(description="why, in words")
+
+
+class CancellationOut(Out):
+    units: int
+    reason: str | None
+    at: Timestamp
+
+
+class LineOut(Out):
+    line: int
+    sku: str
+    quantity: int
+    allocated: int
+    backordered: int
+    shipped: int
+    cancelled: int
+    status: LineStatus
+    unit_price: Money
+    eta: Day | None = Field(description="expected ship date of the waiting units")
+    allocations: list[AllocationOut]
+    cancellations: list[CancellationOut]
+
+
+class CustomerOut(Out):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    tier: Tier
+
+
+class ShippingOut(Out):
+    method: ShippingMethod
+    preference: Preference
+
+
+class ShipmentOut(Out):
+    id: int
+    tracking: str | None
+    at: Timestamp
+    units: int
+
+
+class OrderOut(Out):
+    ref: str = Field(examples=["web:100"])
+    status: LineStatus
+    channel: str
+    external_id: str
+    placed_at: Timestamp
+    received_at: Timestamp
+    customer: CustomerOut
+    currency: str
+    shipping: ShippingOut
+    payment_timing: PaymentTiming
+    expedite: bool
+    lines: list[LineOut]
+    shipments: list[ShipmentOut]
+
+
+class CancelResult(Out):
+    ref: str
+    units: int = Field(description="units cancelled")
+    released: int = Field(description="allocated units handed back to the queue")
+    reallocated: int = Field(description="of those, units the queue took at once")
+
+
+class CancelOut(Out):
+    cancel: CancelResult
+    order: OrderOut
+
+
+class ShipResult(Out):
+    ref: str
+    units: int
+    shipment_id: int
+    complete: bool = Field(description="nothing of the order is left open")
+
+
+class ShipOut(Out):
+    shipment: ShipResult
+    order: OrderOut
+
+
+class CustomerLinkOut(Out):
+    url: str
+    token: str
+    expires_at: Timestamp
+
+
+class CustomerLineOut(Out):
+    line: int
+    sku: str
+    quantity: int
+    allocated: int
+    backordered: int
+    shipped: int
+    cancelled: int
+    status: LineStatus
+    eta: Day | None
+
+
+class CustomerShipmentOut(Out):
+    tracking: str | None
+    at: Timestamp
+    units: int
+
+
+class CustomerOrderOut(Out):
+    ref: str
+    status: LineStatus
+    placed_at: Timestamp
+    currency: str
+    lines: list[CustomerLineOut]
+    shipments: list[CustomerShipmentOut]
+    can_cancel: bool
+
+
+class CustomerCancelOut(Out):
+    cancel: CancelResult
+    order: CustomerOrderOut
+
+
+class ProductOut(Out):
+    sku: str
+    name: str
+    price: Money
+    policy: Policy
+    max_per_customer: int | None
+    lead_time_days: int | None
+    queue: QueueStrategy
+    discontinued: bool
+    backorder_cap: int | None
+    backorder_until: Day | None
+
+
+class StockOut(Out):
+    sku: str
+    on_hand: int
+    allocated: int
+    available: int
+    backordered: int
+
+
+class StockChangeOut(StockOut):
+    lines_served: int = Field(description="queue lines that got units")
+    units_allocated: int
+    units_taken_back: int = Field(description="allocations taken back by a lower count")
+
+
+class StockChangesOut(Out):
+    changes: list[StockChangeOut]
+
+
+class QueueEntryOut(Out):
+    ref: str
+    line: int
+    backordered: int
+    position: int
+    placed_at: Timestamp
+    customer: str
+    tier: Tier
+    rank_class: int
+    rule: str
+    eta: Day | None
+
+
+class QueueOut(Out):
+    sku: str
+    strategy: QueueStrategy
+    depth: int = Field(description="lines waiting")
+    backordered: int = Field(description="units waiting")
+    entries: list[QueueEntryOut]
+
+
+class BackorderOut(Out):
+    ref: str
+    line: int
+    sku: str
+    quantity: int
+    allocated: int
+    backordered: int
+    status: Literal["waiting", "partial"]
+    placed_at: Timestamp
+    age_days: int
+    customer: str
+    tier: Tier
+    value: Money = Field(description="unit price times units waiting")
+    currency: str
+    eta: Day | None
+
+
+class BackordersOut(Out):
+    items: list[BackorderOut]
+    next_after: int | None = Field(description="pass as `after` for the next page; null at the end")
+
+
+class EventOut(Out):
+    id: int
+    type: str
+    occurred_at: Timestamp
+    order_ref: str | None
+    sku: str | None
+    payload: dict[str, Any]
+
+
+class ConsumerOut(Out):
+    name: str
+    position: int = Field(description="the last event id it has handled")
+    updated_at: Timestamp
+    lag_events: int = Field(description="events written after its position")
+    lag_seconds: float = Field(description="age of the oldest event it has not handled")
+
+
+class Health(Out):
+    status: Literal["ok"]
+
+
+class Ready(Out):
+    status: Literal["ready"]
+    schema_: str | None = Field(alias="schema")
+
+
+class NotReady(Out):
+    status: str
+    detail: str | None = None
+    current: str | None = None
+    head: str | None = None

@@ -1,0 +1,84 @@
+"""A real `backorder serve` process on a free port, and the calls a client makes to it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backorder.domain.access import Role
+
+BACKORDER = str(Path(sys.executable).parent / "backorder")
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    keys: dict[str, str]
+    db_url: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(url: str, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [BACKORDER, "--db", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        input=stdin,
+    )
+    return done.stdout
+
+
+def call(base: str, key: str | None, method: str, path: str, body: Any = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.request(method, base + path, json=body, headers=headers, timeout=30)
+
+
+def make_keys(url: str) -> dict[str, str]:
+    """A key of every role."""
+    return {
+        role.value: json.loads(cli(url, "apikey", "create", "--role", role.value, "--json"))["key"]
+        for role in Role
+    }
+
+
+@contextmanager
+def serving(url: str) -> Iterator[str]:
+    """`backorder serve` on the database at `url`; yields the base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [BACKORDER, "--db", url, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the server did not start within 30 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
