@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     customer_link_days: int = Field(
         default=30, gt=0, le=3650, description="how long a customer link stays valid"
     )
+    api_key_cache_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description="how long a server process trusts a key it has checked (0: check every "
+        "request); a key revoked elsewhere stops working within this time",
+    )
 
     @field_validator("priority_rules")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -15,6 +16,7 @@ from backorder.services.context import Backorder
 from backorder.store.tables import api_keys
 
 KEY_PREFIX = "bo_"
+MAX_KNOWN_KEYS = 10_000  # bound on the trusted-key cache of one process
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,34 @@ def revoke_key(app: Backorder, key_id: int) -> None:
         if done.rowcount != 1:
             raise InvalidRequest(f"no active API key with id {key_id}")
         uow.commit()
+    app.known_keys.clear()  # this process stops trusting it at once
 
 
 def identify(app: Backorder, key: str) -> tuple[int, Role] | None:
-    """The id and role of a live key, or None."""
+    """The id and role of a live key, or None. A live key is trusted for
+    `api_key_cache_seconds` before the database is asked again; unknown keys always are."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
+    digest, now = _digest(key), app.now()
+    known = app.known_keys.get(digest)
+    if known is not None and now < known[0]:
+        return known[1], known[2]
     with app.db.read() as uow:
         row = uow.connection.execute(
             select(api_keys.c.id, api_keys.c.role).where(
-                api_keys.c.key_hash == _digest(key), api_keys.c.revoked_at.is_(None)
+                api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None)
             )
         ).first()
-    return (int(row.id), Role(row.role)) if row else None
+    if row is None:
+        app.known_keys.pop(digest, None)
+        return None
+    found = (int(row.id), Role(row.role))
+    if app.settings.api_key_cache_seconds:
+        if len(app.known_keys) >= MAX_KNOWN_KEYS:
+            app.known_keys.clear()
+        until = now + timedelta(seconds=app.settings.api_key_cache_seconds)
+        app.known_keys[digest] = (until, *found)
+    return found
 
 
 def authenticate(app: Backorder, key: str) -> Role | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from backorder.config import Settings
+from backorder.domain.access import Role
 from backorder.domain.model import QueueStrategy
 from backorder.domain.ranking import Ranking
 from backorder.store.db import Database
@@ -23,6 +24,8 @@ class Backorder:
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utc_now
     _rankings: dict[QueueStrategy, Ranking] = field(default_factory=dict, repr=False)
+    # Live API keys this process has checked: key digest -> (trusted until, key id, role).
+    known_keys: dict[str, tuple[datetime, int, Role]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, url: str | None = None) -> Backorder:

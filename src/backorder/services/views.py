@@ -85,11 +85,17 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                 }
             )
         cancelled: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-        for c in uow.connection.execute(
-            select(cancellations)
-            .where(cancellations.c.line_id.in_(ids))
-            .order_by(cancellations.c.id)
-        ).mappings():
+        # The counters say whether there is any history to read (most orders have none).
+        any_cancelled = any(line.qty.cancelled for line in lines)
+        for c in (
+            uow.connection.execute(
+                select(cancellations)
+                .where(cancellations.c.line_id.in_(ids))
+                .order_by(cancellations.c.id)
+            ).mappings()
+            if any_cancelled
+            else ()
+        ):
             cancelled[c["line_id"]].append(
                 {
                     "units": c["units"],
@@ -97,26 +103,30 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                     "at": c["cancelled_at"].isoformat(),
                 }
             )
-        shipped = [
-            {
-                "id": s["id"],
-                "tracking": s["tracking"],
-                "at": s["shipped_at"].isoformat(),
-                "units": int(s["units"]),
-            }
-            for s in uow.connection.execute(
-                select(
-                    shipments.c.id,
-                    shipments.c.tracking,
-                    shipments.c.shipped_at,
-                    func.sum(shipment_lines.c.units).label("units"),
-                )
-                .join(shipment_lines, shipment_lines.c.shipment_id == shipments.c.id)
-                .where(shipments.c.order_id == order["id"])
-                .group_by(shipments.c.id, shipments.c.tracking, shipments.c.shipped_at)
-                .order_by(shipments.c.id)
-            ).mappings()
-        ]
+        shipped = (
+            [
+                {
+                    "id": s["id"],
+                    "tracking": s["tracking"],
+                    "at": s["shipped_at"].isoformat(),
+                    "units": int(s["units"]),
+                }
+                for s in uow.connection.execute(
+                    select(
+                        shipments.c.id,
+                        shipments.c.tracking,
+                        shipments.c.shipped_at,
+                        func.sum(shipment_lines.c.units).label("units"),
+                    )
+                    .join(shipment_lines, shipment_lines.c.shipment_id == shipments.c.id)
+                    .where(shipments.c.order_id == order["id"])
+                    .group_by(shipments.c.id, shipments.c.tracking, shipments.c.shipped_at)
+                    .order_by(shipments.c.id)
+                ).mappings()
+            ]
+            if any(line.qty.shipped for line in lines)
+            else []
+        )
     context = lines[0].order if lines else None
     return {
         "ref": ref,

@@ -4,8 +4,9 @@ way a write transaction starts differs (SQLite: BEGIN IMMEDIATE; PostgreSQL: row
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -95,16 +96,24 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        # SQLite has one writer at a time. Threads of this process queue here for their
+        # turn instead of in SQLite's busy handler, which sleeps in growing steps and so
+        # turns a short wait into a long one under load. Other processes still meet at
+        # BEGIN IMMEDIATE and its busy timeout.
+        self._writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:
-        with self.engine.connect().execution_options(**{WRITE: True}) as conn:
+        with self._turn(), self.engine.connect().execution_options(**{WRITE: True}) as conn:
             uow = UnitOfWork(conn)
             try:
                 yield uow
             finally:
                 if not uow._committed:
                     conn.rollback()
+
+    def _turn(self) -> AbstractContextManager[Any]:
+        return self._writer if self._writer is not None else nullcontext()
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
