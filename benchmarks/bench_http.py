@@ -208,7 +208,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def measure(base: str, key: str, bodies: list[bytes], args: argparse.Namespace) -> dict[str, Any]:
+async def measure(
+    base: str, key: str, bodies: list[bytes], args: argparse.Namespace
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=args.concurrency * 4)
     timeout = aiohttp.ClientTimeout(total=60)
