@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli import catalog, keys, orders
+from backorder.cli import catalog, intake, keys, orders
 from backorder.cli.common import (
     BackorderGroup,
     State,
@@ -36,6 +36,9 @@ app.command("serve")(keys.serve)
 app.command("rerank")(orders.rerank)
 app.command("events")(orders.list_events)
 app.add_typer(orders.consumer_app, name="consumers")
+app.command("ingest")(intake.ingest_command)
+app.add_typer(intake.intake_app, name="intake")
+app.add_typer(intake.sku_app, name="sku")
 
 
 @app.callback()

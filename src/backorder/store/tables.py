@@ -267,3 +267,52 @@ event_consumers = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("position >= 0", name="position_not_negative"),
 )
+
+# Every payload a channel delivers, stored as received before anything else happens to it,
+# and what became of it: an order, a duplicate, a dead letter (with every reason), or,
+# by a person's decision, discarded. Nothing here is ever deleted.
+INTAKE_STATES = ("pending", "accepted", "duplicate", "dead", "discarded")
+intake_payloads = Table(
+    "intake_payloads",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("external_id", String(128)),  # when the payload could be read that far
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),  # SHA-256 hex of the text
+    Column("raw", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("order_ref", String(200)),
+    Column("reasons", Payload),  # why it is a dead letter
+    Column("warnings", Payload),  # what was noticed, the order taken all the same
+    Column("attempts", Integer, nullable=False),
+    Column("value", Money),  # impact of a dead letter: what the order is worth
+    Column("currency", String(3)),
+    Column("tier", String(16)),
+    Column("processed_at", UtcDateTime),
+    Column("discard_reason", String(500)),
+    CheckConstraint(
+        "state IN ('pending', 'accepted', 'duplicate', 'dead', 'discarded')", name="state"
+    ),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    Index(
+        "ix_intake_payloads_waiting",
+        "state",
+        "id",
+        sqlite_where=text("state IN ('pending', 'dead')"),
+        postgresql_where=text("state IN ('pending', 'dead')"),
+    ),
+)
+
+# A channel's name for a product (its SKU, a variant or product id, an ASIN, a buyer's part
+# number) and our SKU. An empty account means: every account of the channel.
+sku_aliases = Table(
+    "sku_aliases",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("account", String(64), primary_key=True),
+    Column("channel_sku", String(128), primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

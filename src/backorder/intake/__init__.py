@@ -1,0 +1,14 @@
+"""Channel adapters: one module per channel, each turning that channel's raw order into the
+canonical order JSON. `ADAPTERS` names them all."""
+
+from __future__ import annotations
+
+from backorder.intake import canonical, shopify, woocommerce
+from backorder.intake.base import Adapter, Converted, Payload, Unreadable
+
+ADAPTERS: dict[str, Adapter] = {
+    adapter.channel: adapter
+    for adapter in (canonical.ADAPTER, shopify.ADAPTER, woocommerce.ADAPTER)
+}
+
+__all__ = ["ADAPTERS", "Adapter", "Converted", "Payload", "Unreadable"]

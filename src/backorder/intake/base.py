@@ -1,0 +1,117 @@
+"""What every channel adapter does: cut a delivery into payloads, and turn one payload into
+the canonical order JSON (or say, in words, why it cannot). Adapters are pure: no database,
+no clock; SKU aliases and the catalogue are applied after them, by the intake flow."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+class Unreadable(Exception):
+    """The payload cannot be read as this channel's format; the message says where."""
+
+
+@dataclass
+class Converted:
+    """A canonical order (a dict in the shape of `canonical.OrderIn`) and what was noticed
+    on the way that is worth a warning but not a refusal."""
+
+    order: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One order as the channel delivered it: its text, and its id when it can be read."""
+
+    text: str
+    external_id: str | None
+
+
+class Adapter(Protocol):
+    channel: str
+
+    def split(self, text: str) -> list[Payload]:
+        """The payloads in one delivery (a file or a request body). Never raises: a delivery
+        that cannot be read is one payload with no external id, and converting it says why."""
+        ...
+
+    def convert(self, payload: Payload) -> Converted:
+        """The canonical order; raises Unreadable with the reason when it cannot."""
+        ...
+
+
+def load_json(text: str) -> Any:
+    """JSON with exact decimals (money is never a float), or Unreadable."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise Unreadable(f"not JSON: {error}") from None
+
+
+def split_json(text: str, external_id: Any) -> list[Payload]:
+    """One JSON object, or a JSON array of them, each as its own payload text."""
+    try:
+        document = load_json(text)
+    except Unreadable:
+        return [Payload(text, None)]
+    items = document if isinstance(document, list) else [document]
+    if not items:
+        return [Payload(text, None)]
+    payloads = []
+    for item in items:
+        try:
+            ident = external_id(item) if isinstance(item, dict) else None
+        except (KeyError, TypeError, ValueError):
+            ident = None
+        payloads.append(
+            Payload(json.dumps(item, default=str), str(ident) if ident is not None else None)
+        )
+    return payloads
+
+
+def need(document: Any, *path: str | int) -> Any:
+    """document[path...], or Unreadable naming the missing field."""
+    value = document
+    for step in path:
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            raise Unreadable(f"missing {'.'.join(str(p) for p in path)}") from None
+    if value is None:
+        raise Unreadable(f"missing {'.'.join(str(p) for p in path)}")
+    return value
+
+
+def listed(document: Any, key: str, required: bool = False) -> list[Any]:
+    """document[key] as a list: absent is empty (or Unreadable when required)."""
+    value = document.get(key) if isinstance(document, dict) else None
+    if isinstance(value, list) and (value or not required):
+        return value
+    if required:
+        raise Unreadable(f"{key} must be a non-empty list")
+    return []
+
+
+def text_of(value: Any) -> str | None:
+    """A string field as text, or None when absent or empty."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def money(value: Any, where: str) -> str | None:
+    """An amount as a canonical decimal string ("19.99"), or None when absent."""
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise Unreadable(f"{where}: {value!r} is not an amount") from None
+    if not amount.is_finite():
+        raise Unreadable(f"{where}: {value!r} is not an amount")
+    return format(amount.quantize(Decimal("0.0001")).normalize(), "f")

@@ -1,0 +1,379 @@
+"""The governed intake flow: a channel's payload is stored first, exactly as received, then
+converted by the channel's adapter, checked, and either placed as an order or kept, whole
+and explained, as a dead letter that can be replayed after a fix or discarded with a reason.
+
+Exactly once: a payload is marked accepted in the same transaction that places its order,
+so a crash between storing and processing leaves it pending (processed later by `drain`),
+never lost and never placed twice."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import OperationalError
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from backorder.canonical import OrderIn
+from backorder.domain.errors import BackorderError, InvalidRequest, UnknownSku
+from backorder.intake import ADAPTERS, Payload, Unreadable
+from backorder.services.context import Backorder
+from backorder.services.intake import place_order
+from backorder.store.db import COMMIT_HOOKS
+from backorder.store.tables import intake_payloads, products, sku_aliases
+
+ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+DEFAULT_ACCOUNT = "default"
+MAX_PAYLOAD_CHARS = 5_000_000
+TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after value
+
+
+@dataclass
+class Outcome:
+    """What became of one payload."""
+
+    id: int
+    state: str  # accepted | duplicate | dead | pending (a transient failure: retried later)
+    ref: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _adapter_of(channel: str) -> Any:
+    if channel not in ADAPTERS:
+        raise InvalidRequest(f"unknown channel {channel!r}; known: {', '.join(sorted(ADAPTERS))}")
+    return ADAPTERS[channel]
+
+
+def _check_account(account: str) -> str:
+    if not ACCOUNT.fullmatch(account):
+        raise InvalidRequest(
+            f"account {account!r}: 1 to 64 letters, digits, _ or -, starting with a letter or digit"
+        )
+    return account
+
+
+def receive(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT) -> list[int]:
+    """Store every payload of one delivery, as received, in one transaction; their ids."""
+    adapter = _adapter_of(channel)
+    _check_account(account)
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise InvalidRequest(f"a delivery is at most {MAX_PAYLOAD_CHARS:,} characters")
+    now = app.now()
+    rows = [
+        {
+            "channel": channel,
+            "account": account,
+            "external_id": (payload.external_id or "")[:128] or None,
+            "received_at": now,
+            "content_hash": hashlib.sha256(payload.text.encode()).hexdigest(),
+            "raw": payload.text,
+            "state": "pending",
+            "attempts": 0,
+        }
+        for payload in adapter.split(text)
+    ]
+    with app.db.write() as uow:
+        ids = [
+            int(uow.connection.execute(insert(intake_payloads).values(row)).inserted_primary_key[0])  # type: ignore[index]
+            for row in rows
+        ]
+        uow.commit()
+    return ids
+
+
+def ingest(
+    app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT
+) -> list[Outcome]:
+    """Receive a delivery, then process each of its payloads."""
+    return [process(app, payload_id) for payload_id in receive(app, channel, text, account)]
+
+
+def _aliases(conn: Connection, channel: str, account: str, names: set[str]) -> dict[str, str]:
+    """Channel SKU -> our SKU; an alias for this account wins over one for every account."""
+    rows = conn.execute(
+        select(sku_aliases.c.channel_sku, sku_aliases.c.sku, sku_aliases.c.account).where(
+            sku_aliases.c.channel == channel,
+            sku_aliases.c.account.in_([account, ""]),
+            sku_aliases.c.channel_sku.in_(names),
+        )
+    ).all()
+    found = {r.channel_sku: r.sku for r in rows if r.account == ""}
+    found |= {r.channel_sku: r.sku for r in rows if r.account == account}
+    return found
+
+
+def _prepare(
+    app: Backorder, row: Any
+) -> tuple[OrderIn | None, list[str], list[str], dict[str, Any]]:
+    """Convert, map SKUs and check: the order (or None), reasons, warnings, impact."""
+    adapter = ADAPTERS[row.channel]
+    reasons: list[str] = []
+    impact: dict[str, Any] = {}
+    try:
+        converted = adapter.convert(Payload(row.raw, row.external_id))
+    except Unreadable as error:
+        return None, [str(error)], [], impact
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as error:
+        return None, [f"unreadable: {error}"], [], impact
+    document, warnings = converted.order, list(converted.warnings)
+    if row.account != DEFAULT_ACCOUNT and row.channel != "canonical":
+        document["channel"] = f"{document['channel']}.{row.account}"
+    lines: list[Any] = document["lines"] if isinstance(document.get("lines"), list) else []
+    names = {str(line.get("sku")) for line in lines if isinstance(line, dict)}
+    with app.db.read() as uow:
+        conn = uow.connection
+        mapped = _aliases(conn, row.channel, row.account, names)
+        for line in lines:
+            if isinstance(line, dict) and str(line.get("sku")) in mapped:
+                line["sku"] = mapped[str(line["sku"])]
+        skus = {str(line.get("sku")) for line in lines if isinstance(line, dict)}
+        catalogue = dict(
+            conn.execute(
+                select(products.c.sku, products.c.unit_price).where(products.c.sku.in_(skus))
+            ).all()
+        )
+    impact = _impact(document, lines, catalogue)
+    for sku in sorted(skus - catalogue.keys()):
+        reasons.append(f"unknown SKU {sku!r} (no product, and no alias for {row.channel})")
+    try:
+        order = OrderIn.model_validate(document)
+    except ValidationError as error:
+        reasons += [
+            f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}" for e in error.errors()
+        ]
+        return None, reasons, warnings, impact
+    warnings += _warnings(order, catalogue)
+    return (None if reasons else order), reasons, warnings, impact
+
+
+def _impact(
+    document: dict[str, Any], lines: list[Any], catalogue: dict[str, Decimal]
+) -> dict[str, Any]:
+    """What a dead letter puts at risk: the order's value and the buyer's tier."""
+    value = Decimal(0)
+    for line in lines:
+        if not isinstance(line, dict):
+            continue
+        try:
+            quantity = int(line.get("quantity") or 0)
+            price = line.get("unit_price")
+            unit = (
+                Decimal(str(price))
+                if price not in (None, "")
+                else catalogue.get(str(line.get("sku")))
+            )
+            value += unit * quantity if unit is not None and unit.is_finite() else 0
+        except (ArithmeticError, ValueError, TypeError):
+            continue
+    customer: dict[str, Any] = (
+        document["customer"] if isinstance(document.get("customer"), dict) else {}
+    )
+    currency = document.get("currency")
+    return {
+        "value": value.quantize(Decimal("0.0001")) if abs(value) < 10**14 else None,
+        "currency": currency if isinstance(currency, str) and len(currency) == 3 else None,
+        "tier": str(customer.get("tier") or "standard")[:16],
+    }
+
+
+def _warnings(order: OrderIn, catalogue: dict[str, Decimal]) -> list[str]:
+    """What is worth telling but not worth refusing the order for."""
+    notes = []
+    if not order.customer.email and not order.customer.phone:
+        notes.append("no way to reach the customer: neither e-mail nor phone")
+    seen: set[str] = set()
+    for number, line in enumerate(order.lines, start=1):
+        if line.sku in seen:
+            notes.append(f"line {number}: {line.sku} appears on more than one line")
+        seen.add(line.sku)
+        listed = catalogue.get(line.sku)
+        if line.unit_price is not None and listed and abs(line.unit_price - listed) > listed / 2:
+            notes.append(
+                f"line {number}: price {line.unit_price} is far from the catalogue's {listed}"
+            )
+    return notes
+
+
+@retry(
+    retry=retry_if_exception_type(OperationalError),
+    wait=wait_random_exponential(multiplier=0.05, max=2),
+    stop=stop_after_attempt(5),
+    reraise=True,
+)
+def _place(app: Backorder, payload_id: int, order: OrderIn) -> tuple[str, bool]:
+    """Place the order; the payload is marked accepted in the order's own transaction."""
+
+    def accepted(conn: Connection) -> None:
+        conn.execute(
+            update(intake_payloads)
+            .where(intake_payloads.c.id == payload_id)
+            .values(
+                state="accepted",
+                order_ref=order.to_request().ref,
+                processed_at=app.now(),
+                attempts=intake_payloads.c.attempts + 1,
+                reasons=None,
+            )
+        )
+
+    token = COMMIT_HOOKS.set((accepted,))
+    try:
+        placed = place_order(app, order.to_request())
+    finally:
+        COMMIT_HOOKS.reset(token)
+    return placed.ref, placed.created
+
+
+def process(app: Backorder, payload_id: int) -> Outcome:
+    """Turn one stored payload into an order, a duplicate or a dead letter."""
+    with app.db.read() as uow:
+        row = uow.connection.execute(
+            select(intake_payloads).where(intake_payloads.c.id == payload_id)
+        ).first()
+    if row is None:
+        raise InvalidRequest(f"no intake payload {payload_id}")
+    if row.state not in ("pending", "dead"):
+        return Outcome(row.id, row.state, row.order_ref, list(row.reasons or []))
+    order, reasons, warnings, impact = _prepare(app, row)
+    if order is not None:
+        try:
+            ref, created = _place(app, row.id, order)
+        except OperationalError:
+            return Outcome(row.id, "pending", reasons=["database busy; will be retried"])
+        except BackorderError as error:  # e.g. a SKU removed since the check
+            reasons = [str(error)]
+        else:
+            state = "accepted" if created else "duplicate"
+            _finish(app, row.id, state, ref, None, warnings, {})
+            return Outcome(row.id, state, ref, [], warnings)
+    _finish(app, row.id, "dead", None, reasons, warnings, impact)
+    return Outcome(row.id, "dead", None, reasons, warnings)
+
+
+def _finish(
+    app: Backorder,
+    payload_id: int,
+    state: str,
+    ref: str | None,
+    reasons: list[str] | None,
+    warnings: list[str],
+    impact: dict[str, Any],
+) -> None:
+    values: dict[str, Any] = {"warnings": warnings or None}
+    if state != "accepted":  # accepted was written with the order
+        values |= {
+            "state": state,
+            "order_ref": ref,
+            "reasons": reasons,
+            "processed_at": app.now(),
+            "attempts": intake_payloads.c.attempts + 1,
+            **impact,
+        }
+    with app.db.write() as uow:
+        uow.connection.execute(
+            update(intake_payloads).where(intake_payloads.c.id == payload_id).values(values)
+        )
+        uow.commit()
+
+
+def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:
+    """Process payloads left pending (a crash, a busy database), oldest first."""
+    with app.db.read() as uow:
+        ids = (
+            uow.connection.execute(
+                select(intake_payloads.c.id)
+                .where(intake_payloads.c.state == "pending")
+                .order_by(intake_payloads.c.id)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+    return [process(app, payload_id) for payload_id in ids]
+
+
+def replay(app: Backorder, payload_id: int | None = None) -> list[Outcome]:
+    """Try dead letters again (one, or all of them, oldest first), after a fix."""
+    query = select(intake_payloads.c.id).where(intake_payloads.c.state == "dead")
+    if payload_id is not None:
+        query = query.where(intake_payloads.c.id == payload_id)
+    with app.db.read() as uow:
+        ids = uow.connection.execute(query.order_by(intake_payloads.c.id)).scalars().all()
+    if payload_id is not None and not ids:
+        raise InvalidRequest(f"no dead letter {payload_id}")
+    return [process(app, i) for i in ids]
+
+
+def discard(app: Backorder, payload_id: int, reason: str) -> None:
+    """Give up on a dead letter, saying why; it stays in the store."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidRequest("say why the dead letter is discarded (--reason)")
+    with app.db.write() as uow:
+        done = uow.connection.execute(
+            update(intake_payloads)
+            .where(intake_payloads.c.id == payload_id, intake_payloads.c.state == "dead")
+            .values(state="discarded", discard_reason=reason[:500], processed_at=app.now())
+        ).rowcount
+        if done != 1:
+            raise InvalidRequest(f"no dead letter {payload_id}")
+        uow.commit()
+
+
+def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
+    """Dead letters, highest impact first: order value, then the buyer's tier, then age."""
+    now = app.now()
+    with app.db.read() as uow:
+        rows = uow.connection.execute(
+            select(intake_payloads).where(intake_payloads.c.state == "dead")
+        ).all()
+    rows = sorted(
+        rows,
+        key=lambda r: (-(r.value or 0), -TIER_WEIGHT.get(r.tier or "", 0), r.received_at, r.id),
+    )
+    return [
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "account": r.account,
+            "external_id": r.external_id,
+            "received_at": r.received_at.isoformat(),
+            "age_hours": round((now - r.received_at).total_seconds() / 3600, 1),
+            "reasons": list(r.reasons or []),
+            "value": str(r.value) if r.value is not None else None,
+            "currency": r.currency,
+            "tier": r.tier,
+            "attempts": r.attempts,
+        }
+        for r in rows[:limit]
+    ]
+
+
+def add_alias(
+    app: Backorder, channel: str, channel_sku: str, sku: str, account: str | None = None
+) -> None:
+    """Map a channel's name for a product onto our SKU (for one account, or for all)."""
+    _adapter_of(channel)
+    if account is not None:
+        _check_account(account)
+    channel_sku = channel_sku.strip()
+    if not channel_sku or len(channel_sku) > 128:
+        raise InvalidRequest("the channel's SKU must be 1 to 128 characters")
+    with app.db.write() as uow:
+        conn = uow.connection
+        if conn.execute(select(func.count()).where(products.c.sku == sku)).scalar_one() == 0:
+            raise UnknownSku(sku)
+        key = {"channel": channel, "account": account or "", "channel_sku": channel_sku}
+        same = [sku_aliases.c[name] == value for name, value in key.items()]
+        known = conn.execute(select(func.count()).select_from(sku_aliases).where(*same))
+        if known.scalar_one():
+            conn.execute(update(sku_aliases).where(*same).values(sku=sku))
+        else:
+            conn.execute(insert(sku_aliases).values(key | {"sku": sku, "created_at": app.now()}))
+        uow.commit()

@@ -1,0 +1,84 @@
+"""Channel adapters are pure: any bytes in, a canonical order or a reason out, never an
+exception of another kind. Fuzzed with random text, random JSON, and the real fixtures with
+parts replaced by anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backorder.intake import ADAPTERS, Converted, Unreadable
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
+SAMPLES = {
+    "shopify": json.loads((FIXTURES / "shopify_order.json").read_text()),
+    "woocommerce": json.loads((FIXTURES / "woocommerce_order.json").read_text()),
+    "canonical": {
+        "channel": "web",
+        "external_id": "1",
+        "placed_at": "2026-01-01T00:00:00Z",
+        "customer": {"id": "c"},
+        "lines": [{"sku": "A", "quantity": 1}],
+    },
+}
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def survive(channel: str, text: str) -> None:
+    adapter = ADAPTERS[channel]
+    for payload in adapter.split(text):
+        try:
+            assert isinstance(adapter.convert(payload), Converted)
+        except Unreadable as error:
+            assert str(error)
+
+
+def mutate(document: Any, path: list[Any], value: Any) -> Any:
+    """The document with the value at `path` (as far as it leads) replaced."""
+    if not path or not isinstance(document, dict | list):
+        return value
+    copy = dict(document) if isinstance(document, dict) else list(document)
+    keys = list(copy) if isinstance(copy, dict) else list(range(len(copy)))
+    if not keys:
+        return value
+    key = keys[path[0] % len(keys)]
+    copy[key] = mutate(copy[key], path[1:], value)
+    return copy
+
+
+@pytest.mark.parametrize("channel", sorted(ADAPTERS))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=300))
+def test_any_text(channel: str, text: str) -> None:
+    survive(channel, text)
+
+
+@pytest.mark.parametrize("channel", sorted(ADAPTERS))
+@settings(max_examples=150, deadline=None)
+@given(document=JSON)
+def test_any_json(channel: str, document: Any) -> None:
+    survive(channel, json.dumps(document))
+
+
+@pytest.mark.parametrize("channel", sorted(ADAPTERS))
+@settings(max_examples=300, deadline=None)
+@given(path=st.lists(st.integers(min_value=0, max_value=50), max_size=4), value=JSON)
+def test_a_real_order_with_any_part_replaced(channel: str, path: list[int], value: Any) -> None:
+    survive(channel, json.dumps(mutate(SAMPLES[channel], path, value)))
+
+
+@pytest.mark.parametrize("channel", sorted(ADAPTERS))
+def test_the_samples_convert(channel: str) -> None:
+    adapter = ADAPTERS[channel]
+    (payload,) = adapter.split(json.dumps(SAMPLES[channel]))
+    assert adapter.convert(payload).order["lines"]
