@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     customer_link_days: int = Field(
         default=30, gt=0, le=3650, description="how long a customer link stays valid"
     )
+    intake_soft_limit: int = Field(
+        default=1_000,
+        ge=0,
+        description="payloads waiting past which POST /channels/{channel}/orders stores and "
+        "answers 202, leaving the processing to `backorder intake drain`",
+    )
+    intake_hard_limit: int = Field(
+        default=100_000,
+        gt=0,
+        description="payloads waiting past which the endpoint answers 503 with Retry-After",
+    )
     api_key_cache_seconds: int = Field(
         default=5,
         ge=0,

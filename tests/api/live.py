@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -59,13 +60,14 @@ def make_keys(url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(url: str) -> Iterator[str]:
+def serving(url: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """`backorder serve` on the database at `url`; yields the base URL once it answers."""
     port = free_port()
     process = subprocess.Popen(
         [BACKORDER, "--db", url, "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=os.environ | (env or {}),
     )
     base = f"http://127.0.0.1:{port}"
     try:

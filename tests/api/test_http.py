@@ -78,9 +78,7 @@ def test_bad_orders_are_problem_documents_and_change_nothing(
     assert call(base, keys["admin"], "GET", "/api/v1/events?limit=10000").json() == before
 
 
-def test_unknown_things_are_404_and_revoked_keys_401(
-    server: Server, tmp_path: Path
-) -> None:
+def test_unknown_things_are_404_and_revoked_keys_401(server: Server, tmp_path: Path) -> None:
     base, keys = server.base, server.keys
     assert call(base, keys["admin"], "GET", "/api/v1/orders/web:nope").status_code == 404
     assert call(base, keys["admin"], "GET", "/api/v1/stock/NOPE").status_code == 404
@@ -278,6 +276,12 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/events", None, Permission.READ),
     ("GET", "/api/v1/backorders?status=waiting", None, Permission.READ_ORDERS),
     ("POST", "/api/v1/orders/web:matrix/customer-link", None, Permission.CUSTOMER_LINKS),
+    (
+        "POST",
+        "/api/v1/channels/canonical/orders",
+        ORDER | {"external_id": "matrix-intake"},
+        Permission.PLACE_ORDERS,
+    ),
     ("GET", "/api/v1/events/consumers", None, Permission.READ),
     ("PUT", "/api/v1/events/consumers/matrix", {"position": 0}, Permission.TRACK_EVENTS),
     ("DELETE", "/api/v1/events/consumers/matrix-gone", None, Permission.TRACK_EVENTS),

@@ -270,6 +270,24 @@ class ConsumerOut(Out):
     lag_seconds: float = Field(description="age of the oldest event it has not handled")
 
 
+class DeadLetterOut(Out):
+    id: int
+    reasons: list[str]
+
+
+class WarnedOut(Out):
+    ref: str | None
+    warnings: list[str]
+
+
+class IntakeOut(Out):
+    accepted: list[str] = Field(description="references of the orders placed")
+    duplicates: list[str] = Field(description="references already known: nothing placed")
+    dead_lettered: list[DeadLetterOut] = Field(description="kept, with every reason")
+    pending: list[int] = Field(description="stored, to be processed by the intake worker")
+    warnings: list[WarnedOut]
+
+
 class Health(Out):
     status: Literal["ok"]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from backorder.api.auth import backorder_of, need
+from backorder.api.problems import ApiProblem
 from backorder.api.responses import (
     BackordersOut,
     CancelOut,
@@ -16,6 +18,7 @@ from backorder.api.responses import (
     CustomerLinkOut,
     CustomerOrderOut,
     EventOut,
+    IntakeOut,
     OrderOut,
     Problem,
     ProductOut,
@@ -41,6 +44,7 @@ from backorder.canonical import TOKEN, OrderIn
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.model import Policy, Product, Tier
+from backorder.intake import ADAPTERS
 from backorder.services.consumers import (
     NAME as CONSUMER,
 )
@@ -52,6 +56,15 @@ from backorder.services.consumers import (
 )
 from backorder.services.context import Backorder
 from backorder.services.customer_links import customer_cancel, customer_view, mint_link
+from backorder.services.ingest import (
+    ACCOUNT,
+    DEFAULT_ACCOUNT,
+    Outcome,
+    backlog,
+    process,
+    receive,
+    summary,
+)
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
@@ -373,3 +386,65 @@ def delete_consumer(name: ConsumerName, app: App, _: Tracker) -> Response:
     """Stop tracking a retired reader, so its lag no longer counts."""
     forget_consumer(app, name)
     return Response(status_code=204)
+
+
+ChannelName = Annotated[
+    str,
+    Path(
+        pattern="^(" + "|".join(sorted(ADAPTERS)) + ")$",
+        description="the channel whose format the body is in",
+        examples=["shopify"],
+    ),
+]
+INTAKE_BODY = {
+    "required": True,
+    "description": "the channel's own order document: one order, or a JSON array of them",
+    "content": {"application/json": {"schema": {}}},
+}
+
+
+@router.post(
+    "/channels/{channel}/orders",
+    tags=["intake"],
+    response_model=IntakeOut,
+    openapi_extra={"requestBody": INTAKE_BODY},
+    responses=ERRORS
+    | {
+        202: {"model": IntakeOut, "description": "Stored; the intake worker will process it"},
+        503: _problem("The intake backlog is full; retry after `Retry-After` seconds"),
+    },
+)
+async def post_channel_orders(
+    channel: ChannelName,
+    request: Request,
+    response: Response,
+    app: App,
+    _: Placer,
+    account: Annotated[
+        str, Query(pattern=ACCOUNT.pattern, description="the store it came from")
+    ] = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """Take in orders in a channel's own format (a webhook can point here). Every payload is
+    stored first; each becomes an order, a duplicate, or a dead letter with its reasons
+    (answered 200). Past the soft backlog limit the payloads are stored and answered 202
+    for the worker; past the hard limit nothing is stored and the answer is 503."""
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiProblem(400, "not-utf-8", "Not UTF-8", "the body must be UTF-8 text") from None
+    if not text.strip():
+        raise ApiProblem(422, "empty-body", "Empty body", "send the channel's order document")
+    waiting = await run_in_threadpool(backlog, app)
+    if waiting >= app.settings.intake_hard_limit:
+        raise ApiProblem(
+            503,
+            "intake-full",
+            "Intake backlog full",
+            f"{waiting:,} payloads are waiting; retry later",
+            {"Retry-After": "30"},
+        )
+    ids = await run_in_threadpool(receive, app, channel, text, account)
+    if waiting >= app.settings.intake_soft_limit:
+        response.status_code = 202
+        return summary([Outcome(payload_id, "pending") for payload_id in ids])
+    return summary([await run_in_threadpool(process, app, payload_id) for payload_id in ids])

@@ -19,6 +19,7 @@ from backorder.services.ingest import (
     drain,
     ingest,
     replay,
+    summary,
 )
 
 DEAD_LETTERED = 2
@@ -26,21 +27,9 @@ Account = Annotated[str, typer.Option(help="The channel account (store) it came 
 
 
 def _report(outcomes: list[Outcome], as_json: bool) -> None:
-    accepted = [o.ref for o in outcomes if o.state == "accepted"]
-    duplicates = [o.ref for o in outcomes if o.state == "duplicate"]
-    dead = [{"id": o.id, "reasons": o.reasons} for o in outcomes if o.state == "dead"]
-    pending = [o.id for o in outcomes if o.state == "pending"]
-    warned = [{"ref": o.ref, "warnings": o.warnings} for o in outcomes if o.warnings and o.ref]
+    report = summary(outcomes)
     if as_json:
-        emit(
-            {
-                "accepted": accepted,
-                "duplicates": duplicates,
-                "dead_lettered": dead,
-                "pending": pending,
-                "warnings": warned,
-            }
-        )
+        emit(report)
     else:
         for o in outcomes:
             detail = "; ".join(o.reasons or o.warnings)
@@ -48,7 +37,7 @@ def _report(outcomes: list[Outcome], as_json: bool) -> None:
                 f"{o.state:<10} {o.ref or f'payload {o.id}'}" + (f"  ({detail})" if detail else ""),
                 markup=False,
             )
-    if dead or pending:
+    if report["dead_lettered"] or report["pending"]:
         raise typer.Exit(DEAD_LETTERED)
 
 

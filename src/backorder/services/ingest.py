@@ -30,6 +30,7 @@ from backorder.store.tables import intake_payloads, products, sku_aliases
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_ACCOUNT = "default"
 MAX_PAYLOAD_CHARS = 5_000_000
+OPEN = ("pending", "dead")  # states a payload can still leave; the others are final
 TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after value
 
 
@@ -42,6 +43,19 @@ class Outcome:
     ref: str | None = None
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+def summary(outcomes: list[Outcome]) -> dict[str, Any]:
+    """What became of a delivery, as the CLI's --json and the API answer it."""
+    return {
+        "accepted": [o.ref for o in outcomes if o.state == "accepted"],
+        "duplicates": [o.ref for o in outcomes if o.state == "duplicate"],
+        "dead_lettered": [
+            {"id": o.id, "reasons": o.reasons} for o in outcomes if o.state == "dead"
+        ],
+        "pending": [o.id for o in outcomes if o.state == "pending"],
+        "warnings": [{"ref": o.ref, "warnings": o.warnings} for o in outcomes if o.warnings],
+    }
 
 
 def _adapter_of(channel: str) -> Any:
@@ -212,7 +226,7 @@ def _place(app: Backorder, payload_id: int, order: OrderIn) -> tuple[str, bool]:
     def accepted(conn: Connection) -> None:
         conn.execute(
             update(intake_payloads)
-            .where(intake_payloads.c.id == payload_id)
+            .where(intake_payloads.c.id == payload_id, intake_payloads.c.state.in_(OPEN))
             .values(
                 state="accepted",
                 order_ref=order.to_request().ref,
@@ -277,9 +291,23 @@ def _finish(
         }
     with app.db.write() as uow:
         uow.connection.execute(
-            update(intake_payloads).where(intake_payloads.c.id == payload_id).values(values)
+            update(intake_payloads)
+            .where(intake_payloads.c.id == payload_id, intake_payloads.c.state.in_(OPEN))
+            .values(values)
         )
         uow.commit()
+
+
+def backlog(app: Backorder) -> int:
+    """Payloads stored and not yet processed."""
+    with app.db.read() as uow:
+        return int(
+            uow.connection.execute(
+                select(func.count())
+                .select_from(intake_payloads)
+                .where(intake_payloads.c.state == "pending")
+            ).scalar_one()
+        )
 
 
 def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:

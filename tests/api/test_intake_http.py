@@ -1,0 +1,69 @@
+"""POST /api/v1/channels/{channel}/orders: a channel's own payloads over HTTP, and what the
+endpoint does when the backlog grows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.api.live import Server, cli, make_keys, serving
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
+
+
+def post(base: str, key: str, channel: str, body: bytes, **params: str) -> httpx.Response:
+    return httpx.post(
+        f"{base}/api/v1/channels/{channel}/orders",
+        content=body,
+        params=params,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def test_a_shopify_webhook_is_taken_or_dead_lettered_and_replayed(server: Server) -> None:
+    shop = server.keys["channel"]
+    cli(server.db_url, "product", "add", "IPOD-GREEN", "--name", "iPod", "--price", "199")
+    cli(server.db_url, "sku", "alias", "shopify", "IPOD2008GREEN", "IPOD-GREEN")
+    body = (FIXTURES / "shopify_order.json").read_bytes()
+    first = post(server.base, shop, "shopify", body)
+    assert first.status_code == 200, first.text
+    (dead,) = first.json()["dead_lettered"]
+    assert "variant:49148385" in dead["reasons"][0]
+    cli(server.db_url, "sku", "alias", "shopify", "variant:49148385", "WIDGET-BLUE")
+    replayed = json.loads(cli(server.db_url, "intake", "replay", "--all", "--json"))
+    assert replayed["accepted"] == ["shopify:450789469"]
+    again = post(server.base, shop, "shopify", body)
+    assert again.json()["duplicates"] == ["shopify:450789469"]
+    bad = post(server.base, shop, "shopify", b"\xff\xfe")
+    assert (bad.status_code, bad.json()["type"]) == (400, "/problems/not-utf-8")
+    unknown = post(server.base, shop, "fax", body)
+    assert unknown.status_code == 422
+
+
+def test_past_the_soft_limit_payloads_wait_for_the_worker_and_past_the_hard_limit_503(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'spike.db'}"
+    cli(url, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
+    key = make_keys(url)["channel"]
+    order = {
+        "channel": "web",
+        "external_id": "spike-1",
+        "placed_at": "2026-01-05T10:00:00Z",
+        "customer": {"id": "c-1", "email": "c@example.com"},
+        "lines": [{"sku": "WIDGET-BLUE", "quantity": 1}],
+    }
+    limits = {"BACKORDER_INTAKE_SOFT_LIMIT": "0", "BACKORDER_INTAKE_HARD_LIMIT": "2"}
+    with serving(url, limits) as base:
+        answers = [
+            post(base, key, "canonical", json.dumps(order | {"external_id": f"s-{n}"}).encode())
+            for n in range(3)
+        ]
+    assert [a.status_code for a in answers] == [202, 202, 503]
+    assert answers[2].headers["retry-after"] == "30"
+    assert answers[0].json()["pending"] == [1]
+    drained = json.loads(cli(url, "intake", "drain", "--json"))
+    assert drained["accepted"] == ["web:s-0", "web:s-1"]  # in the order they came
