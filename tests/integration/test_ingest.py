@@ -185,3 +185,20 @@ def test_any_delivery_is_stored_and_ends_as_an_order_or_a_dead_letter(
         assert len(states(app)) == len(outcomes)
     finally:
         app.close()
+
+
+def test_a_partner_csv_becomes_one_order_per_order_id_with_buyer_part_numbers_mapped(
+    shop: Backorder,
+) -> None:
+    add_alias(shop, "csv", "BP-4471", "WOO-SINGLE", account="acme")
+    outcomes = ingest(shop, "csv", fixture("partner_orders.csv"), account="acme")
+    assert [(o.state, o.ref) for o in outcomes] == [
+        ("accepted", "csv.acme:PO-7781"),
+        ("accepted", "csv.acme:PO-7782"),
+    ]
+    order = order_view(shop, "csv.acme:PO-7781")
+    assert [(line["sku"], line["quantity"]) for line in order["lines"]] == [
+        ("IPOD-GREEN", 12),
+        ("WOO-SINGLE", 3),
+    ]
+    assert order["customer"]["tier"] == "wholesale"

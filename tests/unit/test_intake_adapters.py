@@ -26,10 +26,12 @@ SAMPLES = {
         "lines": [{"sku": "A", "quantity": 1}],
     },
 }
+PARTNER_CSV = (FIXTURES / "partner_orders.csv").read_text()
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -70,15 +72,43 @@ def test_any_json(channel: str, document: Any) -> None:
     survive(channel, json.dumps(document))
 
 
-@pytest.mark.parametrize("channel", sorted(ADAPTERS))
+@pytest.mark.parametrize("channel", sorted(SAMPLES))
 @settings(max_examples=300, deadline=None)
 @given(path=st.lists(st.integers(min_value=0, max_value=50), max_size=4), value=JSON)
 def test_a_real_order_with_any_part_replaced(channel: str, path: list[int], value: Any) -> None:
     survive(channel, json.dumps(mutate(SAMPLES[channel], path, value)))
 
 
-@pytest.mark.parametrize("channel", sorted(ADAPTERS))
+@settings(max_examples=300, deadline=None)
+@given(
+    row=st.integers(min_value=0, max_value=3),
+    column=st.integers(min_value=0, max_value=10),
+    cell=st.text(max_size=30),
+)
+def test_a_real_csv_with_any_cell_replaced(row: int, column: int, cell: str) -> None:
+    rows = [line.split(",") for line in PARTNER_CSV.splitlines()]
+    rows[row][column % len(rows[row])] = cell
+    survive("csv", "\n".join(",".join(r) for r in rows))
+
+
+@pytest.mark.parametrize("channel", sorted(SAMPLES))
 def test_the_samples_convert(channel: str) -> None:
     adapter = ADAPTERS[channel]
     (payload,) = adapter.split(json.dumps(SAMPLES[channel]))
     assert adapter.convert(payload).order["lines"]
+
+
+def test_csv_rows_are_grouped_into_orders_by_order_id() -> None:
+    adapter = ADAPTERS["csv"]
+    first, second = adapter.split(PARTNER_CSV)
+    assert (first.external_id, second.external_id) == ("PO-7781", "PO-7782")
+    order = adapter.convert(first).order
+    assert [(line["sku"], line["quantity"]) for line in order["lines"]] == [
+        ("IPOD-GREEN", 12),
+        ("BP-4471", 3),
+    ]
+    assert order["customer"]["tier"] == "wholesale" and order["shipping"]["method"] == "expedited"
+    assert order["lines"][0]["unit_price"] == "150"
+    (broken,) = adapter.split("sku,quantity\nA,1\n")
+    with pytest.raises(Unreadable, match="lacks order_id, placed_at, customer_id"):
+        adapter.convert(broken)

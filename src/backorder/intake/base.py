@@ -110,8 +110,8 @@ def money(value: Any, where: str) -> str | None:
         return None
     try:
         amount = Decimal(str(value))
+        if not amount.is_finite() or abs(amount) >= 10**12:
+            raise ArithmeticError
+        return format(amount.quantize(Decimal("0.0001")).normalize(), "f")
     except ArithmeticError:
         raise Unreadable(f"{where}: {value!r} is not an amount") from None
-    if not amount.is_finite():
-        raise Unreadable(f"{where}: {value!r} is not an amount")
-    return format(amount.quantize(Decimal("0.0001")).normalize(), "f")
