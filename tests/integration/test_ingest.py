@@ -202,3 +202,26 @@ def test_a_partner_csv_becomes_one_order_per_order_id_with_buyer_part_numbers_ma
         ("WOO-SINGLE", 3),
     ]
     assert order["customer"]["tier"] == "wholesale"
+
+
+def test_amazon_orders_with_their_items_or_as_two_responses(shop: Backorder) -> None:
+    add_alias(shop, "amazon", "IPOD2008GREEN", "IPOD-GREEN")
+    add_alias(shop, "amazon", "asin:B00KX5G1QE", "IPOD-RED")
+    (business,) = ingest(shop, "amazon", fixture("amazon_order.json"))
+    assert (business.state, business.ref) == ("accepted", "amazon:902-3159896-1390916")
+    assert business.warnings == [
+        "order item 3 (IPOD-RED): nothing ordered, left out",
+        "line 2: price 48 is far from the catalogue's 199.00",
+    ]
+    order = order_view(shop, business.ref)
+    assert order["customer"]["tier"] == "wholesale" and order["currency"] == "EUR"
+    assert order["shipping"]["method"] == "expedited"
+    assert [(x["sku"], x["quantity"], x["unit_price"]) for x in order["lines"]] == [
+        ("IPOD-GREEN", 2, "189.00"),
+        ("IPOD-RED", 1, "48.00"),
+    ]
+    (prime,) = ingest(shop, "amazon", fixture("amazon_responses.json"))
+    assert (prime.state, prime.warnings) == ("accepted", [])
+    order = order_view(shop, prime.ref)
+    assert order["shipping"]["method"] == "expedited"  # Prime
+    assert order["customer"]["email"] == "h7wq8yz2mt3@marketplace.amazon.com"

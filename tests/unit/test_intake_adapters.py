@@ -16,6 +16,7 @@ from backorder.intake import ADAPTERS, Converted, Unreadable
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 SAMPLES = {
+    "amazon": json.loads((FIXTURES / "amazon_order.json").read_text()),
     "shopify": json.loads((FIXTURES / "shopify_order.json").read_text()),
     "woocommerce": json.loads((FIXTURES / "woocommerce_order.json").read_text()),
     "canonical": {

@@ -3,12 +3,18 @@ canonical order JSON. `ADAPTERS` names them all."""
 
 from __future__ import annotations
 
-from backorder.intake import canonical, csv_lines, shopify, woocommerce
+from backorder.intake import amazon, canonical, csv_lines, shopify, woocommerce
 from backorder.intake.base import Adapter, Converted, Payload, Unreadable
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.channel: adapter
-    for adapter in (canonical.ADAPTER, csv_lines.ADAPTER, shopify.ADAPTER, woocommerce.ADAPTER)
+    for adapter in (
+        amazon.ADAPTER,
+        canonical.ADAPTER,
+        csv_lines.ADAPTER,
+        shopify.ADAPTER,
+        woocommerce.ADAPTER,
+    )
 }
 
 __all__ = ["ADAPTERS", "Adapter", "Converted", "Payload", "Unreadable"]

@@ -30,6 +30,7 @@ from backorder.store.tables import intake_payloads, products, sku_aliases
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_ACCOUNT = "default"
 MAX_PAYLOAD_CHARS = 5_000_000
+HIDE_CONTACT = {"amazon"}  # channels that keep the buyer's contact to themselves
 OPEN = ("pending", "dead")  # states a payload can still leave; the others are final
 TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after value
 
@@ -162,7 +163,7 @@ def _prepare(
             f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}" for e in error.errors()
         ]
         return None, reasons, warnings, impact
-    warnings += _warnings(order, catalogue)
+    warnings += _warnings(order, catalogue, contact_expected=row.channel not in HIDE_CONTACT)
     return (None if reasons else order), reasons, warnings, impact
 
 
@@ -196,10 +197,12 @@ def _impact(
     }
 
 
-def _warnings(order: OrderIn, catalogue: dict[str, Decimal]) -> list[str]:
+def _warnings(
+    order: OrderIn, catalogue: dict[str, Decimal], contact_expected: bool = True
+) -> list[str]:
     """What is worth telling but not worth refusing the order for."""
     notes = []
-    if not order.customer.email and not order.customer.phone:
+    if contact_expected and not order.customer.email and not order.customer.phone:
         notes.append("no way to reach the customer: neither e-mail nor phone")
     seen: set[str] = set()
     for number, line in enumerate(order.lines, start=1):
