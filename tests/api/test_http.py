@@ -282,6 +282,7 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
         ORDER | {"external_id": "matrix-intake"},
         Permission.PLACE_ORDERS,
     ),
+    ("GET", "/api/v1/intake/health", None, Permission.READ),
     ("GET", "/api/v1/events/consumers", None, Permission.READ),
     ("PUT", "/api/v1/events/consumers/matrix", {"position": 0}, Permission.TRACK_EVENTS),
     ("DELETE", "/api/v1/events/consumers/matrix-gone", None, Permission.TRACK_EVENTS),

@@ -21,6 +21,7 @@ from backorder.services.ingest import (
     dead_letters,
     discard,
     drain,
+    health,
     ingest,
     receive,
     replay,
@@ -31,6 +32,7 @@ from backorder.services.views import order_view
 from backorder.store.db import Database
 from backorder.store.migrate import upgrade
 from backorder.store.tables import intake_payloads
+from tests.conftest import Clock
 from tests.factories import product
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
@@ -225,3 +227,26 @@ def test_amazon_orders_with_their_items_or_as_two_responses(shop: Backorder) -> 
     order = order_view(shop, prime.ref)
     assert order["shipping"]["method"] == "expedited"  # Prime
     assert order["customer"]["email"] == "h7wq8yz2mt3@marketplace.amazon.com"
+
+
+def test_health_shows_each_source(shop: Backorder, clock: Clock) -> None:
+    ingest(shop, "shopify", fixture("truncated.json"))
+    add_alias(shop, "woocommerce", "variation:23", "IPOD-RED")
+    ingest(shop, "woocommerce", fixture("woocommerce_order.json"))
+    receive(shop, "woocommerce", fixture("woocommerce_order.json"))
+    clock.advance(minutes=2)
+    shopify, woo = health(shop)
+    assert (shopify["channel"], shopify["error_rate"], shopify["last_accepted_at"]) == (
+        "shopify",
+        1.0,
+        None,
+    )
+    assert woo["counts"] == {
+        "pending": 1,
+        "accepted": 1,
+        "duplicate": 0,
+        "dead": 0,
+        "discarded": 0,
+    }
+    assert (woo["backlog"], woo["oldest_waiting_seconds"]) == (1, 120.0)
+    assert woo["last_accepted_at"] is not None

@@ -288,6 +288,24 @@ class IntakeOut(Out):
     warnings: list[WarnedOut]
 
 
+class IntakeCounts(Out):
+    pending: int
+    accepted: int
+    duplicate: int
+    dead: int
+    discarded: int
+
+
+class SourceHealthOut(Out):
+    channel: str
+    account: str
+    counts: IntakeCounts
+    backlog: int = Field(description="payloads stored and not yet processed")
+    error_rate: float = Field(description="dead or discarded, of those processed")
+    oldest_waiting_seconds: float
+    last_accepted_at: Timestamp | None
+
+
 class Health(Out):
     status: Literal["ok"]
 

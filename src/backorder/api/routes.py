@@ -24,6 +24,7 @@ from backorder.api.responses import (
     ProductOut,
     QueueOut,
     ShipOut,
+    SourceHealthOut,
     StockChangeOut,
     StockChangesOut,
     StockOut,
@@ -64,6 +65,9 @@ from backorder.services.ingest import (
     process,
     receive,
     summary,
+)
+from backorder.services.ingest import (
+    health as intake_health,
 )
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
@@ -448,3 +452,12 @@ async def post_channel_orders(
         response.status_code = 202
         return summary([Outcome(payload_id, "pending") for payload_id in ids])
     return summary([await run_in_threadpool(process, app, payload_id) for payload_id in ids])
+
+
+@router.get(
+    "/intake/health", tags=["intake"], response_model=list[SourceHealthOut], responses=ERRORS
+)
+def get_intake_health(app: App, _: Reader) -> list[dict[str, Any]]:
+    """Each source (channel and account): payloads by state, error rate, backlog, the oldest
+    waiting and the last accepted."""
+    return intake_health(app)

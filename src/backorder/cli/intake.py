@@ -17,6 +17,7 @@ from backorder.services.ingest import (
     dead_letters,
     discard,
     drain,
+    health,
     ingest,
     replay,
     summary,
@@ -128,3 +129,24 @@ def alias_command(
     """Map a channel's name for a product onto our SKU; then `intake replay --all`."""
     add_alias(state_of(ctx).app(), channel, channel_sku, sku, account)
     out.print(f"{channel} {channel_sku} -> {sku}", markup=False)
+
+
+@intake_app.command("health")
+def health_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Each source (channel and account): counts, error rate, backlog, last accepted."""
+    sources = health(state_of(ctx).app())
+    if as_json:
+        emit(sources)
+        return
+    if not sources:
+        out.print("nothing received yet", markup=False)
+    for s in sources:
+        c = s["counts"]
+        out.print(
+            f"{s['channel']}/{s['account']}: {c['accepted']} accepted, {c['duplicate']} "
+            f"duplicate, {c['dead']} dead, {c['discarded']} discarded; error rate "
+            f"{s['error_rate']:.1%}; backlog {s['backlog']} "
+            f"(oldest {s['oldest_waiting_seconds']:.0f} s); "
+            f"last accepted {s['last_accepted_at'] or 'never'}",
+            markup=False,
+        )

@@ -25,7 +25,7 @@ from backorder.intake import ADAPTERS, Payload, Unreadable
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.store.db import COMMIT_HOOKS
-from backorder.store.tables import intake_payloads, products, sku_aliases
+from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku_aliases
 
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_ACCOUNT = "default"
@@ -408,3 +408,49 @@ def add_alias(
         else:
             conn.execute(insert(sku_aliases).values(key | {"sku": sku, "created_at": app.now()}))
         uow.commit()
+
+
+def health(app: Backorder) -> list[dict[str, Any]]:
+    """Per channel and account: payloads by state, error rate, backlog, the oldest waiting
+    and the last accepted, so a silent or failing source shows."""
+    now = app.now()
+    p = intake_payloads.c
+    with app.db.read() as uow:
+        counts = uow.connection.execute(
+            select(p.channel, p.account, p.state, func.count(), func.min(p.received_at)).group_by(
+                p.channel, p.account, p.state
+            )
+        ).all()
+        last = dict(
+            ((r.channel, r.account), r.last)
+            for r in uow.connection.execute(
+                select(p.channel, p.account, func.max(p.processed_at).label("last"))
+                .where(p.state == "accepted")
+                .group_by(p.channel, p.account)
+            )
+        )
+    sources: dict[tuple[str, str], dict[str, Any]] = {}
+    for channel, account, state, count, oldest in counts:
+        source = sources.setdefault(
+            (channel, account),
+            {"channel": channel, "account": account, "counts": dict.fromkeys(INTAKE_STATES, 0)},
+        )
+        source["counts"][state] = count
+        if state == "pending":
+            source["oldest_waiting_seconds"] = round((now - oldest).total_seconds(), 1)
+    report = []
+    for key, source in sorted(sources.items()):
+        counts_ = source["counts"]
+        processed = sum(counts_[s] for s in ("accepted", "duplicate", "dead", "discarded"))
+        failed = counts_["dead"] + counts_["discarded"]
+        accepted_at = last.get(key)
+        report.append(
+            source
+            | {
+                "backlog": counts_["pending"],
+                "error_rate": round(failed / processed, 4) if processed else 0.0,
+                "oldest_waiting_seconds": source.get("oldest_waiting_seconds", 0.0),
+                "last_accepted_at": accepted_at.isoformat() if accepted_at else None,
+            }
+        )
+    return report
