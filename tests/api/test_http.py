@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,25 @@ def test_bad_orders_are_problem_documents_and_change_nothing(
     assert problem["type"] == f"/problems/{slug}" and problem["status"] == status
     assert problem["detail"]
     assert call(base, keys["admin"], "GET", "/api/v1/events?limit=10000").json() == before
+
+
+@pytest.mark.parametrize("text", ["PO\u0000-1", "PO-\udbde"])
+def test_text_the_database_cannot_store_is_refused_not_a_server_error(
+    server: Server, text: str
+) -> None:
+    base, ops = server.base, server.keys["ops"]
+    before = call(base, ops, "GET", "/api/v1/stock/WIDGET-BLUE").json()
+    answer = httpx.post(  # json.dumps escapes what httpx would refuse to encode
+        f"{base}/api/v1/stock/WIDGET-BLUE/receipts",
+        content=json.dumps({"qty": 1, "ref": text}),
+        headers={"Authorization": f"Bearer {ops}", "Content-Type": "application/json"},
+    )
+    if answer.status_code != 200:  # SQLite keeps a NUL; PostgreSQL cannot
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["type"] in ("/problems/unstorable-text", "/problems/validation")
+        assert call(base, ops, "GET", "/api/v1/stock/WIDGET-BLUE").json() == before
+    sku = call(base, ops, "GET", "/api/v1/stock/" + "X%00Y")
+    assert sku.status_code in (404, 422), sku.text
 
 
 def test_unknown_things_are_404_and_revoked_keys_401(server: Server, tmp_path: Path) -> None:

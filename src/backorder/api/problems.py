@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
@@ -64,6 +64,19 @@ def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSO
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM, headers=headers)
 
 
+def unstorable(cause: BaseException | None) -> dict[str, Any]:
+    """Text the database cannot keep (NUL characters on PostgreSQL, lone UTF-16 surrogates
+    anywhere): refused before anything was written."""
+    log.info("refused unstorable input: %s", cause)
+    return problem(
+        422,
+        "unstorable-text",
+        "Text cannot be stored",
+        "the request holds characters the database cannot store (NUL, or an unpaired "
+        "surrogate); nothing was changed",
+    )
+
+
 def _allowed(request: Request) -> list[str]:
     """Every method some route offers at this path (Starlette names only the first route's)."""
     path = request.scope.get("path", "")
@@ -103,6 +116,20 @@ def install(app: FastAPI) -> None:
         return _respond(
             problem(error.status_code, "http", str(error.detail), str(error.detail)), headers
         )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, error: DataError) -> JSONResponse:
+        return _respond(unstorable(error.orig))
+
+    @app.exception_handler(StatementError)
+    async def _statement(request: Request, error: StatementError) -> JSONResponse:
+        if isinstance(error.orig, UnicodeError | ValueError):
+            return _respond(unstorable(error.orig))
+        return await _unexpected(request, error)
+
+    @app.exception_handler(UnicodeError)
+    async def _unicode(_: Request, error: UnicodeError) -> JSONResponse:
+        return _respond(unstorable(error))
 
     @app.exception_handler(OperationalError)
     async def _database(_: Request, error: OperationalError) -> JSONResponse:
