@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         gt=0,
         description="payloads waiting past which the endpoint answers 503 with Retry-After",
     )
+    webhook_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description='webhook signing secrets by "channel" or "channel:account" (JSON), for '
+        "POST /api/v1/channels/{channel}/webhooks",
+    )
     api_key_cache_seconds: int = Field(
         default=5,
         ge=0,
@@ -76,6 +81,10 @@ class Settings(BaseSettings):
         if value is not None and value < 0:
             raise ValueError("must be a positive number of days, or empty to switch aging off")
         return value
+
+    def webhook_secret(self, channel: str, account: str) -> str | None:
+        """The secret a channel signs this account's webhooks with, if one is set."""
+        return self.webhook_secrets.get(f"{channel}:{account}") or self.webhook_secrets.get(channel)
 
     def ranking(self, strategy: QueueStrategy) -> Ranking:
         if strategy is QueueStrategy.FIFO:

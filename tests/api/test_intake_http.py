@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
+from backorder.intake.signatures import sign
 from tests.api.live import Server, cli, make_keys, serving
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
@@ -67,3 +69,39 @@ def test_past_the_soft_limit_payloads_wait_for_the_worker_and_past_the_hard_limi
     assert answers[0].json()["pending"] == [1]
     drained = json.loads(cli(url, "intake", "drain", "--json"))
     assert drained["accepted"] == ["web:s-0", "web:s-1"]  # in the order they came
+
+
+def test_channel_webhooks_are_authenticated_by_their_signature(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hooks.db'}"
+    cli(url, "product", "add", "IPOD-GREEN", "--name", "iPod", "--price", "199")
+    cli(url, "product", "add", "IPOD-RED", "--name", "iPod", "--price", "199")
+    cli(url, "sku", "alias", "shopify", "IPOD2008GREEN", "IPOD-GREEN")
+    cli(url, "sku", "alias", "shopify", "variant:49148385", "IPOD-RED")
+    body = (FIXTURES / "shopify_order.json").read_bytes()
+    secrets = {"BACKORDER_WEBHOOK_SECRETS": json.dumps({"shopify:eu": "hush"})}
+    with serving(url, secrets) as base:
+
+        def hook(channel: str, signature: str | None, account: str = "eu") -> httpx.Response:
+            headers = {"Content-Type": "application/json"}
+            if signature is not None:
+                headers[SIGNATURE_HEADERS[channel]] = signature
+            return httpx.post(
+                f"{base}/api/v1/channels/{channel}/webhooks",
+                params={"account": account},
+                content=body,
+                headers=headers,
+                timeout=30,
+            )
+
+        good = hook("shopify", sign("hush", body))
+        assert good.json()["accepted"] == ["shopify.eu:450789469"], good.text
+        for refused in (
+            hook("shopify", sign("guess", body)),
+            hook("shopify", None),
+            hook("shopify", sign("hush", body), account="us"),  # no secret for that account
+            hook("woocommerce", sign("hush", body)),
+        ):
+            assert refused.status_code == 401
+            assert refused.json()["type"] == "/problems/bad-signature"
+        counted = httpx.get(f"{base}/metrics").text
+    assert 'backorder_intake_bad_signatures_total{account="eu",channel="shopify"} 2.0' in counted

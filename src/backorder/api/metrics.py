@@ -18,6 +18,14 @@ from backorder.services.consumers import consumers_view
 from backorder.services.context import Backorder
 from backorder.store.tables import events, order_lines, orders, products
 
+# Webhooks refused for their signature, by channel and account (this process's count).
+BAD_SIGNATURES = Counter(
+    "backorder_intake_bad_signatures",
+    "Channel webhooks refused for a missing or wrong signature",
+    ["channel", "account"],
+    registry=None,
+)
+
 
 class BusinessCollector(Collector):
     def __init__(self, backorder: Backorder) -> None:
@@ -88,6 +96,7 @@ def install(app: FastAPI, backorder: Backorder) -> None:
         registry=registry,
     )
     registry.register(BusinessCollector(backorder))
+    registry.register(BAD_SIGNATURES)
 
     @app.middleware("http")
     async def measure(

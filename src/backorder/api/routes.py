@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backorder.api import metrics
 from backorder.api.auth import backorder_of, need
 from backorder.api.problems import ApiProblem
 from backorder.api.responses import (
@@ -46,6 +47,8 @@ from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.model import Policy, Product, Tier
 from backorder.intake import ADAPTERS
+from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
+from backorder.intake.signatures import verify as verify_signature
 from backorder.services.consumers import (
     NAME as CONSUMER,
 )
@@ -400,6 +403,7 @@ ChannelName = Annotated[
         examples=["shopify"],
     ),
 ]
+Account = Annotated[str, Query(pattern=ACCOUNT.pattern, description="the store it came from")]
 INTAKE_BODY = {
     "required": True,
     "description": "the channel's own order document: one order, or a JSON array of them",
@@ -424,16 +428,64 @@ async def post_channel_orders(
     response: Response,
     app: App,
     _: Placer,
-    account: Annotated[
-        str, Query(pattern=ACCOUNT.pattern, description="the store it came from")
-    ] = DEFAULT_ACCOUNT,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
-    """Take in orders in a channel's own format (a webhook can point here). Every payload is
-    stored first; each becomes an order, a duplicate, or a dead letter with its reasons
-    (answered 200). Past the soft backlog limit the payloads are stored and answered 202
-    for the worker; past the hard limit nothing is stored and the answer is 503."""
+    """Take in orders in a channel's own format, pushed by an integration with an API key.
+    Every payload is stored first; each becomes an order, a duplicate, or a dead letter with
+    its reasons (answered 200). Past the soft backlog limit the payloads are stored and
+    answered 202 for the worker; past the hard limit nothing is stored and the answer is
+    503."""
+    return await _take_in(app, channel, account, await request.body(), response)
+
+
+@router.post(
+    "/channels/{channel}/webhooks",
+    tags=["intake"],
+    response_model=IntakeOut,
+    openapi_extra={"requestBody": INTAKE_BODY},
+    responses=ERRORS
+    | {
+        202: {"model": IntakeOut, "description": "Stored; the intake worker will process it"},
+        401: _problem("No signature, a wrong one, or no secret set for this channel"),
+        503: _problem("The intake backlog is full; retry after `Retry-After` seconds"),
+    },
+)
+async def post_channel_webhook(
+    channel: Annotated[
+        str,
+        Path(
+            pattern="^(" + "|".join(sorted(SIGNATURE_HEADERS)) + ")$",
+            description="a channel that signs its webhooks",
+        ),
+    ],
+    request: Request,
+    response: Response,
+    app: App,
+    account: Account = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """A channel's webhook, authenticated by its signature instead of an API key: Shopify's
+    `X-Shopify-Hmac-Sha256` or WooCommerce's `X-WC-Webhook-Signature`, checked against the
+    secret set for the channel (and account) in `BACKORDER_WEBHOOK_SECRETS`. Answers as
+    POST /channels/{channel}/orders does."""
+    body = await request.body()
+    secret = app.settings.webhook_secret(channel, account)
+    header = SIGNATURE_HEADERS[channel]
+    if secret is None or not verify_signature(secret, body, request.headers.get(header)):
+        metrics.BAD_SIGNATURES.labels(channel, account).inc()
+        raise ApiProblem(
+            401,
+            "bad-signature",
+            "Bad webhook signature",
+            f"{header} is missing or wrong" if secret else f"no webhook secret for {channel}",
+        )
+    return await _take_in(app, channel, account, body, response)
+
+
+async def _take_in(
+    app: Backorder, channel: str, account: str, body: bytes, response: Response
+) -> dict[str, Any]:
     try:
-        text = (await request.body()).decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiProblem(400, "not-utf-8", "Not UTF-8", "the body must be UTF-8 text") from None
     if not text.strip():
