@@ -95,6 +95,11 @@ def test_a_woocommerce_guest_order_from_a_company_for_another_account(shop: Back
     assert order["shipping"]["method"] == "expedited"  # "Next Day Air"
     assert [line["unit_price"] for line in order["lines"]] == ["2.70", "12.00"]
     assert outcome.warnings == ["line 2: price 12 is far from the catalogue's 199.00"]
+    with shop.db.read() as uow:
+        kept = uow.connection.execute(
+            select(intake_payloads.c.warnings).where(intake_payloads.c.id == outcome.id)
+        ).scalar_one()
+    assert kept == outcome.warnings
     # the alias was for account eu only: the default account's order of the same variant waits
     (other,) = ingest(shop, "woocommerce", fixture("woocommerce_order.json"))
     assert other.state == "dead" and "variation:23" in other.reasons[0]

@@ -13,17 +13,6 @@ from backorder.domain.access import Permission, Role, may
 from backorder.services.apikeys import authenticate
 from backorder.services.context import Backorder
 
-DOING = {
-    Permission.READ: "read products, stock, queues or events",
-    Permission.READ_ORDERS: "read orders",
-    Permission.PLACE_ORDERS: "place orders",
-    Permission.CHANGE_ORDERS: "cancel or ship orders",
-    Permission.STOCK: "change stock",
-    Permission.CATALOG: "change the catalogue",
-    Permission.CUSTOMER_LINKS: "make customer links",
-    Permission.TRACK_EVENTS: "keep event positions",
-}
-
 bearer = HTTPBearer(auto_error=False, description="An API key from `backorder apikey create`.")
 
 

@@ -404,6 +404,10 @@ ChannelName = Annotated[
     ),
 ]
 Account = Annotated[str, Query(pattern=ACCOUNT.pattern, description="the store it came from")]
+INTAKE_RESPONSES = ERRORS | {
+    202: {"model": IntakeOut, "description": "Stored; the intake worker will process it"},
+    503: _problem("The intake backlog is full; retry after `Retry-After` seconds"),
+}
 INTAKE_BODY = {
     "required": True,
     "description": "the channel's own order document: one order, or a JSON array of them",
@@ -416,11 +420,7 @@ INTAKE_BODY = {
     tags=["intake"],
     response_model=IntakeOut,
     openapi_extra={"requestBody": INTAKE_BODY},
-    responses=ERRORS
-    | {
-        202: {"model": IntakeOut, "description": "Stored; the intake worker will process it"},
-        503: _problem("The intake backlog is full; retry after `Retry-After` seconds"),
-    },
+    responses=INTAKE_RESPONSES,
 )
 async def post_channel_orders(
     channel: ChannelName,
@@ -443,12 +443,8 @@ async def post_channel_orders(
     tags=["intake"],
     response_model=IntakeOut,
     openapi_extra={"requestBody": INTAKE_BODY},
-    responses=ERRORS
-    | {
-        202: {"model": IntakeOut, "description": "Stored; the intake worker will process it"},
-        401: _problem("No signature, a wrong one, or no secret set for this channel"),
-        503: _problem("The intake backlog is full; retry after `Retry-After` seconds"),
-    },
+    responses=INTAKE_RESPONSES
+    | {401: _problem("No signature, a wrong one, or no secret set for this channel")},
 )
 async def post_channel_webhook(
     channel: Annotated[

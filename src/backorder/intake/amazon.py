@@ -22,6 +22,7 @@ from backorder.intake.base import (
     Converted,
     Payload,
     Unreadable,
+    channel_sku,
     listed,
     load_json,
     money,
@@ -123,12 +124,7 @@ class AmazonAdapter:
     def _line(item: Any, number: int, warnings: list[str]) -> dict[str, Any] | None:
         if not isinstance(item, dict):
             raise Unreadable(f"order item {number} is not an object")
-        sku = text_of(item.get("SellerSKU"))
-        if sku is None:
-            asin = text_of(item.get("ASIN"))
-            if asin is None:
-                raise Unreadable(f"order item {number} has neither SellerSKU nor ASIN")
-            sku = f"asin:{asin}"
+        sku = channel_sku(item, f"order item {number}", "SellerSKU", ("ASIN", "asin"))
         quantity = need(item, "QuantityOrdered")
         if quantity == 0:
             warnings.append(f"order item {number} ({sku}): nothing ordered, left out")

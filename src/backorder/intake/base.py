@@ -96,6 +96,20 @@ def listed(document: Any, key: str, required: bool = False) -> list[Any]:
     return []
 
 
+def channel_sku(item: dict[str, Any], where: str, own: str, *ids: tuple[str, str]) -> str:
+    """The channel's SKU field, else the first id present as `prefix:id` (for the alias
+    table); an id of 0 means none, as the channels send it."""
+    sku = text_of(item.get(own))
+    if sku is not None:
+        return sku
+    for key, prefix in ids:
+        value = text_of(item.get(key))
+        if value is not None and value != "0":
+            return f"{prefix}:{value}"
+    names = ", ".join([own, *(key for key, _ in ids)])
+    raise Unreadable(f"{where} has none of {names}")
+
+
 def text_of(value: Any) -> str | None:
     """A string field as text, or None when absent or empty."""
     if value is None:

@@ -18,6 +18,7 @@ from backorder.intake.base import (
     Converted,
     Payload,
     Unreadable,
+    channel_sku,
     listed,
     load_json,
     money,
@@ -116,12 +117,7 @@ class ShopifyAdapter:
     def _line(item: Any, number: int, warnings: list[str]) -> dict[str, Any]:
         if not isinstance(item, dict):
             raise Unreadable(f"line item {number} is not an object")
-        sku = text_of(item.get("sku"))
-        if sku is None:
-            variant = text_of(item.get("variant_id"))
-            if variant is None:
-                raise Unreadable(f"line item {number} has neither a sku nor a variant_id")
-            sku = f"variant:{variant}"
+        sku = channel_sku(item, f"line item {number}", "sku", ("variant_id", "variant"))
         quantity = need(item, "quantity")
         price = money(item.get("price"), f"line item {number} price")
         if price is not None and isinstance(quantity, int) and quantity > 0:

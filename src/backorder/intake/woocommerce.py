@@ -17,6 +17,7 @@ from backorder.intake.base import (
     Converted,
     Payload,
     Unreadable,
+    channel_sku,
     listed,
     load_json,
     money,
@@ -89,16 +90,13 @@ class WooCommerceAdapter:
     def _line(item: Any, number: int) -> dict[str, Any]:
         if not isinstance(item, dict):
             raise Unreadable(f"line item {number} is not an object")
-        sku = text_of(item.get("sku"))
-        if sku is None:
-            variation = item.get("variation_id")
-            product = item.get("product_id")
-            if variation not in (None, 0):
-                sku = f"variation:{variation}"
-            elif product not in (None, 0):
-                sku = f"product:{product}"
-            else:
-                raise Unreadable(f"line item {number} has no sku, variation_id or product_id")
+        sku = channel_sku(
+            item,
+            f"line item {number}",
+            "sku",
+            ("variation_id", "variation"),
+            ("product_id", "product"),
+        )
         quantity = need(item, "quantity")
         total = money(item.get("total"), f"line item {number} total")
         price = money(item.get("price"), f"line item {number} price")

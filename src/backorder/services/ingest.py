@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
@@ -30,6 +30,7 @@ from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_ACCOUNT = "default"
 MAX_PAYLOAD_CHARS = 5_000_000
+_STORE = insert(intake_payloads).returning(intake_payloads.c.id, sort_by_parameter_order=True)
 HIDE_CONTACT = {"amazon"}  # channels that keep the buyer's contact to themselves
 OPEN = ("pending", "dead")  # states a payload can still leave; the others are final
 TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after value
@@ -94,10 +95,7 @@ def receive(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCO
         for payload in adapter.split(text)
     ]
     with app.db.write() as uow:
-        ids = [
-            int(uow.connection.execute(insert(intake_payloads).values(row)).inserted_primary_key[0])  # type: ignore[index]
-            for row in rows
-        ]
+        ids = list(uow.connection.execute(_STORE, rows).scalars())
         uow.commit()
     return ids
 
@@ -223,8 +221,11 @@ def _warnings(
     stop=stop_after_attempt(5),
     reraise=True,
 )
-def _place(app: Backorder, payload_id: int, order: OrderIn) -> tuple[str, bool]:
+def _place(
+    app: Backorder, payload_id: int, order: OrderIn, warnings: list[str]
+) -> tuple[str, bool]:
     """Place the order; the payload is marked accepted in the order's own transaction."""
+    request = order.to_request()
 
     def accepted(conn: Connection) -> None:
         conn.execute(
@@ -232,16 +233,17 @@ def _place(app: Backorder, payload_id: int, order: OrderIn) -> tuple[str, bool]:
             .where(intake_payloads.c.id == payload_id, intake_payloads.c.state.in_(OPEN))
             .values(
                 state="accepted",
-                order_ref=order.to_request().ref,
+                order_ref=request.ref,
                 processed_at=app.now(),
                 attempts=intake_payloads.c.attempts + 1,
                 reasons=None,
+                warnings=warnings or None,
             )
         )
 
     token = COMMIT_HOOKS.set((accepted,))
     try:
-        placed = place_order(app, order.to_request())
+        placed = place_order(app, request)
     finally:
         COMMIT_HOOKS.reset(token)
     return placed.ref, placed.created
@@ -255,43 +257,32 @@ def process(app: Backorder, payload_id: int) -> Outcome:
         ).first()
     if row is None:
         raise InvalidRequest(f"no intake payload {payload_id}")
-    if row.state not in ("pending", "dead"):
+    if row.state not in OPEN:
         return Outcome(row.id, row.state, row.order_ref, list(row.reasons or []))
     order, reasons, warnings, impact = _prepare(app, row)
     if order is not None:
         try:
-            ref, created = _place(app, row.id, order)
+            ref, created = _place(app, row.id, order, warnings)
         except OperationalError:
             return Outcome(row.id, "pending", reasons=["database busy; will be retried"])
         except BackorderError as error:  # e.g. a SKU removed since the check
             reasons = [str(error)]
         else:
-            state = "accepted" if created else "duplicate"
-            _finish(app, row.id, state, ref, None, warnings, {})
-            return Outcome(row.id, state, ref, [], warnings)
-    _finish(app, row.id, "dead", None, reasons, warnings, impact)
+            if created:  # marked accepted with the order
+                return Outcome(row.id, "accepted", ref, [], warnings)
+            _finish(app, row.id, {"state": "duplicate", "order_ref": ref, "warnings": warnings})
+            return Outcome(row.id, "duplicate", ref, [], warnings)
+    _finish(app, row.id, {"state": "dead", "reasons": reasons, "warnings": warnings, **impact})
     return Outcome(row.id, "dead", None, reasons, warnings)
 
 
-def _finish(
-    app: Backorder,
-    payload_id: int,
-    state: str,
-    ref: str | None,
-    reasons: list[str] | None,
-    warnings: list[str],
-    impact: dict[str, Any],
-) -> None:
-    values: dict[str, Any] = {"warnings": warnings or None}
-    if state != "accepted":  # accepted was written with the order
-        values |= {
-            "state": state,
-            "order_ref": ref,
-            "reasons": reasons,
-            "processed_at": app.now(),
-            "attempts": intake_payloads.c.attempts + 1,
-            **impact,
-        }
+def _finish(app: Backorder, payload_id: int, values: dict[str, Any]) -> None:
+    """Record a duplicate or a dead letter (only while the payload is still open)."""
+    values = values | {
+        "warnings": values.get("warnings") or None,
+        "processed_at": app.now(),
+        "attempts": intake_payloads.c.attempts + 1,
+    }
     with app.db.write() as uow:
         uow.connection.execute(
             update(intake_payloads)
@@ -359,15 +350,15 @@ def discard(app: Backorder, payload_id: int, reason: str) -> None:
 
 def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
     """Dead letters, highest impact first: order value, then the buyer's tier, then age."""
-    now = app.now()
+    now, p = app.now(), intake_payloads.c
+    weight = case(TIER_WEIGHT, value=p.tier, else_=0)
     with app.db.read() as uow:
         rows = uow.connection.execute(
-            select(intake_payloads).where(intake_payloads.c.state == "dead")
+            select(intake_payloads)
+            .where(p.state == "dead")
+            .order_by(func.coalesce(p.value, 0).desc(), weight.desc(), p.received_at, p.id)
+            .limit(limit)
         ).all()
-    rows = sorted(
-        rows,
-        key=lambda r: (-(r.value or 0), -TIER_WEIGHT.get(r.tier or "", 0), r.received_at, r.id),
-    )
     return [
         {
             "id": r.id,
@@ -382,7 +373,7 @@ def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
             "tier": r.tier,
             "attempts": r.attempts,
         }
-        for r in rows[:limit]
+        for r in rows
     ]
 
 
