@@ -45,6 +45,20 @@ def test_a_shopify_webhook_is_taken_or_dead_lettered_and_replayed(server: Server
     assert unknown.status_code == 422
 
 
+def test_an_x12_interchange_is_answered_with_its_997(server: Server) -> None:
+    cli(server.db_url, "product", "add", "IPOD-RED", "--name", "iPod", "--price", "199")
+    body = (FIXTURES / "x12_broken.edi").read_bytes()
+    answer = post(server.base, server.keys["channel"], "x12", body, account="globex")
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["accepted"] == ["x12.globex:GLOBEX.PO-88001"]
+    assert len(report["dead_lettered"]) == 3  # two broken sets; IPOD-GREEN is no product here
+    ack = report["acknowledgement"]
+    assert "AK9*P*2*3*1*5*4~" in ack and "AK9|A|1|1|1" in ack
+    shopify = post(server.base, server.keys["channel"], "shopify", b"{}")
+    assert shopify.json()["acknowledgement"] is None
+
+
 def test_past_the_soft_limit_payloads_wait_for_the_worker_and_past_the_hard_limit_503(
     tmp_path: Path,
 ) -> None:

@@ -42,3 +42,36 @@ def test_ingest_dead_letter_alias_replay_discard(tmp_path: Path) -> None:
 
     refused = run(db, "ingest", "fax", str(FIXTURES / "shopify_order.json"), ok=False)
     assert refused.returncode == 1 and refused.stderr.startswith("error: unknown channel")
+
+
+def test_an_x12_interchange_is_answered_with_a_997_beside_it(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    for sku in ("IPOD-GREEN", "IPOD-RED"):
+        run(db, "product", "add", sku, "--name", "iPod", "--price", "199")
+    run(db, "sku", "alias", "x12", "bp:BP-4471", "IPOD-RED", "--account", "acme")
+    edi = tmp_path / "inbound" / "acme-20261120.edi"
+    edi.parent.mkdir()
+    edi.write_text((FIXTURES / "x12_850.edi").read_text())
+
+    result = run(db, "ingest", "x12", str(edi), "--account", "acme", "--json", ok=False)
+    assert result.returncode == 2, result.stderr
+    report = json.loads(result.stdout)
+    assert report["accepted"] == ["x12.acme:ACMEBUYER.4500012345"]
+    assert [d["reasons"] for d in report["dead_lettered"]] == [
+        [
+            "unknown SKU 'NO-SUCH-SKU' (no product, and no alias for x12)",
+            "unknown SKU 'upc:885909000017' (no product, and no alias for x12)",
+        ],
+        ["no BEG segment (the purchase order's beginning)"],
+    ]
+    ack = Path(report["acknowledgements"][0])
+    assert ack == edi.with_name("acme-20261120.edi.997")
+    text = ack.read_text()
+    assert text.startswith("ISA*") and "AK9*P*3*3*2~" in text
+
+    order = json.loads(run(db, "order", "show", "x12.acme:ACMEBUYER.4500012345", "--json").stdout)
+    assert order["expedite"] is True and order["customer"]["tier"] == "wholesale"
+    assert [(x["sku"], x["quantity"]) for x in order["lines"]] == [
+        ("IPOD-GREEN", 12),
+        ("IPOD-RED", 3),
+    ]

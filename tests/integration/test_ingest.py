@@ -176,7 +176,9 @@ def test_bad_requests_change_nothing(shop: Backorder) -> None:
     channel=st.sampled_from(sorted(ADAPTERS)),
     text=st.one_of(
         st.text(max_size=200),
-        st.sampled_from(["shopify_order.json", "woocommerce_order.json", "truncated.json"]).map(
+        st.sampled_from(
+            ["shopify_order.json", "woocommerce_order.json", "truncated.json", "x12_850.edi"]
+        ).map(
             lambda name: fixture(name)[: len(fixture(name)) // 2]
         ),
     ),

@@ -286,6 +286,9 @@ class IntakeOut(Out):
     dead_lettered: list[DeadLetterOut] = Field(description="kept, with every reason")
     pending: list[int] = Field(description="stored, to be processed by the intake worker")
     warnings: list[WarnedOut]
+    acknowledgement: str | None = Field(
+        None, description="x12: the 997 functional acknowledgement of the interchange"
+    )
 
 
 class IntakeCounts(Out):

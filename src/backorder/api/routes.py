@@ -64,6 +64,7 @@ from backorder.services.ingest import (
     ACCOUNT,
     DEFAULT_ACCOUNT,
     Outcome,
+    acknowledge,
     backlog,
     process,
     receive,
@@ -410,8 +411,9 @@ INTAKE_RESPONSES = ERRORS | {
 }
 INTAKE_BODY = {
     "required": True,
-    "description": "the channel's own order document: one order, or a JSON array of them",
-    "content": {"application/json": {"schema": {}}},
+    "description": "the channel's own order document: one order, or a JSON array of them; "
+    "for csv a CSV file, for x12 an interchange (any content type: the body is read as UTF-8)",
+    "content": {"application/json": {"schema": {}}, "text/plain": {"schema": {"type": "string"}}},
 }
 
 
@@ -496,10 +498,12 @@ async def _take_in(
             {"Retry-After": "30"},
         )
     ids = await run_in_threadpool(receive, app, channel, text, account)
+    ack = {"acknowledgement": acknowledge(app, channel, text, ids)}
     if waiting >= app.settings.intake_soft_limit:
         response.status_code = 202
-        return summary([Outcome(payload_id, "pending") for payload_id in ids])
-    return summary([await run_in_threadpool(process, app, payload_id) for payload_id in ids])
+        return summary([Outcome(payload_id, "pending") for payload_id in ids]) | ack
+    outcomes = [await run_in_threadpool(process, app, payload_id) for payload_id in ids]
+    return summary(outcomes) | ack
 
 
 @router.get(

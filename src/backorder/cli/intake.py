@@ -13,6 +13,7 @@ from backorder.domain.errors import InvalidRequest
 from backorder.services.ingest import (
     DEFAULT_ACCOUNT,
     Outcome,
+    acknowledge,
     add_alias,
     dead_letters,
     discard,
@@ -27,8 +28,10 @@ DEAD_LETTERED = 2
 Account = Annotated[str, typer.Option(help="The channel account (store) it came from.")]
 
 
-def _report(outcomes: list[Outcome], as_json: bool) -> None:
+def _report(outcomes: list[Outcome], as_json: bool, acks: list[str] | None = None) -> None:
     report = summary(outcomes)
+    if acks:
+        report["acknowledgements"] = acks
     if as_json:
         emit(report)
     else:
@@ -38,19 +41,27 @@ def _report(outcomes: list[Outcome], as_json: bool) -> None:
                 f"{o.state:<10} {o.ref or f'payload {o.id}'}" + (f"  ({detail})" if detail else ""),
                 markup=False,
             )
+        for path in acks or []:
+            out.print(f"acknowledgement written to {path}", markup=False)
     if report["dead_lettered"] or report["pending"]:
         raise typer.Exit(DEAD_LETTERED)
 
 
 def ingest_command(
     ctx: typer.Context,
-    channel: Annotated[str, typer.Argument(help="canonical, shopify or woocommerce.")],
-    files: Annotated[list[Path], typer.Argument(help="Files, each one payload or an array.")],
+    channel: Annotated[
+        str, typer.Argument(help="shopify, woocommerce, amazon, x12, csv or canonical.")
+    ],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Files: one payload, a JSON array of them, a CSV, an X12 interchange."),
+    ],
     account: Account = DEFAULT_ACCOUNT,
     as_json: JsonFlag = False,
 ) -> None:
     """Take in a channel's orders. Every payload is stored first; each becomes an order, a
-    duplicate, or a dead letter with its reasons. Exit 2 when any was dead-lettered."""
+    duplicate, or a dead letter with its reasons. Exit 2 when any was dead-lettered. For X12,
+    the 997 acknowledging each file is written next to it, as FILE.997."""
     app = state_of(ctx).app()
     texts = []
     for file in files:
@@ -58,8 +69,18 @@ def ingest_command(
             texts.append(file.read_text(encoding="utf-8"))
         except UnicodeDecodeError:
             raise InvalidRequest(f"{file}: not UTF-8 text") from None
-    outcomes = [o for text in texts for o in ingest(app, channel, text, account)]
-    _report(outcomes, as_json)
+        except OSError as error:
+            raise InvalidRequest(f"{file}: {error.strerror or error}") from None
+    outcomes, acks = [], []
+    for file, text in zip(files, texts, strict=True):
+        taken = ingest(app, channel, text, account)
+        outcomes += taken
+        ack = acknowledge(app, channel, text, [o.id for o in taken])
+        if ack is not None:
+            path = file.with_name(file.name + ".997")
+            path.write_text(ack, encoding="ascii", errors="replace")
+            acks.append(str(path))
+    _report(outcomes, as_json, acks)
 
 
 intake_app = typer.Typer(no_args_is_help=True, help="The intake's dead letters and backlog.")

@@ -3,8 +3,8 @@ canonical order JSON. `ADAPTERS` names them all."""
 
 from __future__ import annotations
 
-from backorder.intake import amazon, canonical, csv_lines, shopify, woocommerce
-from backorder.intake.base import Adapter, Converted, Payload, Unreadable
+from backorder.intake import amazon, canonical, csv_lines, shopify, woocommerce, x12
+from backorder.intake.base import Acknowledging, Adapter, Converted, Payload, Unreadable
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.channel: adapter
@@ -14,7 +14,8 @@ ADAPTERS: dict[str, Adapter] = {
         csv_lines.ADAPTER,
         shopify.ADAPTER,
         woocommerce.ADAPTER,
+        x12.ADAPTER,
     )
 }
 
-__all__ = ["ADAPTERS", "Adapter", "Converted", "Payload", "Unreadable"]
+__all__ = ["ADAPTERS", "Acknowledging", "Adapter", "Converted", "Payload", "Unreadable"]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class Unreadable(Exception):
@@ -41,6 +42,15 @@ class Adapter(Protocol):
 
     def convert(self, payload: Payload) -> Converted:
         """The canonical order; raises Unreadable with the reason when it cannot."""
+        ...
+
+
+@runtime_checkable
+class Acknowledging(Protocol):
+    """An adapter whose channel expects an acknowledgement of each delivery (X12's 997)."""
+
+    def acknowledge(self, text: str, control: int, now: datetime) -> str | None:
+        """The acknowledgement of a delivery; `control` numbers it uniquely."""
         ...
 
 

@@ -21,7 +21,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 
 from backorder.canonical import OrderIn
 from backorder.domain.errors import BackorderError, InvalidRequest, UnknownSku
-from backorder.intake import ADAPTERS, Payload, Unreadable
+from backorder.intake import ADAPTERS, Acknowledging, Payload, Unreadable
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.store.db import COMMIT_HOOKS
@@ -105,6 +105,15 @@ def ingest(
 ) -> list[Outcome]:
     """Receive a delivery, then process each of its payloads."""
     return [process(app, payload_id) for payload_id in receive(app, channel, text, account)]
+
+
+def acknowledge(app: Backorder, channel: str, text: str, ids: list[int]) -> str | None:
+    """The acknowledgement a channel expects for a delivery (X12: the 997), numbered by the
+    delivery's first stored payload so that every acknowledgement's number is unique."""
+    adapter = _adapter_of(channel)
+    if not isinstance(adapter, Acknowledging) or not ids:
+        return None
+    return adapter.acknowledge(text, min(ids), app.now())
 
 
 def _aliases(conn: Connection, channel: str, account: str, names: set[str]) -> dict[str, str]:

@@ -1,0 +1,200 @@
+"""X12 850 purchase orders in, canonical orders and 997 acknowledgements out: separators
+read from each ISA, several transaction sets and interchanges per delivery, broken envelopes
+judged set by set, and any text at all survived."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backorder.intake import Converted, Unreadable
+from backorder.intake.x12 import ADAPTER, parse
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
+ORDERS = (FIXTURES / "x12_850.edi").read_text()
+BROKEN = (FIXTURES / "x12_broken.edi").read_text()
+NOW = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
+
+
+def segments_of(ack: str) -> list[list[str]]:
+    """A 997 read back with the separators its own ISA names."""
+    (interchange,) = parse(ack)
+    return [
+        s.elements
+        for group in interchange.groups
+        for tset in group.sets
+        for s in tset.segments
+        if s.tag.startswith("AK")
+    ]
+
+
+def test_each_purchase_order_is_a_payload_mapped_onto_the_canonical_order() -> None:
+    rush, euro, headless = ADAPTER.split(ORDERS)
+    assert (rush.external_id, euro.external_id, headless.external_id) == (
+        "ACMEBUYER.4500012345",
+        "ACMEBUYER.4500012346",
+        None,
+    )
+    order = ADAPTER.convert(rush).order
+    assert order["external_id"] == "ACMEBUYER.4500012345"
+    assert order["placed_at"] == "2026-11-20T00:00:00Z"
+    assert order["customer"] == {
+        "id": "ACME-01",
+        "name": "Acme Hardware Inc",
+        "email": "jane.buyer@acme.example",
+        "phone": "+15550100111",
+        "tier": "wholesale",
+    }
+    assert order["expedite"] is True  # BEG02 RU: a rush order
+    assert order["shipping"] == {"method": "expedited", "preference": "ship_available"}  # TD5 ND
+    assert order["payment_timing"] == "at_ship"
+    assert order["lines"] == [
+        {"sku": "IPOD-GREEN", "quantity": 12, "unit_price": "150"},  # VP wins over UP
+        {"sku": "bp:BP-4471", "quantity": 3, "unit_price": None},  # buyer's part: an alias
+    ]
+    order = ADAPTER.convert(euro).order
+    assert order["currency"] == "EUR" and order["shipping"]["preference"] == "ship_complete"
+    assert order["lines"][0] == {"sku": "upc:885909000017", "quantity": 4, "unit_price": "179.5"}
+    with pytest.raises(Unreadable, match="no BEG segment"):
+        ADAPTER.convert(headless)
+
+
+def test_the_997_accepts_what_could_be_read_and_points_at_what_could_not() -> None:
+    ack = ADAPTER.acknowledge(ORDERS, 42, NOW)
+    assert ack is not None
+    head = ack.splitlines()[0]
+    assert head.split("*")[6].strip() == "BACKORDER" and head.split("*")[8].strip() == "ACMEBUYER"
+    assert len(head) == 106 and head.split("*")[13] == "000000042"
+    assert segments_of(ack) == [
+        ["AK1", "PO", "77"],
+        ["AK2", "850", "0001"],
+        ["AK5", "A"],
+        ["AK2", "850", "0002"],
+        ["AK5", "A"],  # an unknown SKU is the dead-letter store's business, not the 997's
+        ["AK2", "850", "0003"],
+        ["AK3", "BEG", "2", "", "3"],  # mandatory segment missing
+        ["AK5", "R", "5"],
+        ["AK9", "P", "3", "3", "2"],
+    ]
+
+
+def test_broken_envelopes_lose_only_the_broken_sets_and_each_interchange_is_answered() -> None:
+    payloads = ADAPTER.split(BROKEN)
+    results: list[str] = []
+    for payload in payloads:
+        try:
+            results.append(ADAPTER.convert(payload).order["external_id"])
+        except Unreadable as error:
+            results.append(str(error))
+    assert results == [
+        "GLOBEX.PO-88001",
+        "SE01 counts 9 segments; the transaction set has 4",
+        "transaction set 1003 has no SE trailer",
+        "INITECH.IN-501",  # the second interchange, with | and ^ and line-break terminators
+    ]
+    ack = ADAPTER.acknowledge(BROKEN, 7, NOW)
+    assert ack is not None
+    first, second = ack.split("IEA*1*000000007~\n")
+    assert segments_of(first + "IEA*1*000000007~\n") == [
+        ["AK1", "PO", "5"],
+        ["AK2", "850", "1001"],
+        ["AK5", "A"],
+        ["AK2", "850", "1002"],
+        ["AK5", "R", "4"],  # segment count wrong
+        ["AK2", "850", "1003"],
+        ["AK5", "R", "2"],  # trailer missing
+        ["AK9", "P", "2", "3", "1", "5", "4"],  # the group's count and control number disagree
+    ]
+    assert second.startswith("ISA|") and "\nAK5|A\nAK9|A|1|1|1\n" in second
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (("BEG*00*RU", "BEG*01*RU"), "BEG01 '01': only original"),
+        (("BEG*00*RU*4500012345**20261120", "BEG*00*RU*4500012345**2026112"), "not a date"),
+        (("PO1*1*12*EA", "PO1*1*12.5*EA"), "12.5 is not a whole number"),
+        (("PO1*1*12*EA", "PO1*1*12*CA"), "unit CA; only single units"),
+        (("PO1*1*12*EA*150.00", "PO1*1*12*EA*abc"), "is not an amount"),
+        (("*PE*VP*IPOD-GREEN*UP*885909123456", ""), "no item id"),
+        (("CTT*2~", "CTT*3~"), "CTT01 counts 3 lines; the order has 2"),
+        (("ST*850*0001", "ST*855*0001"), "855 is not a purchase order"),
+    ],
+)
+def test_an_unreadable_purchase_order_says_why(change: tuple[str, str], reason: str) -> None:
+    first = ADAPTER.split(ORDERS.replace(*change, 1))[0]
+    with pytest.raises(Unreadable, match=reason):
+        ADAPTER.convert(first)
+
+
+def test_text_that_is_no_interchange_is_one_payload_and_gets_no_acknowledgement() -> None:
+    for text in ("", "hello", "ISA*00*short~", ORDERS[:50]):
+        (payload,) = ADAPTER.split(text)
+        assert payload.external_id is None
+        with pytest.raises(Unreadable):
+            ADAPTER.convert(payload)
+        assert ADAPTER.acknowledge(text, 1, NOW) is None
+
+
+def test_segments_outside_any_transaction_set_are_kept_as_their_own_dead_letter() -> None:
+    text = ORDERS.replace("ST*850*0002~\n", "")  # the header is lost; its segments are not
+    payloads = ADAPTER.split(text)
+    assert len(payloads) == 3
+    with pytest.raises(Unreadable, match="outside any ST … SE"):
+        ADAPTER.convert(payloads[-1])
+
+
+def survive(text: str) -> None:
+    for payload in ADAPTER.split(text):
+        try:
+            assert isinstance(ADAPTER.convert(payload), Converted)
+        except Unreadable as error:
+            assert str(error)
+    ack = ADAPTER.acknowledge(text, 1, NOW)
+    if ack is not None:
+        for interchange in parse(ack):  # our own 997 is well-formed X12
+            assert interchange.iea is not None and not interchange.notes
+            for group in interchange.groups:
+                assert not group.notes and all(not t.problems for t in group.sets)
+
+
+LINES = ORDERS.splitlines()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    line=st.integers(min_value=0, max_value=len(LINES) - 1),
+    element=st.integers(min_value=0, max_value=20),
+    value=st.text(max_size=20),
+)
+def test_a_real_interchange_with_any_element_replaced(line: int, element: int, value: str) -> None:
+    lines = list(LINES)
+    parts = lines[line].rstrip("~").split("*")
+    parts[element % len(parts)] = value
+    lines[line] = "*".join(parts) + "~"
+    survive("\n".join(lines))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cut=st.lists(st.integers(min_value=0, max_value=len(LINES) - 1), max_size=4),
+    twice=st.lists(st.integers(min_value=0, max_value=len(LINES) - 1), max_size=3),
+    end=st.integers(min_value=0, max_value=len(ORDERS)),
+)
+def test_a_real_interchange_with_segments_lost_doubled_or_cut_short(
+    cut: list[int], twice: list[int], end: int
+) -> None:
+    lines = [line for n, line in enumerate(LINES) if n not in cut]
+    for n in twice:
+        lines.insert(n % (len(lines) or 1), LINES[n])
+    survive("\n".join(lines)[: max(end, 120)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=400), head=st.booleans())
+def test_any_text_after_a_real_header(text: str, head: bool) -> None:
+    survive((LINES[0] + "\n" if head else "") + text)
