@@ -306,6 +306,13 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/events/consumers", None, Permission.READ),
     ("PUT", "/api/v1/events/consumers/matrix", {"position": 0}, Permission.TRACK_EVENTS),
     ("DELETE", "/api/v1/events/consumers/matrix-gone", None, Permission.TRACK_EVENTS),
+    ("GET", "/api/v1/intake/rules?channel=shopify", None, Permission.READ),
+    ("PUT", "/api/v1/intake/rules/duplicate_line", {"severity": "error"}, Permission.INTAKE),
+    ("DELETE", "/api/v1/intake/rules/missing_contact", None, Permission.INTAKE),
+    ("GET", "/api/v1/intake/dead-letters", None, Permission.READ),
+    ("POST", "/api/v1/intake/dead-letters/replay", None, Permission.INTAKE),
+    ("POST", "/api/v1/intake/dead-letters/1/replay", None, Permission.INTAKE),
+    ("POST", "/api/v1/intake/dead-letters/1/discard", {"reason": "matrix"}, Permission.INTAKE),
 ]
 
 

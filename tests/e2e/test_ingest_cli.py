@@ -75,3 +75,60 @@ def test_an_x12_interchange_is_answered_with_a_997_beside_it(tmp_path: Path) -> 
         ("IPOD-GREEN", 12),
         ("IPOD-RED", 3),
     ]
+
+
+def test_rules_set_per_account_dead_letter_then_warn_and_replay(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    for sku in ("IPOD-GREEN", "IPOD-RED", "WOO-SINGLE"):
+        run(db, "product", "add", sku, "--name", "iPod", "--price", "199")
+    run(db, "sku", "alias", "csv", "BP-4471", "WOO-SINGLE")
+    run(db, "intake", "rules", "set", "currency", "error", "--channel", "csv", "--account",
+        "acme", "--currencies", "EUR,GBP")  # fmt: skip
+    refused = run(db, "intake", "rules", "set", "currency", "error", ok=False)
+    assert refused.returncode == 1 and "say which currencies" in refused.stderr
+    refused = run(db, "intake", "rules", "set", "unknown_sku", "warning", ok=False)
+    assert "unknown_sku can only be error" in refused.stderr
+
+    rules = json.loads(run(db, "intake", "rules", "list", "--channel", "csv", "--account",
+                           "acme", "--json").stdout)  # fmt: skip
+    currency = next(r for r in rules["rules"] if r["rule"] == "currency")
+    assert currency["severity"] == "error" and currency["currencies"] == ["EUR", "GBP"]
+    assert currency["set_for"] == "csv.acme"
+
+    partner = str(FIXTURES / "partner_orders.csv")
+    first = run(db, "ingest", "csv", partner, "--account", "acme", "--json", ok=False)
+    dead = json.loads(first.stdout)["dead_lettered"]
+    assert [d["reasons"] for d in dead] == [
+        ["currency USD is not one this account sells in (EUR, GBP) (currency)"]
+    ] * 2
+    other = json.loads(run(db, "ingest", "csv", partner, "--account", "zeta", "--json").stdout)
+    assert len(other["accepted"]) == 2  # the rule is acme's alone
+
+    run(db, "intake", "rules", "set", "currency", "warning", "--channel", "csv", "--account",
+        "acme", "--currencies", "EUR")  # fmt: skip
+    replayed = json.loads(run(db, "intake", "replay", "--all", "--json").stdout)
+    assert replayed["accepted"] == ["csv.acme:PO-7781", "csv.acme:PO-7782"]
+    assert replayed["warnings"][0]["warnings"] == [
+        "currency USD is not one this account sells in (EUR) (currency)"
+    ]
+    run(db, "intake", "rules", "reset", "currency", "--channel", "csv", "--account", "acme")
+    assert "no setting" in run(db, "intake", "rules", "reset", "currency", ok=False).stderr
+
+
+def test_drain_follow_is_the_intake_worker(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    run(db, "product", "add", "IPOD-GREEN", "--name", "iPod", "--price", "199")
+    from backorder.config import Settings
+    from backorder.services.context import Backorder
+    from backorder.services.ingest import receive
+    from backorder.store.db import Database
+
+    app = Backorder(Database(db), Settings(database_url=db))
+    try:
+        receive(app, "x12", (FIXTURES / "x12_850.edi").read_text())
+    finally:
+        app.close()
+    follow = run(db, "intake", "drain", "--follow", "--for", "3", "--interval", "0.2", "--json")
+    states = [json.loads(line)["state"] for line in follow.stdout.splitlines()]
+    assert sorted(states) == ["dead", "dead", "dead"]  # no aliases or products for them
+    assert json.loads(run(db, "intake", "health", "--json").stdout)[0]["backlog"] == 0

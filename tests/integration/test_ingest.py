@@ -94,7 +94,7 @@ def test_a_woocommerce_guest_order_from_a_company_for_another_account(shop: Back
     assert order["customer"]["tier"] == "wholesale"
     assert order["shipping"]["method"] == "expedited"  # "Next Day Air"
     assert [line["unit_price"] for line in order["lines"]] == ["2.70", "12.00"]
-    assert outcome.warnings == ["line 2: price 12 is far from the catalogue's 199.00"]
+    assert outcome.warnings == ["line 2: price 12 is far from the catalogue's 199.00 (price_deviation)"]
     with shop.db.read() as uow:
         kept = uow.connection.execute(
             select(intake_payloads.c.warnings).where(intake_payloads.c.id == outcome.id)
@@ -220,7 +220,7 @@ def test_amazon_orders_with_their_items_or_as_two_responses(shop: Backorder) -> 
     assert (business.state, business.ref) == ("accepted", "amazon:902-3159896-1390916")
     assert business.warnings == [
         "order item 3 (IPOD-RED): nothing ordered, left out",
-        "line 2: price 48 is far from the catalogue's 199.00",
+        "line 2: price 48 is far from the catalogue's 199.00 (price_deviation)",
     ]
     order = order_view(shop, business.ref)
     assert order["customer"]["tier"] == "wholesale" and order["currency"] == "EUR"

@@ -291,6 +291,45 @@ class IntakeOut(Out):
     )
 
 
+class DeadLetterRecordOut(Out):
+    id: int
+    channel: str
+    account: str
+    external_id: str | None
+    received_at: Timestamp
+    age_hours: float
+    reasons: list[str]
+    value: Money | None = Field(description="the order's value, when it could be read")
+    currency: str | None
+    tier: str | None
+    attempts: int
+
+
+class RuleOut(Out):
+    rule: str
+    severity: Literal["error", "warning", "off"]
+    set_for: str = Field(description="default, or the scope of the setting in force")
+    meaning: str
+    currencies: list[str] | None = None
+    max_deviation_percent: str | None = None
+
+
+class RuleSettingOut(Out):
+    rule: str
+    channel: str | None = Field(description="null: every channel")
+    account: str | None = Field(description="null: every account")
+    severity: Literal["error", "warning", "off"]
+    currencies: list[str] | None = None
+    max_deviation_percent: str | None = None
+
+
+class RulesOut(Out):
+    channel: str | None
+    account: str | None
+    rules: list[RuleOut] = Field(description="the rules in force for this channel and account")
+    settings: list[RuleSettingOut] = Field(description="every stored setting")
+
+
 class IntakeCounts(Out):
     pending: int
     accepted: int

@@ -18,12 +18,15 @@ from backorder.api.responses import (
     CustomerCancelOut,
     CustomerLinkOut,
     CustomerOrderOut,
+    DeadLetterRecordOut,
     EventOut,
     IntakeOut,
     OrderOut,
     Problem,
     ProductOut,
     QueueOut,
+    RuleSettingOut,
+    RulesOut,
     ShipOut,
     SourceHealthOut,
     StockChangeOut,
@@ -33,11 +36,13 @@ from backorder.api.responses import (
 from backorder.api.schemas import (
     MAX_SAFE_INTEGER,
     CancelIn,
+    DiscardIn,
     PositionIn,
     ProductIn,
     ProductPatch,
     ReceiptIn,
     ReceiptsIn,
+    RuleSettingIn,
     ShipIn,
     StockLevelIn,
     StockLevelsIn,
@@ -46,7 +51,8 @@ from backorder.canonical import TOKEN, OrderIn
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.model import Policy, Product, Tier
-from backorder.intake import ADAPTERS
+from backorder.intake import ACCOUNT, ADAPTERS
+from backorder.intake.rules import RULES
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
 from backorder.intake.signatures import verify as verify_signature
 from backorder.services.consumers import (
@@ -61,19 +67,22 @@ from backorder.services.consumers import (
 from backorder.services.context import Backorder
 from backorder.services.customer_links import customer_cancel, customer_view, mint_link
 from backorder.services.ingest import (
-    ACCOUNT,
     DEFAULT_ACCOUNT,
     Outcome,
     acknowledge,
     backlog,
+    dead_letters,
+    discard,
     process,
     receive,
+    replay,
     summary,
 )
 from backorder.services.ingest import (
     health as intake_health,
 )
 from backorder.services.intake import place_order
+from backorder.services.intake_rules import reset_rule, rules_view, set_rule
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
 from backorder.services.stock import (
@@ -513,3 +522,92 @@ def get_intake_health(app: App, _: Reader) -> list[dict[str, Any]]:
     """Each source (channel and account): payloads by state, error rate, backlog, the oldest
     waiting and the last accepted."""
     return intake_health(app)
+
+
+Operator = Annotated[Role, Depends(need(Permission.INTAKE))]
+PayloadId = Annotated[int, Path(ge=1, le=MAX_SAFE_INTEGER, description="a dead letter's id")]
+RuleName = Annotated[
+    str, Path(pattern="^(" + "|".join(RULES) + ")$", description="the rule", examples=["currency"])
+]
+Scope = Annotated[str | None, Query(pattern="^(" + "|".join(sorted(ADAPTERS)) + ")$")]
+AccountScope = Annotated[str | None, Query(pattern=ACCOUNT.pattern)]
+
+
+@router.get("/intake/rules", tags=["intake"], response_model=RulesOut, responses=ERRORS)
+def get_intake_rules(
+    app: App, _: Reader, channel: Scope = None, account: AccountScope = None
+) -> dict[str, Any]:
+    """The validation rules in force for a channel's account (each an error, a warning or
+    off, and where that was set), and every stored setting."""
+    return rules_view(app, channel, account)
+
+
+@router.put(
+    "/intake/rules/{rule}", tags=["intake"], response_model=RuleSettingOut, responses=ERRORS
+)
+def put_intake_rule(rule: RuleName, body: RuleSettingIn, app: App, _: Operator) -> dict[str, Any]:
+    """Set a rule for every channel or one, every account or one; the most specific setting
+    wins. Dead letters are tried again under it with POST /intake/dead-letters/replay."""
+    return set_rule(
+        app,
+        rule,
+        body.severity,
+        body.channel,
+        body.account,
+        body.currencies,
+        body.max_deviation_percent,
+    )
+
+
+@router.delete("/intake/rules/{rule}", tags=["intake"], status_code=204, responses=ERRORS)
+def delete_intake_rule(
+    rule: RuleName, app: App, _: Operator, channel: Scope = None, account: AccountScope = None
+) -> Response:
+    """Remove a setting: the more general one, or the default, applies again."""
+    reset_rule(app, rule, channel, account)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/intake/dead-letters",
+    tags=["intake"],
+    response_model=list[DeadLetterRecordOut],
+    responses=ERRORS,
+)
+def get_dead_letters(
+    app: App, _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, Any]]:
+    """Payloads that could not become orders, highest impact first: order value, then the
+    buyer's tier, then age."""
+    return dead_letters(app, limit)
+
+
+@router.post(
+    "/intake/dead-letters/replay", tags=["intake"], response_model=IntakeOut, responses=ERRORS
+)
+def post_replay_all(app: App, _: Operator) -> dict[str, Any]:
+    """Try every dead letter again, oldest first, after a fix (an alias, a product, a rule)."""
+    return summary(replay(app))
+
+
+@router.post(
+    "/intake/dead-letters/{payload}/replay",
+    tags=["intake"],
+    response_model=IntakeOut,
+    responses=ERRORS,
+)
+def post_replay(payload: PayloadId, app: App, _: Operator) -> dict[str, Any]:
+    """Try one dead letter again."""
+    return summary(replay(app, payload))
+
+
+@router.post(
+    "/intake/dead-letters/{payload}/discard",
+    tags=["intake"],
+    status_code=204,
+    responses=ERRORS,
+)
+def post_discard(payload: PayloadId, body: DiscardIn, app: App, _: Operator) -> Response:
+    """Give up on a dead letter, saying why; it stays in the store with the reason."""
+    discard(app, payload, body.reason)
+    return Response(status_code=204)

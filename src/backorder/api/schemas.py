@@ -9,6 +9,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 from backorder.canonical import VISIBLE, Day, Flag, MoneyIn, Sku, number_only
 from backorder.domain.model import Policy, QueueStrategy
+from backorder.intake import ACCOUNT, ADAPTERS
+from backorder.intake.rules import Severity
 
 # Ids and positions stay within what a JSON number holds exactly (JavaScript's
 # Number.MAX_SAFE_INTEGER), so every client and schema validator reads the same value.
@@ -92,3 +94,29 @@ class ReceiptsIn(Body):
 
 class PositionIn(Body):
     position: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER), BeforeValidator(number_only)]
+
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Percent = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,5}(\.[0-9]{1,2})?$"),
+    Field(description='a decimal string, e.g. "50" or "12.5"', examples=["50"]),
+]
+
+
+class RuleSettingIn(Body):
+    """A rule's severity for every channel or one (`channel`), every account or one
+    (`account`), with the rule's option: `currencies` for `currency`, `max_deviation_percent`
+    for `price_deviation`."""
+
+    severity: Severity
+    channel: (
+        Annotated[str, StringConstraints(pattern="^(" + "|".join(sorted(ADAPTERS)) + ")$")] | None
+    ) = None
+    account: Annotated[str, StringConstraints(pattern=ACCOUNT.pattern)] | None = None
+    currencies: Annotated[list[Currency], Field(min_length=1, max_length=300)] | None = None
+    max_deviation_percent: Percent | None = None
+
+
+class DiscardIn(Body):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=VISIBLE)]

@@ -3,6 +3,11 @@ letters, map channel SKUs."""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +15,7 @@ import typer
 
 from backorder.cli.common import JsonFlag, emit, out, state_of
 from backorder.domain.errors import InvalidRequest
+from backorder.intake.rules import RULES
 from backorder.services.ingest import (
     DEFAULT_ACCOUNT,
     Outcome,
@@ -23,6 +29,7 @@ from backorder.services.ingest import (
     replay,
     summary,
 )
+from backorder.services.intake_rules import reset_rule, rules_view, set_rule
 
 DEAD_LETTERED = 2
 Account = Annotated[str, typer.Option(help="The channel account (store) it came from.")]
@@ -129,9 +136,127 @@ def discard_command(
 
 
 @intake_app.command("drain")
-def drain_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Process payloads left pending (after a crash or a busy database), oldest first."""
-    _report(drain(state_of(ctx).app()), as_json)
+def drain_command(
+    ctx: typer.Context,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep draining until stopped (Ctrl-C or SIGTERM).")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, max=3600, help="With --follow: seconds between looks.")
+    ] = 1.0,
+    seconds: Annotated[
+        float | None, typer.Option("--for", min=0, help="With --follow: stop after this long.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Process payloads left pending (after a crash, a busy database, or a spike answered
+    202), oldest first. With --follow it keeps watching (the intake worker), and --json
+    prints one line per payload as it is done."""
+    app = state_of(ctx).app()
+    if not follow:
+        _report(drain(app), as_json)
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+        done = drain(app, limit=500)
+        for o in done:
+            line = {"id": o.id, "state": o.state, "ref": o.ref, "reasons": o.reasons}
+            if as_json:  # one JSON document per line, as each payload is done
+                sys.stdout.write(json.dumps(line) + "\n")
+                sys.stdout.flush()
+            else:
+                out.print(f"{o.state:<10} {o.ref or f'payload {o.id}'}", markup=False)
+        if not done:
+            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+            stop.wait(max(wait, 0))
+
+
+rules_app = typer.Typer(
+    no_args_is_help=True,
+    help="Validation rules per channel and account: each an error, a warning, or off.",
+)
+Channel = Annotated[
+    str | None, typer.Option(help="Only for this channel (default: every channel).")
+]
+ForAccount = Annotated[
+    str | None, typer.Option("--account", help="Only for this account (default: every one).")
+]
+
+
+@rules_app.command("list")
+def rules_list_command(
+    ctx: typer.Context,
+    channel: Channel = None,
+    account: ForAccount = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The rules in force for a channel's account, and every stored setting."""
+    view = rules_view(state_of(ctx).app(), channel, account)
+    if as_json:
+        emit(view)
+        return
+    for rule in view["rules"]:
+        extra = ""
+        if rule.get("currencies"):
+            extra = f" [{', '.join(rule['currencies'])}]"
+        elif "max_deviation_percent" in rule:
+            extra = f" [{rule['max_deviation_percent']}%]"
+        out.print(
+            f"{rule['rule']:<16} {rule['severity']:<8}{extra} (set for {rule['set_for']}): "
+            f"{rule['meaning']}",
+            markup=False,
+        )
+
+
+@rules_app.command("set")
+def rules_set_command(
+    ctx: typer.Context,
+    rule: Annotated[str, typer.Argument(help=f"One of: {', '.join(RULES)}.")],
+    severity: Annotated[str, typer.Argument(help="error, warning or off.")],
+    channel: Channel = None,
+    account: ForAccount = None,
+    currencies: Annotated[
+        str | None, typer.Option(help="currency rule: the codes sold, e.g. USD,EUR.")
+    ] = None,
+    max_deviation_percent: Annotated[
+        str | None, typer.Option(help="price_deviation rule: how far from the catalogue, in %.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a rule an error (dead-letter), a warning (take and flag) or off; then
+    `intake replay --all` tries the dead letters again under it."""
+    setting = set_rule(
+        state_of(ctx).app(),
+        rule,
+        severity,
+        channel,
+        account,
+        currencies.split(",") if currencies is not None else None,
+        max_deviation_percent,
+    )
+    if as_json:
+        emit(setting)
+    else:
+        where = f"{channel or 'every channel'}" + (f", account {account}" if account else "")
+        out.print(f"{rule} is {severity} for {where}", markup=False)
+
+
+@rules_app.command("reset")
+def rules_reset_command(
+    ctx: typer.Context,
+    rule: Annotated[str, typer.Argument(help="The rule.")],
+    channel: Channel = None,
+    account: ForAccount = None,
+) -> None:
+    """Remove a setting; the more general one (or the default) applies again."""
+    reset_rule(state_of(ctx).app(), rule, channel, account)
+    out.print(f"{rule} reset", markup=False)
+
+
+intake_app.add_typer(rules_app, name="rules")
 
 
 sku_app = typer.Typer(no_args_is_help=True, help="How channels name our products.")

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     CATALOG = "catalog"  # products
     CUSTOMER_LINKS = "customer_links"  # mint self-service links for customers
     TRACK_EVENTS = "track_events"  # keep a named position in the events (a reader's own)
+    INTAKE = "intake"  # replay and discard dead letters, set the intake's validation rules
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -33,6 +34,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CHANGE_ORDERS,
             Permission.STOCK,
             Permission.TRACK_EVENTS,
+            Permission.INTAKE,
         }
     ),
     Role.CHANNEL: frozenset(

@@ -3,6 +3,9 @@ canonical order JSON. `ADAPTERS` names them all."""
 
 from __future__ import annotations
 
+import re
+
+from backorder.domain.errors import InvalidRequest
 from backorder.intake import amazon, canonical, csv_lines, shopify, woocommerce, x12
 from backorder.intake.base import Acknowledging, Adapter, Converted, Payload, Unreadable
 
@@ -18,4 +21,33 @@ ADAPTERS: dict[str, Adapter] = {
     )
 }
 
-__all__ = ["ADAPTERS", "Acknowledging", "Adapter", "Converted", "Payload", "Unreadable"]
+ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def adapter_for(channel: str) -> Adapter:
+    """The channel's adapter, or InvalidRequest naming the channels there are."""
+    if channel not in ADAPTERS:
+        raise InvalidRequest(f"unknown channel {channel!r}; known: {', '.join(sorted(ADAPTERS))}")
+    return ADAPTERS[channel]
+
+
+def check_account(account: str) -> str:
+    """A channel account's name (a store, a partner), or InvalidRequest saying what it may be."""
+    if not ACCOUNT.fullmatch(account):
+        raise InvalidRequest(
+            f"account {account!r}: 1 to 64 letters, digits, _ or -, starting with a letter or digit"
+        )
+    return account
+
+
+__all__ = [
+    "ACCOUNT",
+    "ADAPTERS",
+    "Acknowledging",
+    "Adapter",
+    "Converted",
+    "Payload",
+    "Unreadable",
+    "adapter_for",
+    "check_account",
+]

@@ -9,7 +9,6 @@ never lost and never placed twice."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,17 +20,24 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 
 from backorder.canonical import OrderIn
 from backorder.domain.errors import BackorderError, InvalidRequest, UnknownSku
-from backorder.intake import ADAPTERS, Acknowledging, Payload, Unreadable
+from backorder.intake import (
+    ADAPTERS,
+    Acknowledging,
+    Payload,
+    Unreadable,
+    adapter_for,
+    check_account,
+)
+from backorder.intake.rules import check
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
+from backorder.services.intake_rules import rules_for
 from backorder.store.db import COMMIT_HOOKS
 from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku_aliases
 
-ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_ACCOUNT = "default"
 MAX_PAYLOAD_CHARS = 5_000_000
 _STORE = insert(intake_payloads).returning(intake_payloads.c.id, sort_by_parameter_order=True)
-HIDE_CONTACT = {"amazon"}  # channels that keep the buyer's contact to themselves
 OPEN = ("pending", "dead")  # states a payload can still leave; the others are final
 TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after value
 
@@ -60,24 +66,10 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
-def _adapter_of(channel: str) -> Any:
-    if channel not in ADAPTERS:
-        raise InvalidRequest(f"unknown channel {channel!r}; known: {', '.join(sorted(ADAPTERS))}")
-    return ADAPTERS[channel]
-
-
-def _check_account(account: str) -> str:
-    if not ACCOUNT.fullmatch(account):
-        raise InvalidRequest(
-            f"account {account!r}: 1 to 64 letters, digits, _ or -, starting with a letter or digit"
-        )
-    return account
-
-
 def receive(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT) -> list[int]:
     """Store every payload of one delivery, as received, in one transaction; their ids."""
-    adapter = _adapter_of(channel)
-    _check_account(account)
+    adapter = adapter_for(channel)
+    check_account(account)
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidRequest(f"a delivery is at most {MAX_PAYLOAD_CHARS:,} characters")
     now = app.now()
@@ -110,7 +102,7 @@ def ingest(
 def acknowledge(app: Backorder, channel: str, text: str, ids: list[int]) -> str | None:
     """The acknowledgement a channel expects for a delivery (X12: the 997), numbered by the
     delivery's first stored payload so that every acknowledgement's number is unique."""
-    adapter = _adapter_of(channel)
+    adapter = adapter_for(channel)
     if not isinstance(adapter, Acknowledging) or not ids:
         return None
     return adapter.acknowledge(text, min(ids), app.now())
@@ -160,6 +152,7 @@ def _prepare(
                 select(products.c.sku, products.c.unit_price).where(products.c.sku.in_(skus))
             ).all()
         )
+        rules = rules_for(conn, row.channel, row.account)
     impact = _impact(document, lines, catalogue)
     for sku in sorted(skus - catalogue.keys()):
         reasons.append(f"unknown SKU {sku!r} (no product, and no alias for {row.channel})")
@@ -170,7 +163,9 @@ def _prepare(
             f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}" for e in error.errors()
         ]
         return None, reasons, warnings, impact
-    warnings += _warnings(order, catalogue, contact_expected=row.channel not in HIDE_CONTACT)
+    errors, noted = check(order, catalogue, rules)
+    reasons += errors
+    warnings += noted
     return (None if reasons else order), reasons, warnings, impact
 
 
@@ -202,26 +197,6 @@ def _impact(
         "currency": currency if isinstance(currency, str) and len(currency) == 3 else None,
         "tier": str(customer.get("tier") or "standard")[:16],
     }
-
-
-def _warnings(
-    order: OrderIn, catalogue: dict[str, Decimal], contact_expected: bool = True
-) -> list[str]:
-    """What is worth telling but not worth refusing the order for."""
-    notes = []
-    if contact_expected and not order.customer.email and not order.customer.phone:
-        notes.append("no way to reach the customer: neither e-mail nor phone")
-    seen: set[str] = set()
-    for number, line in enumerate(order.lines, start=1):
-        if line.sku in seen:
-            notes.append(f"line {number}: {line.sku} appears on more than one line")
-        seen.add(line.sku)
-        listed = catalogue.get(line.sku)
-        if line.unit_price is not None and listed and abs(line.unit_price - listed) > listed / 2:
-            notes.append(
-                f"line {number}: price {line.unit_price} is far from the catalogue's {listed}"
-            )
-    return notes
 
 
 @retry(
@@ -390,9 +365,9 @@ def add_alias(
     app: Backorder, channel: str, channel_sku: str, sku: str, account: str | None = None
 ) -> None:
     """Map a channel's name for a product onto our SKU (for one account, or for all)."""
-    _adapter_of(channel)
+    adapter_for(channel)
     if account is not None:
-        _check_account(account)
+        check_account(account)
     channel_sku = channel_sku.strip()
     if not channel_sku or len(channel_sku) > 128:
         raise InvalidRequest("the channel's SKU must be 1 to 128 characters")

@@ -316,3 +316,17 @@ sku_aliases = Table(
     Column("sku", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# The intake's validation rules as data: a rule's severity (error, warning, off) and options
+# (currencies, max_deviation_percent) for a channel and account; empty means every one.
+intake_rules = Table(
+    "intake_rules",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("account", String(64), primary_key=True),
+    Column("rule", String(32), primary_key=True),
+    Column("severity", String(8), nullable=False),
+    Column("options", Payload, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("severity IN ('error', 'warning', 'off')", name="severity_known"),
+)
