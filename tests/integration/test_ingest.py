@@ -94,7 +94,9 @@ def test_a_woocommerce_guest_order_from_a_company_for_another_account(shop: Back
     assert order["customer"]["tier"] == "wholesale"
     assert order["shipping"]["method"] == "expedited"  # "Next Day Air"
     assert [line["unit_price"] for line in order["lines"]] == ["2.70", "12.00"]
-    assert outcome.warnings == ["line 2: price 12 is far from the catalogue's 199.00 (price_deviation)"]
+    assert outcome.warnings == [
+        "line 2: price 12 is far from the catalogue's 199.00 (price_deviation)"
+    ]
     with shop.db.read() as uow:
         kept = uow.connection.execute(
             select(intake_payloads.c.warnings).where(intake_payloads.c.id == outcome.id)
@@ -178,9 +180,7 @@ def test_bad_requests_change_nothing(shop: Backorder) -> None:
         st.text(max_size=200),
         st.sampled_from(
             ["shopify_order.json", "woocommerce_order.json", "truncated.json", "x12_850.edi"]
-        ).map(
-            lambda name: fixture(name)[: len(fixture(name)) // 2]
-        ),
+        ).map(lambda name: fixture(name)[: len(fixture(name)) // 2]),
     ),
 )
 def test_any_delivery_is_stored_and_ends_as_an_order_or_a_dead_letter(
