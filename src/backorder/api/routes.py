@@ -68,15 +68,12 @@ from backorder.services.context import Backorder
 from backorder.services.customer_links import customer_cancel, customer_view, mint_link
 from backorder.services.ingest import (
     DEFAULT_ACCOUNT,
-    Outcome,
-    acknowledge,
-    backlog,
+    IntakeFull,
     dead_letters,
     discard,
-    process,
-    receive,
     replay,
     summary,
+    take_in,
 )
 from backorder.services.ingest import (
     health as intake_health,
@@ -497,22 +494,15 @@ async def _take_in(
         raise ApiProblem(400, "not-utf-8", "Not UTF-8", "the body must be UTF-8 text") from None
     if not text.strip():
         raise ApiProblem(422, "empty-body", "Empty body", "send the channel's order document")
-    waiting = await run_in_threadpool(backlog, app)
-    if waiting >= app.settings.intake_hard_limit:
+    try:
+        delivery = await run_in_threadpool(take_in, app, channel, text, account)
+    except IntakeFull as full:
         raise ApiProblem(
-            503,
-            "intake-full",
-            "Intake backlog full",
-            f"{waiting:,} payloads are waiting; retry later",
-            {"Retry-After": "30"},
-        )
-    ids = await run_in_threadpool(receive, app, channel, text, account)
-    ack = {"acknowledgement": acknowledge(app, channel, text, ids)}
-    if waiting >= app.settings.intake_soft_limit:
+            503, "intake-full", "Intake backlog full", str(full), {"Retry-After": "30"}
+        ) from None
+    if delivery.stored_only:
         response.status_code = 202
-        return summary([Outcome(payload_id, "pending") for payload_id in ids]) | ack
-    outcomes = [await run_in_threadpool(process, app, payload_id) for payload_id in ids]
-    return summary(outcomes) | ack
+    return summary(delivery.outcomes) | {"acknowledgement": delivery.acknowledgement}
 
 
 @router.get(

@@ -9,12 +9,13 @@ never lost and never placed twice."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
@@ -28,17 +29,33 @@ from backorder.intake import (
     adapter_for,
     check_account,
 )
-from backorder.intake.rules import check
+from backorder.intake.rules import Rule, check, effective
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
-from backorder.services.intake_rules import rules_for
+from backorder.services.intake_rules import all_settings
 from backorder.store.db import COMMIT_HOOKS
 from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku_aliases
 
 DEFAULT_ACCOUNT = "default"
 MAX_PAYLOAD_CHARS = 5_000_000
+_WAITING = (
+    select(func.count()).select_from(intake_payloads).where(intake_payloads.c.state == "pending")
+)
 _STORE = insert(intake_payloads).returning(intake_payloads.c.id, sort_by_parameter_order=True)
 OPEN = ("pending", "dead")  # states a payload can still leave; the others are final
+# Marks a payload accepted inside its order's transaction; built once, as it runs per order.
+_ACCEPT = (
+    update(intake_payloads)
+    .where(intake_payloads.c.id == bindparam("payload"), intake_payloads.c.state.in_(OPEN))
+    .values(
+        state="accepted",
+        order_ref=bindparam("ref"),
+        processed_at=bindparam("at", type_=intake_payloads.c.processed_at.type),
+        attempts=intake_payloads.c.attempts + 1,
+        reasons=None,
+        warnings=bindparam("noted", type_=intake_payloads.c.warnings.type),
+    )
+)
 TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after value
 
 
@@ -66,13 +83,31 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
-def receive(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT) -> list[int]:
-    """Store every payload of one delivery, as received, in one transaction; their ids."""
+@dataclass(frozen=True)
+class Stored:
+    """A payload as stored (the columns processing reads)."""
+
+    id: int
+    channel: str
+    account: str
+    external_id: str | None
+    raw: str
+    state: str = "pending"
+    order_ref: str | None = None
+    reasons: list[str] | None = None
+
+
+def _store(
+    app: Backorder, channel: str, text: str, account: str, hard_limit: int | None = None
+) -> tuple[list[Stored], int]:
+    """Store every payload of one delivery, as received, in one transaction: the payloads,
+    and how many were waiting before them (none stored when that reaches `hard_limit`)."""
     adapter = adapter_for(channel)
     check_account(account)
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidRequest(f"a delivery is at most {MAX_PAYLOAD_CHARS:,} characters")
     now = app.now()
+    payloads = adapter.split(text)
     rows = [
         {
             "channel": channel,
@@ -84,19 +119,58 @@ def receive(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCO
             "state": "pending",
             "attempts": 0,
         }
-        for payload in adapter.split(text)
+        for payload in payloads
     ]
     with app.db.write() as uow:
+        waiting = int(uow.connection.execute(_WAITING).scalar_one()) if hard_limit else 0
+        if hard_limit and waiting >= hard_limit:
+            raise IntakeFull(waiting)
         ids = list(uow.connection.execute(_STORE, rows).scalars())
         uow.commit()
-    return ids
+    stored = [
+        Stored(i, channel, account, (payload.external_id or "")[:128] or None, payload.text)
+        for i, payload in zip(ids, payloads, strict=True)
+    ]
+    return stored, waiting
+
+
+def receive(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT) -> list[int]:
+    """Store every payload of one delivery, as received, in one transaction; their ids."""
+    return [payload.id for payload in _store(app, channel, text, account)[0]]
 
 
 def ingest(
     app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT
 ) -> list[Outcome]:
     """Receive a delivery, then process each of its payloads."""
-    return [process(app, payload_id) for payload_id in receive(app, channel, text, account)]
+    return _process_stored(app, _store(app, channel, text, account)[0])
+
+
+class IntakeFull(Exception):
+    """The backlog has reached the hard limit: nothing more is stored until it drains."""
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(f"{waiting:,} payloads are waiting; retry later")
+        self.waiting = waiting
+
+
+@dataclass
+class Delivery:
+    """What became of a delivery taken in over HTTP."""
+
+    outcomes: list[Outcome]
+    stored_only: bool  # past the soft limit: stored for the worker, not processed yet
+    acknowledgement: str | None
+
+
+def take_in(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT) -> Delivery:
+    """A pushed delivery: refused past the hard backlog limit, stored and left for the worker
+    past the soft one, else stored and processed at once."""
+    stored, waiting = _store(app, channel, text, account, app.settings.intake_hard_limit)
+    ack = acknowledge(app, channel, text, [payload.id for payload in stored])
+    if waiting >= app.settings.intake_soft_limit:
+        return Delivery([Outcome(payload.id, "pending") for payload in stored], True, ack)
+    return Delivery(_process_stored(app, stored), False, ack)
 
 
 def acknowledge(app: Backorder, channel: str, text: str, ids: list[int]) -> str | None:
@@ -108,51 +182,88 @@ def acknowledge(app: Backorder, channel: str, text: str, ids: list[int]) -> str 
     return adapter.acknowledge(text, min(ids), app.now())
 
 
-def _aliases(conn: Connection, channel: str, account: str, names: set[str]) -> dict[str, str]:
-    """Channel SKU -> our SKU; an alias for this account wins over one for every account."""
-    rows = conn.execute(
-        select(sku_aliases.c.channel_sku, sku_aliases.c.sku, sku_aliases.c.account).where(
-            sku_aliases.c.channel == channel,
-            sku_aliases.c.account.in_([account, ""]),
-            sku_aliases.c.channel_sku.in_(names),
+@dataclass
+class _Lookups:
+    """What checking a batch of payloads needs from the database, read once per batch."""
+
+    aliases: dict[tuple[str, str], dict[str, str]]  # (channel, account) -> channel SKU -> SKU
+    catalogue: dict[str, Decimal | None]  # SKU -> catalogue price
+    rules: dict[tuple[str, str], dict[str, Rule]]
+
+
+def _convert(row: Any) -> tuple[dict[str, Any] | None, list[str], list[str]]:
+    """The adapter's work: the canonical document (or None), reasons, warnings."""
+    try:
+        converted = ADAPTERS[row.channel].convert(Payload(row.raw, row.external_id))
+    except Unreadable as error:
+        return None, [str(error)], []
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as error:
+        return None, [f"unreadable: {error}"], []
+    document = converted.order
+    if row.account != DEFAULT_ACCOUNT and row.channel != "canonical":
+        document["channel"] = f"{document['channel']}.{row.account}"
+    return document, [], list(converted.warnings)
+
+
+def _lines(document: dict[str, Any] | None) -> list[dict[str, Any]]:
+    lines = document.get("lines") if document else None
+    return [line for line in lines if isinstance(line, dict)] if isinstance(lines, list) else []
+
+
+def _lookups(app: Backorder, batch: list[tuple[Any, dict[str, Any] | None]]) -> _Lookups:
+    """Aliases, catalogue prices and rules for every payload of a batch, in three reads."""
+    sources = {(row.channel, row.account) for row, _ in batch}
+    names = {str(line.get("sku")) for _, doc in batch for line in _lines(doc)}
+    found: dict[tuple[str, str], dict[str, str]] = {source: {} for source in sources}
+    with app.db.read() as uow:
+        conn = uow.connection
+        alias_rows = (
+            conn.execute(
+                select(sku_aliases).where(
+                    sku_aliases.c.channel.in_({c for c, _ in sources}),
+                    sku_aliases.c.account.in_({a for _, a in sources} | {""}),
+                    sku_aliases.c.channel_sku.in_(names),
+                )
+            ).all()
+            if names
+            else []
         )
-    ).all()
-    found = {r.channel_sku: r.sku for r in rows if r.account == ""}
-    found |= {r.channel_sku: r.sku for r in rows if r.account == account}
-    return found
+        # An alias for the account wins over one for every account of the channel.
+        for alias in sorted(alias_rows, key=lambda r: r.account != ""):
+            for channel, account in sources:
+                if alias.channel == channel and alias.account in ("", account):
+                    found[(channel, account)][alias.channel_sku] = alias.sku
+        skus = names | {sku for mapping in found.values() for sku in mapping.values()}
+        catalogue: dict[str, Decimal | None] = (
+            dict(
+                conn.execute(
+                    select(products.c.sku, products.c.unit_price).where(products.c.sku.in_(skus))
+                ).all()
+            )
+            if skus
+            else {}
+        )
+        settings = all_settings(conn)
+    rules = {source: effective(*source, settings) for source in sources}
+    return _Lookups(found, catalogue, rules)
 
 
 def _prepare(
-    app: Backorder, row: Any
+    row: Any, document: dict[str, Any] | None, lookups: _Lookups
 ) -> tuple[OrderIn | None, list[str], list[str], dict[str, Any]]:
-    """Convert, map SKUs and check: the order (or None), reasons, warnings, impact."""
-    adapter = ADAPTERS[row.channel]
+    """Map SKUs and check a converted payload: the order (or None), reasons, warnings,
+    impact."""
+    if document is None:
+        return None, [], [], {}
     reasons: list[str] = []
-    impact: dict[str, Any] = {}
-    try:
-        converted = adapter.convert(Payload(row.raw, row.external_id))
-    except Unreadable as error:
-        return None, [str(error)], [], impact
-    except (ValueError, TypeError, ArithmeticError, RecursionError) as error:
-        return None, [f"unreadable: {error}"], [], impact
-    document, warnings = converted.order, list(converted.warnings)
-    if row.account != DEFAULT_ACCOUNT and row.channel != "canonical":
-        document["channel"] = f"{document['channel']}.{row.account}"
-    lines: list[Any] = document["lines"] if isinstance(document.get("lines"), list) else []
-    names = {str(line.get("sku")) for line in lines if isinstance(line, dict)}
-    with app.db.read() as uow:
-        conn = uow.connection
-        mapped = _aliases(conn, row.channel, row.account, names)
-        for line in lines:
-            if isinstance(line, dict) and str(line.get("sku")) in mapped:
-                line["sku"] = mapped[str(line["sku"])]
-        skus = {str(line.get("sku")) for line in lines if isinstance(line, dict)}
-        catalogue = dict(
-            conn.execute(
-                select(products.c.sku, products.c.unit_price).where(products.c.sku.in_(skus))
-            ).all()
-        )
-        rules = rules_for(conn, row.channel, row.account)
+    warnings: list[str] = []
+    lines = _lines(document)
+    mapped = lookups.aliases[(row.channel, row.account)]
+    for line in lines:
+        if str(line.get("sku")) in mapped:
+            line["sku"] = mapped[str(line["sku"])]
+    skus = {str(line.get("sku")) for line in lines}
+    catalogue = {sku: lookups.catalogue[sku] for sku in skus if sku in lookups.catalogue}
     impact = _impact(document, lines, catalogue)
     for sku in sorted(skus - catalogue.keys()):
         reasons.append(f"unknown SKU {sku!r} (no product, and no alias for {row.channel})")
@@ -163,14 +274,14 @@ def _prepare(
             f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}" for e in error.errors()
         ]
         return None, reasons, warnings, impact
-    errors, noted = check(order, catalogue, rules)
+    errors, noted = check(order, catalogue, lookups.rules[(row.channel, row.account)])
     reasons += errors
     warnings += noted
     return (None if reasons else order), reasons, warnings, impact
 
 
 def _impact(
-    document: dict[str, Any], lines: list[Any], catalogue: dict[str, Decimal]
+    document: dict[str, Any], lines: list[Any], catalogue: dict[str, Decimal | None]
 ) -> dict[str, Any]:
     """What a dead letter puts at risk: the order's value and the buyer's tier."""
     value = Decimal(0)
@@ -212,18 +323,8 @@ def _place(
     request = order.to_request()
 
     def accepted(conn: Connection) -> None:
-        conn.execute(
-            update(intake_payloads)
-            .where(intake_payloads.c.id == payload_id, intake_payloads.c.state.in_(OPEN))
-            .values(
-                state="accepted",
-                order_ref=request.ref,
-                processed_at=app.now(),
-                attempts=intake_payloads.c.attempts + 1,
-                reasons=None,
-                warnings=warnings or None,
-            )
-        )
+        parameters = {"payload": payload_id, "ref": request.ref, "at": app.now()}
+        conn.execute(_ACCEPT, parameters | {"noted": warnings or None})
 
     token = COMMIT_HOOKS.set((accepted,))
     try:
@@ -235,15 +336,56 @@ def _place(
 
 def process(app: Backorder, payload_id: int) -> Outcome:
     """Turn one stored payload into an order, a duplicate or a dead letter."""
-    with app.db.read() as uow:
-        row = uow.connection.execute(
-            select(intake_payloads).where(intake_payloads.c.id == payload_id)
-        ).first()
-    if row is None:
-        raise InvalidRequest(f"no intake payload {payload_id}")
-    if row.state not in OPEN:
-        return Outcome(row.id, row.state, row.order_ref, list(row.reasons or []))
-    order, reasons, warnings, impact = _prepare(app, row)
+    return process_many(app, [payload_id])[0]
+
+
+def process_many(app: Backorder, payload_ids: list[int], batch: int = 200) -> list[Outcome]:
+    """Turn stored payloads into orders, duplicates or dead letters, in the order given."""
+    outcomes: list[Outcome] = []
+    for start in range(0, len(payload_ids), batch):
+        chunk = payload_ids[start : start + batch]
+        with app.db.read() as uow:
+            rows = {
+                row.id: row
+                for row in uow.connection.execute(
+                    select(intake_payloads).where(intake_payloads.c.id.in_(chunk))
+                )
+            }
+        missing = [i for i in chunk if i not in rows]
+        if missing:
+            raise InvalidRequest(f"no intake payload {missing[0]}")
+        outcomes += _process_stored(app, [rows[i] for i in chunk])
+    return outcomes
+
+
+def _process_stored(app: Backorder, rows: Sequence[Any], batch: int = 200) -> list[Outcome]:
+    """Process payloads already read (or just stored). Each order is placed in its own
+    transaction; what checking needs is read once per batch."""
+    outcomes: list[Outcome] = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        open_rows = [row for row in chunk if row.state in OPEN]
+        converted = {row.id: _convert(row) for row in open_rows}
+        lookups = _lookups(app, [(row, converted[row.id][0]) for row in open_rows])
+        for row in chunk:
+            if row.state not in OPEN:
+                outcomes.append(Outcome(row.id, row.state, row.order_ref, list(row.reasons or [])))
+                continue
+            document, reasons, warnings = converted[row.id]
+            order, more, noted, impact = _prepare(row, document, lookups)
+            outcomes.append(_settle(app, row, order, reasons + more, warnings + noted, impact))
+    return outcomes
+
+
+def _settle(
+    app: Backorder,
+    row: Any,
+    order: OrderIn | None,
+    reasons: list[str],
+    warnings: list[str],
+    impact: dict[str, Any],
+) -> Outcome:
+    """Place the checked order, or keep the payload as a dead letter."""
     if order is not None:
         try:
             ref, created = _place(app, row.id, order, warnings)
@@ -279,13 +421,7 @@ def _finish(app: Backorder, payload_id: int, values: dict[str, Any]) -> None:
 def backlog(app: Backorder) -> int:
     """Payloads stored and not yet processed."""
     with app.db.read() as uow:
-        return int(
-            uow.connection.execute(
-                select(func.count())
-                .select_from(intake_payloads)
-                .where(intake_payloads.c.state == "pending")
-            ).scalar_one()
-        )
+        return int(uow.connection.execute(_WAITING).scalar_one())
 
 
 def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:
@@ -301,7 +437,7 @@ def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:
             .scalars()
             .all()
         )
-    return [process(app, payload_id) for payload_id in ids]
+    return process_many(app, list(ids))
 
 
 def replay(app: Backorder, payload_id: int | None = None) -> list[Outcome]:
@@ -313,7 +449,7 @@ def replay(app: Backorder, payload_id: int | None = None) -> list[Outcome]:
         ids = uow.connection.execute(query.order_by(intake_payloads.c.id)).scalars().all()
     if payload_id is not None and not ids:
         raise InvalidRequest(f"no dead letter {payload_id}")
-    return [process(app, i) for i in ids]
+    return process_many(app, list(ids))
 
 
 def discard(app: Backorder, payload_id: int, reason: str) -> None:

@@ -33,18 +33,14 @@ def _rule(name: str) -> str:
     return name
 
 
-def settings_for(conn: Connection, channel: str, account: str) -> list[Setting]:
-    """The stored settings that may apply to one channel's account."""
-    rows = conn.execute(
-        select(intake_rules).where(
-            intake_rules.c.channel.in_([channel, ""]), intake_rules.c.account.in_([account, ""])
-        )
-    ).all()
-    return [_setting(row) for row in rows]
+def all_settings(conn: Connection) -> list[Setting]:
+    """Every stored setting (a short list: a few per channel and account at most)."""
+    return [_setting(row) for row in conn.execute(select(intake_rules)).all()]
 
 
 def rules_for(conn: Connection, channel: str, account: str) -> dict[str, Rule]:
-    return effective(channel, account, settings_for(conn, channel, account))
+    """The rules in force for one channel's account."""
+    return effective(channel, account, all_settings(conn))
 
 
 def _setting(row: Any) -> Setting:
