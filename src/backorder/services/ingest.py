@@ -396,26 +396,39 @@ def _settle(
         else:
             if created:  # marked accepted with the order
                 return Outcome(row.id, "accepted", ref, [], warnings)
-            _finish(app, row.id, {"state": "duplicate", "order_ref": ref, "warnings": warnings})
-            return Outcome(row.id, "duplicate", ref, [], warnings)
-    _finish(app, row.id, {"state": "dead", "reasons": reasons, "warnings": warnings, **impact})
-    return Outcome(row.id, "dead", None, reasons, warnings)
+            settled = _finish(
+                app, row.id, {"state": "duplicate", "order_ref": ref, "warnings": warnings}
+            )
+            return settled or Outcome(row.id, "duplicate", ref, [], warnings)
+    dead = {"state": "dead", "reasons": reasons, "warnings": warnings, **impact}
+    return _finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons, warnings)
 
 
-def _finish(app: Backorder, payload_id: int, values: dict[str, Any]) -> None:
-    """Record a duplicate or a dead letter (only while the payload is still open)."""
+def _finish(app: Backorder, payload_id: int, values: dict[str, Any]) -> Outcome | None:
+    """Record a duplicate or a dead letter while the payload is still open; when another
+    worker settled it first, what it became instead."""
     values = values | {
         "warnings": values.get("warnings") or None,
         "processed_at": app.now(),
         "attempts": intake_payloads.c.attempts + 1,
     }
     with app.db.write() as uow:
-        uow.connection.execute(
+        done = uow.connection.execute(
             update(intake_payloads)
             .where(intake_payloads.c.id == payload_id, intake_payloads.c.state.in_(OPEN))
             .values(values)
+        ).rowcount
+        row = (
+            None
+            if done
+            else uow.connection.execute(
+                select(intake_payloads).where(intake_payloads.c.id == payload_id)
+            ).one()
         )
         uow.commit()
+    if row is None:
+        return None
+    return Outcome(row.id, row.state, row.order_ref, list(row.reasons or []))
 
 
 def backlog(app: Backorder) -> int:
