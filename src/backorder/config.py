@@ -60,6 +60,26 @@ class Settings(BaseSettings):
         "request); a key revoked elsewhere stops working within this time",
     )
 
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="attempts per message before it is dead"
+    )
+    notify_retry_base_seconds: float = Field(
+        default=30, gt=0, le=86_400, description="wait after the first failed attempt; doubles"
+    )
+    notify_retry_cap_seconds: float = Field(
+        default=21_600, gt=0, le=604_800, description="the longest wait between attempts"
+    )
+    notify_lease_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=3600,
+        description="how long a worker holds a message it is sending; after that another "
+        "worker may send it again (with the same webhook-id)",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="how long a subscriber has to answer"
+    )
+
     @field_validator("priority_rules")
     @classmethod
     def _known_rules(cls, rules: list[str]) -> list[str]:

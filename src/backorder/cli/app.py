@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli import catalog, intake, keys, orders
+from backorder.cli import catalog, intake, keys, notify, orders
 from backorder.cli.common import (
     BackorderGroup,
     State,
@@ -39,6 +39,9 @@ app.add_typer(orders.consumer_app, name="consumers")
 app.command("ingest")(intake.ingest_command)
 app.add_typer(intake.intake_app, name="intake")
 app.add_typer(intake.sku_app, name="sku")
+app.add_typer(notify.webhook_app, name="webhook")
+app.add_typer(notify.notify_app, name="notify")
+app.command("worker")(notify.worker)
 
 
 @app.callback()

@@ -330,3 +330,51 @@ intake_rules = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("severity IN ('error', 'warning', 'off')", name="severity_known"),
 )
+
+# Where other systems want the events: a URL, its Standard Webhooks signing secret, and the
+# event types it takes (an empty list: every type). Removed subscriptions stay, inactive,
+# so their deliveries keep their history.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("event_types", Payload, nullable=False),
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False),
+    Column("after_event", BigInteger, nullable=False),  # the newest event when it was made
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# One message to send: an event for one recipient on one channel, sent once. `message_id` is
+# the idempotency key the far side sees (the webhook-id), the same on every attempt.
+DELIVERY_STATES = ("due", "sending", "sent", "dead", "withdrawn")
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, ForeignKey("events.id"), nullable=False),
+    Column("channel", String(16), nullable=False),  # webhook (later: email, sms)
+    Column("subscription_id", Id, ForeignKey("webhook_subscriptions.id")),  # webhooks
+    Column("recipient", String(2000), nullable=False),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),  # next attempt; or when a claim lapses
+    Column("last_error", String(500)),
+    Column("last_status", Integer),
+    Column("sent_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("state IN ('due', 'sending', 'sent', 'dead', 'withdrawn')", name="state_known"),
+    Index(
+        "ix_deliveries_waiting",
+        "due_at",
+        "id",
+        sqlite_where=text("state IN ('due', 'sending')"),
+        postgresql_where=text("state IN ('due', 'sending')"),
+    ),
+    Index("ix_deliveries_event", "event_id"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,181 @@
+"""Commands of the notifications: webhook subscriptions, failed deliveries, the message log,
+and the worker that sends (and drains the intake)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+from backorder.cli.common import JsonFlag, emit, out, state_of
+from backorder.domain.errors import InvalidRequest
+from backorder.services.context import Backorder
+from backorder.services.ingest import drain
+from backorder.services.notifications import (
+    add_subscription,
+    failed,
+    log,
+    plan,
+    remove_subscription,
+    retry,
+    send_due,
+    subscriptions,
+)
+
+webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")
+notify_app = typer.Typer(no_args_is_help=True, help="Messages sent and failed.")
+MAX_PLAN_ROUNDS = 100  # events planned per pass: at most 100 x 1,000
+
+
+@webhook_app.command("add")
+def webhook_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Where to POST the events (http or https).")],
+    events: Annotated[
+        str | None, typer.Option(help="Event types, comma-separated (default: every type).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What it is for.")] = "",
+    secret: Annotated[
+        str | None, typer.Option(help="A whsec_ secret to use (default: a new one).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Subscribe a URL to the events from now on. Prints the signing secret, once."""
+    types = [t.strip() for t in events.split(",") if t.strip()] if events else None
+    made = add_subscription(state_of(ctx).app(), url, types, description, secret)
+    if as_json:
+        emit(made)
+    else:
+        out.print(f"webhook {made['id']} -> {made['url']}", markup=False)
+        out.print(f"secret (shown once): {made['secret']}", markup=False)
+
+
+@webhook_app.command("list")
+def webhook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Active subscriptions."""
+    subs = subscriptions(state_of(ctx).app())
+    if as_json:
+        emit(subs)
+        return
+    if not subs:
+        out.print("no webhook subscriptions", markup=False)
+    for s in subs:
+        types = ", ".join(s["event_types"]) or "every event"
+        out.print(f"{s['id']:>4} {s['url']}  ({types}) {s['description']}", markup=False)
+
+
+@webhook_app.command("remove")
+def webhook_remove(
+    ctx: typer.Context, subscription: Annotated[int, typer.Argument(help="Its id.")]
+) -> None:
+    """Stop a subscription; what was not yet sent to it is withdrawn."""
+    withdrawn = remove_subscription(state_of(ctx).app(), subscription)
+    out.print(f"removed webhook {subscription}; {withdrawn} unsent withdrawn", markup=False)
+
+
+@notify_app.command("failed")
+def notify_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Messages that used up their attempts."""
+    dead = failed(state_of(ctx).app())
+    if as_json:
+        emit(dead)
+        return
+    if not dead:
+        out.print("no failed messages", markup=False)
+    for d in dead:
+        out.print(
+            f"{d['id']:>6} {d['type']} -> {d['recipient']}: {d['attempts']} attempts, "
+            f"{d['last_error']}",
+            markup=False,
+        )
+
+
+@notify_app.command("retry")
+def notify_retry(
+    ctx: typer.Context,
+    delivery: Annotated[int | None, typer.Argument(help="A failed (or sent) message's id.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every failed message.")] = False,
+) -> None:
+    """Send again: a failed message, a sent one (redelivery, same webhook-id), or --all."""
+    if (delivery is None) == (not every):
+        raise InvalidRequest("give one message's ID, or --all")
+    queued = retry(state_of(ctx).app(), None if every else delivery)
+    out.print(f"{queued} queued; the worker sends them", markup=False)
+
+
+@notify_app.command("log")
+def notify_log(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="An order's reference.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Every message about an order: to whom, when, the outcome."""
+    messages = log(state_of(ctx).app(), ref)
+    if as_json:
+        emit(messages)
+        return
+    if not messages:
+        out.print(f"no messages about {ref}", markup=False)
+    for m in messages:
+        out.print(
+            f"{m['id']:>6} {m['type']} {m['channel']} -> {m['recipient']}: {m['state']} "
+            f"({m['attempts']} attempts{', ' + m['last_error'] if m['last_error'] else ''})",
+            markup=False,
+        )
+
+
+def one_pass(app: Backorder) -> dict[str, int]:
+    """Everything the worker does once: plan new events, send what is due, drain the intake."""
+    planned = 0
+    for _ in range(MAX_PLAN_ROUNDS):
+        made = plan(app)
+        planned += made
+        if not made:
+            break
+    counts = {"planned": planned}
+    for state, count in send_due(app).items():
+        counts[state.replace(" ", "_")] = count
+    counts["intake"] = len(drain(app, limit=500))
+    return counts
+
+
+def worker(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass, then exit (cron, tests).")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, max=3600, help="Seconds between passes when idle.")
+    ] = 1.0,
+    seconds: Annotated[
+        float | None, typer.Option("--for", min=0, help="Stop after this long.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send notifications (webhooks) and drain the intake until stopped (Ctrl-C, SIGTERM).
+    Several workers may run against PostgreSQL; they share the work."""
+    app = state_of(ctx).app()
+    stop = threading.Event()
+    if not once:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        counts = one_pass(app)
+        busy = any(counts.values())
+        if busy or once:
+            if as_json:
+                sys.stdout.write(json.dumps(counts) + "\n")
+                sys.stdout.flush()
+            elif busy:
+                out.print(", ".join(f"{k} {v}" for k, v in counts.items() if v), markup=False)
+        if once or stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
+            return
+        if not busy:
+            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+            stop.wait(max(wait, 0))

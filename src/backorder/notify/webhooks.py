@@ -1,0 +1,68 @@
+"""Webhooks the Standard Webhooks way: the event as JSON, POSTed with `webhook-id` (the
+delivery's message id, the same on every attempt, so a subscriber can drop repeats),
+`webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+id.timestamp.body>` under the subscription's `whsec_` secret)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+
+USER_AGENT = "backorder-webhooks/1"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How one attempt went: delivered, or why not (and the HTTP status when there was one)."""
+
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+
+
+def new_secret() -> str:
+    """A fresh signing secret in the Standard Webhooks form, `whsec_<base64 of 24 bytes>`."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def body_of(event_type: str, occurred_at: datetime, event_id: int, data: dict[str, Any]) -> str:
+    """The JSON a subscriber receives."""
+    document = {
+        "type": event_type,
+        "timestamp": occurred_at.isoformat(),
+        "event_id": event_id,
+        "data": data,
+    }
+    return json.dumps(document, separators=(",", ":"), default=str)
+
+
+def headers_for(secret: str, message_id: str, now: datetime, body: str) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+    }
+
+
+def post(
+    client: httpx.Client, url: str, secret: str, message_id: str, now: datetime, body: str
+) -> Sent:
+    """One attempt: any 2xx answer is a delivery; anything else, or no answer, is not."""
+    try:
+        answer = client.post(
+            url, content=body.encode(), headers=headers_for(secret, message_id, now, body)
+        )
+    except httpx.HTTPError as error:
+        return Sent(False, None, f"{type(error).__name__}: {error}"[:500])
+    if 200 <= answer.status_code < 300:
+        return Sent(True, answer.status_code)
+    return Sent(False, answer.status_code, f"HTTP {answer.status_code}: {answer.text[:200]}")

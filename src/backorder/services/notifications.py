@@ -1,0 +1,363 @@
+"""The dispatcher: it turns outbox events into deliveries (one per event and recipient) and
+sends what is due, with retries, so every event reaches each subscriber once.
+
+Planning reads the events after the `notifier` position and writes their deliveries and the
+new position in one transaction: an event is planned exactly once. Sending claims due
+deliveries (on PostgreSQL with FOR UPDATE SKIP LOCKED, so several workers share the work),
+marks them `sending` with a lease, sends outside any transaction, and records the outcome
+only if its claim still holds. A worker that dies after sending and before recording leaves
+a lapsed lease: the delivery is sent again with the same `webhook-id`, which the subscriber
+uses to drop the repeat."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from backorder.domain.errors import InvalidRequest
+from backorder.domain.events import EVENT_TYPES
+from backorder.notify import webhooks
+from backorder.services.context import Backorder
+from backorder.store.tables import (
+    deliveries,
+    event_consumers,
+    events,
+    webhook_subscriptions,
+)
+
+NOTIFIER = "notifier"  # the dispatcher's position among the outbox's consumers
+SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{16,}={0,2}$")
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+def add_subscription(
+    app: Backorder,
+    url: str,
+    event_types: list[str] | None = None,
+    description: str = "",
+    secret: str | None = None,
+) -> dict[str, Any]:
+    """Subscribe a URL to events from now on (every type, or those named); the answer holds
+    the signing secret, shown this once."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise InvalidRequest(f"{url!r} is not an http(s) URL")
+    types = sorted(set(event_types or []))
+    unknown = [t for t in types if t not in EVENT_TYPES]
+    if unknown:
+        raise InvalidRequest(f"unknown event type(s) {unknown}; known: {', '.join(EVENT_TYPES)}")
+    if secret is not None and not SECRET.fullmatch(secret):
+        raise InvalidRequest("a secret is whsec_ followed by base64 (at least 16 characters)")
+    description = description.strip()[:200]
+    with app.db.write() as uow:
+        conn = uow.connection
+        head = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
+        row = {
+            "url": url,
+            "secret": secret or webhooks.new_secret(),
+            "event_types": types,
+            "description": description,
+            "active": True,
+            "after_event": head,
+            "created_at": app.now(),
+        }
+        new_id = conn.execute(
+            insert(webhook_subscriptions).returning(webhook_subscriptions.c.id), row
+        ).scalar_one()
+        uow.commit()
+    return _subscription_view(row | {"id": new_id}) | {"secret": row["secret"]}
+
+
+def _subscription_view(row: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = row if isinstance(row, dict) else dict(row._mapping)
+    return {
+        "id": fields["id"],
+        "url": fields["url"],
+        "event_types": list(fields["event_types"] or []),
+        "description": fields["description"] or "",
+        "active": bool(fields["active"]),
+        "created_at": fields["created_at"].isoformat(),
+    }
+
+
+def subscriptions(app: Backorder) -> list[dict[str, Any]]:
+    """Every active subscription (without its secret)."""
+    with app.db.read() as uow:
+        rows = uow.connection.execute(
+            select(webhook_subscriptions)
+            .where(webhook_subscriptions.c.active.is_(True))
+            .order_by(webhook_subscriptions.c.id)
+        ).all()
+    return [_subscription_view(row) for row in rows]
+
+
+def remove_subscription(app: Backorder, subscription_id: int) -> int:
+    """Stop a subscription; its deliveries not yet sent are withdrawn. How many were."""
+    with app.db.write() as uow:
+        conn = uow.connection
+        done = conn.execute(
+            update(webhook_subscriptions)
+            .where(
+                webhook_subscriptions.c.id == subscription_id,
+                webhook_subscriptions.c.active.is_(True),
+            )
+            .values(active=False)
+        ).rowcount
+        if done != 1:
+            raise InvalidRequest(f"no active webhook subscription {subscription_id}")
+        withdrawn = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.subscription_id == subscription_id,
+                deliveries.c.state.in_(("due", "dead")),
+            )
+            .values(state="withdrawn", last_error="subscription removed")
+        ).rowcount
+        uow.commit()
+    return int(withdrawn)
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _position(conn: Connection, dialect: str) -> int:
+    """The notifier's position, locked for this transaction; made on first use just before
+    the oldest event an active subscription still wants."""
+    query = select(event_consumers.c.position).where(event_consumers.c.name == NOTIFIER)
+    if dialect != "sqlite":
+        query = query.with_for_update()
+    position = conn.execute(query).scalar_one_or_none()
+    if position is not None:
+        return int(position)
+    start = conn.execute(
+        select(func.min(webhook_subscriptions.c.after_event)).where(
+            webhook_subscriptions.c.active.is_(True)
+        )
+    ).scalar_one_or_none()
+    if start is None:
+        start = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
+    return int(start)
+
+
+def plan(app: Backorder, limit: int = 1000) -> int:
+    """Turn the next events into deliveries, and move the notifier's position past them, in
+    one transaction. How many deliveries were planned."""
+    now = app.now()
+    with app.db.write() as uow:
+        conn = uow.connection
+        position = _position(conn, uow.dialect)
+        batch = conn.execute(
+            select(events.c.id, events.c.type)
+            .where(events.c.id > position)
+            .order_by(events.c.id)
+            .limit(limit)
+        ).all()
+        if not batch:
+            _commit_position(conn, uow.dialect, position, now)
+            uow.commit()
+            return 0
+        subs = conn.execute(
+            select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
+        ).all()
+        rows = [
+            {
+                "event_id": event.id,
+                "channel": "webhook",
+                "subscription_id": sub.id,
+                "recipient": sub.url,
+                "message_id": f"msg_{event.id}_{sub.id}",
+                "state": "due",
+                "attempts": 0,
+                "due_at": now,
+                "created_at": now,
+            }
+            for event in batch
+            for sub in subs
+            if event.id > sub.after_event and (not sub.event_types or event.type in sub.event_types)
+        ]
+        if rows:
+            conn.execute(insert(deliveries), rows)
+        _commit_position(conn, uow.dialect, batch[-1].id, now)
+        uow.commit()
+    return len(rows)
+
+
+def _commit_position(conn: Connection, dialect: str, position: int, now: datetime) -> None:
+    done = conn.execute(
+        update(event_consumers)
+        .where(event_consumers.c.name == NOTIFIER)
+        .values(position=position, updated_at=now)
+    ).rowcount
+    if not done:
+        conn.execute(
+            insert(event_consumers).values(name=NOTIFIER, position=position, updated_at=now)
+        )
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def _claim(app: Backorder, limit: int) -> list[tuple[int, int]]:
+    """Take up to `limit` due deliveries (or ones whose claim lapsed): (id, attempt)."""
+    now = app.now()
+    lease = now + timedelta(seconds=app.settings.notify_lease_seconds)
+    d = deliveries.c
+    with app.db.write() as uow:
+        conn = uow.connection
+        query = (
+            select(d.id, d.attempts)
+            .where(d.state.in_(("due", "sending")), d.due_at <= now)
+            .order_by(d.due_at, d.id)
+            .limit(limit)
+        )
+        if uow.dialect != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        claimed = conn.execute(query).all()
+        for row in claimed:
+            conn.execute(
+                update(deliveries)
+                .where(d.id == row.id)
+                .values(state="sending", due_at=lease, attempts=row.attempts + 1)
+            )
+        uow.commit()
+    return [(row.id, row.attempts + 1) for row in claimed]
+
+
+def backoff(app: Backorder, attempt: int) -> timedelta:
+    """When to try again after a failed attempt: exponential, with full jitter."""
+    settings = app.settings
+    grown = settings.notify_retry_base_seconds * 2 ** (attempt - 1)
+    ceiling = min(settings.notify_retry_cap_seconds, grown)
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def _record(app: Backorder, delivery_id: int, attempt: int, sent: webhooks.Sent) -> str:
+    """Record an attempt, if this worker's claim still holds; the delivery's state after."""
+    now = app.now()
+    d = deliveries.c
+    if sent.ok:
+        values: dict[str, Any] = {"state": "sent", "sent_at": now, "last_error": None}
+    elif attempt >= app.settings.notify_max_attempts:
+        values = {"state": "dead", "last_error": sent.error}
+    else:
+        values = {"state": "due", "due_at": now + backoff(app, attempt), "last_error": sent.error}
+    values["last_status"] = sent.status
+    with app.db.write() as uow:
+        done = uow.connection.execute(
+            update(deliveries)
+            .where(d.id == delivery_id, d.state == "sending", d.attempts == attempt)
+            .values(values)
+        ).rowcount
+        uow.commit()
+    return str(values["state"]) if done else "lost claim"
+
+
+def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
+    """Send what is due now; counts of what became of it."""
+    claimed = _claim(app, limit)
+    counts: dict[str, int] = {}
+    if not claimed:
+        return counts
+    ids = [delivery_id for delivery_id, _ in claimed]
+    with app.db.read() as uow:
+        rows = {
+            row.id: row
+            for row in uow.connection.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.message_id,
+                    deliveries.c.recipient,
+                    events.c.id.label("event_id"),
+                    events.c.type,
+                    events.c.occurred_at,
+                    events.c.payload,
+                    webhook_subscriptions.c.secret,
+                )
+                .join(events, events.c.id == deliveries.c.event_id)
+                .join(
+                    webhook_subscriptions,
+                    webhook_subscriptions.c.id == deliveries.c.subscription_id,
+                )
+                .where(deliveries.c.id.in_(ids))
+            )
+        }
+    timeout = app.settings.webhook_timeout_seconds
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for delivery_id, attempt in claimed:
+            row = rows[delivery_id]
+            body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
+            sent = webhooks.post(client, row.recipient, row.secret, row.message_id, app.now(), body)
+            state = _record(app, delivery_id, attempt, sent)
+            counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+# --- looking after them ---------------------------------------------------------------------
+
+
+def _view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "type": row.type,
+        "order_ref": row.order_ref,
+        "channel": row.channel,
+        "recipient": row.recipient,
+        "message_id": row.message_id,
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_status": row.last_status,
+        "last_error": row.last_error,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def _listing() -> Any:
+    return select(deliveries, events.c.type, events.c.order_ref).join(
+        events, events.c.id == deliveries.c.event_id
+    )
+
+
+def failed(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
+    """Deliveries that used up their attempts, oldest first."""
+    with app.db.read() as uow:
+        rows = uow.connection.execute(
+            _listing().where(deliveries.c.state == "dead").order_by(deliveries.c.id).limit(limit)
+        ).all()
+    return [_view(row) for row in rows]
+
+
+def log(app: Backorder, ref: str) -> list[dict[str, Any]]:
+    """Every message about one order, with its outcome, in the order they were planned."""
+    with app.db.read() as uow:
+        rows = uow.connection.execute(
+            _listing().where(events.c.order_ref == ref).order_by(deliveries.c.id)
+        ).all()
+    return [_view(row) for row in rows]
+
+
+def retry(app: Backorder, delivery_id: int | None = None) -> int:
+    """Send again: one delivery (a dead one, or a sent one: a manual redelivery, with the same
+    webhook-id), or every dead one. How many were queued."""
+    d = deliveries.c
+    if delivery_id is None:
+        where = d.state == "dead"
+    else:
+        where = and_(d.id == delivery_id, or_(d.state == "dead", d.state == "sent"))
+    with app.db.write() as uow:
+        queued = uow.connection.execute(
+            update(deliveries).where(where).values(state="due", due_at=app.now(), attempts=0)
+        ).rowcount
+        uow.commit()
+    if delivery_id is not None and queued != 1:
+        raise InvalidRequest(f"no dead or sent delivery {delivery_id}")
+    return int(queued)
