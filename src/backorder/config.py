@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         default=10, gt=0, le=120, description="how long a subscriber has to answer"
     )
 
+    stream_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="how often GET /events/stream looks for new events for each client",
+    )
+
     @field_validator("priority_rules")
     @classmethod
     def _known_rules(cls, rules: list[str]) -> list[str]:

@@ -313,6 +313,13 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("POST", "/api/v1/intake/dead-letters/replay", None, Permission.INTAKE),
     ("POST", "/api/v1/intake/dead-letters/1/replay", None, Permission.INTAKE),
     ("POST", "/api/v1/intake/dead-letters/1/discard", {"reason": "matrix"}, Permission.INTAKE),
+    ("GET", "/api/v1/webhooks", None, Permission.WEBHOOKS),
+    ("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}, Permission.WEBHOOKS),
+    ("DELETE", "/api/v1/webhooks/1", None, Permission.WEBHOOKS),
+    ("GET", "/api/v1/notifications/failed", None, Permission.NOTIFY),
+    ("POST", "/api/v1/notifications/retry", None, Permission.NOTIFY),
+    ("POST", "/api/v1/notifications/1/retry", None, Permission.NOTIFY),
+    ("GET", "/api/v1/orders/web:matrix/notifications", None, Permission.READ_ORDERS),
 ]
 
 

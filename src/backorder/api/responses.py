@@ -330,6 +330,39 @@ class RulesOut(Out):
     settings: list[RuleSettingOut] = Field(description="every stored setting")
 
 
+class WebhookOut(Out):
+    id: int
+    url: str
+    event_types: list[str] = Field(description="empty: every type")
+    description: str
+    active: bool
+    created_at: Timestamp
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="the whsec_ signing secret, shown this once")
+
+
+class DeliveryOut(Out):
+    id: int
+    event_id: int
+    type: str
+    order_ref: str | None
+    channel: str
+    recipient: str
+    message_id: str = Field(description="the webhook-id, the same on every attempt")
+    state: Literal["due", "sending", "sent", "dead", "withdrawn"]
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    sent_at: Timestamp | None
+    created_at: Timestamp
+
+
+class QueuedOut(Out):
+    queued: int = Field(description="messages queued to be sent again")
+
+
 class IntakeCounts(Out):
     pending: int
     accepted: int

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from backorder.api import metrics
@@ -19,11 +23,13 @@ from backorder.api.responses import (
     CustomerLinkOut,
     CustomerOrderOut,
     DeadLetterRecordOut,
+    DeliveryOut,
     EventOut,
     IntakeOut,
     OrderOut,
     Problem,
     ProductOut,
+    QueuedOut,
     QueueOut,
     RuleSettingOut,
     RulesOut,
@@ -32,6 +38,8 @@ from backorder.api.responses import (
     StockChangeOut,
     StockChangesOut,
     StockOut,
+    WebhookCreatedOut,
+    WebhookOut,
 )
 from backorder.api.schemas import (
     MAX_SAFE_INTEGER,
@@ -46,6 +54,7 @@ from backorder.api.schemas import (
     ShipIn,
     StockLevelIn,
     StockLevelsIn,
+    WebhookIn,
 )
 from backorder.canonical import TOKEN, OrderIn
 from backorder.domain.access import Permission, Role
@@ -80,6 +89,14 @@ from backorder.services.ingest import (
 )
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
+from backorder.services.notifications import (
+    add_subscription,
+    remove_subscription,
+    subscriptions,
+)
+from backorder.services.notifications import failed as failed_notifications
+from backorder.services.notifications import log as notification_log
+from backorder.services.notifications import retry as retry_notifications
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
 from backorder.services.stock import (
@@ -92,6 +109,7 @@ from backorder.services.views import (
     BackorderFilter,
     backorders_view,
     events_view,
+    newest_event_id,
     order_view,
     product_view,
     queue_view,
@@ -374,6 +392,68 @@ def get_events(
     return events_view(app, after, limit)
 
 
+STREAM_BATCH = 500
+
+
+@router.get(
+    "/events/stream",
+    tags=["events"],
+    response_class=EventSourceResponse,
+    responses=ERRORS
+    | {
+        200: {
+            "description": "Server-Sent Events: `id` the event id, `event` its type, `data` "
+            "the event as GET /events gives it; a comment line every 15 s keeps it open",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def stream_events(
+    request: Request,
+    app: App,
+    _: Reader,
+    types: Annotated[
+        list[str] | None, Query(alias="type", max_length=50, description="only these types")
+    ] = None,
+    skus: Annotated[
+        list[str] | None, Query(alias="sku", max_length=200, description="only these SKUs")
+    ] = None,
+    after: Annotated[
+        int | None,
+        Query(ge=0, le=MAX_SAFE_INTEGER, description="start after this id (default: now)"),
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="resume after this id")
+    ] = None,
+) -> EventSourceResponse:
+    """Each event as soon as it is committed, as Server-Sent Events. A client that reconnects
+    with `Last-Event-ID` (browsers do) gets what it missed; without it, or `after`, the
+    stream starts with the next event."""
+    if after is None and last_event_id is not None:
+        if not last_event_id.isdigit() or int(last_event_id) > MAX_SAFE_INTEGER:
+            raise InvalidRequest("Last-Event-ID is an event id (a whole number)")
+        after = int(last_event_id)
+    start = after if after is not None else await run_in_threadpool(newest_event_id, app)
+    wanted_types, wanted_skus = set(types or ()), set(skus or ())
+    poll = app.settings.stream_poll_seconds
+
+    async def produce() -> AsyncIterator[dict[str, str]]:
+        position = start
+        while not await request.is_disconnected():
+            batch = await run_in_threadpool(events_view, app, position, STREAM_BATCH)
+            for event in batch:
+                position = event["id"]
+                if wanted_types and event["type"] not in wanted_types:
+                    continue
+                if wanted_skus and event["sku"] not in wanted_skus:
+                    continue
+                yield {"id": str(event["id"]), "event": event["type"], "data": json.dumps(event)}
+            if len(batch) < STREAM_BATCH:
+                await asyncio.sleep(poll)
+
+    return EventSourceResponse(produce(), ping=15, sep="\n")
+
+
 ConsumerName = Annotated[
     str, Path(pattern=CONSUMER.pattern, description="the reader's name", examples=["erp-sync"])
 ]
@@ -601,3 +681,77 @@ def post_discard(payload: PayloadId, body: DiscardIn, app: App, _: Operator) -> 
     """Give up on a dead letter, saying why; it stays in the store with the reason."""
     discard(app, payload, body.reason)
     return Response(status_code=204)
+
+
+Notifier = Annotated[Role, Depends(need(Permission.NOTIFY))]
+Subscriber = Annotated[Role, Depends(need(Permission.WEBHOOKS))]
+RowId = Annotated[int, Path(ge=1, le=MAX_SAFE_INTEGER)]
+
+
+@router.get("/webhooks", tags=["notifications"], response_model=list[WebhookOut], responses=ERRORS)
+def get_webhooks(app: App, _: Subscriber) -> list[dict[str, Any]]:
+    """Active webhook subscriptions (their secrets are shown only when made)."""
+    return subscriptions(app)
+
+
+@router.post(
+    "/webhooks",
+    tags=["notifications"],
+    status_code=201,
+    response_model=WebhookCreatedOut,
+    responses=ERRORS,
+)
+def post_webhook(body: WebhookIn, app: App, _: Subscriber) -> dict[str, Any]:
+    """Subscribe a URL to the events from now on, signed the Standard Webhooks way with the
+    secret in the answer."""
+    return add_subscription(app, body.url, body.event_types, body.description)
+
+
+@router.delete(
+    "/webhooks/{subscription}", tags=["notifications"], status_code=204, responses=ERRORS
+)
+def delete_webhook(subscription: RowId, app: App, _: Subscriber) -> Response:
+    """Stop a subscription; messages not yet sent to it are withdrawn."""
+    remove_subscription(app, subscription)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/notifications/failed",
+    tags=["notifications"],
+    response_model=list[DeliveryOut],
+    responses=ERRORS,
+)
+def get_failed_notifications(app: App, _: Notifier) -> list[dict[str, Any]]:
+    """Messages that used up their attempts."""
+    return failed_notifications(app)
+
+
+@router.post(
+    "/notifications/retry", tags=["notifications"], response_model=QueuedOut, responses=ERRORS
+)
+def post_retry_all(app: App, _: Notifier) -> dict[str, Any]:
+    """Send every failed message again."""
+    return {"queued": retry_notifications(app)}
+
+
+@router.post(
+    "/notifications/{delivery}/retry",
+    tags=["notifications"],
+    response_model=QueuedOut,
+    responses=ERRORS,
+)
+def post_retry(delivery: RowId, app: App, _: Notifier) -> dict[str, Any]:
+    """Send one message again: a failed one, or a sent one (redelivery, same webhook-id)."""
+    return {"queued": retry_notifications(app, delivery)}
+
+
+@router.get(
+    "/orders/{ref}/notifications",
+    tags=["notifications"],
+    response_model=list[DeliveryOut],
+    responses=ERRORS,
+)
+def get_order_notifications(ref: Ref, app: App, _: OrderReader) -> list[dict[str, Any]]:
+    """Every message about an order: to whom, when, the outcome."""
+    return notification_log(app, ref)

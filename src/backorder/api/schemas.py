@@ -120,3 +120,11 @@ class RuleSettingIn(Body):
 
 class DiscardIn(Body):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=VISIBLE)]
+
+
+class WebhookIn(Body):
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^https?://")]
+    event_types: Annotated[list[str], Field(max_length=100)] | None = Field(
+        None, description="event types to send (default: every type)"
+    )
+    description: Annotated[str, StringConstraints(max_length=200)] = ""

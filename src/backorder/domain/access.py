@@ -22,6 +22,8 @@ class Permission(StrEnum):
     CUSTOMER_LINKS = "customer_links"  # mint self-service links for customers
     TRACK_EVENTS = "track_events"  # keep a named position in the events (a reader's own)
     INTAKE = "intake"  # replay and discard dead letters, set the intake's validation rules
+    NOTIFY = "notify"  # see failed messages and send them again
+    WEBHOOKS = "webhooks"  # subscribe URLs to the events (data leaves the system: admin)
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -35,6 +37,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STOCK,
             Permission.TRACK_EVENTS,
             Permission.INTAKE,
+            Permission.NOTIFY,
         }
     ),
     Role.CHANNEL: frozenset(

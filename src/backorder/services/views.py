@@ -269,6 +269,14 @@ def backorders_view(
     }
 
 
+def newest_event_id(app: Backorder) -> int:
+    """The id of the newest event (0 when there is none)."""
+    with app.db.read() as uow:
+        return int(
+            uow.connection.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
+        )
+
+
 def events_view(app: Backorder, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """The outbox in id order, after a given id (what a polling integration reads)."""
     with app.db.read() as uow:
