@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -80,6 +82,19 @@ class Settings(BaseSettings):
         default=10, gt=0, le=120, description="how long a subscriber has to answer"
     )
 
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://[user:pass@]host[:port][?starttls=true] or smtps://…; customer "
+        "e-mail is off without it",
+    )
+    mail_from: str = Field(
+        default="Backorder <backorder@localhost>", description="the From of customer e-mail"
+    )
+    templates_dir: Path | None = Field(
+        default=None,
+        description="a folder whose email/*.txt and email/*.html override the built-in templates",
+    )
+    smtp_timeout_seconds: float = Field(default=20, gt=0, le=300)
     stream_poll_seconds: float = Field(
         default=0.5,
         gt=0,

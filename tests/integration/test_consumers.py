@@ -20,6 +20,11 @@ from tests.conftest import Clock
 from tests.factories import order, product
 
 
+def others(app: Backorder) -> list[dict[str, object]]:
+    """The consumers, but the notification dispatcher's own position."""
+    return [c for c in consumers_view(app) if c["name"] != "notifier"]
+
+
 def test_a_consumer_commits_its_position_and_its_lag_follows_the_outbox(
     app: Backorder, clock: Clock
 ) -> None:
@@ -30,14 +35,14 @@ def test_a_consumer_commits_its_position_and_its_lag_follows_the_outbox(
     assert (first["position"], first["lag_events"]) == (0, head)
 
     clock.advance(minutes=5)
-    assert consumers_view(app)[0]["lag_seconds"] >= 300  # the first event has waited 5 min
+    assert others(app)[0]["lag_seconds"] >= 300  # the first event has waited 5 min
     caught_up = commit_position(app, "erp-sync", head)
     assert (caught_up["lag_events"], caught_up["lag_seconds"]) == (0, 0.0)
     assert position_of(app, "erp-sync") == head
 
     place_order(app, order("2", ("WIDGET-BLUE", 1)))
     clock.advance(seconds=30)
-    (behind,) = consumers_view(app)
+    (behind,) = others(app)
     assert behind["lag_events"] == events_view(app, 0, 1000)[-1]["id"] - head
     assert behind["lag_seconds"] == pytest.approx(30)
 
@@ -50,11 +55,13 @@ def test_bad_positions_and_names_are_refused_and_change_nothing(app: Backorder) 
     for name in ("", "-lead", "has space", "x" * 65, "erp\n"):
         with pytest.raises(InvalidRequest, match="consumer name"):
             commit_position(app, name, 0)
-    assert consumers_view(app) == []
+    assert others(app) == []
     with pytest.raises(UnknownConsumer):
         forget_consumer(app, "erp")
     with pytest.raises(UnknownConsumer):
         position_of(app, "erp")
     commit_position(app, "erp", 0)
     forget_consumer(app, "erp")
-    assert consumers_view(app) == []
+    with pytest.raises(InvalidRequest, match="dispatcher"):
+        forget_consumer(app, "notifier")
+    assert others(app) == []

@@ -348,7 +348,8 @@ class DeliveryOut(Out):
     event_id: int
     type: str
     order_ref: str | None
-    channel: str
+    channel: Literal["webhook", "email"]
+    kind: str | None = Field(description="e-mail: the milestone it tells")
     recipient: str
     message_id: str = Field(description="the webhook-id, the same on every attempt")
     state: Literal["due", "sending", "sent", "dead", "withdrawn"]

@@ -99,7 +99,11 @@ def position_of(app: Backorder, name: str) -> int:
 
 
 def forget_consumer(app: Backorder, name: str) -> None:
-    """Stop tracking a consumer (one that was retired), so its lag stops counting."""
+    """Stop tracking a consumer (one that was retired), so its lag stops counting. The
+    notification dispatcher's own position is not for forgetting: without it, it would
+    start again from the first event."""
+    if name == "notifier":
+        raise InvalidRequest("the notifier is the notification dispatcher's own position")
     with app.db.write() as uow:
         gone = uow.connection.execute(
             delete(event_consumers).where(event_consumers.c.name == name)

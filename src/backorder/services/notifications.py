@@ -18,12 +18,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from jinja2 import TemplateError
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from backorder.domain.errors import InvalidRequest
+from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.domain.events import EVENT_TYPES
-from backorder.notify import webhooks
+from backorder.notify import email, webhooks
 from backorder.services.context import Backorder
+from backorder.services.customer_links import mint_link
 from backorder.store.tables import (
     deliveries,
     event_consumers,
@@ -129,22 +131,14 @@ def remove_subscription(app: Backorder, subscription_id: int) -> int:
 
 
 def _position(conn: Connection, dialect: str) -> int:
-    """The notifier's position, locked for this transaction; made on first use just before
-    the oldest event an active subscription still wants."""
+    """The notifier's position, locked for this transaction. The migration that brought the
+    dispatcher records the newest event then; without that row it starts at the beginning
+    (webhook subscriptions still get only the events written after they were made)."""
     query = select(event_consumers.c.position).where(event_consumers.c.name == NOTIFIER)
     if dialect != "sqlite":
         query = query.with_for_update()
     position = conn.execute(query).scalar_one_or_none()
-    if position is not None:
-        return int(position)
-    start = conn.execute(
-        select(func.min(webhook_subscriptions.c.after_event)).where(
-            webhook_subscriptions.c.active.is_(True)
-        )
-    ).scalar_one_or_none()
-    if start is None:
-        start = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
-    return int(start)
+    return int(position) if position is not None else 0
 
 
 def plan(app: Backorder, limit: int = 1000) -> int:
@@ -155,7 +149,7 @@ def plan(app: Backorder, limit: int = 1000) -> int:
         conn = uow.connection
         position = _position(conn, uow.dialect)
         batch = conn.execute(
-            select(events.c.id, events.c.type)
+            select(events.c.id, events.c.type, events.c.payload)
             .where(events.c.id > position)
             .order_by(events.c.id)
             .limit(limit)
@@ -183,11 +177,37 @@ def plan(app: Backorder, limit: int = 1000) -> int:
             for sub in subs
             if event.id > sub.after_event and (not sub.event_types or event.type in sub.event_types)
         ]
+        if app.settings.smtp_url:
+            rows += _emails(batch, now)
         if rows:
             conn.execute(insert(deliveries), rows)
         _commit_position(conn, uow.dialect, batch[-1].id, now)
         uow.commit()
     return len(rows)
+
+
+def _emails(batch: Any, now: datetime) -> list[dict[str, Any]]:
+    """The customer e-mails a batch of events calls for: one per milestone event."""
+    rows = []
+    for event in batch:
+        kind = email.milestone(event.type, event.payload)
+        to = email.recipient(event.payload) if kind else None
+        if kind and to:
+            rows.append(
+                {
+                    "event_id": event.id,
+                    "channel": "email",
+                    "kind": kind,
+                    "subscription_id": None,
+                    "recipient": to,
+                    "message_id": f"mail_{event.id}_{kind}",
+                    "state": "due",
+                    "attempts": 0,
+                    "due_at": now,
+                    "created_at": now,
+                }
+            )
+    return rows
 
 
 def _commit_position(conn: Connection, dialect: str, position: int, now: datetime) -> None:
@@ -273,6 +293,8 @@ def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
             for row in uow.connection.execute(
                 select(
                     deliveries.c.id,
+                    deliveries.c.channel,
+                    deliveries.c.kind,
                     deliveries.c.message_id,
                     deliveries.c.recipient,
                     events.c.id.label("event_id"),
@@ -282,7 +304,7 @@ def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
                     webhook_subscriptions.c.secret,
                 )
                 .join(events, events.c.id == deliveries.c.event_id)
-                .join(
+                .outerjoin(
                     webhook_subscriptions,
                     webhook_subscriptions.c.id == deliveries.c.subscription_id,
                 )
@@ -290,14 +312,52 @@ def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
             )
         }
     timeout = app.settings.webhook_timeout_seconds
+    mailer = _Mailer(app)
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for delivery_id, attempt in claimed:
             row = rows[delivery_id]
-            body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
-            sent = webhooks.post(client, row.recipient, row.secret, row.message_id, app.now(), body)
+            if row.channel == "email":
+                sent = mailer.send(row)
+            else:
+                body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
+                sent = webhooks.post(
+                    client, row.recipient, row.secret, row.message_id, app.now(), body
+                )
             state = _record(app, delivery_id, attempt, sent)
             counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+class _Mailer:
+    """Renders and sends customer e-mail for one sending pass."""
+
+    def __init__(self, app: Backorder) -> None:
+        self.app = app
+        settings = app.settings
+        self.smtp = email.parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
+        self.templates: email.Templates | None = None
+
+    def send(self, row: Any) -> webhooks.Sent:
+        if self.smtp is None:
+            return webhooks.Sent(False, None, "no SMTP server: set BACKORDER_SMTP_URL")
+        settings = self.app.settings
+        if self.templates is None:
+            self.templates = email.Templates(settings.templates_dir)
+        ref = row.payload.get("order_ref")
+        try:
+            link = mint_link(self.app, ref).url
+        except BackorderError as error:
+            return webhooks.Sent(False, None, f"no customer link: {error}")
+        context = email.context_of(row.payload, link, settings.customer_link_days)
+        try:
+            subject, text, html = self.templates.render(row.kind, context)
+        except TemplateError as error:
+            return webhooks.Sent(False, None, f"template {row.kind}: {error}"[:500])
+        domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
+        message = email.compose(
+            settings.mail_from, row.recipient, subject, text, html, row.message_id, domain
+        )
+        return email.send(self.smtp, message, settings.smtp_timeout_seconds)
 
 
 # --- looking after them ---------------------------------------------------------------------
@@ -310,6 +370,7 @@ def _view(row: Any) -> dict[str, Any]:
         "type": row.type,
         "order_ref": row.order_ref,
         "channel": row.channel,
+        "kind": row.kind,
         "recipient": row.recipient,
         "message_id": row.message_id,
         "state": row.state,

@@ -356,7 +356,8 @@ deliveries = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("event_id", Id, ForeignKey("events.id"), nullable=False),
-    Column("channel", String(16), nullable=False),  # webhook (later: email, sms)
+    Column("channel", String(16), nullable=False),  # webhook | email
+    Column("kind", String(32)),  # e-mail: the milestone (which template)
     Column("subscription_id", Id, ForeignKey("webhook_subscriptions.id")),  # webhooks
     Column("recipient", String(2000), nullable=False),
     Column("message_id", String(64), nullable=False, unique=True),

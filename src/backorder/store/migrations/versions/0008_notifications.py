@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("id", ID, nullable=False),
         sa.Column("event_id", ID, nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=True),
         sa.Column("subscription_id", ID, nullable=True),
         sa.Column("recipient", sa.String(length=2000), nullable=False),
         sa.Column("message_id", sa.String(length=64), nullable=False),
@@ -76,9 +77,16 @@ def upgrade() -> None:
         postgresql_where=sa.text(WAITING),
     )
     op.create_index("ix_deliveries_event", "deliveries", ["event_id"])
+    # The dispatcher starts with the events written after this upgrade: an existing
+    # deployment does not e-mail its customers about the past.
+    op.execute(
+        "INSERT INTO event_consumers (name, position, updated_at) "
+        "SELECT 'notifier', COALESCE(MAX(id), 0), CURRENT_TIMESTAMP FROM events"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM event_consumers WHERE name = 'notifier'")
     op.drop_index("ix_deliveries_event", table_name="deliveries")
     op.drop_index("ix_deliveries_waiting", table_name="deliveries")
     op.drop_table("deliveries")

@@ -1,0 +1,157 @@
+"""Customer e-mail through a real SMTP server on loopback (aiosmtpd): each milestone of a
+backordered order reaches the customer once, in HTML and plain text, with the backordered
+quantities, the expected date and the signed link; templates can be overridden."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from backorder.config import Settings
+from backorder.domain.model import Product
+from backorder.services.context import Backorder
+from backorder.services.intake import place_order
+from backorder.services.notifications import failed, log, plan, send_due
+from backorder.services.orders import cancel_order, ship_order
+from backorder.services.products import add_product
+from backorder.services.stock import receive_stock
+from tests.conftest import Clock
+from tests.factories import order, product
+
+
+class Inbox:
+    """What the SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        parsed = email.message_from_bytes(envelope.content, policy=default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    box, port = Inbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def settings(inbox: tuple[Inbox, int], tmp_path: Path) -> Settings:
+    return Settings(
+        database_url="sqlite:///unused.db",
+        smtp_url=f"smtp://127.0.0.1:{inbox[1]}",
+        mail_from="Acme Shop <orders@shop.example>",
+        public_url="https://shop.example",
+        notify_max_attempts=2,
+        notify_retry_base_seconds=10,
+    )
+
+
+def deliver(app: Backorder) -> dict[str, int]:
+    plan(app)
+    return send_due(app)
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    lines = (part.get_content().replace("\r\n", "\n") for part in (text, html))
+    return next(lines), next(lines)
+
+
+def test_each_milestone_reaches_the_customer_once(app: Backorder, inbox: tuple[Inbox, int]) -> None:
+    box, _ = inbox
+    add_product(app, product("WIDGET-BLUE", lead_time_days=10))
+    receive_stock(app, "WIDGET-BLUE", 1)
+    place_order(app, order("500", ("WIDGET-BLUE", 4)))
+    assert deliver(app) == {"sent": 1}
+    (confirmed,) = box.messages
+    assert confirmed["To"] == "500@example.com"
+    assert confirmed["From"] == "Acme Shop <orders@shop.example>"
+    assert confirmed["Subject"] == "Your order web:500: 1 item on backorder"
+    text, html = parts(confirmed)
+    assert "- 3 x WIDGET-BLUE, expected to ship by 2026-01-20" in text  # 3 of the 4 wait
+    assert "Ready now:\n- 1 x WIDGET-BLUE" in text
+    assert "https://shop.example/api/v1/customer/orders/web:500?token=" in text
+    assert "cancel" in text and "<strong>2026-01-20</strong>" in html
+    assert confirmed["Message-ID"] == f"<{log(app, 'web:500')[0]['message_id']}@shop.example>"
+
+    receive_stock(app, "WIDGET-BLUE", 2)
+    ship_order(app, "web:500", tracking="1Z999")
+    cancel_order(app, "web:500")
+    assert deliver(app) == {"sent": 3}
+    subjects = [m["Subject"] for m in box.messages[1:]]
+    assert subjects == [
+        "Good news: 2 x WIDGET-BLUE for your order web:500 are in",
+        "Your order web:500 has shipped (in part)",
+        "Cancelled: 1 x WIDGET-BLUE from your order web:500",
+    ]
+    assert "1 more still waits" in parts(box.messages[1])[0]
+    assert "Tracking: 1Z999" in parts(box.messages[2])[0]
+    assert "We are refunding USD" in parts(box.messages[3])[0]  # paid at order
+    assert deliver(app) == {}  # once each
+    kinds = [(m["kind"], m["state"]) for m in log(app, "web:500") if m["channel"] == "email"]
+    assert kinds == [
+        ("backorder_confirmed", "sent"),
+        ("allocated", "sent"),
+        ("shipped", "sent"),
+        ("cancelled", "sent"),
+    ]
+
+
+def test_no_backorder_no_confirmation_and_templates_can_be_overridden(
+    app: Backorder, inbox: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    box, _ = inbox
+    own = tmp_path / "templates" / "email"
+    own.mkdir(parents=True)
+    (own / "allocated.subject.txt").write_text("{{ sku }} is here, {{ customer.name }}!\n")
+    app.settings.templates_dir = own.parent
+    add_product(app, Product("WIDGET-RED", "Red", product().unit_price))
+    receive_stock(app, "WIDGET-RED", 5)
+    place_order(app, order("600", ("WIDGET-RED", 2)))  # all in stock: nothing to tell yet
+    place_order(app, order("601", ("WIDGET-RED", 4)))
+    receive_stock(app, "WIDGET-RED", 1)
+    assert deliver(app) == {"sent": 2}
+    assert [m["Subject"] for m in box.messages] == [
+        "Your order web:601: 1 item on backorder",
+        "WIDGET-RED is here, Customer 601!",
+    ]
+
+
+def test_a_mail_server_that_is_down_means_retries_then_a_failed_message(
+    app: Backorder, clock: Clock
+) -> None:
+    app.settings.smtp_url = f"smtp://127.0.0.1:{free_port()}"  # nobody listens there
+    add_product(app, product("WIDGET-BLUE"))
+    place_order(app, order("700", ("WIDGET-BLUE", 1)))
+    assert deliver(app) == {"due": 1}
+    clock.advance(seconds=20)
+    assert send_due(app) == {"dead": 1}
+    (dead,) = failed(app)
+    assert dead["channel"] == "email" and "ConnectionRefusedError" in dead["last_error"]
