@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backorder.domain.model import QueueStrategy
 from backorder.domain.ranking import DEFAULT_PRIORITY_RULES, RULES, Ranking
+from backorder.notify import EMAIL_KINDS
 
 
 class Settings(BaseSettings):
@@ -95,6 +96,11 @@ class Settings(BaseSettings):
         description="a folder whose email/*.txt and email/*.html override the built-in templates",
     )
     smtp_timeout_seconds: float = Field(default=20, gt=0, le=300)
+    email_off: list[str] = Field(
+        default_factory=list,
+        description="customer e-mail milestones this deployment does not send (JSON list, "
+        'e.g. ["allocated"])',
+    )
     stream_poll_seconds: float = Field(
         default=0.5,
         gt=0,
@@ -111,6 +117,14 @@ class Settings(BaseSettings):
         if len(set(rules)) != len(rules):
             raise ValueError("priority rules must not repeat")
         return rules
+
+    @field_validator("email_off")
+    @classmethod
+    def _known_milestones(cls, kinds: list[str]) -> list[str]:
+        unknown = [kind for kind in kinds if kind not in EMAIL_KINDS]
+        if unknown:
+            raise ValueError(f"unknown e-mail milestone(s) {unknown}; known: {list(EMAIL_KINDS)}")
+        return kinds
 
     @field_validator("priority_aging_days", mode="before")
     @classmethod

@@ -142,6 +142,11 @@ def test_no_backorder_no_confirmation_and_templates_can_be_overridden(
         "Your order web:601: 1 item on backorder",
         "WIDGET-RED is here, Customer 601!",
     ]
+    app.settings.email_off = ["backorder_confirmed"]  # this deployment does not send those
+    place_order(app, order("602", ("WIDGET-RED", 1)))
+    assert deliver(app) == {}
+    with pytest.raises(ValueError, match="unknown e-mail milestone"):
+        Settings(email_off=["birthday"])
 
 
 def test_a_mail_server_that_is_down_means_retries_then_a_failed_message(

@@ -18,10 +18,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
+from backorder.notify import EMAIL_KINDS
 from backorder.notify.webhooks import Sent
 
-# Events that are a milestone for the customer, and the template that tells it.
-KINDS = ("backorder_confirmed", "allocated", "shipped", "cancelled")
+KINDS = EMAIL_KINDS
 REASONS = {
     "customer": "at your request",
     "not_backorderable": "it cannot be backordered",

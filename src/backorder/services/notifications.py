@@ -178,7 +178,7 @@ def plan(app: Backorder, limit: int = 1000) -> int:
             if event.id > sub.after_event and (not sub.event_types or event.type in sub.event_types)
         ]
         if app.settings.smtp_url:
-            rows += _emails(batch, now)
+            rows += _emails(batch, now, set(app.settings.email_off))
         if rows:
             conn.execute(insert(deliveries), rows)
         _commit_position(conn, uow.dialect, batch[-1].id, now)
@@ -186,12 +186,13 @@ def plan(app: Backorder, limit: int = 1000) -> int:
     return len(rows)
 
 
-def _emails(batch: Any, now: datetime) -> list[dict[str, Any]]:
-    """The customer e-mails a batch of events calls for: one per milestone event."""
+def _emails(batch: Any, now: datetime, off: set[str]) -> list[dict[str, Any]]:
+    """The customer e-mails a batch of events calls for: one per milestone event, but the
+    milestones the deployment turned off."""
     rows = []
     for event in batch:
         kind = email.milestone(event.type, event.payload)
-        to = email.recipient(event.payload) if kind else None
+        to = email.recipient(event.payload) if kind and kind not in off else None
         if kind and to:
             rows.append(
                 {
