@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         description="a folder whose email/*.txt and email/*.html override the built-in templates",
     )
     smtp_timeout_seconds: float = Field(default=20, gt=0, le=300)
+    status_update_days: list[int] = Field(
+        default_factory=lambda: [7, 14],
+        description="days after the order on which a customer still waiting gets a status "
+        "update (JSON list; [] for none)",
+    )
     email_off: list[str] = Field(
         default_factory=list,
         description="customer e-mail milestones this deployment does not send (JSON list, "

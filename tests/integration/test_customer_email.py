@@ -24,7 +24,7 @@ from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock
 from tests.conftest import Clock
-from tests.factories import order, product
+from tests.factories import jan, order, product
 
 
 class Inbox:
@@ -118,10 +118,38 @@ def test_each_milestone_reaches_the_customer_once(app: Backorder, inbox: tuple[I
     kinds = [(m["kind"], m["state"]) for m in log(app, "web:500") if m["channel"] == "email"]
     assert kinds == [
         ("backorder_confirmed", "sent"),
+        ("status_update", "due"),  # day 7: checked again when due
+        ("status_update", "due"),  # day 14
         ("allocated", "sent"),
         ("shipped", "sent"),
         ("cancelled", "sent"),
     ]
+
+
+def test_status_updates_on_a_cadence_while_waiting_and_withdrawn_once_resolved(
+    app: Backorder, inbox: tuple[Inbox, int], clock: Clock
+) -> None:
+    box, _ = inbox
+    add_product(app, product("WIDGET-BLUE", lead_time_days=30))
+    clock.current = jan(5)
+    place_order(app, order("800", ("WIDGET-BLUE", 2), placed_at=jan(5)))
+    assert deliver(app) == {"sent": 1}
+    clock.advance(days=6, hours=23)
+    assert send_due(app) == {}  # not yet a week
+    clock.advance(hours=1)
+    assert send_due(app) == {"sent": 1}
+    update = box.messages[-1]
+    assert update["Subject"] == "Your order web:800: still on its way to us"
+    text = parts(update)[0]
+    assert "- 2 x WIDGET-BLUE, expected to ship by 2026-02-04" in text
+
+    receive_stock(app, "WIDGET-BLUE", 2)
+    ship_order(app, "web:800")
+    clock.advance(days=7)
+    assert deliver(app) == {"sent": 2, "withdrawn": 1}  # allocated, shipped; no day-14 update
+    assert len(box.messages) == 4
+    states = [(m["kind"], m["state"]) for m in log(app, "web:800") if m["kind"] == "status_update"]
+    assert states == [("status_update", "sent"), ("status_update", "withdrawn")]
 
 
 def test_no_backorder_no_confirmation_and_templates_can_be_overridden(

@@ -3,4 +3,4 @@ Each sender takes one message and says how it went; when to send and what to ret
 dispatcher's business (services.notifications)."""
 
 # The customer e-mail milestones, each with its templates (email/<kind>.*).
-EMAIL_KINDS = ("backorder_confirmed", "allocated", "shipped", "cancelled")
+EMAIL_KINDS = ("backorder_confirmed", "status_update", "allocated", "shipped", "cancelled")

@@ -25,6 +25,7 @@ class Sent:
     ok: bool
     status: int | None = None
     error: str | None = None
+    withdrawn: bool = False  # not sent, and not to be: what it would say is no longer true
 
 
 def new_secret() -> str:

@@ -26,6 +26,7 @@ from backorder.domain.events import EVENT_TYPES
 from backorder.notify import email, webhooks
 from backorder.services.context import Backorder
 from backorder.services.customer_links import mint_link
+from backorder.services.views import order_view
 from backorder.store.tables import (
     deliveries,
     event_consumers,
@@ -178,7 +179,7 @@ def plan(app: Backorder, limit: int = 1000) -> int:
             if event.id > sub.after_event and (not sub.event_types or event.type in sub.event_types)
         ]
         if app.settings.smtp_url:
-            rows += _emails(batch, now, set(app.settings.email_off))
+            rows += _emails(batch, now, app.settings)
         if rows:
             conn.execute(insert(deliveries), rows)
         _commit_position(conn, uow.dialect, batch[-1].id, now)
@@ -186,28 +187,38 @@ def plan(app: Backorder, limit: int = 1000) -> int:
     return len(rows)
 
 
-def _emails(batch: Any, now: datetime, off: set[str]) -> list[dict[str, Any]]:
+def _emails(batch: Any, now: datetime, settings: Any) -> list[dict[str, Any]]:
     """The customer e-mails a batch of events calls for: one per milestone event, but the
-    milestones the deployment turned off."""
+    milestones the deployment turned off; a backorder confirmation also schedules the status
+    updates, N days after the order (each checked again when it falls due)."""
+    off = set(settings.email_off)
     rows = []
+
+    def row(event: Any, kind: str, to: str, key: str, due: datetime) -> dict[str, Any]:
+        return {
+            "event_id": event.id,
+            "channel": "email",
+            "kind": kind,
+            "subscription_id": None,
+            "recipient": to,
+            "message_id": f"mail_{event.id}_{key}",
+            "state": "due",
+            "attempts": 0,
+            "due_at": due,
+            "created_at": now,
+        }
+
     for event in batch:
         kind = email.milestone(event.type, event.payload)
         to = email.recipient(event.payload) if kind and kind not in off else None
-        if kind and to:
-            rows.append(
-                {
-                    "event_id": event.id,
-                    "channel": "email",
-                    "kind": kind,
-                    "subscription_id": None,
-                    "recipient": to,
-                    "message_id": f"mail_{event.id}_{kind}",
-                    "state": "due",
-                    "attempts": 0,
-                    "due_at": now,
-                    "created_at": now,
-                }
-            )
+        if not (kind and to):
+            continue
+        rows.append(row(event, kind, to, kind, now))
+        if kind == "backorder_confirmed" and "status_update" not in off:
+            placed = datetime.fromisoformat(event.payload["placed_at"])
+            for days in sorted(set(settings.status_update_days)):
+                due = max(now, placed + timedelta(days=days))
+                rows.append(row(event, "status_update", to, f"status_{days}", due))
     return rows
 
 
@@ -264,8 +275,10 @@ def _record(app: Backorder, delivery_id: int, attempt: int, sent: webhooks.Sent)
     """Record an attempt, if this worker's claim still holds; the delivery's state after."""
     now = app.now()
     d = deliveries.c
-    if sent.ok:
-        values: dict[str, Any] = {"state": "sent", "sent_at": now, "last_error": None}
+    if sent.withdrawn:
+        values: dict[str, Any] = {"state": "withdrawn", "last_error": sent.error}
+    elif sent.ok:
+        values = {"state": "sent", "sent_at": now, "last_error": None}
     elif attempt >= app.settings.notify_max_attempts:
         values = {"state": "dead", "last_error": sent.error}
     else:
@@ -350,6 +363,12 @@ class _Mailer:
         except BackorderError as error:
             return webhooks.Sent(False, None, f"no customer link: {error}")
         context = email.context_of(row.payload, link, settings.customer_link_days)
+        if row.kind == "status_update":
+            view = order_view(self.app, ref)
+            waiting = [line for line in view["lines"] if line["backordered"]]
+            if not waiting:  # fulfilled or cancelled since: nothing to tell
+                return webhooks.Sent(False, None, "nothing waits any more", withdrawn=True)
+            context |= {"waiting": waiting, "status": view["status"]}
         try:
             subject, text, html = self.templates.render(row.kind, context)
         except TemplateError as error:
