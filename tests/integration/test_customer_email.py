@@ -16,11 +16,14 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from backorder.config import Settings
+from backorder.domain.errors import InvalidRequest
 from backorder.domain.model import Product
 from backorder.services.context import Backorder
+from backorder.services.customer_links import customer_unsubscribe
 from backorder.services.intake import place_order
 from backorder.services.notifications import failed, log, plan, send_due
 from backorder.services.orders import cancel_order, ship_order
+from backorder.services.preferences import preferences, set_preference
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock
 from tests.conftest import Clock
@@ -188,3 +191,30 @@ def test_a_mail_server_that_is_down_means_retries_then_a_failed_message(
     assert send_due(app) == {"dead": 1}
     (dead,) = failed(app)
     assert dead["channel"] == "email" and "ConnectionRefusedError" in dead["last_error"]
+
+
+def test_a_customer_who_opts_out_hears_nothing_more_by_email(
+    app: Backorder, inbox: tuple[Inbox, int]
+) -> None:
+    box, _ = inbox
+    add_product(app, product("WIDGET-BLUE"))
+    place_order(app, order("900", ("WIDGET-BLUE", 2)))
+    assert deliver(app) == {"sent": 1}
+    (confirmed,) = box.messages
+    unsubscribe = confirmed["List-Unsubscribe"].strip("<>")
+    assert unsubscribe.startswith("https://shop.example/api/v1/customer/orders/web:900/unsubscribe")
+    assert confirmed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    token = unsubscribe.split("token=", 1)[1]
+    assert customer_unsubscribe(app, "web:900", token) == "c-900"
+    assert preferences(app, "c-900") == {"email": True, "sms": False}
+    pending = [m["state"] for m in log(app, "web:900") if m["kind"] == "status_update"]
+    assert pending == ["withdrawn", "withdrawn"]
+    receive_stock(app, "WIDGET-BLUE", 2)
+    place_order(app, order("901", ("WIDGET-BLUE", 5), customer="c-900"))
+    assert deliver(app) == {}
+    set_preference(app, "c-900", "email", opted_out=False)
+    cancel_order(app, "web:901")
+    assert deliver(app) == {"sent": 1}
+    with pytest.raises(InvalidRequest):
+        set_preference(app, "c-900", "pigeon", opted_out=True)

@@ -360,6 +360,11 @@ class DeliveryOut(Out):
     created_at: Timestamp
 
 
+class UnsubscribedOut(Out):
+    customer: str
+    email: Literal["opted out"]
+
+
 class QueuedOut(Out):
     queued: int = Field(description="messages queued to be sent again")
 

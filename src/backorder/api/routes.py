@@ -38,6 +38,7 @@ from backorder.api.responses import (
     StockChangeOut,
     StockChangesOut,
     StockOut,
+    UnsubscribedOut,
     WebhookCreatedOut,
     WebhookOut,
 )
@@ -74,7 +75,12 @@ from backorder.services.consumers import (
     position_of,
 )
 from backorder.services.context import Backorder
-from backorder.services.customer_links import customer_cancel, customer_view, mint_link
+from backorder.services.customer_links import (
+    customer_cancel,
+    customer_unsubscribe,
+    customer_view,
+    mint_link,
+)
 from backorder.services.ingest import (
     DEFAULT_ACCOUNT,
     IntakeFull,
@@ -256,6 +262,18 @@ def post_customer_cancel(ref: Ref, token: Token, app: App) -> dict[str, Any]:
     """The customer cancels everything that has not shipped."""
     result = customer_cancel(app, ref, token)
     return {"cancel": asdict(result), "order": customer_view(app, ref, token)}
+
+
+@router.post(
+    "/customer/orders/{ref}/unsubscribe",
+    tags=["customers"],
+    response_model=UnsubscribedOut,
+    responses=CUSTOMER_ERRORS,
+)
+def post_customer_unsubscribe(ref: Ref, token: Token, app: App) -> dict[str, Any]:
+    """The customer stops our e-mail (every message's List-Unsubscribe, one click, RFC 8058);
+    messages already planned are withdrawn."""
+    return {"customer": customer_unsubscribe(app, ref, token), "email": "opted out"}
 
 
 @router.post(

@@ -41,6 +41,7 @@ app.add_typer(intake.intake_app, name="intake")
 app.add_typer(intake.sku_app, name="sku")
 app.add_typer(notify.webhook_app, name="webhook")
 app.add_typer(notify.notify_app, name="notify")
+app.add_typer(notify.customer_app, name="customer")
 app.command("worker")(notify.worker)
 
 

@@ -26,7 +26,9 @@ from backorder.services.notifications import (
     send_due,
     subscriptions,
 )
+from backorder.services.preferences import preferences, set_preference
 
+customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")
 notify_app = typer.Typer(no_args_is_help=True, help="Messages sent and failed.")
 MAX_PLAN_ROUNDS = 100  # events planned per pass: at most 100 x 1,000
@@ -127,6 +129,47 @@ def notify_log(
             f"({m['attempts']} attempts{', ' + m['last_error'] if m['last_error'] else ''})",
             markup=False,
         )
+
+
+Channel = Annotated[str, typer.Option(help="email or sms.")]
+
+
+@customer_app.command("opt-out")
+def customer_opt_out(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Argument(help="The customer's id.")],
+    channel: Channel = "email",
+) -> None:
+    """The customer hears nothing more from us on this channel (what was planned is
+    withdrawn)."""
+    set_preference(state_of(ctx).app(), customer, channel, opted_out=True)
+    out.print(f"{customer}: no {channel}", markup=False)
+
+
+@customer_app.command("opt-in")
+def customer_opt_in(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Argument(help="The customer's id.")],
+    channel: Channel = "email",
+) -> None:
+    """The customer hears from us on this channel again, from the next message on."""
+    set_preference(state_of(ctx).app(), customer, channel, opted_out=False)
+    out.print(f"{customer}: {channel} again", markup=False)
+
+
+@customer_app.command("preferences")
+def customer_preferences(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Argument(help="The customer's id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Whether the customer opted out, per channel."""
+    choices = preferences(state_of(ctx).app(), customer)
+    if as_json:
+        emit({"customer": customer, "opted_out": choices})
+        return
+    for channel, off in choices.items():
+        out.print(f"{channel}: {'opted out' if off else 'yes'}", markup=False)
 
 
 def one_pass(app: Backorder) -> dict[str, int]:

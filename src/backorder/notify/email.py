@@ -123,7 +123,14 @@ def context_of(payload: dict[str, Any], view_url: str, link_days: int) -> dict[s
 
 
 def compose(
-    sender: str, to: str, subject: str, text: str, html: str, message_id: str, domain: str
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    domain: str,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -131,6 +138,9 @@ def compose(
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = f"<{message_id}@{domain}>"  # the same on a resend
+    if unsubscribe_url:  # one click, from the mail program (RFC 8058)
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backorder.domain.errors import BackorderError
 from backorder.services.context import Backorder
 from backorder.services.orders import Cancelled, cancel_order, find_order
+from backorder.services.preferences import set_preference
 from backorder.services.views import order_view
 from backorder.store.tables import secrets
 
@@ -107,6 +108,14 @@ def customer_view(app: Backorder, ref: str, token: str) -> dict[str, Any]:
         ],
         "can_cancel": any(line["allocated"] or line["backordered"] for line in view["lines"]),
     }
+
+
+def customer_unsubscribe(app: Backorder, ref: str, token: str) -> str:
+    """The customer of the order stops our e-mail (the link in every message); their id."""
+    _check(app, ref, token)
+    customer = order_view(app, ref)["customer"]["id"]
+    set_preference(app, customer, "email", opted_out=True)
+    return str(customer)
 
 
 def customer_cancel(app: Backorder, ref: str, token: str) -> Cancelled:

@@ -28,6 +28,7 @@ from backorder.services.context import Backorder
 from backorder.services.customer_links import mint_link
 from backorder.services.views import order_view
 from backorder.store.tables import (
+    customer_preferences,
     deliveries,
     event_consumers,
     events,
@@ -179,7 +180,7 @@ def plan(app: Backorder, limit: int = 1000) -> int:
             if event.id > sub.after_event and (not sub.event_types or event.type in sub.event_types)
         ]
         if app.settings.smtp_url:
-            rows += _emails(batch, now, app.settings)
+            rows += _emails(batch, now, app.settings, _opted_out(conn, batch, "email"))
         if rows:
             conn.execute(insert(deliveries), rows)
         _commit_position(conn, uow.dialect, batch[-1].id, now)
@@ -187,7 +188,26 @@ def plan(app: Backorder, limit: int = 1000) -> int:
     return len(rows)
 
 
-def _emails(batch: Any, now: datetime, settings: Any) -> list[dict[str, Any]]:
+def _opted_out(conn: Connection, batch: Any, channel: str) -> set[str]:
+    """The customers of a batch of events who do not want to hear from us on a channel."""
+    who = {
+        str(customer["id"])
+        for event in batch
+        if isinstance(customer := event.payload.get("customer"), dict) and customer.get("id")
+    }
+    if not who:
+        return set()
+    p = customer_preferences.c
+    return set(
+        conn.execute(
+            select(p.customer_id).where(
+                p.customer_id.in_(who), p.channel == channel, p.opted_out.is_(True)
+            )
+        ).scalars()
+    )
+
+
+def _emails(batch: Any, now: datetime, settings: Any, opted_out: set[str]) -> list[dict[str, Any]]:
     """The customer e-mails a batch of events calls for: one per milestone event, but the
     milestones the deployment turned off; a backorder confirmation also schedules the status
     updates, N days after the order (each checked again when it falls due)."""
@@ -210,7 +230,10 @@ def _emails(batch: Any, now: datetime, settings: Any) -> list[dict[str, Any]]:
 
     for event in batch:
         kind = email.milestone(event.type, event.payload)
-        to = email.recipient(event.payload) if kind and kind not in off else None
+        customer = event.payload.get("customer") or {}
+        if kind in off or str(customer.get("id")) in opted_out:
+            continue
+        to = email.recipient(event.payload) if kind else None
         if not (kind and to):
             continue
         rows.append(row(event, kind, to, kind, now))
@@ -359,9 +382,11 @@ class _Mailer:
             self.templates = email.Templates(settings.templates_dir)
         ref = row.payload.get("order_ref")
         try:
-            link = mint_link(self.app, ref).url
+            minted = mint_link(self.app, ref)
         except BackorderError as error:
             return webhooks.Sent(False, None, f"no customer link: {error}")
+        link = minted.url
+        unsubscribe = link.replace("?token=", "/unsubscribe?token=", 1)
         context = email.context_of(row.payload, link, settings.customer_link_days)
         if row.kind == "status_update":
             view = order_view(self.app, ref)
@@ -375,7 +400,14 @@ class _Mailer:
             return webhooks.Sent(False, None, f"template {row.kind}: {error}"[:500])
         domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
         message = email.compose(
-            settings.mail_from, row.recipient, subject, text, html, row.message_id, domain
+            settings.mail_from,
+            row.recipient,
+            subject,
+            text,
+            html,
+            row.message_id,
+            domain,
+            unsubscribe,
         )
         return email.send(self.smtp, message, settings.smtp_timeout_seconds)
 

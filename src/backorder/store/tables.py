@@ -379,3 +379,13 @@ deliveries = Table(
     Index("ix_deliveries_event", "event_id"),
     sqlite_autoincrement=True,
 )
+
+# A customer's choice not to hear from us on a channel (email, sms). No row: they may.
+customer_preferences = Table(
+    "customer_preferences",
+    metadata,
+    Column("customer_id", String(128), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("opted_out", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -1,4 +1,4 @@
-"""notifications: webhook subscriptions and deliveries
+"""notifications: webhook subscriptions, deliveries, customer preferences
 
 Revision ID: 0008
 Revises: 0007
@@ -77,6 +77,14 @@ def upgrade() -> None:
         postgresql_where=sa.text(WAITING),
     )
     op.create_index("ix_deliveries_event", "deliveries", ["event_id"])
+    op.create_table(
+        "customer_preferences",
+        sa.Column("customer_id", sa.String(length=128), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("opted_out", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", backorder.store.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id", "channel", name=op.f("pk_customer_preferences")),
+    )
     # The dispatcher starts with the events written after this upgrade: an existing
     # deployment does not e-mail its customers about the past.
     op.execute(
@@ -87,6 +95,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM event_consumers WHERE name = 'notifier'")
+    op.drop_table("customer_preferences")
     op.drop_index("ix_deliveries_event", table_name="deliveries")
     op.drop_index("ix_deliveries_waiting", table_name="deliveries")
     op.drop_table("deliveries")
