@@ -288,7 +288,7 @@ async def http_arm(
         say(f"http block {number + 1}/{len(blocks)}: {len(block):,} requests each side")
         floor_bodies = [canonical(r) for r in block]
         mixed = deliveries(block)
-        async with ExitStackAsync() as sessions:
+        async with Sessions() as sessions:
             floor_session = await sessions.session(floor_key, timeout)
             measured_session = await sessions.session(measured_key, timeout)
             work = [(floor_session, f"{floor_base}/api/v1/orders", floor_bodies, floor_run)]
@@ -306,13 +306,13 @@ async def http_arm(
     }
 
 
-class ExitStackAsync:
+class Sessions:
     """Client sessions for one block, closed together."""
 
     def __init__(self) -> None:
         self.sessions: list[aiohttp.ClientSession] = []
 
-    async def __aenter__(self) -> ExitStackAsync:
+    async def __aenter__(self) -> Sessions:
         return self
 
     async def session(self, key: str, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
@@ -344,12 +344,11 @@ def bench_backend(new: Callable[[str], Target], payloads: int) -> dict[str, Any]
     floor, measured = new("http-floor"), new("http-intake")
     say(f"{backend}: seeding two databases for HTTP")
     floor_key, measured_key = prepare(floor, requests), prepare(measured, requests)
-    with server(floor.url, free_port()) as floor_base, server(
-        measured.url, free_port()
-    ) as measured_base:
-        http = asyncio.run(
-            http_arm(floor_base, floor_key, measured_base, measured_key, requests)
-        )
+    with (
+        server(floor.url, free_port()) as floor_base,
+        server(measured.url, free_port()) as measured_base,
+    ):
+        http = asyncio.run(http_arm(floor_base, floor_key, measured_base, measured_key, requests))
     http["orders_stored"] = {"floor": counted(floor)[0], "measured": counted(measured)}
     result["http"] = http
 
@@ -378,8 +377,7 @@ def report(results: list[dict[str, Any]]) -> None:
                 f"{figures['floor_per_second']:>11,.1f}"
             )
             print(
-                f"{'':<11}{figures['measured']['what']:<44}"
-                f"{figures['measured_per_second']:>11,.1f}"
+                f"{'':<11}{figures['measured']['what']:<44}{figures['measured_per_second']:>11,.1f}"
             )
             print(
                 f"{'':<11}overhead {figures['overhead']:+.1%} (aim < {AIM_OVERHEAD:.0%}); "

@@ -18,10 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
-from backorder.notify import EMAIL_KINDS
-from backorder.notify.webhooks import Sent
+from backorder.notify import Sent
 
-KINDS = EMAIL_KINDS
 REASONS = {
     "customer": "at your request",
     "not_backorderable": "it cannot be backordered",

@@ -8,24 +8,15 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
 from standardwebhooks import Webhook
 
+from backorder.notify import Sent
+
 USER_AGENT = "backorder-webhooks/1"
-
-
-@dataclass(frozen=True)
-class Sent:
-    """How one attempt went: delivered, or why not (and the HTTP status when there was one)."""
-
-    ok: bool
-    status: int | None = None
-    error: str | None = None
-    withdrawn: bool = False  # not sent, and not to be: what it would say is no longer true
 
 
 def new_secret() -> str:

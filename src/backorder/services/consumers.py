@@ -57,6 +57,11 @@ def _describe(conn: Connection, row: Any, head: int, now: datetime) -> dict[str,
     }
 
 
+def save_position(conn: Connection, dialect: str, name: str, position: int, now: datetime) -> None:
+    """Record a consumer's position inside the caller's transaction (made on first use)."""
+    conn.execute(_COMMIT[dialect], {"name": name, "position": position, "updated_at": now})
+
+
 def commit_position(app: Backorder, name: str, position: int) -> dict[str, Any]:
     """Record that `name` has handled every event up to `position` (it may move back, to
     read again). A position past the newest event is refused: nothing there was read."""
@@ -71,7 +76,7 @@ def commit_position(app: Backorder, name: str, position: int) -> dict[str, Any]:
         head = _head(conn)
         if position > head:
             raise InvalidRequest(f"position {position} is past the newest event ({head})")
-        conn.execute(_COMMIT[uow.dialect], {"name": name, "position": position, "updated_at": now})
+        save_position(conn, uow.dialect, name, position, now)
         row = conn.execute(select(event_consumers).where(event_consumers.c.name == name)).one()
         described = _describe(conn, row, head, now)
         uow.commit()

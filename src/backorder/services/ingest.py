@@ -334,11 +334,6 @@ def _place(
     return placed.ref, placed.created
 
 
-def process(app: Backorder, payload_id: int) -> Outcome:
-    """Turn one stored payload into an order, a duplicate or a dead letter."""
-    return process_many(app, [payload_id])[0]
-
-
 def process_many(app: Backorder, payload_ids: list[int], batch: int = 200) -> list[Outcome]:
     """Turn stored payloads into orders, duplicates or dead letters, in the order given."""
     outcomes: list[Outcome] = []
@@ -429,12 +424,6 @@ def _finish(app: Backorder, payload_id: int, values: dict[str, Any]) -> Outcome 
     if row is None:
         return None
     return Outcome(row.id, row.state, row.order_ref, list(row.reasons or []))
-
-
-def backlog(app: Backorder) -> int:
-    """Payloads stored and not yet processed."""
-    with app.db.read() as uow:
-        return int(uow.connection.execute(_WAITING).scalar_one())
 
 
 def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:

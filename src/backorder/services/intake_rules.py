@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from backorder.domain.errors import InvalidRequest
 from backorder.intake import adapter_for, check_account
-from backorder.intake.rules import RULES, Rule, Setting, Severity, effective
+from backorder.intake.rules import RULES, Setting, Severity, effective
 from backorder.services.context import Backorder
 from backorder.store.tables import intake_rules
 
@@ -36,11 +36,6 @@ def _rule(name: str) -> str:
 def all_settings(conn: Connection) -> list[Setting]:
     """Every stored setting (a short list: a few per channel and account at most)."""
     return [_setting(row) for row in conn.execute(select(intake_rules)).all()]
-
-
-def rules_for(conn: Connection, channel: str, account: str) -> dict[str, Rule]:
-    """The rules in force for one channel's account."""
-    return effective(channel, account, all_settings(conn))
 
 
 def _setting(row: Any) -> Setting:

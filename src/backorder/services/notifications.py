@@ -23,7 +23,8 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.domain.events import EVENT_TYPES
-from backorder.notify import email, webhooks
+from backorder.notify import Sent, email, webhooks
+from backorder.services.consumers import save_position
 from backorder.services.context import Backorder
 from backorder.services.customer_links import mint_link
 from backorder.services.views import order_view
@@ -157,8 +158,6 @@ def plan(app: Backorder, limit: int = 1000) -> int:
             .limit(limit)
         ).all()
         if not batch:
-            _commit_position(conn, uow.dialect, position, now)
-            uow.commit()
             return 0
         subs = conn.execute(
             select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
@@ -183,7 +182,7 @@ def plan(app: Backorder, limit: int = 1000) -> int:
             rows += _emails(batch, now, app.settings, _opted_out(conn, batch, "email"))
         if rows:
             conn.execute(insert(deliveries), rows)
-        _commit_position(conn, uow.dialect, batch[-1].id, now)
+        save_position(conn, uow.dialect, NOTIFIER, batch[-1].id, now)
         uow.commit()
     return len(rows)
 
@@ -245,18 +244,6 @@ def _emails(batch: Any, now: datetime, settings: Any, opted_out: set[str]) -> li
     return rows
 
 
-def _commit_position(conn: Connection, dialect: str, position: int, now: datetime) -> None:
-    done = conn.execute(
-        update(event_consumers)
-        .where(event_consumers.c.name == NOTIFIER)
-        .values(position=position, updated_at=now)
-    ).rowcount
-    if not done:
-        conn.execute(
-            insert(event_consumers).values(name=NOTIFIER, position=position, updated_at=now)
-        )
-
-
 # --- sending --------------------------------------------------------------------------------
 
 
@@ -276,11 +263,11 @@ def _claim(app: Backorder, limit: int) -> list[tuple[int, int]]:
         if uow.dialect != "sqlite":
             query = query.with_for_update(skip_locked=True)
         claimed = conn.execute(query).all()
-        for row in claimed:
+        if claimed:
             conn.execute(
                 update(deliveries)
-                .where(d.id == row.id)
-                .values(state="sending", due_at=lease, attempts=row.attempts + 1)
+                .where(d.id.in_([row.id for row in claimed]))
+                .values(state="sending", due_at=lease, attempts=d.attempts + 1)
             )
         uow.commit()
     return [(row.id, row.attempts + 1) for row in claimed]
@@ -294,7 +281,7 @@ def backoff(app: Backorder, attempt: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
-def _record(app: Backorder, delivery_id: int, attempt: int, sent: webhooks.Sent) -> str:
+def _record(app: Backorder, delivery_id: int, attempt: int, sent: Sent) -> str:
     """Record an attempt, if this worker's claim still holds; the delivery's state after."""
     now = app.now()
     d = deliveries.c
@@ -374,9 +361,9 @@ class _Mailer:
         self.smtp = email.parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
         self.templates: email.Templates | None = None
 
-    def send(self, row: Any) -> webhooks.Sent:
+    def send(self, row: Any) -> Sent:
         if self.smtp is None:
-            return webhooks.Sent(False, None, "no SMTP server: set BACKORDER_SMTP_URL")
+            return Sent(False, None, "no SMTP server: set BACKORDER_SMTP_URL")
         settings = self.app.settings
         if self.templates is None:
             self.templates = email.Templates(settings.templates_dir)
@@ -384,7 +371,7 @@ class _Mailer:
         try:
             minted = mint_link(self.app, ref)
         except BackorderError as error:
-            return webhooks.Sent(False, None, f"no customer link: {error}")
+            return Sent(False, None, f"no customer link: {error}")
         link = minted.url
         unsubscribe = link.replace("?token=", "/unsubscribe?token=", 1)
         context = email.context_of(row.payload, link, settings.customer_link_days)
@@ -392,12 +379,12 @@ class _Mailer:
             view = order_view(self.app, ref)
             waiting = [line for line in view["lines"] if line["backordered"]]
             if not waiting:  # fulfilled or cancelled since: nothing to tell
-                return webhooks.Sent(False, None, "nothing waits any more", withdrawn=True)
+                return Sent(False, None, "nothing waits any more", withdrawn=True)
             context |= {"waiting": waiting, "status": view["status"]}
         try:
             subject, text, html = self.templates.render(row.kind, context)
         except TemplateError as error:
-            return webhooks.Sent(False, None, f"template {row.kind}: {error}"[:500])
+            return Sent(False, None, f"template {row.kind}: {error}"[:500])
         domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
         message = email.compose(
             settings.mail_from,
