@@ -40,6 +40,11 @@ EACH = {"EA", "UN", "PC"}
 PURPOSES = {"00": "original", "06": "confirmation", "07": "duplicate"}
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 class SegmentError(Unreadable):
     """A transaction set that cannot be read, with where (for the 997's AK3 and AK4)."""
 
@@ -265,7 +270,7 @@ def _walk(interchange: Interchange, segments: list[Segment]) -> int | None:
 def _check_trailer(tset: TransactionSet) -> None:
     se = tset.segments[-1]
     count = se.get(1)
-    if not count.isdigit() or int(count) != len(tset.segments):
+    if not _digits(count) or int(count) != len(tset.segments):
         tset.problems.append(
             SetError(
                 f"SE01 counts {count or 'no'} segments; the transaction set has "
@@ -280,7 +285,7 @@ def _check_trailer(tset: TransactionSet) -> None:
 def _check_group(group: Group) -> None:
     assert group.ge is not None
     declared = group.ge.get(1)
-    if not declared.isdigit() or int(declared) != len(group.sets):
+    if not _digits(declared) or int(declared) != len(group.sets):
         group.notes.append(
             (5, f"GE01 counts {declared or 'no'} transaction sets; the group has {len(group.sets)}")
         )
@@ -291,7 +296,7 @@ def _check_group(group: Group) -> None:
 def _check_interchange(interchange: Interchange) -> None:
     assert interchange.iea is not None
     declared = interchange.iea.get(1)
-    if not declared.isdigit() or int(declared) != len(interchange.groups):
+    if not _digits(declared) or int(declared) != len(interchange.groups):
         interchange.notes.append(
             f"IEA01 counts {declared or 'no'} groups; the interchange has {len(interchange.groups)}"
         )
@@ -398,7 +403,7 @@ def read_850(interchange: Interchange, tset: TransactionSet) -> Converted:
     if not number:
         raise fault(beg, 3, 1, "BEG03: no purchase order number")
     try:
-        if not (len(beg.get(5)) == 8 and beg.get(5).isdigit()):
+        if not (len(beg.get(5)) == 8 and _digits(beg.get(5))):
             raise ValueError
         placed = datetime.strptime(beg.get(5), "%Y%m%d").date()
     except ValueError:
@@ -548,7 +553,7 @@ def _group_ack(group: Group, sep: Separators) -> list[str]:
         status = "E" if group.notes else "A"
     else:
         status = "P" if accepted else "R"
-    declared = group.ge.get(1) if group.ge is not None and group.ge.get(1).isdigit() else None
+    declared = group.ge.get(1) if group.ge is not None and _digits(group.ge.get(1)) else None
     codes = [str(code) for code, _ in group.notes][:5]
     body.append(
         e.join(["AK9", status, declared or str(received), str(received), str(accepted), *codes])
