@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -17,6 +18,7 @@ from backorder.services.context import Backorder
 from backorder.store.db import Database, normalise_url
 from backorder.store.migrate import upgrade
 from backorder.store.tables import metadata
+from tests.mail import Inbox, free_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BACKORDER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -141,3 +143,14 @@ def app(db_url: str, clock: Clock, settings: Settings) -> Iterator[Backorder]:
     backorder = Backorder(Database(db_url), settings, clock)
     yield backorder
     backorder.close()
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    box, port = Inbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()

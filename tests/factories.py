@@ -41,6 +41,8 @@ def order(
     tier: Tier = Tier.STANDARD,
     terms: OrderTerms | None = None,
     channel: str = "web",
+    phone: str | None = None,
+    sms_consent: bool = False,
 ) -> OrderRequest:
     return OrderRequest(
         channel=channel,
@@ -50,7 +52,9 @@ def order(
             id=customer or f"c-{external_id}",
             name=f"Customer {external_id}",
             email=f"{external_id}@example.com",
+            phone=phone,
             tier=tier,
+            sms_consent=sms_consent,
         ),
         currency="USD",
         terms=terms or OrderTerms(),

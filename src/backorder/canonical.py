@@ -2,7 +2,7 @@
 
 {"channel": "web", "external_id": "100", "placed_at": "2026-01-05T10:00:00Z",
  "customer": {"id": "c-1", "name": "Ada", "email": "ada@example.com",
-              "phone": "+15550100", "tier": "standard"},
+              "phone": "+15550100", "tier": "standard", "sms_consent": true},
  "currency": "USD", "shipping": {"method": "standard", "preference": "ship_available"},
  "payment_timing": "at_order", "expedite": false,
  "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "unit_price": "19.99"}]}
@@ -113,6 +113,7 @@ class CustomerIn(BaseModel):
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
     tier: Tier = Tier.STANDARD
+    sms_consent: Flag = False
 
 
 class ShippingIn(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -106,6 +107,65 @@ class Settings(BaseSettings):
         description="customer e-mail milestones this deployment does not send (JSON list, "
         'e.g. ["allocated"])',
     )
+    notify_fold_seconds: float = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="a customer message waits this long, so that further changes to the same "
+        "order of the same kind are folded into it (0: send at once)",
+    )
+    eta_change_days: int = Field(
+        default=2,
+        ge=0,
+        le=365,
+        description="a backordered line's expected date that moves by more than this many days "
+        "from the date the customer was last told is an eta_changed event (and a message)",
+    )
+
+    sms_url: str = Field(
+        default="https://api.twilio.com",
+        description="base URL of the SMS provider's Twilio-style Messages API",
+    )
+    sms_account_sid: str | None = Field(
+        default=None, description="the provider account (Twilio: AC…); SMS is off without it"
+    )
+    sms_auth_token: str | None = Field(default=None, description="the account's auth token")
+    sms_from: str | None = Field(
+        default=None, description="the sending number (E.164) or messaging service (MG…)"
+    )
+    sms_off: list[str] = Field(
+        default_factory=list,
+        description="customer SMS milestones this deployment does not send (JSON list)",
+    )
+    sms_threshold: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="the warehouse manager gets an SMS when an order's backordered value "
+        "exceeds this (in the order's currency); off when empty",
+    )
+    manager_phone: str | None = Field(
+        default=None, description="the warehouse manager's mobile number (E.164)"
+    )
+    manager_email: list[str] = Field(
+        default_factory=list, description="the warehouse manager's e-mail (JSON list)"
+    )
+    sales_email: list[str] = Field(
+        default_factory=list,
+        description="where staff alerts for the sales team go: stock arrived for waiting "
+        "orders, SKUs sold out while orders still come (JSON list)",
+    )
+    procurement_email: list[str] = Field(
+        default_factory=list,
+        description="where staff alerts for procurement go: low stock, SKUs sold out while "
+        "orders still come (JSON list)",
+    )
+    alert_stock_below: int | None = Field(
+        default=None,
+        ge=1,
+        description="alert procurement when a SKU's available stock falls below this, and "
+        "again when it is back; off when empty",
+    )
+
     stream_poll_seconds: float = Field(
         default=0.5,
         gt=0,
@@ -123,13 +183,18 @@ class Settings(BaseSettings):
             raise ValueError("priority rules must not repeat")
         return rules
 
-    @field_validator("email_off")
+    @field_validator("email_off", "sms_off")
     @classmethod
     def _known_milestones(cls, kinds: list[str]) -> list[str]:
         unknown = [kind for kind in kinds if kind not in EMAIL_KINDS]
         if unknown:
             raise ValueError(f"unknown e-mail milestone(s) {unknown}; known: {list(EMAIL_KINDS)}")
         return kinds
+
+    @field_validator("sms_threshold", "alert_stock_below", "manager_phone", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("priority_aging_days", mode="before")
     @classmethod

@@ -324,6 +324,44 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("POST", "/api/v1/notifications/retry", None, Permission.NOTIFY),
     ("POST", "/api/v1/notifications/1/retry", None, Permission.NOTIFY),
     ("GET", "/api/v1/orders/web:matrix/notifications", None, Permission.READ_ORDERS),
+    ("GET", "/api/v1/alerts?state=all", None, Permission.READ),
+    ("GET", "/api/v1/customers/c-matrix/preferences", None, Permission.NOTIFY),
+    ("PUT", "/api/v1/customers/c-matrix/preferences/sms", {"opted_out": False}, Permission.NOTIFY),
+    (
+        "POST",
+        "/api/v1/suppliers",
+        {"id": "MATRIX", "name": "Matrix", "lead_time_days": 5},
+        Permission.CATALOG,
+    ),
+    ("GET", "/api/v1/suppliers", None, Permission.STOCK),
+    ("GET", "/api/v1/suppliers/MATRIX", None, Permission.STOCK),
+    ("PATCH", "/api/v1/suppliers/MATRIX", {"lead_time_days": 6}, Permission.CATALOG),
+    (
+        "POST",
+        "/api/v1/purchase-orders",
+        {
+            "po": "PO-MATRIX",
+            "supplier": "MATRIX",
+            "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "expected_on": "2026-02-01"}],
+        },
+        Permission.STOCK,
+    ),
+    ("GET", "/api/v1/purchase-orders?state=open", None, Permission.STOCK),
+    ("GET", "/api/v1/purchase-orders/PO-MATRIX", None, Permission.STOCK),
+    (
+        "POST",
+        "/api/v1/purchase-orders/PO-MATRIX/redate",
+        {"sku": "WIDGET-BLUE", "expected_on": "2026-02-02"},
+        Permission.STOCK,
+    ),
+    (
+        "POST",
+        "/api/v1/purchase-orders/PO-MATRIX/reduce",
+        {"sku": "WIDGET-BLUE", "quantity": 4},
+        Permission.STOCK,
+    ),
+    ("POST", "/api/v1/purchase-orders/PO-NONE/cancel", None, Permission.STOCK),
+    ("GET", "/api/v1/atp/WIDGET-BLUE", None, Permission.PROMISE),
 ]
 
 
@@ -392,3 +430,78 @@ def test_openapi_gives_every_answer_a_schema_and_every_error_a_problem(server: S
             if method == "post":
                 names = [p["name"] for p in operation.get("parameters", [])]
                 assert "Idempotency-Key" in names, where
+
+
+def test_supply_over_http_dates_the_waiting_lines(server: Server) -> None:
+    base, admin = server.base, server.keys["admin"]
+    sku = "SUPPLY-HTTP"
+    assert (
+        call(
+            base,
+            admin,
+            "POST",
+            "/api/v1/suppliers",
+            {
+                "id": "HTTP-SUP",
+                "name": "Http Supplies",
+                "lead_time_days": 30,
+                "email": "po@sup.example",
+            },
+        ).status_code
+        == 201
+    )
+    made = call(
+        base,
+        admin,
+        "POST",
+        "/api/v1/products",
+        {
+            "sku": sku,
+            "name": "Supplied",
+            "price": "5.00",
+            "supplier": "HTTP-SUP",
+            "max_lead_days": 60,
+        },
+    )
+    assert made.status_code == 201, made.text
+    assert (made.json()["supplier"], made.json()["max_lead_days"]) == ("HTTP-SUP", 60)
+    placed = call(
+        base,
+        admin,
+        "POST",
+        "/api/v1/orders",
+        ORDER | {"external_id": "supply-1", "lines": [{"sku": sku, "quantity": 3}]},
+    )
+    assert placed.status_code == 201, placed.text
+    line = placed.json()["lines"][0]
+    assert line["eta"] == line["promised"] is not None  # today + 30 days, told at intake
+    promised = line["promised"]
+    answer = call(
+        base,
+        admin,
+        "POST",
+        "/api/v1/purchase-orders",
+        {
+            "po": "PO-HTTP",
+            "supplier": "HTTP-SUP",
+            "lines": [{"sku": sku, "quantity": 5, "expected_on": "2099-01-01"}],
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["lines"][0]["outstanding"] == 5
+    order = call(base, admin, "GET", "/api/v1/orders/web:supply-1").json()
+    # a purchase order later than the lead time still covers the line: its date is the PO's
+    assert (order["lines"][0]["eta"], order["lines"][0]["promised"]) == ("2099-01-01", promised)
+    atp = call(base, server.keys["channel"], "GET", f"/api/v1/atp/{sku}").json()
+    assert atp["promisable"] == [{"date": "2099-01-01", "units": 2}]
+    received = call(
+        base, admin, "POST", f"/api/v1/stock/{sku}/receipts", {"qty": 5, "ref": "PO-HTTP"}
+    )
+    assert received.status_code == 200, received.text
+    po = call(base, admin, "GET", "/api/v1/purchase-orders/PO-HTTP").json()
+    assert (po["state"], po["on_time"]) == ("received", True)
+    supplier = call(base, admin, "GET", "/api/v1/suppliers/HTTP-SUP").json()
+    assert (supplier["on_time_percent"], supplier["skus"]) == (100.0, [sku])
+    assert call(base, admin, "POST", "/api/v1/purchase-orders/PO-HTTP/cancel").status_code == 422
+    missing = call(base, admin, "GET", "/api/v1/purchase-orders/PO-NOWHERE")
+    assert missing.json()["type"] == "/problems/unknown-purchase-order"

@@ -3,7 +3,8 @@ requests, valid and invalid, for every operation; every check (no 5xx, documente
 content types, headers and response schemas, invalid data refused, auth not ignored), and
 backorder_checks.py's own: what the schema allows, the server's validation accepts.
 
-Bounded: a time budget per backend (BACKORDER_SCHEMATHESIS_SECONDS, default 20)."""
+Bounded: a time budget per backend (BACKORDER_SCHEMATHESIS_SECONDS, default 20). A failure
+prints its seed: BACKORDER_SCHEMATHESIS_SEED replays it."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Serv
             "30",
             "--workers",
             "1",
+            *(["--seed", seed] if (seed := os.environ.get("BACKORDER_SCHEMATHESIS_SEED")) else []),
         ],
         capture_output=True,
         text=True,

@@ -298,3 +298,46 @@ def test_order_link_prints_a_signed_url(db: str) -> None:
     assert link["url"].startswith("http://127.0.0.1:8000/api/v1/customer/orders/web:100?token=")
     assert link["token"] in link["url"]
     assert run(db, "order", "link", "web:404", ok=False).returncode == 1
+
+
+def test_supply_from_the_command_line(sqlite_url: str) -> None:
+    db = sqlite_url
+    run(db, "supplier", "add", "ACME", "--name", "Acme Corp", "--lead-time-days", "400")
+    run(
+        db,
+        "product",
+        "add",
+        "WIDGET-BLUE",
+        "--name",
+        "Blue",
+        "--price",
+        "9.5",
+        "--supplier",
+        "ACME",
+    )
+    assert as_json(db, "product", "show", "WIDGET-BLUE")["supplier"] == "ACME"
+    run(db, "order", "place", "-", stdin=order("1", 5, qty=4))
+    run(db, "order", "place", "-", stdin=order("2", 6, qty=4))
+    first = as_json(db, "order", "show", "web:1")["lines"][0]
+    assert first["eta"] == first["promised"]  # today + 400 days, whatever today is
+    made = as_json(
+        db, "po", "add", "PO-7", "--supplier", "ACME", "--line", "WIDGET-BLUE:6:2099-03-01"
+    )
+    assert made["lines"][0]["outstanding"] == 6
+    queue = as_json(db, "queue", "WIDGET-BLUE")["entries"]
+    assert [e["eta"] for e in queue] == ["2099-03-01", first["eta"]]
+    assert queue[0]["promised"] == first["promised"]
+    shown = as_json(db, "po", "redate", "PO-7", "--line", "WIDGET-BLUE", "--expected", "2099-04-01")
+    assert shown["lines"][0]["first_expected_on"] == "2099-03-01"
+    atp = as_json(db, "atp", "WIDGET-BLUE")
+    assert (atp["backordered"], atp["promisable"]) == (8, [])
+    assert "beyond that: by" in run(db, "atp", "WIDGET-BLUE").stdout
+    run(db, "stock", "receive", "WIDGET-BLUE", "6", "--ref", "PO-7")
+    assert as_json(db, "po", "show", "PO-7")["state"] == "received"
+    assert as_json(db, "supplier", "show", "ACME")["orders_completed"] == 1
+    assert [p["state"] for p in as_json(db, "po", "list")] == ["received"]
+    assert as_json(db, "supplier", "list")[0]["on_time_percent"] == 100.0
+    bad = run(db, "po", "add", "PO-8", "--supplier", "ACME", "--line", "WIDGET-BLUE:x", ok=False)
+    assert bad.returncode == 1 and "SKU:QTY:YYYY-MM-DD" in bad.stderr
+    types = [e["type"] for e in as_json(db, "events")]
+    assert "eta_changed" in types and "purchase_order_changed" in types

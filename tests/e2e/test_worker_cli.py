@@ -1,16 +1,18 @@
-"""`backorder webhook`, `backorder worker` and `backorder notify` as a user runs them, with a
-real HTTP server on loopback as the subscriber."""
+"""`backorder webhook`, `backorder worker`, `backorder notify`, `alert` and `customer` as a
+user runs them, with real HTTP servers on loopback as the subscriber and the SMS provider."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
 from tests.e2e.test_cli import order, run
+from tests.integration.test_sms_and_alerts import SID, TOKEN, Provider
 
 
 def test_webhook_worker_and_log(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -54,3 +56,50 @@ def test_webhook_worker_and_log(tmp_path: Path, httpserver: HTTPServer) -> None:
     assert "removed webhook" in run(db, "webhook", "remove", str(made["id"])).stdout
     refused = run(db, "webhook", "add", "ftp://nowhere", ok=False)
     assert refused.returncode == 1 and "not an http(s) URL" in refused.stderr
+
+
+def test_texts_alerts_and_preferences_from_the_command_line(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    provider = Provider(httpserver)
+    slack: list[dict[str, str]] = []
+    httpserver.expect_request("/slack", method="POST").respond_with_handler(
+        lambda request: slack.append(json.loads(request.get_data())) or Response("ok")
+    )
+    for name, value in {
+        "SMS_URL": provider.base,
+        "SMS_ACCOUNT_SID": SID,
+        "SMS_AUTH_TOKEN": TOKEN,
+        "SMS_FROM": "+15550000000",
+        "MANAGER_PHONE": "+15550009999",
+        "SMS_THRESHOLD": "100",
+        "NOTIFY_FOLD_SECONDS": "0",
+    }.items():
+        monkeypatch.setenv(f"BACKORDER_{name}", value)
+    run(db, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
+    run(db, "webhook", "add", httpserver.url_for("/slack"), "--events",
+        "alert_raised,alert_resolved", "--format", "slack")  # fmt: skip
+    texted = json.loads(order("100", 5, qty=6))
+    texted["customer"] |= {"phone": "+15550100100", "sms_consent": True}
+    run(db, "order", "place", "-", stdin=json.dumps(texted))
+    passed = json.loads(run(db, "worker", "--once", "--json").stdout)
+    assert passed["sent"] == 4, passed  # the customer's text, the manager's, two alerts to Slack
+    assert sorted(t["To"] for t in provider.texts) == ["+15550009999", "+15550100100"]
+    assert sorted(m["text"] for m in slack) == [
+        "Alert: Order web:100 has USD 119.94 on backorder",
+        "Alert: WIDGET-BLUE is sold out and orders keep coming",
+    ]
+    alerts = json.loads(run(db, "alert", "list", "--json").stdout)
+    assert sorted(a["kind"] for a in alerts) == ["costly_backorder", "sold_out_demand"]
+    log = json.loads(run(db, "notify", "log", "web:100", "--json").stdout)
+    sms = [m for m in log if m["channel"] == "sms"]
+    assert all(m["state"] == "sent" and m["provider_id"].startswith("SM") for m in sms)
+
+    run(db, "stock", "receive", "WIDGET-BLUE", "6")
+    run(db, "worker", "--once")
+    assert "no open alerts" in run(db, "alert", "list").stdout
+    assert "good news" in provider.texts[-1]["Body"]
+    run(db, "customer", "opt-out", "c-1", "--channel", "sms")
+    choices = json.loads(run(db, "customer", "preferences", "c-1", "--json").stdout)
+    assert choices == {"customer": "c-1", "channels": {"email": "default", "sms": "out"}}

@@ -4,16 +4,10 @@ quantities, the expected date and the signed link; templates can be overridden."
 
 from __future__ import annotations
 
-import email
-import socket
-from collections.abc import Iterator
-from email.message import EmailMessage
-from email.policy import default
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from backorder.config import Settings
 from backorder.domain.errors import InvalidRequest
@@ -26,40 +20,10 @@ from backorder.services.orders import cancel_order, ship_order
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock
+from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
 from tests.conftest import Clock
 from tests.factories import jan, order, product
-
-
-class Inbox:
-    """What the SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        parsed = email.message_from_bytes(envelope.content, policy=default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    box, port = Inbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+from tests.mail import Inbox, free_port, parts
 
 
 @pytest.fixture
@@ -71,20 +35,13 @@ def settings(inbox: tuple[Inbox, int], tmp_path: Path) -> Settings:
         public_url="https://shop.example",
         notify_max_attempts=2,
         notify_retry_base_seconds=10,
+        notify_fold_seconds=0,  # folding has a test of its own
     )
 
 
 def deliver(app: Backorder) -> dict[str, int]:
     plan(app)
     return send_due(app)
-
-
-def parts(message: EmailMessage) -> tuple[str, str]:
-    text = message.get_body(("plain",))
-    html = message.get_body(("html",))
-    assert text is not None and html is not None
-    lines = (part.get_content().replace("\r\n", "\n") for part in (text, html))
-    return next(lines), next(lines)
 
 
 def test_each_milestone_reaches_the_customer_once(app: Backorder, inbox: tuple[Inbox, int]) -> None:
@@ -121,8 +78,8 @@ def test_each_milestone_reaches_the_customer_once(app: Backorder, inbox: tuple[I
     kinds = [(m["kind"], m["state"]) for m in log(app, "web:500") if m["channel"] == "email"]
     assert kinds == [
         ("backorder_confirmed", "sent"),
-        ("status_update", "due"),  # day 7: checked again when due
-        ("status_update", "due"),  # day 14
+        ("status_update", "withdrawn"),  # day 7: nothing waits since the cancellation
+        ("status_update", "withdrawn"),  # day 14
         ("allocated", "sent"),
         ("shipped", "sent"),
         ("cancelled", "sent"),
@@ -149,7 +106,8 @@ def test_status_updates_on_a_cadence_while_waiting_and_withdrawn_once_resolved(
     receive_stock(app, "WIDGET-BLUE", 2)
     ship_order(app, "web:800")
     clock.advance(days=7)
-    assert deliver(app) == {"sent": 2, "withdrawn": 1}  # allocated, shipped; no day-14 update
+    # allocated, shipped; the day-14 update was withdrawn when the receipt left nothing waiting
+    assert deliver(app) == {"sent": 2}
     assert len(box.messages) == 4
     states = [(m["kind"], m["state"]) for m in log(app, "web:800") if m["kind"] == "status_update"]
     assert states == [("status_update", "sent"), ("status_update", "withdrawn")]
@@ -207,7 +165,7 @@ def test_a_customer_who_opts_out_hears_nothing_more_by_email(
 
     token = unsubscribe.split("token=", 1)[1]
     assert customer_unsubscribe(app, "web:900", token) == "c-900"
-    assert preferences(app, "c-900") == {"email": True, "sms": False}
+    assert preferences(app, "c-900") == {"email": "out", "sms": "default"}
     pending = [m["state"] for m in log(app, "web:900") if m["kind"] == "status_update"]
     assert pending == ["withdrawn", "withdrawn"]
     receive_stock(app, "WIDGET-BLUE", 2)
@@ -218,3 +176,24 @@ def test_a_customer_who_opts_out_hears_nothing_more_by_email(
     assert deliver(app) == {"sent": 1}
     with pytest.raises(InvalidRequest):
         set_preference(app, "c-900", "pigeon", opted_out=True)
+
+
+def test_the_customer_hears_of_a_new_date_once(app: Backorder, inbox: tuple[Inbox, int]) -> None:
+    add_supplier(app, SupplierIn("ACME", "Acme Corp", 20))
+    add_product(app, product("WIDGET-BLUE", supplier="ACME"))
+    place_order(app, order("1", ("WIDGET-BLUE", 4)))
+    plan(app)
+    send_due(app)
+    box, _ = inbox
+    assert len(box.messages) == 1  # the confirmation, with 30 January
+    add_purchase_order(app, "PO-1", "ACME", [PoLineIn("WIDGET-BLUE", 4, date(2026, 1, 18))])
+    plan(app)
+    outcome = send_due(app)
+    assert outcome == {"sent": 1}, [(m["kind"], m["last_error"]) for m in log(app, "web:1")]
+    message = box.messages[1]
+    assert message["Subject"] == "Your order web:1: sooner than we said"
+    text, html = parts(message)
+    assert "4 x WIDGET-BLUE: now expected by 2026-01-18 (we said 2026-01-30)" in text
+    assert "<strong>2026-01-18</strong>" in html
+    plan(app)
+    assert send_due(app) == {}

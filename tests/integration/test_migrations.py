@@ -6,13 +6,28 @@ import pytest
 from alembic import command
 
 from backorder.store.db import Database
-from backorder.store.migrate import SchemaOutOfDate, alembic_config, ensure_schema, upgrade
+from backorder.store.migrate import (
+    HEAD,
+    SchemaOutOfDate,
+    alembic_config,
+    ensure_schema,
+    head_revision,
+    upgrade,
+)
 
 
 def test_migrations_match_the_tables(db_url: str) -> None:
     database = Database(db_url)
     try:
         command.check(alembic_config(database))
+    finally:
+        database.dispose()
+
+
+def test_the_head_every_command_checks_against_is_the_newest_migration(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    try:
+        assert head_revision(database) == HEAD
     finally:
         database.dispose()
 

@@ -84,15 +84,19 @@ def test_every_event_reaches_each_subscriber_once_signed(
     assert every["secret"].startswith("whsec_")
 
     place_order(app, order("100", ("WIDGET-BLUE", 3)))
-    assert plan(app) == 3  # order_accepted and line_backordered to one, the latter to both
+    # order_accepted and line_backordered to one, the latter to both; and the staff alert it
+    # raised (the SKU is sold out and orders keep coming) to the one that takes everything
+    assert plan(app) == 4
     assert plan(app) == 0
-    assert send_due(app) == {"sent": 3}
+    assert send_due(app) == {"sent": 4}
     assert send_due(app) == {}
 
     bodies = everything.verified(every["secret"])
-    assert [b["type"] for b in bodies] == ["order_accepted", "line_backordered"]
+    assert [b["type"] for b in bodies] == ["order_accepted", "line_backordered", "alert_raised"]
     assert bodies[0]["data"]["order_ref"] == "web:100"
-    assert len({b["webhook-id"] for b in bodies}) == 2
+    assert bodies[2]["data"]["kind"] == "sold_out_demand"
+    assert bodies[2]["data"]["sku"] == "WIDGET-BLUE"
+    assert len({b["webhook-id"] for b in bodies}) == 3
     (backordered,) = backorders.verified(only["secret"])
     assert backordered["type"] == "line_backordered"
     assert backordered["data"]["backordered"] == 3
@@ -158,7 +162,7 @@ def test_a_removed_subscription_gets_nothing_more(app: Backorder, httpserver: HT
     made = add_subscription(app, hook.url)
     place_order(app, order("400", ("WIDGET-BLUE", 1)))
     plan(app)
-    assert remove_subscription(app, made["id"]) == 2
+    assert remove_subscription(app, made["id"]) == 3  # the order's two events, and the alert
     assert send_due(app) == {}
     assert [m["state"] for m in log(app, "web:400")] == ["withdrawn", "withdrawn"]
     with pytest.raises(InvalidRequest):

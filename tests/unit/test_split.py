@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from backorder.domain.allocation import lead_time_eta, split_line
+from backorder.domain.allocation import split_line
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.model import Policy, Refusal, StockLevel
 from tests.factories import jan, product
@@ -54,8 +54,3 @@ def test_no_backorders_after_the_pre_order_window_closes() -> None:
 def test_quantity_must_be_positive() -> None:
     with pytest.raises(InvalidRequest):
         split_line(0, product(), StockLevel(), 0, jan(5))
-
-
-def test_eta_from_lead_time_when_no_supply_is_known() -> None:
-    assert lead_time_eta(product(lead_time_days=10), jan(5)) == date(2026, 1, 15)
-    assert lead_time_eta(product(), jan(5)) is None

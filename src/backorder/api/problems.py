@@ -13,12 +13,15 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from backorder.domain.errors import (
+    AlreadyExists,
     BackorderError,
     DuplicateSku,
     ImpossibleCancel,
     NotReadyToShip,
     UnknownOrder,
+    UnknownPurchaseOrder,
     UnknownSku,
+    UnknownSupplier,
 )
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
@@ -33,6 +36,9 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (UnknownSku, 404, "unknown-sku", "Unknown SKU"),
     (UnknownOrder, 404, "unknown-order", "Unknown order"),
     (DuplicateSku, 409, "duplicate-sku", "SKU already exists"),
+    (UnknownSupplier, 404, "unknown-supplier", "Unknown supplier"),
+    (UnknownPurchaseOrder, 404, "unknown-purchase-order", "Unknown purchase order"),
+    (AlreadyExists, 409, "already-exists", "Already exists"),
     (ImpossibleCancel, 409, "impossible-cancel", "Cannot cancel"),
     (NotReadyToShip, 409, "not-ready-to-ship", "Not ready to ship"),
     (LinkRefused, 403, "invalid-customer-link", "Invalid customer link"),

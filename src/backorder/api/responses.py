@@ -76,6 +76,7 @@ class LineOut(Out):
     status: LineStatus
     unit_price: Money
     eta: Day | None = Field(description="expected ship date of the waiting units")
+    promised: Day | None = Field(description="the first date the customer was told")
     allocations: list[AllocationOut]
     cancellations: list[CancellationOut]
 
@@ -86,6 +87,7 @@ class CustomerOut(Out):
     email: str | None
     phone: str | None
     tier: Tier
+    sms_consent: bool
 
 
 class ShippingOut(Out):
@@ -156,6 +158,7 @@ class CustomerLineOut(Out):
     cancelled: int
     status: LineStatus
     eta: Day | None
+    promised: Day | None
 
 
 class CustomerShipmentOut(Out):
@@ -190,6 +193,12 @@ class ProductOut(Out):
     discontinued: bool
     backorder_cap: int | None
     backorder_until: Day | None
+    supplier: str | None
+    require_known_date: bool = Field(description="refuse backorders without a known date")
+    max_lead_days: int | None = Field(description="refuse backorders expected later than this")
+    min_on_time_percent: int | None = Field(
+        description="refuse backorders while the supplier's on-time record is below this"
+    )
 
 
 class StockOut(Out):
@@ -221,6 +230,7 @@ class QueueEntryOut(Out):
     rank_class: int
     rule: str
     eta: Day | None
+    promised: Day | None
 
 
 class QueueOut(Out):
@@ -246,6 +256,7 @@ class BackorderOut(Out):
     value: Money = Field(description="unit price times units waiting")
     currency: str
     eta: Day | None
+    promised: Day | None
 
 
 class BackordersOut(Out):
@@ -336,6 +347,7 @@ class WebhookOut(Out):
     event_types: list[str] = Field(description="empty: every type")
     description: str
     active: bool
+    format: Literal["standard", "slack"]
     created_at: Timestamp
 
 
@@ -348,10 +360,12 @@ class DeliveryOut(Out):
     event_id: int
     type: str
     order_ref: str | None
-    channel: Literal["webhook", "email"]
-    kind: str | None = Field(description="e-mail: the milestone it tells")
+    channel: Literal["webhook", "email", "sms"]
+    kind: str | None = Field(description="e-mail and SMS: the milestone or alert it tells")
     recipient: str
     message_id: str = Field(description="the webhook-id, the same on every attempt")
+    provider_id: str | None = Field(description="the provider's id (SMTP Message-ID, SMS sid)")
+    folded: list[int] = Field(description="later events of the same order told in this one")
     state: Literal["due", "sending", "sent", "dead", "withdrawn"]
     attempts: int
     last_status: int | None
@@ -401,3 +415,85 @@ class NotReady(Out):
     detail: str | None = None
     current: str | None = None
     head: str | None = None
+
+
+class AlertOut(Out):
+    alert_id: int
+    kind: Literal["stock_arrived", "sold_out_demand", "stock_low", "costly_backorder"]
+    audience: list[str]
+    state: Literal["open", "resolved", "notice"]
+    summary: str
+    facts: dict[str, Any]
+    sku: str | None
+    order_ref: str | None
+    resolution: str | None
+    opened_at: Timestamp
+    resolved_at: Timestamp | None
+
+
+class PreferencesOut(Out):
+    customer: str
+    channels: dict[str, Literal["in", "out", "default"]]
+
+
+class SupplierOut(Out):
+    id: str
+    name: str
+    email: str | None
+    contact: str | None
+    lead_time_days: int
+    orders_completed: int = Field(description="purchase orders received in full")
+    orders_on_time: int = Field(description="of those, received by their first expected date")
+    on_time_percent: float | None = Field(description="null until one completes")
+
+
+class SupplierDetailOut(SupplierOut):
+    skus: list[str]
+    open_purchase_orders: list[str]
+
+
+class PoLineOut(Out):
+    sku: str
+    ordered: int
+    received: int
+    cancelled: int
+    outstanding: int
+    expected_on: Day
+    first_expected_on: Day = Field(description="what the on-time record measures against")
+    last_received_at: Timestamp | None
+
+
+class PurchaseOrderOut(Out):
+    po: str
+    supplier: str
+    state: Literal["open", "received", "cancelled"]
+    on_time: bool | None
+    created_at: Timestamp
+    closed_at: Timestamp | None
+    lines: list[PoLineOut]
+
+
+class InboundOut(Out):
+    po: str
+    expected_on: Day
+    units: int
+
+
+class PromisableOut(Out):
+    date: Day
+    units: int = Field(description="units a new order could be promised by this date, in all")
+
+
+class AtpOut(Out):
+    sku: str
+    today: Day
+    available: int
+    backordered: int
+    inbound: list[InboundOut]
+    promisable: list[PromisableOut]
+    beyond_supply: Day | None = Field(
+        description="the date of units beyond inbound supply (today + lead time); null: unknown"
+    )
+    lead_time_days: int | None
+    supplier: str | None
+    supplier_on_time_percent: float | None

@@ -23,13 +23,11 @@ from backorder.api.responses import (
     CustomerLinkOut,
     CustomerOrderOut,
     DeadLetterRecordOut,
-    DeliveryOut,
     EventOut,
     IntakeOut,
     OrderOut,
     Problem,
     ProductOut,
-    QueuedOut,
     QueueOut,
     RuleSettingOut,
     RulesOut,
@@ -39,8 +37,6 @@ from backorder.api.responses import (
     StockChangesOut,
     StockOut,
     UnsubscribedOut,
-    WebhookCreatedOut,
-    WebhookOut,
 )
 from backorder.api.schemas import (
     MAX_SAFE_INTEGER,
@@ -55,7 +51,6 @@ from backorder.api.schemas import (
     ShipIn,
     StockLevelIn,
     StockLevelsIn,
-    WebhookIn,
 )
 from backorder.canonical import TOKEN, OrderIn
 from backorder.domain.access import Permission, Role
@@ -95,14 +90,6 @@ from backorder.services.ingest import (
 )
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
-from backorder.services.notifications import (
-    add_subscription,
-    remove_subscription,
-    subscriptions,
-)
-from backorder.services.notifications import failed as failed_notifications
-from backorder.services.notifications import log as notification_log
-from backorder.services.notifications import retry as retry_notifications
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
 from backorder.services.stock import (
@@ -298,6 +285,10 @@ def post_product(body: ProductIn, app: App, _: Cataloguer) -> dict[str, Any]:
             discontinued=body.discontinued,
             backorder_cap=body.backorder_cap,
             backorder_until=body.backorder_until,
+            supplier=body.supplier,
+            require_known_date=body.require_known_date,
+            max_lead_days=body.max_lead_days,
+            min_on_time_percent=body.min_on_time_percent,
         ),
     )
     return product_view(app, body.sku)
@@ -314,7 +305,7 @@ def patch_product(sku: SkuPath, body: ProductPatch, app: App, _: Cataloguer) -> 
     """Change fields; an explicit null clears an optional limit. Queues are re-ranked when
     the queue strategy changes."""
     given = body.model_dump(exclude_unset=True)
-    for required in ("name", "price", "policy", "queue", "discontinued"):
+    for required in ("name", "price", "policy", "queue", "discontinued", "require_known_date"):
         if required in given and given[required] is None:
             raise InvalidRequest(f"{required} cannot be cleared")
     if "price" in given:
@@ -413,6 +404,17 @@ def get_events(
 STREAM_BATCH = 500
 
 
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "the event id"},
+        "event": {"type": "string", "description": "the event type"},
+        "data": {"type": "string", "description": "the event as JSON"},
+    },
+    "required": ["id", "event", "data"],
+}
+
+
 @router.get(
     "/events/stream",
     tags=["events"],
@@ -422,7 +424,8 @@ STREAM_BATCH = 500
         200: {
             "description": "Server-Sent Events: `id` the event id, `event` its type, `data` "
             "the event as GET /events gives it; a comment line every 15 s keeps it open",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            # Before OpenAPI 3.2 (itemSchema), an event stream's schema describes each event.
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
         }
     },
 )
@@ -448,7 +451,10 @@ async def stream_events(
     with `Last-Event-ID` (browsers do) gets what it missed; without it, or `after`, the
     stream starts with the next event."""
     if after is None and last_event_id is not None:
-        if not last_event_id.isdigit() or int(last_event_id) > MAX_SAFE_INTEGER:
+        if (
+            not (last_event_id.isascii() and last_event_id.isdigit())
+            or int(last_event_id) > MAX_SAFE_INTEGER
+        ):
             raise InvalidRequest("Last-Event-ID is an event id (a whole number)")
         after = int(last_event_id)
     start = after if after is not None else await run_in_threadpool(newest_event_id, app)
@@ -699,77 +705,3 @@ def post_discard(payload: PayloadId, body: DiscardIn, app: App, _: Operator) -> 
     """Give up on a dead letter, saying why; it stays in the store with the reason."""
     discard(app, payload, body.reason)
     return Response(status_code=204)
-
-
-Notifier = Annotated[Role, Depends(need(Permission.NOTIFY))]
-Subscriber = Annotated[Role, Depends(need(Permission.WEBHOOKS))]
-RowId = Annotated[int, Path(ge=1, le=MAX_SAFE_INTEGER)]
-
-
-@router.get("/webhooks", tags=["notifications"], response_model=list[WebhookOut], responses=ERRORS)
-def get_webhooks(app: App, _: Subscriber) -> list[dict[str, Any]]:
-    """Active webhook subscriptions (their secrets are shown only when made)."""
-    return subscriptions(app)
-
-
-@router.post(
-    "/webhooks",
-    tags=["notifications"],
-    status_code=201,
-    response_model=WebhookCreatedOut,
-    responses=ERRORS,
-)
-def post_webhook(body: WebhookIn, app: App, _: Subscriber) -> dict[str, Any]:
-    """Subscribe a URL to the events from now on, signed the Standard Webhooks way with the
-    secret in the answer."""
-    return add_subscription(app, body.url, body.event_types, body.description)
-
-
-@router.delete(
-    "/webhooks/{subscription}", tags=["notifications"], status_code=204, responses=ERRORS
-)
-def delete_webhook(subscription: RowId, app: App, _: Subscriber) -> Response:
-    """Stop a subscription; messages not yet sent to it are withdrawn."""
-    remove_subscription(app, subscription)
-    return Response(status_code=204)
-
-
-@router.get(
-    "/notifications/failed",
-    tags=["notifications"],
-    response_model=list[DeliveryOut],
-    responses=ERRORS,
-)
-def get_failed_notifications(app: App, _: Notifier) -> list[dict[str, Any]]:
-    """Messages that used up their attempts."""
-    return failed_notifications(app)
-
-
-@router.post(
-    "/notifications/retry", tags=["notifications"], response_model=QueuedOut, responses=ERRORS
-)
-def post_retry_all(app: App, _: Notifier) -> dict[str, Any]:
-    """Send every failed message again."""
-    return {"queued": retry_notifications(app)}
-
-
-@router.post(
-    "/notifications/{delivery}/retry",
-    tags=["notifications"],
-    response_model=QueuedOut,
-    responses=ERRORS,
-)
-def post_retry(delivery: RowId, app: App, _: Notifier) -> dict[str, Any]:
-    """Send one message again: a failed one, or a sent one (redelivery, same webhook-id)."""
-    return {"queued": retry_notifications(app, delivery)}
-
-
-@router.get(
-    "/orders/{ref}/notifications",
-    tags=["notifications"],
-    response_model=list[DeliveryOut],
-    responses=ERRORS,
-)
-def get_order_notifications(ref: Ref, app: App, _: OrderReader) -> list[dict[str, Any]]:
-    """Every message about an order: to whom, when, the outcome."""
-    return notification_log(app, ref)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from backorder.canonical import VISIBLE, Day, Flag, MoneyIn, Sku, number_only
+from backorder.canonical import TOKEN, VISIBLE, Day, Flag, MoneyIn, Sku, number_only
 from backorder.domain.model import Policy, QueueStrategy
 from backorder.intake import ACCOUNT, ADAPTERS
 from backorder.intake.rules import Severity
@@ -20,6 +20,13 @@ Units = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(number_only)]
 LineNo = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(number_only)]
 Text = Annotated[str, StringConstraints(max_length=200)]
 ProductName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE)]
+SupplierId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN)]
+PoRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN)]
+WholePercent = Annotated[int, Field(ge=0, le=100), BeforeValidator(number_only)]
+LeadDays = Annotated[int, Field(ge=0, le=3650), BeforeValidator(number_only)]
+Email = Annotated[
+    str, StringConstraints(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+]
 
 
 class Body(BaseModel):
@@ -47,6 +54,10 @@ class ProductIn(Body):
     discontinued: Flag = False
     backorder_cap: Count | None = None
     backorder_until: Day | None = None
+    supplier: SupplierId | None = None
+    require_known_date: Flag = False
+    max_lead_days: Count | None = None
+    min_on_time_percent: WholePercent | None = None
 
 
 class ProductPatch(Body):
@@ -64,6 +75,10 @@ class ProductPatch(Body):
     discontinued: Flag | SkipJsonSchema[None] = None
     backorder_cap: Count | None = None
     backorder_until: Day | None = None
+    supplier: SupplierId | None = None
+    require_known_date: Flag | SkipJsonSchema[None] = None
+    max_lead_days: Count | None = None
+    min_on_time_percent: WholePercent | None = None
 
 
 class StockLevelIn(Body):
@@ -128,3 +143,51 @@ class WebhookIn(Body):
         None, description="event types to send (default: every type)"
     )
     description: Annotated[str, StringConstraints(max_length=200)] = ""
+    format: Literal["standard", "slack"] = Field(
+        "standard",
+        description='standard: the event as JSON, signed; slack: {"text": …} for Slack or '
+        "Teams incoming webhooks",
+    )
+
+
+class PreferenceIn(Body):
+    opted_out: Flag = Field(description="true: no messages on this channel; false: yes please")
+
+
+class SupplierIn(Body):
+    id: SupplierId
+    name: ProductName
+    lead_time_days: LeadDays
+    email: Email | None = None
+    contact: Text | None = None
+
+
+class SupplierPatch(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    name: ProductName | SkipJsonSchema[None] = None
+    lead_time_days: LeadDays | SkipJsonSchema[None] = None
+    email: Email | None = None
+    contact: Text | None = None
+
+
+class PoLineIn(Body):
+    sku: Sku
+    quantity: Units
+    expected_on: Day
+
+
+class PurchaseOrderIn(Body):
+    po: PoRef
+    supplier: SupplierId
+    lines: Annotated[list[PoLineIn], Field(min_length=1, max_length=1000)]
+
+
+class PoRedateIn(Body):
+    sku: Sku
+    expected_on: Day
+
+
+class PoReduceIn(Body):
+    sku: Sku
+    quantity: Count = Field(description="what the supplier will deliver of the line in all")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli import catalog, intake, keys, notify, orders
+from backorder.cli import catalog, intake, keys, notify, orders, supply
 from backorder.cli.common import (
     BackorderGroup,
     State,
@@ -42,7 +42,11 @@ app.add_typer(intake.sku_app, name="sku")
 app.add_typer(notify.webhook_app, name="webhook")
 app.add_typer(notify.notify_app, name="notify")
 app.add_typer(notify.customer_app, name="customer")
+app.add_typer(notify.alert_app, name="alert")
 app.command("worker")(notify.worker)
+app.add_typer(supply.supplier_app, name="supplier")
+app.add_typer(supply.po_app, name="po")
+app.command("atp")(supply.atp)
 
 
 @app.callback()

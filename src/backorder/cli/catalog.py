@@ -71,6 +71,14 @@ def db_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 PolicyOpt = Annotated[Policy | None, typer.Option(help="Accept backorders or not.")]
 QueueOpt = Annotated[QueueStrategy | None, typer.Option("--queue", help="Queue strategy.")]
 IntOpt = Annotated[int | None, typer.Option(min=0)]
+SupplierOpt = Annotated[str | None, typer.Option(help="Supplier id (see `supplier add`).")]
+MaxLeadOpt = Annotated[
+    int | None, typer.Option(min=0, help="Refuse backorders expected later than this.")
+]
+OnTimeOpt = Annotated[
+    int | None,
+    typer.Option(min=0, max=100, help="Refuse backorders while the supplier's on-time % is below."),
+]
 
 
 @product_app.command("add")
@@ -90,6 +98,12 @@ def product_add(
     backorder_until: Annotated[
         str | None, typer.Option(help="Last day (YYYY-MM-DD) to accept backorders.")
     ] = None,
+    supplier: SupplierOpt = None,
+    require_known_date: Annotated[
+        bool, typer.Option("--require-known-date", help="Refuse backorders without a date.")
+    ] = False,
+    max_lead_days: MaxLeadOpt = None,
+    min_on_time_percent: OnTimeOpt = None,
 ) -> None:
     """Add a product with its backorder policy."""
     state = state_of(ctx)
@@ -104,12 +118,24 @@ def product_add(
         discontinued=discontinued,
         backorder_cap=backorder_cap,
         backorder_until=parse_date(backorder_until),
+        supplier=supplier,
+        require_known_date=require_known_date,
+        max_lead_days=max_lead_days,
+        min_on_time_percent=min_on_time_percent,
     )
     add_product(state.app(), product)
     out.print(f"added {sku}")
 
 
-CLEARABLE = ("max_per_customer", "lead_time_days", "backorder_cap", "backorder_until")
+CLEARABLE = (
+    "max_per_customer",
+    "lead_time_days",
+    "backorder_cap",
+    "backorder_until",
+    "supplier",
+    "max_lead_days",
+    "min_on_time_percent",
+)
 
 
 @product_app.command("update")
@@ -125,6 +151,12 @@ def product_update(
     discontinued: Annotated[bool | None, typer.Option("--discontinued/--continued")] = None,
     backorder_cap: IntOpt = None,
     backorder_until: Annotated[str | None, typer.Option()] = None,
+    supplier: SupplierOpt = None,
+    require_known_date: Annotated[
+        bool | None, typer.Option("--require-known-date/--any-date")
+    ] = None,
+    max_lead_days: MaxLeadOpt = None,
+    min_on_time_percent: OnTimeOpt = None,
     clear: Annotated[
         list[str] | None,
         typer.Option(help=f"Remove a limit (repeatable): {', '.join(CLEARABLE)}."),
@@ -141,6 +173,10 @@ def product_update(
         "backorder_cap": backorder_cap,
         "backorder_until": parse_date(backorder_until),
         "unit_price": money(price) if price is not None else None,
+        "supplier": supplier,
+        "require_known_date": require_known_date,
+        "max_lead_days": max_lead_days,
+        "min_on_time_percent": min_on_time_percent,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     for field in clear or ():
@@ -159,7 +195,8 @@ def product_update(
 @product_app.command("import")
 def product_import(ctx: typer.Context, file: Path) -> None:
     """Add or update products from a CSV (sku,name,price[,policy,max_per_customer,
-    lead_time_days,queue,discontinued,backorder_cap,backorder_until])."""
+    lead_time_days,queue,discontinued,backorder_cap,backorder_until,supplier,
+    require_known_date,max_lead_days,min_on_time_percent])."""
     state = state_of(ctx)
     result = import_products(state.app(), read_product_csv(file))
     out.print(f"imported {result.added} new and {result.updated} updated product(s)")

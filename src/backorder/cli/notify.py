@@ -14,6 +14,7 @@ import typer
 
 from backorder.cli.common import JsonFlag, emit, out, state_of
 from backorder.domain.errors import InvalidRequest
+from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
 from backorder.services.ingest import drain
 from backorder.services.notifications import (
@@ -31,7 +32,31 @@ from backorder.services.preferences import preferences, set_preference
 customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")
 notify_app = typer.Typer(no_args_is_help=True, help="Messages sent and failed.")
-MAX_PLAN_ROUNDS = 100  # events planned per pass: at most 100 x 1,000
+alert_app = typer.Typer(no_args_is_help=True, help="Staff alerts: what needs someone.")
+
+
+@alert_app.command("list")
+def alert_list_command(
+    ctx: typer.Context,
+    state: Annotated[
+        str, typer.Option(help="open (problems not yet gone), resolved, notice, or all.")
+    ] = "open",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Staff alerts, newest first: stock arrived for waiting orders, SKUs sold out while
+    orders keep coming, low stock, costly backorders."""
+    if state not in ("open", "resolved", "notice", "all"):
+        raise InvalidRequest(f"state {state!r}: open, resolved, notice or all")
+    found = alert_list(state_of(ctx).app(), None if state == "all" else state, limit)
+    if as_json:
+        emit(found)
+        return
+    if not found:
+        out.print(f"no {state} alerts" if state != "all" else "no alerts", markup=False)
+    for a in found:
+        when = a["opened_at"][:16].replace("T", " ")
+        out.print(f"{a['alert_id']:>5} {when} {a['state']:<8} {a['summary']}", markup=False)
 
 
 @webhook_app.command("add")
@@ -45,11 +70,18 @@ def webhook_add(
     secret: Annotated[
         str | None, typer.Option(help="A whsec_ secret to use (default: a new one).")
     ] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            help='standard: the event as signed JSON; slack: {"text": …} for Slack or Teams '
+            "incoming webhooks."
+        ),
+    ] = "standard",
     as_json: JsonFlag = False,
 ) -> None:
     """Subscribe a URL to the events from now on. Prints the signing secret, once."""
     types = [t.strip() for t in events.split(",") if t.strip()] if events else None
-    made = add_subscription(state_of(ctx).app(), url, types, description, secret)
+    made = add_subscription(state_of(ctx).app(), url, types, description, secret, format)
     if as_json:
         emit(made)
     else:
@@ -163,24 +195,19 @@ def customer_preferences(
     customer: Annotated[str, typer.Argument(help="The customer's id.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Whether the customer opted out, per channel."""
+    """What the customer chose per channel: in, out, or default (e-mail: yes; SMS: only with
+    the consent given with the order)."""
     choices = preferences(state_of(ctx).app(), customer)
     if as_json:
-        emit({"customer": customer, "opted_out": choices})
+        emit({"customer": customer, "channels": choices})
         return
-    for channel, off in choices.items():
-        out.print(f"{channel}: {'opted out' if off else 'yes'}", markup=False)
+    for channel, choice in choices.items():
+        out.print(f"{channel}: {choice}", markup=False)
 
 
 def one_pass(app: Backorder) -> dict[str, int]:
     """Everything the worker does once: plan new events, send what is due, drain the intake."""
-    planned = 0
-    for _ in range(MAX_PLAN_ROUNDS):
-        made = plan(app)
-        planned += made
-        if not made:
-            break
-    counts = {"planned": planned}
+    counts = {"planned": plan(app)}
     for state, count in send_due(app).items():
         counts[state.replace(" ", "_")] = count
     counts["intake"] = len(drain(app, limit=500))

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     INTAKE = "intake"  # replay and discard dead letters, set the intake's validation rules
     NOTIFY = "notify"  # see failed messages and send them again
     WEBHOOKS = "webhooks"  # subscribe URLs to the events (data leaves the system: admin)
+    PROMISE = "promise"  # what can be promised of a SKU, and by when (a shop's "ships by")
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -38,12 +39,20 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TRACK_EVENTS,
             Permission.INTAKE,
             Permission.NOTIFY,
+            Permission.PROMISE,
         }
     ),
     Role.CHANNEL: frozenset(
-        {Permission.PLACE_ORDERS, Permission.READ_ORDERS, Permission.CUSTOMER_LINKS}
+        {
+            Permission.PLACE_ORDERS,
+            Permission.READ_ORDERS,
+            Permission.CUSTOMER_LINKS,
+            Permission.PROMISE,
+        }
     ),
-    Role.VIEWER: frozenset({Permission.READ, Permission.READ_ORDERS, Permission.TRACK_EVENTS}),
+    Role.VIEWER: frozenset(
+        {Permission.READ, Permission.READ_ORDERS, Permission.TRACK_EVENTS, Permission.PROMISE}
+    ),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from backorder.domain.errors import ImpossibleCancel, InvalidRequest, NotReadyToShip
 from backorder.domain.model import (
@@ -15,6 +15,7 @@ from backorder.domain.model import (
     Refusal,
     StockLevel,
 )
+from backorder.domain.supply import Outlook, acceptance_refusal
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Split:
     backorder: int
     cancel: int
     refusal: Refusal | None = None
+    eta: date | None = None  # when the backordered units are expected
 
 
 def backorder_refusal(product: Product, now: datetime) -> Refusal | None:
@@ -39,10 +41,17 @@ def backorder_refusal(product: Product, now: datetime) -> Refusal | None:
 
 
 def split_line(
-    quantity: int, product: Product, stock: StockLevel, customer_backordered: int, now: datetime
+    quantity: int,
+    product: Product,
+    stock: StockLevel,
+    customer_backordered: int,
+    now: datetime,
+    outlook: tuple[Outlook, int] | None = None,
 ) -> Split:
     """A line takes what is available now; the rest waits if the SKU's limits allow it,
-    and what they do not allow is cancelled with the reason."""
+    and what they do not allow is cancelled with the reason. Given the SKU's outlook and
+    the units that rank behind the new line, the backorder gets its expected date, and is
+    refused when that date breaks the SKU's acceptance policy."""
     if quantity <= 0:
         raise InvalidRequest(f"quantity of {product.sku} must be positive, got {quantity}")
     allocate = min(quantity, stock.available)
@@ -61,14 +70,14 @@ def split_line(
         room = max(0, product.backorder_cap - stock.backordered)
         if backorder > room:
             backorder, refusal = room, Refusal.OVER_BACKORDER_CAP
-    return Split(allocate, backorder, rest - backorder, refusal)
-
-
-def lead_time_eta(product: Product, now: datetime) -> date | None:
-    """Without inbound supply, a backordered line is expected after the supplier lead time."""
-    if product.lead_time_days is None:
-        return None
-    return (now + timedelta(days=product.lead_time_days)).date()
+    eta = None
+    if backorder and outlook is not None:
+        supply, behind = outlook
+        eta = supply.date_for(stock.backordered - behind + backorder)
+        policy = acceptance_refusal(product, eta, supply)
+        if policy is not None:
+            return Split(allocate, 0, rest, policy)
+    return Split(allocate, backorder, rest - backorder, refusal, eta)
 
 
 @dataclass(frozen=True)

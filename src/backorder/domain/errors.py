@@ -33,3 +33,19 @@ class ImpossibleCancel(BackorderError):
 
 class NotReadyToShip(BackorderError):
     """Nothing allocated, or a ship-complete order that still waits for units."""
+
+
+class UnknownSupplier(BackorderError):
+    def __init__(self, supplier: str) -> None:
+        super().__init__(f"unknown supplier {supplier!r}")
+        self.supplier = supplier
+
+
+class UnknownPurchaseOrder(BackorderError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"unknown purchase order {ref!r}")
+        self.ref = ref
+
+
+class AlreadyExists(BackorderError):
+    """A supplier or purchase order of that name is already known."""

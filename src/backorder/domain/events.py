@@ -258,6 +258,42 @@ class SkuOutOfStock(Event):
     backordered: int
 
 
+@dataclass(frozen=True)
+class EtaChanged(Event):
+    """The date a backordered line is expected moved by more than the threshold since the
+    customer was last told (or became known, or unknown)."""
+
+    type: ClassVar[str] = "eta_changed"
+    order: OrderContext
+    sku: str
+    line: int
+    backordered: int
+    previous: date | None  # the date last told
+    eta: date | None
+    promised: date | None  # the first date told
+    days: int | None  # how far it moved: positive later, negative sooner
+    unit_price: Decimal
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class PurchaseOrderChanged(Event):
+    """Inbound supply changed: a purchase order was placed, re-dated, reduced, cancelled, or
+    received in full."""
+
+    type: ClassVar[str] = "purchase_order_changed"
+    po: str
+    supplier: str
+    action: str  # placed | redated | reduced | cancelled | received (a receipt)
+    state: str  # open | received | cancelled: received once nothing is outstanding
+    lines: tuple[dict[str, Any], ...]  # {sku, ordered, received, cancelled, expected_on}
+    on_time: bool | None = None  # once received in full: by every line's first date
+
+
+# Written by the dispatcher when it raises or resolves a staff alert (domain.alerts); their
+# payload is the alert: id, kind, audience, summary, facts, sku, order_ref, state.
+ALERT_EVENT_TYPES = ("alert_raised", "alert_resolved")
+
 EVENT_TYPES: tuple[str, ...] = tuple(
     cls.type
     for cls in (
@@ -273,5 +309,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         StockReceived,
         StockAdjusted,
         SkuOutOfStock,
+        EtaChanged,
+        PurchaseOrderChanged,
     )
-)
+) + ALERT_EVENT_TYPES

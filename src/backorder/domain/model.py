@@ -47,6 +47,9 @@ class Refusal(StrEnum):
     OVER_CUSTOMER_LIMIT = "over_customer_limit"
     OVER_BACKORDER_CAP = "over_backorder_cap"
     BACKORDER_WINDOW_CLOSED = "backorder_window_closed"
+    NO_KNOWN_DATE = "no_known_date"
+    LEAD_TIME_TOO_LONG = "lead_time_too_long"
+    SUPPLIER_UNRELIABLE = "supplier_unreliable"
 
 
 class LineStatus(StrEnum):
@@ -68,6 +71,12 @@ class Product:
     discontinued: bool = False
     backorder_cap: int | None = None
     backorder_until: date | None = None
+    supplier: str | None = None
+    # when to accept a backorder: only with a known date, only within so many days, only
+    # while the supplier's on-time record is at least this share (percent)
+    require_known_date: bool = False
+    max_lead_days: int | None = None
+    min_on_time_percent: int | None = None
 
 
 @dataclass
@@ -90,6 +99,7 @@ class Customer:
     email: str | None = None
     phone: str | None = None
     tier: Tier = Tier.STANDARD
+    sms_consent: bool = False  # agreed to order updates by text message
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from decimal import Decimal
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -25,6 +26,11 @@ REASONS = {
     "not_backorderable": "it cannot be backordered",
     "discontinued": "it has been discontinued",
     "over_customer_limit": "it is over the limit per customer",
+    "over_backorder_cap": "we are not taking more orders of it for now",
+    "backorder_window_closed": "we are no longer taking orders of it",
+    "no_known_date": "we do not know yet when it will be back in stock",
+    "lead_time_too_long": "it would take too long to come back in stock",
+    "supplier_unreliable": "we cannot promise a date for it with confidence",
 }
 
 
@@ -37,6 +43,8 @@ def milestone(event_type: str, payload: dict[str, Any]) -> str | None:
         return "backorder_confirmed" if waiting else None
     if event_type == "units_allocated":
         return "allocated" if payload.get("source") != "intake" else None
+    if event_type == "eta_changed":
+        return "eta_changed" if payload.get("backordered") else None
     if event_type == "units_shipped":
         return "shipped"
     if event_type == "units_cancelled":
@@ -93,31 +101,56 @@ class Templates:
             keep_trailing_newline=True,
         )
 
-    def render(self, kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    def render(
+        self, kind: str, context: dict[str, Any], folder: str = "email"
+    ) -> tuple[str, str, str]:
         """(subject, plain text, HTML)."""
-        subject = self.env.get_template(f"email/{kind}.subject.txt").render(context)
+        subject = self.env.get_template(f"{folder}/{kind}.subject.txt").render(context)
         subject = " ".join(subject.split())
         context = context | {"subject": subject}
-        text = self.env.get_template(f"email/{kind}.txt").render(context)
-        html = self.env.get_template(f"email/{kind}.html").render(context)
+        text = self.env.get_template(f"{folder}/{kind}.txt").render(context)
+        html = self.env.get_template(f"{folder}/{kind}.html").render(context)
         return subject, text, html
 
+    def text(self, kind: str, context: dict[str, Any]) -> str:
+        """A short text message (sms/<kind>.txt)."""
+        return self.env.get_template(f"sms/{kind}.txt").render(context)
 
-def context_of(payload: dict[str, Any], view_url: str, link_days: int) -> dict[str, Any]:
-    """What a template may use: the event's fields, plus the lines that wait and those ready,
-    the customer link, and whether the customer paid at order (refund) or pays at shipment."""
+
+def context_of(
+    payloads: list[dict[str, Any]], view_url: str, link_days: int, shop: str
+) -> dict[str, Any]:
+    """What a template may use: the first event's fields; `items`, every event the message
+    tells of (later changes of the same kind to the same order are folded into one message);
+    the lines that wait and those ready; the customer link; and whether the customer paid at
+    order (so is refunded) or pays at shipment."""
+    payload = payloads[0]
     lines = payload.get("lines") or []
     terms = payload.get("terms") or {}
+    items = [
+        item | {"reason_text": REASONS.get(str(item.get("reason")), str(item.get("reason") or ""))}
+        for item in payloads
+    ]
+    refund = sum((Decimal(str(item.get("value") or 0)) for item in payloads), Decimal(0))
+    timing = payload.get("payment_timing") or terms.get("payment_timing")
     return payload | {
         "order_ref": payload.get("order_ref"),
         "customer": payload.get("customer") or {},
+        "items": items,
         "waiting": [line for line in lines if line.get("backordered")],
         "ready": [line for line in lines if line.get("allocated")],
         "view_url": view_url,
         "link_days": link_days,
-        "paid": terms.get("payment_timing") != "at_ship",
-        "reason_text": REASONS.get(str(payload.get("reason")), str(payload.get("reason") or "")),
+        "paid": timing != "at_ship",
+        "refund": refund,
+        "reason_text": items[0]["reason_text"],
+        "shop": shop,
     }
+
+
+def shop_name(mail_from: str) -> str:
+    """How texts sign: the display name of the From address."""
+    return parseaddr(mail_from)[0] or "Backorder"
 
 
 def compose(
@@ -144,27 +177,68 @@ def compose(
     return message
 
 
-def send(smtp: Smtp, message: EmailMessage, timeout: float) -> Sent:
-    """One attempt. A refused recipient or a server error is a failure to retry."""
-    try:
+class Session:
+    """One connection to the SMTP server for a sending pass, opened on first use and again
+    after a failure; close it when the pass ends."""
+
+    def __init__(self, smtp: Smtp, timeout: float) -> None:
+        self.smtp = smtp
+        self.timeout = timeout
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = self.smtp
         client: smtplib.SMTP
         if smtp.implicit_tls:
             client = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context()
+                smtp.host, smtp.port, timeout=self.timeout, context=ssl.create_default_context()
             )
         else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
-        with client:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=self.timeout)
+        try:
             if smtp.starttls:
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, smtp.password or "")
-            refused = client.send_message(message)
-    except (smtplib.SMTPException, OSError) as error:
-        code = getattr(error, "smtp_code", None)
-        return Sent(
-            False, code if isinstance(code, int) else None, f"{type(error).__name__}: {error}"[:500]
-        )
-    if refused:
-        return Sent(False, None, f"refused: {refused}"[:500])
-    return Sent(True, 250)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+
+    def send(self, message: EmailMessage) -> Sent:
+        """One attempt. A server that cannot be reached or answers 4xx is worth another try;
+        a 5xx answer (no such mailbox, refused) is permanent."""
+        try:
+            if self.client is None:
+                self.client = self._connect()
+            refused = self.client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            self.close()
+            codes = [code for code, _ in error.recipients.values()]
+            return Sent(
+                False,
+                codes[0] if codes else None,
+                f"refused: {error.recipients}"[:500],
+                permanent=bool(codes) and all(code >= 500 for code in codes),
+            )
+        except (smtplib.SMTPException, OSError) as error:
+            self.close()
+            code = getattr(error, "smtp_code", None)
+            code = code if isinstance(code, int) else None
+            return Sent(
+                False,
+                code,
+                f"{type(error).__name__}: {error}"[:500],
+                permanent=code is not None and code >= 500,
+            )
+        if refused:
+            return Sent(False, None, f"refused: {refused}"[:500])
+        return Sent(True, 250, provider_id=str(message["Message-ID"])[:128])

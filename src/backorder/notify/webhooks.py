@@ -35,6 +35,22 @@ def body_of(event_type: str, occurred_at: datetime, event_id: int, data: dict[st
     return json.dumps(document, separators=(",", ":"), default=str)
 
 
+def text_body(event_type: str, data: dict[str, Any]) -> str:
+    """The event as one line of text, `{"text": …}`, the body Slack and Teams incoming
+    webhooks take."""
+    if event_type in ("alert_raised", "alert_resolved"):
+        state = {"alert_resolved": "Resolved: "}.get(event_type) or (
+            "Alert: " if data.get("state") == "open" else ""
+        )
+        line = f"{state}{data.get('summary')}"
+        if data.get("resolution") and event_type == "alert_resolved":
+            line += f" ({data['resolution']})"
+    else:
+        about = [f"{name} {data[name]}" for name in ("order_ref", "sku", "units") if data.get(name)]
+        line = f"{event_type.replace('_', ' ')}: {', '.join(about)}" if about else event_type
+    return json.dumps({"text": line})
+
+
 def headers_for(secret: str, message_id: str, now: datetime, body: str) -> dict[str, str]:
     return {
         "content-type": "application/json",

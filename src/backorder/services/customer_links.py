@@ -95,6 +95,7 @@ def customer_view(app: Backorder, ref: str, token: str) -> dict[str, Any]:
         "cancelled",
         "status",
         "eta",
+        "promised",
     )
     return {
         "ref": view["ref"],

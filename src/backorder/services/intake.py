@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backorder.domain.allocation import Split, lead_time_eta, split_line
+from backorder.domain.allocation import Split, split_line
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import (
     Event,
@@ -26,8 +26,10 @@ from backorder.domain.events import (
 from backorder.domain.model import OrderRequest
 from backorder.domain.ranking import RankFacts, Ranking
 from backorder.services.context import Backorder
+from backorder.services.schedule import reschedule, units_behind
 from backorder.store.db import UnitOfWork
 from backorder.store.repos import Lines, Outbox, ProductRow, Products
+from backorder.store.supply import outlooks
 from backorder.store.tables import allocations, cancellations, order_lines, orders
 
 INTAKE_RULE = "in stock at intake"
@@ -97,6 +99,7 @@ def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int 
         "customer_email": customer.email,
         "customer_phone": customer.phone,
         "customer_tier": customer.tier.value,
+        "customer_sms_consent": customer.sms_consent,
         "currency": request.currency,
         "shipping_method": terms.shipping_method.value,
         "shipping_preference": terms.preference.value,
@@ -120,18 +123,34 @@ def _split_and_record(
     context = OrderContext(request.ref, request.customer, request.currency, request.terms)
     facts = RankFacts(request.terms.expedite, request.customer.tier, request.terms.shipping_method)
     was_available = {sku: row.stock.available for sku, row in rows.items()}
+    wanted_units: dict[str, int] = {}
+    for wanted in request.lines:
+        wanted_units[wanted.sku] = wanted_units.get(wanted.sku, 0) + wanted.quantity
+    short = [row for sku, row in rows.items() if wanted_units.get(sku, 0) > row.stock.available]
+    supply = outlooks(uow.connection, short, now.date())
+    walk_again: dict[str, ProductRow] = {}
 
     line_values: list[dict[str, Any]] = []
     splits: list[tuple[Split, Ranking]] = []
     for number, wanted in enumerate(request.lines, start=1):
         row = rows[wanted.sku]
-        split = split_line(wanted.quantity, row.product, row.stock, waiting.get(row.id, 0), now)
-        row.stock.allocated += split.allocate
-        row.stock.backordered += split.backorder
-        waiting[row.id] = waiting.get(row.id, 0) + split.backorder
         ranking = app.ranking(row.product.queue)
         base = ranking.base_class(facts)
         current = ranking.current_class(base, request.placed_at, now)
+        outlook = None
+        if row.id in supply and wanted.quantity > row.stock.available:
+            behind = 0
+            if row.stock.backordered:
+                behind = units_behind(uow, row.id, current, request.placed_at)
+            outlook = (supply[row.id], behind)
+        split = split_line(
+            wanted.quantity, row.product, row.stock, waiting.get(row.id, 0), now, outlook
+        )
+        if split.backorder and outlook is not None and outlook[1]:
+            walk_again[row.product.sku] = row  # joined ahead of others: their dates move
+        row.stock.allocated += split.allocate
+        row.stock.backordered += split.backorder
+        waiting[row.id] = waiting.get(row.id, 0) + split.backorder
         line_values.append(
             {
                 "order_id": order_id,
@@ -149,7 +168,9 @@ def _split_and_record(
                 "base_class": base,
                 "rank_class": current,
                 "climbs_at": ranking.next_climb(base, current, request.placed_at),
-                "eta": lead_time_eta(row.product, now) if split.backorder else None,
+                "eta": split.eta,
+                "promised": split.eta,
+                "eta_told": split.eta,
             }
         )
         splits.append((split, ranking))
@@ -277,4 +298,5 @@ def _split_and_record(
         for sku, row in sorted(rows.items())
         if was_available[sku] > 0 and row.stock.available == 0
     ]
-    return [accepted, *events, *out_of_stock]
+    moved = reschedule(uow, walk_again.values(), now, app.settings.eta_change_days)
+    return [accepted, *events, *out_of_stock, *moved]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +23,8 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.domain.events import EVENT_TYPES
-from backorder.notify import Sent, email, webhooks
+from backorder.notify import FOLDED_KINDS, Sent, email, sms, webhooks
+from backorder.services import alerts
 from backorder.services.consumers import save_position
 from backorder.services.context import Backorder
 from backorder.services.customer_links import mint_link
@@ -38,6 +39,9 @@ from backorder.store.tables import (
 
 NOTIFIER = "notifier"  # the dispatcher's position among the outbox's consumers
 SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{16,}={0,2}$")
+FORMATS = ("standard", "slack")
+PREFIX = {"email": "mail", "sms": "sms"}  # of message ids: mail_<event>_<what>
+PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164
 
 
 # --- subscriptions --------------------------------------------------------------------------
@@ -49,9 +53,13 @@ def add_subscription(
     event_types: list[str] | None = None,
     description: str = "",
     secret: str | None = None,
+    format: str = "standard",
 ) -> dict[str, Any]:
     """Subscribe a URL to events from now on (every type, or those named); the answer holds
-    the signing secret, shown this once."""
+    the signing secret, shown this once. The `slack` format posts `{"text": …}`, which Slack
+    and Teams incoming webhooks take."""
+    if format not in FORMATS:
+        raise InvalidRequest(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
         raise InvalidRequest(f"{url!r} is not an http(s) URL")
@@ -72,6 +80,7 @@ def add_subscription(
             "description": description,
             "active": True,
             "after_event": head,
+            "format": format,
             "created_at": app.now(),
         }
         new_id = conn.execute(
@@ -89,6 +98,7 @@ def _subscription_view(row: Any) -> dict[str, Any]:
         "event_types": list(fields["event_types"] or []),
         "description": fields["description"] or "",
         "active": bool(fields["active"]),
+        "format": fields["format"],
         "created_at": fields["created_at"].isoformat(),
     }
 
@@ -144,103 +154,261 @@ def _position(conn: Connection, dialect: str) -> int:
     return int(position) if position is not None else 0
 
 
-def plan(app: Backorder, limit: int = 1000) -> int:
-    """Turn the next events into deliveries, and move the notifier's position past them, in
-    one transaction. How many deliveries were planned."""
+def plan(app: Backorder, limit: int = 1000, rounds: int = 100) -> int:
+    """Turn the events not yet planned into deliveries, a batch per transaction, until none
+    are left (alerts raised on the way write events of their own, planned in a later round).
+    How many deliveries were planned."""
+    planned = 0
+    for _ in range(rounds):
+        made, seen = _plan_batch(app, limit)
+        planned += made
+        if not seen:
+            break
+    return planned
+
+
+def _plan_batch(app: Backorder, limit: int) -> tuple[int, int]:
+    """Plan the next events, keep the staff alerts they call for, and move the notifier's
+    position past them, in one transaction: (deliveries planned, events read)."""
     now = app.now()
+    settings = app.settings
     with app.db.write() as uow:
         conn = uow.connection
         position = _position(conn, uow.dialect)
         batch = conn.execute(
-            select(events.c.id, events.c.type, events.c.payload)
+            select(events.c.id, events.c.type, events.c.order_ref, events.c.payload)
             .where(events.c.id > position)
             .order_by(events.c.id)
             .limit(limit)
         ).all()
         if not batch:
-            return 0
+            return 0, 0
         subs = conn.execute(
             select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
         ).all()
         rows = [
-            {
-                "event_id": event.id,
-                "channel": "webhook",
-                "subscription_id": sub.id,
-                "recipient": sub.url,
-                "message_id": f"msg_{event.id}_{sub.id}",
-                "state": "due",
-                "attempts": 0,
-                "due_at": now,
-                "created_at": now,
-            }
+            _row(event, "webhook", None, sub.url, f"msg_{event.id}_{sub.id}", now, now, sub.id)
             for event in batch
             for sub in subs
             if event.id > sub.after_event and (not sub.event_types or event.type in sub.event_types)
         ]
-        if app.settings.smtp_url:
-            rows += _emails(batch, now, app.settings, _opted_out(conn, batch, "email"))
+        channels = [
+            channel
+            for channel, on in (("email", bool(settings.smtp_url)), ("sms", sms_ready(settings)))
+            if on
+        ]
+        if channels:
+            chosen = _preferences(conn, batch)
+            rows += _fold(conn, _customer_messages(batch, now, settings, channels, chosen), now)
+        rows += _staff_messages(batch, now, settings)
         if rows:
             conn.execute(insert(deliveries), rows)
+        waiting = alerts.keep(conn, app, batch, now)
+        settled = [ref for ref, units in waiting.items() if units == 0]
+        if settled:  # nothing waits: status updates not yet sent have nothing to say
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.order_ref.in_(settled),
+                    deliveries.c.kind == "status_update",
+                    deliveries.c.state == "due",
+                )
+                .values(state="withdrawn", last_error="nothing waits any more")
+            )
         save_position(conn, uow.dialect, NOTIFIER, batch[-1].id, now)
         uow.commit()
-    return len(rows)
+    return len(rows), len(batch)
 
 
-def _opted_out(conn: Connection, batch: Any, channel: str) -> set[str]:
-    """The customers of a batch of events who do not want to hear from us on a channel."""
+def sms_ready(settings: Any) -> bool:
+    return bool(settings.sms_account_sid and settings.sms_auth_token and settings.sms_from)
+
+
+def _preferences(conn: Connection, batch: Any) -> dict[tuple[str, str], bool]:
+    """What the customers of a batch of events chose per channel: True, they want to hear
+    from us there; False, they do not. No entry: they said nothing (e-mail: they may; SMS:
+    only with the consent their order carried)."""
     who = {
         str(customer["id"])
         for event in batch
         if isinstance(customer := event.payload.get("customer"), dict) and customer.get("id")
     }
     if not who:
-        return set()
+        return {}
     p = customer_preferences.c
-    return set(
-        conn.execute(
-            select(p.customer_id).where(
-                p.customer_id.in_(who), p.channel == channel, p.opted_out.is_(True)
-            )
-        ).scalars()
-    )
+    return {
+        (row.customer_id, row.channel): not row.opted_out
+        for row in conn.execute(
+            select(p.customer_id, p.channel, p.opted_out).where(p.customer_id.in_(who))
+        )
+    }
 
 
-def _emails(batch: Any, now: datetime, settings: Any, opted_out: set[str]) -> list[dict[str, Any]]:
-    """The customer e-mails a batch of events calls for: one per milestone event, but the
-    milestones the deployment turned off; a backorder confirmation also schedules the status
-    updates, N days after the order (each checked again when it falls due)."""
-    off = set(settings.email_off)
+def _address(
+    payload: dict[str, Any], channel: str, chosen: dict[tuple[str, str], bool]
+) -> str | None:
+    """Where a customer hears from us on a channel, if they may."""
+    customer = payload.get("customer")
+    if not isinstance(customer, dict):
+        return None
+    choice = chosen.get((str(customer.get("id")), channel))
+    if channel == "email":
+        return email.recipient(payload) if choice is not False else None
+    phone = re.sub(r"[\s().-]", "", str(customer.get("phone") or ""))
+    consent = choice if choice is not None else bool(customer.get("sms_consent"))
+    return phone if consent and PHONE.fullmatch(phone) else None
+
+
+def _customer_messages(
+    batch: Any,
+    now: datetime,
+    settings: Any,
+    channels: list[str],
+    chosen: dict[tuple[str, str], bool],
+) -> list[dict[str, Any]]:
+    """The customer messages a batch of events calls for: one per milestone event and channel,
+    but the milestones the deployment turned off; a backorder confirmation also schedules the
+    status updates, N days after the order (each checked again when it falls due). Milestones
+    that often come in runs (allocated, shipped, cancelled) wait the folding window."""
     rows = []
-
-    def row(event: Any, kind: str, to: str, key: str, due: datetime) -> dict[str, Any]:
-        return {
-            "event_id": event.id,
-            "channel": "email",
-            "kind": kind,
-            "subscription_id": None,
-            "recipient": to,
-            "message_id": f"mail_{event.id}_{key}",
-            "state": "due",
-            "attempts": 0,
-            "due_at": due,
-            "created_at": now,
-        }
-
+    fold = timedelta(seconds=settings.notify_fold_seconds)
+    off = {"email": set(settings.email_off), "sms": set(settings.sms_off)}
     for event in batch:
         kind = email.milestone(event.type, event.payload)
-        customer = event.payload.get("customer") or {}
-        if kind in off or str(customer.get("id")) in opted_out:
+        if kind is None:
             continue
-        to = email.recipient(event.payload) if kind else None
-        if not (kind and to):
+        for channel in channels:
+            to = _address(event.payload, channel, chosen)
+            if to is None or kind in off[channel]:
+                continue
+            due = now + fold if kind in FOLDED_KINDS else now
+            prefix = PREFIX[channel]
+            rows.append(_row(event, channel, kind, to, f"{prefix}_{event.id}_{kind}", due, now))
+            if kind == "backorder_confirmed" and "status_update" not in off[channel]:
+                placed = datetime.fromisoformat(event.payload["placed_at"])
+                for days in sorted(set(settings.status_update_days)):
+                    due = placed + timedelta(days=days)
+                    if due <= now:  # taken in late: the confirmation says it all
+                        continue
+                    rows.append(
+                        _row(
+                            event,
+                            channel,
+                            "status_update",
+                            to,
+                            f"{prefix}_{event.id}_status_{days}",
+                            due,
+                            now,
+                        )
+                    )
+    return rows
+
+
+def _row(
+    event: Any,
+    channel: str,
+    kind: str | None,
+    to: str,
+    message_id: str,
+    due: datetime,
+    now: datetime,
+    subscription_id: int | None = None,
+) -> dict[str, Any]:
+    """One delivery to plan. Every row names every column, so one executemany takes them all."""
+    return {
+        "event_id": event.id,
+        "channel": channel,
+        "kind": kind,
+        "subscription_id": subscription_id,
+        "recipient": to,
+        "message_id": message_id,
+        "order_ref": event.order_ref,
+        "folded": None,
+        "state": "due",
+        "attempts": 0,
+        "due_at": due,
+        "created_at": now,
+    }
+
+
+def _fold(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Fold runs of one milestone for one order and recipient into one message: into a
+    planned message still waiting out its window, or else into the first of the run. The
+    rows left to insert."""
+    runs: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    kept: list[dict[str, Any]] = []
+    for row in rows:
+        if row["kind"] in FOLDED_KINDS and row["order_ref"]:
+            key = (row["order_ref"], row["channel"], row["kind"], row["recipient"])
+            runs.setdefault(key, []).append(row)
+        else:
+            kept.append(row)
+    if not runs:
+        return kept
+    d = deliveries.c
+    waiting = {
+        (r.order_ref, r.channel, r.kind, r.recipient): r
+        for r in conn.execute(
+            select(d.id, d.order_ref, d.channel, d.kind, d.recipient, d.folded).where(
+                d.order_ref.in_({key[0] for key in runs}),
+                d.kind.in_(FOLDED_KINDS),
+                d.state == "due",
+                d.attempts == 0,
+                d.due_at > now,
+            )
+        )
+    }
+    for key, run in runs.items():
+        into = waiting.get(key)
+        if into is not None:
+            folded = list(into.folded or []) + [row["event_id"] for row in run]
+            done = conn.execute(
+                update(deliveries)
+                .where(d.id == into.id, d.state == "due", d.attempts == 0)
+                .values(folded=folded)
+            ).rowcount
+            if done == 1:
+                continue
+        first, rest = run[0], run[1:]
+        kept.append(first | {"folded": [row["event_id"] for row in rest] or None})
+    return kept
+
+
+def _staff_messages(batch: Any, now: datetime, settings: Any) -> list[dict[str, Any]]:
+    """Staff hear of each alert raised (a notice or a problem) by e-mail to its audience, the
+    warehouse manager of a costly backorder by SMS too, and procurement when low stock is
+    back (the crossing up)."""
+    addresses = {
+        "sales": settings.sales_email,
+        "procurement": settings.procurement_email,
+        "manager": settings.manager_email,
+    }
+    rows = []
+    for event in batch:
+        if event.type not in ("alert_raised", "alert_resolved"):
             continue
-        rows.append(row(event, kind, to, kind, now))
-        if kind == "backorder_confirmed" and "status_update" not in off:
-            placed = datetime.fromisoformat(event.payload["placed_at"])
-            for days in sorted(set(settings.status_update_days)):
-                due = max(now, placed + timedelta(days=days))
-                rows.append(row(event, "status_update", to, f"status_{days}", due))
+        payload = event.payload
+        if event.type == "alert_resolved" and payload.get("kind") != "stock_low":
+            continue
+        targets: list[tuple[str, str]] = []
+        if settings.smtp_url:
+            emails = {
+                address
+                for role in payload.get("audience") or []
+                for address in addresses.get(role, [])
+            }
+            targets += [("email", address) for address in sorted(emails)]
+        if (
+            event.type == "alert_raised"
+            and payload.get("kind") == "costly_backorder"
+            and settings.manager_phone
+            and sms_ready(settings)
+        ):
+            targets.append(("sms", settings.manager_phone))
+        for n, (channel, to) in enumerate(targets):
+            kind = "staff_alert" if channel == "email" else str(payload.get("kind"))
+            message_id = f"{PREFIX[channel]}_{event.id}_staff{n}"
+            rows.append(_row(event, channel, kind, to, message_id, now, now))
     return rows
 
 
@@ -248,12 +416,19 @@ def _emails(batch: Any, now: datetime, settings: Any, opted_out: set[str]) -> li
 
 
 def _claim(app: Backorder, limit: int) -> list[tuple[int, int]]:
-    """Take up to `limit` due deliveries (or ones whose claim lapsed): (id, attempt)."""
+    """Take up to `limit` due deliveries (or ones whose claim lapsed): (id, attempt). A text
+    whose claim lapsed may have gone out (the provider honours no idempotency key): it is
+    reported dead, with why, rather than sent twice."""
     now = app.now()
     lease = now + timedelta(seconds=app.settings.notify_lease_seconds)
     d = deliveries.c
     with app.db.write() as uow:
         conn = uow.connection
+        conn.execute(
+            update(deliveries)
+            .where(d.state == "sending", d.channel == "sms", d.due_at <= now)
+            .values(state="dead", last_error=f"the worker stopped while sending; {sms.UNSURE}")
+        )
         query = (
             select(d.id, d.attempts)
             .where(d.state.in_(("due", "sending")), d.due_at <= now)
@@ -289,11 +464,17 @@ def _record(app: Backorder, delivery_id: int, attempt: int, sent: Sent) -> str:
         values: dict[str, Any] = {"state": "withdrawn", "last_error": sent.error}
     elif sent.ok:
         values = {"state": "sent", "sent_at": now, "last_error": None}
-    elif attempt >= app.settings.notify_max_attempts:
+    elif sent.permanent or attempt >= app.settings.notify_max_attempts:
         values = {"state": "dead", "last_error": sent.error}
     else:
-        values = {"state": "due", "due_at": now + backoff(app, attempt), "last_error": sent.error}
+        wait = backoff(app, attempt)
+        if sent.retry_after is not None:  # the far side said how long; we never hurry it
+            asked = min(sent.retry_after, app.settings.notify_retry_cap_seconds)
+            wait = max(wait, timedelta(seconds=asked))
+        values = {"state": "due", "due_at": now + wait, "last_error": sent.error}
     values["last_status"] = sent.status
+    if sent.provider_id:
+        values["provider_id"] = sent.provider_id
     with app.db.write() as uow:
         done = uow.connection.execute(
             update(deliveries)
@@ -312,20 +493,23 @@ def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
         return counts
     ids = [delivery_id for delivery_id, _ in claimed]
     with app.db.read() as uow:
+        conn = uow.connection
         rows = {
             row.id: row
-            for row in uow.connection.execute(
+            for row in conn.execute(
                 select(
                     deliveries.c.id,
                     deliveries.c.channel,
                     deliveries.c.kind,
                     deliveries.c.message_id,
                     deliveries.c.recipient,
+                    deliveries.c.folded,
                     events.c.id.label("event_id"),
                     events.c.type,
                     events.c.occurred_at,
                     events.c.payload,
                     webhook_subscriptions.c.secret,
+                    webhook_subscriptions.c.format,
                 )
                 .join(events, events.c.id == deliveries.c.event_id)
                 .outerjoin(
@@ -335,54 +519,97 @@ def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
                 .where(deliveries.c.id.in_(ids))
             )
         }
-    timeout = app.settings.webhook_timeout_seconds
-    mailer = _Mailer(app)
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        for delivery_id, attempt in claimed:
-            row = rows[delivery_id]
-            if row.channel == "email":
-                sent = mailer.send(row)
-            else:
-                body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
-                sent = webhooks.post(
-                    client, row.recipient, row.secret, row.message_id, app.now(), body
-                )
-            state = _record(app, delivery_id, attempt, sent)
-            counts[state] = counts.get(state, 0) + 1
+        more = sorted({i for row in rows.values() for i in row.folded or []})
+        folded = (
+            dict(
+                conn.execute(
+                    select(events.c.id, events.c.payload).where(events.c.id.in_(more))
+                ).all()
+            )
+            if more
+            else {}
+        )
+    settings = app.settings
+    with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
+        writer = _Writer(app, client)
+        try:
+            _send_each(app, claimed, rows, folded, client, writer, counts)
+        finally:
+            writer.close()
     return counts
 
 
-class _Mailer:
-    """Renders and sends customer e-mail for one sending pass."""
+def _send_each(
+    app: Backorder,
+    claimed: list[tuple[int, int]],
+    rows: dict[int, Any],
+    folded: dict[int, Any],
+    client: httpx.Client,
+    writer: _Writer,
+    counts: dict[str, int],
+) -> None:
+    for delivery_id, attempt in claimed:
+        row = rows[delivery_id]
+        if row.channel == "webhook":
+            if row.format == "slack":
+                body = webhooks.text_body(row.type, row.payload)
+            else:
+                body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
+            sent = webhooks.post(client, row.recipient, row.secret, row.message_id, app.now(), body)
+        else:
+            payloads = [row.payload] + [folded[i] for i in row.folded or [] if i in folded]
+            sent = writer.send(row, payloads)
+        state = _record(app, delivery_id, attempt, sent)
+        counts[state] = counts.get(state, 0) + 1
 
-    def __init__(self, app: Backorder) -> None:
+
+class _Writer:
+    """Renders and sends e-mail and texts for one sending pass."""
+
+    def __init__(self, app: Backorder, client: httpx.Client) -> None:
         self.app = app
         settings = app.settings
-        self.smtp = email.parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
+        self.smtp = (
+            email.Session(email.parse_smtp_url(settings.smtp_url), settings.smtp_timeout_seconds)
+            if settings.smtp_url
+            else None
+        )
+        self.sms: sms.SmsProvider | None = None
+        if sms_ready(settings):
+            self.sms = sms.Twilio(
+                client,
+                settings.sms_url,
+                str(settings.sms_account_sid),
+                str(settings.sms_auth_token),
+                str(settings.sms_from),
+            )
         self.templates: email.Templates | None = None
+        self.shop = email.shop_name(settings.mail_from)
 
-    def send(self, row: Any) -> Sent:
-        if self.smtp is None:
+    def send(self, row: Any, payloads: list[dict[str, Any]]) -> Sent:
+        if row.channel == "email" and self.smtp is None:
             return Sent(False, None, "no SMTP server: set BACKORDER_SMTP_URL")
+        if row.channel == "sms" and self.sms is None:
+            return Sent(False, None, "no SMS provider: set BACKORDER_SMS_ACCOUNT_SID and friends")
         settings = self.app.settings
         if self.templates is None:
             self.templates = email.Templates(settings.templates_dir)
-        ref = row.payload.get("order_ref")
+        staff = row.type in ("alert_raised", "alert_resolved")
         try:
-            minted = mint_link(self.app, ref)
-        except BackorderError as error:
-            return Sent(False, None, f"no customer link: {error}")
-        link = minted.url
-        unsubscribe = link.replace("?token=", "/unsubscribe?token=", 1)
-        context = email.context_of(row.payload, link, settings.customer_link_days)
-        if row.kind == "status_update":
-            view = order_view(self.app, ref)
-            waiting = [line for line in view["lines"] if line["backordered"]]
-            if not waiting:  # fulfilled or cancelled since: nothing to tell
-                return Sent(False, None, "nothing waits any more", withdrawn=True)
-            context |= {"waiting": waiting, "status": view["status"]}
-        try:
-            subject, text, html = self.templates.render(row.kind, context)
+            if staff:
+                context = row.payload | {"shop": self.shop}
+                unsubscribe = None
+            else:
+                made = self._customer_context(row, payloads)
+                if isinstance(made, Sent):
+                    return made
+                context, unsubscribe = made
+            if row.channel == "sms":
+                assert self.sms is not None
+                return self.sms.send(row.recipient, self.templates.text(row.kind, context))
+            subject, text, html = self.templates.render(
+                row.kind if not staff else "alert", context, "email" if not staff else "staff"
+            )
         except TemplateError as error:
             return Sent(False, None, f"template {row.kind}: {error}"[:500])
         domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
@@ -396,7 +623,66 @@ class _Mailer:
             domain,
             unsubscribe,
         )
-        return email.send(self.smtp, message, settings.smtp_timeout_seconds)
+        assert self.smtp is not None
+        return self.smtp.send(message)
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+
+    def _customer_context(
+        self, row: Any, payloads: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], str | None] | Sent:
+        ref = row.payload.get("order_ref")
+        try:
+            minted = mint_link(self.app, ref)
+        except BackorderError as error:
+            return Sent(False, None, f"no customer link: {error}")
+        link = minted.url
+        unsubscribe: str | None = link.replace("?token=", "/unsubscribe?token=", 1)
+        if row.channel == "sms":
+            unsubscribe = None
+        context = email.context_of(payloads, link, self.app.settings.customer_link_days, self.shop)
+        if row.kind == "status_update":
+            view = order_view(self.app, ref)
+            waiting = [line for line in view["lines"] if line["backordered"]]
+            if not waiting:  # fulfilled or cancelled since: nothing to tell
+                return Sent(False, None, "nothing waits any more", withdrawn=True)
+            context |= {"waiting": waiting, "status": view["status"]}
+        if row.kind == "eta_changed":
+            items = _new_dates(context["items"], order_view(self.app, ref))
+            if not items:  # served, cancelled or back on the date told: nothing to tell
+                return Sent(False, None, "the date told holds again", withdrawn=True)
+            context |= {"items": items}
+        return context, unsubscribe
+
+
+def _days_between(before: str | None, after: str | None) -> int | None:
+    if before is None or after is None:
+        return None
+    return (date.fromisoformat(after) - date.fromisoformat(before)).days
+
+
+def _new_dates(items: list[dict[str, Any]], view: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per line that still waits, with the date told before the first change in
+    this message and the date expected now (as of sending), if those differ."""
+    waiting = {line["line"]: line for line in view["lines"] if line["backordered"]}
+    told: dict[int, Any] = {}
+    for item in items:
+        told.setdefault(item["line"], item.get("previous"))
+    return [
+        {
+            "line": number,
+            "sku": waiting[number]["sku"],
+            "backordered": waiting[number]["backordered"],
+            "previous": before,
+            "eta": waiting[number]["eta"],
+            "promised": waiting[number]["promised"],
+            "days": _days_between(before, waiting[number]["eta"]),
+        }
+        for number, before in told.items()
+        if number in waiting and waiting[number]["eta"] != before
+    ]
 
 
 # --- looking after them ---------------------------------------------------------------------
@@ -412,6 +698,8 @@ def _view(row: Any) -> dict[str, Any]:
         "kind": row.kind,
         "recipient": row.recipient,
         "message_id": row.message_id,
+        "provider_id": row.provider_id,
+        "folded": list(row.folded or []),
         "state": row.state,
         "attempts": row.attempts,
         "last_status": row.last_status,

@@ -20,6 +20,7 @@ from backorder.domain.events import (
 from backorder.domain.model import parse_ref
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank, serve
+from backorder.services.schedule import reschedule
 from backorder.store.db import UnitOfWork
 from backorder.store.repos import LineRow, Lines, Outbox, ProductRow, Products
 from backorder.store.tables import cancellations, orders, shipment_lines, shipments
@@ -136,6 +137,7 @@ def cancel_order(
             reallocated += moved.units
             facts.extend(moved.events)
         Products(uow.connection).save_stocks(list(rows.values()), now)
+        facts.extend(reschedule(uow, rows.values(), now, app.settings.eta_change_days))
         Outbox(uow.connection).append(facts, now)
         uow.commit()
     return Cancelled(ref, sum(entry["units"] for entry in log), released, reallocated)
@@ -205,6 +207,8 @@ def expedite_order(app: Backorder, ref: str) -> int:
             moved += rerank(uow, row, ranking, now, only_order=order["id"])
         context = lines[0].order
         context = replace(context, terms=replace(context.terms, expedite=True))
-        Outbox(uow.connection).append([OrderExpedited(order=context, lines_reranked=moved)], now)
+        facts: list[Event] = [OrderExpedited(order=context, lines_reranked=moved)]
+        facts.extend(reschedule(uow, rows.values(), now, app.settings.eta_change_days))
+        Outbox(uow.connection).append(facts, now)
         uow.commit()
     return moved

@@ -1,5 +1,5 @@
-"""What customers want to hear from us: an opt-out per channel (e-mail, SMS), kept as data
-and honoured when messages are planned."""
+"""What customers want to hear from us, per channel (e-mail, SMS), kept as data and honoured
+when messages are planned. Opting in to SMS is consent to texts about their orders."""
 
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ def set_preference(app: Backorder, customer_id: str, channel: str, opted_out: bo
         uow.commit()
 
 
-def preferences(app: Backorder, customer_id: str) -> dict[str, bool]:
-    """For each channel, whether the customer opted out."""
+def preferences(app: Backorder, customer_id: str) -> dict[str, str]:
+    """For each channel what the customer chose: `in`, `out`, or `default` (nothing said:
+    e-mail goes out, texts only with the consent given with the order)."""
     p = customer_preferences.c
     with app.db.read() as uow:
         rows = dict(
@@ -62,4 +63,7 @@ def preferences(app: Backorder, customer_id: str) -> dict[str, bool]:
                 select(p.channel, p.opted_out).where(p.customer_id == customer_id)
             ).all()
         )
-    return {channel: bool(rows.get(channel, False)) for channel in CHANNELS}
+    return {
+        channel: "default" if channel not in rows else "out" if rows[channel] else "in"
+        for channel in CHANNELS
+    }

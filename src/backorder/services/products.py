@@ -16,6 +16,8 @@ from backorder.domain.events import Event, ProductAdded, ProductChanged, product
 from backorder.domain.model import Policy, Product, QueueStrategy
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank
+from backorder.services.schedule import reschedule
+from backorder.services.supply import check_supplier_known
 from backorder.store.db import UnitOfWork
 from backorder.store.repos import Outbox, ProductRow, Products
 
@@ -36,10 +38,12 @@ def check_product(product: Product) -> None:
         raise InvalidRequest(f"name of {product.sku} is longer than 200 characters")
     if product.unit_price != product.unit_price.quantize(Decimal("0.0001")):
         raise InvalidRequest(f"price of {product.sku} has more than 4 decimal places")
-    for field in ("lead_time_days", "max_per_customer", "backorder_cap"):
+    for field in ("lead_time_days", "max_per_customer", "backorder_cap", "max_lead_days"):
         value = getattr(product, field)
         if value is not None and not 0 <= value <= MAX_COUNT:
             raise InvalidRequest(f"{field} of {product.sku} must be between 0 and {MAX_COUNT}")
+    if product.min_on_time_percent is not None and not 0 <= product.min_on_time_percent <= 100:
+        raise InvalidRequest(f"min_on_time_percent of {product.sku} must be between 0 and 100")
 
 
 def add_product(app: Backorder, product: Product) -> Product:
@@ -49,6 +53,7 @@ def add_product(app: Backorder, product: Product) -> Product:
         repo = Products(uow.connection)
         if repo.get(product.sku) is not None:
             raise DuplicateSku(product.sku)
+        check_supplier_known(uow.connection, product.supplier)
         repo.add(product, now)
         Outbox(uow.connection).append([ProductAdded(sku=product.sku, product=product)], now)
         uow.commit()
@@ -69,28 +74,31 @@ def update_product(app: Backorder, sku: str, changes: dict[str, Any]) -> Product
             raise InvalidRequest(f"cannot change {sorted(unknown) or ['sku']}")
         updated = dataclasses.replace(row.product, **changes)
         check_product(updated)
-        change = _save_change(uow, row, updated, (app, now))
-        if change is not None:
-            Outbox(uow.connection).append([change], now)
+        Outbox(uow.connection).append(_save_change(uow, row, updated, (app, now)), now)
         uow.commit()
     return updated
 
 
 def _save_change(
     uow: UnitOfWork, row: ProductRow, updated: Product, context: tuple[Backorder, datetime]
-) -> ProductChanged | None:
-    """Write a changed product (re-ranking its queue under a new strategy) and say what
-    changed; None when nothing did."""
+) -> list[Event]:
+    """Write a changed product (re-ranking its queue under a new strategy, re-dating it under
+    a new supplier or lead time) and say what changed; nothing when nothing did."""
     app, now = context
     changes = product_changes(row.product, updated)
     if not changes:
-        return None
+        return []
+    if "supplier" in changes:
+        check_supplier_known(uow.connection, updated.supplier)
     Products(uow.connection).replace(row.id, updated, now)
+    previous, row.product = row.product, updated
     reranked = 0
-    if updated.queue is not row.product.queue:
-        row.product = updated
+    if updated.queue is not previous.queue:
         reranked = rerank(uow, row, app.ranking(updated.queue), now)
-    return ProductChanged(sku=updated.sku, changes=changes, lines_reranked=reranked)
+    facts: list[Event] = [ProductChanged(sku=updated.sku, changes=changes, lines_reranked=reranked)]
+    if reranked or {"supplier", "lead_time_days"} & set(changes):
+        facts.extend(reschedule(uow, [row], now, app.settings.eta_change_days))
+    return facts
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,10 @@ COLUMNS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "discontinued": ("discontinued", _flag),
     "backorder_cap": ("backorder_cap", _optional_int),
     "backorder_until": ("backorder_until", lambda v: date.fromisoformat(v) if v else None),
+    "supplier": ("supplier", lambda v: v or None),
+    "require_known_date": ("require_known_date", _flag),
+    "max_lead_days": ("max_lead_days", _optional_int),
+    "min_on_time_percent": ("min_on_time_percent", _optional_int),
 }
 IMPORT_COLUMNS = ("sku", *COLUMNS)
 
@@ -195,15 +207,14 @@ def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Importe
                 fields = {"queue": app.settings.default_queue} | record.fields
                 product = Product(sku=record.sku, **fields)
                 check_product(product)
+                check_supplier_known(uow.connection, product.supplier)
                 repo.add(product, now)
                 facts.append(ProductAdded(sku=product.sku, product=product))
                 added += 1
                 continue
             product = dataclasses.replace(row.product, **record.fields)
             check_product(product)
-            change = _save_change(uow, row, product, (app, now))
-            if change is not None:
-                facts.append(change)
+            facts.extend(_save_change(uow, row, product, (app, now)))
             updated += 1
         Outbox(uow.connection).append(facts, now)
         uow.commit()
@@ -225,5 +236,7 @@ def rerank_queues(app: Backorder, skus: Iterable[str] | None = None) -> dict[str
             sku: rerank(uow, row, app.ranking(row.product.queue), now)
             for sku, row in sorted(rows.items())
         }
+        facts = reschedule(uow, rows.values(), now, app.settings.eta_change_days)
+        Outbox(uow.connection).append(facts, now)
         uow.commit()
     return counts

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from backorder.domain.allocation import Holding, Waiting, lead_time_eta, serve_queue, take_back
+from backorder.domain.allocation import Holding, Waiting, serve_queue, take_back
 from backorder.domain.events import AllocationTakenBack, Event, UnitsAllocated
 from backorder.domain.ranking import Ranking
 from backorder.store.db import UnitOfWork
@@ -169,7 +169,6 @@ def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetim
             line = by_id[allotment.line_id]
             line.qty.allocated -= allotment.units
             line.qty.backordered += allotment.units
-            line.eta = line.eta or lead_time_eta(row.product, now)
             row.stock.allocated -= allotment.units
             row.stock.backordered += allotment.units
             changed.append(line)

@@ -13,6 +13,8 @@ from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import Event, SkuOutOfStock, StockAdjusted, StockReceived
 from backorder.services.context import Backorder
 from backorder.services.queueing import serve, take_back_excess
+from backorder.services.schedule import reschedule
+from backorder.services.supply import receive_against_po
 from backorder.store.db import UnitOfWork
 from backorder.store.repos import Outbox, ProductRow, Products
 from backorder.store.tables import stock_movements
@@ -94,6 +96,7 @@ def _receive(
     _within_bounds(row.stock.on_hand + units)
     row.stock.on_hand += units
     moved = serve(uow, row, app.ranking(row.product.queue), ("receipt", ref), now)
+    batch.facts.extend(receive_against_po(uow, row, receipt, now))
     batch.movement(row, ("receipt", units, ref), now)
     batch.facts.append(
         StockReceived(
@@ -205,7 +208,9 @@ def _bulk(
         changes = [
             apply(app, uow, rows[sku], (quantity, ref), batch) for sku, quantity, ref in items
         ]
-        batch.save(uow, list(rows.values()), app.now())
+        now = app.now()
+        batch.facts.extend(reschedule(uow, rows.values(), now, app.settings.eta_change_days))
+        batch.save(uow, list(rows.values()), now)
         uow.commit()
     return changes
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,6 +29,10 @@ def _money(value: Any) -> str:
     return str(value)
 
 
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def product_view(app: Backorder, sku: str) -> dict[str, Any]:
     with app.db.read() as uow:
         row = Products(uow.connection).get(sku)
@@ -46,6 +50,10 @@ def product_view(app: Backorder, sku: str) -> dict[str, Any]:
         "discontinued": p.discontinued,
         "backorder_cap": p.backorder_cap,
         "backorder_until": p.backorder_until.isoformat() if p.backorder_until else None,
+        "supplier": p.supplier,
+        "require_known_date": p.require_known_date,
+        "max_lead_days": p.max_lead_days,
+        "min_on_time_percent": p.min_on_time_percent,
     }
 
 
@@ -141,6 +149,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
             "email": order["customer_email"],
             "phone": order["customer_phone"],
             "tier": order["customer_tier"],
+            "sms_consent": bool(order["customer_sms_consent"]),
         },
         "currency": order["currency"],
         "shipping": {
@@ -161,6 +170,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                 "status": line.qty.status.value,
                 "unit_price": _money(line.unit_price),
                 "eta": line.eta.isoformat() if line.eta and line.qty.backordered else None,
+                "promised": _day(line.promised),
                 "allocations": why[line.id],
                 "cancellations": cancelled[line.id],
             }
@@ -207,7 +217,8 @@ def queue_view(app: Backorder, sku: str, limit: int = 100) -> dict[str, Any]:
                 "tier": line.order.customer.tier.value,
                 "rank_class": line.rank_class,
                 "rule": ranking.explain(line.base_class, line.rank_class),
-                "eta": line.eta.isoformat() if line.eta else None,
+                "eta": _day(line.eta),
+                "promised": _day(line.promised),
             }
             for position, line in enumerate(head[:limit], start=1)
         ],
@@ -261,7 +272,8 @@ def backorders_view(
                 "tier": line.order.customer.tier.value,
                 "value": str(line.unit_price * line.qty.backordered),
                 "currency": line.order.currency,
-                "eta": line.eta.isoformat() if line.eta else None,
+                "eta": _day(line.eta),
+                "promised": _day(line.promised),
             }
             for line in lines
         ],

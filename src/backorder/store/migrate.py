@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, inspect, text
 
 from backorder.domain.errors import BackorderError
 from backorder.store.db import WRITE, Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest migration. Every command checks the schema against it, and alembic (slow to
+# import) is loaded only when the schema is not there yet or not current; a test holds this
+# to alembic's own head.
+HEAD = "0010"
 
 
 class SchemaOutOfDate(BackorderError):
@@ -21,6 +25,8 @@ class SchemaOutOfDate(BackorderError):
 
 
 def alembic_config(db: Database) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "backorder.store:migrations")
     config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
@@ -28,12 +34,21 @@ def alembic_config(db: Database) -> Config:
 
 
 def head_revision(db: Database) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
 
 
 def current_revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _version(conn)
+
+
+def _version(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(version) if version is not None else None
 
 
 MIGRATION_LOCK_KEY = 7202
@@ -50,6 +65,8 @@ def _migration_lock(db: Database) -> Iterator[Connection]:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    from alembic import command
+
     config = alembic_config(db)
     with _migration_lock(db) as conn:
         config.attributes["connection"] = conn
@@ -58,9 +75,11 @@ def upgrade(db: Database, revision: str = "head") -> None:
 
 def _first_use(db: Database) -> None:
     """Decide under the migration lock, where no other process can be half-way through."""
+    from alembic import command
+
     config = alembic_config(db)
     with _migration_lock(db) as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = _version(conn)
         if current is not None:
             return  # another process migrated it meanwhile; ensure_schema checks again
         if set(inspect(conn).get_table_names()) - {"alembic_version"}:
@@ -75,6 +94,11 @@ def _first_use(db: Database) -> None:
 def ensure_schema(db: Database) -> None:
     """Upgrade an empty database so a new user never has to; refuse to run on an old schema."""
     current = current_revision(db)
+    if current == HEAD:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     head = head_revision(db)
     if current is None:
         _first_use(db)

@@ -38,6 +38,10 @@ PRODUCT_FIELDS = (
     "discontinued",
     "backorder_cap",
     "backorder_until",
+    "supplier_id",
+    "require_known_date",
+    "max_lead_days",
+    "min_on_time_percent",
 )
 
 
@@ -60,6 +64,10 @@ def product_from_row(row: RowMapping) -> ProductRow:
         discontinued=bool(row["discontinued"]),
         backorder_cap=row["backorder_cap"],
         backorder_until=row["backorder_until"],
+        supplier=row["supplier_id"],
+        require_known_date=bool(row["require_known_date"]),
+        max_lead_days=row["max_lead_days"],
+        min_on_time_percent=row["min_on_time_percent"],
     )
     stock = StockLevel(row["on_hand"], row["allocated"], row["backordered"])
     return ProductRow(row["id"], product, stock)
@@ -77,6 +85,10 @@ def product_values(product: Product) -> dict[str, Any]:
         "discontinued": product.discontinued,
         "backorder_cap": product.backorder_cap,
         "backorder_until": product.backorder_until,
+        "supplier_id": product.supplier,
+        "require_known_date": product.require_known_date,
+        "max_lead_days": product.max_lead_days,
+        "min_on_time_percent": product.min_on_time_percent,
     }
 
 
@@ -166,6 +178,7 @@ def context_from_row(row: RowMapping) -> OrderContext:
             email=row["customer_email"],
             phone=row["customer_phone"],
             tier=Tier(row["customer_tier"]),
+            sms_consent=bool(row["customer_sms_consent"]),
         ),
         currency=row["currency"],
         terms=OrderTerms(
@@ -201,6 +214,7 @@ class LineRow:
     rank_class: int
     eta: date | None
     order: OrderContext
+    promised: date | None = None
 
 
 LINE_COLUMNS = (
@@ -219,6 +233,7 @@ LINE_COLUMNS = (
     order_lines.c.base_class,
     order_lines.c.rank_class,
     order_lines.c.eta,
+    order_lines.c.promised,
     orders.c.channel,
     orders.c.external_id,
     orders.c.customer_id,
@@ -226,6 +241,7 @@ LINE_COLUMNS = (
     orders.c.customer_email,
     orders.c.customer_phone,
     orders.c.customer_tier,
+    orders.c.customer_sms_consent,
     orders.c.currency,
     orders.c.shipping_method,
     orders.c.shipping_preference,
@@ -258,6 +274,7 @@ def line_from_row(row: RowMapping) -> LineRow:
         rank_class=row["rank_class"],
         eta=row["eta"],
         order=context_from_row(row),
+        promised=row["promised"],
     )
 
 

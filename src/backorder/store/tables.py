@@ -51,6 +51,11 @@ products = Table(
     Column("discontinued", Boolean, nullable=False, server_default=text("false")),
     Column("backorder_cap", Integer),
     Column("backorder_until", Date),
+    # supply and when to accept backorders (the supplier is checked by the service)
+    Column("supplier_id", String(64)),
+    Column("require_known_date", Boolean, nullable=False, server_default=text("false")),
+    Column("max_lead_days", Integer),
+    Column("min_on_time_percent", Integer),
     # stock
     Column("on_hand", Integer, nullable=False, server_default=text("0")),
     Column("allocated", Integer, nullable=False, server_default=text("0")),
@@ -76,6 +81,7 @@ orders = Table(
     Column("customer_email", String(320)),
     Column("customer_phone", String(32)),
     Column("customer_tier", String(16), nullable=False),
+    Column("customer_sms_consent", Boolean, nullable=False, server_default=text("false")),
     Column("currency", String(3), nullable=False),
     Column("shipping_method", String(16), nullable=False),
     Column("shipping_preference", String(16), nullable=False),
@@ -103,7 +109,9 @@ order_lines = Table(
     Column("base_class", Integer, nullable=False),
     Column("rank_class", Integer, nullable=False),
     Column("climbs_at", UtcDateTime),
-    Column("eta", Date),
+    Column("eta", Date),  # when the waiting units are expected, as of the last walk
+    Column("promised", Date),  # the first date the customer was told; never moves
+    Column("eta_told", Date),  # the date the customer was last told
     UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line"),
     CheckConstraint(
         "allocated >= 0 AND backordered >= 0 AND shipped >= 0 AND cancelled >= 0",
@@ -344,6 +352,8 @@ webhook_subscriptions = Table(
     Column("description", String(200), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False),
     Column("after_event", BigInteger, nullable=False),  # the newest event when it was made
+    # standard: the event as signed JSON; slack: {"text": …} for Slack/Teams incoming webhooks
+    Column("format", String(16), nullable=False, server_default="standard"),
     Column("created_at", UtcDateTime, nullable=False),
     sqlite_autoincrement=True,
 )
@@ -356,8 +366,8 @@ deliveries = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("event_id", Id, ForeignKey("events.id"), nullable=False),
-    Column("channel", String(16), nullable=False),  # webhook | email
-    Column("kind", String(32)),  # e-mail: the milestone (which template)
+    Column("channel", String(16), nullable=False),  # webhook | email | sms
+    Column("kind", String(32)),  # e-mail and SMS: the milestone or alert (which template)
     Column("subscription_id", Id, ForeignKey("webhook_subscriptions.id")),  # webhooks
     Column("recipient", String(2000), nullable=False),
     Column("message_id", String(64), nullable=False, unique=True),
@@ -368,6 +378,9 @@ deliveries = Table(
     Column("last_status", Integer),
     Column("sent_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("order_ref", String(200)),  # the order a customer message is about
+    Column("folded", Payload),  # later events of the same order and kind, told in this message
+    Column("provider_id", String(128)),  # what the provider calls the message (a Twilio SID)
     CheckConstraint("state IN ('due', 'sending', 'sent', 'dead', 'withdrawn')", name="state_known"),
     Index(
         "ix_deliveries_waiting",
@@ -377,6 +390,7 @@ deliveries = Table(
         postgresql_where=text("state IN ('due', 'sending')"),
     ),
     Index("ix_deliveries_event", "event_id"),
+    Index("ix_deliveries_order_ref", "order_ref"),
     sqlite_autoincrement=True,
 )
 
@@ -388,4 +402,98 @@ customer_preferences = Table(
     Column("channel", String(16), primary_key=True),
     Column("opted_out", Boolean, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# What staff should know: a notice (stock arrived for waiting orders) or a problem that stays
+# open until it is gone (stock low, sold out while orders come, a costly backorder). One open
+# alert per key; raising and resolving each writes an event, which is how staff hear of it.
+ALERT_STATES = ("open", "resolved", "notice")
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(300), nullable=False),  # kind:sku or kind:order
+    Column("sku", String(64)),
+    Column("order_ref", String(200)),
+    Column("state", String(16), nullable=False),
+    Column("summary", String(500), nullable=False),
+    Column("facts", Payload, nullable=False),
+    Column("event_id", Id, nullable=False),  # the event that raised it
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolution", String(500)),
+    CheckConstraint("state IN ('open', 'resolved', 'notice')", name="state_known"),
+    Index(
+        "ix_alerts_open_key",
+        "key",
+        unique=True,
+        sqlite_where=text("state = 'open'"),
+        postgresql_where=text("state = 'open'"),
+    ),
+    Index("ix_alerts_order_ref", "order_ref"),
+    sqlite_autoincrement=True,
+)
+
+# Who supplies a SKU, how long they take, and how often their purchase orders arrive by the
+# date they were expected (counted as each purchase order completes).
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("contact", String(200)),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("orders_completed", Integer, nullable=False, server_default=text("0")),
+    Column("orders_on_time", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+    CheckConstraint("orders_on_time >= 0 AND orders_on_time <= orders_completed", name="record"),
+)
+
+# Inbound supply: what a supplier is to deliver, per SKU and expected date. A line is open
+# while received + cancelled < ordered; `first_expected_on` is what the on-time record is
+# measured against, however often the line is re-dated.
+PO_STATES = ("open", "received", "cancelled")
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("ref", String(64), nullable=False, unique=True),
+    Column("supplier_id", ForeignKey("suppliers.id"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("on_time", Boolean),  # once complete: every line received by its first date
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    CheckConstraint("state IN ('open', 'received', 'cancelled')", name="state_known"),
+)
+
+po_lines = Table(
+    "po_lines",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("po_id", ForeignKey("purchase_orders.id"), nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("ordered", Integer, nullable=False),
+    Column("received", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("expected_on", Date, nullable=False),
+    Column("first_expected_on", Date, nullable=False),
+    Column("last_received_at", UtcDateTime),
+    UniqueConstraint("po_id", "product_id", name="uq_po_lines_po_product"),
+    CheckConstraint(
+        "ordered > 0 AND received >= 0 AND cancelled >= 0 AND received + cancelled <= ordered",
+        name="quantities",
+    ),
+    # The inbound supply of a SKU, soonest first.
+    Index(
+        "ix_po_lines_inbound",
+        "product_id",
+        "expected_on",
+        "id",
+        sqlite_where=text("received + cancelled < ordered"),
+        postgresql_where=text("received + cancelled < ordered"),
+    ),
 )

@@ -1,0 +1,230 @@
+"""`backorder supplier …`, `backorder po …` and `backorder atp`: inbound supply and what
+can be promised."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from backorder.cli.common import BackorderGroup, JsonFlag, emit, out, parse_date, state_of
+from backorder.domain.errors import InvalidRequest
+from backorder.services import supply
+
+supplier_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Suppliers.")
+po_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Purchase orders.")
+
+LeadOpt = Annotated[
+    int, typer.Option("--lead-time-days", min=0, max=3650, help="Default lead time in days.")
+]
+
+
+def _supplier_line(view: dict[str, Any]) -> str:
+    record = (
+        f"{view['on_time_percent']}% on time of {view['orders_completed']}"
+        if view["on_time_percent"] is not None
+        else "no purchase order completed yet"
+    )
+    return f"{view['id']} ({view['name']}): lead time {view['lead_time_days']} days, {record}"
+
+
+def _print_supplier(view: dict[str, Any], done: str, as_json: bool) -> None:
+    if as_json:
+        emit(view)
+    else:
+        out.print(f"{done} {_supplier_line(view)}", markup=False)
+
+
+@supplier_app.command("add")
+def supplier_add(
+    ctx: typer.Context,
+    supplier_id: Annotated[str, typer.Argument(metavar="ID")],
+    name: Annotated[str, typer.Option(help="The supplier's name.")],
+    lead_time_days: LeadOpt,
+    email: Annotated[str | None, typer.Option(help="Where purchasing writes.")] = None,
+    contact: Annotated[str | None, typer.Option(help="A person or a phone number.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a supplier with its default lead time."""
+    view = supply.add_supplier(
+        state_of(ctx).app(), supply.SupplierIn(supplier_id, name, lead_time_days, email, contact)
+    )
+    _print_supplier(view, "added", as_json)
+
+
+@supplier_app.command("update")
+def supplier_update(
+    ctx: typer.Context,
+    supplier_id: Annotated[str, typer.Argument(metavar="ID")],
+    name: Annotated[str | None, typer.Option()] = None,
+    lead_time_days: Annotated[int | None, typer.Option(min=0, max=3650)] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    contact: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a supplier; a new lead time re-dates the waiting lines beyond inbound supply."""
+    changes = {
+        k: v
+        for k, v in {
+            "name": name,
+            "lead_time_days": lead_time_days,
+            "email": email,
+            "contact": contact,
+        }.items()
+        if v is not None
+    }
+    if not changes:
+        raise InvalidRequest("nothing to change")
+    view = supply.update_supplier(state_of(ctx).app(), supplier_id, changes)
+    _print_supplier(view, "updated", as_json)
+
+
+@supplier_app.command("list")
+def supplier_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Suppliers with their lead times and on-time records."""
+    views = supply.list_suppliers(state_of(ctx).app())
+    if as_json:
+        emit(views)
+        return
+    for view in views:
+        out.print(_supplier_line(view), markup=False)
+
+
+@supplier_app.command("show")
+def supplier_show(
+    ctx: typer.Context,
+    supplier_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A supplier, its SKUs and its open purchase orders."""
+    view = supply.get_supplier(state_of(ctx).app(), supplier_id)
+    if as_json:
+        emit(view)
+        return
+    out.print(_supplier_line(view), markup=False)
+    out.print(f"SKUs: {', '.join(view['skus']) or 'none'}", markup=False)
+    out.print(f"open purchase orders: {', '.join(view['open_purchase_orders']) or 'none'}")
+
+
+def _po_line(text: str) -> supply.PoLineIn:
+    sku, sep, rest = text.partition(":")
+    quantity, sep2, day = rest.partition(":")
+    if not (sep and sep2 and sku and quantity.isascii() and quantity.isdigit()):
+        raise InvalidRequest(f"--line {text!r} is not SKU:QTY:YYYY-MM-DD")
+    expected = parse_date(day)
+    assert expected is not None
+    return supply.PoLineIn(sku, int(quantity), expected)
+
+
+def _print_po(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit(view)
+        return
+    on_time = {True: ", on time", False: ", late", None: ""}[view["on_time"]]
+    out.print(f"{view['po']} from {view['supplier']}: {view['state']}{on_time}", markup=False)
+    table = Table("sku", "ordered", "received", "cancelled", "outstanding", "expected")
+    for line in view["lines"]:
+        moved = line["expected_on"] != line["first_expected_on"]
+        table.add_row(
+            line["sku"],
+            str(line["ordered"]),
+            str(line["received"]),
+            str(line["cancelled"]),
+            str(line["outstanding"]),
+            line["expected_on"] + (f" (first {line['first_expected_on']})" if moved else ""),
+        )
+    out.print(table)
+
+
+@po_app.command("add")
+def po_add(
+    ctx: typer.Context,
+    po: Annotated[str, typer.Argument(metavar="PO")],
+    supplier_id: Annotated[str, typer.Option("--supplier", help="Supplier id.")],
+    line: Annotated[list[str], typer.Option("--line", help="SKU:QTY:YYYY-MM-DD (repeatable).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a purchase order; the waiting lines of its SKUs are dated against it."""
+    lines = [_po_line(text) for text in line]
+    _print_po(supply.add_purchase_order(state_of(ctx).app(), po, supplier_id, lines), as_json)
+
+
+@po_app.command("show")
+def po_show(
+    ctx: typer.Context, po: Annotated[str, typer.Argument(metavar="PO")], as_json: JsonFlag = False
+) -> None:
+    """A purchase order line by line."""
+    _print_po(supply.get_purchase_order(state_of(ctx).app(), po), as_json)
+
+
+@po_app.command("list")
+def po_list(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="open, received or cancelled.")] = None,
+    sku: Annotated[str | None, typer.Option(help="Only those with a line for this SKU.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Purchase orders, newest first."""
+    if state is not None and state not in ("open", "received", "cancelled"):
+        raise InvalidRequest("--state is open, received or cancelled")
+    views = supply.list_purchase_orders(state_of(ctx).app(), state, sku, limit)
+    if as_json:
+        emit(views)
+        return
+    for view in views:
+        _print_po(view, False)
+
+
+@po_app.command("redate")
+def po_redate(
+    ctx: typer.Context,
+    po: Annotated[str, typer.Argument(metavar="PO")],
+    line: Annotated[str, typer.Option("--line", help="The SKU of the line.")],
+    expected: Annotated[str, typer.Option("--expected", help="New date, YYYY-MM-DD.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The supplier expects a line on another date."""
+    day = parse_date(expected)
+    assert day is not None
+    _print_po(supply.redate_purchase_order(state_of(ctx).app(), po, line, day), as_json)
+
+
+@po_app.command("reduce")
+def po_reduce(
+    ctx: typer.Context,
+    po: Annotated[str, typer.Argument(metavar="PO")],
+    line: Annotated[str, typer.Option("--line", help="The SKU of the line.")],
+    quantity: Annotated[
+        int, typer.Option("--to", min=0, help="Units the supplier will deliver in all.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """The supplier will deliver fewer units of a line; the rest is cancelled."""
+    _print_po(supply.reduce_purchase_order(state_of(ctx).app(), po, line, quantity), as_json)
+
+
+@po_app.command("cancel")
+def po_cancel(
+    ctx: typer.Context, po: Annotated[str, typer.Argument(metavar="PO")], as_json: JsonFlag = False
+) -> None:
+    """Nothing more will come of this purchase order."""
+    _print_po(supply.cancel_purchase_order(state_of(ctx).app(), po), as_json)
+
+
+def atp(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
+    """Available to promise: units a new order could be promised by each future date."""
+    view = supply.atp(state_of(ctx).app(), sku)
+    if as_json:
+        emit(view)
+        return
+    out.print(f"{sku}: {view['available']} available, {view['backordered']} waiting", markup=False)
+    for point in view["promisable"]:
+        out.print(f"  by {point['date']}: {point['units']} unit(s)")
+    beyond = view["beyond_supply"]
+    out.print(
+        f"  beyond that: by {beyond} (lead time {view['lead_time_days']} days)"
+        if beyond
+        else "  beyond that: no date known (no lead time)"
+    )
