@@ -3,8 +3,10 @@ requests, valid and invalid, for every operation; every check (no 5xx, documente
 content types, headers and response schemas, invalid data refused, auth not ignored), and
 backorder_checks.py's own: what the schema allows, the server's validation accepts.
 
-Bounded: a time budget per backend (BACKORDER_SCHEMATHESIS_SECONDS, default 20). A failure
-prints its seed: BACKORDER_SCHEMATHESIS_SEED replays it."""
+Bounded by count, not by time: at most BACKORDER_SCHEMATHESIS_EXAMPLES (default 15) generated
+cases per operation and phase. (A time budget is spent by the early phases on a loaded machine,
+and the later ones then test nothing.) A failure prints its seed: BACKORDER_SCHEMATHESIS_SEED
+replays it."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ ORDER = {
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Server) -> None:
     cli(server.db_url, "order", "place", "-", stdin=json.dumps(ORDER))
     token = json.loads(cli(server.db_url, "order", "link", "web:st-1", "--json"))["token"]
-    seconds = os.environ.get("BACKORDER_SCHEMATHESIS_SECONDS", "20")
+    examples = os.environ.get("BACKORDER_SCHEMATHESIS_EXAMPLES", "15")
     env = os.environ | {
         "BACKORDER_ST_KEY": server.keys["admin"],
         "BACKORDER_ST_REF": "web:st-1",
@@ -48,10 +50,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Serv
             f"{server.base}/openapi.json",
             "--checks",
             "all",
-            "--max-time",
-            seconds,
             "--max-examples",
-            "30",
+            examples,
             "--workers",
             "1",
             *(["--seed", seed] if (seed := os.environ.get("BACKORDER_SCHEMATHESIS_SEED")) else []),
@@ -60,7 +60,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Serv
         text=True,
         env=env,
         cwd=HERE,
-        timeout=int(seconds) + 120,
+        timeout=600,
     )
     failures = run.stdout.find("FAILURES")
     summary = run.stdout[failures:][:8000] if failures >= 0 else run.stdout[-3000:]

@@ -117,6 +117,8 @@ def update_supplier(app: Backorder, supplier_id: str, changes: dict[str, Any]) -
             raise UnknownSupplier(supplier_id)
         current = known[supplier_id]
         allowed = {"name", "email", "contact", "lead_time_days"}
+        if not changes:
+            raise InvalidRequest("nothing to change: name a field")
         if set(changes) - allowed:
             raise InvalidRequest(f"cannot change {sorted(set(changes) - allowed)}")
         merged = {k: current[k] for k in allowed} | changes
