@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -164,6 +165,29 @@ class Settings(BaseSettings):
         ge=1,
         description="alert procurement when a SKU's available stock falls below this, and "
         "again when it is back; off when empty",
+    )
+
+    delay_options: bool = Field(
+        default=False,
+        description="the delay-option policy (US FTC Mail, Internet or Telephone Order Rule): "
+        "a line slips as soon as its date cannot be met (30 days from the order when none was "
+        "stated), and its delay notice offers to accept the delay or cancel for a refund",
+    )
+    delay_answer_days: int = Field(
+        default=7, ge=1, le=90, description="a delay notice gives at least this long to answer"
+    )
+    delay_slack_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="the revised date of a line whose supply is already late: today + this",
+    )
+    review_at: time = Field(
+        default=time(6, 0),
+        description="when (UTC, HH:MM) the worker runs the daily review of late backorders",
+    )
+    task_due_days: int = Field(
+        default=1, ge=0, le=90, description="a task the daily review opens is due this many days on"
     )
 
     stream_poll_seconds: float = Field(

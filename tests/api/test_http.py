@@ -362,6 +362,11 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ),
     ("POST", "/api/v1/purchase-orders/PO-NONE/cancel", None, Permission.STOCK),
     ("GET", "/api/v1/atp/WIDGET-BLUE", None, Permission.PROMISE),
+    ("POST", "/api/v1/reviews", None, Permission.REVIEW),
+    ("GET", "/api/v1/reviews?since=2026-01-01", None, Permission.READ),
+    ("GET", "/api/v1/tasks?role=procurement&status=all", None, Permission.READ),
+    ("POST", "/api/v1/tasks/999999/done", {"note": "chased"}, Permission.REVIEW),
+    ("GET", "/api/v1/incidents?sku=WIDGET-BLUE", None, Permission.READ),
 ]
 
 

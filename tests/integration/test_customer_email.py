@@ -19,6 +19,7 @@ from backorder.services.notifications import failed, log, plan, send_due
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.products import add_product
+from backorder.services.review import run_review
 from backorder.services.stock import receive_stock
 from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
 from tests.conftest import Clock
@@ -195,5 +196,31 @@ def test_the_customer_hears_of_a_new_date_once(app: Backorder, inbox: tuple[Inbo
     text, html = parts(message)
     assert "4 x WIDGET-BLUE: now expected by 2026-01-18 (we said 2026-01-30)" in text
     assert "<strong>2026-01-18</strong>" in html
+    plan(app)
+    assert send_due(app) == {}
+
+
+def test_a_delay_notice_offers_the_choice_under_the_policy(
+    app: Backorder, inbox: tuple[Inbox, int], settings: Settings, clock: Clock
+) -> None:
+    settings.delay_options = True
+    add_supplier(app, SupplierIn("ACME", "Acme Corp", 20))
+    add_product(app, product("WIDGET-BLUE", supplier="ACME"))
+    place_order(app, order("1", ("WIDGET-BLUE", 4)))  # promised 30 January
+    add_purchase_order(app, "PO-1", "ACME", [PoLineIn("WIDGET-BLUE", 4, date(2026, 2, 5))])
+    clock.advance(days=1)
+    run_review(app)
+    plan(app)
+    send_due(app)
+    box, _ = inbox
+    (notice,) = [m for m in box.messages if "delayed" in m["Subject"]]
+    assert notice["Subject"] == "Your order web:1 is delayed: please tell us what you prefer"
+    text, html = parts(notice)
+    assert "- 4 x WIDGET-BLUE: we said 2026-01-30; we now expect to ship it by 2026-02-05" in text
+    assert "https://shop.example/customer/orders/web:1/delay?token=" in text
+    assert "&choice=accept" in text and "&choice=cancel" in text
+    assert "If we do not hear from you by 2026-01-30" in text  # silence: a first, short delay
+    assert ">Accept the delay</a>" in html
+    run_review(app)  # the same day: no second notice
     plan(app)
     assert send_due(app) == {}

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from backorder import __version__
-from backorder.api import metrics, notifications, openapi, problems, supply
+from backorder.api import metrics, notifications, openapi, problems, review, supply
 from backorder.api.idempotency import IdempotencyMiddleware
 from backorder.api.responses import Health, NotReady, Ready
 from backorder.api.routes import router
@@ -31,6 +31,8 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(router)
     app.include_router(notifications.router)
     app.include_router(supply.router)
+    app.include_router(review.router)
+    app.include_router(review.pages)
     openapi.install(app)
 
     @app.get("/healthz", tags=["operations"], response_model=Health)

@@ -17,11 +17,13 @@ from backorder.domain.errors import (
     BackorderError,
     DuplicateSku,
     ImpossibleCancel,
+    NothingToAnswer,
     NotReadyToShip,
     UnknownOrder,
     UnknownPurchaseOrder,
     UnknownSku,
     UnknownSupplier,
+    UnknownTask,
 )
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
@@ -39,6 +41,8 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (UnknownSupplier, 404, "unknown-supplier", "Unknown supplier"),
     (UnknownPurchaseOrder, 404, "unknown-purchase-order", "Unknown purchase order"),
     (AlreadyExists, 409, "already-exists", "Already exists"),
+    (UnknownTask, 404, "unknown-task", "Unknown task"),
+    (NothingToAnswer, 409, "nothing-to-answer", "No delay waits for an answer"),
     (ImpossibleCancel, 409, "impossible-cancel", "Cannot cancel"),
     (NotReadyToShip, 409, "not-ready-to-ship", "Not ready to ship"),
     (LinkRefused, 403, "invalid-customer-link", "Invalid customer link"),

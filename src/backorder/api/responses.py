@@ -79,6 +79,8 @@ class LineOut(Out):
     promised: Day | None = Field(description="the first date the customer was told")
     allocations: list[AllocationOut]
     cancellations: list[CancellationOut]
+    checked_at: Timestamp | None = Field(description="when the daily review last checked it")
+    checked_status: Literal["overdue"] | None = Field(description="what the review found")
 
 
 class CustomerOut(Out):
@@ -102,6 +104,33 @@ class ShipmentOut(Out):
     units: int
 
 
+class DelayNoticeOut(Out):
+    """One delay notice: a line's slip, the date missed, the revised one, and what came of it."""
+
+    line: int
+    seq: int = Field(description="1 for the line's first slip, then 2, ...")
+    noticed_on: Day
+    missed: Day = Field(description="the date the customer held")
+    revised: Day | None = Field(description="the new date; null: indefinite")
+    backordered: int = Field(description="units waiting when noticed")
+    consent: Literal["none", "silence", "explicit"] = Field(
+        description="what keeps the line: nothing to answer (policy off), silence, or only "
+        "the customer's acceptance"
+    )
+    answer_by: Day | None
+    outcome: Literal[
+        "informed",
+        "pending",
+        "accepted",
+        "consented",
+        "cancelled",
+        "lapsed",
+        "superseded",
+        "moot",
+    ]
+    settled_at: Timestamp | None
+
+
 class OrderOut(Out):
     ref: str = Field(examples=["web:100"])
     status: LineStatus
@@ -116,6 +145,7 @@ class OrderOut(Out):
     expedite: bool
     lines: list[LineOut]
     shipments: list[ShipmentOut]
+    delays: list[DelayNoticeOut] = Field(description="the delay notices of its lines")
 
 
 class CancelResult(Out):
@@ -419,7 +449,9 @@ class NotReady(Out):
 
 class AlertOut(Out):
     alert_id: int
-    kind: Literal["stock_arrived", "sold_out_demand", "stock_low", "costly_backorder"]
+    kind: Literal[
+        "stock_arrived", "sold_out_demand", "stock_low", "costly_backorder", "overdue_costly"
+    ]
     audience: list[str]
     state: Literal["open", "resolved", "notice"]
     summary: str

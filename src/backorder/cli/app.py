@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli import catalog, intake, keys, notify, orders, supply
+from backorder.cli import catalog, intake, keys, notify, orders, review, supply
 from backorder.cli.common import (
     BackorderGroup,
     State,
@@ -47,6 +47,9 @@ app.command("worker")(notify.worker)
 app.add_typer(supply.supplier_app, name="supplier")
 app.add_typer(supply.po_app, name="po")
 app.command("atp")(supply.atp)
+app.command("review")(review.review)
+app.add_typer(review.task_app, name="task")
+app.add_typer(review.incident_app, name="incident")
 
 
 @app.callback()

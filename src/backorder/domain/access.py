@@ -25,6 +25,7 @@ class Permission(StrEnum):
     NOTIFY = "notify"  # see failed messages and send them again
     WEBHOOKS = "webhooks"  # subscribe URLs to the events (data leaves the system: admin)
     PROMISE = "promise"  # what can be promised of a SKU, and by when (a shop's "ships by")
+    REVIEW = "review"  # run the daily review, mark its tasks done
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -40,6 +41,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INTAKE,
             Permission.NOTIFY,
             Permission.PROMISE,
+            Permission.REVIEW,
         }
     ),
     Role.CHANNEL: frozenset(

@@ -7,7 +7,8 @@ hear about, and when a problem they heard about is gone.
 - Available stock below the configured threshold: open for procurement until it is back at
   or above it (so they hear of the crossing both ways).
 - A backorder worth more than the threshold: open for the warehouse manager (by SMS too)
-  until nothing of that order waits any more.
+  until nothing of that order waits any more. The daily review raises the same for an
+  order whose backorder is overdue (`overdue_costly`).
 
 Pure: the caller reads the current stock and open alerts and writes what this decides."""
 
@@ -22,7 +23,10 @@ AUDIENCES: dict[str, tuple[str, ...]] = {
     "sold_out_demand": ("procurement", "sales"),
     "stock_low": ("procurement",),
     "costly_backorder": ("manager",),
+    "overdue_costly": ("manager",),
 }
+# Open for an order until nothing of it waits: to the manager by SMS as well as e-mail.
+ORDER_KINDS = ("costly_backorder", "overdue_costly")
 ALERT_KINDS = tuple(AUDIENCES)
 
 
@@ -144,7 +148,8 @@ def decide(events: list[tuple[str, dict[str, Any]]], watch: Watch) -> Watch:
                     )
                 )
         if ref is not None and watch.waiting.get(ref, 1) == 0:
-            watch.resolve(alert_key("costly_backorder", None, ref), "nothing of it waits any more")
+            for order_kind in ORDER_KINDS:
+                watch.resolve(alert_key(order_kind, None, ref), "nothing of it waits any more")
     for arrival in arrivals.values():
         orders = len(arrival.facts["orders"])
         arrival.summary = (

@@ -49,3 +49,13 @@ class UnknownPurchaseOrder(BackorderError):
 
 class AlreadyExists(BackorderError):
     """A supplier or purchase order of that name is already known."""
+
+
+class NothingToAnswer(BackorderError):
+    """A delay answer for an order with no delay notice waiting for one."""
+
+
+class UnknownTask(BackorderError):
+    def __init__(self, task_id: int) -> None:
+        super().__init__(f"unknown task {task_id}")
+        self.task_id = task_id

@@ -290,6 +290,105 @@ class PurchaseOrderChanged(Event):
     on_time: bool | None = None  # once received in full: by every line's first date
 
 
+@dataclass(frozen=True)
+class DelayNoticed(Event):
+    """The daily review found lines of an order that cannot ship by the date the customer
+    holds: one notice per slip, with the revised date and, under the delay-option policy,
+    what keeps each line (silence or an explicit acceptance) and by when to answer."""
+
+    type: ClassVar[str] = "delay_noticed"
+    order: OrderContext
+    lines: tuple[dict[str, Any], ...]  # {line, sku, backordered, seq, missed, revised, ...}
+    options: bool  # the customer may accept the delay or cancel
+
+
+@dataclass(frozen=True)
+class DelaySettled(Event):
+    """What came of a delay notice: accepted, consented (silence), cancelled by the customer,
+    or lapsed (no acceptance in time: the line was cancelled)."""
+
+    type: ClassVar[str] = "delay_settled"
+    order: OrderContext
+    sku: str
+    line: int
+    seq: int
+    outcome: str
+    revised: date | None
+
+
+@dataclass(frozen=True)
+class RefundDue(Event):
+    """Units cancelled through the delay-option workflow: a payment system refunds `amount`
+    (payment taken at order) or releases what it holds (payment at shipment)."""
+
+    type: ClassVar[str] = "refund_due"
+    order: OrderContext
+    sku: str
+    line: int
+    units: int
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class TaskOpened(Event):
+    """The daily review handed work to people: a procurement review or an inventory
+    correction for a late SKU."""
+
+    type: ClassVar[str] = "task_opened"
+    task_id: int
+    kind: str
+    role: str
+    sku: str
+    title: str
+    due_on: date
+    orders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskDone(Event):
+    type: ClassVar[str] = "task_done"
+    task_id: int
+    kind: str
+    role: str
+    sku: str
+    done_by: str  # staff | review (nothing of the SKU is late any more)
+    note: str | None
+
+
+@dataclass(frozen=True)
+class IncidentLogged(Event):
+    """The incident log's entry for a late SKU on a review day."""
+
+    type: ClassVar[str] = "incident_logged"
+    incident_id: int
+    sku: str
+    day: date
+    summary: str
+    lines: int
+    orders: tuple[str, ...]
+    value: Decimal
+    max_delay_days: int
+    new_eta: date | None
+    plan: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReviewCompleted(Event):
+    """The daily review ran (once per day; a second run of the day that finds nothing new
+    writes none)."""
+
+    type: ClassVar[str] = "review_completed"
+    day: date
+    overdue_lines: int
+    value_at_risk: Decimal
+    tasks_opened: int
+    incidents: int
+    customers_notified: int
+    manager_alerted: int
+    cleared: int
+
+
 # Written by the dispatcher when it raises or resolves a staff alert (domain.alerts); their
 # payload is the alert: id, kind, audience, summary, facts, sku, order_ref, state.
 ALERT_EVENT_TYPES = ("alert_raised", "alert_resolved")
@@ -311,5 +410,12 @@ EVENT_TYPES: tuple[str, ...] = tuple(
         SkuOutOfStock,
         EtaChanged,
         PurchaseOrderChanged,
+        DelayNoticed,
+        DelaySettled,
+        RefundDue,
+        TaskOpened,
+        TaskDone,
+        IncidentLogged,
+        ReviewCompleted,
     )
 ) + ALERT_EVENT_TYPES

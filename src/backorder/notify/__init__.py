@@ -23,6 +23,7 @@ EMAIL_KINDS = (
     "backorder_confirmed",
     "status_update",
     "eta_changed",
+    "delay_notice",
     "allocated",
     "shipped",
     "cancelled",

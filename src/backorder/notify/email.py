@@ -31,6 +31,9 @@ REASONS = {
     "no_known_date": "we do not know yet when it will be back in stock",
     "lead_time_too_long": "it would take too long to come back in stock",
     "supplier_unreliable": "we cannot promise a date for it with confidence",
+    "customer_request": "at your request",
+    "delay_cancelled": "you chose to cancel it after our delay notice",
+    "delay_not_accepted": "it was delayed and we did not hear that you accept the new date",
 }
 
 
@@ -45,6 +48,8 @@ def milestone(event_type: str, payload: dict[str, Any]) -> str | None:
         return "allocated" if payload.get("source") != "intake" else None
     if event_type == "eta_changed":
         return "eta_changed" if payload.get("backordered") else None
+    if event_type == "delay_noticed":
+        return "delay_notice"
     if event_type == "units_shipped":
         return "shipped"
     if event_type == "units_cancelled":

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, tuple_, update
 
-from backorder.domain.alerts import AUDIENCES, Raise, Watch, alert_key, decide
+from backorder.domain.alerts import AUDIENCES, ORDER_KINDS, Raise, Watch, alert_key, decide
 from backorder.services.context import Backorder
 from backorder.store.tables import alerts, deliveries, events, order_lines, orders, products
 
@@ -67,7 +67,7 @@ def keep(conn: Connection, app: Backorder, batch: Any, now: datetime) -> dict[st
         else {}
     )
     keys = [alert_key(k, sku, None) for sku in skus for k in ("sold_out_demand", "stock_low")]
-    keys += [alert_key("costly_backorder", None, ref) for ref in refs]
+    keys += [alert_key(kind, None, ref) for ref in refs for kind in ORDER_KINDS]
     open_keys = (
         set(
             conn.execute(
@@ -89,9 +89,9 @@ def keep(conn: Connection, app: Backorder, batch: Any, now: datetime) -> dict[st
         ),
     )
     for gone in watch.resolved:  # first: a problem gone and back within a batch is a new one
-        _resolve(conn, gone.key, gone.resolution, now)
+        resolve_alert(conn, gone.key, gone.resolution, now)
     for alert in watch.raised:
-        _raise(conn, alert, now)
+        raise_alert(conn, alert, now)
     return waiting
 
 
@@ -109,7 +109,7 @@ def _payload(alert_id: int, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _raise(conn: Connection, alert: Raise, now: datetime) -> None:
+def raise_alert(conn: Connection, alert: Raise, now: datetime) -> None:
     row = {
         "kind": alert.kind,
         "key": alert.key,
@@ -135,7 +135,7 @@ def _raise(conn: Connection, alert: Raise, now: datetime) -> None:
     conn.execute(update(alerts).where(alerts.c.id == alert_id).values(event_id=event_id))
 
 
-def _resolve(conn: Connection, key: str, resolution: str, now: datetime) -> None:
+def resolve_alert(conn: Connection, key: str, resolution: str, now: datetime) -> int:
     gone = (
         conn.execute(
             update(alerts)
@@ -162,6 +162,7 @@ def _resolve(conn: Connection, key: str, resolution: str, now: datetime) -> None
             .where(deliveries.c.event_id == row["event_id"], deliveries.c.state == "due")
             .values(state="withdrawn", last_error=f"resolved before it was sent: {resolution}")
         )
+    return len(gone)
 
 
 def alert_list(

@@ -7,13 +7,15 @@ import secrets as random_secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backorder.domain.errors import BackorderError
+from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.services.context import Backorder
+from backorder.services.delays import accept_delay, cancel_delayed
 from backorder.services.orders import Cancelled, cancel_order, find_order
 from backorder.services.preferences import set_preference
 from backorder.services.views import order_view
@@ -70,6 +72,13 @@ def mint_link(app: Backorder, ref: str) -> CustomerLink:
     return CustomerLink(f"{base}/api/v1/customer/orders/{ref}?token={token}", token, expires)
 
 
+def delay_page(app: Backorder, ref: str, token: str) -> str:
+    """The page of a delay notice's two links (accept the delay, cancel the delayed lines):
+    it shows what is delayed and asks the customer to confirm the choice."""
+    base = app.settings.public_url.rstrip("/")
+    return f"{base}/customer/orders/{quote(ref, safe=':')}/delay?token={token}"
+
+
 def _check(app: Backorder, ref: str, token: str) -> None:
     try:
         claims = _signer(app).loads(token)
@@ -109,6 +118,29 @@ def customer_view(app: Backorder, ref: str, token: str) -> dict[str, Any]:
         ],
         "can_cancel": any(line["allocated"] or line["backordered"] for line in view["lines"]),
     }
+
+
+def customer_delay(app: Backorder, ref: str, token: str) -> dict[str, Any]:
+    """The order's delay notices as the customer sees them, with what may still be chosen."""
+    _check(app, ref, token)
+    view = order_view(app, ref)
+    waiting = {line["line"] for line in view["lines"] if line["backordered"]}
+    return {
+        "ref": view["ref"],
+        "delays": view["delays"],
+        "can_accept": any(d["outcome"] == "pending" for d in view["delays"]),
+        "can_cancel": any(d["line"] in waiting for d in view["delays"]),
+    }
+
+
+def customer_answer(app: Backorder, ref: str, token: str, choice: str) -> int:
+    """The customer accepts the delay, or cancels the delayed lines for a refund."""
+    _check(app, ref, token)
+    if choice == "accept":
+        return accept_delay(app, ref)
+    if choice == "cancel":
+        return cancel_delayed(app, ref)
+    raise InvalidRequest("the choice is accept or cancel")
 
 
 def customer_unsubscribe(app: Backorder, ref: str, token: str) -> str:

@@ -21,13 +21,14 @@ import httpx
 from jinja2 import TemplateError
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from backorder.domain.alerts import ORDER_KINDS
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.domain.events import EVENT_TYPES
 from backorder.notify import FOLDED_KINDS, Sent, email, sms, webhooks
 from backorder.services import alerts
 from backorder.services.consumers import save_position
 from backorder.services.context import Backorder
-from backorder.services.customer_links import mint_link
+from backorder.services.customer_links import delay_page, mint_link
 from backorder.services.views import order_view
 from backorder.store.tables import (
     customer_preferences,
@@ -400,7 +401,7 @@ def _staff_messages(batch: Any, now: datetime, settings: Any) -> list[dict[str, 
             targets += [("email", address) for address in sorted(emails)]
         if (
             event.type == "alert_raised"
-            and payload.get("kind") == "costly_backorder"
+            and payload.get("kind") in ORDER_KINDS
             and settings.manager_phone
             and sms_ready(settings)
         ):
@@ -654,6 +655,18 @@ class _Writer:
             if not items:  # served, cancelled or back on the date told: nothing to tell
                 return Sent(False, None, "the date told holds again", withdrawn=True)
             context |= {"items": items}
+        if row.kind == "delay_notice":
+            view = order_view(self.app, ref)
+            still = {line["line"] for line in view["lines"] if line["backordered"]}
+            lines = [line for line in context["lines"] if line["line"] in still]
+            if not lines:  # served or cancelled since: nothing is delayed any more
+                return Sent(False, None, "nothing delayed waits any more", withdrawn=True)
+            page = delay_page(self.app, ref, minted.token)
+            context |= {
+                "lines": lines,
+                "accept_url": f"{page}&choice=accept",
+                "cancel_url": f"{page}&choice=cancel",
+            }
         return context, unsubscribe
 
 

@@ -61,7 +61,7 @@ def find_order(uow: UnitOfWork, ref: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _lock_order(
+def lock_order(
     uow: UnitOfWork, ref: str
 ) -> tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]]:
     """Lock the order's SKUs (in SKU order), then read its lines under those locks."""
@@ -83,10 +83,9 @@ def cancel_order(
     units released by the cancel go to the queue in the same transaction."""
     if units is not None and line_no is None:
         raise InvalidRequest("a cancel quantity needs a line number")
-    reason = reason or CUSTOMER_REQUEST
     now = app.now()
     with app.db.write() as uow:
-        _, lines, rows = _lock_order(uow, ref)
+        _, lines, rows = lock_order(uow, ref)
         if line_no is not None:
             targets = [line for line in lines if line.line_no == line_no]
             if not targets:
@@ -95,59 +94,80 @@ def cancel_order(
             targets = [line for line in lines if line.qty.open > 0]
             if not targets:
                 raise ImpossibleCancel(f"order {ref} has nothing left to cancel")
-        facts: list[Event] = []
-        log: list[dict[str, Any]] = []
-        released = 0
-        for line in targets:
-            plan = plan_cancel(line.qty, units)
-            stock = rows[line.product_id].stock
-            line.qty.backordered -= plan.from_backordered
-            line.qty.allocated -= plan.from_allocated
-            line.qty.cancelled += plan.units
-            stock.backordered -= plan.from_backordered
-            stock.allocated -= plan.from_allocated
-            released += plan.from_allocated
-            log.append(
-                {
-                    "line_id": line.id,
-                    "units": plan.units,
-                    "from_allocated": plan.from_allocated,
-                    "reason": reason,
-                    "cancelled_at": now,
-                }
-            )
-            facts.append(
-                UnitsCancelled(
-                    order=line.order,
-                    sku=line.sku,
-                    line=line.line_no,
-                    units=plan.units,
-                    from_backordered=plan.from_backordered,
-                    from_allocated=plan.from_allocated,
-                    reason=reason,
-                    unit_price=line.unit_price,
-                    value=line.unit_price * plan.units,
-                )
-            )
-        Lines(uow.connection).save_quantities(targets)
-        uow.connection.execute(insert(cancellations), log)
-        reallocated = 0
-        for row in sorted(rows.values(), key=lambda r: r.product.sku):
-            moved = serve(uow, row, app.ranking(row.product.queue), ("release", ref), now)
-            reallocated += moved.units
-            facts.extend(moved.events)
-        Products(uow.connection).save_stocks(list(rows.values()), now)
-        facts.extend(reschedule(uow, rows.values(), now, app.settings.eta_change_days))
+        done, facts = cancel_lines(
+            app, uow, (ref, rows), [(line, units) for line in targets], reason or CUSTOMER_REQUEST
+        )
         Outbox(uow.connection).append(facts, now)
         uow.commit()
-    return Cancelled(ref, sum(entry["units"] for entry in log), released, reallocated)
+    return done
+
+
+def cancel_lines(
+    app: Backorder,
+    uow: UnitOfWork,
+    order: tuple[str, dict[int, ProductRow]],
+    targets: list[tuple[LineRow, int | None]],
+    reason: str,
+) -> tuple[Cancelled, list[Event]]:
+    """Within the caller's transaction, with the order's SKUs locked and its lines read under
+    the locks (`lock_order`): cancel so many units of each line (None: all it has open), hand
+    released stock to the queue and date the queue again. The events, for the caller."""
+    ref, rows = order
+    now = app.now()
+    lines = [line for line, _ in targets]
+    facts: list[Event] = []
+    log: list[dict[str, Any]] = []
+    released = 0
+    for line, units in targets:
+        plan = plan_cancel(line.qty, units)
+        stock = rows[line.product_id].stock
+        line.qty.backordered -= plan.from_backordered
+        line.qty.allocated -= plan.from_allocated
+        line.qty.cancelled += plan.units
+        stock.backordered -= plan.from_backordered
+        stock.allocated -= plan.from_allocated
+        released += plan.from_allocated
+        log.append(
+            {
+                "line_id": line.id,
+                "units": plan.units,
+                "from_allocated": plan.from_allocated,
+                "reason": reason,
+                "cancelled_at": now,
+            }
+        )
+        facts.append(
+            UnitsCancelled(
+                order=line.order,
+                sku=line.sku,
+                line=line.line_no,
+                units=plan.units,
+                from_backordered=plan.from_backordered,
+                from_allocated=plan.from_allocated,
+                reason=reason,
+                unit_price=line.unit_price,
+                value=line.unit_price * plan.units,
+            )
+        )
+    if not lines:
+        return Cancelled(ref, 0, 0, 0), facts
+    Lines(uow.connection).save_quantities(lines)
+    uow.connection.execute(insert(cancellations), log)
+    reallocated = 0
+    for row in sorted(rows.values(), key=lambda r: r.product.sku):
+        moved = serve(uow, row, app.ranking(row.product.queue), ("release", ref), now)
+        reallocated += moved.units
+        facts.extend(moved.events)
+    Products(uow.connection).save_stocks(list(rows.values()), now)
+    facts.extend(reschedule(uow, rows.values(), now, app.settings.eta_change_days))
+    return Cancelled(ref, sum(entry["units"] for entry in log), released, reallocated), facts
 
 
 def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped:
     """Ship the order's allocated units. A ship-complete order ships only when nothing waits."""
     now = app.now()
     with app.db.write() as uow:
-        order, lines, rows = _lock_order(uow, ref)
+        order, lines, rows = lock_order(uow, ref)
         by_number = {line.line_no: line for line in lines}
         plan = plan_shipment(
             {n: line.qty for n, line in by_number.items()}, lines[0].order.terms.preference
@@ -197,7 +217,7 @@ def expedite_order(app: Backorder, ref: str) -> int:
     Returns how many lines were re-ranked."""
     now = app.now()
     with app.db.write() as uow:
-        order, lines, rows = _lock_order(uow, ref)
+        order, lines, rows = lock_order(uow, ref)
         uow.connection.execute(
             update(orders).where(orders.c.id == order["id"]).values(expedite=True)
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from backorder.domain.errors import UnknownSku
 from backorder.domain.model import order_status
 from backorder.services.context import Backorder
+from backorder.services.delays import notices_of
 from backorder.services.orders import find_order
 from backorder.store.repos import Lines, Products, line_from_row, line_select
 from backorder.store.tables import (
@@ -27,6 +28,10 @@ from backorder.store.tables import (
 
 def _money(value: Any) -> str:
     return str(value)
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _day(value: date | None) -> str | None:
@@ -135,6 +140,15 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
             if any(line.qty.shipped for line in lines)
             else []
         )
+        delays = notices_of(uow.connection, order["id"])
+        checked = {
+            row.id: row
+            for row in uow.connection.execute(
+                select(
+                    order_lines.c.id, order_lines.c.checked_at, order_lines.c.checked_status
+                ).where(order_lines.c.order_id == order["id"])
+            )
+        }
     context = lines[0].order if lines else None
     return {
         "ref": ref,
@@ -173,10 +187,13 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                 "promised": _day(line.promised),
                 "allocations": why[line.id],
                 "cancellations": cancelled[line.id],
+                "checked_at": _when(checked[line.id].checked_at),
+                "checked_status": checked[line.id].checked_status,
             }
             for line in lines
         ],
         "shipments": shipped,
+        "delays": delays,
     }
 
 

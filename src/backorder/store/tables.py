@@ -112,6 +112,9 @@ order_lines = Table(
     Column("eta", Date),  # when the waiting units are expected, as of the last walk
     Column("promised", Date),  # the first date the customer was told; never moves
     Column("eta_told", Date),  # the date the customer was last told
+    # stamped by the daily review: when it last looked at the line, and what it found
+    Column("checked_at", UtcDateTime),
+    Column("checked_status", String(16)),
     UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line"),
     CheckConstraint(
         "allocated >= 0 AND backordered >= 0 AND shipped >= 0 AND cancelled >= 0",
@@ -496,4 +499,111 @@ po_lines = Table(
         sqlite_where=text("received + cancelled < ordered"),
         postgresql_where=text("received + cancelled < ordered"),
     ),
+)
+
+# Delay notices of the daily review, one per slip of a line: the date it missed, the revised
+# date, what keeps the line (silence, an explicit acceptance, or nothing to answer), by when
+# the customer may answer, and what came of it. Recorded on the order.
+DELAY_OUTCOMES = (
+    "informed",
+    "pending",
+    "accepted",
+    "consented",
+    "cancelled",
+    "lapsed",
+    "superseded",
+    "moot",
+)
+delay_notices = Table(
+    "delay_notices",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("line_id", ForeignKey("order_lines.id"), nullable=False),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("seq", Integer, nullable=False),  # 1 for the line's first slip, then 2, ...
+    Column("noticed_on", Date, nullable=False),
+    Column("missed", Date, nullable=False),
+    Column("revised", Date),  # None: indefinite
+    Column("backordered", Integer, nullable=False),  # units waiting when noticed
+    Column("consent", String(16), nullable=False),
+    Column("answer_by", Date),
+    Column("outcome", String(16), nullable=False),
+    Column("settled_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("line_id", "seq", name="uq_delay_notices_line_seq"),
+    CheckConstraint("consent IN ('none', 'silence', 'explicit')", name="consent_known"),
+    CheckConstraint(
+        "outcome IN (" + ", ".join(f"'{o}'" for o in DELAY_OUTCOMES) + ")", name="outcome_known"
+    ),
+    Index("ix_delay_notices_order", "order_id"),
+    Index(
+        "ix_delay_notices_pending",
+        "answer_by",
+        sqlite_where=text("outcome = 'pending'"),
+        postgresql_where=text("outcome = 'pending'"),
+    ),
+)
+
+# Work the daily review hands to people: a procurement review or an inventory correction per
+# late SKU, one open task per kind and SKU, with its facts, orders, due date and links.
+TASK_KINDS = ("procurement_review", "correct_inbound")
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("role", String(16), nullable=False),  # procurement | inventory
+    Column("sku", String(64), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("facts", Payload, nullable=False),
+    Column("orders", Payload, nullable=False),  # the order references concerned
+    Column("due_on", Date, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Column("done_by", String(16)),  # staff | review (nothing late any more)
+    Column("note", String(2000)),
+    CheckConstraint("state IN ('open', 'done')", name="state_known"),
+    CheckConstraint("role IN ('procurement', 'inventory')", name="role_known"),
+    Index(
+        "ix_tasks_open_kind_sku",
+        "kind",
+        "sku",
+        unique=True,
+        sqlite_where=text("state = 'open'"),
+        postgresql_where=text("state = 'open'"),
+    ),
+)
+
+# The incident log: per late SKU and review day, what is late, by how much, for how many
+# orders and how much money, the new expected date, and the mitigation plan.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("summary", String(1000), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("orders", Payload, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("value", Money, nullable=False),
+    Column("max_delay_days", Integer, nullable=False),
+    Column("new_eta", Date),
+    Column("supplier_id", String(64)),
+    Column("plan", Payload, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("sku", "day", name="uq_incidents_sku_day"),
+)
+
+# One row per day the review ran, with the day's figures (the weekly report reads them).
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
+    Column("overdue_lines", Integer, nullable=False),
+    Column("value_at_risk", Money, nullable=False),
+    Column("skus", Integer, nullable=False),
+    Column("summary", Payload, nullable=False),
 )

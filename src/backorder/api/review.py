@@ -1,0 +1,248 @@
+"""Routes of the daily review: run it, its tasks and incident log, the days it ran; and the
+customer's answer to a delay notice (JSON, and the small page the notice's links open)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import Field
+from sqlalchemy import select
+
+from backorder.api.auth import need
+from backorder.api.responses import Day as DayOut
+from backorder.api.responses import DelayNoticeOut, Out, Timestamp
+from backorder.api.routes import (
+    CONFLICT,
+    CUSTOMER_ERRORS,
+    ERRORS,
+    App,
+    Reader,
+    Ref,
+    Token,
+    _problem,
+)
+from backorder.api.schemas import Body
+from backorder.domain.access import Permission, Role
+from backorder.domain.errors import BackorderError
+from backorder.services.customer_links import customer_answer, customer_delay
+from backorder.services.review import run_review
+from backorder.services.tasks import finish_task, list_incidents, list_tasks
+from backorder.store.tables import reviews
+
+router = APIRouter(prefix="/api/v1")
+pages = APIRouter(include_in_schema=False)
+
+Reviewer = Annotated[Role, Depends(need(Permission.REVIEW))]
+TaskId = Annotated[int, Path(ge=1, le=2**53 - 1, description="the task's id")]
+NOTHING: dict[int | str, dict[str, Any]] = {CONFLICT: _problem("No delay waits for an answer")}
+
+
+class ReviewLineOut(Out):
+    order: str
+    sku: str
+    backordered: int
+    value: str
+    promised: DayOut
+    eta: DayOut | None
+    delay_days: int
+
+
+class ReviewOut(Out):
+    day: DayOut
+    overdue_lines: int = Field(description="waiting lines whose promised date has passed")
+    value_at_risk: str = Field(description="their backordered value")
+    tasks_opened: int
+    incidents: int = Field(description="incident log entries written")
+    customers_notified: int = Field(description="orders sent a delay notice")
+    manager_alerted: int = Field(description="costly late orders the manager was alerted of")
+    cleared: int = Field(description="tasks closed and alerts resolved: nothing late any more")
+    delays_settled: dict[str, int] = Field(
+        description="notices past their answer date: consented, lapsed (cancelled), moot"
+    )
+    lines: list[ReviewLineOut]
+
+
+class ReviewDayOut(Out):
+    day: DayOut
+    ran_at: Timestamp
+    overdue_lines: int
+    value_at_risk: str
+    skus: int
+
+
+class TaskLinks(Out):
+    product: str
+    queue: str
+    orders: list[str]
+    purchase_orders: list[str]
+
+
+class TaskOut(Out):
+    id: int
+    kind: Literal["procurement_review", "correct_inbound"]
+    role: Literal["procurement", "inventory"]
+    sku: str
+    state: Literal["open", "done"]
+    title: str
+    due_on: DayOut
+    orders: list[str]
+    facts: dict[str, Any] = Field(description="what the review found: lines, value, supply")
+    links: TaskLinks
+    opened_at: Timestamp
+    done_at: Timestamp | None
+    done_by: Literal["staff", "review"] | None
+    note: str | None
+
+
+class TaskDoneIn(Body):
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class IncidentOut(Out):
+    id: int
+    sku: str
+    day: DayOut
+    summary: str
+    lines: int
+    orders: list[str]
+    units: int
+    value: str
+    max_delay_days: int
+    new_eta: DayOut | None
+    supplier: str | None
+    plan: list[str] = Field(description="the mitigation plan, most direct step first")
+    created_at: Timestamp
+
+
+class CustomerDelayOut(Out):
+    ref: str
+    delays: list[DelayNoticeOut]
+    can_accept: bool
+    can_cancel: bool
+
+
+class AnsweredOut(Out):
+    ref: str
+    lines: int = Field(description="lines whose delay was accepted, or that were cancelled")
+    delays: list[DelayNoticeOut]
+
+
+@router.post("/reviews", tags=["review"], response_model=ReviewOut, responses=ERRORS)
+def post_review(app: App, _: Reviewer) -> dict[str, Any]:
+    """Run the daily review now (the worker runs it every day at BACKORDER_REVIEW_AT). A
+    second run on the same day changes nothing."""
+    return run_review(app)
+
+
+@router.get("/reviews", tags=["review"], response_model=list[ReviewDayOut], responses=ERRORS)
+def get_reviews(
+    app: App,
+    _: Reader,
+    since: Annotated[date | None, Query(description="from this day")] = None,
+) -> list[dict[str, Any]]:
+    """The days the review ran, newest first, with the day's figures."""
+    query = select(reviews).order_by(reviews.c.day.desc()).limit(1000)
+    if since is not None:
+        query = query.where(reviews.c.day >= since)
+    with app.db.read() as uow:
+        rows = uow.connection.execute(query).mappings().all()
+    return [
+        {
+            "day": row["day"].isoformat(),
+            "ran_at": row["ran_at"].isoformat(),
+            "overdue_lines": row["overdue_lines"],
+            "value_at_risk": str(row["value_at_risk"]),
+            "skus": row["skus"],
+        }
+        for row in rows
+    ]
+
+
+@router.get("/tasks", tags=["review"], response_model=list[TaskOut], responses=ERRORS)
+def get_tasks(
+    app: App,
+    _: Reader,
+    role: Annotated[Literal["procurement", "inventory"] | None, Query()] = None,
+    status: Annotated[Literal["open", "done", "all"], Query()] = "open",
+) -> list[dict[str, Any]]:
+    """Tasks the daily review opened, soonest due first."""
+    return list_tasks(app, role, None if status == "all" else status)
+
+
+@router.post("/tasks/{task}/done", tags=["review"], response_model=TaskOut, responses=ERRORS)
+def post_task_done(task: TaskId, body: TaskDoneIn, app: App, _: Reviewer) -> dict[str, Any]:
+    """Mark a task done, with what was done."""
+    return finish_task(app, task, body.note)
+
+
+@router.get("/incidents", tags=["review"], response_model=list[IncidentOut], responses=ERRORS)
+def get_incidents(
+    app: App,
+    _: Reader,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[date | None, Query(description="from this day")] = None,
+) -> list[dict[str, Any]]:
+    """The incident log, newest first."""
+    return list_incidents(app, sku, since)
+
+
+@router.get(
+    "/customer/orders/{ref}/delay",
+    tags=["customers"],
+    response_model=CustomerDelayOut,
+    responses=CUSTOMER_ERRORS,
+)
+def get_customer_delay(ref: Ref, token: Token, app: App) -> dict[str, Any]:
+    """The order's delay notices as its customer sees them (authenticated by the link)."""
+    return customer_delay(app, ref, token)
+
+
+@router.post(
+    "/customer/orders/{ref}/delay/{choice}",
+    tags=["customers"],
+    response_model=AnsweredOut,
+    responses=CUSTOMER_ERRORS | NOTHING,
+)
+def post_customer_delay(
+    ref: Ref, choice: Literal["accept", "cancel"], token: Token, app: App
+) -> dict[str, Any]:
+    """The customer accepts the delay, or cancels the delayed lines for a refund."""
+    lines = customer_answer(app, ref, token, choice)
+    return {"ref": ref, "lines": lines, "delays": customer_delay(app, ref, token)["delays"]}
+
+
+_pages = Environment(
+    loader=PackageLoader("backorder.api", "pages"), autoescape=select_autoescape(default=True)
+)
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
+
+
+@pages.get("/customer/orders/{ref}/delay")
+def delay_page(
+    ref: str, app: App, token: str = "", choice: Literal["accept", "cancel"] = "accept"
+) -> HTMLResponse:
+    """What a delay notice's link opens: the delay and one button to confirm the choice."""
+    try:
+        view = customer_delay(app, ref, token)
+    except BackorderError as error:
+        return _page("delay.html", 403, problem=str(error), ref=ref)
+    return _page("delay.html", ref=ref, view=view, choice=choice, token=token)
+
+
+@pages.post("/customer/orders/{ref}/delay")
+def delay_answer_page(
+    ref: str, app: App, token: str = "", choice: Literal["accept", "cancel"] = "accept"
+) -> HTMLResponse:
+    """The customer's confirmed choice."""
+    try:
+        lines = customer_answer(app, ref, token, choice)
+    except BackorderError as error:
+        return _page("delay.html", 409, problem=str(error), ref=ref)
+    return _page("delay.html", ref=ref, done=choice, lines=lines)
