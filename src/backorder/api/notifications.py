@@ -53,9 +53,7 @@ def get_webhooks(app: App, _: Subscriber) -> list[dict[str, Any]]:
 def post_webhook(body: WebhookIn, app: App, _: Subscriber) -> dict[str, Any]:
     """Subscribe a URL to the events from now on, signed the Standard Webhooks way with the
     secret in the answer."""
-    return add_subscription(
-        app, body.url, body.event_types, body.description, format=body.format
-    )
+    return add_subscription(app, body.url, body.event_types, body.description, format=body.format)
 
 
 @router.delete(

@@ -3,13 +3,14 @@ customer's answer to a delay notice (JSON, and the small page the notice's links
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 
 from backorder.api.auth import need
@@ -38,6 +39,17 @@ pages = APIRouter(include_in_schema=False)
 
 Reviewer = Annotated[Role, Depends(need(Permission.REVIEW))]
 TaskId = Annotated[int, Path(ge=1, le=2**53 - 1, description="the task's id")]
+ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_day(value: Any) -> Any:
+    """A day as YYYY-MM-DD only (lax parsing would take "0" as 1 January 1970)."""
+    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+        raise ValueError("expected a date, YYYY-MM-DD")
+    return value
+
+
+DayQuery = Annotated[date, BeforeValidator(_iso_day)]
 NOTHING: dict[int | str, dict[str, Any]] = {CONFLICT: _problem("No delay waits for an answer")}
 
 
@@ -142,7 +154,7 @@ def post_review(app: App, _: Reviewer) -> dict[str, Any]:
 def get_reviews(
     app: App,
     _: Reader,
-    since: Annotated[date | None, Query(description="from this day")] = None,
+    since: Annotated[DayQuery | None, Query(description="from this day")] = None,
 ) -> list[dict[str, Any]]:
     """The days the review ran, newest first, with the day's figures."""
     query = select(reviews).order_by(reviews.c.day.desc()).limit(1000)
@@ -184,7 +196,7 @@ def get_incidents(
     app: App,
     _: Reader,
     sku: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[date | None, Query(description="from this day")] = None,
+    since: Annotated[DayQuery | None, Query(description="from this day")] = None,
 ) -> list[dict[str, Any]]:
     """The incident log, newest first."""
     return list_incidents(app, sku, since)

@@ -25,7 +25,9 @@ PoRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TO
 WholePercent = Annotated[int, Field(ge=0, le=100), BeforeValidator(number_only)]
 LeadDays = Annotated[int, Field(ge=0, le=3650), BeforeValidator(number_only)]
 Email = Annotated[
-    str, StringConstraints(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    # spelled out, not \s: Python's \s also takes U+0085 and U+001C-1F, a client's does not
+    str,
+    StringConstraints(min_length=3, max_length=320, pattern=r"^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$"),
 ]
 
 
