@@ -16,6 +16,7 @@ from backorder.demo.report import report
 from backorder.demo.store import OPENING, TODAY, DemoSummary, SimClock, Store
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
+from backorder.services.review import run_review
 from backorder.store.db import Database
 from backorder.store.migrate import ensure_schema
 
@@ -57,7 +58,7 @@ def run_demo(settings: Settings, file: Path, seed: int, console: Console) -> Dem
         with app.db.engine.connect():
             _trade(Store(app, clock, random.Random(seed)), console)
             clock.now = TODAY
-            return report(app, file, seed, console)
+            return report(app, file, seed, console, run_review(app))
     finally:
         app.close()
 

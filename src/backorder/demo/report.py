@@ -288,7 +288,23 @@ def _shipments(conn: Connection) -> tuple[Table, int]:
     ), int(count)
 
 
-def report(app: Backorder, file: Path, seed: int, console: Console) -> DemoSummary:
+def _review(result: dict[str, Any]) -> Table:
+    return _table(
+        "Daily review",
+        facts=[
+            ("as of", f"{TODAY:%a %d %b}"),
+            ("overdue lines", result["overdue_lines"]),
+            ("value at risk", _money(Decimal(result["value_at_risk"]))),
+            ("tasks opened", result["tasks_opened"]),
+            ("incidents logged", result["incidents"]),
+            ("delay notices", result["customers_notified"]),
+        ],
+    )
+
+
+def report(
+    app: Backorder, file: Path, seed: int, console: Console, review: dict[str, Any]
+) -> DemoSummary:
     with app.db.read() as uow:
         conn = uow.connection
         customers = conn.execute(select(func.count(func.distinct(ORDER.customer_id)))).scalar_one()
@@ -315,6 +331,7 @@ def report(app: Backorder, file: Path, seed: int, console: Console) -> DemoSumma
         queues,
         flow,
         Columns([cancelled, shipped], padding=(0, 4)),
+        _review(review),
     ):
         console.print(part)
         if isinstance(part, Table) and part.caption:
@@ -327,6 +344,8 @@ def report(app: Backorder, file: Path, seed: int, console: Console) -> DemoSumma
         f"order show {ref}" if ref else "",
         f"stock show {sku}",
         "events --limit 20",
+        "task list",
+        "incident list",
     ):
         if command:
             console.print(f"  {db} {command}", soft_wrap=True, highlight=False, markup=False)

@@ -121,9 +121,9 @@ def waiting_of(row: dict[str, Any], supply: dict[int, Outlook] | None = None) ->
     )
 
 
-def run_review(app: Backorder, now: datetime | None = None) -> dict[str, Any]:
-    """Run the daily review as of `now` (default: the clock); its summary."""
-    now = now or app.now()
+def run_review(app: Backorder) -> dict[str, Any]:
+    """Run the daily review as of the app's clock; its summary."""
+    now = app.now()
     today = now.date()
     policy = policy_of(app)
     settled = settle_unanswered(app, today)
@@ -144,7 +144,7 @@ def run_review(app: Backorder, now: datetime | None = None) -> dict[str, Any]:
         overdue = [row for row in rows if overdue_days(row["promised"], today)]
         stamped = _stamp(conn, overdue, now)
         late = _late_skus(conn, overdue, locked, supply, today)
-        opened, cleared = 0, 0
+        opened = 0
         for kind in ROLES:
             count, more = open_tasks(conn, kind, late, now, app)
             opened += count
@@ -211,7 +211,7 @@ def run_daily(app: Backorder) -> bool:
     if not review_due(app, now):
         return False
     try:
-        run_review(app, now)
+        run_review(app)
     except IntegrityError:
         log.info("the review of %s was run by another worker", now.date())
         return False
