@@ -45,6 +45,8 @@ def text_body(event_type: str, data: dict[str, Any]) -> str:
         line = f"{state}{data.get('summary')}"
         if data.get("resolution") and event_type == "alert_resolved":
             line += f" ({data['resolution']})"
+    elif isinstance(told := data.get("title") or data.get("summary"), str):  # tasks, incidents
+        line = f"{event_type.replace('_', ' ')}: {told}"
     else:
         about = [f"{name} {data[name]}" for name in ("order_ref", "sku", "units") if data.get(name)]
         line = f"{event_type.replace('_', ' ')}: {', '.join(about)}" if about else event_type

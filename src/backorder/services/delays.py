@@ -102,7 +102,8 @@ def _answer(
     for notice in notices:
         line = by_id[notice.line_id]
         if notice.outcome == Outcome.PENDING.value:
-            facts.append(_settle(uow.connection, notice, line, outcome, now))
+            came = outcome if line.qty.backordered else Outcome.MOOT
+            facts.append(_settle(uow.connection, notice, line, came, now))
         if outcome is Outcome.CANCELLED and line.qty.backordered:
             targets[line.id] = line
     if outcome is Outcome.CANCELLED and targets:
