@@ -84,9 +84,7 @@ def _refunds(facts: list[Event], reason: str) -> list[Event]:
     ]
 
 
-def _answer(
-    app: Backorder, uow: UnitOfWork, ref: str, outcome: Outcome, pending_only: bool
-) -> tuple[int, list[Event]]:
+def _answer(app: Backorder, uow: UnitOfWork, ref: str, outcome: Outcome) -> tuple[int, list[Event]]:
     """Accept or cancel the order's delayed lines (those with a notice waiting for an answer;
     to cancel, any line with a notice that still waits); the lines it settled."""
     now = app.now()
@@ -94,15 +92,17 @@ def _answer(
     by_id = {line.id: line for line in lines}
     n = delay_notices.c
     query = select(delay_notices).where(n.line_id.in_(list(by_id)))
-    if pending_only:
+    if outcome is Outcome.ACCEPTED:
         query = query.where(n.outcome == Outcome.PENDING.value)
     notices = uow.connection.execute(query.order_by(n.line_id, n.seq)).all()
     facts: list[Event] = []
     targets: dict[int, LineRow] = {}
+    accepted = 0
     for notice in notices:
         line = by_id[notice.line_id]
         if notice.outcome == Outcome.PENDING.value:
             came = outcome if line.qty.backordered else Outcome.MOOT
+            accepted += came is Outcome.ACCEPTED
             facts.append(_settle(uow.connection, notice, line, came, now))
         if outcome is Outcome.CANCELLED and line.qty.backordered:
             targets[line.id] = line
@@ -115,14 +115,13 @@ def _answer(
             CANCELLED,
         )
         facts += cancelled + _refunds(cancelled, CANCELLED)
-    settled = len(targets) if outcome is Outcome.CANCELLED else len(facts)
-    return settled, facts
+    return (len(targets) if outcome is Outcome.CANCELLED else accepted), facts
 
 
 def accept_delay(app: Backorder, ref: str) -> int:
     """The customer accepts the delay of every line whose notice waits for an answer."""
     with app.db.write() as uow:
-        accepted, facts = _answer(app, uow, ref, Outcome.ACCEPTED, pending_only=True)
+        accepted, facts = _answer(app, uow, ref, Outcome.ACCEPTED)
         if not accepted:
             raise NothingToAnswer(f"order {ref} has no delay waiting for an answer")
         Outbox(uow.connection).append(facts, app.now())
@@ -133,7 +132,7 @@ def accept_delay(app: Backorder, ref: str) -> int:
 def cancel_delayed(app: Backorder, ref: str) -> int:
     """The customer cancels what still waits of the lines that were delayed, for a refund."""
     with app.db.write() as uow:
-        cancelled, facts = _answer(app, uow, ref, Outcome.CANCELLED, pending_only=False)
+        cancelled, facts = _answer(app, uow, ref, Outcome.CANCELLED)
         if not cancelled:
             raise NothingToAnswer(f"order {ref} has no delayed line left to cancel")
         Outbox(uow.connection).append(facts, app.now())
