@@ -47,7 +47,7 @@ from backorder.services.context import Backorder
 from backorder.services.delays import settle_unanswered
 from backorder.services.schedule import reschedule
 from backorder.services.tasks import ROLES, close_tasks, log_incidents, open_tasks
-from backorder.store.db import UnitOfWork
+from backorder.store.db import UnitOfWork, batches
 from backorder.store.repos import Outbox, Products, line_from_row, line_select
 from backorder.store.supply import outlooks
 from backorder.store.tables import (
@@ -240,7 +240,7 @@ def _stamp(conn: Connection, overdue: list[dict[str, Any]], now: datetime) -> in
         or row["checked_at"] < start
         or row["checked_status"] != OVERDUE
     ]
-    for chunk in (due[i : i + 500] for i in range(0, len(due), 500)):
+    for chunk in batches(due):
         conn.execute(
             update(order_lines)
             .where(order_lines.c.id.in_(chunk))
@@ -288,13 +288,16 @@ def _ready_orders(conn: Connection, order_ids: set[int]) -> dict[str, int]:
     """Units ready to ship now per order (for the partial-shipment offer)."""
     if not order_ids:
         return {}
-    query = (
-        select(orders.c.channel, orders.c.external_id, func.sum(order_lines.c.allocated))
-        .join(order_lines, order_lines.c.order_id == orders.c.id)
-        .where(orders.c.id.in_(sorted(order_ids)))
-        .group_by(orders.c.channel, orders.c.external_id)
-    )
-    return {f"{c}:{e}": int(units or 0) for c, e, units in conn.execute(query)}
+    ready: dict[str, int] = {}
+    for chunk in batches(sorted(order_ids)):
+        query = (
+            select(orders.c.channel, orders.c.external_id, func.sum(order_lines.c.allocated))
+            .join(order_lines, order_lines.c.order_id == orders.c.id)
+            .where(orders.c.id.in_(chunk))
+            .group_by(orders.c.channel, orders.c.external_id)
+        )
+        ready |= {f"{c}:{e}": int(units or 0) for c, e, units in conn.execute(query)}
+    return ready
 
 
 def _notify(
@@ -309,16 +312,21 @@ def _notify(
     if not slips:
         return []
     n = delay_notices.c
-    conn.execute(
-        update(delay_notices)
-        .where(n.line_id.in_(list(slips)), n.outcome == Outcome.PENDING.value)
-        .values(outcome=Outcome.SUPERSEDED.value, settled_at=now)
-    )
     per_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
     contexts = {}
     notices = []
-    query = line_select().where(order_lines.c.id.in_(list(slips))).order_by(order_lines.c.id)
-    for line in map(line_from_row, conn.execute(query).mappings()):
+    for chunk in batches(sorted(slips)):
+        conn.execute(
+            update(delay_notices)
+            .where(n.line_id.in_(chunk), n.outcome == Outcome.PENDING.value)
+            .values(outcome=Outcome.SUPERSEDED.value, settled_at=now)
+        )
+    slipped = [
+        line_from_row(row)
+        for chunk in batches(sorted(slips))
+        for row in conn.execute(line_select().where(order_lines.c.id.in_(chunk))).mappings()
+    ]
+    for line in slipped:
         s = slips[line.id]
         notices.append(
             {
@@ -380,11 +388,13 @@ def _alert_manager(
     if not costly:
         return 0
     keys = {alert_key("overdue_costly", None, ref): ref for ref in costly}
-    open_keys = set(
-        conn.execute(
-            select(alerts.c.key).where(alerts.c.key.in_(list(keys)), alerts.c.state == "open")
+    open_keys = {
+        key
+        for chunk in batches(sorted(keys))
+        for key in conn.execute(
+            select(alerts.c.key).where(alerts.c.key.in_(chunk), alerts.c.state == "open")
         ).scalars()
-    )
+    }
     today = now.date()
     raised = 0
     for key, ref in sorted(keys.items()):

@@ -11,7 +11,7 @@ from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, 
 
 from backorder.domain.events import EtaChanged, Event
 from backorder.domain.supply import Outlook, slipped
-from backorder.store.db import UnitOfWork
+from backorder.store.db import UnitOfWork, batches
 from backorder.store.repos import QUEUE_ORDER, ProductRow, line_from_row, line_select
 from backorder.store.supply import outlooks
 from backorder.store.tables import order_lines
@@ -97,9 +97,15 @@ def _changes(
 ) -> list[Event]:
     if not told:
         return []
-    query = line_select().where(order_lines.c.id.in_(list(told))).order_by(order_lines.c.id)
     facts: list[Event] = []
-    for line in map(line_from_row, uow.connection.execute(query).mappings()):
+    rows = (
+        row
+        for chunk in batches(sorted(told))
+        for row in uow.connection.execute(
+            line_select().where(order_lines.c.id.in_(chunk)).order_by(order_lines.c.id)
+        ).mappings()
+    )
+    for line in map(line_from_row, rows):
         previous, eta = told[line.id]
         days = (eta - previous).days if eta and previous else None
         facts.append(

@@ -12,6 +12,7 @@ from backorder.domain.errors import InvalidRequest, UnknownTask
 from backorder.domain.events import Event, IncidentLogged, TaskDone, TaskOpened
 from backorder.domain.review import LateSku, mitigation, summary
 from backorder.services.context import Backorder
+from backorder.store.db import batches
 from backorder.store.repos import Outbox
 from backorder.store.tables import incidents, tasks
 
@@ -182,10 +183,11 @@ def open_tasks(
         return 0, []
     t = tasks.c
     newest: dict[str, Any] = {}
-    for row in conn.execute(
-        select(tasks).where(t.kind == kind, t.sku.in_(sorted(late))).order_by(t.id)
-    ).mappings():
-        newest[row["sku"]] = row
+    for chunk in batches(sorted(late)):
+        for row in conn.execute(
+            select(tasks).where(t.kind == kind, t.sku.in_(chunk)).order_by(t.id)
+        ).mappings():
+            newest[row["sku"]] = row
     today = now.date()
     due = today + timedelta(days=app.settings.task_due_days)
     facts: list[Event] = []
@@ -239,13 +241,13 @@ def log_incidents(conn: Connection, late: dict[str, LateSku], now: datetime) -> 
     if not late:
         return []
     today = now.date()
-    done = set(
-        conn.execute(
-            select(incidents.c.sku).where(
-                incidents.c.day == today, incidents.c.sku.in_(sorted(late))
-            )
+    done = {
+        sku
+        for chunk in batches(sorted(late))
+        for sku in conn.execute(
+            select(incidents.c.sku).where(incidents.c.day == today, incidents.c.sku.in_(chunk))
         ).scalars()
-    )
+    }
     facts: list[Event] = []
     for sku, entry in sorted(late.items()):
         if sku in done:
@@ -289,11 +291,9 @@ def log_incidents(conn: Connection, late: dict[str, LateSku], now: datetime) -> 
 def close_tasks(conn: Connection, late: set[str], now: datetime) -> list[Event]:
     """Step 13: open tasks of SKUs with nothing late any more are done."""
     t = tasks.c
-    query = select(tasks).where(t.state == "open")
-    if late:
-        query = query.where(t.sku.not_in(sorted(late)))
+    open_tasks = conn.execute(select(tasks).where(t.state == "open").order_by(t.id)).mappings()
     facts: list[Event] = []
-    for row in conn.execute(query.order_by(t.id)).mappings().all():
+    for row in [row for row in open_tasks if row["sku"] not in late]:
         note = "nothing of this SKU is late any more"
         conn.execute(
             update(tasks)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -126,3 +127,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def batches(items: Sequence[T], size: int = 1000) -> Iterator[Sequence[T]]:
+    """Slices of at most `size` items: an IN list per slice stays far below the drivers'
+    limits on parameters (PostgreSQL's 65,535; SQLite's 32,766)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
