@@ -11,6 +11,7 @@ import pytest
 
 from backorder.domain.errors import AlreadyExists, InvalidRequest, UnknownSupplier
 from backorder.domain.model import QueueStrategy, Tier
+from backorder.services import schedule
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order
@@ -89,6 +90,23 @@ def test_the_walk_over_several_purchase_orders(stocked: Backorder) -> None:
     ]
     assert changed[0]["promised"] == "2026-01-30"
     assert changed[0]["customer"]["email"] == "1@example.com"
+
+
+def test_the_walk_reads_the_covered_head_page_by_page(
+    stocked: Backorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schedule, "PAGE", 2)  # five waiting lines: three pages
+    po(stocked, "PO-1", (6, 15))
+    po(stocked, "PO-2", (7, 20))
+    assert dates(stocked) == {
+        "web:1": ("2026-01-15", "2026-01-30"),
+        "web:2": ("2026-01-20", "2026-01-30"),
+        "web:3": ("2026-01-20", "2026-01-30"),
+        "web:4": ("2026-01-30", "2026-01-30"),  # 1 unit of 4 covered: beyond supply
+        "web:5": ("2026-01-30", "2026-01-30"),
+    }
+    po(stocked, "PO-3", (7, 25))  # 20 units for 20 waiting: web:4 and web:5, on page three
+    assert [dates(stocked)[f"web:{n}"][0] for n in (4, 5)] == ["2026-01-25", "2026-01-25"]
 
 
 def test_a_priority_customer_joining_ahead_moves_the_others_back(app: Backorder) -> None:

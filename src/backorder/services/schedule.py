@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, or_, select, tuple_, update
 
 from backorder.domain.events import EtaChanged, Event
 from backorder.domain.supply import Outlook, slipped
@@ -23,38 +23,68 @@ _SAVE_DATES = (
 )
 
 
-def _day(value: date | None) -> Any:
-    return literal(value, Date)
+PAGE = 500  # queue lines read per round trip while walking the covered part
 
 
-def _walk(product_id: int, outlook: Outlook) -> Any:
-    """The queue's lines whose date differs from the walk's, with both: the walk is done by
-    the database (a running total of waiting units against the supply's running total), so
-    only lines that move come back."""
-    through = func.sum(order_lines.c.backordered).over(order_by=QUEUE_ORDER).label("through")
-    queue = (
-        select(
-            order_lines.c.id,
-            order_lines.c.eta,
-            order_lines.c.promised,
-            order_lines.c.eta_told,
-            through,
+def _covered(conn: Connection, product_id: int, outlook: Outlook) -> tuple[list[Any], Any]:
+    """The head of the queue that inbound supply covers, in rank order, each line with the
+    date of the purchase order that covers its last unit; and where the head ends (the rank
+    of its last line), for the tail's query. Reads only as far as the supply reaches."""
+    total = sum(inbound.units for inbound in outlook.inbound)
+    head: list[Any] = []
+    through, after = 0, None
+    while through < total:
+        query = (
+            select(
+                order_lines.c.id,
+                order_lines.c.eta,
+                order_lines.c.promised,
+                order_lines.c.eta_told,
+                order_lines.c.backordered,
+                *QUEUE_ORDER[:2],
+            )
+            .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
+            .order_by(*QUEUE_ORDER)
+            .limit(PAGE)
         )
-        .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
-        .subquery("queue")
+        if after is not None:
+            query = query.where(tuple_(*QUEUE_ORDER) > tuple_(*after))
+        page = conn.execute(query).mappings().all()
+        for line in page:
+            if through + line["backordered"] > total:
+                return head, after
+            through += line["backordered"]
+            head.append(dict(line) | {"new": outlook.date_for(through)})
+            after = (line["rank_class"], line["placed_at"], line["id"])
+        if len(page) < PAGE:
+            break
+    return head, after
+
+
+def _beyond(conn: Connection, product_id: int, beyond: date | None, after: Any) -> list[Any]:
+    """Lines past the covered head whose date is not the date beyond supply: found through
+    the index of waiting lines by date, so a queue whose dates hold costs no scan."""
+    eta = order_lines.c.eta
+    off = eta.is_not(None) if beyond is None else or_(eta.is_(None), eta < beyond, eta > beyond)
+    query = select(order_lines.c.id, eta, order_lines.c.promised, order_lines.c.eta_told).where(
+        order_lines.c.product_id == product_id, order_lines.c.backordered > 0, off
     )
-    steps, covered = [], 0
-    for inbound in outlook.inbound:
-        covered += inbound.units
-        steps.append((queue.c.through <= covered, _day(outlook.arrival(inbound))))
-    beyond = _day(outlook.beyond_supply)
-    new = (case(*steps, else_=beyond) if steps else beyond).label("new")
-    return select(queue.c.id, queue.c.eta, queue.c.promised, queue.c.eta_told, new).where(
-        or_(
-            new.is_distinct_from(queue.c.eta),
-            and_(queue.c.promised.is_(None), new.is_not(None)),
-        )
-    )
+    if after is not None:
+        query = query.where(tuple_(*QUEUE_ORDER) > tuple_(*after))
+    return [dict(line) | {"new": beyond} for line in conn.execute(query).mappings()]
+
+
+def _walk(conn: Connection, product_id: int, outlook: Outlook) -> list[Any]:
+    """The queue's lines whose date differs from the walk's, with both. A line's date is that
+    of the purchase order covering its last unit (supply soonest first), else today plus the
+    lead time; only the covered head and the lines whose date is off are read."""
+    head, after = _covered(conn, product_id, outlook) if outlook.inbound else ([], None)
+    moved = [
+        line
+        for line in head
+        if line["new"] != line["eta"] or (line["promised"] is None and line["new"] is not None)
+    ]
+    return moved + _beyond(conn, product_id, outlook.beyond_supply, after)
 
 
 def reschedule(
@@ -68,7 +98,7 @@ def reschedule(
     conn = uow.connection
     supply = outlooks(conn, rows, now.date())
     for row in rows:
-        moved = conn.execute(_walk(row.id, supply[row.id])).mappings().all()
+        moved = _walk(conn, row.id, supply[row.id])
         if not moved:
             continue
         saves, told = [], {}

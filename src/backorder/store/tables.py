@@ -133,6 +133,14 @@ order_lines = Table(
         sqlite_where=text("backordered > 0"),
         postgresql_where=text("backordered > 0"),
     ),
+    # Waiting lines by date: the walk finds the few whose date is off without a scan.
+    Index(
+        "ix_order_lines_waiting_eta",
+        "product_id",
+        "eta",
+        sqlite_where=text("backordered > 0"),
+        postgresql_where=text("backordered > 0"),
+    ),
     # Lines holding stock, for taking back the lowest-ranked allocations.
     Index(
         "ix_order_lines_holding",
