@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BeforeValidator, Field
-from sqlalchemy import select
 
 from backorder.api.auth import need
 from backorder.api.responses import Day as DayOut
@@ -30,9 +29,8 @@ from backorder.api.schemas import Body
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import BackorderError
 from backorder.services.customer_links import customer_answer, customer_delay
-from backorder.services.review import run_review
+from backorder.services.review import review_days, run_review
 from backorder.services.tasks import finish_task, list_incidents, list_tasks
-from backorder.store.tables import reviews
 
 router = APIRouter(prefix="/api/v1")
 pages = APIRouter(include_in_schema=False)
@@ -157,21 +155,7 @@ def get_reviews(
     since: Annotated[DayQuery | None, Query(description="from this day")] = None,
 ) -> list[dict[str, Any]]:
     """The days the review ran, newest first, with the day's figures."""
-    query = select(reviews).order_by(reviews.c.day.desc()).limit(1000)
-    if since is not None:
-        query = query.where(reviews.c.day >= since)
-    with app.db.read() as uow:
-        rows = uow.connection.execute(query).mappings().all()
-    return [
-        {
-            "day": row["day"].isoformat(),
-            "ran_at": row["ran_at"].isoformat(),
-            "overdue_lines": row["overdue_lines"],
-            "value_at_risk": str(row["value_at_risk"]),
-            "skus": row["skus"],
-        }
-        for row in rows
-    ]
+    return review_days(app, since)
 
 
 @router.get("/tasks", tags=["review"], response_model=list[TaskOut], responses=ERRORS)

@@ -15,9 +15,9 @@ from backorder.domain.errors import NothingToAnswer
 from backorder.domain.events import DelaySettled, Event, RefundDue, UnitsCancelled
 from backorder.domain.review import Consent, Outcome, settle
 from backorder.services.context import Backorder
-from backorder.services.orders import cancel_lines, find_order, lock_order
+from backorder.services.orders import cancel_lines, lock_order
 from backorder.store.db import UnitOfWork
-from backorder.store.repos import LineRow, Outbox
+from backorder.store.repos import LineRow, Outbox, ProductRow
 from backorder.store.tables import delay_notices, order_lines, orders
 
 LAPSED = "delay_not_accepted"  # cancellation reason: no acceptance by the answer date
@@ -68,6 +68,20 @@ def _settle(
     )
 
 
+def _cancel_waiting(
+    app: Backorder,
+    uow: UnitOfWork,
+    order: tuple[str, dict[int, ProductRow]],
+    lines: list[LineRow],
+    reason: str,
+) -> list[Event]:
+    """Cancel what still waits of the lines, and owe the customer a refund for it."""
+    _, cancelled = cancel_lines(
+        app, uow, order, [(line, line.qty.backordered) for line in lines], reason
+    )
+    return cancelled + _refunds(cancelled, reason)
+
+
 def _refunds(facts: list[Event], reason: str) -> list[Event]:
     """A refund owed for each cancellation among the facts."""
     return [
@@ -107,14 +121,7 @@ def _answer(app: Backorder, uow: UnitOfWork, ref: str, outcome: Outcome) -> tupl
         if outcome is Outcome.CANCELLED and line.qty.backordered:
             targets[line.id] = line
     if outcome is Outcome.CANCELLED and targets:
-        _, cancelled = cancel_lines(
-            app,
-            uow,
-            (ref, rows),
-            [(line, line.qty.backordered) for line in targets.values()],
-            CANCELLED,
-        )
-        facts += cancelled + _refunds(cancelled, CANCELLED)
+        facts += _cancel_waiting(app, uow, (ref, rows), list(targets.values()), CANCELLED)
     return (len(targets) if outcome is Outcome.CANCELLED else accepted), facts
 
 
@@ -169,8 +176,7 @@ def _settle_order(
     app: Backorder, uow: UnitOfWork, ref: str, today: date, counts: dict[str, int]
 ) -> list[Event]:
     now = app.now()
-    order = find_order(uow, ref)
-    _, lines, rows = lock_order(uow, ref)
+    order, lines, rows = lock_order(uow, ref)
     by_id = {line.id: line for line in lines}
     n = delay_notices.c
     due = uow.connection.execute(
@@ -192,8 +198,5 @@ def _settle_order(
         counts[outcome.value] += 1
         facts.append(_settle(uow.connection, notice, line, outcome, now))
     if lapsed:
-        _, cancelled = cancel_lines(
-            app, uow, (ref, rows), [(line, line.qty.backordered) for line in lapsed], LAPSED
-        )
-        facts += cancelled + _refunds(cancelled, LAPSED)
+        facts += _cancel_waiting(app, uow, (ref, rows), lapsed, LAPSED)
     return facts

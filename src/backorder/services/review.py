@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -68,7 +68,7 @@ def policy_of(app: Backorder) -> DelayPolicy:
     return DelayPolicy(s.delay_options, s.delay_answer_days, s.delay_slack_days)
 
 
-def candidates(conn: Connection, today: Any, policy: DelayPolicy) -> list[dict[str, Any]]:
+def candidates(conn: Connection, today: date, policy: DelayPolicy) -> list[dict[str, Any]]:
     """Waiting lines that are overdue or may have slipped, with their last delay notice."""
     n = delay_notices.c
     ol = order_lines.c
@@ -192,6 +192,26 @@ def run_review(app: Backorder) -> dict[str, Any]:
     return result
 
 
+def review_days(app: Backorder, since: date | None = None) -> list[dict[str, Any]]:
+    """The days the review ran, newest first, with the day's figures (the weekly report's
+    feed)."""
+    query = select(reviews).order_by(reviews.c.day.desc()).limit(1000)
+    if since is not None:
+        query = query.where(reviews.c.day >= since)
+    with app.db.read() as uow:
+        rows = uow.connection.execute(query).mappings().all()
+    return [
+        {
+            "day": row["day"].isoformat(),
+            "ran_at": row["ran_at"].isoformat(),
+            "overdue_lines": row["overdue_lines"],
+            "value_at_risk": str(row["value_at_risk"]),
+            "skus": row["skus"],
+        }
+        for row in rows
+    ]
+
+
 def review_due(app: Backorder, now: datetime) -> bool:
     """Whether the day's review is due: the review time has come and it has not run today."""
     if now.timetz().replace(tzinfo=None) < app.settings.review_at:
@@ -218,7 +238,7 @@ def run_daily(app: Backorder) -> bool:
     return True
 
 
-def _line_view(row: dict[str, Any], today: Any) -> dict[str, Any]:
+def _line_view(row: dict[str, Any], today: date) -> dict[str, Any]:
     return {
         "order": f"{row['channel']}:{row['external_id']}",
         "sku": row["sku"],
@@ -254,7 +274,7 @@ def _late_skus(
     overdue: list[dict[str, Any]],
     locked: dict[int, Any],
     supply: dict[int, Outlook],
-    today: Any,
+    today: date,
 ) -> dict[str, LateSku]:
     """Steps 5-7: per late SKU, the facts of its overdue lines and of its supply."""
     by_sku: dict[int, list[dict[str, Any]]] = defaultdict(list)

@@ -3,6 +3,7 @@ that write them, listing them, and marking a task done."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from backorder.domain.errors import InvalidRequest, UnknownTask
 from backorder.domain.events import Event, IncidentLogged, TaskDone, TaskOpened
 from backorder.domain.review import LateSku, mitigation, summary
+from backorder.domain.supply import Inbound
 from backorder.services.context import Backorder
 from backorder.store.db import batches
 from backorder.store.repos import Outbox
@@ -143,11 +145,12 @@ def list_incidents(
 # --- written by the daily review ------------------------------------------------------
 
 
-def _task_facts(kind: str, late: LateSku, today: Any) -> tuple[str, dict[str, Any]]:
-    inbound = [
-        {"po": i.po, "expected_on": i.expected_on.isoformat(), "units": i.units}
-        for i in late.inbound
-    ]
+def _inbound(lines: Iterable[Inbound]) -> list[dict[str, Any]]:
+    return [{"po": i.po, "expected_on": i.expected_on.isoformat(), "units": i.units} for i in lines]
+
+
+def _task_facts(kind: str, late: LateSku, today: date) -> tuple[str, dict[str, Any]]:
+    inbound = _inbound(late.inbound)
     facts: dict[str, Any] = {
         "lines": late.lines,
         "units": late.units,
@@ -166,7 +169,7 @@ def _task_facts(kind: str, late: LateSku, today: Any) -> tuple[str, dict[str, An
         )
         facts["plan"] = mitigation(late, today)
     else:
-        past_due = [i for i in inbound if i["expected_on"] < today.isoformat()]
+        past_due = _inbound(i for i in late.inbound if i.expected_on < today)
         title = f"Correct the expected arrivals of {late.sku}: " + (
             f"{len(past_due)} purchase order line(s) past due" if past_due else "check them"
         )
