@@ -253,3 +253,15 @@ def test_available_to_promise(stocked: Backorder) -> None:
     assert view["promisable"] == [{"date": "2026-01-25", "units": 22}]
     assert view["beyond_supply"] == "2026-01-30"
     assert [i["po"] for i in view["inbound"]] == ["PO-1", "PO-2"]
+
+
+def test_a_product_lead_time_is_at_most_ten_years_so_every_date_it_gives_exists(
+    app: Backorder,
+) -> None:
+    add_product(app, product("SLOW", lead_time_days=3650))
+    assert atp(app, "SLOW")["beyond_supply"] == "2036-01-08"
+    with pytest.raises(InvalidRequest, match="lead_time_days"):
+        add_product(app, product("NEVER", lead_time_days=2**31 - 1))
+    with pytest.raises(InvalidRequest, match="lead_time_days"):
+        update_product(app, "SLOW", {"lead_time_days": 3651})
+    assert atp(app, "SLOW")["lead_time_days"] == 3650

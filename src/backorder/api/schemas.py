@@ -51,7 +51,7 @@ class ProductIn(Body):
     price: MoneyIn
     policy: Policy = Policy.ALLOW
     max_per_customer: Count | None = None
-    lead_time_days: Count | None = None
+    lead_time_days: LeadDays | None = None
     queue: QueueStrategy | None = None
     discontinued: Flag = False
     backorder_cap: Count | None = None
@@ -72,7 +72,7 @@ class ProductPatch(Body):
     price: MoneyIn | SkipJsonSchema[None] = None
     policy: Policy | SkipJsonSchema[None] = None
     max_per_customer: Count | None = None
-    lead_time_days: Count | None = None
+    lead_time_days: LeadDays | None = None
     queue: QueueStrategy | SkipJsonSchema[None] = None
     discontinued: Flag | SkipJsonSchema[None] = None
     backorder_cap: Count | None = None

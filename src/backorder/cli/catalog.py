@@ -71,6 +71,9 @@ def db_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 PolicyOpt = Annotated[Policy | None, typer.Option(help="Accept backorders or not.")]
 QueueOpt = Annotated[QueueStrategy | None, typer.Option("--queue", help="Queue strategy.")]
 IntOpt = Annotated[int | None, typer.Option(min=0)]
+LeadOpt = Annotated[
+    int | None, typer.Option(min=0, max=3650, help="Supplier lead time in days (at most 3650).")
+]
 SupplierOpt = Annotated[str | None, typer.Option(help="Supplier id (see `supplier add`).")]
 MaxLeadOpt = Annotated[
     int | None, typer.Option(min=0, help="Refuse backorders expected later than this.")
@@ -89,7 +92,7 @@ def product_add(
     price: Annotated[str, typer.Option(help="Unit price, e.g. 19.99.")],
     policy: PolicyOpt = None,
     max_per_customer: IntOpt = None,
-    lead_time_days: IntOpt = None,
+    lead_time_days: LeadOpt = None,
     queue: QueueOpt = None,
     discontinued: Annotated[bool, typer.Option("--discontinued")] = False,
     backorder_cap: Annotated[
@@ -146,7 +149,7 @@ def product_update(
     price: Annotated[str | None, typer.Option()] = None,
     policy: PolicyOpt = None,
     max_per_customer: IntOpt = None,
-    lead_time_days: IntOpt = None,
+    lead_time_days: LeadOpt = None,
     queue: QueueOpt = None,
     discontinued: Annotated[bool | None, typer.Option("--discontinued/--continued")] = None,
     backorder_cap: IntOpt = None,

@@ -17,7 +17,7 @@ from backorder.domain.model import Policy, Product, QueueStrategy
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank
 from backorder.services.schedule import reschedule
-from backorder.services.supply import check_supplier_known
+from backorder.services.supply import MAX_LEAD_DAYS, check_supplier_known
 from backorder.store.db import UnitOfWork
 from backorder.store.repos import Outbox, ProductRow, Products
 
@@ -38,7 +38,12 @@ def check_product(product: Product) -> None:
         raise InvalidRequest(f"name of {product.sku} is longer than 200 characters")
     if product.unit_price != product.unit_price.quantize(Decimal("0.0001")):
         raise InvalidRequest(f"price of {product.sku} has more than 4 decimal places")
-    for field in ("lead_time_days", "max_per_customer", "backorder_cap", "max_lead_days"):
+    # A lead time is added to today's date: past ten years it is no date at all.
+    if product.lead_time_days is not None and not 0 <= product.lead_time_days <= MAX_LEAD_DAYS:
+        raise InvalidRequest(
+            f"lead_time_days of {product.sku} must be between 0 and {MAX_LEAD_DAYS}"
+        )
+    for field in ("max_per_customer", "backorder_cap", "max_lead_days"):
         value = getattr(product, field)
         if value is not None and not 0 <= value <= MAX_COUNT:
             raise InvalidRequest(f"{field} of {product.sku} must be between 0 and {MAX_COUNT}")
