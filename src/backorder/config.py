@@ -190,6 +190,48 @@ class Settings(BaseSettings):
         default=1, ge=0, le=90, description="a task the daily review opens is due this many days on"
     )
 
+    report_email: list[str] = Field(
+        default_factory=list,
+        description="who gets the weekly report by e-mail (JSON list)",
+    )
+    report_day: int = Field(
+        default=1,
+        ge=1,
+        le=7,
+        description="the weekday the worker sends the weekly report (1: Monday)",
+    )
+    report_at: time = Field(
+        default=time(7, 0), description="when (UTC, HH:MM) on that day the weekly report goes out"
+    )
+
+    target_backorder_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="KPI target: backorder rate at most this; off when empty",
+    )
+    target_conversion_rate: float | None = Field(
+        default=0.95, ge=0, le=1, description="KPI target: backorder conversion rate at least this"
+    )
+    target_backorder_days: float | None = Field(
+        default=7, ge=0, description="KPI target: average backorder duration (days) at most this"
+    )
+    target_fill_days: float | None = Field(
+        default=14, ge=0, description="KPI target: average fill time (days) at most this"
+    )
+    target_cancel_rate: float | None = Field(
+        default=0.05, ge=0, le=1, description="KPI target: backorder cancel rate at most this"
+    )
+    target_fulfillment_accuracy: float | None = Field(
+        default=1.0, ge=0, le=1, description="KPI target: fulfilment accuracy at least this"
+    )
+    target_promise_accuracy: float | None = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="KPI target: share of lines allocated by their promised date, at least this",
+    )
+
     stream_poll_seconds: float = Field(
         default=0.5,
         gt=0,
@@ -215,7 +257,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown e-mail milestone(s) {unknown}; known: {list(EMAIL_KINDS)}")
         return kinds
 
-    @field_validator("sms_threshold", "alert_stock_below", "manager_phone", mode="before")
+    @field_validator(
+        "sms_threshold",
+        "alert_stock_below",
+        "manager_phone",
+        "target_backorder_rate",
+        "target_conversion_rate",
+        "target_backorder_days",
+        "target_fill_days",
+        "target_cancel_rate",
+        "target_fulfillment_accuracy",
+        "target_promise_accuracy",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -367,6 +367,8 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/tasks?role=procurement&status=all", None, Permission.READ),
     ("POST", "/api/v1/tasks/999999/done", {"note": "chased"}, Permission.REVIEW),
     ("GET", "/api/v1/incidents?sku=WIDGET-BLUE", None, Permission.READ),
+    ("GET", "/api/v1/kpis?by=sku", None, Permission.READ),
+    ("GET", "/api/v1/reports/weekly?week=2026-W03", None, Permission.READ),
 ]
 
 

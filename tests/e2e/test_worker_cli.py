@@ -36,11 +36,18 @@ def test_webhook_worker_and_log(tmp_path: Path, httpserver: HTTPServer) -> None:
     assert "secret" not in listed[0]
 
     run(db, "order", "place", "-", stdin=order("100", 5, qty=2))
-    (tmp_path / ".env").write_text("BACKORDER_REVIEW_AT=00:00\n")  # the review is due
+    # the review is due, and last week's report (Monday 00:00 has always passed)
+    (tmp_path / ".env").write_text("BACKORDER_REVIEW_AT=00:00\nBACKORDER_REPORT_AT=00:00\n")
     first = run(db, "worker", "--once", "--json", cwd=tmp_path)
-    assert json.loads(first.stdout) == {"reviewed": 1, "planned": 2, "sent": 2, "intake": 0}
+    assert json.loads(first.stdout) == {
+        "reviewed": 1,
+        "reported": 1,
+        "planned": 2,
+        "sent": 2,
+        "intake": 0,
+    }
     again = run(db, "worker", "--once", "--json", cwd=tmp_path)
-    assert json.loads(again.stdout) == {"reviewed": 0, "planned": 0, "intake": 0}
+    assert json.loads(again.stdout) == {"reviewed": 0, "reported": 0, "planned": 0, "intake": 0}
 
     checker = Webhook(made["secret"])
     types = [checker.verify(body, headers)["type"] for headers, body in received]

@@ -167,7 +167,7 @@ def test_a_removed_subscription_gets_nothing_more(app: Backorder, httpserver: HT
     assert [m["state"] for m in log(app, "web:400")] == ["withdrawn", "withdrawn"]
     with pytest.raises(InvalidRequest):
         remove_subscription(app, made["id"])
-    for bad in ("ftp://x", "not a url"):
+    for bad in ("ftp://x", "not a url", "http://a]b.example/"):  # a bracket: no IPv6 address
         with pytest.raises(InvalidRequest):
             add_subscription(app, bad)
     with pytest.raises(InvalidRequest, match="unknown event type"):

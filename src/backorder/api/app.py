@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from backorder import __version__
-from backorder.api import metrics, notifications, openapi, problems, review, supply
+from backorder.api import (
+    dashboard,
+    kpis,
+    metrics,
+    notifications,
+    openapi,
+    problems,
+    reports,
+    review,
+    supply,
+)
 from backorder.api.idempotency import IdempotencyMiddleware
 from backorder.api.responses import Health, NotReady, Ready
 from backorder.api.routes import router
@@ -33,6 +43,9 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(supply.router)
     app.include_router(review.router)
     app.include_router(review.pages)
+    app.include_router(kpis.router)
+    app.include_router(reports.router)
+    app.include_router(dashboard.pages)
     openapi.install(app)
 
     @app.get("/healthz", tags=["operations"], response_model=Health)

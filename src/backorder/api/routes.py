@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from pydantic import StringConstraints
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -55,6 +56,7 @@ from backorder.api.schemas import (
 from backorder.canonical import TOKEN, OrderIn
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
+from backorder.domain.events import EVENT_TYPES
 from backorder.domain.model import Policy, Product, Tier
 from backorder.intake import ACCOUNT, ADAPTERS
 from backorder.intake.rules import RULES
@@ -404,6 +406,11 @@ def get_events(
 STREAM_BATCH = 500
 
 
+# Filters of the stream: known event types and well-formed SKUs only (a typo is an error,
+# not a stream that stays silent).
+EventTypeName = Annotated[str, StringConstraints(pattern="^(" + "|".join(EVENT_TYPES) + ")$")]
+SkuName = Annotated[str, StringConstraints(pattern=TOKEN, max_length=64)]
+
 SSE_EVENT = {
     "type": "object",
     "properties": {
@@ -434,10 +441,11 @@ async def stream_events(
     app: App,
     _: Reader,
     types: Annotated[
-        list[str] | None, Query(alias="type", max_length=50, description="only these types")
+        list[EventTypeName] | None,
+        Query(alias="type", max_length=50, description="only these types"),
     ] = None,
     skus: Annotated[
-        list[str] | None, Query(alias="sku", max_length=200, description="only these SKUs")
+        list[SkuName] | None, Query(alias="sku", max_length=200, description="only these SKUs")
     ] = None,
     after: Annotated[
         int | None,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli import catalog, intake, keys, notify, orders, review, supply
+from backorder.cli import catalog, intake, keys, kpi, notify, orders, report, review, supply
 from backorder.cli.common import (
     BackorderGroup,
     State,
@@ -50,6 +50,8 @@ app.command("atp")(supply.atp)
 app.command("review")(review.review)
 app.add_typer(review.task_app, name="task")
 app.add_typer(review.incident_app, name="incident")
+app.command("kpi")(kpi.kpi)
+app.add_typer(report.report_app, name="report")
 
 
 @app.callback()

@@ -28,6 +28,7 @@ from backorder.services.notifications import (
     subscriptions,
 )
 from backorder.services.preferences import preferences, set_preference
+from backorder.services.report import run_weekly
 from backorder.services.review import run_daily
 
 customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
@@ -207,9 +208,13 @@ def customer_preferences(
 
 
 def one_pass(app: Backorder) -> dict[str, int]:
-    """Everything the worker does once: run the daily review when it is due, plan new events,
-    send what is due, drain the intake."""
-    counts = {"reviewed": int(run_daily(app)), "planned": plan(app)}
+    """Everything the worker does once: run the daily review and publish the weekly report
+    when they are due, plan new events, send what is due, drain the intake."""
+    counts = {
+        "reviewed": int(run_daily(app)),
+        "reported": int(run_weekly(app)),
+        "planned": plan(app),
+    }
     for state, count in send_due(app).items():
         counts[state.replace(" ", "_")] = count
     counts["intake"] = len(drain(app, limit=500))
@@ -229,8 +234,9 @@ def worker(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Send notifications, drain the intake and run the daily review (at BACKORDER_REVIEW_AT)
-    until stopped (Ctrl-C, SIGTERM).
+    """Send notifications, drain the intake, run the daily review (at BACKORDER_REVIEW_AT)
+    and publish the weekly report (BACKORDER_REPORT_DAY at BACKORDER_REPORT_AT) until
+    stopped (Ctrl-C, SIGTERM).
     Several workers may run against PostgreSQL; they share the work."""
     app = state_of(ctx).app()
     stop = threading.Event()

@@ -389,33 +389,49 @@ class ReviewCompleted(Event):
     cleared: int
 
 
+@dataclass(frozen=True)
+class WeeklyReportReady(Event):
+    """The weekly report of a week is published (once): the notifier e-mails it to the
+    report's recipients; GET /api/v1/reports/weekly?week= renders it."""
+
+    type: ClassVar[str] = "weekly_report_ready"
+    week: str  # ISO week, 2026-W47
+    first: date
+    last: date
+    recipients: tuple[str, ...]
+
+
 # Written by the dispatcher when it raises or resolves a staff alert (domain.alerts); their
 # payload is the alert: id, kind, audience, summary, facts, sku, order_ref, state.
 ALERT_EVENT_TYPES = ("alert_raised", "alert_resolved")
 
-EVENT_TYPES: tuple[str, ...] = tuple(
-    cls.type
-    for cls in (
-        OrderAccepted,
-        LineBackordered,
-        UnitsAllocated,
-        UnitsShipped,
-        UnitsCancelled,
-        AllocationTakenBack,
-        OrderExpedited,
-        ProductAdded,
-        ProductChanged,
-        StockReceived,
-        StockAdjusted,
-        SkuOutOfStock,
-        EtaChanged,
-        PurchaseOrderChanged,
-        DelayNoticed,
-        DelaySettled,
-        RefundDue,
-        TaskOpened,
-        TaskDone,
-        IncidentLogged,
-        ReviewCompleted,
+EVENT_TYPES: tuple[str, ...] = (
+    tuple(
+        cls.type
+        for cls in (
+            OrderAccepted,
+            LineBackordered,
+            UnitsAllocated,
+            UnitsShipped,
+            UnitsCancelled,
+            AllocationTakenBack,
+            OrderExpedited,
+            ProductAdded,
+            ProductChanged,
+            StockReceived,
+            StockAdjusted,
+            SkuOutOfStock,
+            EtaChanged,
+            PurchaseOrderChanged,
+            DelayNoticed,
+            DelaySettled,
+            RefundDue,
+            TaskOpened,
+            TaskDone,
+            IncidentLogged,
+            ReviewCompleted,
+            WeeklyReportReady,
+        )
     )
-) + ALERT_EVENT_TYPES
+    + ALERT_EVENT_TYPES
+)

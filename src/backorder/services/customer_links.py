@@ -43,24 +43,24 @@ _MAKE_SECRET = {
 }
 
 
-def _signer(app: Backorder) -> URLSafeSerializer:
-    """The signing key is made on first use and kept in the database, so every process of
-    this deployment signs and checks alike."""
-    query = select(secrets.c.value).where(secrets.c.name == SECRET_NAME)
+def stored_secret(app: Backorder, name: str) -> str:
+    """A signing key made on first use and kept in the database, so every process of this
+    deployment signs and checks alike."""
+    query = select(secrets.c.value).where(secrets.c.name == name)
     with app.db.read() as uow:
         known = uow.connection.execute(query).scalar_one_or_none()
     if known is not None:
-        return URLSafeSerializer(known, salt=SALT)
+        return str(known)
     with app.db.write() as uow:
-        values = {
-            "name": SECRET_NAME,
-            "value": random_secrets.token_urlsafe(48),
-            "created_at": app.now(),
-        }
+        values = {"name": name, "value": random_secrets.token_urlsafe(48), "created_at": app.now()}
         uow.connection.execute(_MAKE_SECRET[uow.dialect], values)
         value = uow.connection.execute(query).scalar_one()
         uow.commit()
-    return URLSafeSerializer(value, salt=SALT)
+    return str(value)
+
+
+def _signer(app: Backorder) -> URLSafeSerializer:
+    return URLSafeSerializer(stored_secret(app, SECRET_NAME), salt=SALT)
 
 
 def mint_link(app: Backorder, ref: str) -> CustomerLink:

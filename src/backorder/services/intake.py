@@ -171,6 +171,7 @@ def _split_and_record(
                 "eta": split.eta,
                 "promised": split.eta,
                 "eta_told": split.eta,
+                "backordered_at": now if split.backorder else None,
             }
         )
         splits.append((split, ranking))
@@ -257,6 +258,7 @@ def _split_and_record(
                     "line_id": line_id,
                     "units": split.cancel,
                     "from_allocated": 0,
+                    "from_backordered": 0,
                     "reason": reason,
                     "cancelled_at": now,
                 }

@@ -23,12 +23,14 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from backorder.domain.alerts import ORDER_KINDS
 from backorder.domain.errors import BackorderError, InvalidRequest
-from backorder.domain.events import EVENT_TYPES
+from backorder.domain.events import EVENT_TYPES, WeeklyReportReady
 from backorder.notify import FOLDED_KINDS, Sent, email, sms, webhooks
+from backorder.report import render
 from backorder.services import alerts
 from backorder.services.consumers import save_position
 from backorder.services.context import Backorder
 from backorder.services.customer_links import delay_page, mint_link
+from backorder.services.report import weekly_report
 from backorder.services.views import order_view
 from backorder.store.tables import (
     customer_preferences,
@@ -61,7 +63,10 @@ def add_subscription(
     and Teams incoming webhooks take."""
     if format not in FORMATS:
         raise InvalidRequest(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a bracket that does not make an IPv6 address
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
         raise InvalidRequest(f"{url!r} is not an http(s) URL")
     types = sorted(set(event_types or []))
@@ -202,6 +207,7 @@ def _plan_batch(app: Backorder, limit: int) -> tuple[int, int]:
             chosen = _preferences(conn, batch)
             rows += _fold(conn, _customer_messages(batch, now, settings, channels, chosen), now)
         rows += _staff_messages(batch, now, settings)
+        rows += _report_messages(batch, now, settings)
         if rows:
             conn.execute(insert(deliveries), rows)
         waiting = alerts.keep(conn, app, batch, now)
@@ -413,6 +419,18 @@ def _staff_messages(batch: Any, now: datetime, settings: Any) -> list[dict[str, 
     return rows
 
 
+def _report_messages(batch: Any, now: datetime, settings: Any) -> list[dict[str, Any]]:
+    """The weekly report, e-mailed to each of its recipients."""
+    if not settings.smtp_url:
+        return []
+    return [
+        _row(event, "email", "weekly_report", to, f"mail_{event.id}_report{n}", now, now)
+        for event in batch
+        if event.type == WeeklyReportReady.type
+        for n, to in enumerate(event.payload.get("recipients") or [])
+    ]
+
+
 # --- sending --------------------------------------------------------------------------------
 
 
@@ -585,6 +603,7 @@ class _Writer:
                 str(settings.sms_from),
             )
         self.templates: email.Templates | None = None
+        self.reports: dict[str, render.MailParts] = {}
         self.shop = email.shop_name(settings.mail_from)
 
     def send(self, row: Any, payloads: list[dict[str, Any]]) -> Sent:
@@ -595,6 +614,8 @@ class _Writer:
         settings = self.app.settings
         if self.templates is None:
             self.templates = email.Templates(settings.templates_dir)
+        if row.type == WeeklyReportReady.type:
+            return self._report(row)
         staff = row.type in ("alert_raised", "alert_resolved")
         try:
             if staff:
@@ -630,6 +651,22 @@ class _Writer:
     def close(self) -> None:
         if self.smtp is not None:
             self.smtp.close()
+
+    def _report(self, row: Any) -> Sent:
+        """The week's report, made once per sending pass (as of then) for all recipients."""
+        week = str(row.payload.get("week"))
+        try:
+            if week not in self.reports:
+                self.reports[week] = render.mail_parts(weekly_report(self.app, week))
+        except BackorderError as error:
+            return Sent(False, None, f"report {week}: {error}"[:500], permanent=True)
+        settings = self.app.settings
+        domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
+        message = render.email(
+            self.reports[week], settings.mail_from, row.recipient, row.message_id, domain
+        )
+        assert self.smtp is not None
+        return self.smtp.send(message)
 
     def _customer_context(
         self, row: Any, payloads: list[dict[str, Any]]

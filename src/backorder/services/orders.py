@@ -132,6 +132,7 @@ def cancel_lines(
                 "line_id": line.id,
                 "units": plan.units,
                 "from_allocated": plan.from_allocated,
+                "from_backordered": plan.from_backordered,
                 "reason": reason,
                 "cancelled_at": now,
             }
@@ -172,13 +173,7 @@ def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped
         plan = plan_shipment(
             {n: line.qty for n, line in by_number.items()}, lines[0].order.terms.preference
         )
-        shipment_id = int(
-            uow.connection.execute(
-                insert(shipments)
-                .values(order_id=order["id"], tracking=tracking, shipped_at=now)
-                .returning(shipments.c.id)
-            ).scalar_one()
-        )
+        held = {number: by_number[number].qty.allocated for number in plan}
         shipped: list[ShippedLine] = []
         for number, units in sorted(plan.items()):
             line = by_number[number]
@@ -190,16 +185,30 @@ def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped
             shipped.append(
                 ShippedLine(number, line.sku, units, line.unit_price, line.unit_price * units)
             )
+        complete = all(line.qty.open == 0 for line in lines)
+        shipment_id = int(
+            uow.connection.execute(
+                insert(shipments)
+                .values(
+                    order_id=order["id"], tracking=tracking, shipped_at=now, completed=complete
+                )
+                .returning(shipments.c.id)
+            ).scalar_one()
+        )
         uow.connection.execute(
             insert(shipment_lines),
             [
-                {"shipment_id": shipment_id, "line_id": by_number[n].id, "units": u}
+                {
+                    "shipment_id": shipment_id,
+                    "line_id": by_number[n].id,
+                    "units": u,
+                    "allocated": held[n],
+                }
                 for n, u in sorted(plan.items())
             ],
         )
         Lines(uow.connection).save_quantities([by_number[n] for n in plan])
         Products(uow.connection).save_stocks(list(rows.values()), now)
-        complete = all(line.qty.open == 0 for line in lines)
         event = UnitsShipped(
             order=lines[0].order,
             tracking=tracking,

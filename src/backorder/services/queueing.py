@@ -189,4 +189,5 @@ def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetim
             moved.units += allotment.units
         moved.lines += len(taken)
         lines.save_quantities(changed)
+        lines.mark_waiting([line.id for line in changed], now)
     return moved

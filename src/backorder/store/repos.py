@@ -365,6 +365,15 @@ class Lines:
         )
         return [line_from_row(r) for r in self.conn.execute(query).mappings()]
 
+    def mark_waiting(self, ids: Sequence[int], now: datetime) -> None:
+        """Lines sent back to the queue: a line's wait begins the first time a unit waits."""
+        if ids:
+            self.conn.execute(
+                update(order_lines)
+                .where(order_lines.c.id.in_(ids), order_lines.c.backordered_at.is_(None))
+                .values(backordered_at=now)
+            )
+
     def save_quantities(self, lines: Sequence[LineRow]) -> None:
         if not lines:
             return

@@ -89,6 +89,7 @@ orders = Table(
     Column("expedite", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("channel", "external_id", name="uq_orders_ref"),
     Index("ix_orders_customer", "customer_id"),
+    Index("ix_orders_placed_at", "placed_at"),
 )
 
 order_lines = Table(
@@ -115,6 +116,7 @@ order_lines = Table(
     # stamped by the daily review: when it last looked at the line, and what it found
     Column("checked_at", UtcDateTime),
     Column("checked_status", String(16)),
+    Column("backordered_at", UtcDateTime),  # when units of the line first waited
     UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line"),
     CheckConstraint(
         "allocated >= 0 AND backordered >= 0 AND shipped >= 0 AND cancelled >= 0",
@@ -160,6 +162,19 @@ order_lines = Table(
         postgresql_where=text("backordered > 0 AND climbs_at IS NOT NULL"),
     ),
     Index("ix_order_lines_order", "order_id"),
+    Index(
+        "ix_order_lines_backordered_at",
+        "backordered_at",
+        sqlite_where=text("backordered_at IS NOT NULL"),
+        postgresql_where=text("backordered_at IS NOT NULL"),
+    ),
+    # Backordered lines by their first promised date (promise accuracy over a period).
+    Index(
+        "ix_order_lines_promised",
+        "promised",
+        sqlite_where=text("backordered_at IS NOT NULL"),
+        postgresql_where=text("backordered_at IS NOT NULL"),
+    ),
 )
 
 allocations = Table(
@@ -176,6 +191,7 @@ allocations = Table(
     Column("rule", Text, nullable=False),  # why that place, in words
     CheckConstraint("units > 0", name="units_positive"),
     Index("ix_allocations_line", "line_id"),
+    Index("ix_allocations_allocated_at", "allocated_at"),
 )
 
 cancellations = Table(
@@ -185,10 +201,13 @@ cancellations = Table(
     Column("line_id", ForeignKey("order_lines.id"), nullable=False),
     Column("units", Integer, nullable=False),
     Column("from_allocated", Integer, nullable=False),
+    # units taken out of the queue (0 for the intake's refusals, which never waited)
+    Column("from_backordered", Integer, nullable=False, server_default=text("0")),
     Column("reason", String(200), nullable=False),
     Column("cancelled_at", UtcDateTime, nullable=False),
     CheckConstraint("units > 0", name="units_positive"),
     Index("ix_cancellations_line", "line_id"),
+    Index("ix_cancellations_cancelled_at", "cancelled_at"),
 )
 
 shipments = Table(
@@ -198,7 +217,10 @@ shipments = Table(
     Column("order_id", ForeignKey("orders.id"), nullable=False),
     Column("tracking", String(128)),
     Column("shipped_at", UtcDateTime, nullable=False),
+    # the shipment left nothing open on the order: its backorders, if any, are filled
+    Column("completed", Boolean, nullable=False, server_default=text("false")),
     Index("ix_shipments_order", "order_id"),
+    Index("ix_shipments_shipped_at", "shipped_at"),
 )
 
 shipment_lines = Table(
@@ -207,6 +229,8 @@ shipment_lines = Table(
     Column("shipment_id", ForeignKey("shipments.id"), primary_key=True),
     Column("line_id", ForeignKey("order_lines.id"), primary_key=True),
     Column("units", Integer, nullable=False),
+    # units allocated to the line when it shipped (fulfilment accuracy: units == allocated)
+    Column("allocated", Integer, nullable=False, server_default=text("0")),
     CheckConstraint("units > 0", name="units_positive"),
 )
 
@@ -614,4 +638,13 @@ reviews = Table(
     Column("value_at_risk", Money, nullable=False),
     Column("skus", Integer, nullable=False),
     Column("summary", Payload, nullable=False),
+)
+
+
+# The weekly reports the worker has published, one row per ISO week (so once per week).
+weekly_reports = Table(
+    "weekly_reports",
+    metadata,
+    Column("week", String(8), primary_key=True),  # 2026-W47
+    Column("published_at", UtcDateTime, nullable=False),
 )

@@ -1,0 +1,62 @@
+"""`backorder kpi`: the KPIs of a period, overall or by SKU, channel, supplier or tier."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from backorder.cli.common import JsonFlag, emit, out, parse_date, state_of
+from backorder.domain.kpis import shown
+from backorder.report.terminal import kpi_table
+from backorder.services.kpis import Dimension, kpis
+
+# Per group, with short headings so the table fits a terminal.
+COLUMNS = {
+    "backorder_rate": "backorder rate",
+    "conversion_rate": "conversion",
+    "average_backorder_duration": "duration",
+    "fill_time": "fill time",
+    "cancel_rate": "cancels",
+    "promise_accuracy": "promises",
+    "money_on_backorder": "waiting",
+    "revenue_at_risk": "at risk",
+}
+
+
+def kpi(
+    ctx: typer.Context,
+    first: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="DATE", help="First day, YYYY-MM-DD (default: 29 days ago)."
+        ),
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Last day (default: today).")
+    ] = None,
+    by: Annotated[
+        Dimension | None, typer.Option("--by", help="Also per sku, channel, supplier or tier.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The KPIs of a period against their targets: backorder rate, conversion, duration, fill
+    time, cancellations, fulfilment and promise accuracy, money waiting and at risk, aging."""
+    app = state_of(ctx).app()
+    report = kpis(app, parse_date(first), parse_date(last), by)
+    if as_json:
+        emit(report)
+        return
+    out.print(f"KPIs {report['from']} to {report['to']} (waiting money and aging: now)")
+    out.print(kpi_table(report["kpis"]))
+    if by is not None:
+        out.print(_groups(by.value, report["groups"]))
+
+
+def _groups(by: str, groups: list[dict[str, Any]]) -> Table:
+    table = Table(by, *COLUMNS.values())
+    for group in groups:
+        figures = group["kpis"]
+        table.add_row(group["key"] or "(none)", *(shown(name, figures[name]) for name in COLUMNS))
+    return table

@@ -1,0 +1,290 @@
+"""What the operations dashboard shows, read in one transaction: the tracking view (what waits,
+the oldest, what is expected within 7 days, its value), backorders per day, aging, the
+longest queues with their heads, the overdue lines, open tasks, intake dead letters and
+failed notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection, case, func, select, type_coerce
+
+from backorder.domain.kpis import AGING, amount_text, money_strings, money_text
+from backorder.services.context import Backorder
+from backorder.services.kpis import Period, waiting_now
+from backorder.services.report import days_of
+from backorder.store.tables import (
+    deliveries,
+    events,
+    intake_payloads,
+    order_lines,
+    orders,
+    products,
+    tasks,
+)
+from backorder.store.types import Money
+
+LINE, ORDER, PRODUCT = order_lines.c, orders.c, products.c
+TREND_DAYS = 14
+SOON_DAYS = 7
+LISTED = 10
+
+
+def order_link(ref: str) -> str:
+    return f"/api/v1/orders/{quote(ref, safe=':')}"
+
+
+def queue_link(sku: str) -> str:
+    return f"/api/v1/queues/{quote(sku, safe='')}"
+
+
+def overview(app: Backorder) -> dict[str, Any]:
+    now = app.now()
+    today = now.date()
+    with app.db.read() as uow:
+        conn = uow.connection
+        facts = waiting_now(conn, now)
+        view = {
+            "as_of": now.isoformat(),
+            "tracking": _tracking(conn, now)
+            | {"value": money_text(money_strings(facts.waiting().value))},
+            "at_risk": {
+                "lines": facts.at_risk.lines,
+                "value": money_text(money_strings(facts.at_risk.value)),
+            },
+            "aging": [{"days": label, "lines": facts.aging[label].lines} for label, _, _ in AGING],
+            "days": days_of(conn, Period(today - timedelta(days=TREND_DAYS - 1), today)),
+            "queues": _queues(conn),
+            "overdue": _overdue(conn, now),
+            "tasks": _tasks(conn),
+            "dead_letters": _dead_letters(conn),
+            "failed": _failed(conn),
+        }
+    return view
+
+
+def _tracking(conn: Connection, now: datetime) -> dict[str, Any]:
+    soon = now.date() + timedelta(days=SOON_DAYS)
+    waiting = LINE.backordered > 0
+    lines, units, orders_waiting, expected, expected_units = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(LINE.backordered), 0),
+            func.count(func.distinct(LINE.order_id)),
+            func.sum(case((LINE.eta <= soon, 1), else_=0)),
+            func.sum(case((LINE.eta <= soon, LINE.backordered), else_=0)),
+        ).where(waiting)
+    ).one()
+    oldest = conn.execute(
+        select(ORDER.channel, ORDER.external_id, PRODUCT.sku, LINE.backordered_at, LINE.eta)
+        .select_from(
+            order_lines.join(orders, ORDER.id == LINE.order_id).join(
+                products, PRODUCT.id == LINE.product_id
+            )
+        )
+        .where(waiting, LINE.backordered_at.is_not(None))
+        .order_by(LINE.backordered_at, LINE.id)
+        .limit(1)
+    ).first()
+    return {
+        "lines": lines,
+        "units": int(units),
+        "orders": orders_waiting,
+        "expected_soon": {"lines": int(expected or 0), "units": int(expected_units or 0)},
+        "oldest": None
+        if oldest is None
+        else {
+            "order": f"{oldest.channel}:{oldest.external_id}",
+            "link": order_link(f"{oldest.channel}:{oldest.external_id}"),
+            "sku": oldest.sku,
+            "since": oldest.backordered_at.isoformat(),
+            "days": (now - oldest.backordered_at).days,
+            "eta": oldest.eta.isoformat() if oldest.eta else None,
+        },
+    }
+
+
+def _queues(conn: Connection) -> list[dict[str, Any]]:
+    """The longest queues, with the line at the head (rank class, then order time)."""
+    longest = conn.execute(
+        select(
+            PRODUCT.id,
+            PRODUCT.sku,
+            PRODUCT.name,
+            PRODUCT.on_hand,
+            PRODUCT.allocated,
+            func.count().label("lines"),
+            func.sum(LINE.backordered).label("units"),
+            func.min(LINE.eta).label("next_eta"),
+        )
+        .select_from(order_lines.join(products, PRODUCT.id == LINE.product_id))
+        .where(LINE.backordered > 0)
+        .group_by(PRODUCT.id, PRODUCT.sku, PRODUCT.name, PRODUCT.on_hand, PRODUCT.allocated)
+        .order_by(func.sum(LINE.backordered).desc(), PRODUCT.sku)
+        .limit(LISTED)
+    ).all()
+    queues = []
+    for row in longest:
+        head = conn.execute(
+            select(ORDER.channel, ORDER.external_id, LINE.backordered, LINE.eta)
+            .select_from(order_lines.join(orders, ORDER.id == LINE.order_id))
+            .where(LINE.product_id == row.id, LINE.backordered > 0)
+            .order_by(LINE.rank_class, LINE.placed_at, LINE.id)
+            .limit(1)
+        ).one()
+        ref = f"{head.channel}:{head.external_id}"
+        queues.append(
+            {
+                "sku": row.sku,
+                "name": row.name,
+                "link": queue_link(row.sku),
+                "lines": row.lines,
+                "units": int(row.units),
+                "available": row.on_hand - row.allocated,
+                "next_eta": row.next_eta.isoformat() if row.next_eta else None,
+                "head": {
+                    "order": ref,
+                    "link": order_link(ref),
+                    "units": head.backordered,
+                    "eta": head.eta.isoformat() if head.eta else None,
+                },
+            }
+        )
+    return queues
+
+
+def _overdue(conn: Connection, now: datetime) -> dict[str, Any]:
+    late = (LINE.backordered > 0) & (LINE.promised < now.date())
+    count = conn.execute(select(func.count()).select_from(order_lines).where(late)).scalar_one()
+    rows = conn.execute(
+        select(
+            ORDER.channel,
+            ORDER.external_id,
+            ORDER.currency,
+            PRODUCT.sku,
+            LINE.backordered,
+            LINE.promised,
+            LINE.eta,
+            type_coerce(LINE.backordered * LINE.unit_price, Money).label("value"),
+        )
+        .select_from(
+            order_lines.join(orders, ORDER.id == LINE.order_id).join(
+                products, PRODUCT.id == LINE.product_id
+            )
+        )
+        .where(late)
+        .order_by(LINE.promised, LINE.id)
+        .limit(LISTED)
+    ).all()
+    return {
+        "count": count,
+        "lines": [
+            {
+                "order": f"{r.channel}:{r.external_id}",
+                "link": order_link(f"{r.channel}:{r.external_id}"),
+                "sku": r.sku,
+                "units": r.backordered,
+                "promised": r.promised.isoformat(),
+                "days_late": (now.date() - r.promised).days,
+                "eta": r.eta.isoformat() if r.eta else None,
+                "value": f"{r.currency} {amount_text(r.value)}",
+            }
+            for r in rows
+        ],
+    }
+
+
+def _tasks(conn: Connection) -> dict[str, Any]:
+    open_ = tasks.c.state == "open"
+    count = conn.execute(select(func.count()).select_from(tasks).where(open_)).scalar_one()
+    rows = conn.execute(
+        select(tasks.c.id, tasks.c.role, tasks.c.sku, tasks.c.title, tasks.c.due_on)
+        .where(open_)
+        .order_by(tasks.c.due_on, tasks.c.id)
+        .limit(LISTED)
+    ).all()
+    return {
+        "count": count,
+        "link": "/api/v1/tasks",
+        "items": [
+            {
+                "id": r.id,
+                "role": r.role,
+                "sku": r.sku,
+                "title": r.title,
+                "due_on": r.due_on.isoformat(),
+                "link": queue_link(r.sku),
+            }
+            for r in rows
+        ],
+    }
+
+
+def _dead_letters(conn: Connection) -> dict[str, Any]:
+    p = intake_payloads.c
+    dead = p.state == "dead"
+    count = conn.execute(select(func.count()).select_from(intake_payloads).where(dead)).scalar_one()
+    rows = conn.execute(
+        select(p.id, p.channel, p.external_id, p.received_at, p.reasons)
+        .where(dead)
+        .order_by(p.received_at.desc(), p.id.desc())
+        .limit(LISTED)
+    ).all()
+    return {
+        "count": count,
+        "link": "/api/v1/intake/dead-letters",
+        "items": [
+            {
+                "id": r.id,
+                "channel": r.channel,
+                "external_id": r.external_id,
+                "received_at": r.received_at.isoformat(),
+                "reason": _first_reason(r.reasons),
+            }
+            for r in rows
+        ],
+    }
+
+
+def _first_reason(reasons: Any) -> str:
+    if not reasons:
+        return ""
+    first = reasons[0]
+    return (
+        str(first.get("message") or first.get("code") or first)
+        if isinstance(first, dict)
+        else str(first)
+    )
+
+
+def _failed(conn: Connection) -> dict[str, Any]:
+    d = deliveries.c
+    dead = d.state == "dead"
+    count = conn.execute(select(func.count()).select_from(deliveries).where(dead)).scalar_one()
+    rows = conn.execute(
+        select(d.id, d.channel, d.kind, d.recipient, d.last_error, d.order_ref, events.c.type)
+        .join(events, events.c.id == d.event_id)
+        .where(dead)
+        .order_by(d.id.desc())
+        .limit(LISTED)
+    ).all()
+    return {
+        "count": count,
+        "link": "/api/v1/notifications/failed",
+        "items": [
+            {
+                "id": r.id,
+                "channel": r.channel,
+                "kind": r.kind or r.type,
+                "recipient": r.recipient,
+                "error": r.last_error or "",
+                "order": r.order_ref,
+                "link": order_link(r.order_ref) + "/notifications"
+                if r.order_ref
+                else "/api/v1/notifications/failed",
+            }
+            for r in rows
+        ],
+    }

@@ -1,0 +1,77 @@
+"""The dashboard's sign-in and session in process (the browser tests drive the page itself):
+a key signs in, the session cookie reads pages and the API but never changes anything, and it
+ends with the key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backorder.api.app import create_app
+from backorder.domain.access import Role
+from backorder.services.apikeys import create_key, revoke_key
+from backorder.services.context import Backorder
+from backorder.services.dashboard import overview
+from backorder.services.sessions import COOKIE
+from tests.conftest import Clock
+from tests.integration.test_kpis import make_january
+
+
+@pytest.fixture
+def client(app: Backorder, clock: Clock) -> Iterator[TestClient]:
+    make_january(app, clock)
+    with TestClient(create_app(app), follow_redirects=False) as http:
+        yield http
+
+
+def test_without_a_session_the_dashboard_asks_for_a_key(client: TestClient) -> None:
+    answer = client.get("/")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/login")
+    assert 'name="key"' in client.get("/login").text
+    assert client.get("/dashboard/body").status_code == 401
+    refused = client.post("/login", data={"key": "bo_nonsense"})
+    assert refused.status_code == 401 and "unknown or revoked" in refused.text
+    assert COOKIE not in refused.cookies
+
+
+def test_a_key_of_any_role_opens_the_dashboard(client: TestClient, app: Backorder) -> None:
+    key = create_key(app, Role.VIEWER)
+    answer = client.post("/login", data={"key": key.key})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")
+    assert key.key not in answer.headers["set-cookie"]  # the cookie names the key, never holds it
+    page = client.get("/")
+    assert page.status_code == 200
+    view = overview(app)
+    shown = re.search(r'data-testid="waiting-lines">(\d+)<', page.text)
+    assert shown is not None and int(shown[1]) == view["tracking"]["lines"] == 2  # M3 and W4
+    assert 'data-testid="overdue-count">1<' in page.text  # M3, promised 20 January
+    assert "<svg" in page.text and "https://" not in page.text
+    body = client.get("/dashboard/body").text  # the live part, as the page redraws it
+    assert 'href="/api/v1/queues/B"' in body  # the only queue: M3, then W4
+    assert '<a href="/api/v1/orders/amazon:M3">amazon:M3</a> \u00d71' in body
+
+
+def test_the_session_reads_the_api_but_changes_nothing(client: TestClient, app: Backorder) -> None:
+    client.post("/login", data={"key": create_key(app, Role.ADMIN).key})
+    assert client.get("/api/v1/kpis").status_code == 200
+    assert client.get("/api/v1/orders/web:W1").json()["ref"] == "web:W1"
+    refused = client.post("/api/v1/stock/B/receipts", json={"qty": 1})
+    assert refused.status_code == 401  # a change needs the key in the request
+
+
+def test_the_session_ends_with_its_key_and_on_sign_out(client: TestClient, app: Backorder) -> None:
+    key = create_key(app, Role.OPS)
+    client.post("/login", data={"key": key.key})
+    assert client.get("/").status_code == 200
+    out = client.post("/logout")
+    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    assert client.get("/").status_code == 303
+    client.post("/login", data={"key": key.key})
+    revoke_key(app, key.id)
+    assert client.get("/").status_code == 303
+    assert client.get("/api/v1/kpis").status_code == 401
+    client.cookies.set(COOKIE, "forged.token")
+    assert client.get("/dashboard/body").status_code == 401

@@ -1,0 +1,142 @@
+"""The dashboard in a real browser (headless Chromium through Playwright) against a real
+`backorder serve` filled by the demo: sign in with a key, see the numbers the API reports,
+watch a receipt move the live view without a reload, and read it on a phone."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from rich.console import Console
+
+from backorder.config import Settings
+from backorder.demo import run_demo
+from tests.api.live import call, make_keys, serving
+from tests.browser.conftest import ARTIFACTS
+
+Page = Any  # playwright.sync_api.Page, imported where the browser is
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    folder = tmp_path_factory.mktemp("dashboard")
+    file = folder / "demo.db"
+    run_demo(Settings(database_url=f"sqlite:///{file}"), file, 7, Console(file=io.StringIO()))
+    url = f"sqlite:///{file}"
+    keys = make_keys(url)
+    with serving(url) as base:
+        yield base, keys
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    opened = context.new_page()
+    opened.set_default_timeout(20_000)
+    yield opened
+    context.close()
+
+
+def sign_in(page: Page, base: str, key: str) -> None:
+    page.goto(base + "/")
+    assert page.url == base + "/login"  # no session yet
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=waiting-lines]")
+    assert page.url == base + "/"
+
+
+def tile(page: Page, name: str) -> str:
+    return str(page.inner_text(f"[data-testid={name}]")).strip()
+
+
+def waiting(base: str, key: str) -> dict[str, Any]:
+    figures = call(base, key, "GET", "/api/v1/kpis").json()["kpis"]
+    return dict(figures["money_on_backorder"])
+
+
+def test_a_wrong_key_is_refused(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    base, _ = site
+    page.goto(base + "/login")
+    page.fill("#key", "bo_not-a-key")
+    page.click("button[type=submit]")
+    assert "unknown or revoked" in page.inner_text("[role=alert]")
+    assert httpx.get(base + "/", follow_redirects=False).status_code == 303
+
+
+def test_the_dashboard_shows_what_the_api_reports_and_follows_a_receipt_live(
+    page: Page, site: tuple[str, dict[str, str]]
+) -> None:
+    base, keys = site
+    sign_in(page, base, keys["viewer"])
+    before = waiting(base, keys["viewer"])
+    assert before["lines"] > 0
+    assert tile(page, "waiting-lines") == str(before["lines"])
+    assert tile(page, "waiting-units") == str(before["units"])
+    currency, amount = next(iter(before["value"].items()))
+    assert tile(page, "waiting-value") == f"{currency} {float(amount):,.2f}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    # the session reads the API too: the page's links open the records
+    link = page.locator("[data-testid=queue-row] a").first
+    sku = str(link.inner_text())
+    record = page.request.get(base + str(link.get_attribute("href")))
+    assert record.ok and record.json()["sku"] == sku
+
+    queue = call(base, keys["viewer"], "GET", f"/api/v1/queues/{sku}").json()
+    units = sum(entry["backordered"] for entry in queue["entries"])
+    answer = call(base, keys["ops"], "POST", f"/api/v1/stock/{sku}/receipts", {"qty": units})
+    assert answer.status_code == 200, answer.text
+    after = waiting(base, keys["viewer"])
+    assert after["units"] == before["units"] - units
+    page.wait_for_function(
+        "([name, want]) => "
+        "document.querySelector(`[data-testid=${name}]`).innerText.trim() === want",
+        arg=["waiting-units", str(after["units"])],
+        timeout=15_000,
+    )  # no reload: the event stream redrew it
+    assert tile(page, "waiting-lines") == str(after["lines"])
+    assert page.locator(f"[data-testid='queue-units-{sku}']").count() == 0  # its queue is served
+    assert "live" in tile_status(page)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-after-receipt.png"), full_page=True)
+
+
+def tile_status(page: Page) -> str:
+    return str(page.inner_text("#status"))
+
+
+def test_the_dashboard_reads_on_a_phone_without_the_internet(
+    browser: Any, site: tuple[str, dict[str, str]]
+) -> None:
+    base, keys = site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith(base) else outside.append(request.url),
+    )
+    sign_in(page, base, keys["viewer"])
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width  # nothing wider than the phone
+    page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+    context.close()
+    assert outside == []
+
+
+def test_signing_out_ends_the_session(page: Page, site: tuple[str, dict[str, str]]) -> None:
+    base, keys = site
+    sign_in(page, base, keys["admin"])
+    page.click("header button")
+    page.wait_for_url(base + "/login")
+    page.goto(base + "/")
+    assert page.url == base + "/login"
+    assert json.loads(page.request.get(base + "/api/v1/kpis").text())["status"] == 401
+    assert Path(ARTIFACTS).is_dir()

@@ -1,0 +1,80 @@
+"""`backorder kpi` and `backorder report weekly` on the hand-checked January story (the
+commands read the real clock, so what waits is as old as it is today; the period's figures
+are the story's)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from backorder.cli import app as cli
+from backorder.services.context import Backorder
+from backorder.services.kpis import Dimension, kpis
+from tests.conftest import Clock
+from tests.integration.test_kpis import JANUARY, make_january
+
+PERIOD = ["--from", "2026-01-01", "--to", "2026-01-31"]
+
+
+def test_kpi_json_is_the_services_answer(app: Backorder, clock: Clock, db_url: str) -> None:
+    make_january(app, clock)
+    done = CliRunner().invoke(cli, ["--db", db_url, "kpi", *PERIOD, "--by", "sku", "--json"])
+    assert done.exit_code == 0, done.output
+    printed = json.loads(done.stdout)
+    clock.current = datetime.fromisoformat(printed["as_of"]).astimezone(UTC)
+    assert printed == json.loads(json.dumps(kpis(app, *JANUARY, by=Dimension.SKU)))
+    assert printed["kpis"]["promise_accuracy"]["value"] == 0.4  # W4's date has passed too
+
+
+def test_kpi_prints_each_figure_against_its_target(
+    app: Backorder, clock: Clock, db_url: str
+) -> None:
+    make_january(app, clock)
+    runner = CliRunner(env={"COLUMNS": "160"})
+    done = runner.invoke(cli, ["--db", db_url, "kpi", *PERIOD, "--by", "channel"])
+    assert done.exit_code == 0, done.output
+    assert "KPIs 2026-01-01 to 2026-01-31" in done.stdout
+    conversion = next(line for line in done.stdout.splitlines() if "Backorder conversion" in line)
+    assert "60.0%" in conversion and ">= 95%" in conversion and "misses" in conversion
+    web = next(line for line in done.stdout.splitlines() if "│ web" in line)
+    assert "80.0%" in web
+    refused = runner.invoke(cli, ["--db", db_url, "kpi", "--from", "2026-02-01", *PERIOD[2:]])
+    assert refused.exit_code != 0
+    assert "starts (2026-02-01) after it ends" in refused.output
+
+
+def test_report_weekly_writes_each_format(
+    app: Backorder, clock: Clock, db_url: str, tmp_path: Path
+) -> None:
+    make_january(app, clock)
+    runner = CliRunner()
+    for fmt in ("html", "csv", "json", "pdf"):
+        target = tmp_path / f"week.{fmt}"
+        done = runner.invoke(
+            cli,
+            [
+                "--db",
+                db_url,
+                "report",
+                "weekly",
+                "--week",
+                "2026-W03",
+                "--format",
+                fmt,
+                "--out",
+                str(target),
+            ],
+        )
+        assert done.exit_code == 0, done.output
+        assert f"wrote {target}" in done.stdout
+    assert json.loads((tmp_path / "week.json").read_text())["week"] == "2026-W03"
+    assert (tmp_path / "week.pdf").read_bytes().startswith(b"%PDF-")
+    printed = runner.invoke(
+        cli, ["--db", db_url, "report", "weekly", "--week", "2026-W03", "--format", "csv"]
+    )
+    assert printed.stdout.startswith("section,item,field,value\n")
+    refused = runner.invoke(cli, ["--db", db_url, "report", "weekly", "--format", "docx"])
+    assert refused.exit_code != 0 and "unknown format 'docx'" in refused.output
