@@ -8,13 +8,14 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy import func, select, text
 
 from backorder.config import Settings
-from backorder.demo import DemoSummary, run_demo
+from backorder.demo import DemoSummary, Span, run_demo
 from backorder.store.db import Database
 from backorder.store.tables import events, order_lines, orders, products, shipments
 
@@ -95,6 +96,9 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
             assert conn.execute(select(func.sum(products.c.backordered))).scalar_one() > 0
             assert conn.execute(select(func.sum(order_lines.c.cancelled))).scalar_one() > 0
             kinds = set(conn.execute(select(events.c.type).distinct()).scalars())
+            first, last = conn.execute(
+                select(func.min(orders.c.placed_at), func.max(orders.c.placed_at))
+            ).one()
     finally:
         database.dispose()
     assert {
@@ -104,11 +108,18 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
         "units_shipped",
         "line_backordered",
     } <= kinds
+    # Its five weeks end this morning, so the store reads true on the real clock.
+    now = datetime.now(UTC)
+    assert now - timedelta(days=37) < first < last < now
+    assert now - last < timedelta(days=2)
+
+
+LAST_MORNING = Span(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
 
 
 def demo_text(settings: Settings, file: Path, seed: int) -> tuple[DemoSummary, str]:
     buffer = io.StringIO()
-    summary = run_demo(settings, file, seed, Console(file=buffer, width=120))
+    summary = run_demo(settings, file, seed, Console(file=buffer, width=120), LAST_MORNING)
     output = buffer.getvalue()
     report = output[output.index("Backorder demo") : output.index("Look around")]
     return summary, report
@@ -121,3 +132,11 @@ def test_the_same_seed_plays_out_the_same_store(tmp_path: Path, settings: Settin
     assert first == again
     assert first_report == again_report
     assert first.orders > 0 and first.receipts > 0 and first.units_backordered > 0
+
+
+def test_the_demo_trades_up_to_this_morning_so_its_waits_read_true_on_the_real_clock() -> None:
+    before_eight = datetime(2026, 12, 1, 7, 59, tzinfo=UTC)
+    after_eight = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert Span.ending_by(before_eight).today == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert Span.ending_by(after_eight).today == after_eight
+    assert Span.ending_by(after_eight).opening == after_eight - timedelta(days=35, hours=1)

@@ -12,15 +12,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backorder.config import Settings
-from backorder.demo.report import report
-from backorder.demo.store import OPENING, TODAY, DemoSummary, SimClock, Store
+from backorder.demo.report import Run, report
+from backorder.demo.store import DemoSummary, SimClock, Span, Store
 from backorder.domain.errors import InvalidRequest
-from backorder.services.context import Backorder
+from backorder.services.context import Backorder, utc_now
 from backorder.services.review import run_review
 from backorder.store.db import Database
 from backorder.store.migrate import ensure_schema
 
-__all__ = ["DEMO_MARK", "DemoSummary", "run_demo"]
+__all__ = ["DEMO_MARK", "DemoSummary", "Span", "run_demo"]
 
 # Stamped into the SQLite header of a demo database, so a later run replaces only its own.
 DEMO_MARK = 0x424F444D
@@ -41,13 +41,17 @@ def _refuse_to_replace_real_data(file: Path) -> None:
         )
 
 
-def run_demo(settings: Settings, file: Path, seed: int, console: Console) -> DemoSummary:
-    """Build `file` afresh, trade in it for five simulated weeks, print what happened."""
+def run_demo(
+    settings: Settings, file: Path, seed: int, console: Console, span: Span | None = None
+) -> DemoSummary:
+    """Build `file` afresh, trade in it for five simulated weeks (by default up to this
+    morning, 08:00 UTC), print what happened."""
+    span = span or Span.ending_by(utc_now())
     _refuse_to_replace_real_data(file)
     for path in (file, Path(f"{file}-wal"), Path(f"{file}-shm"), Path(f"{file}-journal")):
         path.unlink(missing_ok=True)
     file.parent.mkdir(parents=True, exist_ok=True)
-    clock = SimClock(OPENING)
+    clock = SimClock(span.opening)
     app = Backorder(Database(f"sqlite:///{file}"), settings, clock)
     try:
         ensure_schema(app.db)
@@ -56,9 +60,9 @@ def run_demo(settings: Settings, file: Path, seed: int, console: Console) -> Dem
         # An idle connection held open keeps the WAL alive: without it each transaction's
         # connection is the last to close, and SQLite checkpoints and syncs every time.
         with app.db.engine.connect():
-            _trade(Store(app, clock, random.Random(seed)), console)
-            clock.now = TODAY
-            return report(app, file, seed, console, run_review(app))
+            _trade(Store(app, span, clock, random.Random(seed)), console)
+            clock.now = span.today
+            return report(app, Run(file, seed, span), console, run_review(app))
     finally:
         app.close()
 
@@ -73,7 +77,7 @@ def _trade(store: Store, console: Console) -> None:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"Trading {OPENING:%a %d %b}", total=len(steps))
+        task = progress.add_task(f"Trading {store.span.opening:%a %d %b}", total=len(steps))
         for moment, step in steps:
             store.clock.now = moment
             progress.update(task, description=f"Trading {moment:%a %d %b}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,16 @@ from backorder.demo.store import (
     CATALOGUE,
     DAYS,
     LINE,
-    OPENING,
     ORDER,
     PRODUCT,
     REFUSALS,
-    TODAY,
     DemoSummary,
+    Span,
 )
+from backorder.report.terminal import kpi_table
 from backorder.services.context import Backorder
+from backorder.services.kpis import kpis
+from backorder.services.report import week_name
 from backorder.services.views import queue_view
 from backorder.store.tables import (
     allocations,
@@ -42,6 +45,15 @@ from backorder.store.tables import (
     stock_movements,
 )
 from backorder.store.types import Money
+
+
+@dataclass(frozen=True)
+class Run:
+    """A demo run: its file, its seed and the weeks it traded."""
+
+    file: Path
+    seed: int
+    span: Span
 
 
 def _table(title: str, *columns: str, facts: Sequence[tuple[str, object]] = ()) -> Table:
@@ -164,7 +176,7 @@ def _waiting(conn: Connection) -> tuple[Table, Table, int]:
     return now, refusals, int(units)
 
 
-def _queues(app: Backorder) -> tuple[Table, list[tuple[str, str]]]:
+def _queues(app: Backorder, today: date) -> tuple[Table, list[tuple[str, str]]]:
     """The five longest queues; their heads come from the same view `backorder queue` shows."""
     depth = func.count().label("depth")
     with app.db.read() as uow:
@@ -194,16 +206,16 @@ def _queues(app: Backorder) -> tuple[Table, list[tuple[str, str]]]:
             str(lines),
             str(units),
             f"{head['ref']} ({head['tier']})\n[dim]{head['rule']}[/]",
-            _eta(head["eta"]),
+            _eta(head["eta"], today),
         )
     return table, heads
 
 
-def _eta(eta: str | None) -> str:
+def _eta(eta: str | None, today: date) -> str:
     if eta is None:
         return "[dim]none yet[/]"
     day = date.fromisoformat(eta)
-    return f"{day:%d %b}" + ("" if day >= TODAY.date() else "\n[dim]overdue[/]")
+    return f"{day:%d %b}" + ("" if day >= today else "\n[dim]overdue[/]")
 
 
 def _stock_flow(conn: Connection) -> tuple[Table, int, int]:
@@ -288,11 +300,11 @@ def _shipments(conn: Connection) -> tuple[Table, int]:
     ), int(count)
 
 
-def _review(result: dict[str, Any]) -> Table:
+def _review(result: dict[str, Any], today: datetime) -> Table:
     return _table(
         "Daily review",
         facts=[
-            ("as of", f"{TODAY:%a %d %b}"),
+            ("as of", f"{today:%a %d %b}"),
             ("overdue lines", result["overdue_lines"]),
             ("value at risk", _money(Decimal(result["value_at_risk"]))),
             ("tasks opened", result["tasks_opened"]),
@@ -302,9 +314,8 @@ def _review(result: dict[str, Any]) -> Table:
     )
 
 
-def report(
-    app: Backorder, file: Path, seed: int, console: Console, review: dict[str, Any]
-) -> DemoSummary:
+def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -> DemoSummary:
+    opening, today = run.span.opening, run.span.today
     with app.db.read() as uow:
         conn = uow.connection
         customers = conn.execute(select(func.count(func.distinct(ORDER.customer_id)))).scalar_one()
@@ -314,11 +325,11 @@ def report(
         flow, receipts, by_receipts = _stock_flow(conn)
         cancelled, cancel_count = _cancellations(conn)
         shipped, shipment_count = _shipments(conn)
-    queues, heads = _queues(app)
+    queues, heads = _queues(app, today.date())
     console.print(
         Panel(
             f"[bold]{len(CATALOGUE)} SKUs, {customers} customers, {DAYS // 7} weeks of trading[/]: "
-            f"{OPENING:%a %d %b} to {TODAY:%a %d %b %Y} on a simulated clock (seed {seed}).\n"
+            f"{opening:%a %d %b} to {today:%a %d %b %Y} on a simulated clock (seed {run.seed}).\n"
             f"Orders now: {status}.",
             title="Backorder demo",
             title_align="left",
@@ -331,13 +342,17 @@ def report(
         queues,
         flow,
         Columns([cancelled, shipped], padding=(0, 4)),
-        _review(review),
+        _review(review, today),
+        kpi_table(
+            kpis(app, opening.date(), today.date())["kpis"],
+            f"KPIs of the five weeks ({opening:%d %b} to {today:%d %b}) against their targets",
+        ),
     ):
         console.print(part)
         if isinstance(part, Table) and part.caption:
             console.print()
-    console.print(f"[bold]Look around[/] (the store is in [bold]{file}[/]):")
-    db = f"backorder --db sqlite:///{file}"
+    console.print(f"[bold]Look around[/] (the store is in [bold]{run.file}[/]):")
+    db = f"backorder --db sqlite:///{run.file}"
     sku, ref = heads[0] if heads else (CATALOGUE[0].product.sku, None)
     for command in (
         f"queue {sku}",
@@ -346,12 +361,16 @@ def report(
         "events --limit 20",
         "task list",
         "incident list",
+        f"kpi --from {opening:%Y-%m-%d} --to {today:%Y-%m-%d} --by channel",
+        f"report weekly --week {week_name(today.date() - timedelta(days=7))} --out report.html",
+        "apikey create --role viewer",
+        "serve     (then open http://127.0.0.1:8000/ and sign in with that key)",
     ):
         if command:
             console.print(f"  {db} {command}", soft_wrap=True, highlight=False, markup=False)
     console.print(
-        f"[dim]These run on the real clock, not the demo's: lines waiting since before "
-        f"{TODAY:%d %b %Y} go on climbing priority queues, so a head may differ.[/]"
+        f"[dim]The demo's clock stopped at {today:%H:%M UTC on %d %b %Y}; these go on from "
+        "there on the real clock.[/]"
     )
     return DemoSummary(
         totals[0], totals[1], waiting, receipts, by_receipts, cancel_count, shipment_count

@@ -7,8 +7,8 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,9 +40,8 @@ from backorder.store.tables import (
     products,
 )
 
-TODAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # the simulated "now" once the demo is over
 DAYS = 35
-OPENING = TODAY - timedelta(days=DAYS, hours=1)
+MORNING = 8  # the hour (UTC) the demo's clock stops on its last day
 CYCLE_COUNT = (17, 15)  # day and hour of the count that finds units missing
 REFUSALS = tuple(reason.value for reason in Refusal)
 LINE, ORDER, PRODUCT = order_lines.c, orders.c, products.c
@@ -62,21 +61,45 @@ class DemoSummary:
 
 
 @dataclass(frozen=True)
+class Span:
+    """The five weeks the demo trades, up to its "today": 08:00 UTC on the latest morning the
+    real clock has passed. What the demo leaves behind then reads true on the real clock: the
+    dashboard, the KPIs and the daily review see waits of days, not of months."""
+
+    today: datetime
+
+    @classmethod
+    def ending_by(cls, now: datetime) -> Span:
+        today = now.astimezone(UTC).replace(hour=MORNING, minute=0, second=0, microsecond=0)
+        return cls(today if today <= now else today - timedelta(days=1))
+
+    @property
+    def opening(self) -> datetime:
+        return self.today - timedelta(days=DAYS, hours=1)
+
+
+@dataclass(frozen=True)
 class Item:
     product: Product
     stock: int  # on hand when the store opens
     demand: float  # relative popularity
+    until: int | None = None  # the last day backorders are taken, in days from "today"
 
 
 def _catalogue(text: str) -> tuple[Item, ...]:
-    """Rows of `sku | name | price | stock | demand | terms`, terms such as `priority lead=21`."""
+    """Rows of `sku | name | price | stock | demand | terms`, terms such as `priority lead=21`
+    or `until=-16` (backorders taken until 16 days before the demo's last day)."""
     names = {"lead": "lead_time_days", "max": "max_per_customer", "cap": "backorder_cap"}
     items = []
     for row in text.strip().splitlines():
         sku, name, price, stock, demand, terms = (cell.strip() for cell in row.split("|"))
         policy: dict[str, Any] = {}
+        until = None
         for term in terms.split():
             key, _, value = term.partition("=")
+            if key == "until":
+                until = int(value)
+                continue
             policy |= (
                 {"queue": QueueStrategy.PRIORITY}
                 if key == "priority"
@@ -84,11 +107,10 @@ def _catalogue(text: str) -> tuple[Item, ...]:
                 if key == "deny"
                 else {"discontinued": True}
                 if key == "discontinued"
-                else {"backorder_until": date.fromisoformat(value)}
-                if key == "until"
                 else {names[key]: int(value)}
             )
-        items.append(Item(Product(sku, name, Decimal(price), **policy), int(stock), float(demand)))
+        product = Product(sku, name, Decimal(price), **policy)
+        items.append(Item(product, int(stock), float(demand), until))
     return tuple(items)
 
 
@@ -108,7 +130,7 @@ MIX-STAND-5   | Stand mixer 5 qt            |  399.00 |  3 | 3   | priority lead
 BLD-HS-1400   | High-speed blender 1400 W   |  299.00 |  4 | 2.5 | priority lead=25
 TST-4SLICE    | Toaster, 4 slice            |   79.00 | 12 | 1.5 | deny
 AIR-FRY-6Q    | Air fryer 6 qt              |  129.00 |  8 | 4.5 | lead=12 cap=40
-TNT-2P-ULTRA  | Ultralight tent, 2 person   |  379.00 |  4 | 2   | priority lead=45 until=2026-02-14
+TNT-2P-ULTRA  | Ultralight tent, 2 person   |  379.00 |  4 | 2   | priority lead=45 until=-16
 BAG-DOWN-M7   | Down sleeping bag, -7 °C    |  289.00 |  5 | 2   | lead=30
 PAD-INSUL-R   | Insulated sleeping pad      |  149.00 |  8 | 2   | lead=20
 STV-CANISTER  | Canister camp stove         |   54.00 | 20 | 3   |
@@ -220,15 +242,21 @@ def _customers(rng: random.Random) -> list[Customer]:
 class Store:
     """Five weeks of trading; every step is one call to a real use case at a simulated time."""
 
-    def __init__(self, app: Backorder, clock: SimClock, rng: random.Random) -> None:
-        self.app, self.clock, self.rng = app, clock, rng
+    def __init__(self, app: Backorder, span: Span, clock: SimClock, rng: random.Random) -> None:
+        self.app, self.span, self.clock, self.rng = app, span, clock, rng
         self.customers = _customers(rng)
         self.serial = Counter[str]()
 
     def open(self) -> None:
-        import_products(self.app, [ProductRecord.of(item.product) for item in CATALOGUE])
+        import_products(self.app, [ProductRecord.of(self._product(item)) for item in CATALOGUE])
         for item in CATALOGUE:
             set_stock(self.app, item.product.sku, item.stock, "opening count")
+
+    def _product(self, item: Item) -> Product:
+        if item.until is None:
+            return item.product
+        last_day = (self.span.today + timedelta(days=item.until)).date()
+        return replace(item.product, backorder_until=last_day)
 
     def plan(self) -> list[tuple[datetime, Callable[[], None]]]:
         rng, steps = self.rng, list[tuple[datetime, Callable[[], None]]]()
@@ -238,7 +266,7 @@ class Store:
             steps.append((day + timedelta(minutes=minute, seconds=rng.randrange(60)), step))
 
         for n in range(DAYS):
-            day = (OPENING + timedelta(days=n)).replace(hour=0, minute=0)
+            day = (self.span.opening + timedelta(days=n)).replace(hour=0, minute=0)
             weekday = day.weekday() < 5
             for _ in range(rng.randint(8, 12) if weekday else rng.randint(4, 7)):
                 at(day, (7, 23), self.take_order)
