@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -440,12 +441,15 @@ async def stream_events(
     request: Request,
     app: App,
     _: Reader,
+    # Optional lists, published as plain arrays: `null` is no value a query string can carry
+    # (and schemathesis, shown `anyOf: [array, null]`, takes the text "false" for a boolean).
     types: Annotated[
-        list[EventTypeName] | None,
+        list[EventTypeName] | SkipJsonSchema[None],
         Query(alias="type", max_length=50, description="only these types"),
     ] = None,
     skus: Annotated[
-        list[SkuName] | None, Query(alias="sku", max_length=200, description="only these SKUs")
+        list[SkuName] | SkipJsonSchema[None],
+        Query(alias="sku", max_length=200, description="only these SKUs"),
     ] = None,
     after: Annotated[
         int | None,
