@@ -138,6 +138,41 @@ RULES: tuple[Rule, ...] = (
         """,
     ),
     Rule(
+        "a line waits only inside its wait: begun, and not ended; an ended wait was filled or "
+        "withdrawn, not both",
+        """
+        SELECT id, backordered, backordered_at, filled_at, withdrawn_at FROM order_lines
+        WHERE (backordered > 0 AND (backordered_at IS NULL OR filled_at IS NOT NULL
+                                    OR withdrawn_at IS NOT NULL))
+           OR ((filled_at IS NOT NULL OR withdrawn_at IS NOT NULL) AND backordered_at IS NULL)
+           OR (filled_at IS NOT NULL AND withdrawn_at IS NOT NULL)
+           OR (backordered = 0 AND backordered_at IS NOT NULL
+               AND filled_at IS NULL AND withdrawn_at IS NULL)
+        """,
+    ),
+    Rule(
+        "an order counts its lines and those that waited; a completed order has nothing open",
+        """
+        SELECT o.id, o.line_count, o.waited_lines, o.completed_at, l.lines, l.waited, l.open
+        FROM orders o
+        JOIN (SELECT order_id, COUNT(*) AS lines, COUNT(backordered_at) AS waited,
+                     SUM(allocated + backordered) AS open
+              FROM order_lines GROUP BY order_id) l ON l.order_id = o.id
+        WHERE o.line_count <> l.lines OR o.waited_lines <> l.waited
+           OR (o.completed_at IS NOT NULL AND l.open > 0)
+        """,
+    ),
+    Rule(
+        "a shipment counts its lines and those that shipped exactly what was allocated",
+        """
+        SELECT s.id, s.line_count, s.exact_lines, sl.lines, sl.exact FROM shipments s
+        JOIN (SELECT shipment_id, COUNT(*) AS lines,
+                     SUM(CASE WHEN units = allocated THEN 1 ELSE 0 END) AS exact
+              FROM shipment_lines GROUP BY shipment_id) sl ON sl.shipment_id = s.id
+        WHERE s.line_count <> sl.lines OR s.exact_lines <> sl.exact
+        """,
+    ),
+    Rule(
         "every order has exactly one order_accepted event",
         """
         SELECT o.channel, o.external_id, COUNT(e.id) AS accepted_events

@@ -158,14 +158,25 @@ def test_a_shipment_that_differs_from_the_allocation_is_inaccurate(
         .where(orders.c.external_id == "W1", order_lines.c.line_no == 1)
         .scalar_subquery()
     )
+    shipment = (
+        select(shipment_lines.c.shipment_id).where(shipment_lines.c.line_id == line)
+    ).scalar_subquery()
     with january.db.write() as uow:  # as if W1's 3 A had left with only 2 allocated
         uow.connection.execute(
             update(shipment_lines).where(shipment_lines.c.line_id == line).values(allocated=2)
+        )
+        uow.connection.execute(
+            update(shipments)
+            .where(shipments.c.id == shipment)
+            .values(exact_lines=shipments.c.exact_lines - 1)
         )
         uow.commit()
     accuracy = kpis(january, *JANUARY)["kpis"]["fulfillment_accuracy"]
     assert accuracy["matching_lines"] == 2 and accuracy["value"] == 0.6667
     assert accuracy["meets"] is False
+    by_sku = {g["key"]: g["kpis"] for g in kpis(january, *JANUARY, by=Dimension.SKU)["groups"]}
+    assert by_sku["A"]["fulfillment_accuracy"]["matching_lines"] == 0
+    assert by_sku["D"]["fulfillment_accuracy"]["matching_lines"] == 2
 
 
 def test_promise_accuracy_counts_past_promises_kept(january: Backorder) -> None:
@@ -226,37 +237,78 @@ def test_a_period_that_ends_before_it_starts_is_refused(january: Backorder) -> N
         kpis(january, date(2026, 2, 1), date(2026, 1, 1))
 
 
-def test_the_migration_dates_the_backorders_taken_before_it(january: Backorder) -> None:
-    """Migration 0013 fills in when each line first waited, what each cancellation took from
-    the queue, what each shipment line held and whether each shipment completed its order:
-    for this story (every wait began at intake) exactly what the engine records now."""
+def recorded(app: Backorder) -> dict[str, list[tuple[Any, ...]]]:
+    """What the engine records for the KPIs, table by table."""
+    line, o, c, s, sl = order_lines.c, orders.c, cancellations.c, shipments.c, shipment_lines.c
+    queries = {
+        "lines": select(line.id, line.backordered_at, line.filled_at, line.withdrawn_at).order_by(
+            line.id
+        ),
+        "orders": select(o.external_id, o.line_count, o.waited_lines, o.completed_at).order_by(
+            o.id
+        ),
+        "cancellations": select(c.id, c.from_backordered).order_by(c.id),
+        "shipments": select(s.id, s.line_count, s.exact_lines).order_by(s.id),
+        "shipment_lines": select(sl.line_id, sl.allocated).order_by(sl.line_id),
+    }
+    with app.db.read() as uow:
+        return {
+            name: [tuple(row) for row in uow.connection.execute(query)]
+            for name, query in queries.items()
+        }
 
-    def recorded() -> tuple[list[Any], ...]:
-        with january.db.read() as uow:
-            lines = uow.connection.execute(
-                select(order_lines.c.id, order_lines.c.backordered_at).order_by(order_lines.c.id)
-            ).all()
-            cancelled = uow.connection.execute(
-                select(cancellations.c.id, cancellations.c.from_backordered).order_by(
-                    cancellations.c.id
-                )
-            ).all()
-            shipped = uow.connection.execute(
-                select(shipments.c.id, shipments.c.completed).order_by(shipments.c.id)
-            ).all()
-            allocated = uow.connection.execute(
-                select(shipment_lines.c.line_id, shipment_lines.c.allocated).order_by(
-                    shipment_lines.c.line_id
-                )
-            ).all()
-        return lines, cancelled, shipped, allocated
 
-    before = recorded()
-    assert sum(1 for _, waited in before[0] if waited) == 6
-    assert sorted(units for _, units in before[1]) == [0, 1, 1]  # M2's refusal, W2, W6
-    assert [completed for _, completed in before[2]] == [True, True]  # W3, W1
+def test_the_engine_records_each_wait_and_each_completed_order(january: Backorder) -> None:
+    facts = recorded(january)
+    waited = [row for row in facts["lines"] if row[1] is not None]
+    assert len(waited) == 6  # W1's A, W2, M1, M3, W6, W4
+    assert sorted(row[2] for row in waited if row[2]) == [at(12), at(12), at(22)]
+    assert [row[3] for row in waited if row[3]] == [at(13, 15)]  # W6, cancelled waiting
+    by_order = {ref: rest for ref, *rest in facts["orders"]}
+    assert by_order["W1"] == [2, 1, at(13, 15)]  # completed by its shipment
+    assert by_order["W3"] == [1, 0, at(11)]
+    assert by_order["W6"] == [1, 1, None]  # cancelled, never shipped
+    assert by_order["M2"] == [1, 0, None]  # refused at intake
+    assert facts["shipments"] == [(1, 1, 1), (2, 2, 2)]
+
+
+def test_a_count_that_sends_stock_back_reopens_the_wait(app: Backorder, clock: Clock) -> None:
+    """A line served from stock at intake, sent back to the queue by a count, has waited
+    (its order too); one filled from the queue and sent back waits again, its fill undone."""
+    clock.current = at(10)
+    add_product(app, product("A", lead_time_days=5))
+    set_stock(app, "A", 1)
+    place_order(app, order("S1", ("A", 1), placed_at=clock.current))  # served at intake
+    place_order(app, order("S2", ("A", 1), placed_at=clock.current))  # waits
+    clock.current = at(11)
+    receive_stock(app, "A", 1)  # S2 filled
+    clock.current = at(12)
+    set_stock(app, "A", 0)  # both go back: S2 ranks last, S1 too
+    lines = {row[0]: row[1:] for row in recorded(app)["lines"]}
+    first, second = sorted(lines)
+    assert lines[first] == (at(12), None, None)  # S1 waits for the first time
+    assert lines[second] == (at(10), None, None)  # S2 waits again, since 10 January
+    orders_ = {ref: rest for ref, *rest in recorded(app)["orders"]}
+    assert orders_["S1"] == [1, 1, None] and orders_["S2"] == [1, 1, None]
+    clock.current = at(14)
+    receive_stock(app, "A", 2)
+    lines = {row[0]: row[1:] for row in recorded(app)["lines"]}
+    assert lines[first] == (at(12), at(14), None) and lines[second] == (at(10), at(14), None)
+    duration = kpis(app, *JANUARY)["kpis"]["average_backorder_duration"]
+    assert duration["lines"] == 2 and duration["value"] == 3.0  # 2 days and 4 days
+
+
+def test_the_migration_works_out_the_same_for_the_backorders_taken_before_it(
+    january: Backorder,
+) -> None:
+    """Migration 0013 fills in each line's wait, what each cancellation took from the queue,
+    each order's lines and completion, what each shipment line held and how many of each
+    shipment's lines matched: for this story (every wait began at intake) exactly what the
+    engine records now."""
+    before = recorded(january)
+    assert sorted(units for _, units in before["cancellations"]) == [0, 1, 1]  # M2, W2, W6
     config = alembic_config(january.db)
-    # SQLite rebuilds order_lines to drop a column: only without foreign key checks
+    # SQLite rebuilds a table to drop a column: only without foreign key checks
     plain = create_engine(normalise_url(january.db.url))
     with plain.connect() as conn:
         if conn.dialect.name == "sqlite":
@@ -267,7 +319,7 @@ def test_the_migration_dates_the_backorders_taken_before_it(january: Backorder) 
     plain.dispose()
     del config.attributes["connection"]
     command.upgrade(config, "head")
-    assert recorded() == before
+    assert recorded(january) == before
 
 
 def test_skus_without_a_supplier_group_together(january: Backorder) -> None:

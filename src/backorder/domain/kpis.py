@@ -6,16 +6,17 @@ Over a period (from one day to another, both included):
 - conversion rate: of the backordered units whose wait ended in the period, the share that
   were allocated (and so ship) rather than cancelled while they waited;
 - cancel rate: the other share: units cancelled while waiting, with the reasons;
-- average backorder duration: for the lines whose last waiting unit was allocated in the
-  period, the time from when the line first waited to that allocation (mean, median, 90th
+- average backorder duration: for the lines whose wait was filled in the period (the last
+  waiting unit allocated), the time from when the line first waited (mean, median, 90th
   percentile, in days; the percentiles to the hour);
 - fill time: for the orders with a backordered line whose shipment in the period completed
   them (nothing left open), the time from the order to that shipment;
 - fulfilment accuracy: of the shipment lines of the period, the share that shipped exactly
   the units allocated to the line when it shipped;
 - promise accuracy: of the backordered lines whose promised date (the first date the
-  customer was told) falls in the period and has passed, the share whose last waiting unit
-  was allocated by that date. A line cancelled by the promised date is not counted.
+  customer was told) falls in the period and has passed, the share whose wait was filled by
+  that date. A line whose wait was withdrawn (its last waiting units cancelled) by then is
+  not counted.
 As of now, whatever the period:
 - money on backorder: the value of the units waiting, per currency;
 - revenue at risk: the part of it whose promised date has passed (overdue);

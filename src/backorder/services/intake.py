@@ -63,10 +63,9 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
         for line in request.lines:
             if line.sku not in rows:
                 raise UnknownSku(line.sku)
-        order_id = _insert_order(uow, request, now)
-        if order_id is None:
+        facts = _split_and_record(app, uow, request, rows, now)
+        if facts is None:
             return Placed(request.ref, created=False)
-        facts = _split_and_record(app, uow, request, (order_id, rows), now)
         Products(uow.connection).save_stocks(list(rows.values()), now)
         Outbox(uow.connection).append(facts, now)
         uow.commit()
@@ -86,7 +85,9 @@ _INSERT_ALLOCATIONS = insert(allocations)
 _INSERT_CANCELLATIONS = insert(cancellations)
 
 
-def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int | None:
+def _insert_order(
+    uow: UnitOfWork, request: OrderRequest, waited_lines: int, now: datetime
+) -> int | None:
     """The new order's id, or None when its reference is already known."""
     customer, terms = request.customer, request.terms
     values = {
@@ -105,6 +106,8 @@ def _insert_order(uow: UnitOfWork, request: OrderRequest, now: datetime) -> int 
         "shipping_preference": terms.preference.value,
         "payment_timing": terms.payment_timing.value,
         "expedite": terms.expedite,
+        "line_count": len(request.lines),
+        "waited_lines": waited_lines,
     }
     order_id = uow.connection.execute(_INSERT_ORDER[uow.dialect], values).scalar_one_or_none()
     return None if order_id is None else int(order_id)
@@ -114,10 +117,11 @@ def _split_and_record(
     app: Backorder,
     uow: UnitOfWork,
     request: OrderRequest,
-    target: tuple[int, dict[str, ProductRow]],
+    rows: dict[str, ProductRow],
     now: datetime,
-) -> list[Event]:
-    order_id, rows = target
+) -> list[Event] | None:
+    """Split each line, then write the order, its lines and what the split did, with the
+    events; None (nothing written) when the order's reference is already known."""
     capped = [row.id for row in rows.values() if row.product.max_per_customer is not None]
     waiting = Lines(uow.connection).customer_backordered(request.customer.id, capped)
     context = OrderContext(request.ref, request.customer, request.currency, request.terms)
@@ -153,7 +157,6 @@ def _split_and_record(
         waiting[row.id] = waiting.get(row.id, 0) + split.backorder
         line_values.append(
             {
-                "order_id": order_id,
                 "line_no": number,
                 "product_id": row.id,
                 "quantity": wanted.quantity,
@@ -176,6 +179,11 @@ def _split_and_record(
         )
         splits.append((split, ranking))
 
+    order_id = _insert_order(uow, request, sum(1 for s, _ in splits if s.backorder), now)
+    if order_id is None:
+        return None
+    for values in line_values:
+        values["order_id"] = order_id
     ids = (
         uow.connection.execute(
             _INSERT_LINES,

@@ -16,10 +16,9 @@ from sqlalchemy import (
     and_,
     case,
     distinct,
-    exists,
-    false,
     func,
     literal,
+    literal_column,
     select,
     type_coerce,
 )
@@ -87,7 +86,7 @@ def _key(by: Dimension | None) -> ColumnElement[Any]:
     if by is Dimension.CHANNEL:
         return ORDER.channel
     if by is Dimension.SUPPLIER:
-        return func.coalesce(PRODUCT.supplier_id, "")
+        return func.coalesce(PRODUCT.supplier_id, literal_column("''"))
     if by is Dimension.TIER:
         return ORDER.customer_tier
     return literal(ALL)
@@ -107,6 +106,11 @@ class Scope:
     def grouped(self) -> bool:
         return self.by is not None
 
+    @property
+    def by_order(self) -> bool:
+        """Overall, by channel or by tier, every group is a set of whole orders."""
+        return self.by in (None, Dimension.CHANNEL, Dimension.TIER)
+
     def lines(self, with_orders: bool = False) -> FromClause:
         """Order lines, with their order and SKU where the key (or the query) needs them."""
         joined: FromClause = order_lines
@@ -122,16 +126,16 @@ def within(column: ColumnElement[Any], period: Period) -> ColumnElement[bool]:
     return and_(column >= period.start, column < period.end)
 
 
-def fills_a_line(period: Period) -> ColumnElement[bool]:
-    """An allocation (joined to its line) of the period that served the line's last waiting
-    unit: from the queue, nothing waits on the line, and no later allocation from the queue."""
-    a, later = allocations.c, allocations.alias("later").c
-    return and_(
-        within(a.allocated_at, period),
-        a.source != "intake",
-        LINE.backordered == 0,
-        ~exists().where(later.line_id == a.line_id, later.id > a.id, later.source != "intake"),
-    )
+# The conditions of the partial indexes, as literals: a bound parameter would keep
+# PostgreSQL's generic plans (and SQLite's, without the value) off those indexes.
+FROM_QUEUE = allocations.c.source != literal_column("'intake'")
+OUT_OF_QUEUE = cancellations.c.from_backordered > literal_column("0")
+WAITED = ORDER.waited_lines > literal_column("0")
+
+
+def filled_in(period: Period) -> ColumnElement[bool]:
+    """Lines whose wait was filled (the last waiting unit allocated) in the period."""
+    return and_(within(LINE.filled_at, period), LINE.filled_at.is_not(None))
 
 
 Of = Callable[[Any], Facts]  # the Facts of a group, by its key
@@ -156,7 +160,10 @@ def compute(
 
     def of(group: Any) -> Facts:
         name = ALL if group is None else str(group) or "(none)"
-        return facts.setdefault(name, Facts())
+        found = facts.get(name)
+        if found is None:  # not setdefault: a Facts() per result row costs more than the query
+            found = facts[name] = Facts()
+        return found
 
     steps: dict[str, Callable[[], None]] = {
         "placed": lambda: _placed(conn, period, scope, of),
@@ -183,7 +190,7 @@ def overall_and_groups(
     overall = Facts()
     for facts in groups.values():
         overall.merge(facts)
-    if by in (Dimension.SKU, Dimension.SUPPLIER):
+    if not Scope(by).by_order:
         orders_of = compute(conn, period, now, None, BY_ORDER).get(ALL, Facts())
         overall.orders, overall.backordered_orders = orders_of.orders, orders_of.backordered_orders
         overall.lines, overall.backordered_lines = orders_of.lines, orders_of.backordered_lines
@@ -192,23 +199,40 @@ def overall_and_groups(
 
 
 def _placed(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
-    waited, key = LINE.backordered_at.is_not(None), scope.key
-    query = (
-        select(
-            key,
-            func.count(distinct(ORDER.id)),
-            func.count(distinct(case((waited, ORDER.id)))),
-            func.count(LINE.id),
-            func.count(LINE.backordered_at),
+    """Orders placed in the period, those with a line that waited, and their lines. Overall,
+    by channel or tier, the orders' own counts (one index range); by SKU or supplier, from
+    their lines."""
+    key = scope.key
+    if scope.by_order:
+        query = (
+            select(
+                key,
+                func.count(),
+                func.sum(case((WAITED, 1), else_=0)),
+                func.sum(ORDER.line_count),
+                func.sum(ORDER.waited_lines),
+            )
+            .where(within(ORDER.placed_at, period))
+            .group_by(key)
         )
-        .select_from(scope.lines(with_orders=True))
-        .where(within(ORDER.placed_at, period))
-        .group_by(key)
-    )
+    else:
+        waited = LINE.backordered_at.is_not(None)
+        query = (
+            select(
+                key,
+                func.count(distinct(ORDER.id)),
+                func.count(distinct(case((waited, ORDER.id)))),
+                func.count(LINE.id),
+                func.count(LINE.backordered_at),
+            )
+            .select_from(scope.lines(with_orders=True))
+            .where(within(ORDER.placed_at, period))
+            .group_by(key)
+        )
     for group, placed, backordered, lines, waiting in conn.execute(query):
         facts = of(group)
-        facts.orders, facts.backordered_orders = placed, backordered
-        facts.lines, facts.backordered_lines = lines, waiting
+        facts.orders, facts.backordered_orders = placed, int(backordered or 0)
+        facts.lines, facts.backordered_lines = int(lines or 0), int(waiting or 0)
 
 
 def _ended(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
@@ -218,7 +242,7 @@ def _ended(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
         .select_from(
             allocations.join(scope.lines(), LINE.id == a.line_id) if scope.grouped else allocations
         )
-        .where(within(a.allocated_at, period), a.source != "intake")
+        .where(within(a.allocated_at, period), FROM_QUEUE)
         .group_by(key)
     )
     for group, units in conn.execute(served):
@@ -230,7 +254,7 @@ def _ended(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
             if scope.grouped
             else cancellations
         )
-        .where(within(c.cancelled_at, period), c.from_backordered > 0)
+        .where(within(c.cancelled_at, period), OUT_OF_QUEUE)
         .group_by(key, c.reason)
     )
     for group, reason, units in conn.execute(lost):
@@ -240,16 +264,14 @@ def _ended(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
 
 
 def _waits(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
-    """Lines whose last waiting unit was allocated in the period: how long they waited."""
-    a = allocations.c
-    days = days_between(a.allocated_at, LINE.backordered_at)
-    last_served = (
-        select(scope.key, days.label("days"))
-        .select_from(allocations.join(scope.lines(), LINE.id == a.line_id))
-        .where(fills_a_line(period), LINE.backordered_at.is_not(None))
+    """Lines whose wait was filled in the period: how long they waited."""
+    filled = (
+        select(scope.key, days_between(LINE.filled_at, LINE.backordered_at).label("days"))
+        .select_from(scope.lines())
+        .where(filled_in(period))
         .subquery()
     )
-    _spread(conn, last_served, "waits", of)
+    _spread(conn, filled, "waits", of)
 
 
 def _spread(conn: Connection, durations: FromClause, name: str, of: Of) -> None:
@@ -265,95 +287,71 @@ def _spread(conn: Connection, durations: FromClause, name: str, of: Of) -> None:
 
 
 def _fills(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
-    """Orders with a backordered line whose shipment in the period completed them: from the
+    """Orders with a line that waited, completed by a shipment in the period: from the
     order to that shipment. By SKU or supplier, an order counts once in the group of each of
-    its backordered lines."""
-    s = shipments.c
-    waited = order_lines.alias("waited")
-    base = (
-        select(s.order_id, days_between(s.shipped_at, ORDER.placed_at).label("days"))
-        .select_from(shipments.join(orders, ORDER.id == s.order_id))
-        .where(
-            within(s.shipped_at, period),
-            s.completed.is_(True),
-            exists().where(waited.c.order_id == s.order_id, waited.c.backordered_at.is_not(None)),
+    its lines that waited."""
+    completed = and_(within(ORDER.completed_at, period), ORDER.completed_at.is_not(None), WAITED)
+    days = days_between(ORDER.completed_at, ORDER.placed_at).label("days")
+    if scope.by_order:
+        per_group = select(scope.key, days).where(completed).subquery()
+    else:
+        per_group = (
+            select(ORDER.id, scope.key, days)
+            .select_from(scope.lines(with_orders=True))
+            .where(completed, LINE.backordered_at.is_not(None))
+            .distinct()
+            .subquery()
         )
-        .subquery()
-    )
-    per_group = (
-        select(base.c.order_id, scope.key, base.c.days)
-        .select_from(base.join(scope.lines(), LINE.order_id == base.c.order_id))
-        .where(LINE.backordered_at.is_not(None))
-        .distinct()
-        .subquery()
-    )
     _spread(conn, per_group, "fills", of)
 
 
 def _accuracy(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
-    """Shipment lines of the period that shipped exactly what was allocated to the line."""
+    """Shipment lines of the period that shipped exactly what was allocated to the line:
+    overall, by channel or tier from each shipment's own counts; by SKU or supplier from its
+    lines."""
     sl, s, key = shipment_lines.c, shipments.c, scope.key
-    shipped = shipment_lines.join(shipments, s.id == sl.shipment_id)
-    query = (
-        select(key, func.count(), func.sum(case((sl.units == sl.allocated, 1), else_=0)))
-        .select_from(
-            shipped.join(scope.lines(), LINE.id == sl.line_id) if scope.grouped else shipped
+    if scope.by_order:
+        source: FromClause = shipments
+        if scope.grouped:
+            source = shipments.join(orders, ORDER.id == s.order_id)
+        query = select(key, func.sum(s.line_count), func.sum(s.exact_lines)).select_from(source)
+    else:
+        query = select(
+            key, func.count(), func.sum(case((sl.units == sl.allocated, 1), else_=0))
+        ).select_from(
+            shipment_lines.join(shipments, s.id == sl.shipment_id).join(
+                scope.lines(), LINE.id == sl.line_id
+            )
         )
-        .where(within(s.shipped_at, period))
-        .group_by(key)
-    )
-    for group, lines, matching in conn.execute(query):
+    for group, lines, matching in conn.execute(
+        query.where(within(s.shipped_at, period)).group_by(key)
+    ):
         facts = of(group)
-        facts.shipped_lines, facts.accurate_lines = lines, int(matching)
+        facts.shipped_lines, facts.accurate_lines = int(lines or 0), int(matching or 0)
 
 
 def _promises(conn: Connection, period: Period, now: datetime, scope: Scope, of: Of) -> None:
-    """Backordered lines whose promised date, in the period, has passed: kept or not."""
+    """Backordered lines whose promised date, in the period, has passed: kept (filled by
+    that day) or not; a line withdrawn by that day is not counted."""
     last = min(period.last, now.date() - timedelta(days=1))
     if last < period.first:
         return
-    a, c = allocations.c, cancellations.c
-    promised = (
-        select(LINE.id, scope.key, LINE.promised, LINE.backordered)
+    kept = and_(LINE.filled_at.is_not(None), utc_day(LINE.filled_at) <= LINE.promised)
+    withdrawn = and_(LINE.withdrawn_at.is_not(None), utc_day(LINE.withdrawn_at) <= LINE.promised)
+    query = (
+        select(scope.key, func.count(), func.sum(case((kept, 1), else_=0)))
         .select_from(scope.lines())
         .where(
-            LINE.backordered_at.is_not(None), LINE.promised >= period.first, LINE.promised <= last
+            LINE.backordered_at.is_not(None),
+            LINE.promised >= period.first,
+            LINE.promised <= last,
+            ~withdrawn,
         )
-        # Found once through the index of promised dates, then joined twice: inlined, SQLite
-        # may start from the SKUs instead and read every line of each.
-        .cte("promised")
-        .prefix_with("MATERIALIZED")
-    )
-    served = (
-        select(a.line_id, func.max(a.allocated_at).label("at"))
-        .select_from(allocations.join(promised, promised.c.id == a.line_id))
-        .where(a.source != "intake")
-        .group_by(a.line_id)
-        .subquery()
-    )
-    withdrawn = (
-        select(c.line_id, func.max(c.cancelled_at).label("at"))
-        .select_from(cancellations.join(promised, promised.c.id == c.line_id))
-        .where(c.from_backordered > 0)
-        .group_by(c.line_id)
-        .subquery()
-    )
-    done = promised.c.backordered == 0
-    kept = and_(done, served.c.at.is_not(None), utc_day(served.c.at) <= promised.c.promised)
-    dropped = and_(done, served.c.at.is_(None), utc_day(withdrawn.c.at) <= promised.c.promised)
-    query = (
-        select(promised.c.key, func.count(), func.sum(case((kept, 1), else_=0)))
-        .select_from(
-            promised.outerjoin(served, served.c.line_id == promised.c.id).outerjoin(
-                withdrawn, withdrawn.c.line_id == promised.c.id
-            )
-        )
-        .where(~func.coalesce(dropped, false()))
-        .group_by(promised.c.key)
+        .group_by(scope.key)
     )
     for group, counted, on_time in conn.execute(query):
         facts = of(group)
-        facts.promised_lines, facts.kept_promises = counted, int(on_time)
+        facts.promised_lines, facts.kept_promises = counted, int(on_time or 0)
 
 
 def _waiting(conn: Connection, now: datetime, scope: Scope, of: Of) -> None:
@@ -417,9 +415,12 @@ def kpis(
     with app.db.read() as uow:
         if uow.dialect == "postgresql":
             # Plans of a few hundred milliseconds: compiling them costs more than it saves,
-            # and the hash joins and sorts over a month of lines want more than 4 MB.
-            uow.connection.exec_driver_sql("SET LOCAL jit = off")
-            uow.connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            # and the hash joins and sorts over a month of lines want more than 4 MB. The
+            # rows a period reads are in the KPI indexes and mostly in memory: a random read
+            # costs little more than a sequential one (the default, 4, is for spinning disks;
+            # with it the planner scans a whole table to join a month of allocations).
+            for setting in ("jit = off", "work_mem = '64MB'", "random_page_cost = 1.1"):
+                uow.connection.exec_driver_sql(f"SET LOCAL {setting}")
         overall, groups = overall_and_groups(uow.connection, period, now, by)
     return {
         "from": period.first.isoformat(),

@@ -152,7 +152,7 @@ def cancel_lines(
         )
     if not lines:
         return Cancelled(ref, 0, 0, 0), facts
-    Lines(uow.connection).save_quantities(lines)
+    Lines(uow.connection).save_quantities(lines, now)
     uow.connection.execute(insert(cancellations), log)
     reallocated = 0
     for row in sorted(rows.values(), key=lambda r: r.product.sku):
@@ -190,11 +190,19 @@ def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped
             uow.connection.execute(
                 insert(shipments)
                 .values(
-                    order_id=order["id"], tracking=tracking, shipped_at=now, completed=complete
+                    order_id=order["id"],
+                    tracking=tracking,
+                    shipped_at=now,
+                    line_count=len(plan),
+                    exact_lines=sum(1 for n, u in plan.items() if u == held[n]),
                 )
                 .returning(shipments.c.id)
             ).scalar_one()
         )
+        if complete:
+            uow.connection.execute(
+                update(orders).where(orders.c.id == order["id"]).values(completed_at=now)
+            )
         uow.connection.execute(
             insert(shipment_lines),
             [
@@ -207,7 +215,7 @@ def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped
                 for n, u in sorted(plan.items())
             ],
         )
-        Lines(uow.connection).save_quantities([by_number[n] for n in plan])
+        Lines(uow.connection).save_quantities([by_number[n] for n in plan], now)
         Products(uow.connection).save_stocks(list(rows.values()), now)
         event = UnitsShipped(
             order=lines[0].order,

@@ -146,7 +146,7 @@ def serve(
             )
             moved.units += allotment.units
         moved.lines += len(allotments)
-        lines.save_quantities(served)
+        lines.save_quantities(served, now)
         uow.connection.execute(insert(allocations), log)
         if len(batch) < limit:
             break  # the queue is empty now
@@ -188,6 +188,6 @@ def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetim
             )
             moved.units += allotment.units
         moved.lines += len(taken)
-        lines.save_quantities(changed)
+        lines.save_quantities(changed, now)
         lines.mark_waiting([line.id for line in changed], now)
     return moved

@@ -26,12 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.events import WeeklyReportReady
 from backorder.services.context import Backorder
-from backorder.services.kpis import Period, fills_a_line, kpis, within
+from backorder.services.kpis import OUT_OF_QUEUE, Period, filled_in, kpis, within
 from backorder.services.review import review_days
 from backorder.services.tasks import list_incidents, list_tasks
 from backorder.store.repos import Outbox
 from backorder.store.tables import (
-    allocations,
     cancellations,
     order_lines,
     orders,
@@ -108,7 +107,7 @@ def _per_day(conn: Connection, query: Any) -> dict[str, tuple[int, int]]:
 def days_of(conn: Connection, period: Period) -> list[dict[str, Any]]:
     """Per day: lines that began to wait, lines whose last waiting unit was allocated
     (filled), lines with units cancelled while waiting."""
-    a, c = allocations.c, cancellations.c
+    c = cancellations.c
     began_day = utc_day(LINE.backordered_at)
     began = _per_day(
         conn,
@@ -116,19 +115,16 @@ def days_of(conn: Connection, period: Period) -> list[dict[str, Any]]:
         .where(within(LINE.backordered_at, period))
         .group_by(began_day),
     )
-    filled_day = utc_day(a.allocated_at)
+    filled_day = utc_day(LINE.filled_at)
     filled = _per_day(
         conn,
-        select(filled_day, func.count(distinct(a.line_id)), func.sum(a.units))
-        .select_from(allocations.join(order_lines, LINE.id == a.line_id))
-        .where(fills_a_line(period))
-        .group_by(filled_day),
+        select(filled_day, func.count(), literal(0)).where(filled_in(period)).group_by(filled_day),
     )
     cancelled_day = utc_day(c.cancelled_at)
     cancelled = _per_day(
         conn,
         select(cancelled_day, func.count(distinct(c.line_id)), func.sum(c.from_backordered))
-        .where(within(c.cancelled_at, period), c.from_backordered > 0)
+        .where(within(c.cancelled_at, period), OUT_OF_QUEUE)
         .group_by(cancelled_day),
     )
     days = []

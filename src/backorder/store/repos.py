@@ -9,7 +9,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    null,
+    select,
+    text,
+    update,
+)
 
 from backorder.domain.events import Event, OrderContext
 from backorder.domain.model import (
@@ -27,6 +39,7 @@ from backorder.domain.model import (
 )
 from backorder.domain.ranking import RankFacts
 from backorder.store.tables import events, order_lines, orders, products
+from backorder.store.types import UtcDateTime
 
 PRODUCT_FIELDS = (
     "name",
@@ -366,26 +379,45 @@ class Lines:
         return [line_from_row(r) for r in self.conn.execute(query).mappings()]
 
     def mark_waiting(self, ids: Sequence[int], now: datetime) -> None:
-        """Lines sent back to the queue: a line's wait begins the first time a unit waits."""
-        if ids:
-            self.conn.execute(
-                update(order_lines)
-                .where(order_lines.c.id.in_(ids), order_lines.c.backordered_at.is_(None))
-                .values(backordered_at=now)
-            )
+        """Lines sent back to the queue: a line's wait begins the first time a unit waits,
+        and its order then has one more line that waited."""
+        if not ids:
+            return
+        line = order_lines.c
+        first_time = and_(line.id.in_(ids), line.backordered_at.is_(None))
+        newly = (
+            select(func.count()).where(first_time, line.order_id == orders.c.id).scalar_subquery()
+        )
+        self.conn.execute(
+            update(orders)
+            .where(orders.c.id.in_(select(line.order_id).where(first_time)))
+            .values(waited_lines=orders.c.waited_lines + newly)
+        )
+        self.conn.execute(update(order_lines).where(first_time).values(backordered_at=now))
 
-    def save_quantities(self, lines: Sequence[LineRow]) -> None:
+    def save_quantities(self, lines: Sequence[LineRow], now: datetime) -> None:
+        """Write the lines' numbers. A line whose last waiting unit goes now has its wait
+        ended: filled if that unit was allocated, withdrawn if it was cancelled; a line with
+        units waiting (again) has no end yet. Worked out in the statement, from the numbers
+        before and after."""
         if not lines:
             return
+        c = order_lines.c
+        waits = bindparam("backordered") > 0
+        ends = and_(bindparam("backordered") == 0, c.backordered > 0)
+        served = bindparam("allocated") > c.allocated
+        at = bindparam("now", type_=UtcDateTime)
         self.conn.execute(
             update(order_lines)
-            .where(order_lines.c.id == bindparam("lid"))
+            .where(c.id == bindparam("lid"))
             .values(
                 allocated=bindparam("allocated"),
                 backordered=bindparam("backordered"),
                 shipped=bindparam("shipped"),
                 cancelled=bindparam("cancelled"),
                 eta=bindparam("eta"),
+                filled_at=case((waits, null()), (and_(ends, served), at), else_=c.filled_at),
+                withdrawn_at=case((waits, null()), (and_(ends, ~served), at), else_=c.withdrawn_at),
             ),
             [
                 {
@@ -395,6 +427,7 @@ class Lines:
                     "shipped": line.qty.shipped,
                     "cancelled": line.qty.cancelled,
                     "eta": line.eta,
+                    "now": now,
                 }
                 for line in lines
             ],

@@ -87,9 +87,28 @@ orders = Table(
     Column("shipping_preference", String(16), nullable=False),
     Column("payment_timing", String(16), nullable=False),
     Column("expedite", Boolean, nullable=False, server_default=text("false")),
+    # For the KPIs, kept with the change that makes them: the order's lines, how many of
+    # them ever waited, and when the shipment that left nothing open went (null until then).
+    Column("line_count", Integer, nullable=False, server_default=text("0")),
+    Column("waited_lines", Integer, nullable=False, server_default=text("0")),
+    Column("completed_at", UtcDateTime),
     UniqueConstraint("channel", "external_id", name="uq_orders_ref"),
     Index("ix_orders_customer", "customer_id"),
-    Index("ix_orders_placed_at", "placed_at"),
+    # Orders placed in a period, with what the backorder rate counts (read from the index).
+    Index(
+        "ix_orders_placed_at", "placed_at", "channel", "customer_tier", "line_count", "waited_lines"
+    ),
+    # Orders with a line that waited, by when they were completed (fill time).
+    Index(
+        "ix_orders_completed_at",
+        "completed_at",
+        "placed_at",
+        "channel",
+        "customer_tier",
+        "waited_lines",
+        sqlite_where=text("waited_lines > 0 AND completed_at IS NOT NULL"),
+        postgresql_where=text("waited_lines > 0 AND completed_at IS NOT NULL"),
+    ),
 )
 
 order_lines = Table(
@@ -116,7 +135,11 @@ order_lines = Table(
     # stamped by the daily review: when it last looked at the line, and what it found
     Column("checked_at", UtcDateTime),
     Column("checked_status", String(16)),
-    Column("backordered_at", UtcDateTime),  # when units of the line first waited
+    # A line's wait: when units of it first waited, and when it ended, with the last waiting
+    # unit allocated (filled) or cancelled (withdrawn); both null while units wait.
+    Column("backordered_at", UtcDateTime),
+    Column("filled_at", UtcDateTime),
+    Column("withdrawn_at", UtcDateTime),
     UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line"),
     CheckConstraint(
         "allocated >= 0 AND backordered >= 0 AND shipped >= 0 AND cancelled >= 0",
@@ -168,10 +191,25 @@ order_lines = Table(
         sqlite_where=text("backordered_at IS NOT NULL"),
         postgresql_where=text("backordered_at IS NOT NULL"),
     ),
-    # Backordered lines by their first promised date (promise accuracy over a period).
+    # Lines by when their wait was filled (backorder duration), with what it reads.
+    Index(
+        "ix_order_lines_filled_at",
+        "filled_at",
+        "backordered_at",
+        "product_id",
+        "order_id",
+        sqlite_where=text("filled_at IS NOT NULL"),
+        postgresql_where=text("filled_at IS NOT NULL"),
+    ),
+    # Backordered lines by their first promised date, with how their wait ended (promise
+    # accuracy over a period).
     Index(
         "ix_order_lines_promised",
         "promised",
+        "filled_at",
+        "withdrawn_at",
+        "product_id",
+        "order_id",
         sqlite_where=text("backordered_at IS NOT NULL"),
         postgresql_where=text("backordered_at IS NOT NULL"),
     ),
@@ -191,7 +229,16 @@ allocations = Table(
     Column("rule", Text, nullable=False),  # why that place, in words
     CheckConstraint("units > 0", name="units_positive"),
     Index("ix_allocations_line", "line_id"),
-    Index("ix_allocations_allocated_at", "allocated_at"),
+    # Units served from the queue in a period (conversion); the intake's are not in it.
+    Index(
+        "ix_allocations_from_queue",
+        "allocated_at",
+        "line_id",
+        "units",
+        "source",
+        sqlite_where=text("source <> 'intake'"),
+        postgresql_where=text("source <> 'intake'"),
+    ),
 )
 
 cancellations = Table(
@@ -207,7 +254,16 @@ cancellations = Table(
     Column("cancelled_at", UtcDateTime, nullable=False),
     CheckConstraint("units > 0", name="units_positive"),
     Index("ix_cancellations_line", "line_id"),
-    Index("ix_cancellations_cancelled_at", "cancelled_at"),
+    # Units cancelled while they waited, in a period (conversion, cancel rate).
+    Index(
+        "ix_cancellations_from_queue",
+        "cancelled_at",
+        "line_id",
+        "from_backordered",
+        "reason",
+        sqlite_where=text("from_backordered > 0"),
+        postgresql_where=text("from_backordered > 0"),
+    ),
 )
 
 shipments = Table(
@@ -217,10 +273,11 @@ shipments = Table(
     Column("order_id", ForeignKey("orders.id"), nullable=False),
     Column("tracking", String(128)),
     Column("shipped_at", UtcDateTime, nullable=False),
-    # the shipment left nothing open on the order: its backorders, if any, are filled
-    Column("completed", Boolean, nullable=False, server_default=text("false")),
+    # its lines, and how many shipped exactly what was allocated to them (accuracy)
+    Column("line_count", Integer, nullable=False, server_default=text("0")),
+    Column("exact_lines", Integer, nullable=False, server_default=text("0")),
     Index("ix_shipments_order", "order_id"),
-    Index("ix_shipments_shipped_at", "shipped_at"),
+    Index("ix_shipments_shipped_at", "shipped_at", "order_id", "line_count", "exact_lines"),
 )
 
 shipment_lines = Table(
