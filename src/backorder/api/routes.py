@@ -54,7 +54,7 @@ from backorder.api.schemas import (
     StockLevelIn,
     StockLevelsIn,
 )
-from backorder.canonical import TOKEN, OrderIn
+from backorder.canonical import TOKEN, OrderIn, Sku
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import EVENT_TYPES
@@ -407,10 +407,9 @@ def get_events(
 STREAM_BATCH = 500
 
 
-# Filters of the stream: known event types and well-formed SKUs only (a typo is an error,
-# not a stream that stays silent).
+# Filters of the stream: known event types (and well-formed SKUs) only: a typo is an error,
+# not a stream that stays silent.
 EventTypeName = Annotated[str, StringConstraints(pattern="^(" + "|".join(EVENT_TYPES) + ")$")]
-SkuName = Annotated[str, StringConstraints(pattern=TOKEN, max_length=64)]
 
 SSE_EVENT = {
     "type": "object",
@@ -448,7 +447,7 @@ async def stream_events(
         Query(alias="type", max_length=50, description="only these types"),
     ] = None,
     skus: Annotated[
-        list[SkuName] | SkipJsonSchema[None],
+        list[Sku] | SkipJsonSchema[None],
         Query(alias="sku", max_length=200, description="only these SKUs"),
     ] = None,
     after: Annotated[

@@ -153,6 +153,11 @@ def context_of(
     }
 
 
+def message_domain(mail_from: str) -> str:
+    """The right-hand side of our Message-IDs: the domain of the From address."""
+    return mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
+
+
 def shop_name(mail_from: str) -> str:
     """How texts sign: the display name of the From address."""
     return parseaddr(mail_from)[0] or "Backorder"

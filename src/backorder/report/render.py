@@ -9,12 +9,12 @@ import io
 import json
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate
 from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from backorder.domain.kpis import LABELS, amount_text, shown, target_text, verdict
+from backorder.notify import email as mail
 
 Format = Literal["html", "csv", "json", "pdf"]
 FORMATS: tuple[Format, ...] = ("html", "csv", "json", "pdf")
@@ -163,17 +163,12 @@ def mail_parts(report: dict[str, Any]) -> MailParts:
     )
 
 
-def email(parts: MailParts, sender: str, to: str, message_id: str, domain: str) -> EmailMessage:
-    """The report by e-mail: HTML with its charts inline (cid:), a plain-text part, and the
-    PDF attached."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = parts.subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = f"<{message_id}@{domain}>"
-    message.set_content(parts.text)
-    message.add_alternative(parts.html, subtype="html")
+def email(parts: MailParts, sender: str, to: str, message_id: str) -> EmailMessage:
+    """The report by e-mail, composed like every other message: HTML with its charts inline
+    (cid:), a plain-text part, and the PDF attached."""
+    message = mail.compose(
+        sender, to, parts.subject, parts.text, parts.html, message_id, mail.message_domain(sender)
+    )
     body = message.get_body(preferencelist=("html",))
     assert isinstance(body, EmailMessage)
     for name, png in parts.images.items():

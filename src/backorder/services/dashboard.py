@@ -107,7 +107,9 @@ def _tracking(conn: Connection, now: datetime) -> dict[str, Any]:
 
 
 def _queues(conn: Connection) -> list[dict[str, Any]]:
-    """The longest queues, with the line at the head (rank class, then order time)."""
+    """The longest queues, with the line at the head (rank class, then order time): one
+    index seek per listed queue, where a window over the waiting lines would read a deep
+    queue whole."""
     longest = conn.execute(
         select(
             PRODUCT.id,

@@ -111,13 +111,19 @@ class Scope:
         """Overall, by channel or by tier, every group is a set of whole orders."""
         return self.by in (None, Dimension.CHANNEL, Dimension.TIER)
 
-    def lines(self, with_orders: bool = False) -> FromClause:
-        """Order lines, with their order and SKU where the key (or the query) needs them."""
-        joined: FromClause = order_lines
-        if with_orders or self.by in (Dimension.CHANNEL, Dimension.TIER):
-            joined = joined.join(orders, ORDER.id == LINE.order_id)
+    def lines(self) -> FromClause:
+        """Order lines, with their order and SKU where the key needs them."""
+        if self.by in (Dimension.CHANNEL, Dimension.TIER):
+            return self._keyed(order_lines.join(orders, ORDER.id == LINE.order_id))
+        return self._keyed(order_lines)
+
+    def lines_and_orders(self) -> FromClause:
+        """Order lines with their orders, and their SKU where the key needs it."""
+        return self._keyed(order_lines.join(orders, ORDER.id == LINE.order_id))
+
+    def _keyed(self, joined: FromClause) -> FromClause:
         if self.by in (Dimension.SKU, Dimension.SUPPLIER):
-            joined = joined.join(products, PRODUCT.id == LINE.product_id)
+            return joined.join(products, PRODUCT.id == LINE.product_id)
         return joined
 
 
@@ -225,7 +231,7 @@ def _placed(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
                 func.count(LINE.id),
                 func.count(LINE.backordered_at),
             )
-            .select_from(scope.lines(with_orders=True))
+            .select_from(scope.lines_and_orders())
             .where(within(ORDER.placed_at, period))
             .group_by(key)
         )
@@ -297,7 +303,7 @@ def _fills(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
     else:
         per_group = (
             select(ORDER.id, scope.key, days)
-            .select_from(scope.lines(with_orders=True))
+            .select_from(scope.lines_and_orders())
             .where(completed, LINE.backordered_at.is_not(None))
             .distinct()
             .subquery()
@@ -369,7 +375,7 @@ def _waiting(conn: Connection, now: datetime, scope: Scope, of: Of) -> None:
         select(
             key, bucket, ORDER.currency, overdue, func.count(), func.sum(LINE.backordered), value
         )
-        .select_from(scope.lines(with_orders=True))
+        .select_from(scope.lines_and_orders())
         .where(LINE.backordered > 0)
         .group_by(key, bucket, ORDER.currency, overdue)
     )

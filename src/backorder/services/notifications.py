@@ -634,7 +634,6 @@ class _Writer:
             )
         except TemplateError as error:
             return Sent(False, None, f"template {row.kind}: {error}"[:500])
-        domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
         message = email.compose(
             settings.mail_from,
             row.recipient,
@@ -642,7 +641,7 @@ class _Writer:
             text,
             html,
             row.message_id,
-            domain,
+            email.message_domain(settings.mail_from),
             unsubscribe,
         )
         assert self.smtp is not None
@@ -660,11 +659,8 @@ class _Writer:
                 self.reports[week] = render.mail_parts(weekly_report(self.app, week))
         except BackorderError as error:
             return Sent(False, None, f"report {week}: {error}"[:500], permanent=True)
-        settings = self.app.settings
-        domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
-        message = render.email(
-            self.reports[week], settings.mail_from, row.recipient, row.message_id, domain
-        )
+        sender = self.app.settings.mail_from
+        message = render.email(self.reports[week], sender, row.recipient, row.message_id)
         assert self.smtp is not None
         return self.smtp.send(message)
 
