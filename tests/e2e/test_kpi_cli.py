@@ -1,19 +1,22 @@
-"""`backorder kpi` and `backorder report weekly` on the hand-checked January story (the
-commands read the real clock, so what waits is as old as it is today; the period's figures
-are the story's)."""
+"""`backorder kpi`, `backorder report weekly` and `backorder report roll-up`, mostly on the
+hand-checked January story (the commands read the real clock, so what waits is as old as it
+is today; the period's figures are the story's)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from backorder.cli import app as cli
 from backorder.services.context import Backorder
+from backorder.services.intake import place_order
 from backorder.services.kpis import Dimension, kpis
+from backorder.services.products import add_product
 from tests.conftest import Clock
+from tests.factories import order, product
 from tests.integration.test_kpis import JANUARY, make_january
 
 PERIOD = ["--from", "2026-01-01", "--to", "2026-01-31"]
@@ -78,3 +81,23 @@ def test_report_weekly_writes_each_format(
     assert printed.stdout.startswith("section,item,field,value\n")
     refused = runner.invoke(cli, ["--db", db_url, "report", "weekly", "--format", "docx"])
     assert refused.exit_code != 0 and "unknown format 'docx'" in refused.output
+
+
+def test_report_roll_up_rolls_up_every_closed_day_once(
+    app: Backorder, clock: Clock, db_url: str
+) -> None:
+    """On the real clock: an order placed three days ago; every day from the first of its
+    month to yesterday is rolled up, then there is nothing left to do."""
+    now = datetime.now(UTC)
+    clock.current = now - timedelta(days=3)
+    add_product(app, product("A"))
+    place_order(app, order("R1", ("A", 2), placed_at=clock.current))
+    closed = (now.date() - clock.current.date().replace(day=1)).days
+    runner = CliRunner()
+    done = runner.invoke(cli, ["--db", db_url, "report", "roll-up", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"rolled_up": closed}
+    again = runner.invoke(cli, ["--db", db_url, "report", "roll-up"])
+    assert again.exit_code == 0 and "every closed day is rolled up" in again.stdout
+    rate = kpis(app, clock.current.date(), now.date())["kpis"]["backorder_rate"]
+    assert rate["orders_placed"] == 1 and rate["backordered_orders"] == 1

@@ -42,12 +42,19 @@ def test_webhook_worker_and_log(tmp_path: Path, httpserver: HTTPServer) -> None:
     assert json.loads(first.stdout) == {
         "reviewed": 1,
         "reported": 1,
+        "rolled_up": 7,  # of the KPI facts since January (the order's date): 7 days a pass
         "planned": 2,
         "sent": 2,
         "intake": 0,
     }
     again = run(db, "worker", "--once", "--json", cwd=tmp_path)
-    assert json.loads(again.stdout) == {"reviewed": 0, "reported": 0, "planned": 0, "intake": 0}
+    assert json.loads(again.stdout) == {
+        "reviewed": 0,
+        "reported": 0,
+        "rolled_up": 7,
+        "planned": 0,
+        "intake": 0,
+    }
 
     checker = Webhook(made["secret"])
     types = [checker.verify(body, headers)["type"] for headers, body in received]

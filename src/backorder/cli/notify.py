@@ -30,6 +30,7 @@ from backorder.services.notifications import (
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.report import run_weekly
 from backorder.services.review import run_daily
+from backorder.services.rollup import roll_up
 
 customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")
@@ -209,10 +210,12 @@ def customer_preferences(
 
 def one_pass(app: Backorder) -> dict[str, int]:
     """Everything the worker does once: run the daily review and publish the weekly report
-    when they are due, plan new events, send what is due, drain the intake."""
+    when they are due, roll up the KPI facts of closed days, plan new events, send what is
+    due, drain the intake."""
     counts = {
         "reviewed": int(run_daily(app)),
         "reported": int(run_weekly(app)),
+        "rolled_up": roll_up(app),
         "planned": plan(app),
     }
     for state, count in send_due(app).items():

@@ -1,4 +1,5 @@
-"""`backorder report weekly`: the weekly report as HTML, CSV, JSON or PDF."""
+"""`backorder report weekly`: the weekly report as HTML, CSV, JSON or PDF; `backorder report
+roll-up`: the KPI facts of closed days rolled up now rather than by the worker."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli.common import BackorderGroup, out, state_of
+from backorder.cli.common import BackorderGroup, JsonFlag, emit, out, state_of
 from backorder.domain.errors import InvalidRequest
 from backorder.report.render import FORMATS, Format, render
 from backorder.services.report import weekly_report
+from backorder.services.rollup import pending, roll_up
 
 report_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Reports.")
 
@@ -48,3 +50,19 @@ def weekly(
         return
     to.write_bytes(content)
     out.print(f"wrote {to} ({len(content):,} bytes)", markup=False)
+
+
+@report_app.command("roll-up")
+def roll_up_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Roll up the KPI facts of every closed day not rolled up yet (or changed since), as the
+    worker does a few days a pass: KPI calls over months then sum a few rows a day instead of
+    reading every line. It changes no figure, only how fast the figures come."""
+    app = state_of(ctx).app()
+    waiting = len(pending(app, app.now()))
+    done = 0
+    while done < waiting and (step := roll_up(app, days=31, seconds=600)):
+        done += step
+    if as_json:
+        emit({"rolled_up": done})
+        return
+    out.print(f"rolled up {done} day(s)" if done else "every closed day is rolled up")

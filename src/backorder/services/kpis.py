@@ -3,7 +3,7 @@ the store counts, set-based, one query per figure (the definitions are in domain
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,6 +27,8 @@ from sqlalchemy.sql.expression import ColumnElement
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.kpis import Facts, Targets, aging_bounds, measure
 from backorder.services.context import Backorder
+from backorder.store import kpi_days
+from backorder.store.db import UnitOfWork
 from backorder.store.tables import (
     allocations,
     cancellations,
@@ -103,6 +105,11 @@ class Scope:
         return _key(self.by).label("key")
 
     @property
+    def name(self) -> str:
+        """The grouping's name ("all" for none), as its roll-ups are kept."""
+        return ALL if self.by is None else self.by.value
+
+    @property
     def grouped(self) -> bool:
         return self.by is not None
 
@@ -151,6 +158,8 @@ Of = Callable[[Any], Facts]  # the Facts of a group, by its key
 # which by SKU or supplier may fall in several groups.
 ADDITIVE = ("ended", "waits", "accuracy", "promises", "waiting")
 BY_ORDER = ("placed", "fills")
+# What a rolled-up day holds: everything but what waits now.
+ROLLED_UP = ("placed", "ended", "waits", "fills", "accuracy", "promises")
 
 
 def compute(
@@ -160,9 +169,64 @@ def compute(
     by: Dimension | None = None,
     parts: tuple[str, ...] = ADDITIVE + BY_ORDER,
 ) -> dict[str, Facts]:
-    """The facts per group (one group, "all", without `by`)."""
+    """The facts per group (one group, "all", without `by`), read from the lines."""
     facts: dict[str, Facts] = {}
-    scope = Scope(by)
+    _count(conn, period, now, Scope(by), parts, collect(facts))
+    return facts
+
+
+def gather(
+    conn: Connection,
+    period: Period,
+    now: datetime,
+    by: Dimension | None = None,
+    parts: tuple[str, ...] = ADDITIVE + BY_ORDER,
+) -> dict[str, Facts]:
+    """compute()'s facts, with the closed months and days that are rolled up summed from
+    their roll-ups (which bring all their facts, whatever `parts` asks for) and the rest
+    read from the lines."""
+    facts: dict[str, Facts] = {}
+    of, scope = collect(facts), Scope(by)
+    daily = tuple(part for part in parts if part in ROLLED_UP)
+    closed = min(period.last, now.date() - timedelta(days=1))
+    covered: list[tuple[date, date]] = []
+    if daily and closed >= period.first:
+        name, monthly = scope.name, kpi_days.monthly(scope.name)
+        months = [
+            first
+            for first in kpi_days.rolled_up(conn, monthly, period.first, closed)
+            if month_end(first) <= closed
+        ]
+        for first, last in runs(months, lambda first: month_end(first) + timedelta(days=1)):
+            kpi_days.add_up(conn, monthly, first, last, of)
+            covered.append((first, month_end(last)))
+        whole = set(months)
+        days = [
+            day
+            for day in kpi_days.rolled_up(conn, name, period.first, closed)
+            if month_of(day) not in whole
+        ]
+        for first, last in runs(days, lambda day: day + timedelta(days=1)):
+            kpi_days.add_up(conn, name, first, last, of)
+            covered.append((first, last))
+    for first, last in gaps(period, sorted(covered)):
+        _count(conn, Period(first, last), now, scope, daily, of)
+    if "waiting" in parts:
+        _waiting(conn, now, scope, of)
+    return facts
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(first: date) -> date:
+    """The last day of the month of `first`."""
+    return (first.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def collect(facts: dict[str, Facts]) -> Of:
+    """The Facts of a group, by its key, kept in `facts`."""
 
     def of(group: Any) -> Facts:
         name = ALL if group is None else str(group) or "(none)"
@@ -171,6 +235,12 @@ def compute(
             found = facts[name] = Facts()
         return found
 
+    return of
+
+
+def _count(
+    conn: Connection, period: Period, now: datetime, scope: Scope, parts: tuple[str, ...], of: Of
+) -> None:
     steps: dict[str, Callable[[], None]] = {
         "placed": lambda: _placed(conn, period, scope, of),
         "ended": lambda: _ended(conn, period, scope, of),
@@ -182,7 +252,31 @@ def compute(
     }
     for part in parts:
         steps[part]()
-    return facts
+
+
+def runs(items: list[date], after: Callable[[date], date]) -> Iterator[tuple[date, date]]:
+    """Items in order as (first, last) runs, each item following the one before (`after`
+    gives the one that would)."""
+    start = previous = None
+    for item in items:
+        if previous is None or item != after(previous):
+            if start is not None and previous is not None:
+                yield start, previous
+            start = item
+        previous = item
+    if start is not None and previous is not None:
+        yield start, previous
+
+
+def gaps(period: Period, covered: list[tuple[date, date]]) -> Iterator[tuple[date, date]]:
+    """The runs of the period's days outside the covered (first, last) runs, in order."""
+    first = period.first
+    for start, last in covered:
+        if start > first:
+            yield first, start - timedelta(days=1)
+        first = max(first, last + timedelta(days=1))
+    if first <= period.last:
+        yield first, period.last
 
 
 def overall_and_groups(
@@ -191,13 +285,13 @@ def overall_and_groups(
     """Everything, and per group: the groups are counted once and everything is their sum,
     except, by SKU or supplier, the counts of orders (an order may hold several SKUs)."""
     if by is None:
-        return compute(conn, period, now).get(ALL, Facts()), {}
-    groups = compute(conn, period, now, by)
+        return gather(conn, period, now).get(ALL, Facts()), {}
+    groups = gather(conn, period, now, by)
     overall = Facts()
     for facts in groups.values():
         overall.merge(facts)
     if not Scope(by).by_order:
-        orders_of = compute(conn, period, now, None, BY_ORDER).get(ALL, Facts())
+        orders_of = gather(conn, period, now, None, BY_ORDER).get(ALL, Facts())
         overall.orders, overall.backordered_orders = orders_of.orders, orders_of.backordered_orders
         overall.lines, overall.backordered_lines = orders_of.lines, orders_of.backordered_lines
         overall.fills = orders_of.fills
@@ -236,9 +330,11 @@ def _placed(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
             .group_by(key)
         )
     for group, placed, backordered, lines, waiting in conn.execute(query):
-        facts = of(group)
-        facts.orders, facts.backordered_orders = placed, int(backordered or 0)
-        facts.lines, facts.backordered_lines = int(lines or 0), int(waiting or 0)
+        facts = of(group)  # added to: a period may be read in parts
+        facts.orders += placed
+        facts.backordered_orders += int(backordered or 0)
+        facts.lines += int(lines or 0)
+        facts.backordered_lines += int(waiting or 0)
 
 
 def _ended(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
@@ -252,7 +348,7 @@ def _ended(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
         .group_by(key)
     )
     for group, units in conn.execute(served):
-        of(group).converted_units = int(units)
+        of(group).converted_units += int(units)
     lost = (
         select(key, c.reason, func.sum(c.from_backordered))
         .select_from(
@@ -333,7 +429,8 @@ def _accuracy(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
         query.where(within(s.shipped_at, period)).group_by(key)
     ):
         facts = of(group)
-        facts.shipped_lines, facts.accurate_lines = int(lines or 0), int(matching or 0)
+        facts.shipped_lines += int(lines or 0)
+        facts.accurate_lines += int(matching or 0)
 
 
 def _promises(conn: Connection, period: Period, now: datetime, scope: Scope, of: Of) -> None:
@@ -357,7 +454,8 @@ def _promises(conn: Connection, period: Period, now: datetime, scope: Scope, of:
     )
     for group, counted, on_time in conn.execute(query):
         facts = of(group)
-        facts.promised_lines, facts.kept_promises = counted, int(on_time or 0)
+        facts.promised_lines += counted
+        facts.kept_promises += int(on_time or 0)
 
 
 def _waiting(conn: Connection, now: datetime, scope: Scope, of: Of) -> None:
@@ -407,6 +505,18 @@ def targets_of(app: Backorder) -> Targets:
     )
 
 
+def tune(uow: UnitOfWork) -> None:
+    """Settings for the KPI queries of one transaction. On PostgreSQL: plans of a few hundred
+    milliseconds, whose compiling costs more than it saves; hash joins and sorts over a month
+    of lines that want more than 4 MB; and the rows a period reads are in the KPI indexes and
+    mostly in memory, so that a random read costs little more than a sequential one (the
+    default, 4, is for spinning disks; with it the planner scans a whole table to join a
+    month of allocations)."""
+    if uow.dialect == "postgresql":
+        for setting in ("jit = off", "work_mem = '64MB'", "random_page_cost = 1.1"):
+            uow.connection.exec_driver_sql(f"SET LOCAL {setting}")
+
+
 def kpis(
     app: Backorder,
     first: date | None = None,
@@ -419,14 +529,9 @@ def kpis(
     period = Period.of(first, last, now.date())
     targets = targets_of(app)
     with app.db.read() as uow:
-        if uow.dialect == "postgresql":
-            # Plans of a few hundred milliseconds: compiling them costs more than it saves,
-            # and the hash joins and sorts over a month of lines want more than 4 MB. The
-            # rows a period reads are in the KPI indexes and mostly in memory: a random read
-            # costs little more than a sequential one (the default, 4, is for spinning disks;
-            # with it the planner scans a whole table to join a month of allocations).
-            for setting in ("jit = off", "work_mem = '64MB'", "random_page_cost = 1.1"):
-                uow.connection.exec_driver_sql(f"SET LOCAL {setting}")
+        if uow.dialect == "postgresql":  # every figure from one snapshot
+            uow.connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        tune(uow)
         overall, groups = overall_and_groups(uow.connection, period, now, by)
     return {
         "from": period.first.isoformat(),

@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -704,4 +705,68 @@ weekly_reports = Table(
     metadata,
     Column("week", String(8), primary_key=True),  # 2026-W47
     Column("published_at", UtcDateTime, nullable=False),
+)
+
+# The KPI facts of closed days, per grouping ("all", "sku", "channel", "supplier", "tier")
+# and group: kept so that a KPI call over months sums a few rows a day instead of reading
+# every line again. A day counts as rolled up for a grouping only while its row in kpi_days
+# is there: triggers on the tables the facts come from delete that row whenever a change
+# reaches a day already rolled up (a back-dated order, a count that reopens a fill, a
+# product's new supplier), and the KPIs read that day from the lines again until the worker
+# rolls it up anew.
+kpi_days = Table(
+    "kpi_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("rolled_up_at", UtcDateTime, nullable=False),
+)
+
+kpi_day_facts = Table(
+    "kpi_day_facts",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    *(
+        Column(name, Integer, nullable=False, server_default=text("0"))
+        for name in (
+            "orders",
+            "backordered_orders",
+            "lines",
+            "backordered_lines",
+            "converted_units",
+            "cancelled_units",
+            "shipped_lines",
+            "accurate_lines",
+            "promised_lines",
+            "kept_promises",
+            "waits",
+            "fills",
+        )
+    ),
+    Column("wait_days", Float, nullable=False, server_default=text("0")),
+    Column("fill_days", Float, nullable=False, server_default=text("0")),
+)
+
+# Units cancelled while waiting, per reason; and the durations' histograms (whole hours).
+kpi_day_reasons = Table(
+    "kpi_day_reasons",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("reason", String(200), primary_key=True),
+    Column("units", Integer, nullable=False),
+)
+
+kpi_day_hours = Table(
+    "kpi_day_hours",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("spread", String(8), primary_key=True),  # waits | fills
+    Column("hour", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
 )

@@ -1,0 +1,120 @@
+"""Rolled-up days and months make the KPIs faster, never different: on the story of
+test_kpis (10 to 25 January), every grouping and period reads the same with and without
+roll-ups, a roll-up is what the KPIs read once it is there, and a change that reaches a
+rolled-up day makes the KPIs read that day (and its month) from the lines again."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from backorder.services.context import Backorder
+from backorder.services.intake import place_order
+from backorder.services.kpis import Dimension, kpis
+from backorder.services.products import update_product
+from backorder.services.rollup import pending, roll_up
+from backorder.services.stock import set_stock
+from backorder.services.supply import SupplierIn, add_supplier
+from backorder.store.tables import kpi_day_facts, kpi_days
+from tests.conftest import Clock
+from tests.factories import order
+from tests.integration.test_kpis import JANUARY, at, make_january
+
+GROUPINGS = (None, *Dimension)
+PERIODS = (JANUARY, (date(2026, 1, 5), date(2026, 1, 12)), (date(2026, 1, 12), date(2026, 2, 9)))
+
+
+@pytest.fixture
+def january(app: Backorder, clock: Clock) -> Backorder:
+    return make_january(app, clock)
+
+
+def answers(app: Backorder) -> dict[Any, dict[str, Any]]:
+    return {
+        (by, first, last): kpis(app, first, last, by) for by in GROUPINGS for first, last in PERIODS
+    }
+
+
+def rolled(app: Backorder) -> set[tuple[date, str]]:
+    with app.db.read() as uow:
+        query = select(kpi_days.c.day, kpi_days.c.dimension)
+        return {(day, name) for day, name in uow.connection.execute(query)}
+
+
+def roll_all(app: Backorder) -> int:
+    done = 0
+    while step := roll_up(app, days=10):
+        done += step
+    return done
+
+
+def test_rolled_up_days_and_months_read_the_same_as_the_lines(
+    january: Backorder, clock: Clock
+) -> None:
+    clock.current = datetime(2026, 2, 10, 9, tzinfo=at(1).tzinfo)  # January has closed
+    from_lines = answers(january)
+    assert roll_all(january) == 40  # 1 January to 9 February
+    assert pending(january, clock.current) == []
+    days = rolled(january)
+    assert (date(2026, 1, 1), "sku/month") in days and (date(2026, 2, 1), "all/month") not in days
+    assert {name for _, name in days} == {
+        *(name for by in GROUPINGS for name in (by or "all", f"{by or 'all'}/month"))
+    }
+    assert answers(january) == from_lines
+    assert roll_up(january) == 0  # nothing left to do
+
+
+def test_the_kpis_read_a_rolled_up_day_from_its_roll_up(january: Backorder) -> None:
+    assert roll_all(january) == 24  # 1 to 24 January; 25 January is today
+    with january.db.write() as uow:
+        uow.connection.execute(
+            update(kpi_day_facts)
+            .where(kpi_day_facts.c.dimension == "all", kpi_day_facts.c.day == date(2026, 1, 10))
+            .values(orders=kpi_day_facts.c.orders + 100)
+        )
+        uow.commit()
+    rate = kpis(january, *JANUARY)["kpis"]["backorder_rate"]
+    assert rate["orders_placed"] == 108  # 8 orders placed, and the 100 written in the roll-up
+
+
+def test_a_back_dated_order_makes_its_day_and_month_read_from_the_lines_again(
+    january: Backorder, clock: Clock
+) -> None:
+    roll_all(january)
+    place_order(january, order("LATE", ("B", 1), placed_at=at(11)))  # arrives on the 25th
+    days = rolled(january)
+    assert (date(2026, 1, 11), "all") not in days and (date(2026, 1, 10), "all") in days
+    rate = kpis(january, *JANUARY)["kpis"]["backorder_rate"]
+    assert rate["orders_placed"] == 9 and rate["backordered_orders"] == 7
+    clock.current = datetime(2026, 2, 2, 9, tzinfo=at(1).tzinfo)
+    from_lines = answers(january)
+    roll_all(january)
+    assert (date(2026, 1, 11), "all") in rolled(january)
+    assert answers(january) == from_lines
+
+
+def test_a_count_that_reopens_a_fill_forgets_the_day_of_the_fill(january: Backorder) -> None:
+    roll_all(january)
+    set_stock(january, "B", 0)  # W2's last unit, allocated on the 22nd, waits again
+    days = rolled(january)
+    assert (date(2026, 1, 22), "sku") not in days
+    assert (date(2026, 1, 12), "sku") in days  # A's fills stand
+    duration = kpis(january, *JANUARY)["kpis"]["average_backorder_duration"]
+    assert duration["lines"] == 2  # W1's A and M1's A; W2 waits again
+
+
+def test_a_new_supplier_forgets_the_supplier_grouping_only(january: Backorder) -> None:
+    roll_all(january)
+    add_supplier(january, SupplierIn("ACME", "Acme Corp", 5))
+    update_product(january, "A", {"supplier": "ACME"})
+    names = {name for _, name in rolled(january)}
+    assert "supplier" not in names and {"all", "sku", "channel", "tier"} <= names
+    groups = {g["key"]: g["kpis"] for g in kpis(january, *JANUARY, Dimension.SUPPLIER)["groups"]}
+    assert groups["ACME"]["average_backorder_duration"]["lines"] == 2
+    roll_all(january)
+    assert "supplier" in {name for _, name in rolled(january)}
+    again = {g["key"]: g["kpis"] for g in kpis(january, *JANUARY, Dimension.SUPPLIER)["groups"]}
+    assert again == groups
