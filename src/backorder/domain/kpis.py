@@ -27,10 +27,12 @@ Pure: the caller counts; this decides what the counts mean."""
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from itertools import accumulate
 from typing import Any
 
 
@@ -140,15 +142,19 @@ class Spread:
 
     def percentile(self, share: float) -> float | None:
         """The nearest-rank percentile, in days, to the hour."""
+        return self.percentiles(share)[0]
+
+    def percentiles(self, *shares: float) -> list[float | None]:
+        """Nearest-rank percentiles, in days, to the hour: the first hour by which the
+        durations counted so far reach each share's rank."""
         if self.count == 0:
-            return None
-        rank = max(1, math.ceil(share * self.count))
-        seen = 0
-        for hour in sorted(self.hours):
-            seen += self.hours[hour]
-            if seen >= rank:
-                return round(hour / 24, 2)
-        raise AssertionError("the histogram holds fewer durations than its count")
+            return [None for _ in shares]
+        hours = sorted(self.hours)
+        reached = list(accumulate(self.hours[hour] for hour in hours))
+        if reached[-1] != self.count:
+            raise AssertionError("the histogram holds another number of durations than its count")
+        ranks = (max(1, math.ceil(share * self.count)) for share in shares)
+        return [round(hours[bisect_left(reached, rank)] / 24, 2) for rank in ranks]
 
 
 @dataclass
@@ -219,14 +225,9 @@ def _kpi(targets: Targets, name: str, value: float | None, **details: Any) -> di
 def _durations(targets: Targets, name: str, spread: Spread, counted: str) -> dict[str, Any]:
     """A KPI of durations: the mean against the target, with the median, the 90th
     percentile, and how many were counted."""
+    median, p90 = spread.percentiles(0.5, 0.9)
     return _kpi(
-        targets,
-        name,
-        spread.mean(),
-        unit="days",
-        median=spread.percentile(0.5),
-        p90=spread.percentile(0.9),
-        **{counted: spread.count},
+        targets, name, spread.mean(), unit="days", median=median, p90=p90, **{counted: spread.count}
     )
 
 
