@@ -39,6 +39,16 @@ def test_a_viewer_reads_the_kpis_of_a_period_by_channel(client: TestClient, app:
     assert [g["key"] for g in body["groups"]] == ["web", "amazon"]
 
 
+def test_the_groups_come_a_page_at_a_time(client: TestClient) -> None:
+    period = {"from": "2026-01-01", "to": "2026-01-31", "by": "sku"}
+    everything = client.get("/api/v1/kpis", params=period).json()
+    assert everything["group_count"] == 4 and len(everything["groups"]) == 4
+    second = client.get("/api/v1/kpis", params=period | {"limit": "1", "offset": "1"}).json()
+    assert (second["group_count"], second["limit"], second["offset"]) == (4, 1, 1)
+    assert second["groups"] == everything["groups"][1:2]
+    assert second["kpis"] == everything["kpis"]
+
+
 def test_the_default_period_is_the_last_30_days(client: TestClient) -> None:
     body = client.get("/api/v1/kpis").json()
     assert (body["from"], body["to"], body["groups"]) == ("2025-12-27", "2026-01-25", [])
@@ -50,6 +60,9 @@ def test_the_default_period_is_the_last_30_days(client: TestClient) -> None:
         ({"from": "0"}, "/problems/validation"),
         ({"from": "2026-02-01", "to": "2026-01-01"}, "/problems/invalid-request"),
         ({"by": "colour"}, "/problems/validation"),
+        ({"by": "sku", "limit": "0"}, "/problems/validation"),
+        ({"by": "sku", "limit": "1001"}, "/problems/validation"),
+        ({"by": "sku", "offset": "-1"}, "/problems/validation"),
     ],
 )
 def test_a_bad_period_or_grouping_is_a_problem(

@@ -101,3 +101,17 @@ def test_report_roll_up_rolls_up_every_closed_day_once(
     assert again.exit_code == 0 and "every closed day is rolled up" in again.stdout
     rate = kpis(app, clock.current.date(), now.date())["kpis"]["backorder_rate"]
     assert rate["orders_placed"] == 1 and rate["backordered_orders"] == 1
+
+
+def test_kpi_by_sku_pages_the_groups(app: Backorder, clock: Clock, db_url: str) -> None:
+    make_january(app, clock)
+    runner = CliRunner()
+    done = runner.invoke(cli, ["--db", db_url, "kpi", *PERIOD, "--by", "sku", "--limit", "2"])
+    assert done.exit_code == 0, done.output
+    assert "groups 1 to 2 of 4 (--limit, --offset)" in done.stdout
+    answer = runner.invoke(
+        cli, ["--db", db_url, "kpi", *PERIOD, "--by", "sku", "--offset", "3", "--json"]
+    )
+    assert [g["key"] for g in json.loads(answer.stdout)["groups"]] == [
+        kpis(app, *JANUARY, Dimension.SKU)["groups"][3]["key"]
+    ]

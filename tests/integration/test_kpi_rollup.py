@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
-from backorder.services.kpis import Dimension, kpis
+from backorder.services.kpis import Dimension, Page, kpis
 from backorder.services.products import update_product
 from backorder.services.rollup import pending, roll_up
 from backorder.services.stock import set_stock
@@ -118,3 +119,26 @@ def test_a_new_supplier_forgets_the_supplier_grouping_only(january: Backorder) -
     assert "supplier" in {name for _, name in rolled(january)}
     again = {g["key"]: g["kpis"] for g in kpis(january, *JANUARY, Dimension.SUPPLIER)["groups"]}
     assert again == groups
+
+
+@pytest.mark.parametrize("rolled_up", [False, True], ids=["from the lines", "rolled up"])
+def test_a_page_of_groups_leaves_everything_as_it_is(january: Backorder, rolled_up: bool) -> None:
+    """A page shows some of the groups, ranked (most units waiting first, then by key); what
+    it says of them and of everything is what the whole answer says."""
+    if rolled_up:
+        roll_all(january)
+    for by in Dimension:
+        whole = kpis(january, *JANUARY, by)
+        assert whole["group_count"] == len(whole["groups"]) >= 1
+        for offset in range(whole["group_count"] + 1):
+            page = kpis(january, *JANUARY, by, Page(limit=1, offset=offset))
+            assert page["kpis"] == whole["kpis"], (by, offset)
+            assert page["groups"] == whole["groups"][offset : offset + 1]
+            assert page["group_count"] == whole["group_count"]
+
+
+def test_a_page_is_at_most_a_thousand_groups() -> None:
+    with pytest.raises(InvalidRequest, match="limit must be between 1 and 1000"):
+        Page(limit=1001)
+    with pytest.raises(InvalidRequest, match="offset"):
+        Page(offset=-1)

@@ -10,7 +10,7 @@ from pydantic import Field
 from backorder.api.responses import Day, Out, Timestamp
 from backorder.api.review import DayQuery
 from backorder.api.routes import ERRORS, App, Reader
-from backorder.services.kpis import Dimension, kpis
+from backorder.services.kpis import DEFAULT_GROUPS, MAX_GROUPS, MAX_OFFSET, Dimension, Page, kpis
 
 router = APIRouter(prefix="/api/v1")
 
@@ -114,7 +114,10 @@ class KpiReportOut(Out):
     as_of: Timestamp = Field(description="money, revenue at risk and aging are as of now")
     by: Dimension | None
     kpis: KpisOut
-    groups: list[GroupOut] = Field(description="per group, most units waiting first")
+    group_count: int = Field(description="how many groups there are (0 without `by`)")
+    limit: int = Field(description="at most this many groups are listed")
+    offset: int = Field(description="after skipping this many")
+    groups: list[GroupOut] = Field(description="per group, most units waiting first (a page)")
 
 
 @router.get(
@@ -136,7 +139,11 @@ def get_kpis(
     by: Annotated[
         Dimension | None, Query(description="also per sku, channel, supplier or tier")
     ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_GROUPS, description="groups to list, most units waiting first")
+    ] = DEFAULT_GROUPS,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="groups to skip")] = 0,
 ) -> dict[str, Any]:
     """The KPIs of a period (both days included, UTC), each with its target and whether it
-    meets it. The README's "KPIs" section defines each one."""
-    return kpis(app, first, last, by)
+    meets it; with `by`, a page of the groups. The README's "KPIs" section defines each."""
+    return kpis(app, first, last, by, Page(limit, offset))

@@ -10,7 +10,7 @@ from rich.table import Table
 from backorder.cli.common import JsonFlag, emit, out, parse_date, state_of
 from backorder.domain.kpis import shown
 from backorder.report.terminal import kpi_table
-from backorder.services.kpis import Dimension, kpis
+from backorder.services.kpis import DEFAULT_GROUPS, MAX_GROUPS, MAX_OFFSET, Dimension, Page, kpis
 
 # Per group, with short headings so the table fits a terminal.
 COLUMNS = {
@@ -39,12 +39,17 @@ def kpi(
     by: Annotated[
         Dimension | None, typer.Option("--by", help="Also per sku, channel, supplier or tier.")
     ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(min=1, max=MAX_GROUPS, help="With --by: groups to list, most waiting first."),
+    ] = DEFAULT_GROUPS,
+    offset: Annotated[int, typer.Option(min=0, max=MAX_OFFSET, help="Groups to skip.")] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """The KPIs of a period against their targets: backorder rate, conversion, duration, fill
     time, cancellations, fulfilment and promise accuracy, money waiting and at risk, aging."""
     app = state_of(ctx).app()
-    report = kpis(app, parse_date(first), parse_date(last), by)
+    report = kpis(app, parse_date(first), parse_date(last), by, Page(limit, offset))
     if as_json:
         emit(report)
         return
@@ -52,6 +57,14 @@ def kpi(
     out.print(kpi_table(report["kpis"]))
     if by is not None:
         out.print(_groups(by.value, report["groups"]))
+        shown = len(report["groups"])
+        if shown < report["group_count"]:
+            first_shown = offset + 1 if shown else offset
+            out.print(
+                f"groups {first_shown} to {offset + shown} of {report['group_count']} "
+                "(--limit, --offset)",
+                markup=False,
+            )
 
 
 def _groups(by: str, groups: list[dict[str, Any]]) -> Table:

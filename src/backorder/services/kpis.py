@@ -3,7 +3,7 @@ the store counts, set-based, one query per figure (the definitions are in domain
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,6 +45,7 @@ LINE, ORDER, PRODUCT = order_lines.c, orders.c, products.c
 ALL = "all"
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
+DEFAULT_GROUPS, MAX_GROUPS, MAX_OFFSET = 100, 1000, 1_000_000
 
 
 class Dimension(StrEnum):
@@ -185,11 +186,30 @@ def gather(
     """compute()'s facts, with the closed months and days that are rolled up summed from
     their roll-ups (which bring all their facts, whatever `parts` asks for) and the rest
     read from the lines."""
+    facts, rolled_up = gather_counts(conn, period, now, by, parts)
+    of = collect(facts)
+    for name, first, last in rolled_up:
+        kpi_days.add_durations(conn, name, first, last, of)
+    return facts
+
+
+Runs = list[tuple[str, date, date]]  # (roll-up, first day, last day)
+
+
+def gather_counts(
+    conn: Connection,
+    period: Period,
+    now: datetime,
+    by: Dimension | None,
+    parts: tuple[str, ...],
+) -> tuple[dict[str, Facts], Runs]:
+    """gather()'s facts but for the durations of the rolled-up days, which the caller adds
+    (kpi_days.add_durations) for the groups it needs; and the runs of rolled-up days."""
     facts: dict[str, Facts] = {}
     of, scope = collect(facts), Scope(by)
     daily = tuple(part for part in parts if part in ROLLED_UP)
     closed = min(period.last, now.date() - timedelta(days=1))
-    covered: list[tuple[date, date]] = []
+    rolled_up: Runs = []
     if daily and closed >= period.first:
         name, monthly = scope.name, kpi_days.monthly(scope.name)
         months = [
@@ -198,22 +218,25 @@ def gather(
             if month_end(first) <= closed
         ]
         for first, last in runs(months, lambda first: month_end(first) + timedelta(days=1)):
-            kpi_days.add_up(conn, monthly, first, last, of)
-            covered.append((first, month_end(last)))
+            rolled_up.append((monthly, first, last))
         whole = set(months)
         days = [
             day
             for day in kpi_days.rolled_up(conn, name, period.first, closed)
             if month_of(day) not in whole
         ]
-        for first, last in runs(days, lambda day: day + timedelta(days=1)):
-            kpi_days.add_up(conn, name, first, last, of)
-            covered.append((first, last))
-    for first, last in gaps(period, sorted(covered)):
+        rolled_up += [(name, *run) for run in runs(days, lambda day: day + timedelta(days=1))]
+    for name, first, last in rolled_up:
+        kpi_days.add_counts(conn, name, first, last, of)
+    covered = sorted(
+        (first, month_end(last) if name.endswith(kpi_days.MONTH) else last)
+        for name, first, last in rolled_up
+    )
+    for first, last in gaps(period, covered):
         _count(conn, Period(first, last), now, scope, daily, of)
     if "waiting" in parts:
         _waiting(conn, now, scope, of)
-    return facts
+    return facts, rolled_up
 
 
 def month_of(day: date) -> date:
@@ -279,23 +302,61 @@ def gaps(period: Period, covered: list[tuple[date, date]]) -> Iterator[tuple[dat
         yield first, period.last
 
 
+@dataclass(frozen=True)
+class Page:
+    """Which of the groups, ranked (most units waiting first, then by key), an answer shows."""
+
+    limit: int = DEFAULT_GROUPS
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_GROUPS:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_GROUPS}")
+        if not 0 <= self.offset <= MAX_OFFSET:
+            raise InvalidRequest(f"offset must be between 0 and {MAX_OFFSET}")
+
+
+@dataclass
+class Answer:
+    overall: Facts
+    groups: list[tuple[str, Facts]]  # the page's, ranked
+    count: int  # groups in all
+
+
 def overall_and_groups(
-    conn: Connection, period: Period, now: datetime, by: Dimension | None
-) -> tuple[Facts, dict[str, Facts]]:
-    """Everything, and per group: the groups are counted once and everything is their sum,
-    except, by SKU or supplier, the counts of orders (an order may hold several SKUs)."""
+    conn: Connection, period: Period, now: datetime, by: Dimension | None, page: Page
+) -> Answer:
+    """Everything, and the page's groups. The groups are counted once and everything is
+    their sum, except, by SKU or supplier, the counts of orders (an order may hold several
+    SKUs); and except when the page shows only some groups: then the durations of their
+    rolled-up days are read for those groups alone, and everything is read as one group."""
     if by is None:
-        return gather(conn, period, now).get(ALL, Facts()), {}
-    groups = gather(conn, period, now, by)
+        return Answer(gather(conn, period, now).get(ALL, Facts()), [], 0)
+    groups, rolled_up = gather_counts(conn, period, now, by, ADDITIVE + BY_ORDER)
+    ranked = _sorted(groups)
+    shown = ranked[page.offset : page.offset + page.limit]
+    of = collect(groups)
+    keys = [key for key, _ in shown] if len(shown) < len(groups) else None
+    for name, first, last in rolled_up:
+        kpi_days.add_durations(conn, name, first, last, of, keys)
     overall = Facts()
-    for facts in groups.values():
-        overall.merge(facts)
-    if not Scope(by).by_order:
-        orders_of = gather(conn, period, now, None, BY_ORDER).get(ALL, Facts())
-        overall.orders, overall.backordered_orders = orders_of.orders, orders_of.backordered_orders
-        overall.lines, overall.backordered_lines = orders_of.lines, orders_of.backordered_lines
-        overall.fills = orders_of.fills
-    return overall, groups
+    if keys is None:
+        for facts in groups.values():
+            overall.merge(facts)
+        if Scope(by).by_order:
+            return Answer(overall, shown, len(groups))
+        everything = gather(conn, period, now, None, BY_ORDER).get(ALL, Facts())
+        overall.orders, overall.lines = everything.orders, everything.lines
+        overall.backordered_orders = everything.backordered_orders
+        overall.backordered_lines = everything.backordered_lines
+        overall.fills = everything.fills
+        return Answer(overall, shown, len(groups))
+    overall = gather(conn, period, now, None, ROLLED_UP).get(ALL, Facts())
+    for facts in groups.values():  # what waits now, from the groups' counts
+        for label, bucket in facts.aging.items():
+            overall.aging[label].add(bucket)
+        overall.at_risk.add(facts.at_risk)
+    return Answer(overall, shown, len(groups))
 
 
 def _placed(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
@@ -522,29 +583,33 @@ def kpis(
     first: date | None = None,
     last: date | None = None,
     by: Dimension | None = None,
+    page: Page | None = None,
 ) -> dict[str, Any]:
     """The KPIs of a period (default: the 30 days up to today), overall and, with `by`, per
-    SKU, channel, supplier or customer tier, each against its target."""
+    SKU, channel, supplier or customer tier, each against its target: the groups with the
+    most units waiting first, a page of them (by default the first 100)."""
     now = app.now()
     period = Period.of(first, last, now.date())
+    page = page or Page()
     targets = targets_of(app)
     with app.db.read() as uow:
         if uow.dialect == "postgresql":  # every figure from one snapshot
             uow.connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         tune(uow)
-        overall, groups = overall_and_groups(uow.connection, period, now, by)
+        answer = overall_and_groups(uow.connection, period, now, by, page)
     return {
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
         "as_of": now.isoformat(),
         "by": by.value if by else None,
-        "kpis": measure(overall, targets),
-        "groups": [
-            {"key": name, "kpis": measure(facts, targets)} for name, facts in _sorted(groups)
-        ],
+        "kpis": measure(answer.overall, targets),
+        "group_count": answer.count,
+        "limit": page.limit,
+        "offset": page.offset,
+        "groups": [{"key": name, "kpis": measure(facts, targets)} for name, facts in answer.groups],
     }
 
 
-def _sorted(groups: dict[str, Facts]) -> Iterable[tuple[str, Facts]]:
+def _sorted(groups: dict[str, Facts]) -> list[tuple[str, Facts]]:
     """Groups with the most waiting first, then by name."""
     return sorted(groups.items(), key=lambda kv: (-kv[1].waiting().units, kv[0]))

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -747,9 +748,12 @@ kpi_day_facts = Table(
     ),
     Column("wait_days", Float, nullable=False, server_default=text("0")),
     Column("fill_days", Float, nullable=False, server_default=text("0")),
+    # the durations by whole hours, packed (store/kpi_days.py): one value, not a row an hour
+    Column("wait_hours", LargeBinary),
+    Column("fill_hours", LargeBinary),
 )
 
-# Units cancelled while waiting, per reason; and the durations' histograms (whole hours).
+# Units cancelled while waiting, per reason.
 kpi_day_reasons = Table(
     "kpi_day_reasons",
     metadata,
@@ -758,15 +762,4 @@ kpi_day_reasons = Table(
     Column("key", String(200), primary_key=True),
     Column("reason", String(200), primary_key=True),
     Column("units", Integer, nullable=False),
-)
-
-kpi_day_hours = Table(
-    "kpi_day_hours",
-    metadata,
-    Column("dimension", String(16), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("key", String(200), primary_key=True),
-    Column("spread", String(8), primary_key=True),  # waits | fills
-    Column("hour", Integer, primary_key=True),
-    Column("count", Integer, nullable=False),
 )

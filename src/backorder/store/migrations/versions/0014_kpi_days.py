@@ -176,19 +176,14 @@ def upgrade() -> None:
         ),
         sa.Column("wait_days", sa.Float(), server_default=sa.text("0"), nullable=False),
         sa.Column("fill_days", sa.Float(), server_default=sa.text("0"), nullable=False),
+        sa.Column("wait_hours", sa.LargeBinary(), nullable=True),
+        sa.Column("fill_hours", sa.LargeBinary(), nullable=True),
     )
     _keyed(
         "kpi_day_reasons",
         ("reason",),
         sa.Column("reason", sa.String(length=200), nullable=False),
         sa.Column("units", sa.Integer(), nullable=False),
-    )
-    _keyed(
-        "kpi_day_hours",
-        ("spread", "hour"),
-        sa.Column("spread", sa.String(length=8), nullable=False),
-        sa.Column("hour", sa.Integer(), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
     )
     dialect = op.get_bind().dialect.name
     for statement in _sqlite_triggers() if dialect == "sqlite" else _postgresql_triggers():
@@ -211,5 +206,5 @@ def downgrade() -> None:
         else:
             op.execute(f"DROP TRIGGER kpi_products_{column} ON products")
             op.execute(f"DROP FUNCTION kpi_products_{column}_touch()")
-    for name in ("kpi_day_hours", "kpi_day_reasons", "kpi_day_facts", "kpi_days"):
+    for name in ("kpi_day_reasons", "kpi_day_facts", "kpi_days"):
         op.drop_table(name)
