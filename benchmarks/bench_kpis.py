@@ -609,9 +609,10 @@ class Call:
     first: date | None = None
     last: date | None = None
     by: Dimension | None = None
+    limit: int = service.DEFAULT_GROUPS  # groups an answer lists
 
     def run(self, app: Backorder) -> dict[str, Any]:
-        return service.kpis(app, self.first, self.last, self.by)
+        return service.kpis(app, self.first, self.last, self.by, service.Page(self.limit))
 
     @property
     def period(self) -> Period:
@@ -627,7 +628,15 @@ def calls(today: date) -> list[Call]:
         # A year, grouped: every fact of the year is read with its group's key.
         *(
             Call(f"{DAYS} days by {by.value}", today - timedelta(days=DAYS - 1), today, by)
-            for by in (Dimension.SKU, Dimension.CHANNEL)
+            for by in (Dimension.SKU, Dimension.CHANNEL, Dimension.SUPPLIER)
+        ),
+        # The largest page: 1,000 of the 2,000 SKUs, their durations read too.
+        Call(
+            f"{DAYS} days by sku, 1,000",
+            today - timedelta(days=DAYS - 1),
+            today,
+            Dimension.SKU,
+            service.MAX_GROUPS,
         ),
     ]
 
