@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
@@ -19,6 +19,7 @@ from backorder.services.products import update_product
 from backorder.services.rollup import pending, roll_up
 from backorder.services.stock import set_stock
 from backorder.services.supply import SupplierIn, add_supplier
+from backorder.store import kpi_days as kpi_days_store
 from backorder.store.tables import kpi_day_facts, kpi_days
 from tests.conftest import Clock
 from tests.factories import order
@@ -142,3 +143,20 @@ def test_a_page_is_at_most_a_thousand_groups() -> None:
         Page(limit=1001)
     with pytest.raises(InvalidRequest, match="offset"):
         Page(offset=-1)
+
+
+def test_a_month_is_not_summed_while_one_of_its_days_is_forgotten(
+    january: Backorder, clock: Clock
+) -> None:
+    clock.current = datetime(2026, 2, 10, 9, tzinfo=at(1).tzinfo)
+    roll_all(january)
+    first, last = date(2026, 1, 1), date(2026, 1, 31)
+    with january.db.write() as uow:
+        uow.connection.execute(
+            delete(kpi_days).where(
+                kpi_days.c.day == date(2026, 1, 5), kpi_days.c.dimension == "all"
+            )
+        )
+        assert not kpi_days_store.save_month(uow.connection, first, last, "all", clock.current)
+        uow.commit()
+    assert pending(january, clock.current) == [date(2026, 1, 5)]

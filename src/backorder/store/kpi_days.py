@@ -194,11 +194,15 @@ def _row(where: dict[str, object], key: str, facts: Facts) -> dict[str, object]:
     return row
 
 
-def save_month(conn: Connection, first: date, last: date, dimension: str, now: datetime) -> None:
-    """The sum of the month's rolled-up days (first to last, all rolled up), kept as one
-    roll-up under its first day."""
+def save_month(conn: Connection, first: date, last: date, dimension: str, now: datetime) -> bool:
+    """The sum of the month's days (first to last), kept as one roll-up under its first
+    day, if every one of them is rolled up (a change may have made one forgotten since the
+    caller looked); whether it was."""
+    if len(rolled_up(conn, dimension, first, last)) <= (last - first).days:
+        return False
     groups: dict[str, Facts] = {}
     add_up(conn, dimension, first, last, lambda key: groups.setdefault(key, Facts()))
     month = monthly(dimension)
     _replace(conn, first, month, groups)
     conn.execute(insert(kpi_days).values(day=first, dimension=month, rolled_up_at=now))
+    return True
