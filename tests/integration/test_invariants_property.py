@@ -2,7 +2,8 @@
 
 Hypothesis drives a small shop through random sequences of intake (including duplicate
 deliveries), receipts, stock counts, cancels of orders, lines and parts of lines,
-shipments, manual expedites and the passing of time (so priority lines age and climb).
+shipments, manual expedites, the passing of time (so priority lines age and climb) and the
+KPI roll-up of closed days, after which the KPIs must read the same as from the lines.
 After every step every invariant is checked on the tables (`invariants.py`). Whenever a
 receipt, a count or a cancel serves a queue, the queue order is checked precisely: the
 lines served rank before every line still waiting, and each line's class is the one its
@@ -33,6 +34,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from backorder.config import Settings
 from backorder.domain.errors import BackorderError, ImpossibleCancel
+from backorder.domain.kpis import Targets, measure
 from backorder.domain.model import (
     Customer,
     LineRequest,
@@ -47,8 +49,10 @@ from backorder.domain.model import (
 )
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
+from backorder.services.kpis import Dimension, Period, compute, gather
 from backorder.services.orders import cancel_order, expedite_order, ship_order
 from backorder.services.products import add_product
+from backorder.services.rollup import roll_up
 from backorder.services.stock import receive_stock, set_stock
 from backorder.store.db import Database
 from backorder.store.tables import allocations, metadata, order_lines, orders, products
@@ -64,6 +68,7 @@ from tests.integration.invariants import (
 SKUS = ("BOLT", "NUT", "WASHER")
 CUSTOMERS = {"ann": Tier.STANDARD, "bea": Tier.VIP, "cal": Tier.WHOLESALE, "dan": Tier.STANDARD}
 START = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+TARGETS = Targets()
 
 # Every step is a few database round trips, so shrinking a failure replays hundreds of
 # sequences and takes minutes; it is opt-in (BACKORDER_TEST_SHRINK=1). A failure is printed
@@ -341,6 +346,21 @@ class Shop(RuleBasedStateMachine):
     @rule(days=st.integers(0, 20), hours=st.integers(0, 23))
     def let_time_pass(self, days: int, hours: int) -> None:
         self.clock.advance(days=days, hours=hours)
+
+    @rule()
+    def roll_up_the_kpis(self) -> None:
+        """A few closed days rolled up, as the worker does; whatever came before (orders
+        placed late, counts that reopen fills), the KPIs read the same as from the lines."""
+        roll_up(self.app, days=3)
+        now = self.clock()
+        period = Period(START.date(), now.date())
+        with self.database.read() as uow:
+            for by in (None, *Dimension):
+                rolled = gather(uow.connection, period, now, by)
+                lines = compute(uow.connection, period, now, by)
+                assert {key: measure(facts, TARGETS) for key, facts in rolled.items()} == {
+                    key: measure(facts, TARGETS) for key, facts in lines.items()
+                }, f"the roll-ups by {by} say otherwise than the lines"
 
     @invariant()
     def invariants_hold(self) -> None:
