@@ -15,21 +15,9 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from backorder.domain.kpis import Facts, Spread
 from backorder.store.db import batches
-from backorder.store.tables import kpi_day_facts, kpi_day_reasons, kpi_days
+from backorder.store.tables import KPI_COUNTERS, kpi_day_facts, kpi_day_reasons, kpi_days
 
-# Where a day's counts go: the columns of kpi_day_facts that are Facts' own counters.
-COUNTERS = (
-    "orders",
-    "backordered_orders",
-    "lines",
-    "backordered_lines",
-    "converted_units",
-    "cancelled_units",
-    "shipped_lines",
-    "accurate_lines",
-    "promised_lines",
-    "kept_promises",
-)
+COUNTERS = KPI_COUNTERS
 SPREADS = ("waits", "fills")
 ROLL_UP_LOCK = 7203  # migration 0014: the triggers hold it shared, a roll-up alone
 
