@@ -327,35 +327,33 @@ def overall_and_groups(
     conn: Connection, period: Period, now: datetime, by: Dimension | None, page: Page
 ) -> Answer:
     """Everything, and the page's groups. The groups are counted once and everything is
-    their sum, except, by SKU or supplier, the counts of orders (an order may hold several
-    SKUs); and except when the page shows only some groups: then the durations of their
-    rolled-up days are read for those groups alone, and everything is read as one group."""
+    their sum, except what is read for everything as one group: by SKU or supplier, the
+    counts of orders (an order may hold several SKUs); and when the page shows only some
+    groups, the durations (whose rolled-up days are then read for the page's groups
+    alone)."""
     if by is None:
         return Answer(gather(conn, period, now).get(ALL, Facts()), [], 0)
     groups, rolled_up = gather_counts(conn, period, now, by, ADDITIVE + BY_ORDER)
-    ranked = _sorted(groups)
-    shown = ranked[page.offset : page.offset + page.limit]
-    of = collect(groups)
+    shown = _sorted(groups)[page.offset : page.offset + page.limit]
     keys = [key for key, _ in shown] if len(shown) < len(groups) else None
+    of = collect(groups)
     for name, first, last in rolled_up:
         kpi_days.add_durations(conn, name, first, last, of, keys)
     overall = Facts()
-    if keys is None:
-        for facts in groups.values():
-            overall.merge(facts)
-        if Scope(by).by_order:
-            return Answer(overall, shown, len(groups))
-        everything = gather(conn, period, now, None, BY_ORDER).get(ALL, Facts())
-        overall.orders, overall.lines = everything.orders, everything.lines
-        overall.backordered_orders = everything.backordered_orders
-        overall.backordered_lines = everything.backordered_lines
+    for facts in groups.values():
+        overall.merge(facts)
+    whole = (("waits", "fills") if keys is not None else ()) + (
+        () if Scope(by).by_order else BY_ORDER
+    )
+    if whole:
+        everything = gather(conn, period, now, None, tuple(dict.fromkeys(whole))).get(ALL, Facts())
         overall.fills = everything.fills
-        return Answer(overall, shown, len(groups))
-    overall = gather(conn, period, now, None, ROLLED_UP).get(ALL, Facts())
-    for facts in groups.values():  # what waits now, from the groups' counts
-        for label, bucket in facts.aging.items():
-            overall.aging[label].add(bucket)
-        overall.at_risk.add(facts.at_risk)
+        if keys is not None:
+            overall.waits = everything.waits
+        if not Scope(by).by_order:
+            overall.orders, overall.lines = everything.orders, everything.lines
+            overall.backordered_orders = everything.backordered_orders
+            overall.backordered_lines = everything.backordered_lines
     return Answer(overall, shown, len(groups))
 
 
