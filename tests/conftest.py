@@ -11,6 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+# The CLI's console takes its width when it is made (rich reads COLUMNS then). Output that
+# is not a terminal (a test worker's) would be 80 columns, and a temporary path or a table
+# row would wrap differently from one worker to the next: every test prints 200 columns.
+os.environ["COLUMNS"] = "200"
+
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url

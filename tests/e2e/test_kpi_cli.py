@@ -20,11 +20,14 @@ from tests.factories import order, product
 from tests.integration.test_kpis import JANUARY, make_january
 
 PERIOD = ["--from", "2026-01-01", "--to", "2026-01-31"]
+# A terminal wide enough that tables and paths print on one line whatever the test's path
+WIDE = {"COLUMNS": "240"}
 
 
 def test_kpi_json_is_the_services_answer(app: Backorder, clock: Clock, db_url: str) -> None:
     make_january(app, clock)
-    done = CliRunner().invoke(cli, ["--db", db_url, "kpi", *PERIOD, "--by", "sku", "--json"])
+    runner = CliRunner(env=WIDE)
+    done = runner.invoke(cli, ["--db", db_url, "kpi", *PERIOD, "--by", "sku", "--json"])
     assert done.exit_code == 0, done.output
     printed = json.loads(done.stdout)
     clock.current = datetime.fromisoformat(printed["as_of"]).astimezone(UTC)
@@ -36,7 +39,7 @@ def test_kpi_prints_each_figure_against_its_target(
     app: Backorder, clock: Clock, db_url: str
 ) -> None:
     make_january(app, clock)
-    runner = CliRunner(env={"COLUMNS": "160"})
+    runner = CliRunner(env=WIDE)
     done = runner.invoke(cli, ["--db", db_url, "kpi", *PERIOD, "--by", "channel"])
     assert done.exit_code == 0, done.output
     assert "KPIs 2026-01-01 to 2026-01-31" in done.stdout
@@ -53,7 +56,7 @@ def test_report_weekly_writes_each_format(
     app: Backorder, clock: Clock, db_url: str, tmp_path: Path
 ) -> None:
     make_january(app, clock)
-    runner = CliRunner()
+    runner = CliRunner(env=WIDE)
     for fmt in ("html", "csv", "json", "pdf"):
         target = tmp_path / f"week.{fmt}"
         done = runner.invoke(
@@ -93,7 +96,7 @@ def test_report_roll_up_rolls_up_every_closed_day_once(
     add_product(app, product("A"))
     place_order(app, order("R1", ("A", 2), placed_at=clock.current))
     closed = (now.date() - clock.current.date().replace(day=1)).days
-    runner = CliRunner()
+    runner = CliRunner(env=WIDE)
     done = runner.invoke(cli, ["--db", db_url, "report", "roll-up", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout) == {"rolled_up": closed}
@@ -105,7 +108,7 @@ def test_report_roll_up_rolls_up_every_closed_day_once(
 
 def test_kpi_by_sku_pages_the_groups(app: Backorder, clock: Clock, db_url: str) -> None:
     make_january(app, clock)
-    runner = CliRunner()
+    runner = CliRunner(env=WIDE)
     done = runner.invoke(cli, ["--db", db_url, "kpi", *PERIOD, "--by", "sku", "--limit", "2"])
     assert done.exit_code == 0, done.output
     assert "groups 1 to 2 of 4 (--limit, --offset)" in done.stdout
