@@ -169,8 +169,10 @@ def get_supplier(app: Backorder, supplier_id: str) -> dict[str, Any]:
 
 
 def check_supplier_known(conn: Connection, supplier_id: str | None) -> None:
+    """A product may only name a supplier that exists. The product itself is there, so this
+    is bad input (422), not a missing resource (404)."""
     if supplier_id is not None and not supplier_rows(conn, [supplier_id]):
-        raise UnknownSupplier(supplier_id)
+        raise InvalidRequest(f"unknown supplier {supplier_id!r}: add it first")
 
 
 # Purchase orders
