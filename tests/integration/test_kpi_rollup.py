@@ -16,7 +16,7 @@ from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.kpis import Dimension, Page, kpis
 from backorder.services.products import update_product
-from backorder.services.rollup import pending, roll_up
+from backorder.services.rollup import pending, pending_months, roll_up
 from backorder.services.stock import set_stock
 from backorder.services.supply import SupplierIn, add_supplier
 from backorder.store import kpi_days as kpi_days_store
@@ -160,3 +160,19 @@ def test_a_month_is_not_summed_while_one_of_its_days_is_forgotten(
         assert not kpi_days_store.save_month(uow.connection, first, last, "all", clock.current)
         uow.commit()
     assert pending(january, clock.current) == [date(2026, 1, 5)]
+
+
+def test_a_month_left_unsummed_is_summed_by_the_next_pass(january: Backorder, clock: Clock) -> None:
+    """A worker stopped between a day's roll-up and its month's: no day is pending, yet the
+    next pass sums the month; once every month is summed, a pass finds nothing to do."""
+    clock.current = datetime(2026, 2, 10, 9, tzinfo=at(1).tzinfo)
+    roll_all(january)
+    month = (kpi_days.c.day == date(2026, 1, 1), kpi_days.c.dimension == "tier/month")
+    with january.db.write() as uow:
+        uow.connection.execute(delete(kpi_days).where(*month))
+        uow.commit()
+    assert pending(january, clock.current) == []
+    assert pending_months(january, clock.current) == [(date(2026, 1, 1), ["tier"])]
+    assert roll_up(january) == 0
+    assert (date(2026, 1, 1), "tier/month") in rolled(january)
+    assert pending_months(january, clock.current) == []

@@ -73,17 +73,26 @@ def pending_months(app: Backorder, now: datetime) -> list[tuple[date, list[str]]
         if span is None:
             return []
         first, last = span
+        closed = list(closed_months(first, last))
+        if kpi_days.months_counted(conn, first, last) >= len(closed) * len(GROUPINGS):
+            return []  # the worker's pass, most of the time: one count
         done = kpi_days.months_done(conn, first, last)
         waiting = set(kpi_days.missing(conn, first, last, len(GROUPINGS)))
     months = []
-    while month_end(first) <= last:
-        end = month_end(first)
-        names = [Scope(by).name for by in GROUPINGS if (first, Scope(by).name) not in done]
-        days = (first + timedelta(days=n) for n in range(end.day))
+    for start in closed:
+        names = [Scope(by).name for by in GROUPINGS if (start, Scope(by).name) not in done]
+        days = (start + timedelta(days=n) for n in range(month_end(start).day))
         if names and not any(day in waiting for day in days):
-            months.append((first, names))
-        first = end + timedelta(days=1)
+            months.append((start, names))
     return months
+
+
+def closed_months(first: date, last: date) -> Iterator[date]:
+    """The first day of each whole month from the month of `first` that ends by `last`."""
+    start = month_of(first)
+    while month_end(start) <= last:
+        yield start
+        start = month_end(start) + timedelta(days=1)
 
 
 def roll_up(app: Backorder, days: int = DAYS_A_PASS, seconds: float = 2.0) -> int:

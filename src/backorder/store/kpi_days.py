@@ -61,6 +61,12 @@ def complete(conn: Connection, first: date, last: date, dimensions: int) -> bool
     return conn.execute(query).scalar_one() >= ((last - first).days + 1) * dimensions
 
 
+def months_counted(conn: Connection, first: date, last: date) -> int:
+    """How many whole months (of any grouping) from first to last are rolled up (one count)."""
+    query = select(func.count()).where(D.day >= first, D.day <= last, ~DAILY)
+    return int(conn.execute(query).scalar_one())
+
+
 def months_done(conn: Connection, first: date, last: date) -> set[tuple[date, str]]:
     """The (first day, grouping) of the whole months from first to last that are rolled up."""
     query = select(D.day, D.dimension).where(D.day >= first, D.day <= last, ~DAILY)
