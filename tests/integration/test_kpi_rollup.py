@@ -14,9 +14,9 @@ from sqlalchemy import delete, select, update
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
-from backorder.services.kpis import Dimension, Page, kpis
+from backorder.services.kpis import MONTHS, Dimension, Page, kpis
 from backorder.services.products import update_product
-from backorder.services.rollup import pending, pending_months, roll_up
+from backorder.services.rollup import pending, pending_sums, roll_up
 from backorder.services.stock import set_stock
 from backorder.services.supply import SupplierIn, add_supplier
 from backorder.store import kpi_days as kpi_days_store
@@ -26,7 +26,14 @@ from tests.factories import order
 from tests.integration.test_kpis import JANUARY, at, make_january
 
 GROUPINGS = (None, *Dimension)
-PERIODS = (JANUARY, (date(2026, 1, 5), date(2026, 1, 12)), (date(2026, 1, 12), date(2026, 2, 9)))
+# January (a month); a week and a day; four ISO weeks (one across the month's end) and a
+# day; the month, a week after it, and the days neither covers.
+PERIODS = (
+    JANUARY,
+    (date(2026, 1, 5), date(2026, 1, 12)),
+    (date(2026, 1, 12), date(2026, 2, 9)),
+    (date(2026, 1, 1), date(2026, 2, 9)),
+)
 
 
 @pytest.fixture
@@ -53,7 +60,7 @@ def roll_all(app: Backorder) -> int:
     return done
 
 
-def test_rolled_up_days_and_months_read_the_same_as_the_lines(
+def test_rolled_up_days_weeks_and_months_read_the_same_as_the_lines(
     january: Backorder, clock: Clock
 ) -> None:
     clock.current = datetime(2026, 2, 10, 9, tzinfo=at(1).tzinfo)  # January has closed
@@ -62,8 +69,15 @@ def test_rolled_up_days_and_months_read_the_same_as_the_lines(
     assert pending(january, clock.current) == []
     days = rolled(january)
     assert (date(2026, 1, 1), "sku/month") in days and (date(2026, 2, 1), "all/month") not in days
+    assert (date(2026, 1, 26), "tier/week") in days and (date(2026, 2, 2), "all/week") in days
+    assert (date(2025, 12, 29), "all/week") not in days  # began before the first order's month
     assert {name for _, name in days} == {
-        *(name for by in GROUPINGS for name in (by or "all", f"{by or 'all'}/month"))
+        *(
+            name
+            for by in GROUPINGS
+            for suffix in ("", "/month", "/week")
+            for name in [f"{by or 'all'}{suffix}"]
+        )
     }
     assert answers(january) == from_lines
     assert roll_up(january) == 0  # nothing left to do
@@ -74,12 +88,13 @@ def test_the_kpis_read_a_rolled_up_day_from_its_roll_up(january: Backorder) -> N
     with january.db.write() as uow:
         uow.connection.execute(
             update(kpi_day_facts)
-            .where(kpi_day_facts.c.dimension == "all", kpi_day_facts.c.day == date(2026, 1, 10))
+            .where(kpi_day_facts.c.dimension == "all", kpi_day_facts.c.day == date(2026, 1, 20))
             .values(orders=kpi_day_facts.c.orders + 100)
         )
         uow.commit()
     rate = kpis(january, *JANUARY)["kpis"]["backorder_rate"]
-    assert rate["orders_placed"] == 108  # 8 orders placed, and the 100 written in the roll-up
+    # 8 orders placed, and the 100 written in the roll-up of a day outside a closed week
+    assert rate["orders_placed"] == 108
 
 
 def test_a_back_dated_order_makes_its_day_and_month_read_from_the_lines_again(
@@ -157,7 +172,9 @@ def test_a_month_is_not_summed_while_one_of_its_days_is_forgotten(
                 kpi_days.c.day == date(2026, 1, 5), kpi_days.c.dimension == "all"
             )
         )
-        assert not kpi_days_store.save_month(uow.connection, first, last, "all", clock.current)
+        assert not kpi_days_store.save_sum(
+            uow.connection, first, last, "all", kpi_days_store.MONTH, clock.current
+        )
         uow.commit()
     assert pending(january, clock.current) == [date(2026, 1, 5)]
 
@@ -172,7 +189,40 @@ def test_a_month_left_unsummed_is_summed_by_the_next_pass(january: Backorder, cl
         uow.connection.execute(delete(kpi_days).where(*month))
         uow.commit()
     assert pending(january, clock.current) == []
-    assert pending_months(january, clock.current) == [(date(2026, 1, 1), ["tier"])]
+    assert pending_sums(january, clock.current) == [(MONTHS, date(2026, 1, 1), ["tier"])]
     assert roll_up(january) == 0
     assert (date(2026, 1, 1), "tier/month") in rolled(january)
-    assert pending_months(january, clock.current) == []
+    assert pending_sums(january, clock.current) == []
+
+
+def test_the_kpis_read_a_rolled_up_week_from_its_roll_up(january: Backorder, clock: Clock) -> None:
+    clock.current = datetime(2026, 2, 10, 9, tzinfo=at(1).tzinfo)
+    roll_all(january)
+    with january.db.write() as uow:
+        uow.connection.execute(
+            update(kpi_day_facts)
+            .where(
+                kpi_day_facts.c.dimension == "all/week", kpi_day_facts.c.day == date(2026, 1, 19)
+            )
+            .values(lines=kpi_day_facts.c.lines + 100)
+        )
+        uow.commit()
+    weeks = kpis(january, date(2026, 1, 12), date(2026, 2, 9))["kpis"]["backorder_rate"]
+    month = kpis(january, *JANUARY)["kpis"]["backorder_rate"]  # the month's own roll-up
+    assert weeks["lines_placed"] == 101 and month["lines_placed"] == 9  # W4's, and the 100
+
+
+def test_a_new_supplier_forgets_the_months_and_weeks_of_the_supplier_grouping(
+    january: Backorder, clock: Clock
+) -> None:
+    clock.current = datetime(2026, 2, 10, 9, tzinfo=at(1).tzinfo)
+    roll_all(january)
+    add_supplier(january, SupplierIn("ACME", "Acme Corp", 5))
+    update_product(january, "A", {"supplier": "ACME"})
+    names = {name for _, name in rolled(january)}
+    assert not {"supplier", "supplier/month", "supplier/week"} & names
+    assert {"sku/month", "all/week"} <= names
+    from_lines = answers(january)
+    roll_all(january)
+    assert {"supplier", "supplier/month", "supplier/week"} <= {n for _, n in rolled(january)}
+    assert answers(january) == from_lines

@@ -183,7 +183,7 @@ def gather(
     by: Dimension | None = None,
     parts: tuple[str, ...] = ADDITIVE + BY_ORDER,
 ) -> dict[str, Facts]:
-    """compute()'s facts, with the closed months and days that are rolled up summed from
+    """compute()'s facts, with the closed months, weeks and days that are rolled up summed from
     their roll-ups (which bring all their facts, whatever `parts` asks for) and the rest
     read from the lines."""
     facts, rolled_up = gather_counts(conn, period, now, by, parts)
@@ -210,33 +210,40 @@ def gather_counts(
     daily = tuple(part for part in parts if part in ROLLED_UP)
     closed = min(period.last, now.date() - timedelta(days=1))
     rolled_up: Runs = []
+    spans: list[tuple[date, date]] = []  # the days each run covers
     if daily and closed >= period.first:
-        name, monthly = scope.name, kpi_days.monthly(scope.name)
-        months = [
-            first
-            for first in kpi_days.rolled_up(conn, monthly, period.first, closed)
-            if month_end(first) <= closed
-        ]
-        for first, last in runs(months, lambda first: month_end(first) + timedelta(days=1)):
-            rolled_up.append((monthly, first, last))
-        whole = set(months)
+        covered: set[date] = set()
+        for stretch in STRETCHES:  # the longest first; then the days they leave
+            name = kpi_days.summed(scope.name, stretch.suffix)
+            starts = [
+                first
+                for first in kpi_days.rolled_up(conn, name, period.first, closed)
+                if stretch.end(first) <= closed
+                and first not in covered
+                and stretch.end(first) not in covered
+            ]
+            for first, last in runs(starts, stretch.after):
+                rolled_up.append((name, first, last))
+                spans.append((first, stretch.end(last)))
+            covered.update(day for first in starts for day in stretch.days(first))
         days = [
             day
-            for day in kpi_days.rolled_up(conn, name, period.first, closed)
-            if month_of(day) not in whole
+            for day in kpi_days.rolled_up(conn, scope.name, period.first, closed)
+            if day not in covered
         ]
-        rolled_up += [(name, *run) for run in runs(days, lambda day: day + timedelta(days=1))]
+        for first, last in runs(days, lambda day: day + DAY):
+            rolled_up.append((scope.name, first, last))
+            spans.append((first, last))
     for name, first, last in rolled_up:
         kpi_days.add_counts(conn, name, first, last, of)
-    covered = sorted(
-        (first, month_end(last) if name.endswith(kpi_days.MONTH) else last)
-        for name, first, last in rolled_up
-    )
-    for first, last in gaps(period, covered):
+    for first, last in gaps(period, sorted(spans)):
         _count(conn, Period(first, last), now, scope, daily, of)
     if "waiting" in parts:
         _waiting(conn, now, scope, of)
     return facts, rolled_up
+
+
+DAY = timedelta(days=1)
 
 
 def month_of(day: date) -> date:
@@ -245,7 +252,51 @@ def month_of(day: date) -> date:
 
 def month_end(first: date) -> date:
     """The last day of the month of `first`."""
-    return (first.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return (first.replace(day=1) + timedelta(days=32)).replace(day=1) - DAY
+
+
+def week_of(day: date) -> date:
+    """The Monday of the ISO week of `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_end(first: date) -> date:
+    """The Sunday of the ISO week of `first`."""
+    return week_of(first) + timedelta(days=6)
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Whole months, or whole ISO weeks: rolled up as one once all their days are, kept under
+    their first day."""
+
+    suffix: str
+    start: Callable[[date], date]  # of the stretch a day is in
+    end: Callable[[date], date]  # of the stretch that starts on a day
+
+    def after(self, first: date) -> date:
+        """The first day of the next stretch."""
+        return self.end(first) + DAY
+
+    def days(self, first: date) -> Iterator[date]:
+        day = first
+        while day <= self.end(first):
+            yield day
+            day += DAY
+
+    def within(self, first: date, last: date) -> Iterator[date]:
+        """The first day of each stretch that lies wholly from first to last."""
+        start = self.start(first)
+        if start < first:
+            start = self.after(start)
+        while self.end(start) <= last:
+            yield start
+            start = self.after(start)
+
+
+MONTHS = Stretch(kpi_days.MONTH, month_of, month_end)
+WEEKS = Stretch(kpi_days.WEEK, week_of, week_end)
+STRETCHES = (MONTHS, WEEKS)  # the longest first
 
 
 def collect(facts: dict[str, Facts]) -> Of:

@@ -18,11 +18,12 @@ from backorder.services.context import Backorder
 from backorder.services.kpis import (
     MAX_DAYS,
     ROLLED_UP,
+    STRETCHES,
     Dimension,
     Period,
     Scope,
+    Stretch,
     compute,
-    month_end,
     month_of,
     tune,
 )
@@ -64,41 +65,38 @@ def pending(app: Backorder, now: datetime) -> list[date]:
         return kpi_days.missing(conn, *span, len(GROUPINGS))
 
 
-def pending_months(app: Backorder, now: datetime) -> list[tuple[date, list[str]]]:
-    """The closed months whose days are all rolled up, with the groupings whose whole month
-    is not rolled up yet."""
+def pending_sums(app: Backorder, now: datetime) -> list[tuple[Stretch, date, list[str]]]:
+    """The closed months and ISO weeks whose days are all rolled up, each with the groupings
+    whose whole month (or week) is not rolled up yet."""
     with app.db.read() as uow:
         conn = uow.connection
         span = _span(conn, now)
         if span is None:
             return []
         first, last = span
-        closed = list(closed_months(first, last))
-        if kpi_days.months_counted(conn, first, last) >= len(closed) * len(GROUPINGS):
+        closed = [
+            (stretch, start) for stretch in STRETCHES for start in stretch.within(first, last)
+        ]
+        if kpi_days.sums_counted(conn, first, last) >= len(closed) * len(GROUPINGS):
             return []  # the worker's pass, most of the time: one count
-        done = kpi_days.months_done(conn, first, last)
+        done = kpi_days.sums_done(conn, first, last)
         waiting = set(kpi_days.missing(conn, first, last, len(GROUPINGS)))
-    months = []
-    for start in closed:
-        names = [Scope(by).name for by in GROUPINGS if (start, Scope(by).name) not in done]
-        days = (start + timedelta(days=n) for n in range(month_end(start).day))
-        if names and not any(day in waiting for day in days):
-            months.append((start, names))
-    return months
-
-
-def closed_months(first: date, last: date) -> Iterator[date]:
-    """The first day of each whole month from the month of `first` that ends by `last`."""
-    start = month_of(first)
-    while month_end(start) <= last:
-        yield start
-        start = month_end(start) + timedelta(days=1)
+    sums = []
+    for stretch, start in closed:
+        names = [
+            Scope(by).name
+            for by in GROUPINGS
+            if (start, kpi_days.summed(Scope(by).name, stretch.suffix)) not in done
+        ]
+        if names and not any(day in waiting for day in stretch.days(start)):
+            sums.append((stretch, start, names))
+    return sums
 
 
 def roll_up(app: Backorder, days: int = DAYS_A_PASS, seconds: float = 2.0) -> int:
     """Roll up the pending days, oldest first, one transaction a day: at most `days` of them
     and, after the first, none started once `seconds` have passed; then sum each closed
-    month whose days are all rolled up. How many days it rolled up."""
+    month and ISO week whose days are all rolled up. How many days it rolled up."""
     now = app.now()
     started, done = time.monotonic(), 0
     for day in pending(app, now)[:days]:
@@ -108,10 +106,12 @@ def roll_up(app: Backorder, days: int = DAYS_A_PASS, seconds: float = 2.0) -> in
             roll_up_day(uow.connection, day, now)
             uow.commit()
         done += 1
-    for first, names in pending_months(app, now):
+    for stretch, first, names in pending_sums(app, now):
         with _alone(app) as uow:
             for name in names:
-                kpi_days.save_month(uow.connection, first, month_end(first), name, now)
+                kpi_days.save_sum(
+                    uow.connection, first, stretch.end(first), name, stretch.suffix, now
+                )
             uow.commit()
     if done:
         log.info("rolled up the KPI facts of %d day(s)", done)

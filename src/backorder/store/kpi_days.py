@@ -24,14 +24,14 @@ ROLL_UP_LOCK = 7203  # migration 0014: the triggers hold it shared, a roll-up al
 F, R, D = kpi_day_facts.c, kpi_day_reasons.c, kpi_days.c
 
 
-MONTH = "/month"
-DAILY = D.dimension.not_like(f"%{MONTH}")
+MONTH, WEEK = "/month", "/week"
+DAILY = D.dimension.not_like("%/%")
 
 
-def monthly(dimension: str) -> str:
-    """Where a grouping's whole months are kept: under the month's first day, as
-    "<grouping>/month"."""
-    return f"{dimension}{MONTH}"
+def summed(dimension: str, suffix: str) -> str:
+    """Where a grouping's whole months (or ISO weeks) are kept: under their first day, as
+    "<grouping>/month" (or "/week")."""
+    return f"{dimension}{suffix}"
 
 
 def rolled_up(conn: Connection, dimension: str, first: date, last: date) -> list[date]:
@@ -61,16 +61,17 @@ def complete(conn: Connection, first: date, last: date, dimensions: int) -> bool
     return conn.execute(query).scalar_one() >= ((last - first).days + 1) * dimensions
 
 
-def months_counted(conn: Connection, first: date, last: date) -> int:
-    """How many whole months (of any grouping) from first to last are rolled up (one count)."""
+def sums_counted(conn: Connection, first: date, last: date) -> int:
+    """How many whole months and weeks (of any grouping) from first to last are rolled up."""
     query = select(func.count()).where(D.day >= first, D.day <= last, ~DAILY)
     return int(conn.execute(query).scalar_one())
 
 
-def months_done(conn: Connection, first: date, last: date) -> set[tuple[date, str]]:
-    """The (first day, grouping) of the whole months from first to last that are rolled up."""
+def sums_done(conn: Connection, first: date, last: date) -> set[tuple[date, str]]:
+    """The (first day, "<grouping>/month" or "/week") of the whole months and weeks from
+    first to last that are rolled up."""
     query = select(D.day, D.dimension).where(D.day >= first, D.day <= last, ~DAILY)
-    return {(day, name.removesuffix(MONTH)) for day, name in conn.execute(query)}
+    return {(day, name) for day, name in conn.execute(query)}
 
 
 def add_up(
@@ -188,15 +189,17 @@ def _row(where: dict[str, object], key: str, facts: Facts) -> dict[str, object]:
     return row
 
 
-def save_month(conn: Connection, first: date, last: date, dimension: str, now: datetime) -> bool:
-    """The sum of the month's days (first to last), kept as one roll-up under its first
-    day, if every one of them is rolled up (a change may have made one forgotten since the
-    caller looked); whether it was."""
+def save_sum(
+    conn: Connection, first: date, last: date, dimension: str, suffix: str, now: datetime
+) -> bool:
+    """The sum of the days from first to last (a month or an ISO week), kept as one roll-up
+    under its first day, if every one of them is rolled up (a change may have made one
+    forgotten since the caller looked); whether it was."""
     if len(rolled_up(conn, dimension, first, last)) <= (last - first).days:
         return False
     groups: dict[str, Facts] = {}
     add_up(conn, dimension, first, last, lambda key: groups.setdefault(key, Facts()))
-    month = monthly(dimension)
-    _replace(conn, first, month, groups)
-    conn.execute(insert(kpi_days).values(day=first, dimension=month, rolled_up_at=now))
+    name = summed(dimension, suffix)
+    _replace(conn, first, name, groups)
+    conn.execute(insert(kpi_days).values(day=first, dimension=name, rolled_up_at=now))
     return True

@@ -6,7 +6,7 @@ Revises: 0013
 Create Date: 2026-12-01 22:00:00.000000
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -80,12 +80,23 @@ def _month(dialect: str, day: str) -> str:
     return f"CAST(date_trunc('month', CAST({day} AS TIMESTAMP)) AS DATE)"
 
 
-def _forget(dialect: str, days: tuple[tuple[str, str], ...], rows: tuple[str, ...]) -> str:
+Starts = tuple[Callable[[str, str], str], ...]  # SQL of the first day of a day's month, ...
+
+
+def _forget(
+    dialect: str, days: tuple[tuple[str, str], ...], rows: tuple[str, ...], starts: Starts
+) -> str:
     """Forget each day a row's facts fall on, and the month it is in (a month's roll-up is
-    kept under its first day)."""
+    kept under its first day; migration 0015 adds the week)."""
     each = [_day(dialect, kind, column, row) for row in rows for kind, column in days]
-    listed = ", ".join(each + [_month(dialect, day) for day in each])
+    listed = ", ".join(each + [start(dialect, day) for start in starts for day in each])
     return f"DELETE FROM kpi_days WHERE day IN ({listed});"
+
+
+def _rekeyed(dimension: str) -> str:
+    """Which roll-ups a product's new key forgets (migration 0015 adds its months and
+    weeks)."""
+    return f"dimension = '{dimension}'"
 
 
 def _changed(dialect: str, columns: tuple[str, ...]) -> str:
@@ -93,35 +104,39 @@ def _changed(dialect: str, columns: tuple[str, ...]) -> str:
     return " OR ".join(f"OLD.{column} {differs} NEW.{column}" for column in columns)
 
 
-def _sqlite_triggers() -> list[str]:
+def _sqlite_triggers(
+    starts: Starts = (_month,), rekeyed: Callable[[str], str] = _rekeyed
+) -> list[str]:
     made = []
     for table, columns, days in TOUCHES:
         made += [
             f"CREATE TRIGGER kpi_{table}_insert AFTER INSERT ON {table} "
-            f"BEGIN {_forget('sqlite', days, ('NEW',))} END",
+            f"BEGIN {_forget('sqlite', days, ('NEW',), starts)} END",
             f"CREATE TRIGGER kpi_{table}_update AFTER UPDATE ON {table} "
             f"WHEN {_changed('sqlite', columns)} "
-            f"BEGIN {_forget('sqlite', days, ('OLD', 'NEW'))} END",
+            f"BEGIN {_forget('sqlite', days, ('OLD', 'NEW'), starts)} END",
             f"CREATE TRIGGER kpi_{table}_delete AFTER DELETE ON {table} "
-            f"BEGIN {_forget('sqlite', days, ('OLD',))} END",
+            f"BEGIN {_forget('sqlite', days, ('OLD',), starts)} END",
         ]
     for column, dimension in REKEYS:
         made.append(
             f"CREATE TRIGGER kpi_products_{column} AFTER UPDATE ON products "
             f"WHEN {_changed('sqlite', (column,))} "
-            f"BEGIN DELETE FROM kpi_days WHERE dimension = '{dimension}'; END"
+            f"BEGIN DELETE FROM kpi_days WHERE {rekeyed(dimension)}; END"
         )
     return made
 
 
-def _postgresql_triggers() -> list[str]:
+def _postgresql_triggers(
+    starts: Starts = (_month,), rekeyed: Callable[[str], str] = _rekeyed
+) -> list[str]:
     made = []
     for table, columns, days in TOUCHES:
         made += [
             f"CREATE FUNCTION kpi_{table}_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             f"PERFORM pg_advisory_xact_lock_shared({ROLL_UP_LOCK}); "
-            f"IF TG_OP <> 'DELETE' THEN {_forget('postgresql', days, ('NEW',))} END IF; "
-            f"IF TG_OP <> 'INSERT' THEN {_forget('postgresql', days, ('OLD',))} END IF; "
+            f"IF TG_OP <> 'DELETE' THEN {_forget('postgresql', days, ('NEW',), starts)} END IF; "
+            f"IF TG_OP <> 'INSERT' THEN {_forget('postgresql', days, ('OLD',), starts)} END IF; "
             "RETURN NULL; END $$",
             f"CREATE TRIGGER kpi_{table}_insert_delete AFTER INSERT OR DELETE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION kpi_{table}_touch()",
@@ -132,7 +147,7 @@ def _postgresql_triggers() -> list[str]:
         made += [
             f"CREATE FUNCTION kpi_products_{column}_touch() RETURNS trigger LANGUAGE plpgsql "
             f"AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared({ROLL_UP_LOCK}); "
-            f"DELETE FROM kpi_days WHERE dimension = '{dimension}'; RETURN NULL; "
+            f"DELETE FROM kpi_days WHERE {rekeyed(dimension)}; RETURN NULL; "
             "END $$",
             f"CREATE TRIGGER kpi_products_{column} AFTER UPDATE ON products FOR EACH ROW "
             f"WHEN ({_changed('postgresql', (column,))}) "
@@ -191,7 +206,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
+    _drop_triggers(op.get_bind().dialect.name)
+    for name in ("kpi_day_reasons", "kpi_day_facts", "kpi_days"):
+        op.drop_table(name)
+
+
+def _drop_triggers(dialect: str) -> None:
     for table, _, _ in TOUCHES:
         if dialect == "sqlite":
             for event in ("insert", "update", "delete"):
@@ -206,5 +226,3 @@ def downgrade() -> None:
         else:
             op.execute(f"DROP TRIGGER kpi_products_{column} ON products")
             op.execute(f"DROP FUNCTION kpi_products_{column}_touch()")
-    for name in ("kpi_day_reasons", "kpi_day_facts", "kpi_days"):
-        op.drop_table(name)
