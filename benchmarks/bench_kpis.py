@@ -997,8 +997,8 @@ def report(result: Result, args: argparse.Namespace) -> str:
     if result.rolled:
         out.append(
             f"roll-up of {result.days_rolled:,} closed days (every grouping, then the whole "
-            f"months): {s['roll-up']:.1f} s; 'lines': every day read from the lines; "
-            "'rolled up': the closed days and months summed from their roll-ups, today "
+            f"weeks and months): {s['roll-up']:.1f} s; 'lines': every day read from the lines; "
+            "'rolled up': the closed months, weeks and days summed from their roll-ups, today "
             "from the lines"
         )
     rolled = dict((call.name, timing) for call, timing in result.rolled)
