@@ -50,8 +50,8 @@ def test_a_key_of_any_role_opens_the_dashboard(client: TestClient, app: Backorde
     assert 'data-testid="overdue-count">1<' in page.text  # M3, promised 20 January
     assert "<svg" in page.text and "https://" not in page.text
     body = client.get("/dashboard/body").text  # the live part, as the page redraws it
-    assert 'href="/api/v1/queues/B"' in body  # the only queue: M3, then W4
-    assert '<a href="/api/v1/orders/amazon:M3">amazon:M3</a> \u00d71' in body
+    assert 'href="/records/queues/B"' in body  # the only queue: M3, then W4
+    assert '<a href="/records/orders/amazon:M3">amazon:M3</a> \u00d71' in body
 
 
 def test_the_session_reads_the_api_but_changes_nothing(client: TestClient, app: Backorder) -> None:
@@ -75,3 +75,37 @@ def test_the_session_ends_with_its_key_and_on_sign_out(client: TestClient, app: 
     assert client.get("/api/v1/kpis").status_code == 401
     client.cookies.set(COOKIE, "forged.token")
     assert client.get("/dashboard/body").status_code == 401
+
+
+def test_a_link_opens_the_record_as_a_page(client: TestClient, app: Backorder) -> None:
+    """An order, a queue, the open tasks: what the API answers, as tables, its references
+    linked to their own pages, and the JSON a link away."""
+    client.post("/login", data={"key": create_key(app, Role.VIEWER).key})
+    order = client.get("/records/orders/amazon:M3")
+    assert order.status_code == 200 and order.headers["content-type"].startswith("text/html")
+    assert '<a href="/api/v1/orders/amazon:M3">as JSON</a>' in order.text
+    assert '<a href="/records/queues/B">B</a>' in order.text  # its line's SKU
+    api = client.get("/api/v1/orders/amazon:M3").json()
+    assert f"<td>{api['placed_at']}</td>" in order.text
+    queue = client.get("/records/queues/B")
+    assert queue.status_code == 200
+    assert '<a href="/records/orders/amazon:M3">amazon:M3</a>' in queue.text  # the head
+    assert '<a href="/records/orders/web:W4">web:W4</a>' in queue.text
+    assert "https://" not in queue.text
+    assert client.get("/records/tasks").status_code == 200
+    failed = client.get("/records/notifications/failed")  # recipients: not for a viewer
+    assert failed.status_code == 403 and 'data-testid="problem"' in failed.text
+
+
+def test_a_record_that_is_not_there_is_a_page_that_says_so(
+    client: TestClient, app: Backorder
+) -> None:
+    assert client.get("/records/orders/web:W1").headers["location"] == "/login"  # no session
+    client.post("/login", data={"key": create_key(app, Role.VIEWER).key})
+    missing = client.get("/records/orders/web:NOPE")
+    assert missing.status_code == 404 and 'data-testid="problem"' in missing.text
+    assert "web:NOPE" in missing.text
+    climbing = client.get("/records/orders/%2E%2E/%2E%2E/healthz")
+    assert climbing.status_code == 404
+    refused = client.get("/records/orders/a b")  # what the API says of a bad reference
+    assert refused.status_code == 422 and 'data-testid="problem"' in refused.text

@@ -84,11 +84,21 @@ def test_the_dashboard_shows_what_the_api_reports_and_follows_a_receipt_live(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-    # the session reads the API too: the page's links open the records
+    # the page's links open each record as a page, with its JSON a link away
     link = page.locator("[data-testid=queue-row] a").first
     sku = str(link.inner_text())
-    record = page.request.get(base + str(link.get_attribute("href")))
-    assert record.ok and record.json()["sku"] == sku
+    record = page.context.new_page()
+    record.goto(base + str(link.get_attribute("href")))
+    assert record.locator("[data-testid=record] h2").inner_text().startswith(f"queues/{sku}")
+    head = record.locator("table.rows a").first  # the queue's head: its order's own page
+    head_ref = str(head.inner_text())
+    head.click()
+    record.wait_for_url(f"**/records/orders/{head_ref}")
+    assert head_ref in record.locator("[data-testid=record]").inner_text()
+    record.screenshot(path=str(ARTIFACTS / "record-order.png"), full_page=True)
+    as_json = record.request.get(base + str(record.get_by_text("as JSON").get_attribute("href")))
+    assert as_json.ok and as_json.json()["ref"] == head_ref
+    record.close()
 
     queue = call(base, keys["viewer"], "GET", f"/api/v1/queues/{sku}").json()
     units = sum(entry["backordered"] for entry in queue["entries"])

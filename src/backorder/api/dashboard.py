@@ -4,9 +4,11 @@ the internet."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,13 +18,37 @@ from backorder.api.auth import backorder_of
 from backorder.domain.events import EVENT_TYPES
 from backorder.report import charts
 from backorder.services.context import Backorder
-from backorder.services.dashboard import overview
+from backorder.services.dashboard import RECORDS, order_link, overview, queue_link
 from backorder.services.sessions import COOKIE, SESSION_SECONDS, session_role, sign_in
 
 pages = APIRouter(include_in_schema=False)
 _env = Environment(
     loader=PackageLoader("backorder.api", "pages"), autoescape=select_autoescape(default=True)
 )
+# A record page shows what the API answers at /api/v1/<path>: a path of plain segments
+# (percent-escapes kept as they came), never one that climbs out of it.
+RECORD_PATH = re.compile(r"[A-Za-z0-9._:~%-]+(/[A-Za-z0-9._:~%-]+)*")
+
+
+def record_link(key: str, value: str) -> str | None:
+    """The record page a field's value refers to, by the field's name: an order's reference,
+    a SKU (its queue), a supplier."""
+    if key in ("ref", "order", "order_ref") and ":" in value:
+        return order_link(value)
+    if key == "sku":
+        return queue_link(value)
+    if key in ("supplier", "supplier_id"):
+        return f"{RECORDS}/suppliers/{quote(value, safe='')}"
+    return None
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every field of a list of records, in the order they first appear."""
+    return list(dict.fromkeys(name for row in rows for name in row))
+
+
+_env.globals["link"] = record_link
+_env.filters["columns"] = _columns
 MAX_FORM = 4096
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -95,3 +121,36 @@ def dashboard_body(request: Request) -> Response:
         return Response(status_code=401)
     page = _env.get_template("dashboard_body.html").render(**_body_context(app))
     return HTMLResponse(page, headers=NO_STORE)
+
+
+@pages.get("/records/{path:path}")
+async def record(request: Request, path: str) -> Response:
+    """A record of the API as a page (the dashboard's links open these): the same answer as
+    GET /api/v1/<path> with the session, laid out as tables."""
+    app = backorder_of(request)
+    if not await run_in_threadpool(_signed_in, request, app):
+        return RedirectResponse("/login", status_code=303)
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    rest = raw.decode("latin-1").removeprefix(f"{RECORDS}/")
+    if not RECORD_PATH.fullmatch(rest) or ".." in rest.split("/"):
+        return _record_page(rest, 404, {"title": "Not found", "detail": "no such record"})
+    api = f"/api/v1/{rest}" + (f"?{request.url.query}" if request.url.query else "")
+    # The API itself answers, in process, with the session's cookie: the same checks, the
+    # same figures, the same errors.
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://backorder") as client:
+        answer = await client.get(api, headers={"cookie": request.headers.get("cookie", "")})
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {"title": "Not a record", "detail": f"the API answered {answer.status_code}"}
+    if answer.status_code == 401:
+        return RedirectResponse("/login", status_code=303)
+    return _record_page(rest, answer.status_code, body, api)
+
+
+def _record_page(path: str, status: int, answer: Any, api: str | None = None) -> HTMLResponse:
+    page = _env.get_template("record.html").render(
+        title=unquote(path), status=status, answer=answer, api=api or f"/api/v1/{path}"
+    )
+    return HTMLResponse(page, status_code=status, headers=NO_STORE)

@@ -32,12 +32,17 @@ SOON_DAYS = 7
 LISTED = 10
 
 
+# Each link opens the record's page (GET /records/<path>: what /api/v1/<path> answers,
+# laid out as a page, with a link to the JSON).
+RECORDS = "/records"
+
+
 def order_link(ref: str) -> str:
-    return f"/api/v1/orders/{quote(ref, safe=':')}"
+    return f"{RECORDS}/orders/{quote(ref, safe=':')}"
 
 
 def queue_link(sku: str) -> str:
-    return f"/api/v1/queues/{quote(sku, safe='')}"
+    return f"{RECORDS}/queues/{quote(sku, safe='')}"
 
 
 def overview(app: Backorder) -> dict[str, Any]:
@@ -209,7 +214,7 @@ def _tasks(conn: Connection) -> dict[str, Any]:
     ).all()
     return {
         "count": count,
-        "link": "/api/v1/tasks",
+        "link": f"{RECORDS}/tasks",
         "items": [
             {
                 "id": r.id,
@@ -236,7 +241,7 @@ def _dead_letters(conn: Connection) -> dict[str, Any]:
     ).all()
     return {
         "count": count,
-        "link": "/api/v1/intake/dead-letters",
+        "link": f"{RECORDS}/intake/dead-letters",
         "items": [
             {
                 "id": r.id,
@@ -274,7 +279,7 @@ def _failed(conn: Connection) -> dict[str, Any]:
     ).all()
     return {
         "count": count,
-        "link": "/api/v1/notifications/failed",
+        "link": f"{RECORDS}/notifications/failed",
         "items": [
             {
                 "id": r.id,
@@ -285,7 +290,7 @@ def _failed(conn: Connection) -> dict[str, Any]:
                 "order": r.order_ref,
                 "link": order_link(r.order_ref) + "/notifications"
                 if r.order_ref
-                else "/api/v1/notifications/failed",
+                else f"{RECORDS}/notifications/failed",
             }
             for r in rows
         ],
