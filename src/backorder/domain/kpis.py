@@ -150,7 +150,7 @@ class Spread:
         if self.count == 0:
             return [None for _ in shares]
         hours = sorted(self.hours)
-        reached = list(accumulate(self.hours[hour] for hour in hours))
+        reached = list(accumulate(map(self.hours.__getitem__, hours)))
         if reached[-1] != self.count:
             raise AssertionError("the histogram holds another number of durations than its count")
         ranks = (max(1, math.ceil(share * self.count)) for share in shares)
@@ -192,11 +192,8 @@ class Facts:
 
     def merge(self, other: Facts) -> None:
         """Add another group's counts to these."""
-        for counter in fields(self):
-            if counter.type == "int":
-                setattr(
-                    self, counter.name, getattr(self, counter.name) + getattr(other, counter.name)
-                )
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         for reason, units in other.cancel_reasons.items():
             self.cancel_reasons[reason] = self.cancel_reasons.get(reason, 0) + units
         self.waits.merge(other.waits)
@@ -210,6 +207,9 @@ class Facts:
         for bucket in self.aging.values():
             total.add(bucket)
         return total
+
+
+_COUNTS = tuple(counter.name for counter in fields(Facts) if counter.type == "int")
 
 
 def money_strings(value: dict[str, Decimal]) -> dict[str, str]:
