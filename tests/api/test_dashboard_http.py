@@ -15,8 +15,10 @@ from backorder.domain.access import Role
 from backorder.services.apikeys import create_key, revoke_key
 from backorder.services.context import Backorder
 from backorder.services.dashboard import overview
+from backorder.services.intake import place_order
 from backorder.services.sessions import COOKIE
 from tests.conftest import Clock
+from tests.factories import order
 from tests.integration.test_kpis import make_january
 
 
@@ -109,3 +111,22 @@ def test_a_record_that_is_not_there_is_a_page_that_says_so(
     assert climbing.status_code == 404
     refused = client.get("/records/orders/a b")  # what the API says of a bad reference
     assert refused.status_code == 422 and 'data-testid="problem"' in refused.text
+
+
+def test_the_trend_chart_is_redrawn_when_the_trend_changes(
+    client: TestClient, app: Backorder, clock: Clock
+) -> None:
+    """The page redraws on every event; the chart is drawn again only when its figures
+    change (drawing it is most of a redraw), never left stale."""
+    client.post("/login", data={"key": create_key(app, Role.VIEWER).key})
+
+    def chart() -> str:
+        body = client.get("/dashboard/body").text
+        return body[body.index("<svg") : body.index("</svg>")]
+
+    before = chart()
+    assert chart() == before  # nothing happened
+    new = overview(app)["days"][-1]["new_lines"]
+    place_order(app, order("W9", ("B", 2), placed_at=clock.current))  # B has none: it waits
+    assert overview(app)["days"][-1]["new_lines"] == new + 1
+    assert chart() != before
