@@ -150,12 +150,12 @@ async def record(request: Request, path: str) -> Response:
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://backorder") as client:
         answer = await client.get(api, headers={"cookie": request.headers.get("cookie", "")})
+    if answer.status_code == 401:  # the session ended between the two checks
+        return RedirectResponse("/login", status_code=303)
     try:
         body = answer.json()
     except ValueError:
         body = {"title": "Not a record", "detail": f"the API answered {answer.status_code}"}
-    if answer.status_code == 401:
-        return RedirectResponse("/login", status_code=303)
     return _record_page(rest, answer.status_code, body, api)
 
 

@@ -9,7 +9,7 @@ Create Date: 2026-12-02 02:00:00.000000
 """
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from alembic import op
 
@@ -34,7 +34,9 @@ def _rekeyed(dimension: str) -> str:
     return f"(dimension = '{dimension}' OR dimension LIKE '{dimension}/%')"
 
 
-def _create(dialect: str, starts: tuple[object, ...], rekeyed: object) -> None:
+def _create(
+    dialect: str, starts: tuple[Callable[[str, str], str], ...], rekeyed: Callable[[str], str]
+) -> None:
     made = kpi_days._sqlite_triggers if dialect == "sqlite" else kpi_days._postgresql_triggers
     for statement in made(starts, rekeyed):
         op.execute(statement)
