@@ -40,8 +40,10 @@ from backorder.domain.model import Customer, LineRequest, OrderRequest, OrderTer
 from backorder.notify import email, webhooks
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
-from backorder.services.notifications import add_subscription, plan, send_due
+from backorder.services.planning import plan
 from backorder.services.products import add_product
+from backorder.services.sending import send_due
+from backorder.services.subscriptions import add_subscription
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

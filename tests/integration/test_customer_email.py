@@ -15,11 +15,13 @@ from backorder.domain.model import Product
 from backorder.services.context import Backorder
 from backorder.services.customer_links import customer_unsubscribe
 from backorder.services.intake import place_order
-from backorder.services.notifications import failed, log, plan, send_due
+from backorder.services.notifications import failed, log
 from backorder.services.orders import cancel_order, ship_order
+from backorder.services.planning import plan
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.products import add_product
 from backorder.services.review import run_review
+from backorder.services.sending import send_due
 from backorder.services.stock import receive_stock
 from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
 from tests.conftest import Clock

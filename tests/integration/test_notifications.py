@@ -18,18 +18,12 @@ from backorder.config import Settings
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
-from backorder.services.notifications import (
-    _claim,
-    add_subscription,
-    failed,
-    log,
-    plan,
-    remove_subscription,
-    retry,
-    send_due,
-)
+from backorder.services.notifications import failed, log, retry
+from backorder.services.planning import plan
 from backorder.services.products import add_product
+from backorder.services.sending import _claim, send_due
 from backorder.services.stock import receive_stock
+from backorder.services.subscriptions import add_subscription, remove_subscription
 from tests.conftest import Clock
 from tests.factories import order, product
 

@@ -17,9 +17,11 @@ from backorder.config import Settings
 from backorder.domain.errors import InvalidRequest
 from backorder.report.render import render
 from backorder.services.context import Backorder
-from backorder.services.notifications import failed, plan, send_due
+from backorder.services.notifications import failed
+from backorder.services.planning import plan
 from backorder.services.report import parse_week, report_due, run_weekly, weekly_report
 from backorder.services.review import run_review
+from backorder.services.sending import send_due
 from tests.conftest import Clock
 from tests.integration.test_kpis import make_january
 from tests.mail import Inbox

@@ -21,19 +21,14 @@ from backorder.config import Settings
 from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
-from backorder.services.notifications import (
-    _claim,
-    add_subscription,
-    failed,
-    log,
-    plan,
-    retry,
-    send_due,
-)
+from backorder.services.notifications import failed, log, retry
 from backorder.services.orders import cancel_order
+from backorder.services.planning import plan
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.products import add_product
+from backorder.services.sending import _claim, send_due
 from backorder.services.stock import receive_stock, set_stock
+from backorder.services.subscriptions import add_subscription
 from tests.conftest import Clock
 from tests.factories import order, product
 from tests.mail import Inbox, parts

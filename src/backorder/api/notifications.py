@@ -20,15 +20,11 @@ from backorder.api.routes import ERRORS, App, OrderReader, Reader, Ref
 from backorder.api.schemas import MAX_SAFE_INTEGER, PreferenceIn, WebhookIn
 from backorder.domain.access import Permission, Role
 from backorder.services.alerts import alert_list
-from backorder.services.notifications import (
-    add_subscription,
-    remove_subscription,
-    subscriptions,
-)
 from backorder.services.notifications import failed as failed_notifications
 from backorder.services.notifications import log as notification_log
 from backorder.services.notifications import retry as retry_notifications
 from backorder.services.preferences import CHANNELS, preferences, set_preference
+from backorder.services.subscriptions import add_subscription, remove_subscription, subscriptions
 
 router = APIRouter(prefix="/api/v1")
 

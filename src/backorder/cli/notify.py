@@ -17,20 +17,14 @@ from backorder.domain.errors import InvalidRequest
 from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
 from backorder.services.ingest import drain
-from backorder.services.notifications import (
-    add_subscription,
-    failed,
-    log,
-    plan,
-    remove_subscription,
-    retry,
-    send_due,
-    subscriptions,
-)
+from backorder.services.notifications import failed, log, retry
+from backorder.services.planning import plan
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.report import run_weekly
 from backorder.services.review import run_daily
 from backorder.services.rollup import roll_up
+from backorder.services.sending import send_due
+from backorder.services.subscriptions import add_subscription, remove_subscription, subscriptions
 
 customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")

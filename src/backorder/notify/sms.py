@@ -11,7 +11,7 @@ reports it instead of risking a second text."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -21,6 +21,11 @@ USER_AGENT = "backorder-sms/1"
 # Long texts cost several segments; ours stay within three (GSM-7: 153 characters each).
 MAX_LENGTH = 459
 UNSURE = "outcome unknown: the provider may have sent it; check its log before a retry"
+
+
+def configured(settings: Any) -> bool:
+    """Whether the deployment named an SMS account, its token and a sender."""
+    return bool(settings.sms_account_sid and settings.sms_auth_token and settings.sms_from)
 
 
 class SmsProvider(Protocol):
