@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from backorder.domain.events import line_entries
+
 AUDIENCES: dict[str, tuple[str, ...]] = {
     "stock_arrived": ("sales",),
     "sold_out_demand": ("procurement", "sales"),
@@ -130,7 +132,7 @@ def decide(events: list[tuple[str, dict[str, Any]]], watch: Watch) -> Watch:
         elif kind == "order_accepted" and watch.costly_above is not None:
             value = Decimal(str(payload.get("backordered_value") or 0))
             if value > watch.costly_above:
-                waiting = [line for line in payload.get("lines") or [] if line.get("backordered")]
+                waiting = [line for line in line_entries(payload) if line.get("backordered")]
                 watch.open(
                     Raise(
                         "costly_backorder",
@@ -140,7 +142,7 @@ def decide(events: list[tuple[str, dict[str, Any]]], watch: Watch) -> Watch:
                             "currency": payload.get("currency"),
                             "customer": (payload.get("customer") or {}).get("name"),
                             "lines": [
-                                {"sku": line["sku"], "backordered": line["backordered"]}
+                                {"sku": line.get("sku"), "backordered": line["backordered"]}
                                 for line in waiting
                             ],
                         },

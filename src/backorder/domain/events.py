@@ -47,6 +47,17 @@ class Event:
         return {"type": self.type, **body}
 
 
+def line_entries(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The line entries an event's payload lists under `lines`. Events are stored JSON, read
+    back long after they were written (and by code newer than the writer): anything else
+    under that name (a count, as an `incident_logged` of an older version carried) lists
+    no lines."""
+    lines = payload.get("lines")
+    if not isinstance(lines, list):
+        return []
+    return [line for line in lines if isinstance(line, dict)]
+
+
 def _flatten_order(order: dict[str, Any]) -> dict[str, Any]:
     terms = order["terms"]
     return {
@@ -365,7 +376,7 @@ class IncidentLogged(Event):
     sku: str
     day: date
     summary: str
-    lines: int
+    late_lines: int  # how many (`lines`, in every other event, lists the lines themselves)
     orders: tuple[str, ...]
     value: Decimal
     max_delay_days: int

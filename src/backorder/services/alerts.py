@@ -2,7 +2,8 @@
 it reads the stock and orders the batch touches, lets the domain decide (domain.alerts), and
 writes each raised or resolved alert with an `alert_raised` / `alert_resolved` event, which
 the next planning pass turns into staff e-mail, the manager's SMS and webhooks. Resolving an
-alert withdraws its messages not yet sent, so nobody hears of a problem that is gone."""
+alert withdraws its e-mail and texts not yet sent, so nobody hears of a problem that is gone
+(webhooks still get both events)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from backorder.domain.alerts import AUDIENCES, ORDER_KINDS, Raise, Watch, alert_key, decide
+from backorder.domain.events import line_entries
 from backorder.services.context import Backorder
+from backorder.store.repos import take_event_ids_in_commit_order
 from backorder.store.tables import alerts, deliveries, events, order_lines, orders, products
 
+# Messages read by people, withdrawn when what they tell of is gone. A webhook subscriber
+# keeps a record of its own: it gets `alert_raised` before `alert_resolved`, always.
+HUMAN_CHANNELS = ("email", "sms")
 # Events whose order may have nothing waiting any more afterwards.
 SETTLING = ("units_allocated", "units_shipped", "units_cancelled")
 
@@ -47,7 +53,7 @@ def keep(conn: Connection, app: Backorder, batch: Any, now: datetime) -> dict[st
     for kind, payload in items:
         if isinstance(payload.get("sku"), str):
             skus.add(payload["sku"])
-        for line in payload.get("lines") or []:
+        for line in line_entries(payload):
             if isinstance(line.get("sku"), str):
                 skus.add(line["sku"])
         if (kind in SETTLING or kind == "order_accepted") and isinstance(
@@ -122,6 +128,7 @@ def raise_alert(conn: Connection, alert: Raise, now: datetime) -> None:
         "opened_at": now,
     }
     alert_id = conn.execute(insert(alerts).returning(alerts.c.id), row).scalar_one()
+    take_event_ids_in_commit_order(conn)
     event_id = conn.execute(
         insert(events).returning(events.c.id),
         {
@@ -147,6 +154,7 @@ def resolve_alert(conn: Connection, key: str, resolution: str, now: datetime) ->
         .all()
     )
     for row in gone:
+        take_event_ids_in_commit_order(conn)
         conn.execute(
             insert(events),
             {
@@ -157,9 +165,13 @@ def resolve_alert(conn: Connection, key: str, resolution: str, now: datetime) ->
                 "payload": {"type": "alert_resolved"} | _payload(row["id"], dict(row)),
             },
         )
-        conn.execute(
+        conn.execute(  # people only: a subscriber gets every event it subscribed to
             update(deliveries)
-            .where(deliveries.c.event_id == row["event_id"], deliveries.c.state == "due")
+            .where(
+                deliveries.c.event_id == row["event_id"],
+                deliveries.c.state == "due",
+                deliveries.c.channel.in_(HUMAN_CHANNELS),
+            )
             .values(state="withdrawn", last_error=f"resolved before it was sent: {resolution}")
         )
     return len(gone)

@@ -280,7 +280,7 @@ def log_incidents(conn: Connection, late: dict[str, LateSku], now: datetime) -> 
                 sku=sku,
                 day=today,
                 summary=text,
-                lines=entry.lines,
+                late_lines=entry.lines,
                 orders=entry.orders,
                 value=entry.value,
                 max_delay_days=entry.max_delay_days,

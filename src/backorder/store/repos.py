@@ -454,6 +454,16 @@ OUTBOX_LOCK_KEY = 7201
 _OUTBOX_LOCK = text(f"SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY})")
 
 
+def take_event_ids_in_commit_order(conn: Connection) -> None:
+    """Call before writing events: on PostgreSQL a transaction takes event ids only while
+    no other can, from here to its commit. Without it, a transaction that drew a lower id can
+    commit after one with a higher id, and a reader resuming "after id N" (the dispatcher,
+    an integration polling the events) skips it for good. SQLite has one writer at a time
+    already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_OUTBOX_LOCK)
+
+
 _INSERT_EVENTS = insert(events)
 
 
@@ -464,11 +474,7 @@ class Outbox:
     def append(self, facts: Sequence[Event], now: datetime) -> None:
         if not facts:
             return
-        if self.conn.dialect.name == "postgresql":
-            # Take event ids in commit order: without this, a transaction that drew a lower id
-            # can commit after one with a higher id, and a reader resuming "after id N" would
-            # skip it. Held from here to commit only (SQLite already has one writer at a time).
-            self.conn.execute(_OUTBOX_LOCK)
+        take_event_ids_in_commit_order(self.conn)
         self.conn.execute(
             _INSERT_EVENTS,
             [
