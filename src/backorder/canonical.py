@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -47,6 +48,16 @@ from backorder.domain.model import (
 VISIBLE = r"[^\x00-\x20\x7f]"  # something other than spaces and control characters
 TOKEN = r"^[^\x00-\x20\x7f]+$"  # no spaces or control characters at all
 REF_PART = r"^[^:\x00-\x20\x7f]+$"  # a token without the reference separator
+# One mailbox, local@domain: no spaces, control characters (a CR/LF would write mail
+# headers of its own), brackets, quotes or list separators; "" says there is none.
+_MAILBOX = r'[^\x00-\x20\x7f<>()\[\],;:\\"@]+'
+ADDRESS = f"^{_MAILBOX}@{_MAILBOX}$"
+EMAIL = f"^(|{_MAILBOX}@{_MAILBOX})$"
+
+
+def is_address(text: str) -> bool:
+    """One mailbox that can go in a mail header as it is."""
+    return re.fullmatch(ADDRESS, text) is not None
 
 
 def number_only(value: Any) -> Any:
@@ -102,6 +113,22 @@ MoneyIn = Annotated[
         }
     ),
 ]
+
+
+def _email(value: str) -> str:
+    if value and not is_address(value):
+        raise ValueError(
+            "not one e-mail address: local@domain, without spaces, line breaks, quotes or brackets"
+        )
+    return value
+
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "maxLength": 320, "pattern": EMAIL}),
+]
 Channel = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=REF_PART)]
 RefPart = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=REF_PART)]
 
@@ -110,7 +137,7 @@ class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Name
     name: Annotated[str, StringConstraints(max_length=200)] = ""
-    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    email: Email | None = None
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
     tier: Tier = Tier.STANDARD
     sms_consent: Flag = False

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
+from backorder.canonical import is_address
+from backorder.domain.events import line_entries
 from backorder.notify import Sent
 
 REASONS = {
@@ -42,7 +44,7 @@ def milestone(event_type: str, payload: dict[str, Any]) -> str | None:
     order with nothing backordered needs no backorder confirmation, and units allocated at
     intake are part of that confirmation, not news of their own."""
     if event_type == "order_accepted":
-        waiting = any(line.get("backordered") for line in payload.get("lines") or [])
+        waiting = any(line.get("backordered") for line in line_entries(payload))
         return "backorder_confirmed" if waiting else None
     if event_type == "units_allocated":
         return "allocated" if payload.get("source") != "intake" else None
@@ -60,7 +62,8 @@ def milestone(event_type: str, payload: dict[str, Any]) -> str | None:
 def recipient(payload: dict[str, Any]) -> str | None:
     customer = payload.get("customer") or {}
     email = customer.get("email") if isinstance(customer, dict) else None
-    return email if isinstance(email, str) and "@" in email else None
+    # an order stored before addresses were checked at intake may hold one that is not
+    return email if isinstance(email, str) and is_address(email) else None
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ def context_of(
     the lines that wait and those ready; the customer link; and whether the customer paid at
     order (so is refunded) or pays at shipment."""
     payload = payloads[0]
-    lines = payload.get("lines") or []
+    lines = line_entries(payload)
     terms = payload.get("terms") or {}
     items = [
         item | {"reason_text": REASONS.get(str(item.get("reason")), str(item.get("reason") or ""))}

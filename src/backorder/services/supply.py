@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
+from backorder.canonical import is_address
 from backorder.domain.errors import (
     AlreadyExists,
     InvalidRequest,
@@ -63,7 +64,7 @@ def _check_supplier(supplier: SupplierIn) -> None:
     if not supplier.name or len(supplier.name) > 200:
         raise InvalidRequest("a supplier needs a name of at most 200 characters")
     _check_lead(supplier.lead_time_days)
-    if supplier.email is not None and ("@" not in supplier.email or len(supplier.email) > 320):
+    if supplier.email is not None and (not is_address(supplier.email) or len(supplier.email) > 320):
         raise InvalidRequest(f"{supplier.email!r} is not an e-mail address")
     if supplier.contact is not None and len(supplier.contact) > 200:
         raise InvalidRequest("a supplier's contact is at most 200 characters")
