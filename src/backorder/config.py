@@ -6,7 +6,7 @@ from datetime import time
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backorder.domain.model import QueueStrategy
@@ -78,8 +78,10 @@ class Settings(BaseSettings):
         default=60,
         ge=5,
         le=3600,
-        description="how long a worker holds a message it is sending; after that another "
-        "worker may send it again (with the same webhook-id)",
+        description="how long a worker holds the messages it claimed; it renews the hold while "
+        "it works through them, so another worker sends one again (with the same webhook-id) "
+        "only after the holder stopped. Longer than one send can take: the webhook timeout, "
+        "and twice the SMTP timeout",
     )
     webhook_timeout_seconds: float = Field(
         default=10, gt=0, le=120, description="how long a subscriber has to answer"
@@ -238,6 +240,20 @@ class Settings(BaseSettings):
         le=60,
         description="how often GET /events/stream looks for new events for each client",
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        """A worker renews its hold on the messages it claimed while it works through them,
+        when what is left of the hold could not cover one more send: a hold shorter than one
+        send could lapse mid-send, and another worker would send that message again."""
+        send = max(self.webhook_timeout_seconds, 2 * self.smtp_timeout_seconds)
+        if self.notify_lease_seconds <= send:
+            raise ValueError(
+                f"BACKORDER_NOTIFY_LEASE_SECONDS ({self.notify_lease_seconds}) must be longer "
+                f"than one send can take ({send:g} s: BACKORDER_WEBHOOK_TIMEOUT_SECONDS, and "
+                "twice BACKORDER_SMTP_TIMEOUT_SECONDS)"
+            )
+        return self
 
     @field_validator("priority_rules")
     @classmethod

@@ -323,6 +323,8 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/notifications/failed", None, Permission.NOTIFY),
     ("POST", "/api/v1/notifications/retry", None, Permission.NOTIFY),
     ("POST", "/api/v1/notifications/1/retry", None, Permission.NOTIFY),
+    ("GET", "/api/v1/notifications/skipped", None, Permission.NOTIFY),
+    ("POST", "/api/v1/notifications/skipped/1/replan", None, Permission.NOTIFY),
     ("GET", "/api/v1/orders/web:matrix/notifications", None, Permission.READ_ORDERS),
     ("GET", "/api/v1/alerts?state=all", None, Permission.READ),
     ("GET", "/api/v1/customers/c-matrix/preferences", None, Permission.NOTIFY),

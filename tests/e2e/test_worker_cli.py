@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -118,3 +119,34 @@ def test_texts_alerts_and_preferences_from_the_command_line(
     run(db, "customer", "opt-out", "c-1", "--channel", "sms")
     choices = json.loads(run(db, "customer", "preferences", "c-1", "--json").stdout)
     assert choices == {"customer": "c-1", "channels": {"email": "default", "sms": "out"}}
+
+
+def test_the_first_overdue_day_does_not_stop_the_worker(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The review's incident_logged event once stopped every pass (its `lines` was a count
+    where the staff alerts read a list), and with it every message and the intake."""
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    received: list[dict[str, Any]] = []
+    httpserver.expect_request("/erp", method="POST").respond_with_handler(
+        lambda request: received.append(json.loads(request.get_data())) or Response(status=200)
+    )
+    run(db, "webhook", "add", httpserver.url_for("/erp"), "--events", "incident_logged")
+    run(db, "product", "add", "W1", "--name", "Widget", "--price", "10", "--lead-time-days", "1")
+    placed = json.dumps(
+        {
+            "channel": "web",
+            "external_id": "1",
+            "placed_at": "2026-12-01T10:00:00Z",
+            "customer": {"id": "c1", "email": "c1@example.com"},
+            "lines": [{"sku": "W1", "quantity": 2}],
+        }
+    )
+    run(db, "order", "place", "-", stdin=placed)
+    run(db, "review", "--now", "2026-12-20")
+    for _ in range(2):
+        done = run(db, "worker", "--once", "--json", ok=False)
+        assert done.returncode == 0, done.stderr
+    (incident,) = received
+    assert incident["data"]["late_lines"] == 1 and incident["data"]["orders"] == ["web:1"]
+    assert json.loads(run(db, "notify", "skipped", "--json").stdout) == []

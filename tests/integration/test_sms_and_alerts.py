@@ -172,7 +172,7 @@ def test_a_text_whose_worker_died_is_reported_not_sent_twice(
     add_product(app, product("WIDGET-BLUE"))
     place_order(app, order("20", ("WIDGET-BLUE", 1), phone="+15550100020", sms_consent=True))
     plan(app)
-    assert len(_claim(app, 100)) == 1  # a worker takes the text ... and dies
+    assert len(_claim(app, 100).attempts) == 1  # a worker takes the text ... and dies
     clock.advance(seconds=app.settings.notify_lease_seconds + 1)
     assert send_due(app) == {}
     dead = [m for m in failed(app) if m["channel"] == "sms"]

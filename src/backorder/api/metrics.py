@@ -16,7 +16,14 @@ from sqlalchemy import func, select
 
 from backorder.services.consumers import consumers_view
 from backorder.services.context import Backorder
-from backorder.store.tables import events, order_lines, orders, products
+from backorder.store.tables import (
+    deliveries,
+    events,
+    order_lines,
+    orders,
+    products,
+    skipped_events,
+)
 
 # Webhooks refused for their signature, by channel and account (this process's count).
 BAD_SIGNATURES = Counter(
@@ -46,6 +53,18 @@ class BusinessCollector(Collector):
             last = conn.execute(
                 select(events.c.id, events.c.occurred_at).order_by(events.c.id.desc()).limit(1)
             ).first()
+            messages: dict[str, int] = dict(
+                conn.execute(  # the partial indexes keep these to the few rows they count
+                    select(deliveries.c.state, func.count())
+                    .where(deliveries.c.state.in_(("due", "sending", "dead")))
+                    .group_by(deliveries.c.state)
+                ).all()
+            )
+            stepped_over = conn.execute(
+                select(func.count())
+                .select_from(skipped_events)
+                .where(skipped_events.c.state == "skipped")
+            ).scalar_one()
         yield GaugeMetricFamily("backorder_orders", "Orders taken in", value=placed)
         yield GaugeMetricFamily("backorder_units_backordered", "Units waiting", value=units)
         queue = GaugeMetricFamily(
@@ -63,6 +82,20 @@ class BusinessCollector(Collector):
             "backorder_outbox_last_event_timestamp_seconds",
             "When the newest event was written",
             value=last.occurred_at.timestamp() if last else 0,
+        )
+        unsent = GaugeMetricFamily(
+            "backorder_notifications",
+            "Messages not yet sent (due, sending) and those that used up their attempts (dead)",
+            labels=["state"],
+        )
+        for state in ("due", "sending", "dead"):
+            unsent.add_metric([state], messages.get(state, 0))
+        yield unsent
+        yield GaugeMetricFamily(
+            "backorder_notify_skipped_events",
+            "Events whose messages could not be planned, recorded and stepped over "
+            "(`backorder notify skipped`)",
+            value=stepped_over,
         )
         behind = GaugeMetricFamily(
             "backorder_outbox_lag_events",

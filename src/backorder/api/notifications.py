@@ -13,6 +13,8 @@ from backorder.api.responses import (
     DeliveryOut,
     PreferencesOut,
     QueuedOut,
+    ReplannedOut,
+    SkippedEventOut,
     WebhookCreatedOut,
     WebhookOut,
 )
@@ -23,6 +25,8 @@ from backorder.services.alerts import alert_list
 from backorder.services.notifications import failed as failed_notifications
 from backorder.services.notifications import log as notification_log
 from backorder.services.notifications import retry as retry_notifications
+from backorder.services.planning import replan
+from backorder.services.planning import skipped as skipped_events
 from backorder.services.preferences import CHANNELS, preferences, set_preference
 from backorder.services.subscriptions import add_subscription, remove_subscription, subscriptions
 
@@ -146,3 +150,28 @@ def put_preference(
     their orders); opting out withdraws their messages not yet sent there."""
     set_preference(app, customer, channel, opted_out=body.opted_out)
     return {"customer": customer, "channels": preferences(app, customer)}
+
+
+@router.get(
+    "/notifications/skipped",
+    tags=["notifications"],
+    response_model=list[SkippedEventOut],
+    responses=ERRORS,
+)
+def get_skipped_events(app: App, _: Notifier) -> list[dict[str, Any]]:
+    """Events whose messages could not be planned (a payload the code cannot read): each was
+    recorded with its error and stepped over, its webhooks planned, the events after it
+    planned as usual."""
+    return skipped_events(app)
+
+
+@router.post(
+    "/notifications/skipped/{event}/replan",
+    tags=["notifications"],
+    response_model=ReplannedOut,
+    responses=ERRORS,
+)
+def post_replan(event: RowId, app: App, _: Notifier) -> dict[str, Any]:
+    """Plan a skipped event's messages and alerts again, after a fix; one that fails again
+    stays skipped with the new error (422)."""
+    return {"event_id": event, "planned": replan(app, event)}

@@ -529,3 +529,17 @@ class AtpOut(Out):
     lead_time_days: int | None
     supplier: str | None
     supplier_on_time_percent: float | None
+
+
+class SkippedEventOut(Out):
+    event_id: int
+    type: str
+    order_ref: str | None
+    sku: str | None
+    error: str = Field(description="why its messages could not be planned, and where")
+    skipped_at: Timestamp
+
+
+class ReplannedOut(Out):
+    event_id: int
+    planned: int = Field(description="messages planned for it now")

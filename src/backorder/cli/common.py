@@ -39,6 +39,8 @@ class BackorderGroup(typer.core.TyperGroup):
         except ValidationError as error:  # settings from the environment
             problems = "; ".join(
                 f"BACKORDER_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                if e["loc"]
+                else e["msg"].removeprefix("Value error, ")
                 for e in error.errors()
             )
             fail(f"invalid setting: {problems}")

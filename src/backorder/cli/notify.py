@@ -15,16 +15,11 @@ import typer
 from backorder.cli.common import JsonFlag, emit, out, state_of
 from backorder.domain.errors import InvalidRequest
 from backorder.services.alerts import alert_list
-from backorder.services.context import Backorder
-from backorder.services.ingest import drain
 from backorder.services.notifications import failed, log, retry
-from backorder.services.planning import plan
+from backorder.services.planning import replan, skipped
 from backorder.services.preferences import preferences, set_preference
-from backorder.services.report import run_weekly
-from backorder.services.review import run_daily
-from backorder.services.rollup import roll_up
-from backorder.services.sending import send_due
 from backorder.services.subscriptions import add_subscription, remove_subscription, subscriptions
+from backorder.services.worker import Pass, keep_going, one_pass
 
 customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")
@@ -112,7 +107,8 @@ def webhook_remove(
 @notify_app.command("failed")
 def notify_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Messages that used up their attempts."""
-    dead = failed(state_of(ctx).app())
+    app = state_of(ctx).app()
+    dead = failed(app)
     if as_json:
         emit(dead)
         return
@@ -124,6 +120,36 @@ def notify_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             f"{d['last_error']}",
             markup=False,
         )
+    if stepped_over := len(skipped(app)):
+        out.print(
+            f"{stepped_over} event(s) could not be planned: see `backorder notify skipped`",
+            markup=False,
+        )
+
+
+@notify_app.command("skipped")
+def notify_skipped(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Events whose messages could not be planned: each was recorded with its error and
+    stepped over (its webhooks were planned), so the events after it went on."""
+    found = skipped(state_of(ctx).app())
+    if as_json:
+        emit(found)
+        return
+    if not found:
+        out.print("no skipped events", markup=False)
+    for e in found:
+        about = e["order_ref"] or e["sku"] or ""
+        out.print(f"{e['event_id']:>8} {e['type']} {about}: {e['error']}", markup=False)
+
+
+@notify_app.command("replan")
+def notify_replan(
+    ctx: typer.Context,
+    event: Annotated[int, typer.Argument(help="A skipped event's id (see `notify skipped`).")],
+) -> None:
+    """Plan a skipped event's messages and alerts again, once the code that failed is fixed."""
+    planned = replan(state_of(ctx).app(), event)
+    out.print(f"event {event}: {planned} message(s) planned; the worker sends them", markup=False)
 
 
 @notify_app.command("retry")
@@ -202,22 +228,6 @@ def customer_preferences(
         out.print(f"{channel}: {choice}", markup=False)
 
 
-def one_pass(app: Backorder) -> dict[str, int]:
-    """Everything the worker does once: run the daily review and publish the weekly report
-    when they are due, roll up the KPI facts of closed days, plan new events, send what is
-    due, drain the intake."""
-    counts = {
-        "reviewed": int(run_daily(app)),
-        "reported": int(run_weekly(app)),
-        "rolled_up": roll_up(app),
-        "planned": plan(app),
-    }
-    for state, count in send_due(app).items():
-        counts[state.replace(" ", "_")] = count
-    counts["intake"] = len(drain(app, limit=500))
-    return counts
-
-
 def worker(
     ctx: typer.Context,
     once: Annotated[
@@ -233,25 +243,29 @@ def worker(
 ) -> None:
     """Send notifications, drain the intake, run the daily review (at BACKORDER_REVIEW_AT)
     and publish the weekly report (BACKORDER_REPORT_DAY at BACKORDER_REPORT_AT) until
-    stopped (Ctrl-C, SIGTERM).
+    stopped (Ctrl-C, SIGTERM). A step that fails is logged and the others go on; while the
+    database is away the worker waits and carries on when it is back.
     Several workers may run against PostgreSQL; they share the work."""
     app = state_of(ctx).app()
-    stop = threading.Event()
-    if not once:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-    deadline = None if seconds is None else time.monotonic() + seconds
-    while True:
-        counts = one_pass(app)
-        busy = any(counts.values())
-        if busy or once:
-            if as_json:
-                sys.stdout.write(json.dumps(counts) + "\n")
-                sys.stdout.flush()
-            elif busy:
-                out.print(", ".join(f"{k} {v}" for k, v in counts.items() if v), markup=False)
-        if once or stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
+
+    def report(done: Pass) -> None:
+        if not (done.busy or once):
             return
-        if not busy:
-            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
-            stop.wait(max(wait, 0))
+        if as_json:
+            sys.stdout.write(json.dumps(done.report()) + "\n")
+            sys.stdout.flush()
+        elif done.busy:
+            counts = done.report()
+            out.print(", ".join(f"{k} {v}" for k, v in counts.items() if v), markup=False)
+
+    if once:
+        done = one_pass(app)
+        report(done)
+        if done.failures:
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    deadline = None if seconds is None else time.monotonic() + seconds
+    keep_going(app, stop, interval, deadline, report)

@@ -9,6 +9,7 @@ never lost and never placed twice."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,10 +32,13 @@ from backorder.intake import (
 )
 from backorder.intake.rules import Rule, check, effective
 from backorder.services.context import Backorder
+from backorder.services.faults import describe
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
-from backorder.store.db import COMMIT_HOOKS
+from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku_aliases
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT = "default"
 MAX_PAYLOAD_CHARS = 5_000_000
@@ -366,10 +370,30 @@ def _process_stored(app: Backorder, rows: Sequence[Any], batch: int = 200) -> li
             if row.state not in OPEN:
                 outcomes.append(Outcome(row.id, row.state, row.order_ref, list(row.reasons or [])))
                 continue
-            document, reasons, warnings = converted[row.id]
-            order, more, noted, impact = _prepare(row, document, lookups)
-            outcomes.append(_settle(app, row, order, reasons + more, warnings + noted, impact))
+            outcomes.append(_process_one(app, row, converted[row.id], lookups))
     return outcomes
+
+
+def _process_one(
+    app: Backorder,
+    row: Any,
+    converted: tuple[dict[str, Any] | None, list[str], list[str]],
+    lookups: _Lookups,
+) -> Outcome:
+    """Check and place one payload. One that breaks the code on the way (not the database
+    being away) becomes a dead letter saying so, and the payloads after it go on."""
+    document, reasons, warnings = converted
+    try:
+        order, more, noted, impact = _prepare(row, document, lookups)
+        return _settle(app, row, order, reasons + more, warnings + noted, impact)
+    except Exception as error:
+        if unavailable(error):
+            raise
+        reasons = [f"could not be processed: {describe(error, 400)}"]
+        log.error("intake payload %s is a dead letter: %s", row.id, reasons[0])
+        log.debug("intake payload %s failed", row.id, exc_info=True)
+        dead = {"state": "dead", "reasons": reasons}
+        return _finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons)
 
 
 def _settle(

@@ -1,32 +1,37 @@
 """Planning: the dispatcher turns outbox events into deliveries (one per event and
 recipient). It reads the events after the `notifier` position and writes their deliveries
-and the new position in one transaction, so an event is planned exactly once."""
+and the new position in one transaction, so an event is planned exactly once.
+
+An event that cannot be planned (its payload is not what this version's code expects) is
+skipped, not retried for ever: its webhooks are planned, the error is recorded
+(`skipped_events`), and the events after it go on. `notify skipped` lists such events and
+`notify replan` tries one again once the code is fixed."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from backorder.domain.alerts import ORDER_KINDS
-from backorder.domain.events import WeeklyReportReady
-from backorder.notify import FOLDED_KINDS, email, sms
+from backorder.domain.errors import InvalidRequest
 from backorder.services import alerts
 from backorder.services.consumers import save_position
 from backorder.services.context import Backorder
+from backorder.services.faults import describe
+from backorder.services.messages import people_rows, webhook_rows
+from backorder.store.db import unavailable
 from backorder.store.tables import (
-    customer_preferences,
     deliveries,
     event_consumers,
     events,
-    webhook_subscriptions,
+    skipped_events,
 )
 
+log = logging.getLogger(__name__)
+
 NOTIFIER = "notifier"  # the dispatcher's position among the outbox's consumers
-PREFIX = {"email": "mail", "sms": "sms"}  # of message ids: mail_<event>_<what>
-PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164
 
 
 def _position(conn: Connection, dialect: str) -> int:
@@ -40,271 +45,184 @@ def _position(conn: Connection, dialect: str) -> int:
     return int(position) if position is not None else 0
 
 
+class Unplannable(Exception):
+    """Planning a batch of events failed for a reason other than the database being away:
+    the data or the code. Which events the batch held, for finding the one at fault."""
+
+    def __init__(self, event_ids: list[int]) -> None:
+        super().__init__(f"events {event_ids[0]}..{event_ids[-1]} could not be planned")
+        self.event_ids = event_ids
+
+
 def plan(app: Backorder, limit: int = 1000, rounds: int = 100) -> int:
     """Turn the events not yet planned into deliveries, a batch per transaction, until none
     are left (alerts raised on the way write events of their own, planned in a later round).
-    How many deliveries were planned."""
+    A batch that fails is planned again one event at a time, and an event that fails by
+    itself is skipped: recorded with its error, its webhooks planned, the rest stepped over.
+    How many deliveries were planned. The database being away is not an event's fault: that
+    error goes to the caller, and nothing moves."""
     planned = 0
     for _ in range(rounds):
-        made, seen = _plan_batch(app, limit)
+        try:
+            made, seen = _plan_batch(app, limit)
+        except Unplannable as failed:
+            made, seen = _plan_singly(app, len(failed.event_ids))
         planned += made
         if not seen:
             break
     return planned
 
 
+def _plan_singly(app: Backorder, count: int) -> tuple[int, int]:
+    """Plan the next `count` events one transaction each, skipping those that fail."""
+    made = seen = 0
+    for _ in range(count):
+        try:
+            one, read = _plan_batch(app, 1)
+        except Unplannable as failed:
+            error = failed.__cause__ or failed
+            one, read = _skip(app, failed.event_ids[0], error), 1
+        made += one
+        seen += read
+        if not read:
+            break
+    return made, seen
+
+
 def _plan_batch(app: Backorder, limit: int) -> tuple[int, int]:
     """Plan the next events, keep the staff alerts they call for, and move the notifier's
     position past them, in one transaction: (deliveries planned, events read)."""
     now = app.now()
-    settings = app.settings
     with app.db.write() as uow:
         conn = uow.connection
         position = _position(conn, uow.dialect)
-        batch = conn.execute(
-            select(events.c.id, events.c.type, events.c.order_ref, events.c.payload)
-            .where(events.c.id > position)
-            .order_by(events.c.id)
-            .limit(limit)
-        ).all()
+        batch = conn.execute(_after(position).limit(limit)).all()
         if not batch:
             return 0, 0
-        subs = conn.execute(
-            select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
-        ).all()
-        rows = [
-            _row(event, "webhook", None, sub.url, f"msg_{event.id}_{sub.id}", now, now, sub.id)
-            for event in batch
-            for sub in subs
-            if event.id > sub.after_event and (not sub.event_types or event.type in sub.event_types)
-        ]
-        channels = [
-            channel
-            for channel, on in (
-                ("email", bool(settings.smtp_url)),
-                ("sms", sms.configured(settings)),
-            )
-            if on
-        ]
-        if channels:
-            chosen = _preferences(conn, batch)
-            rows += _fold(conn, _customer_messages(batch, now, settings, channels, chosen), now)
-        rows += _staff_messages(batch, now, settings)
-        rows += _report_messages(batch, now, settings)
-        if rows:
-            conn.execute(insert(deliveries), rows)
-        waiting = alerts.keep(conn, app, batch, now)
-        settled = [ref for ref, units in waiting.items() if units == 0]
-        if settled:  # nothing waits: status updates not yet sent have nothing to say
-            conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.order_ref.in_(settled),
-                    deliveries.c.kind == "status_update",
-                    deliveries.c.state == "due",
-                )
-                .values(state="withdrawn", last_error="nothing waits any more")
-            )
-        save_position(conn, uow.dialect, NOTIFIER, batch[-1].id, now)
-        uow.commit()
+        try:
+            rows = webhook_rows(conn, batch, now) + people_rows(conn, app, batch, now)
+            if rows:
+                conn.execute(insert(deliveries), rows)
+            _keep_alerts(conn, app, batch, now)
+            save_position(conn, uow.dialect, NOTIFIER, batch[-1].id, now)
+            uow.commit()
+        except Exception as error:
+            if unavailable(error):
+                raise
+            raise Unplannable([event.id for event in batch]) from error
     return len(rows), len(batch)
 
 
-def _preferences(conn: Connection, batch: Any) -> dict[tuple[str, str], bool]:
-    """What the customers of a batch of events chose per channel: True, they want to hear
-    from us there; False, they do not. No entry: they said nothing (e-mail: they may; SMS:
-    only with the consent their order carried)."""
-    who = {
-        str(customer["id"])
-        for event in batch
-        if isinstance(customer := event.payload.get("customer"), dict) and customer.get("id")
-    }
-    if not who:
-        return {}
-    p = customer_preferences.c
-    return {
-        (row.customer_id, row.channel): not row.opted_out
-        for row in conn.execute(
-            select(p.customer_id, p.channel, p.opted_out).where(p.customer_id.in_(who))
-        )
-    }
+def _after(position: int) -> Any:
+    return (
+        select(events.c.id, events.c.type, events.c.order_ref, events.c.payload)
+        .where(events.c.id > position)
+        .order_by(events.c.id)
+    )
 
 
-def _address(
-    payload: dict[str, Any], channel: str, chosen: dict[tuple[str, str], bool]
-) -> str | None:
-    """Where a customer hears from us on a channel, if they may."""
-    customer = payload.get("customer")
-    if not isinstance(customer, dict):
-        return None
-    choice = chosen.get((str(customer.get("id")), channel))
-    if channel == "email":
-        return email.recipient(payload) if choice is not False else None
-    phone = re.sub(r"[\s().-]", "", str(customer.get("phone") or ""))
-    consent = choice if choice is not None else bool(customer.get("sms_consent"))
-    return phone if consent and PHONE.fullmatch(phone) else None
-
-
-def _customer_messages(
-    batch: Any,
-    now: datetime,
-    settings: Any,
-    channels: list[str],
-    chosen: dict[tuple[str, str], bool],
-) -> list[dict[str, Any]]:
-    """The customer messages a batch of events calls for: one per milestone event and channel,
-    but the milestones the deployment turned off; a backorder confirmation also schedules the
-    status updates, N days after the order (each checked again when it falls due). Milestones
-    that often come in runs (allocated, shipped, cancelled) wait the folding window."""
-    rows = []
-    fold = timedelta(seconds=settings.notify_fold_seconds)
-    off = {"email": set(settings.email_off), "sms": set(settings.sms_off)}
-    for event in batch:
-        kind = email.milestone(event.type, event.payload)
-        if kind is None:
-            continue
-        for channel in channels:
-            to = _address(event.payload, channel, chosen)
-            if to is None or kind in off[channel]:
-                continue
-            due = now + fold if kind in FOLDED_KINDS else now
-            prefix = PREFIX[channel]
-            rows.append(_row(event, channel, kind, to, f"{prefix}_{event.id}_{kind}", due, now))
-            if kind == "backorder_confirmed" and "status_update" not in off[channel]:
-                placed = datetime.fromisoformat(event.payload["placed_at"])
-                for days in sorted(set(settings.status_update_days)):
-                    due = placed + timedelta(days=days)
-                    if due <= now:  # taken in late: the confirmation says it all
-                        continue
-                    rows.append(
-                        _row(
-                            event,
-                            channel,
-                            "status_update",
-                            to,
-                            f"{prefix}_{event.id}_status_{days}",
-                            due,
-                            now,
-                        )
-                    )
-    return rows
-
-
-def _row(
-    event: Any,
-    channel: str,
-    kind: str | None,
-    to: str,
-    message_id: str,
-    due: datetime,
-    now: datetime,
-    subscription_id: int | None = None,
-) -> dict[str, Any]:
-    """One delivery to plan. Every row names every column, so one executemany takes them all."""
-    return {
-        "event_id": event.id,
-        "channel": channel,
-        "kind": kind,
-        "subscription_id": subscription_id,
-        "recipient": to,
-        "message_id": message_id,
-        "order_ref": event.order_ref,
-        "folded": None,
-        "state": "due",
-        "attempts": 0,
-        "due_at": due,
-        "created_at": now,
-    }
-
-
-def _fold(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Fold runs of one milestone for one order and recipient into one message: into a
-    planned message still waiting out its window, or else into the first of the run. The
-    rows left to insert."""
-    runs: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    kept: list[dict[str, Any]] = []
-    for row in rows:
-        if row["kind"] in FOLDED_KINDS and row["order_ref"]:
-            key = (row["order_ref"], row["channel"], row["kind"], row["recipient"])
-            runs.setdefault(key, []).append(row)
-        else:
-            kept.append(row)
-    if not runs:
-        return kept
-    d = deliveries.c
-    waiting = {
-        (r.order_ref, r.channel, r.kind, r.recipient): r
-        for r in conn.execute(
-            select(d.id, d.order_ref, d.channel, d.kind, d.recipient, d.folded).where(
-                d.order_ref.in_({key[0] for key in runs}),
-                d.kind.in_(FOLDED_KINDS),
-                d.state == "due",
-                d.attempts == 0,
-                d.due_at > now,
+def _keep_alerts(conn: Connection, app: Backorder, batch: Any, now: datetime) -> None:
+    """Raise and resolve the staff alerts the events call for; withdraw the status updates
+    of orders with nothing waiting any more."""
+    waiting = alerts.keep(conn, app, batch, now)
+    settled = [ref for ref, units in waiting.items() if units == 0]
+    if settled:  # nothing waits: status updates not yet sent have nothing to say
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.order_ref.in_(settled),
+                deliveries.c.kind == "status_update",
+                deliveries.c.state == "due",
             )
+            .values(state="withdrawn", last_error="nothing waits any more")
         )
-    }
-    for key, run in runs.items():
-        into = waiting.get(key)
-        if into is not None:
-            folded = list(into.folded or []) + [row["event_id"] for row in run]
-            done = conn.execute(
-                update(deliveries)
-                .where(d.id == into.id, d.state == "due", d.attempts == 0)
-                .values(folded=folded)
-            ).rowcount
-            if done == 1:
-                continue
-        first, rest = run[0], run[1:]
-        kept.append(first | {"folded": [row["event_id"] for row in rest] or None})
-    return kept
 
 
-def _staff_messages(batch: Any, now: datetime, settings: Any) -> list[dict[str, Any]]:
-    """Staff hear of each alert raised (a notice or a problem) by e-mail to its audience, the
-    warehouse manager of a costly backorder by SMS too, and procurement when low stock is
-    back (the crossing up)."""
-    addresses = {
-        "sales": settings.sales_email,
-        "procurement": settings.procurement_email,
-        "manager": settings.manager_email,
-    }
-    rows = []
-    for event in batch:
-        if event.type not in ("alert_raised", "alert_resolved"):
-            continue
-        payload = event.payload
-        if event.type == "alert_resolved" and payload.get("kind") != "stock_low":
-            continue
-        targets: list[tuple[str, str]] = []
-        if settings.smtp_url:
-            emails = {
-                address
-                for role in payload.get("audience") or []
-                for address in addresses.get(role, [])
-            }
-            targets += [("email", address) for address in sorted(emails)]
-        if (
-            event.type == "alert_raised"
-            and payload.get("kind") in ORDER_KINDS
-            and settings.manager_phone
-            and sms.configured(settings)
-        ):
-            targets.append(("sms", settings.manager_phone))
-        for n, (channel, to) in enumerate(targets):
-            kind = "staff_alert" if channel == "email" else str(payload.get("kind"))
-            message_id = f"{PREFIX[channel]}_{event.id}_staff{n}"
-            rows.append(_row(event, channel, kind, to, message_id, now, now))
-    return rows
+def _skip(app: Backorder, event_id: int, error: BaseException) -> int:
+    """Step over an event that cannot be planned: its webhooks are planned (they need nothing
+    from what it says), the rest is recorded as skipped with the error, and the position
+    moves past it, in one transaction. Only if the event is still the next one: another
+    worker may have dealt with it meanwhile. The webhooks planned."""
+    now = app.now()
+    with app.db.write() as uow:
+        conn = uow.connection
+        position = _position(conn, uow.dialect)
+        event = conn.execute(_after(position).limit(1)).first()
+        if event is None or event.id != event_id:
+            return 0
+        rows = webhook_rows(conn, [event], now)
+        if rows:
+            conn.execute(insert(deliveries), rows)
+        _record_skip(conn, event_id, describe(error), now)
+        save_position(conn, uow.dialect, NOTIFIER, event_id, now)
+        uow.commit()
+    log.error("event %s (%s) skipped by the dispatcher: %s", event_id, event.type, describe(error))
+    return len(rows)
 
 
-def _report_messages(batch: Any, now: datetime, settings: Any) -> list[dict[str, Any]]:
-    """The weekly report, e-mailed to each of its recipients."""
-    if not settings.smtp_url:
-        return []
+def _record_skip(conn: Connection, event_id: int, error: str, now: datetime) -> None:
+    s = skipped_events.c
+    known = s.consumer == NOTIFIER, s.event_id == event_id
+    values = {"error": error, "state": "skipped", "skipped_at": now, "replanned_at": None}
+    if not conn.execute(update(skipped_events).where(*known).values(values)).rowcount:
+        conn.execute(insert(skipped_events), values | {"consumer": NOTIFIER, "event_id": event_id})
+
+
+def replan(app: Backorder, event_id: int) -> int:
+    """Plan a skipped event's messages and alerts again, after a fix: how many messages. One
+    that fails again stays skipped, with the new error, and the refusal says why."""
+    now = app.now()
+    s = skipped_events.c
+    with app.db.write() as uow:
+        conn = uow.connection
+        event = conn.execute(
+            select(events.c.id, events.c.type, events.c.order_ref, events.c.payload)
+            .join(skipped_events, s.event_id == events.c.id)
+            .where(s.consumer == NOTIFIER, s.event_id == event_id, s.state == "skipped")
+        ).first()
+        if event is None:
+            raise InvalidRequest(f"no skipped event {event_id}")
+        try:
+            with conn.begin_nested():  # what planning wrote goes if it fails
+                rows = people_rows(conn, app, [event], now)
+                if rows:
+                    conn.execute(insert(deliveries), rows)
+                _keep_alerts(conn, app, [event], now)
+        except Exception as error:
+            if unavailable(error):
+                raise
+            told = describe(error)
+            _record_skip(conn, event_id, told, now)
+            uow.commit()
+            raise InvalidRequest(f"event {event_id} still cannot be planned: {told}") from None
+        conn.execute(
+            update(skipped_events)
+            .where(s.consumer == NOTIFIER, s.event_id == event_id)
+            .values(state="replanned", replanned_at=now)
+        )
+        uow.commit()
+    return len(rows)
+
+
+def skipped(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
+    """Events the dispatcher stepped over and not yet planned again, oldest first."""
+    s = skipped_events.c
+    with app.db.read() as uow:
+        rows = uow.connection.execute(
+            select(skipped_events, events.c.type, events.c.order_ref, events.c.sku)
+            .join(events, events.c.id == s.event_id)
+            .where(s.consumer == NOTIFIER, s.state == "skipped")
+            .order_by(s.event_id)
+            .limit(limit)
+        ).all()
     return [
-        _row(event, "email", "weekly_report", to, f"mail_{event.id}_report{n}", now, now)
-        for event in batch
-        if event.type == WeeklyReportReady.type
-        for n, to in enumerate(event.payload.get("recipients") or [])
+        {
+            "event_id": row.event_id,
+            "type": row.type,
+            "order_ref": row.order_ref,
+            "sku": row.sku,
+            "error": row.error,
+            "skipped_at": row.skipped_at.isoformat(),
+        }
+        for row in rows
     ]

@@ -3,8 +3,9 @@ only if the claim still holds."""
 
 from __future__ import annotations
 
+import logging
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,21 +18,27 @@ from backorder.notify import Sent, email, sms, webhooks
 from backorder.report import render
 from backorder.services.context import Backorder
 from backorder.services.customer_links import delay_page, mint_link
+from backorder.services.faults import describe
 from backorder.services.report import weekly_report
 from backorder.services.views import order_view
+from backorder.store.db import unavailable
 from backorder.store.tables import (
     deliveries,
     events,
     webhook_subscriptions,
 )
 
+log = logging.getLogger(__name__)
 
-def _claim(app: Backorder, limit: int) -> list[tuple[int, int]]:
-    """Take up to `limit` due deliveries (or ones whose claim lapsed): (id, attempt). A text
-    whose claim lapsed may have gone out (the provider honours no idempotency key): it is
-    reported dead, with why, rather than sent twice."""
+
+def _claim(app: Backorder, limit: int) -> Claim:
+    """Take up to `limit` due deliveries (or ones whose claim lapsed). A text whose claim
+    lapsed may have gone out (the provider honours no idempotency key): it is reported dead,
+    with why, rather than sent twice. A message whose claim lapsed on its last attempt (the
+    worker that held it stopped every time, perhaps because of it) is dead too."""
     now = app.now()
-    lease = now + timedelta(seconds=app.settings.notify_lease_seconds)
+    settings = app.settings
+    lease = now + timedelta(seconds=settings.notify_lease_seconds)
     d = deliveries.c
     with app.db.write() as uow:
         conn = uow.connection
@@ -39,6 +46,19 @@ def _claim(app: Backorder, limit: int) -> list[tuple[int, int]]:
             update(deliveries)
             .where(d.state == "sending", d.channel == "sms", d.due_at <= now)
             .values(state="dead", last_error=f"the worker stopped while sending; {sms.UNSURE}")
+        )
+        conn.execute(
+            update(deliveries)
+            .where(
+                d.state == "sending",
+                d.due_at <= now,
+                d.attempts >= settings.notify_max_attempts,
+            )
+            .values(
+                state="dead",
+                last_error=f"the worker stopped while sending it, {settings.notify_max_attempts}"
+                " times: not tried again (see the worker's log)",
+            )
         )
         query = (
             select(d.id, d.attempts)
@@ -56,7 +76,58 @@ def _claim(app: Backorder, limit: int) -> list[tuple[int, int]]:
                 .values(state="sending", due_at=lease, attempts=d.attempts + 1)
             )
         uow.commit()
-    return [(row.id, row.attempts + 1) for row in claimed]
+    return Claim(app, {row.id: row.attempts + 1 for row in claimed}, lease)
+
+
+class Claim:
+    """The deliveries one worker holds, and until when. A claim must not lapse while its
+    holder is still working through it, or another worker would send the same message again:
+    before each message the holder makes sure the lease has room for one more send, and
+    renews it for everything it still holds when it has not."""
+
+    def __init__(self, app: Backorder, attempts: dict[int, int], until: datetime) -> None:
+        self.app = app
+        self.attempts = attempts  # delivery id -> this attempt's number
+        self.until = until
+        settings = app.settings
+        # Room for one send: a webhook or text (one HTTP exchange) or an e-mail (a connection,
+        # then the message), each step within its timeout.
+        self.room = timedelta(
+            seconds=max(settings.webhook_timeout_seconds, 2 * settings.smtp_timeout_seconds)
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.attempts)
+
+    def holds(self, delivery_id: int) -> bool:
+        """Whether this worker still holds a delivery, with room to send it."""
+        if delivery_id not in self.attempts:
+            return False
+        if self.until - self.app.now() < self.room:
+            self._renew()
+        return delivery_id in self.attempts
+
+    def done(self, delivery_id: int) -> None:
+        self.attempts.pop(delivery_id, None)
+
+    def _renew(self) -> None:
+        """Extend the lease of every delivery still held; forget those lost meanwhile."""
+        now = self.app.now()
+        until = now + timedelta(seconds=self.app.settings.notify_lease_seconds)
+        d = deliveries.c
+        held = {}
+        with self.app.db.write() as uow:
+            conn = uow.connection
+            for delivery_id, attempt in self.attempts.items():
+                renewed = conn.execute(
+                    update(deliveries)
+                    .where(d.id == delivery_id, d.state == "sending", d.attempts == attempt)
+                    .values(due_at=until)
+                ).rowcount
+                if renewed:
+                    held[delivery_id] = attempt
+            uow.commit()
+        self.attempts, self.until = held, until
 
 
 def backoff(app: Backorder, attempt: int) -> timedelta:
@@ -98,11 +169,11 @@ def _record(app: Backorder, delivery_id: int, attempt: int, sent: Sent) -> str:
 
 def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
     """Send what is due now; counts of what became of it."""
-    claimed = _claim(app, limit)
+    claim = _claim(app, limit)
     counts: dict[str, int] = {}
-    if not claimed:
+    if not claim:
         return counts
-    ids = [delivery_id for delivery_id, _ in claimed]
+    ids = list(claim.attempts)
     with app.db.read() as uow:
         conn = uow.connection
         rows = {
@@ -144,34 +215,41 @@ def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
         writer = _Writer(app, client)
         try:
-            _send_each(app, claimed, rows, folded, client, writer, counts)
+            for delivery_id in ids:
+                if not claim.holds(delivery_id):
+                    counts["lost claim"] = counts.get("lost claim", 0) + 1
+                    continue
+                sent = _attempt(app, rows[delivery_id], folded, client, writer)
+                state = _record(app, delivery_id, claim.attempts[delivery_id], sent)
+                claim.done(delivery_id)
+                counts[state] = counts.get(state, 0) + 1
         finally:
             writer.close()
     return counts
 
 
-def _send_each(
-    app: Backorder,
-    claimed: list[tuple[int, int]],
-    rows: dict[int, Any],
-    folded: dict[int, Any],
-    client: httpx.Client,
-    writer: _Writer,
-    counts: dict[str, int],
-) -> None:
-    for delivery_id, attempt in claimed:
-        row = rows[delivery_id]
+def _attempt(
+    app: Backorder, row: Any, folded: dict[int, Any], client: httpx.Client, writer: _Writer
+) -> Sent:
+    """Send one message. One that cannot be made (a payload its template cannot read, an
+    address no mail header can carry) fails at once with its reason and is never tried
+    again; the messages after it go on."""
+    try:
         if row.channel == "webhook":
             if row.format == "slack":
                 body = webhooks.text_body(row.type, row.payload)
             else:
                 body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
-            sent = webhooks.post(client, row.recipient, row.secret, row.message_id, app.now(), body)
-        else:
-            payloads = [row.payload] + [folded[i] for i in row.folded or [] if i in folded]
-            sent = writer.send(row, payloads)
-        state = _record(app, delivery_id, attempt, sent)
-        counts[state] = counts.get(state, 0) + 1
+            return webhooks.post(client, row.recipient, row.secret, row.message_id, app.now(), body)
+        payloads = [row.payload] + [folded[i] for i in row.folded or [] if i in folded]
+        return writer.send(row, payloads)
+    except Exception as error:
+        if unavailable(error):  # not this message's fault: the pass stops, the lease lapses
+            raise
+        told = f"cannot be sent: {describe(error, 480)}"
+        log.error("message %s failed at once: %s", row.message_id, told)
+        log.debug("message %s failed", row.message_id, exc_info=True)
+        return Sent(False, None, told, permanent=True)
 
 
 class _Writer:
@@ -224,8 +302,8 @@ class _Writer:
             subject, text, html = self.templates.render(
                 row.kind if not staff else "alert", context, "email" if not staff else "staff"
             )
-        except TemplateError as error:
-            return Sent(False, None, f"template {row.kind}: {error}"[:500])
+        except TemplateError as error:  # the same template and data fail the same way again
+            return Sent(False, None, f"template {row.kind}: {error}"[:500], permanent=True)
         message = email.compose(
             settings.mail_from,
             row.recipient,

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 T = TypeVar("T")
@@ -131,6 +133,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def unavailable(error: BaseException) -> bool:
+    """The database could not be reached or could not serve the statement now (a restart, a
+    lost connection, a lock held too long, a full pool): the same work may succeed later.
+    Anything else a statement raises is about the data or the code, and will fail again."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def batches(items: Sequence[T], size: int = 1000) -> Iterator[Sequence[T]]:

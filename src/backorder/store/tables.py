@@ -370,6 +370,25 @@ event_consumers = Table(
     CheckConstraint("position >= 0", name="position_not_negative"),
 )
 
+# Events a consumer could not handle (a payload its code cannot read): each is recorded
+# with the error and stepped over, so one bad event never holds back the events after it.
+# `notify skipped` lists them; `notify replan` tries one again after a fix.
+SKIPPED_STATES = ("skipped", "replanned")
+skipped_events = Table(
+    "skipped_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("consumer", String(64), nullable=False),
+    Column("event_id", Id, ForeignKey("events.id"), nullable=False),
+    Column("error", String(2000), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("skipped_at", UtcDateTime, nullable=False),
+    Column("replanned_at", UtcDateTime),
+    CheckConstraint("state IN ('skipped', 'replanned')", name="state_known"),
+    UniqueConstraint("consumer", "event_id", name="uq_skipped_events_consumer_event"),
+    sqlite_autoincrement=True,
+)
+
 # Every payload a channel delivers, stored as received before anything else happens to it,
 # and what became of it: an order, a duplicate, a dead letter (with every reason), or,
 # by a person's decision, discarded. Nothing here is ever deleted.
@@ -485,6 +504,12 @@ deliveries = Table(
     ),
     Index("ix_deliveries_event", "event_id"),
     Index("ix_deliveries_order_ref", "order_ref"),
+    Index(  # the failed ones, counted at every scrape of /metrics
+        "ix_deliveries_dead",
+        "id",
+        sqlite_where=text("state = 'dead'"),
+        postgresql_where=text("state = 'dead'"),
+    ),
     sqlite_autoincrement=True,
 )
 
