@@ -12,6 +12,7 @@ import pytest
 
 from backorder.domain.access import PERMISSIONS, Permission, Role
 from tests.api.live import Server, call
+from tests.api.roles import readme_permissions, readme_table
 
 ORDER = {
     "channel": "web",
@@ -374,6 +375,15 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
 ]
 
 
+# What each role may, as the README's role table says it (held to domain/access.py below).
+README_PERMISSIONS = readme_permissions()
+
+
+def test_the_readme_role_table_is_the_one_the_code_enforces() -> None:
+    assert set(readme_table()) == set(Permission)  # a row for every permission
+    assert README_PERMISSIONS == PERMISSIONS
+
+
 @pytest.mark.parametrize("role", [None, *Role])
 @pytest.mark.parametrize(("method", "path", "body", "permission"), ROUTES)
 def test_auth_matrix_every_route_every_role_and_no_key(
@@ -384,12 +394,14 @@ def test_auth_matrix_every_route_every_role_and_no_key(
     body: Any,
     permission: Permission,
 ) -> None:
+    """Every route answers every role as the README's role table says: admitted with the
+    permission the route needs, refused (403) without it."""
     base, keys = server.base, server.keys
     answer = call(base, keys[role.value] if role else None, method, path, body)
     if role is None:
         assert answer.status_code == 401
         assert answer.headers["www-authenticate"] == "Bearer"
-    elif permission in PERMISSIONS[role]:
+    elif permission in README_PERMISSIONS[role]:
         assert answer.status_code not in (401, 403, 500), answer.text
     else:
         assert answer.status_code == 403

@@ -1,4 +1,5 @@
-"""Who may do what through the API: roles and the permissions each one holds."""
+"""Who may do what through the API: roles and the permissions each one holds. README.md
+(section "HTTP API") states the same table; a test holds the two together."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_ORDERS,
             Permission.PLACE_ORDERS,
             Permission.CHANGE_ORDERS,
+            Permission.CUSTOMER_LINKS,  # customer service sends a customer their link
             Permission.STOCK,
             Permission.TRACK_EVENTS,
             Permission.INTAKE,
