@@ -4,11 +4,13 @@ ends with the key."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from backorder.api.app import create_app
 from backorder.domain.access import Role
@@ -17,6 +19,7 @@ from backorder.services.context import Backorder
 from backorder.services.dashboard import overview
 from backorder.services.intake import place_order
 from backorder.services.sessions import COOKIE
+from backorder.store.tables import sessions
 from tests.conftest import Clock
 from tests.factories import order
 from tests.integration.test_kpis import make_january
@@ -77,6 +80,34 @@ def test_the_session_ends_with_its_key_and_on_sign_out(client: TestClient, app: 
     assert client.get("/api/v1/kpis").status_code == 401
     client.cookies.set(COOKIE, "forged.token")
     assert client.get("/dashboard/body").status_code == 401
+
+
+def test_signing_out_ends_the_session_on_the_server_so_a_copied_cookie_dies_too(
+    client: TestClient, app: Backorder
+) -> None:
+    client.post("/login", data={"key": create_key(app, Role.ADMIN).key})
+    copied = client.cookies[COOKIE]
+    with TestClient(client.app, follow_redirects=False) as other:  # e.g. a stolen cookie
+        other.cookies.set(COOKIE, copied)
+        assert other.get("/").status_code == 200
+        assert client.post("/logout").status_code == 303
+        assert other.get("/").status_code == 303
+        assert other.get("/dashboard/body").status_code == 401
+        assert other.get("/api/v1/kpis").status_code == 401
+        assert other.get("/records/orders/web:W1").headers["location"] == "/login"
+
+
+def test_the_cookie_is_a_random_token_the_server_keeps_only_as_a_hash(
+    client: TestClient, app: Backorder
+) -> None:
+    key = create_key(app, Role.VIEWER)
+    client.post("/login", data={"key": key.key})
+    token = client.cookies[COOKIE]
+    with app.db.read() as uow:
+        stored = uow.connection.execute(select(sessions)).mappings().one()
+    assert stored["api_key_id"] == key.id and stored["revoked_at"] is None
+    assert stored["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+    assert len(token) == 43 and "." not in token  # random: it names no key and signs nothing
 
 
 def test_a_link_opens_the_record_as_a_page(client: TestClient, app: Backorder) -> None:

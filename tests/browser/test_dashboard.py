@@ -16,6 +16,7 @@ from rich.console import Console
 
 from backorder.config import Settings
 from backorder.demo import run_demo
+from backorder.services.sessions import COOKIE
 from tests.api.live import call, make_keys, serving
 from tests.browser.conftest import ARTIFACTS
 
@@ -144,9 +145,13 @@ def test_the_dashboard_reads_on_a_phone_without_the_internet(
 def test_signing_out_ends_the_session(page: Page, site: tuple[str, dict[str, str]]) -> None:
     base, keys = site
     sign_in(page, base, keys["admin"])
+    copied = next(c["value"] for c in page.context.cookies() if c["name"] == COOKIE)
+    assert httpx.get(base + "/api/v1/kpis", cookies={COOKIE: copied}).status_code == 200
     page.click("header button")
     page.wait_for_url(base + "/login")
     page.goto(base + "/")
     assert page.url == base + "/login"
     assert json.loads(page.request.get(base + "/api/v1/kpis").text())["status"] == 401
+    # ended on the server: a copy of the cookie taken before signing out is refused too
+    assert httpx.get(base + "/api/v1/kpis", cookies={COOKIE: copied}).status_code == 401
     assert Path(ARTIFACTS).is_dir()

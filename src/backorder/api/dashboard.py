@@ -20,7 +20,13 @@ from backorder.domain.events import EVENT_TYPES
 from backorder.report import charts
 from backorder.services.context import Backorder
 from backorder.services.dashboard import RECORDS, order_link, overview, queue_link
-from backorder.services.sessions import COOKIE, SESSION_SECONDS, session_role, sign_in
+from backorder.services.sessions import (
+    COOKIE,
+    SESSION_SECONDS,
+    session_role,
+    sign_in,
+    sign_out,
+)
 
 pages = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -107,7 +113,11 @@ async def login(request: Request) -> Response:
 
 
 @pages.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    """End the session on the server (a copy of the cookie dies too), then in the browser."""
+    token = request.cookies.get(COOKIE)
+    if token is not None:
+        sign_out(backorder_of(request), token)
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(COOKIE)
     return answer

@@ -1,48 +1,78 @@
 """Sessions of the dashboard: a person signs in with an API key of any role once; the browser
-then holds a signed cookie naming the key (never the key itself), good for a working day and
-only while the key is live."""
+then holds a random token (never the key), which the database knows only by its hash. A
+session is good for a working day, and ends at once when it signs out or its key is revoked:
+every request asks the database, so a copied cookie stops working with it."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import secrets
+from datetime import timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 
 from backorder.domain.access import Role
 from backorder.services.apikeys import identify
 from backorder.services.context import Backorder
-from backorder.services.customer_links import stored_secret
-from backorder.store.tables import api_keys
+from backorder.store.tables import api_keys, sessions
 
-SECRET_NAME = "dashboard_session"
-SALT = "backorder.dashboard-session"
 COOKIE = "backorder_session"
 SESSION_SECONDS = 12 * 3600
+MAX_TOKEN = 200  # a token is 43 characters; anything much longer is not one
 
 
-def _serializer(app: Backorder) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(stored_secret(app, SECRET_NAME), salt=SALT)
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def sign_in(app: Backorder, key: str) -> str | None:
-    """The session cookie's value for a live key, or None."""
+    """A new session's token for a live key, or None. Sessions long expired are cleared on
+    the way (at most a working day's sign-ins are ever kept)."""
     found = identify(app, key.strip())
     if found is None:
         return None
-    key_id, role = found
-    return _serializer(app).dumps({"key": key_id, "role": role.value})
+    token, now = secrets.token_urlsafe(32), app.now()
+    with app.db.write() as uow:
+        uow.connection.execute(delete(sessions).where(sessions.c.expires_at < now))
+        uow.connection.execute(
+            insert(sessions).values(
+                token_hash=_digest(token),
+                api_key_id=found[0],
+                created_at=now,
+                expires_at=now + timedelta(seconds=SESSION_SECONDS),
+            )
+        )
+        uow.commit()
+    return token
 
 
 def session_role(app: Backorder, token: str) -> Role | None:
-    """The role of a session whose key is still live, or None (forged, expired, revoked)."""
-    try:
-        claims: Any = _serializer(app).loads(token, max_age=SESSION_SECONDS)
-        key_id = int(claims["key"])
-    except (BadSignature, KeyError, TypeError, ValueError):
+    """The role of a live session (not expired, not signed out, its key not revoked), or
+    None."""
+    if not token or len(token) > MAX_TOKEN:
         return None
     with app.db.read() as uow:
         role = uow.connection.execute(
-            select(api_keys.c.role).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            select(api_keys.c.role)
+            .join(sessions, sessions.c.api_key_id == api_keys.c.id)
+            .where(
+                sessions.c.token_hash == _digest(token),
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > app.now(),
+                api_keys.c.revoked_at.is_(None),
+            )
         ).scalar_one_or_none()
     return None if role is None else Role(role)
+
+
+def sign_out(app: Backorder, token: str) -> None:
+    """End a session: its token is refused from now on, wherever it was copied to."""
+    if not token or len(token) > MAX_TOKEN:
+        return
+    with app.db.write() as uow:
+        uow.connection.execute(
+            update(sessions)
+            .where(sessions.c.token_hash == _digest(token), sessions.c.revoked_at.is_(None))
+            .values(revoked_at=app.now())
+        )
+        uow.commit()

@@ -333,6 +333,21 @@ api_keys = Table(
     CheckConstraint("role IN ('admin', 'ops', 'channel', 'viewer')", name="role"),
 )
 
+# Dashboard sessions: a browser signed in with an API key holds a random token, kept here
+# only as a hash. A session ends when it expires, when it signs out (revoked_at), or when its
+# key is revoked; a copied cookie dies with it.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the token
+    Column("api_key_id", ForeignKey("api_keys.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_sessions_expires_at", "expires_at"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
