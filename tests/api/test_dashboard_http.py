@@ -10,19 +10,22 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from backorder.api.app import create_app
-from backorder.domain.access import Role
+from backorder.domain.access import PERMISSIONS, Permission, Role
 from backorder.services.apikeys import create_key, revoke_key
 from backorder.services.context import Backorder
 from backorder.services.dashboard import overview
+from backorder.services.ingest import ingest
 from backorder.services.intake import place_order
 from backorder.services.sessions import COOKIE
-from backorder.store.tables import sessions
+from backorder.store.tables import deliveries, events, sessions
 from tests.conftest import Clock
 from tests.factories import order
 from tests.integration.test_kpis import make_january
+
+EVERYTHING = frozenset(Permission)
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def test_a_key_of_any_role_opens_the_dashboard(client: TestClient, app: Backorde
     assert key.key not in answer.headers["set-cookie"]  # the cookie names the key, never holds it
     page = client.get("/")
     assert page.status_code == 200
-    view = overview(app)
+    view = overview(app, EVERYTHING)
     shown = re.search(r'data-testid="waiting-lines">(\d+)<', page.text)
     assert shown is not None and int(shown[1]) == view["tracking"]["lines"] == 2  # M3 and W4
     assert 'data-testid="overdue-count">1<' in page.text  # M3, promised 20 January
@@ -157,7 +160,100 @@ def test_the_trend_chart_is_redrawn_when_the_trend_changes(
 
     before = chart()
     assert chart() == before  # nothing happened
-    new = overview(app)["days"][-1]["new_lines"]
+    new = overview(app, EVERYTHING)["days"][-1]["new_lines"]
     place_order(app, order("W9", ("B", 2), placed_at=clock.current))  # B has none: it waits
-    assert overview(app)["days"][-1]["new_lines"] == new + 1
+    assert overview(app, EVERYTHING)["days"][-1]["new_lines"] == new + 1
     assert chart() != before
+
+
+# A subscriber's URL: a failed message's recipient, which only roles that may see who
+# messages go to (notify) are shown.
+RECIPIENT = "http://hooks.internal.example/backorder-7f3a"
+# What each part of the page shows (a marker in its HTML), and the permission that reads the
+# same through the API.
+SECTIONS = {
+    'data-testid="waiting-lines"': Permission.READ_ORDERS,  # GET /backorders
+    'data-testid="overdue-count"': Permission.READ_ORDERS,
+    "Backorders per day": Permission.READ,  # the KPIs, the weekly report
+    'data-testid="aging-1"': Permission.READ,
+    "at risk": Permission.READ,
+    "Longest queues": Permission.READ,  # GET /queues/{sku}
+    'data-testid="tasks-count"': Permission.READ,  # GET /tasks
+    'data-testid="dead-count"': Permission.READ,  # GET /intake/dead-letters
+    'data-testid="failed-count"': Permission.NOTIFY,  # GET /notifications/failed
+    RECIPIENT: Permission.NOTIFY,
+    "new EventSource": Permission.READ,  # GET /events/stream
+}
+# Record pages and the permission the API route behind each needs.
+RECORDS = {
+    "orders/web:W1": Permission.READ_ORDERS,
+    "backorders": Permission.READ_ORDERS,
+    "atp/B": Permission.PROMISE,
+    "queues/B": Permission.READ,
+    "stock/B": Permission.READ,
+    "products/B": Permission.READ,
+    "events": Permission.READ,
+    "tasks": Permission.READ,
+    "intake/dead-letters": Permission.READ,
+    "kpis": Permission.READ,
+    "suppliers": Permission.STOCK,
+    "notifications/failed": Permission.NOTIFY,
+    "orders/web:W1/notifications": Permission.NOTIFY,
+}
+
+
+@pytest.fixture
+def troubled(client: TestClient, app: Backorder) -> TestClient:
+    """The January store with a dead letter and a failed webhook about web:W1."""
+    ingest(app, "canonical", '{"not": "an order"}')
+    with app.db.write() as uow:
+        conn = uow.connection
+        event = conn.execute(
+            select(events.c.id).where(events.c.order_ref == "web:W1").limit(1)
+        ).scalar_one()
+        conn.execute(
+            insert(deliveries).values(
+                event_id=event,
+                channel="webhook",
+                recipient=RECIPIENT,
+                message_id="msg_matrix",
+                state="dead",
+                attempts=8,
+                due_at=app.now(),
+                created_at=app.now(),
+                last_error="HTTP 500",
+                order_ref="web:W1",
+            )
+        )
+        uow.commit()
+    return client
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_page_shows_a_session_only_what_its_role_may_read_through_the_api(
+    troubled: TestClient, app: Backorder, role: Role
+) -> None:
+    troubled.post("/login", data={"key": create_key(app, role).key})
+    page, body = troubled.get("/").text, troubled.get("/dashboard/body").text
+    for marker, permission in SECTIONS.items():
+        shown = permission in PERMISSIONS[role]
+        assert (marker in page) is shown, (role, marker)
+        if marker != "new EventSource":
+            assert (marker in body) is shown, (role, marker)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_record_page_answers_a_role_as_the_api_does(
+    troubled: TestClient, app: Backorder, role: Role
+) -> None:
+    troubled.post("/login", data={"key": create_key(app, role).key})
+    for path, permission in RECORDS.items():
+        page = troubled.get(f"/records/{path}")
+        api = troubled.get(f"/api/v1/{path}")
+        assert page.status_code == api.status_code, (role, path)
+        if permission in PERMISSIONS[role]:
+            assert page.status_code == 200, (role, path, page.text[:300])
+        else:
+            assert page.status_code == 403, (role, path)
+            assert 'data-testid="problem"' in page.text
+        assert (RECIPIENT in page.text) is (page.status_code == 200 and "notifications" in path)

@@ -326,7 +326,7 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("POST", "/api/v1/notifications/1/retry", None, Permission.NOTIFY),
     ("GET", "/api/v1/notifications/skipped", None, Permission.NOTIFY),
     ("POST", "/api/v1/notifications/skipped/1/replan", None, Permission.NOTIFY),
-    ("GET", "/api/v1/orders/web:matrix/notifications", None, Permission.READ_ORDERS),
+    ("GET", "/api/v1/orders/web:matrix/notifications", None, Permission.NOTIFY),
     ("GET", "/api/v1/alerts?state=all", None, Permission.READ),
     ("GET", "/api/v1/customers/c-matrix/preferences", None, Permission.NOTIFY),
     ("PUT", "/api/v1/customers/c-matrix/preferences/sms", {"opted_out": False}, Permission.NOTIFY),

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from backorder.api.auth import backorder_of
+from backorder.domain.access import PERMISSIONS, Permission, Role, may
 from backorder.domain.events import EVENT_TYPES
 from backorder.report import charts
 from backorder.services.context import Backorder
@@ -57,12 +58,14 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 _env.globals["link"] = record_link
 _env.filters["columns"] = _columns
 MAX_FORM = 4096
+POLL_SECONDS = 30
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _signed_in(request: Request, app: Backorder) -> bool:
+def _session(request: Request, app: Backorder) -> Role | None:
+    """The role of the request's live session, or None."""
     token = request.cookies.get(COOKIE)
-    return token is not None and session_role(app, token) is not None
+    return None if token is None else session_role(app, token)
 
 
 def _login_page(error: str | None = None, status: int = 200) -> HTMLResponse:
@@ -70,8 +73,11 @@ def _login_page(error: str | None = None, status: int = 200) -> HTMLResponse:
     return HTMLResponse(page, status_code=status, headers=NO_STORE)
 
 
-def _body_context(app: Backorder) -> dict[str, Any]:
-    view = overview(app)
+def _body_context(app: Backorder, role: Role) -> dict[str, Any]:
+    """What the role's session may see: what its role may read through the API."""
+    view = overview(app, PERMISSIONS[role])
+    if "days" not in view:
+        return {"v": view, "trend_svg": ""}
     days = tuple(tuple(day.items()) for day in view["days"])
     return {"v": view, "trend_svg": _trend_svg(days)}
 
@@ -126,9 +132,16 @@ def logout(request: Request) -> Response:
 @pages.get("/")
 def dashboard(request: Request) -> Response:
     app = backorder_of(request)
-    if not _signed_in(request, app):
+    role = _session(request, app)
+    if role is None:
         return RedirectResponse("/login", status_code=303)
-    context = _body_context(app) | {"event_types": list(EVENT_TYPES)}
+    # The page follows the event stream when the role may read it; else it looks again
+    # every POLL_SECONDS.
+    context = _body_context(app, role) | {
+        "event_types": list(EVENT_TYPES),
+        "stream": may(role, Permission.READ),
+        "poll_ms": POLL_SECONDS * 1000,
+    }
     page = _env.get_template("dashboard.html").render(**context)
     return HTMLResponse(page, headers=NO_STORE)
 
@@ -137,9 +150,10 @@ def dashboard(request: Request) -> Response:
 def dashboard_body(request: Request) -> Response:
     """The live part of the page, redrawn when events arrive."""
     app = backorder_of(request)
-    if not _signed_in(request, app):
+    role = _session(request, app)
+    if role is None:
         return Response(status_code=401)
-    page = _env.get_template("dashboard_body.html").render(**_body_context(app))
+    page = _env.get_template("dashboard_body.html").render(**_body_context(app, role))
     return HTMLResponse(page, headers=NO_STORE)
 
 
@@ -148,7 +162,7 @@ async def record(request: Request, path: str) -> Response:
     """A record of the API as a page (the dashboard's links open these): the same answer as
     GET /api/v1/<path> with the session, laid out as tables."""
     app = backorder_of(request)
-    if not await run_in_threadpool(_signed_in, request, app):
+    if await run_in_threadpool(_session, request, app) is None:
         return RedirectResponse("/login", status_code=303)
     raw = request.scope.get("raw_path") or request.url.path.encode()
     rest = raw.decode("latin-1").removeprefix(f"{RECORDS}/")

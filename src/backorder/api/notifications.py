@@ -18,7 +18,7 @@ from backorder.api.responses import (
     WebhookCreatedOut,
     WebhookOut,
 )
-from backorder.api.routes import ERRORS, App, OrderReader, Reader, Ref
+from backorder.api.routes import ERRORS, App, Reader, Ref
 from backorder.api.schemas import MAX_SAFE_INTEGER, PreferenceIn, WebhookIn
 from backorder.domain.access import Permission, Role
 from backorder.services.alerts import alert_list
@@ -101,8 +101,9 @@ def post_retry(delivery: RowId, app: App, _: Notifier) -> dict[str, Any]:
     response_model=list[DeliveryOut],
     responses=ERRORS,
 )
-def get_order_notifications(ref: Ref, app: App, _: OrderReader) -> list[dict[str, Any]]:
-    """Every message about an order: to whom, when, the outcome."""
+def get_order_notifications(ref: Ref, app: App, _: Notifier) -> list[dict[str, Any]]:
+    """Every message about an order: to whom, when, the outcome. Who messages go to is
+    personal data (or a subscriber's URL): the roles that handle failed messages see it."""
     return notification_log(app, ref)
 
 

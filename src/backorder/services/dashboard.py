@@ -5,13 +5,15 @@ failed notifications."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, case, func, select, type_coerce
 
-from backorder.domain.kpis import AGING, amount_text, money_strings, money_text
+from backorder.domain.access import Permission
+from backorder.domain.kpis import AGING, Facts, amount_text, money_strings, money_text
 from backorder.services.context import Backorder
 from backorder.services.kpis import Period, waiting_now
 from backorder.services.report import days_of
@@ -45,29 +47,35 @@ def queue_link(sku: str) -> str:
     return f"{RECORDS}/queues/{quote(sku, safe='')}"
 
 
-def overview(app: Backorder) -> dict[str, Any]:
+def overview(app: Backorder, may: frozenset[Permission]) -> dict[str, Any]:
+    """The page's parts that a session holding the permissions `may` is allowed to read
+    (each part needs what its counterpart in the API needs; see SECTIONS)."""
     now = app.now()
-    today = now.date()
     with app.db.read() as uow:
         conn = uow.connection
         facts = waiting_now(conn, now)
-        view = {
-            "as_of": now.isoformat(),
-            "tracking": _tracking(conn, now)
-            | {"value": money_text(money_strings(facts.waiting().value))},
-            "at_risk": {
-                "lines": facts.at_risk.lines,
-                "value": money_text(money_strings(facts.at_risk.value)),
-            },
-            "aging": [{"days": label, "lines": facts.aging[label].lines} for label, _, _ in AGING],
-            "days": days_of(conn, Period(today - timedelta(days=TREND_DAYS - 1), today)),
-            "queues": _queues(conn),
-            "overdue": _overdue(conn, now),
-            "tasks": _tasks(conn),
-            "dead_letters": _dead_letters(conn),
-            "failed": _failed(conn),
-        }
+        view: dict[str, Any] = {"as_of": now.isoformat()}
+        for name, (needed, build) in SECTIONS.items():
+            if needed in may:
+                view[name] = build(conn, now, facts)
     return view
+
+
+def _tracking_view(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
+    return _tracking(conn, now) | {"value": money_text(money_strings(facts.waiting().value))}
+
+
+def _at_risk(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
+    return {"lines": facts.at_risk.lines, "value": money_text(money_strings(facts.at_risk.value))}
+
+
+def _aging(conn: Connection, now: datetime, facts: Facts) -> list[dict[str, Any]]:
+    return [{"days": label, "lines": facts.aging[label].lines} for label, _, _ in AGING]
+
+
+def _days(conn: Connection, now: datetime, facts: Facts) -> list[dict[str, Any]]:
+    today = now.date()
+    return days_of(conn, Period(today - timedelta(days=TREND_DAYS - 1), today))
 
 
 def _tracking(conn: Connection, now: datetime) -> dict[str, Any]:
@@ -111,7 +119,7 @@ def _tracking(conn: Connection, now: datetime) -> dict[str, Any]:
     }
 
 
-def _queues(conn: Connection) -> list[dict[str, Any]]:
+def _queues(conn: Connection, now: datetime, facts: Facts) -> list[dict[str, Any]]:
     """The longest queues, with the line at the head (rank class, then order time): one
     index seek per listed queue, where a window over the waiting lines would read a deep
     queue whole."""
@@ -162,7 +170,7 @@ def _queues(conn: Connection) -> list[dict[str, Any]]:
     return queues
 
 
-def _overdue(conn: Connection, now: datetime) -> dict[str, Any]:
+def _overdue(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
     late = (LINE.backordered > 0) & (LINE.promised < now.date())
     count = conn.execute(select(func.count()).select_from(order_lines).where(late)).scalar_one()
     rows = conn.execute(
@@ -203,7 +211,7 @@ def _overdue(conn: Connection, now: datetime) -> dict[str, Any]:
     }
 
 
-def _tasks(conn: Connection) -> dict[str, Any]:
+def _tasks(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
     open_ = tasks.c.state == "open"
     count = conn.execute(select(func.count()).select_from(tasks).where(open_)).scalar_one()
     rows = conn.execute(
@@ -229,7 +237,7 @@ def _tasks(conn: Connection) -> dict[str, Any]:
     }
 
 
-def _dead_letters(conn: Connection) -> dict[str, Any]:
+def _dead_letters(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
     p = intake_payloads.c
     dead = p.state == "dead"
     count = conn.execute(select(func.count()).select_from(intake_payloads).where(dead)).scalar_one()
@@ -266,7 +274,7 @@ def _first_reason(reasons: Any) -> str:
     )
 
 
-def _failed(conn: Connection) -> dict[str, Any]:
+def _failed(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
     d = deliveries.c
     dead = d.state == "dead"
     count = conn.execute(select(func.count()).select_from(deliveries).where(dead)).scalar_one()
@@ -295,3 +303,21 @@ def _failed(conn: Connection) -> dict[str, Any]:
             for r in rows
         ],
     }
+
+
+# Each part of the page, the permission its counterpart in the API needs, and what builds it:
+# a session is shown only what its role may read through the API (a channel's session no
+# queues, stock, tasks or dead letters; only roles that see who messages go to, the failed
+# notifications and their recipients).
+Build = Callable[[Connection, datetime, Facts], Any]
+SECTIONS: dict[str, tuple[Permission, Build]] = {
+    "tracking": (Permission.READ_ORDERS, _tracking_view),  # GET /backorders
+    "overdue": (Permission.READ_ORDERS, _overdue),  # GET /backorders (promised dates)
+    "at_risk": (Permission.READ, _at_risk),  # GET /kpis
+    "aging": (Permission.READ, _aging),  # GET /kpis
+    "days": (Permission.READ, _days),  # GET /reports/weekly
+    "queues": (Permission.READ, _queues),  # GET /queues/{sku}
+    "tasks": (Permission.READ, _tasks),  # GET /tasks
+    "dead_letters": (Permission.READ, _dead_letters),  # GET /intake/dead-letters
+    "failed": (Permission.NOTIFY, _failed),  # GET /notifications/failed
+}
