@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         description='webhook signing secrets by "channel" or "channel:account" (JSON), for '
         "POST /api/v1/channels/{channel}/webhooks",
     )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="a bearer token that opens GET /metrics alone (for a Prometheus scraper); "
+        "without it, scraping needs an API key whose role holds the metrics permission",
+    )
     api_key_cache_seconds: int = Field(
         default=5,
         ge=0,
@@ -275,6 +282,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "sms_threshold",
+        "metrics_token",
         "alert_stock_below",
         "manager_phone",
         "target_backorder_rate",

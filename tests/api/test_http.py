@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from backorder.domain.access import PERMISSIONS, Permission, Role
-from tests.api.live import Server, call
+from tests.api.live import Server, call, make_keys, serving
 from tests.api.roles import readme_permissions, readme_table
 
 ORDER = {
@@ -230,7 +230,7 @@ def test_metrics_count_requests_per_route_and_read_the_business(
 ) -> None:
     base, keys = server.base, server.keys
     call(base, keys["viewer"], "GET", "/api/v1/stock/WIDGET-BLUE")
-    text = httpx.get(f"{base}/metrics").text
+    text = call(base, keys["viewer"], "GET", "/metrics").text
     assert 'route="/api/v1/stock/{sku}"' in text
     assert "backorder_http_request_duration_seconds_bucket" in text
     assert "backorder_orders " in text and "backorder_units_backordered " in text
@@ -243,7 +243,8 @@ def test_a_poller_keeps_a_named_position_and_its_lag_shows_in_metrics(server: Se
     head = call(base, viewer, "GET", "/api/v1/events?limit=10000").json()[-1]["id"]
     put = call(base, viewer, "PUT", "/api/v1/events/consumers/shop-sync", {"position": 0})
     assert (put.status_code, put.json()["lag_events"]) == (200, head)
-    assert 'backorder_outbox_lag_events{consumer="shop-sync"}' in httpx.get(f"{base}/metrics").text
+    scraped = call(base, viewer, "GET", "/metrics").text
+    assert 'backorder_outbox_lag_events{consumer="shop-sync"}' in scraped
 
     page = call(base, viewer, "GET", "/api/v1/events?consumer=shop-sync&limit=2").json()
     assert [e["id"] for e in page] == [1, 2]
@@ -261,7 +262,26 @@ def test_a_poller_keeps_a_named_position_and_its_lag_shows_in_metrics(server: Se
     assert (unknown.status_code, unknown.json()["type"]) == (404, "/problems/unknown-consumer")
     gone = call(base, viewer, "DELETE", "/api/v1/events/consumers/shop-sync")
     assert gone.status_code == 204
-    assert "shop-sync" not in httpx.get(f"{base}/metrics").text
+    assert "shop-sync" not in call(base, viewer, "GET", "/metrics").text
+
+
+def test_metrics_need_a_key_or_the_scrape_token(tmp_path: Path) -> None:
+    """A Prometheus scraper sends the token of BACKORDER_METRICS_TOKEN as a bearer token;
+    anyone else needs a key whose role may read the metrics."""
+    url = f"sqlite:///{tmp_path / 'metrics.db'}"
+    keys = make_keys(url)
+    token = "scrape-" + "x" * 24
+    with serving(url, {"BACKORDER_METRICS_TOKEN": token}) as base:
+        assert httpx.get(f"{base}/metrics").status_code == 401
+        assert call(base, "bo_guessed", "GET", "/metrics").status_code == 401
+        assert call(base, token + "y", "GET", "/metrics").status_code == 401
+        assert call(base, keys["channel"], "GET", "/metrics").status_code == 403
+        scraped = call(base, token, "GET", "/metrics")
+        assert scraped.status_code == 200 and "backorder_orders " in scraped.text
+        assert call(base, keys["viewer"], "GET", "/metrics").status_code == 200
+        # the token opens the metrics and nothing else
+        assert call(base, token, "GET", "/api/v1/kpis").status_code == 401
+        assert httpx.get(f"{base}/healthz").status_code == 200  # liveness stays open
 
 
 def test_health_and_readiness(server: Server) -> None:
@@ -372,6 +392,7 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/incidents?sku=WIDGET-BLUE", None, Permission.READ),
     ("GET", "/api/v1/kpis?by=sku", None, Permission.READ),
     ("GET", "/api/v1/reports/weekly?week=2026-W03", None, Permission.READ),
+    ("GET", "/metrics", None, Permission.METRICS),
 ]
 
 

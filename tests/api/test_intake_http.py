@@ -97,6 +97,7 @@ def test_channel_webhooks_are_authenticated_by_their_signature(tmp_path: Path) -
     cli(url, "sku", "alias", "shopify", "variant:49148385", "IPOD-RED")
     body = (FIXTURES / "shopify_order.json").read_bytes()
     secrets = {"BACKORDER_WEBHOOK_SECRETS": json.dumps({"shopify:eu": "hush"})}
+    viewer = make_keys(url)["viewer"]
     with serving(url, secrets) as base:
 
         def hook(channel: str, signature: str | None, account: str = "eu") -> httpx.Response:
@@ -121,7 +122,7 @@ def test_channel_webhooks_are_authenticated_by_their_signature(tmp_path: Path) -
         ):
             assert refused.status_code == 401
             assert refused.json()["type"] == "/problems/bad-signature"
-        counted = httpx.get(f"{base}/metrics").text
+        counted = call(base, viewer, "GET", "/metrics").text
     assert 'backorder_intake_bad_signatures_total{account="eu",channel="shopify"} 2.0' in counted
 
 

@@ -4,16 +4,22 @@ reports the same figures)."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from backorder.api.auth import backorder_of, bearer, need
+from backorder.api.responses import Problem
+from backorder.domain.access import Permission
 from backorder.services.consumers import consumers_view
 from backorder.services.context import Backorder
 from backorder.store.tables import (
@@ -143,7 +149,35 @@ def install(app: FastAPI, backorder: Backorder) -> None:
         requests.labels(request.method, path, str(response.status_code)).inc()
         return response
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
-    def metrics() -> Response:
-        """Prometheus text format."""
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={
+            401: {"model": Problem, "description": "No key or scrape token, or a wrong one"},
+            403: {"model": Problem, "description": "The key's role may not read the metrics"},
+        },
+    )
+    def metrics(_: Annotated[None, Depends(scraper)]) -> Response:
+        """Prometheus text format. Send the scrape token (`BACKORDER_METRICS_TOKEN`) or an
+        API key whose role may read the metrics, as `Authorization: Bearer …`."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+_keyed = need(Permission.METRICS)
+
+
+def scraper(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """Admit the scrape token, which opens the metrics and nothing else, or a key (or a
+    dashboard session) whose role holds the metrics permission."""
+    token = backorder_of(request).settings.metrics_token
+    if (
+        token is not None
+        and credentials is not None
+        and hmac.compare_digest(credentials.credentials.encode(), token.encode())
+    ):
+        return
+    _keyed(request, credentials)

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     WEBHOOKS = "webhooks"  # subscribe URLs to the events (data leaves the system: admin)
     PROMISE = "promise"  # what can be promised of a SKU, and by when (a shop's "ships by")
     REVIEW = "review"  # run the daily review, mark its tasks done
+    METRICS = "metrics"  # scrape GET /metrics (the business's figures, per route traffic)
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -44,6 +45,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.NOTIFY,
             Permission.PROMISE,
             Permission.REVIEW,
+            Permission.METRICS,
         }
     ),
     Role.CHANNEL: frozenset(
@@ -55,7 +57,13 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.VIEWER: frozenset(
-        {Permission.READ, Permission.READ_ORDERS, Permission.TRACK_EVENTS, Permission.PROMISE}
+        {
+            Permission.READ,
+            Permission.READ_ORDERS,
+            Permission.TRACK_EVENTS,
+            Permission.PROMISE,
+            Permission.METRICS,
+        }
     ),
 }
 
