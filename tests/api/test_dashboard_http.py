@@ -113,6 +113,41 @@ def test_the_cookie_is_a_random_token_the_server_keeps_only_as_a_hash(
     assert len(token) == 43 and "." not in token  # random: it names no key and signs nothing
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://attacker.example"},
+        {"Origin": "null"},  # a sandboxed frame, a data: page
+        {"Origin": "http://testserver:8001"},  # another port is another origin
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+)
+def test_sign_in_and_out_refuse_a_form_from_another_site(
+    client: TestClient, app: Backorder, headers: dict[str, str]
+) -> None:
+    key = create_key(app, Role.ADMIN).key
+    forged = client.post("/login", data={"key": key}, headers=headers)
+    assert forged.status_code == 403 and "another site" in forged.text
+    assert COOKIE not in forged.cookies
+    same = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/login", data={"key": key}, headers=same).status_code == 303
+    assert client.post("/logout", headers=headers).status_code == 403
+    assert client.get("/").status_code == 200  # still signed in
+    assert client.post("/logout", headers=same).status_code == 303
+    assert client.get("/").status_code == 303
+
+
+def test_behind_a_proxy_the_public_url_is_our_origin(app: Backorder, clock: Clock) -> None:
+    app.settings = app.settings.model_copy(update={"public_url": "https://ops.example.com"})
+    key = create_key(app, Role.VIEWER).key
+    with TestClient(create_app(app), follow_redirects=False) as http:
+        ours = http.post("/login", data={"key": key}, headers={"Origin": "https://ops.example.com"})
+        assert ours.status_code == 303
+        other = http.post("/login", data={"key": key}, headers={"Origin": "http://ops.example.com"})
+        assert other.status_code == 403
+
+
 def test_a_link_opens_the_record_as_a_page(client: TestClient, app: Backorder) -> None:
     """An order, a queue, the open tasks: what the API answers, as tables, its references
     linked to their own pages, and the JSON a link away."""

@@ -155,3 +155,38 @@ def test_signing_out_ends_the_session(page: Page, site: tuple[str, dict[str, str
     # ended on the server: a copy of the cookie taken before signing out is refused too
     assert httpx.get(base + "/api/v1/kpis", cookies={COOKIE: copied}).status_code == 401
     assert Path(ARTIFACTS).is_dir()
+
+
+ATTACKER = "http://attacker.test"
+
+
+def _forged_form(page: Page, action: str, fields: dict[str, str]) -> None:
+    """Another site's page that posts a form to the dashboard as soon as it loads (Playwright
+    serves it under its own origin; the form's POST goes to the real server)."""
+    inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
+    html = (
+        f'<html><body><form method="post" action="{action}">{inputs}</form>'
+        "<script>document.forms[0].submit()</script></body></html>"
+    )
+    page.route(
+        f"{ATTACKER}/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=html),
+    )
+    page.goto(f"{ATTACKER}/")
+    page.wait_for_url(lambda url: not url.startswith(ATTACKER))  # the form went
+    page.wait_for_load_state()
+
+
+def test_another_site_cannot_sign_a_browser_in_or_out(
+    page: Page, site: tuple[str, dict[str, str]]
+) -> None:
+    base, keys = site
+    _forged_form(page, base + "/login", {"key": keys["admin"]})  # login CSRF
+    assert [c for c in page.context.cookies() if c["name"] == COOKIE] == []
+    assert "another site" in page.inner_text("[role=alert]")
+    sign_in(page, base, keys["viewer"])  # the dashboard's own form still works
+    page.unroute(f"{ATTACKER}/**")
+    _forged_form(page, base + "/logout", {})
+    page.goto(base + "/")
+    assert page.url == base + "/"  # still signed in
+    page.wait_for_selector("[data-testid=waiting-lines]")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
 from fastapi import APIRouter, Request
@@ -96,9 +96,34 @@ def login_form() -> HTMLResponse:
     return _login_page()
 
 
+def _from_another_site(request: Request, public_url: str) -> bool:
+    """Whether a browser says this POST comes from another site's page (login and logout
+    CSRF). Browsers send `Origin` with every POST (`null` from opaque origins), else
+    `Sec-Fetch-Site`; ours is the request's own host, or BACKORDER_PUBLIC_URL's origin
+    behind a proxy. A request with neither header is no browser's form (curl, a script with
+    the key in hand) and is let through."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        ours = urlsplit(public_url)
+        told = urlsplit(origin)
+        return not (
+            told.scheme in ("http", "https")
+            and (
+                told.netloc == request.headers.get("host")
+                or (told.scheme, told.netloc) == (ours.scheme, ours.netloc)
+            )
+        )
+    return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
+
+
+CROSS_SITE = "This form came from another site: signing in and out happens on this page only."
+
+
 @pages.post("/login")
 async def login(request: Request) -> Response:
     app = backorder_of(request)
+    if _from_another_site(request, app.settings.public_url):
+        return _login_page(CROSS_SITE, 403)
     body = await request.body()
     if len(body) > MAX_FORM:
         return _login_page("That is not an API key.", 400)
@@ -121,9 +146,12 @@ async def login(request: Request) -> Response:
 @pages.post("/logout")
 def logout(request: Request) -> Response:
     """End the session on the server (a copy of the cookie dies too), then in the browser."""
+    app = backorder_of(request)
+    if _from_another_site(request, app.settings.public_url):
+        return _login_page(CROSS_SITE, 403)
     token = request.cookies.get(COOKIE)
     if token is not None:
-        sign_out(backorder_of(request), token)
+        sign_out(app, token)
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(COOKIE)
     return answer
