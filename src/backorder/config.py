@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     )
     webhook_secrets: dict[str, str] = Field(
         default_factory=dict,
-        description='webhook signing secrets by "channel" or "channel:account" (JSON), for '
+        description='webhook signing secrets by "channel:account", "channel" (the default '
+        'account only) or "channel:*" (every account) (JSON), for '
         "POST /api/v1/channels/{channel}/webhooks",
     )
     metrics_token: str | None = Field(
@@ -309,10 +310,6 @@ class Settings(BaseSettings):
         if value is not None and value < 0:
             raise ValueError("must be a positive number of days, or empty to switch aging off")
         return value
-
-    def webhook_secret(self, channel: str, account: str) -> str | None:
-        """The secret a channel signs this account's webhooks with, if one is set."""
-        return self.webhook_secrets.get(f"{channel}:{account}") or self.webhook_secrets.get(channel)
 
     def ranking(self, strategy: QueueStrategy) -> Ranking:
         if strategy is QueueStrategy.FIFO:

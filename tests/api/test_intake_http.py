@@ -166,3 +166,33 @@ def test_rules_and_dead_letters_are_managed_over_http(server: Server) -> None:
     again = call(server.base, ops, "POST", f"/api/v1/intake/dead-letters/{dead['id']}/discard",
                  {"reason": "too late"})  # fmt: skip
     assert again.status_code == 422  # no longer a dead letter
+
+
+def test_a_channel_secret_signs_for_the_accounts_it_is_set_for(tmp_path: Path) -> None:
+    """`"shopify"` signs for the default account only, `"shopify:eu"` for eu, and
+    `"woocommerce:*"` for every account of the channel: a store's secret never lets anyone
+    who holds it deliver orders as another store."""
+    url = f"sqlite:///{tmp_path / 'scoped.db'}"
+    cli(url, "db", "upgrade")
+    shopify = (FIXTURES / "shopify_order.json").read_bytes()
+    woo = (FIXTURES / "woocommerce_order.json").read_bytes()
+    secrets = {"shopify": "plain", "shopify:eu": "eu-secret", "woocommerce:*": "every"}
+    with serving(url, {"BACKORDER_WEBHOOK_SECRETS": json.dumps(secrets)}) as base:
+
+        def hook(channel: str, body: bytes, secret: str, account: str) -> int:
+            headers = {SIGNATURE_HEADERS[channel]: sign(secret, body)}
+            answer = httpx.post(
+                f"{base}/api/v1/channels/{channel}/webhooks",
+                params={"account": account},
+                content=body,
+                headers=headers | {"Content-Type": "application/json"},
+                timeout=30,
+            )
+            return answer.status_code
+
+        assert hook("shopify", shopify, "plain", "default") == 200
+        assert hook("shopify", shopify, "plain", "us") == 401
+        assert hook("shopify", shopify, "plain", "eu") == 401
+        assert hook("shopify", shopify, "eu-secret", "eu") == 200
+        assert hook("woocommerce", woo, "every", "us") == 200
+        assert hook("woocommerce", woo, "every", "default") == 200

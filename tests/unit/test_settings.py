@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
 from backorder.config import Settings
 from backorder.domain.model import QueueStrategy
+from backorder.intake.signatures import secret_for
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,3 +35,16 @@ def test_unknown_rule_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BACKORDER_PRIORITY_RULES", '["tier:gold"]')
     with pytest.raises(ValidationError, match="unknown priority rule"):
         Settings(_env_file=None)
+
+
+def test_a_channel_secret_without_an_account_signs_for_the_default_account_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secrets = {"shopify": "plain", "shopify:eu": "eu", "woocommerce:*": "every"}
+    monkeypatch.setenv("BACKORDER_WEBHOOK_SECRETS", json.dumps(secrets))
+    given = Settings(_env_file=None).webhook_secrets
+    assert secret_for(given, "shopify", "default") == "plain"
+    assert secret_for(given, "shopify", "eu") == "eu"
+    assert secret_for(given, "shopify", "us") is None  # not "plain"
+    assert secret_for(given, "woocommerce", "us") == "every"
+    assert secret_for(given, "woocommerce", "default") == "every"

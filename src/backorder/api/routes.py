@@ -59,9 +59,10 @@ from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import EVENT_TYPES
 from backorder.domain.model import Policy, Product, Tier
-from backorder.intake import ACCOUNT, ADAPTERS
+from backorder.intake import ACCOUNT, ADAPTERS, DEFAULT_ACCOUNT
 from backorder.intake.rules import RULES
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
+from backorder.intake.signatures import secret_for
 from backorder.intake.signatures import verify as verify_signature
 from backorder.services.consumers import (
     NAME as CONSUMER,
@@ -80,7 +81,6 @@ from backorder.services.customer_links import (
     mint_link,
 )
 from backorder.services.ingest import (
-    DEFAULT_ACCOUNT,
     IntakeFull,
     dead_letters,
     discard,
@@ -587,7 +587,7 @@ async def post_channel_webhook(
     secret set for the channel (and account) in `BACKORDER_WEBHOOK_SECRETS`. Answers as
     POST /channels/{channel}/orders does."""
     body = await request.body()
-    secret = app.settings.webhook_secret(channel, account)
+    secret = secret_for(app.settings.webhook_secrets, channel, account)
     header = SIGNATURE_HEADERS[channel]
     if secret is None or not verify_signature(secret, body, request.headers.get(header)):
         metrics.BAD_SIGNATURES.labels(channel, account).inc()

@@ -15,9 +15,9 @@ import typer
 
 from backorder.cli.common import JsonFlag, emit, out, state_of
 from backorder.domain.errors import InvalidRequest
+from backorder.intake import DEFAULT_ACCOUNT
 from backorder.intake.rules import RULES
 from backorder.services.ingest import (
-    DEFAULT_ACCOUNT,
     Outcome,
     acknowledge,
     add_alias,

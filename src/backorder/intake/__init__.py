@@ -22,6 +22,7 @@ ADAPTERS: dict[str, Adapter] = {
 }
 
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+DEFAULT_ACCOUNT = "default"  # the account of a delivery that names none
 
 
 def adapter_for(channel: str) -> Adapter:
@@ -43,6 +44,7 @@ def check_account(account: str) -> str:
 __all__ = [
     "ACCOUNT",
     "ADAPTERS",
+    "DEFAULT_ACCOUNT",
     "Acknowledging",
     "Adapter",
     "Converted",

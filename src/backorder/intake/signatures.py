@@ -1,13 +1,29 @@
 """Webhook authenticity: Shopify (`X-Shopify-Hmac-Sha256`) and WooCommerce
-(`X-WC-Webhook-Signature`) both send base64(HMAC-SHA256(secret, raw body))."""
+(`X-WC-Webhook-Signature`) both send base64(HMAC-SHA256(secret, raw body)), under the secret
+set for the channel and account."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
+
+from backorder.intake import DEFAULT_ACCOUNT
 
 HEADERS = {"shopify": "x-shopify-hmac-sha256", "woocommerce": "x-wc-webhook-signature"}
+EVERY_ACCOUNT = "*"
+
+
+def secret_for(secrets: Mapping[str, str], channel: str, account: str) -> str | None:
+    """The secret that signs a channel's webhooks for an account: the account's own
+    (`"shopify:eu"`); else, for the default account only, the channel's (`"shopify"`); else
+    one set for every account (`"shopify:*"`). A store's secret never signs for another
+    store, so whoever holds it cannot deliver orders in that store's name."""
+    own = secrets.get(f"{channel}:{account}")
+    if own is None and account == DEFAULT_ACCOUNT:
+        own = secrets.get(channel)
+    return own if own is not None else secrets.get(f"{channel}:{EVERY_ACCOUNT}")
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -24,6 +24,7 @@ from backorder.canonical import OrderIn
 from backorder.domain.errors import BackorderError, InvalidRequest, UnknownSku
 from backorder.intake import (
     ADAPTERS,
+    DEFAULT_ACCOUNT,
     Acknowledging,
     Payload,
     Unreadable,
@@ -40,7 +41,6 @@ from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ACCOUNT = "default"
 MAX_PAYLOAD_CHARS = 5_000_000
 _WAITING = (
     select(func.count()).select_from(intake_payloads).where(intake_payloads.c.state == "pending")
