@@ -196,3 +196,41 @@ def test_a_channel_secret_signs_for_the_accounts_it_is_set_for(tmp_path: Path) -
         assert hook("shopify", shopify, "eu-secret", "eu") == 200
         assert hook("woocommerce", woo, "every", "us") == 200
         assert hook("woocommerce", woo, "every", "default") == 200
+
+
+def test_a_signed_delivery_sent_again_is_recorded_once_and_counted(tmp_path: Path) -> None:
+    """The signature covers the body alone, so whoever saw a delivery can send it again and
+    again: each identical one (channel, account, body) gets the first one's answer, is
+    counted, and stores nothing."""
+    url = f"sqlite:///{tmp_path / 'replays.db'}"
+    cli(url, "product", "add", "IPOD-GREEN", "--name", "iPod", "--price", "199")
+    cli(url, "sku", "alias", "shopify", "IPOD2008GREEN", "IPOD-GREEN")
+    cli(url, "sku", "alias", "shopify", "variant:49148385", "IPOD-GREEN")
+    viewer = make_keys(url)["viewer"]
+    body = (FIXTURES / "shopify_order.json").read_bytes()
+    changed = body.replace(b'"#1001"', b'"#1001 (updated)"')
+    secrets = {"BACKORDER_WEBHOOK_SECRETS": json.dumps({"shopify:*": "hush"})}
+    with serving(url, secrets) as base:
+
+        def hook(content: bytes, account: str = "default") -> httpx.Response:
+            signature = {SIGNATURE_HEADERS["shopify"]: sign("hush", content)}
+            return httpx.post(
+                f"{base}/api/v1/channels/shopify/webhooks",
+                params={"account": account},
+                content=content,
+                headers=signature | {"Content-Type": "application/json"},
+                timeout=30,
+            )
+
+        answers = [hook(body) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert {json.dumps(a.json()) for a in answers} == {json.dumps(answers[0].json())}
+        assert answers[0].json()["accepted"] == ["shopify:450789469"]
+        assert hook(changed).json()["duplicates"] == ["shopify:450789469"]  # a new delivery
+        assert hook(body, "eu").json()["accepted"] == ["shopify.eu:450789469"]
+        scraped = call(base, viewer, "GET", "/metrics").text
+    (default, eu) = json.loads(cli(url, "intake", "health", "--json"))
+    assert (default["account"], default["counts"]["accepted"]) == ("default", 1)
+    assert default["counts"]["duplicate"] == 1  # the changed body; no replay was stored
+    assert eu["counts"]["accepted"] == 1
+    assert 'backorder_intake_replays_total{account="default",channel="shopify"} 2.0' in scraped

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -28,6 +28,7 @@ from backorder.store.tables import (
     order_lines,
     orders,
     products,
+    signed_deliveries,
     skipped_events,
 )
 
@@ -71,6 +72,12 @@ class BusinessCollector(Collector):
                 .select_from(skipped_events)
                 .where(skipped_events.c.state == "skipped")
             ).scalar_one()
+            signed = signed_deliveries.c
+            replays = conn.execute(
+                select(signed.channel, signed.account, func.sum(signed.replays))
+                .where(signed.replays > 0)
+                .group_by(signed.channel, signed.account)
+            ).all()
         yield GaugeMetricFamily("backorder_orders", "Orders taken in", value=placed)
         yield GaugeMetricFamily("backorder_units_backordered", "Units waiting", value=units)
         queue = GaugeMetricFamily(
@@ -81,6 +88,14 @@ class BusinessCollector(Collector):
         for strategy, rank_class, count in depth:
             queue.add_metric([strategy, str(rank_class)], count)
         yield queue
+        replayed = CounterMetricFamily(
+            "backorder_intake_replays",
+            "Signed channel deliveries sent again, identical: answered, not stored again",
+            labels=["channel", "account"],
+        )
+        for channel, account, count in replays:
+            replayed.add_metric([channel, account], int(count))
+        yield replayed
         yield GaugeMetricFamily(
             "backorder_outbox_last_event_id", "Id of the newest event", value=last.id if last else 0
         )

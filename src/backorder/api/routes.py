@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -81,6 +81,7 @@ from backorder.services.customer_links import (
     mint_link,
 )
 from backorder.services.ingest import (
+    Delivery,
     IntakeFull,
     dead_letters,
     discard,
@@ -95,6 +96,7 @@ from backorder.services.intake import place_order
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
+from backorder.services.signed_intake import take_in_signed
 from backorder.services.stock import (
     receive_stock,
     receive_stock_many,
@@ -597,11 +599,16 @@ async def post_channel_webhook(
             "Bad webhook signature",
             f"{header} is missing or wrong" if secret else f"no webhook secret for {channel}",
         )
-    return await _take_in(app, channel, account, body, response)
+    return await _take_in(app, channel, account, body, response, take_in_signed)
 
 
 async def _take_in(
-    app: Backorder, channel: str, account: str, body: bytes, response: Response
+    app: Backorder,
+    channel: str,
+    account: str,
+    body: bytes,
+    response: Response,
+    take: Callable[[Backorder, str, str, str], Delivery] = take_in,
 ) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
@@ -610,7 +617,7 @@ async def _take_in(
     if not text.strip():
         raise ApiProblem(422, "empty-body", "Empty body", "send the channel's order document")
     try:
-        delivery = await run_in_threadpool(take_in, app, channel, text, account)
+        delivery = await run_in_threadpool(take, app, channel, text, account)
     except IntakeFull as full:
         raise ApiProblem(
             503, "intake-full", "Intake backlog full", str(full), {"Retry-After": "30"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -101,11 +101,22 @@ class Stored:
     reasons: list[str] | None = None
 
 
+# A step that must commit with a delivery's payloads, given their ids (e.g. recording a
+# signed delivery, so that sending it again is known).
+WithStored = Callable[[Connection, list[int]], None]
+
+
 def _store(
-    app: Backorder, channel: str, text: str, account: str, hard_limit: int | None = None
+    app: Backorder,
+    channel: str,
+    text: str,
+    account: str,
+    hard_limit: int | None = None,
+    then: WithStored | None = None,
 ) -> tuple[list[Stored], int]:
-    """Store every payload of one delivery, as received, in one transaction: the payloads,
-    and how many were waiting before them (none stored when that reaches `hard_limit`)."""
+    """Store every payload of one delivery, as received, in one transaction (with `then`):
+    the payloads, and how many were waiting before them (none stored when that reaches
+    `hard_limit`)."""
     adapter = adapter_for(channel)
     check_account(account)
     if len(text) > MAX_PAYLOAD_CHARS:
@@ -130,6 +141,8 @@ def _store(
         if hard_limit and waiting >= hard_limit:
             raise IntakeFull(waiting)
         ids = list(uow.connection.execute(_STORE, rows).scalars())
+        if then is not None:
+            then(uow.connection, ids)
         uow.commit()
     stored = [
         Stored(i, channel, account, (payload.external_id or "")[:128] or None, payload.text)
@@ -167,10 +180,17 @@ class Delivery:
     acknowledgement: str | None
 
 
-def take_in(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT) -> Delivery:
-    """A pushed delivery: refused past the hard backlog limit, stored and left for the worker
-    past the soft one, else stored and processed at once."""
-    stored, waiting = _store(app, channel, text, account, app.settings.intake_hard_limit)
+def take_in(
+    app: Backorder,
+    channel: str,
+    text: str,
+    account: str = DEFAULT_ACCOUNT,
+    then: WithStored | None = None,
+) -> Delivery:
+    """A pushed delivery: refused past the hard backlog limit, stored (with `then`) and left
+    for the worker past the soft one, else stored and processed at once."""
+    limit = app.settings.intake_hard_limit
+    stored, waiting = _store(app, channel, text, account, limit, then)
     ack = acknowledge(app, channel, text, [payload.id for payload in stored])
     if waiting >= app.settings.intake_soft_limit:
         return Delivery([Outcome(payload.id, "pending") for payload in stored], True, ack)

@@ -441,6 +441,22 @@ intake_payloads = Table(
     ),
 )
 
+# Deliveries that came in by a channel's signed webhook, by their body's hash: the signature
+# covers the body alone, so the same delivery can be sent again by anyone who saw it. Each
+# is stored once (its payloads named here); sending it again is counted in `replays`.
+signed_deliveries = Table(
+    "signed_deliveries",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("account", String(64), primary_key=True),
+    Column("body_hash", String(64), primary_key=True),  # SHA-256 hex of the raw body
+    Column("payload_ids", Payload, nullable=False),  # what it was stored as (intake_payloads)
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("replays", Integer, nullable=False),
+    Column("replayed_at", UtcDateTime),
+    CheckConstraint("replays >= 0", name="replays_not_negative"),
+)
+
 # A channel's name for a product (its SKU, a variant or product id, an ASIN, a buyer's part
 # number) and our SKU. An empty account means: every account of the channel.
 sku_aliases = Table(
