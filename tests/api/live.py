@@ -60,14 +60,18 @@ def make_keys(url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(url: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`backorder serve` on the database at `url`; yields the base URL once it answers."""
+def serving(
+    url: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """`backorder serve` on the database at `url`; yields the base URL once it answers.
+    With `log`, what the server prints (its access log too) goes to that file."""
     port = free_port()
+    output = log.open("wb") if log is not None else None
     process = subprocess.Popen(
         [BACKORDER, "--db", url, "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ | (env or {}),
+        stdout=output or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -84,3 +88,5 @@ def serving(url: str, env: dict[str, str] | None = None) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if output is not None:
+            output.close()

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from backorder import __version__
 from backorder.api import (
+    accesslog,
     dashboard,
     kpis,
     metrics,
@@ -77,5 +78,6 @@ def create_app(backorder: Backorder) -> FastAPI:
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run the API under uvicorn until stopped (what `backorder serve` does)."""
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    """Run the API under uvicorn until stopped (what `backorder serve` does); its access
+    log never holds a customer's token."""
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=accesslog.log_config())
