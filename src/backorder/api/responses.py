@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backorder.domain.model import (
+    AllocationSource,
     LineStatus,
     PaymentTiming,
     Policy,
@@ -25,7 +26,6 @@ Money = Annotated[
     str,
     Field(pattern=r"^-?\d+(\.\d+)?$", description="exact decimal, as a string", examples=["19.99"]),
 ]
-Source = Literal["intake", "receipt", "count", "release"]
 
 
 class Out(BaseModel):
@@ -52,7 +52,7 @@ class Problem(Out):
 class AllocationOut(Out):
     units: int
     at: Timestamp
-    source: Source = Field(description="what handed the units over")
+    source: AllocationSource = Field(description="what handed the units over")
     ref: str | None = Field(description="the receipt, count or order that did")
     position: int | None = Field(description="the line's place in the queue when served")
     rank_class: int | None

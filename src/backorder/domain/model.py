@@ -52,6 +52,15 @@ class Refusal(StrEnum):
     SUPPLIER_UNRELIABLE = "supplier_unreliable"
 
 
+class AllocationSource(StrEnum):
+    """What handed units to a line (each allocation records it, and so does its event)."""
+
+    INTAKE = "intake"  # available when the order came in
+    RECEIPT = "receipt"  # stock received
+    STOCK_SET = "stock_set"  # a count (`stock set`, PUT /stock) that left units available
+    RELEASE = "release"  # units a cancellation handed back to the queue
+
+
 class LineStatus(StrEnum):
     BACKORDERED = "backordered"
     ALLOCATED = "allocated"

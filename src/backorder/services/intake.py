@@ -23,7 +23,7 @@ from backorder.domain.events import (
     UnitsAllocated,
     UnitsCancelled,
 )
-from backorder.domain.model import OrderRequest
+from backorder.domain.model import AllocationSource, OrderRequest
 from backorder.domain.ranking import RankFacts, Ranking
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule, units_behind
@@ -219,7 +219,7 @@ def _split_and_record(
                     "line_id": line_id,
                     "units": split.allocate,
                     "allocated_at": now,
-                    "source": "intake",
+                    "source": AllocationSource.INTAKE,
                     "ref": None,
                     "position": None,
                     "rank_class": values["rank_class"],
@@ -235,13 +235,13 @@ def _split_and_record(
                     still_backordered=split.backorder,
                     unit_price=price,
                     value=price * split.allocate,
-                    source="intake",
+                    source=AllocationSource.INTAKE,
                     ref=None,
                     why={
                         "position": None,
                         "strategy": ranking.strategy.value,
                         "rule": INTAKE_RULE,
-                        "source": "intake",
+                        "source": AllocationSource.INTAKE,
                     },
                 )
             )

@@ -17,7 +17,7 @@ from backorder.domain.events import (
     UnitsCancelled,
     UnitsShipped,
 )
-from backorder.domain.model import parse_ref
+from backorder.domain.model import AllocationSource, parse_ref
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank, serve
 from backorder.services.schedule import reschedule
@@ -156,7 +156,9 @@ def cancel_lines(
     uow.connection.execute(insert(cancellations), log)
     reallocated = 0
     for row in sorted(rows.values(), key=lambda r: r.product.sku):
-        moved = serve(uow, row, app.ranking(row.product.queue), ("release", ref), now)
+        moved = serve(
+            uow, row, app.ranking(row.product.queue), (AllocationSource.RELEASE, ref), now
+        )
         reallocated += moved.units
         facts.extend(moved.events)
     Products(uow.connection).save_stocks(list(rows.values()), now)

@@ -11,6 +11,7 @@ from sqlalchemy import insert
 
 from backorder.domain.allocation import Holding, Waiting, serve_queue, take_back
 from backorder.domain.events import AllocationTakenBack, Event, UnitsAllocated
+from backorder.domain.model import AllocationSource
 from backorder.domain.ranking import Ranking
 from backorder.store.db import UnitOfWork
 from backorder.store.repos import LineRow, Lines, ProductRow, rank_facts_from_row
@@ -71,7 +72,9 @@ def rerank(
     return len(ranks)
 
 
-def why(line: LineRow, ranking: Ranking, position: int | None, source: str) -> dict[str, Any]:
+def why(
+    line: LineRow, ranking: Ranking, position: int | None, source: AllocationSource
+) -> dict[str, Any]:
     """The answer to "why did they get it before me?"."""
     return {
         "position": position,
@@ -87,7 +90,7 @@ def serve(
     uow: UnitOfWork,
     row: ProductRow,
     ranking: Ranking,
-    source: tuple[str, str | None],
+    source: tuple[AllocationSource, str | None],
     now: datetime,
 ) -> Moved:
     """Hand the SKU's available units to its queue in rank order. `source` is (kind, ref)."""

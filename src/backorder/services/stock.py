@@ -11,6 +11,7 @@ from sqlalchemy import insert
 
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import Event, SkuOutOfStock, StockAdjusted, StockReceived
+from backorder.domain.model import AllocationSource
 from backorder.services.context import Backorder
 from backorder.services.queueing import serve, take_back_excess
 from backorder.services.schedule import reschedule
@@ -95,7 +96,7 @@ def _receive(
     now = app.now()
     _within_bounds(row.stock.on_hand + units)
     row.stock.on_hand += units
-    moved = serve(uow, row, app.ranking(row.product.queue), ("receipt", ref), now)
+    moved = serve(uow, row, app.ranking(row.product.queue), (AllocationSource.RECEIPT, ref), now)
     batch.facts.extend(receive_against_po(uow, row, receipt, now))
     batch.movement(row, ("receipt", units, ref), now)
     batch.facts.append(
@@ -127,7 +128,7 @@ def _count(
     previous, was_available = row.stock.on_hand, row.stock.available
     row.stock.on_hand = on_hand
     taken = take_back_excess(uow, row, "stock counted below allocated", now)
-    served = serve(uow, row, app.ranking(row.product.queue), ("stock_set", ref), now)
+    served = serve(uow, row, app.ranking(row.product.queue), (AllocationSource.STOCK_SET, ref), now)
     batch.movement(row, ("count", on_hand - previous, ref), now)
     batch.facts.append(
         StockAdjusted(
