@@ -12,8 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
 
+from backorder.api.app import create_app
 from backorder.domain.model import AllocationSource
+from backorder.services.context import Backorder
+from backorder.store.tables import secrets
 from tests.api.live import Server, call
 
 
@@ -112,3 +117,34 @@ def test_every_order_route_answers_an_order_served_by_each_source(
     )
     assert _ok(rest)["order"]["status"] == "cancelled"
 
+
+def test_a_request_that_fails_after_its_change_committed_does_not_say_nothing_changed(
+    app: Backorder,
+) -> None:
+    """The error answer of a request that committed before it failed says the change was
+    saved; one that failed before committing still says nothing was changed."""
+    api = create_app(app)
+
+    def commit_then_fail(request: Request) -> None:
+        with app.db.write() as uow:
+            uow.connection.execute(
+                secrets.insert().values(name="probe", value="v", created_at=app.now())
+            )
+            uow.commit()
+        raise RuntimeError("the answer could not be built")
+
+    def fail(request: Request) -> None:
+        raise RuntimeError("nothing done")
+
+    extra = FastAPI()
+    extra.add_api_route("/probe/after-commit", commit_then_fail, methods=["POST"])
+    extra.add_api_route("/probe/before-commit", fail, methods=["POST"])
+    api.router.routes.extend(extra.router.routes)
+    with TestClient(api, raise_server_exceptions=False) as client:
+        after = client.post("/probe/after-commit")
+        before = client.post("/probe/before-commit")
+    assert after.status_code == before.status_code == 500
+    assert after.json()["type"] == "/problems/internal-after-change"
+    assert "saved" in after.json()["detail"] and "nothing" not in after.json()["detail"]
+    assert before.json()["type"] == "/problems/internal"
+    assert "nothing was changed" in before.json()["detail"]

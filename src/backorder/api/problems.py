@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backorder.domain.errors import (
     AlreadyExists,
@@ -27,11 +28,13 @@ from backorder.domain.errors import (
 )
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
+from backorder.store.db import COMMITS, Commits
 from backorder.store.migrate import SchemaOutOfDate
 
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+TALLY = "backorder.commits"  # the request's Commits, in its ASGI scope
 
 # Refusal -> (status, problem slug, title)
 STATUS: list[tuple[type[BackorderError], int, str, str]] = [
@@ -74,16 +77,47 @@ def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSO
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM, headers=headers)
 
 
-def unstorable(cause: BaseException | None) -> dict[str, Any]:
+class CommitTally:
+    """Counts the transactions each request commits (store.db.COMMITS), so that an error
+    answer says "nothing was changed" only when nothing was. Installed inside the
+    idempotency layer, whose own bookkeeping is not the request's change."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tally = scope[TALLY] = Commits()
+        token = COMMITS.set(tally)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            COMMITS.reset(token)
+
+
+def changed(request: Request) -> bool:
+    """Whether the request committed anything before it failed."""
+    tally = request.scope.get(TALLY)
+    return isinstance(tally, Commits) and tally.count > 0
+
+
+def unstorable(cause: BaseException | None, request: Request) -> dict[str, Any]:
     """Text the database cannot keep (NUL characters on PostgreSQL, lone UTF-16 surrogates
-    anywhere): refused before anything was written."""
+    anywhere): refused before the transaction that met it wrote anything."""
     log.info("refused unstorable input: %s", cause)
     return problem(
         422,
         "unstorable-text",
         "Text cannot be stored",
         "the request holds characters the database cannot store (NUL, or an unpaired "
-        "surrogate); nothing was changed",
+        "surrogate); "
+        + (
+            "what it did before that was saved: read the resource before trying again"
+            if changed(request)
+            else "nothing was changed"
+        ),
     )
 
 
@@ -98,6 +132,8 @@ def _allowed(request: Request) -> list[str]:
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(CommitTally)
+
     @app.exception_handler(ApiProblem)
     async def _api(_: Request, error: ApiProblem) -> JSONResponse:
         return _respond(problem(error.status, error.slug, error.title, error.detail), error.headers)
@@ -128,18 +164,18 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DataError)
-    async def _unstorable(_: Request, error: DataError) -> JSONResponse:
-        return _respond(unstorable(error.orig))
+    async def _unstorable(request: Request, error: DataError) -> JSONResponse:
+        return _respond(unstorable(error.orig, request))
 
     @app.exception_handler(StatementError)
     async def _statement(request: Request, error: StatementError) -> JSONResponse:
         if isinstance(error.orig, UnicodeError | ValueError):
-            return _respond(unstorable(error.orig))
+            return _respond(unstorable(error.orig, request))
         return await _unexpected(request, error)
 
     @app.exception_handler(UnicodeError)
-    async def _unicode(_: Request, error: UnicodeError) -> JSONResponse:
-        return _respond(unstorable(error))
+    async def _unicode(request: Request, error: UnicodeError) -> JSONResponse:
+        return _respond(unstorable(error, request))
 
     @app.exception_handler(OperationalError)
     async def _database(_: Request, error: OperationalError) -> JSONResponse:
@@ -155,8 +191,18 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
+        if changed(request):  # e.g. the answer failed after the change was committed
+            return _respond(
+                problem(
+                    500,
+                    "internal-after-change",
+                    "Internal error after the change was saved",
+                    "the request was carried out and saved, but an unexpected error happened "
+                    "afterwards; read the resource instead of retrying",
+                )
+            )
         return _respond(
             problem(
                 500,

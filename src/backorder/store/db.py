@@ -79,6 +79,18 @@ COMMIT_HOOKS: ContextVar[tuple[Callable[[Connection], None], ...]] = ContextVar(
 )
 
 
+class Commits:
+    """How many transactions the current request has committed, so that its answer can say
+    whether anything was changed even when the request fails afterwards."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+# Set per request by the entry point (the HTTP app); None elsewhere.
+COMMITS: ContextVar[Commits | None] = ContextVar("COMMITS", default=None)
+
+
 class UnitOfWork:
     """One transaction. It rolls back unless `commit()` is called."""
 
@@ -92,6 +104,9 @@ class UnitOfWork:
             hook(self.connection)
         self.connection.commit()
         self._committed = True
+        tally = COMMITS.get()
+        if tally is not None:
+            tally.count += 1
 
     @property
     def locks_rows(self) -> bool:
