@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="a bearer token that opens GET /metrics alone (for a Prometheus scraper); "
         "without it, scraping needs an API key whose role holds the metrics permission",
     )
+    idempotency_lease_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=86_400,
+        description="how long a request holds its Idempotency-Key; a retry finding the key "
+        "still pending after this (the request died with its process) takes it over",
+    )
     api_key_cache_seconds: int = Field(
         default=5,
         ge=0,

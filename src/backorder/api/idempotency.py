@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from backorder.api.problems import PROBLEM, problem
+from backorder.api.problems import PROBLEM, database_unavailable, problem
 from backorder.services import idempotency
 from backorder.services.apikeys import identify
 from backorder.services.context import Backorder
@@ -15,6 +18,7 @@ from backorder.store.db import COMMIT_HOOKS
 
 HEADER = "idempotency-key"
 MAX_KEY = 255
+log = logging.getLogger(__name__)
 
 
 def _problem(status: int, slug: str, title: str, detail: str) -> Response:
@@ -42,33 +46,58 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             )
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
-        who = (
-            await run_in_threadpool(identify, backorder, token)
-            if scheme.lower() == "bearer"
-            else None
-        )
+        try:
+            who = (
+                await run_in_threadpool(identify, backorder, token)
+                if scheme.lower() == "bearer"
+                else None
+            )
+        except OperationalError as error:  # as every route answers when the database is down
+            return database_unavailable(error)
         if who is None:
             return await call_next(request)  # the route answers 401
         body = await request.body()
         fingerprint = idempotency.request_hash(request.method, request.url.path, body)
-        claim = await run_in_threadpool(idempotency.claim, backorder, who[0], key, fingerprint)
+        try:
+            claim = await run_in_threadpool(idempotency.claim, backorder, who[0], key, fingerprint)
+        except OperationalError as error:
+            return database_unavailable(error)
         if not claim.fresh:
             return self._replay(claim)
-        token_ = COMMIT_HOOKS.set((idempotency.applied_hook(claim.id),))
+        return await self._run(request, call_next, backorder, claim)
+
+    @staticmethod
+    async def _run(
+        request: Request,
+        call_next: RequestResponseEndpoint,
+        backorder: Backorder,
+        claim: idempotency.Claim,
+    ) -> Response:
+        """Do the work under the claim; keep its answer, or free the key when it failed."""
+        token_ = COMMIT_HOOKS.set((idempotency.applied_hook(claim),))
         try:
             response = await call_next(request)
         except Exception:
-            await run_in_threadpool(idempotency.release, backorder, claim.id)
+            await _release(backorder, claim)
             raise
         finally:
             COMMIT_HOOKS.reset(token_)
         content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
         if response.status_code >= 500:
-            await run_in_threadpool(idempotency.release, backorder, claim.id)
+            await _release(backorder, claim)
         else:
-            await run_in_threadpool(
-                idempotency.keep_answer, backorder, claim.id, response.status_code, content.decode()
-            )
+            try:
+                await run_in_threadpool(
+                    idempotency.keep_answer,
+                    backorder,
+                    claim,
+                    response.status_code,
+                    content.decode(),
+                )
+            except OperationalError as error:
+                # The work is done (or refused) and its answer is here: give it. The key
+                # stays as the work left it, so a retry is told to read the resource.
+                log.warning("could not keep the answer of an idempotent request: %s", error)
         return Response(
             content,
             status_code=response.status_code,
@@ -106,3 +135,12 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
             "Request in progress",
             "the first request with this key is still running; retry shortly",
         )
+
+
+async def _release(backorder: Backorder, claim: idempotency.Claim) -> None:
+    """Free the key of failed work; when the database cannot be reached for that, the key
+    stays pending and its lease frees it."""
+    try:
+        await run_in_threadpool(idempotency.release, backorder, claim)
+    except OperationalError as error:
+        log.warning("could not free an Idempotency-Key: %s", error)

@@ -28,6 +28,7 @@ from backorder.domain.errors import (
 )
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
+from backorder.services.idempotency import ClaimLost
 from backorder.store.db import COMMITS, Commits
 from backorder.store.migrate import SchemaOutOfDate
 
@@ -49,6 +50,7 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (ImpossibleCancel, 409, "impossible-cancel", "Cannot cancel"),
     (NotReadyToShip, 409, "not-ready-to-ship", "Not ready to ship"),
     (LinkRefused, 403, "invalid-customer-link", "Invalid customer link"),
+    (ClaimLost, 409, "idempotency-claim-lost", "Idempotency-Key taken over"),
     (UnknownConsumer, 404, "unknown-consumer", "Unknown event consumer"),
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
 ]
@@ -121,6 +123,20 @@ def unstorable(cause: BaseException | None, request: Request) -> dict[str, Any]:
     )
 
 
+def database_unavailable(error: OperationalError) -> JSONResponse:
+    """The answer when the database cannot be reached: 503, retry after a second."""
+    log.warning("database unavailable: %s", error.orig)
+    return _respond(
+        problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database did not answer; retry later",
+        ),
+        {"Retry-After": "1"},
+    )
+
+
 def _allowed(request: Request) -> list[str]:
     """Every method some route offers at this path (Starlette names only the first route's)."""
     path = request.scope.get("path", "")
@@ -179,16 +195,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database(_: Request, error: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", error.orig)
-        return _respond(
-            problem(
-                503,
-                "database-unavailable",
-                "Database unavailable",
-                "the database did not answer; retry later",
-            ),
-            {"Retry-After": "1"},
-        )
+        return database_unavailable(error)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -360,6 +360,10 @@ idempotency_keys = Table(
     Column("status_code", Integer),
     Column("response", Text),
     Column("created_at", UtcDateTime, nullable=False),
+    # A claim is a lease: when the request holding the key claimed it, and which claim this
+    # is (a retry takes over a pending key whose lease lapsed: its request is gone).
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("claim", Integer, nullable=False),
     UniqueConstraint("api_key_id", "idempotency_key", name="uq_idempotency_keys_key"),
     CheckConstraint("state IN ('pending', 'applied', 'done')", name="state"),
 )
