@@ -31,5 +31,8 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def verify(secret: str, body: bytes, signature: str | None) -> bool:
-    """Constant-time comparison of the signature the channel sent with the body's."""
-    return signature is not None and hmac.compare_digest(sign(secret, body), signature.strip())
+    """Constant-time comparison of the signature the channel sent with the body's. A header
+    that is not ASCII is no base64 signature (and compare_digest takes ASCII text only)."""
+    if signature is None or not signature.isascii():
+        return False
+    return hmac.compare_digest(sign(secret, body), signature.strip())

@@ -1,0 +1,73 @@
+"""Bad input is a 4xx problem document, never a 500: a real server on each backend, with
+webhook secrets set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
+from tests.api.live import Server, cli, make_keys, serving
+
+SECRETS = {"shopify": "hush", "woocommerce": "hush"}
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def guarded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server with webhook secrets for Shopify and WooCommerce."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('bad') / 'bad.db'}"
+    else:
+        url = request.getfixturevalue("postgres_databases").create()
+    cli(url, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
+    keys = make_keys(url)
+    with serving(url, {"BACKORDER_WEBHOOK_SECRETS": json.dumps(SECRETS)}) as base:
+        yield Server(base, keys, url)
+
+
+def _order(external_id: str, **line: Any) -> dict[str, Any]:
+    return {
+        "channel": "web",
+        "external_id": external_id,
+        "placed_at": "2026-01-05T10:00:00Z",
+        "customer": {"id": "c-1", "email": "ada@example.com"},
+        "lines": [{"sku": "WIDGET-BLUE", "quantity": 1} | line],
+    }
+
+
+def _bad_signatures(server: Server, channel: str) -> float:
+    text = httpx.get(
+        f"{server.base}/metrics", headers={"Authorization": f"Bearer {server.keys['admin']}"}
+    ).text
+    prefix = f'backorder_intake_bad_signatures_total{{account="default",channel="{channel}"}} '
+    counted = [line for line in text.splitlines() if line.startswith(prefix)]
+    return float(counted[0].removeprefix(prefix)) if counted else 0.0
+
+
+@pytest.mark.parametrize("channel", sorted(SIGNATURE_HEADERS))
+@pytest.mark.parametrize(
+    "signature",
+    ["é".encode(), "sig\xff".encode("latin-1"), "✓=".encode()],
+    ids=["utf-8", "latin-1", "check-mark"],
+)
+def test_a_signature_header_that_is_not_ascii_is_refused_and_counted(
+    guarded: Server, channel: str, signature: bytes
+) -> None:
+    before = _bad_signatures(guarded, channel)
+    answer = httpx.post(
+        f"{guarded.base}/api/v1/channels/{channel}/webhooks",
+        content=b"{}",
+        headers={SIGNATURE_HEADERS[channel]: signature, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["type"] == "/problems/bad-signature"
+    assert _bad_signatures(guarded, channel) == before + 1
+
