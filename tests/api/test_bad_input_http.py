@@ -71,3 +71,21 @@ def test_a_signature_header_that_is_not_ascii_is_refused_and_counted(
     assert answer.json()["type"] == "/problems/bad-signature"
     assert _bad_signatures(guarded, channel) == before + 1
 
+
+def test_a_number_too_long_to_read_is_stored_then_dead_lettered_with_the_reason(
+    guarded: Server,
+) -> None:
+    text = json.dumps(_order("long-number")).replace('"quantity": 1', '"quantity": ' + "9" * 5000)
+    answer = httpx.post(
+        f"{guarded.base}/api/v1/channels/canonical/orders",
+        content=text.encode(),
+        headers={"Authorization": f"Bearer {guarded.keys['channel']}"},
+    )
+    assert answer.status_code == 200, answer.text
+    (dead,) = answer.json()["dead_lettered"]
+    assert dead["reasons"] == ["a number of 5,000 digits (at most 4,300 are read)"]
+    letters = httpx.get(
+        f"{guarded.base}/api/v1/intake/dead-letters",
+        headers={"Authorization": f"Bearer {guarded.keys['ops']}"},
+    ).json()
+    assert dead["id"] in [letter["id"] for letter in letters]

@@ -5,6 +5,7 @@ no clock; SKU aliases and the catalogue are applied after them, by the intake fl
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -54,11 +55,22 @@ class Acknowledging(Protocol):
         ...
 
 
+def _whole(digits: str) -> int:
+    """A JSON integer; one too long for Python to read (over `sys.get_int_max_str_digits()`
+    digits, 4,300 by default) makes the payload unreadable, with that reason."""
+    limit = sys.get_int_max_str_digits()
+    if limit and len(digits.lstrip("-")) > limit:
+        raise Unreadable(
+            f"a number of {len(digits.lstrip('-')):,} digits (at most {limit:,} are read)"
+        )
+    return int(digits)
+
+
 def load_json(text: str) -> Any:
     """JSON with exact decimals (money is never a float), or Unreadable."""
     try:
-        return json.loads(text, parse_float=Decimal)
-    except (json.JSONDecodeError, RecursionError) as error:
+        return json.loads(text, parse_float=Decimal, parse_int=_whole)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise Unreadable(f"not JSON: {error}") from None
 
 
