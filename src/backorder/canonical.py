@@ -63,9 +63,16 @@ def is_address(text: str) -> bool:
 def number_only(value: Any) -> Any:
     """Before an int's own validation: refuse true/false and numeric strings ("5"), which
     pydantic would coerce but JSON Schema calls another type. Put it after the bounds in
-    `Annotated`, or the bounds drop out of the JSON Schema."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    `Annotated`, or the bounds drop out of the JSON Schema.
+
+    A JSON number is a whole number when its value is (1.0 is, as JSON Schema's "integer"
+    says), however it was read: a float from an HTTP body, a Decimal from a channel payload
+    or an `order place` file, so every way in gives the same answer."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("expected a whole number")
+    if isinstance(value, Decimal):  # exact; past 19 digits read as the float it is anyway
+        whole = value.is_finite() and value == value.to_integral_value()
+        return int(value) if whole and value.adjusted() < 19 else float(value)
     return value
 
 

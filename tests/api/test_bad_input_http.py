@@ -89,3 +89,44 @@ def test_a_number_too_long_to_read_is_stored_then_dead_lettered_with_the_reason(
         headers={"Authorization": f"Bearer {guarded.keys['ops']}"},
     ).json()
     assert dead["id"] in [letter["id"] for letter in letters]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "taken"),
+    [
+        ("1.0", True),
+        ("2.000", True),
+        ("1e0", True),
+        ("1.5", False),
+        ('"1"', False),
+        ("true", False),
+    ],
+)
+def test_a_quantity_gets_the_same_answer_from_the_orders_route_and_the_canonical_channel(
+    guarded: Server, quantity: str, taken: bool
+) -> None:
+    """A whole number is one by value (1.0 is, as JSON Schema's integer says), whether the
+    order comes to POST /orders or through the canonical channel, and is kept as sent."""
+    key = {"Authorization": f"Bearer {guarded.keys['channel']}"}
+    name = quantity.replace('"', "q").replace(".", "p")
+    texts = [
+        json.dumps(_order(f"qty-{way}-{name}")).replace('"quantity": 1', f'"quantity": {quantity}')
+        for way in ("route", "channel")
+    ]
+    direct = httpx.post(
+        f"{guarded.base}/api/v1/orders",
+        content=texts[0].encode(),
+        headers=key | {"Content-Type": "application/json"},
+    )
+    channel = httpx.post(
+        f"{guarded.base}/api/v1/channels/canonical/orders", content=texts[1].encode(), headers=key
+    )
+    assert channel.status_code == 200, channel.text
+    if taken:
+        assert direct.status_code == 201, direct.text
+        assert channel.json()["accepted"] == [f"web:qty-channel-{name}"], channel.text
+        assert direct.json()["lines"][0]["quantity"] == round(float(quantity))
+    else:
+        assert direct.status_code == 422, direct.text
+        (dead,) = channel.json()["dead_lettered"]
+        assert any("lines.0.quantity" in reason for reason in dead["reasons"]), dead

@@ -5,6 +5,7 @@ no clock; SKU aliases and the catalogue are applied after them, by the intake fl
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,6 +67,10 @@ def _whole(digits: str) -> int:
     return int(digits)
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_whole)
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+
+
 def load_json(text: str) -> Any:
     """JSON with exact decimals (money is never a float), or Unreadable."""
     try:
@@ -74,24 +79,56 @@ def load_json(text: str) -> Any:
         raise Unreadable(f"not JSON: {error}") from None
 
 
-def split_json(text: str, external_id: Any) -> list[Payload]:
-    """One JSON object, or a JSON array of them, each as its own payload text."""
+def _space(text: str, at: int) -> int:
+    """The first position at or after `at` that is not JSON whitespace."""
+    found = _SPACE.match(text, at)
+    return found.end() if found else at
+
+
+def _elements(text: str) -> list[tuple[Any, str]]:
+    """The JSON value of the text, or each element of a top-level array, each with its own
+    text exactly as it came (so numbers stay as written); Unreadable when it is not JSON."""
     try:
-        document = load_json(text)
+        at = _space(text, 0)
+        if not text.startswith("[", at):
+            value, end = _DECODER.raw_decode(text, at)
+            found = [(value, text[at:end])]
+        else:
+            found, at = [], _space(text, at + 1)
+            end = at + 1 if text.startswith("]", at) else -1
+            while end < 0:  # each turn reads one element: bounded by the text's length
+                value, stop = _DECODER.raw_decode(text, at)
+                found.append((value, text[at:stop]))
+                at = _space(text, stop)
+                if text.startswith(",", at):
+                    at = _space(text, at + 1)
+                elif text.startswith("]", at):
+                    end = at + 1
+                else:
+                    raise Unreadable(f"not JSON: expected ',' or ']' at character {at}")
+    except (ValueError, RecursionError) as error:
+        raise Unreadable(f"not JSON: {error}") from None
+    if _space(text, end) != len(text):
+        raise Unreadable(f"not JSON: extra data at character {_space(text, end)}")
+    return found
+
+
+def split_json(text: str, external_id: Any) -> list[Payload]:
+    """One JSON object, or a JSON array of them, each as its own payload: its own text,
+    exactly as received."""
+    try:
+        items = _elements(text)
     except Unreadable:
         return [Payload(text, None)]
-    items = document if isinstance(document, list) else [document]
     if not items:
         return [Payload(text, None)]
     payloads = []
-    for item in items:
+    for item, item_text in items:
         try:
             ident = external_id(item) if isinstance(item, dict) else None
         except (KeyError, TypeError, ValueError):
             ident = None
-        payloads.append(
-            Payload(json.dumps(item, default=str), str(ident) if ident is not None else None)
-        )
+        payloads.append(Payload(item_text, str(ident) if ident is not None else None))
     return payloads
 
 
