@@ -130,3 +130,34 @@ def test_a_quantity_gets_the_same_answer_from_the_orders_route_and_the_canonical
         assert direct.status_code == 422, direct.text
         (dead,) = channel.json()["dead_lettered"]
         assert any("lines.0.quantity" in reason for reason in dead["reasons"]), dead
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/reports/weekly?week=9999-W52",
+        "/reports/weekly?week=9999-W52&format=pdf",
+        "/kpis?to=9999-12-31",
+        "/kpis?from=9999-12-25&to=9999-12-31",
+    ],
+)
+def test_a_period_past_the_end_of_the_calendar_is_refused(guarded: Server, query: str) -> None:
+    answer = httpx.get(
+        f"{guarded.base}/api/v1{query}",
+        headers={"Authorization": f"Bearer {guarded.keys['viewer']}"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"] == "/problems/invalid-request"
+
+
+@pytest.mark.parametrize(
+    "query", ["/reports/weekly?week=9999-W51", "/kpis?to=0001-01-05", "/kpis?to=9999-12-30"]
+)
+def test_the_first_and_last_periods_the_calendar_holds_are_answered(
+    guarded: Server, query: str
+) -> None:
+    answer = httpx.get(
+        f"{guarded.base}/api/v1{query}",
+        headers={"Authorization": f"Bearer {guarded.keys['viewer']}"},
+    )
+    assert answer.status_code == 200, answer.text

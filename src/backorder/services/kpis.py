@@ -66,7 +66,9 @@ class Period:
     def of(cls, first: date | None, last: date | None, today: date) -> Period:
         """The period asked for; by default the 30 days up to today."""
         last = last or today
-        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        if last >= date.max:  # the period's end is the moment after its last day
+            raise InvalidRequest(f"a period ends by {date.max - timedelta(days=1)} at the latest")
+        first = first or last - min(last - date.min, timedelta(days=DEFAULT_DAYS - 1))
         if first > last:
             raise InvalidRequest(f"the period starts ({first}) after it ends ({last})")
         if (last - first).days >= MAX_DAYS:

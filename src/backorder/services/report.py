@@ -53,9 +53,12 @@ def parse_week(text: str) -> date:
     if not match:
         raise InvalidRequest(f"{text!r} is not an ISO week (YYYY-Www, e.g. 2026-W47)")
     try:
-        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:
         raise InvalidRequest(f"{text!r}: {match[1]} has no week {int(match[2])}") from None
+    if date.max - monday < timedelta(days=7):  # the week, and the moment after it
+        raise InvalidRequest(f"{text!r}: the calendar ends before that week does")
+    return monday
 
 
 def week_name(monday: date) -> str:
