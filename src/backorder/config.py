@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         description="a bearer token that opens GET /metrics alone (for a Prometheus scraper); "
         "without it, scraping needs an API key whose role holds the metrics permission",
     )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1,
+        description="the largest request body the HTTP API reads (bytes); larger ones are "
+        "refused with 413",
+    )
     idempotency_lease_seconds: int = Field(
         default=60,
         ge=1,

@@ -14,6 +14,7 @@ from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
 from tests.api.live import Server, cli, make_keys, serving
 
 SECRETS = {"shopify": "hush", "woocommerce": "hush"}
+LIMIT = 65_536  # BACKORDER_MAX_BODY_BYTES of this module's server
 
 
 @pytest.fixture(
@@ -22,14 +23,16 @@ SECRETS = {"shopify": "hush", "woocommerce": "hush"}
 def guarded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """A server with webhook secrets for Shopify and WooCommerce."""
+    """A server with webhook secrets for Shopify and WooCommerce, reading bodies of at most
+    64 KiB."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('bad') / 'bad.db'}"
     else:
         url = request.getfixturevalue("postgres_databases").create()
     cli(url, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
     keys = make_keys(url)
-    with serving(url, {"BACKORDER_WEBHOOK_SECRETS": json.dumps(SECRETS)}) as base:
+    env = {"BACKORDER_WEBHOOK_SECRETS": json.dumps(SECRETS), "BACKORDER_MAX_BODY_BYTES": str(LIMIT)}
+    with serving(url, env) as base:
         yield Server(base, keys, url)
 
 
@@ -161,3 +164,55 @@ def test_the_first_and_last_periods_the_calendar_holds_are_answered(
         headers={"Authorization": f"Bearer {guarded.keys['viewer']}"},
     )
     assert answer.status_code == 200, answer.text
+
+
+def _chunks(total: int) -> Iterator[bytes]:
+    """A body sent in 8 KiB chunks, with no Content-Length (Transfer-Encoding: chunked)."""
+    for start in range(0, total, 8192):
+        yield b" " * min(8192, total - start)
+
+
+def _intake_counts(server: Server) -> Any:
+    return httpx.get(
+        f"{server.base}/api/v1/intake/health",
+        headers={"Authorization": f"Bearer {server.keys['viewer']}"},
+    ).json()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/channels/canonical/orders"])
+@pytest.mark.parametrize("idempotent", [False, True], ids=["plain", "idempotency-key"])
+@pytest.mark.parametrize("sent", ["content-length", "chunked"])
+def test_a_body_past_the_limit_is_refused_with_413_and_nothing_is_kept(
+    guarded: Server, path: str, idempotent: bool, sent: str
+) -> None:
+    headers = {"Authorization": f"Bearer {guarded.keys['admin']}"}
+    if idempotent:
+        headers["Idempotency-Key"] = f"too-large-{path}-{sent}"
+    before = _intake_counts(guarded)
+    body = b" " * (LIMIT + 1)
+    answer = httpx.post(
+        guarded.base + path,
+        content=body if sent == "content-length" else _chunks(4 * LIMIT),
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "/problems/body-too-large"
+    assert _intake_counts(guarded) == before
+    if idempotent:  # the key was never claimed: a retry with a smaller body is served
+        small = httpx.post(guarded.base + path, content=b"{}", headers=headers)
+        assert small.status_code in (200, 422), small.text
+
+
+def test_a_body_up_to_the_limit_is_read(guarded: Server) -> None:
+    text = json.dumps(_order("at-the-limit"))
+    body = (text + " " * (LIMIT - len(text))).encode()
+    assert len(body) == LIMIT
+    for content in (body, iter([body[:40_000], body[40_000:]])):
+        answer = httpx.post(
+            f"{guarded.base}/api/v1/channels/canonical/orders",
+            content=content,
+            headers={"Authorization": f"Bearer {guarded.keys['channel']}"},
+        )
+        assert answer.status_code == 200, answer.text
+    assert answer.json()["duplicates"] == ["web:at-the-limit"]

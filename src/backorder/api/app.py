@@ -13,6 +13,7 @@ from backorder.api import (
     accesslog,
     dashboard,
     kpis,
+    limits,
     metrics,
     notifications,
     openapi,
@@ -38,6 +39,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.state.backorder = backorder
     problems.install(app)
     app.add_middleware(IdempotencyMiddleware)
+    limits.install(app, backorder.settings.max_body_bytes)
     metrics.install(app, backorder)
     app.include_router(router)
     app.include_router(notifications.router)
