@@ -23,6 +23,7 @@ from backorder.api import (
     supply,
 )
 from backorder.api.idempotency import IdempotencyMiddleware
+from backorder.api.paths import SegmentPaths
 from backorder.api.responses import Health, NotReady, Ready
 from backorder.api.routes import router
 from backorder.services.context import Backorder
@@ -41,6 +42,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     limits.install(app, backorder.settings.max_body_bytes)
     metrics.install(app, backorder)
+    app.add_middleware(SegmentPaths)  # outermost: every layer sees the path routing sees
     app.include_router(router)
     app.include_router(notifications.router)
     app.include_router(supply.router)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 from fastapi import APIRouter, Request
@@ -21,6 +21,7 @@ from backorder.domain.events import EVENT_TYPES
 from backorder.report import charts
 from backorder.services.context import Backorder
 from backorder.services.dashboard import RECORDS, order_link, overview, queue_link
+from backorder.services.links import segment
 from backorder.services.sessions import (
     COOKIE,
     SESSION_SECONDS,
@@ -46,7 +47,7 @@ def record_link(key: str, value: str) -> str | None:
     if key == "sku":
         return queue_link(value)
     if key in ("supplier", "supplier_id"):
-        return f"{RECORDS}/suppliers/{quote(value, safe='')}"
+        return f"{RECORDS}/suppliers/{segment(value)}"
     return None
 
 

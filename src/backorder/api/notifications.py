@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from backorder.api.auth import need
+from backorder.api.paths import Segment
 from backorder.api.responses import (
     AlertOut,
     DeliveryOut,
@@ -122,7 +123,9 @@ def get_alerts(
     return alert_list(app, None if state == "all" else state, limit)
 
 
-CustomerId = Annotated[str, Path(min_length=1, max_length=128, description="the customer's id")]
+CustomerId = Annotated[
+    str, Path(min_length=1, max_length=128, description="the customer's id"), Segment
+]
 ChannelName = Annotated[str, Path(pattern="^(" + "|".join(CHANNELS) + ")$")]
 
 

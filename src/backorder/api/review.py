@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BeforeValidator, Field
 
 from backorder.api.auth import need
+from backorder.api.paths import Segment
 from backorder.api.responses import Day as DayOut
 from backorder.api.responses import DelayNoticeOut, Out, Timestamp
 from backorder.api.routes import (
@@ -222,7 +223,10 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 @pages.get("/customer/orders/{ref}/delay")
 def delay_page(
-    ref: str, app: App, token: str = "", choice: Literal["accept", "cancel"] = "accept"
+    ref: Annotated[str, Segment],
+    app: App,
+    token: str = "",
+    choice: Literal["accept", "cancel"] = "accept",
 ) -> HTMLResponse:
     """What a delay notice's link opens: the delay and one button to confirm the choice."""
     try:
@@ -234,7 +238,10 @@ def delay_page(
 
 @pages.post("/customer/orders/{ref}/delay")
 def delay_answer_page(
-    ref: str, app: App, token: str = "", choice: Literal["accept", "cancel"] = "accept"
+    ref: Annotated[str, Segment],
+    app: App,
+    token: str = "",
+    choice: Literal["accept", "cancel"] = "accept",
 ) -> HTMLResponse:
     """The customer's confirmed choice."""
     try:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backorder.api import metrics
 from backorder.api.auth import backorder_of, need
+from backorder.api.paths import Segment
 from backorder.api.problems import ApiProblem
 from backorder.api.responses import (
     BackordersOut,
@@ -128,13 +129,22 @@ Tracker = Annotated[Role, Depends(need(Permission.TRACK_EVENTS))]
 Ref = Annotated[
     str,
     Path(
-        description="the order's reference, CHANNEL:EXTERNAL_ID",
+        description="the order's reference, CHANNEL:EXTERNAL_ID, percent-encoded as one "
+        "segment (`x12:PO%2F2026%2F0042`)",
         pattern=r"^[^:\x00-\x20\x7f]{1,64}:[^:\x00-\x20\x7f]{1,128}$",
         examples=["web:100"],
     ),
+    Segment,
 ]
 SkuPath = Annotated[
-    str, Path(description="the SKU", pattern=TOKEN, max_length=64, examples=["WIDGET-BLUE"])
+    str,
+    Path(
+        description="the SKU, percent-encoded as one segment",
+        pattern=TOKEN,
+        max_length=64,
+        examples=["WIDGET-BLUE"],
+    ),
+    Segment,
 ]
 
 

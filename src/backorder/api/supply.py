@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from backorder.api.auth import need
+from backorder.api.paths import Segment
 from backorder.api.responses import AtpOut, PurchaseOrderOut, SupplierDetailOut, SupplierOut
 from backorder.api.routes import CONFLICT, ERRORS, App, Cataloguer, SkuPath, Stocker, _problem
 from backorder.api.schemas import (
@@ -24,10 +25,14 @@ router = APIRouter(prefix="/api/v1")
 
 Promiser = Annotated[Role, Depends(need(Permission.PROMISE))]
 SupplierPath = Annotated[
-    str, Path(pattern=r"^[^\x00-\x20\x7f]+$", max_length=64, description="the supplier's id")
+    str,
+    Path(pattern=r"^[^\x00-\x20\x7f]+$", max_length=64, description="the supplier's id"),
+    Segment,
 ]
 PoPath = Annotated[
-    str, Path(pattern=r"^[^\x00-\x20\x7f]+$", max_length=64, description="the purchase order")
+    str,
+    Path(pattern=r"^[^\x00-\x20\x7f]+$", max_length=64, description="the purchase order"),
+    Segment,
 ]
 EXISTS: dict[int | str, dict[str, Any]] = {CONFLICT: _problem("It exists already")}
 

@@ -7,7 +7,6 @@ import secrets as random_secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.services.context import Backorder
 from backorder.services.delays import accept_delay, cancel_delayed
+from backorder.services.links import segment
 from backorder.services.orders import Cancelled, cancel_order, find_order
 from backorder.services.preferences import set_preference
 from backorder.services.views import order_view
@@ -69,14 +69,15 @@ def mint_link(app: Backorder, ref: str) -> CustomerLink:
     expires = app.now() + timedelta(days=app.settings.customer_link_days)
     token = _signer(app).dumps({"ref": ref, "exp": int(expires.timestamp())})
     base = app.settings.public_url.rstrip("/")
-    return CustomerLink(f"{base}/api/v1/customer/orders/{ref}?token={token}", token, expires)
+    url = f"{base}/api/v1/customer/orders/{segment(ref)}?token={token}"
+    return CustomerLink(url, token, expires)
 
 
 def delay_page(app: Backorder, ref: str, token: str) -> str:
     """The page of a delay notice's two links (accept the delay, cancel the delayed lines):
     it shows what is delayed and asks the customer to confirm the choice."""
     base = app.settings.public_url.rstrip("/")
-    return f"{base}/customer/orders/{quote(ref, safe=':')}/delay?token={token}"
+    return f"{base}/customer/orders/{segment(ref)}/delay?token={token}"
 
 
 def _check(app: Backorder, ref: str, token: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Connection, case, func, select, type_coerce
 
@@ -16,6 +15,7 @@ from backorder.domain.access import Permission
 from backorder.domain.kpis import AGING, Facts, amount_text, money_strings, money_text
 from backorder.services.context import Backorder
 from backorder.services.kpis import Period, waiting_now
+from backorder.services.links import segment
 from backorder.services.report import days_of
 from backorder.store.tables import (
     deliveries,
@@ -40,11 +40,11 @@ RECORDS = "/records"
 
 
 def order_link(ref: str) -> str:
-    return f"{RECORDS}/orders/{quote(ref, safe=':')}"
+    return f"{RECORDS}/orders/{segment(ref)}"
 
 
 def queue_link(sku: str) -> str:
-    return f"{RECORDS}/queues/{quote(sku, safe='')}"
+    return f"{RECORDS}/queues/{segment(sku)}"
 
 
 def overview(app: Backorder, may: frozenset[Permission]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from backorder.domain.events import Event, IncidentLogged, TaskDone, TaskOpened
 from backorder.domain.review import LateSku, mitigation, summary
 from backorder.domain.supply import Inbound
 from backorder.services.context import Backorder
+from backorder.services.links import segment
 from backorder.store.db import batches
 from backorder.store.repos import Outbox
 from backorder.store.tables import incidents, tasks
@@ -26,11 +27,12 @@ TASK_STATES = ("open", "done")
 def _links(app: Backorder, sku: str, refs: list[str], facts: dict[str, Any]) -> dict[str, Any]:
     base = app.settings.public_url.rstrip("/") + "/api/v1"
     return {
-        "product": f"{base}/products/{sku}",
-        "queue": f"{base}/queues/{sku}",
-        "orders": [f"{base}/orders/{ref}" for ref in refs],
+        "product": f"{base}/products/{segment(sku)}",
+        "queue": f"{base}/queues/{segment(sku)}",
+        "orders": [f"{base}/orders/{segment(ref)}" for ref in refs],
         "purchase_orders": [
-            f"{base}/purchase-orders/{inbound['po']}" for inbound in facts.get("inbound") or []
+            f"{base}/purchase-orders/{segment(inbound['po'])}"
+            for inbound in facts.get("inbound") or []
         ],
     }
 
