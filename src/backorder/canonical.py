@@ -45,7 +45,9 @@ from backorder.domain.model import (
 # The schema a client reads must be the rule the server applies, so: no silent stripping, no
 # coercion of booleans to numbers or numbers to dates, and patterns spelled the same way in
 # JSON Schema and in pydantic (explicit ranges, not `\s`, whose meaning differs by engine).
-VISIBLE = r"[^\x00-\x20\x7f]"  # something other than spaces and control characters
+# Text of an order holds no NUL: PostgreSQL keeps none, so neither backend takes one.
+KEEPABLE = r"^[^\x00]*$"
+VISIBLE = r"^[^\x00]*[^\x00-\x20\x7f][^\x00]*$"  # something visible (and no NUL)
 TOKEN = r"^[^\x00-\x20\x7f]+$"  # no spaces or control characters at all
 REF_PART = r"^[^:\x00-\x20\x7f]+$"  # a token without the reference separator
 # One mailbox, local@domain: no spaces, control characters (a CR/LF would write mail
@@ -143,9 +145,9 @@ RefPart = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: Name
-    name: Annotated[str, StringConstraints(max_length=200)] = ""
-    email: Email | None = None
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    name: Annotated[str, StringConstraints(max_length=200, pattern=KEEPABLE)] = ""
+    email: Email | None = None  # its pattern has no control characters, NUL included
+    phone: Annotated[str, StringConstraints(max_length=32, pattern=KEEPABLE)] | None = None
     tier: Tier = Tier.STANDARD
     sms_consent: Flag = False
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text as text_
 
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
+from backorder.store.db import Database
 from tests.api.live import Server, cli, make_keys, serving
 
 SECRETS = {"shopify": "hush", "woocommerce": "hush"}
@@ -216,3 +218,79 @@ def test_a_body_up_to_the_limit_is_read(guarded: Server) -> None:
         )
         assert answer.status_code == 200, answer.text
     assert answer.json()["duplicates"] == ["web:at-the-limit"]
+
+
+def _with(path: tuple[str, ...], value: Any, external_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = _order(external_id)
+    target = document
+    for step in path[:-1]:
+        target = target[step] if step != "0" else target[0]
+    target[path[-1]] = value
+    return document
+
+
+NUL_PLACES = {
+    "customer-id": ("customer", "id"),
+    "customer-name": ("customer", "name"),
+    "email": ("customer", "email"),
+    "sku": ("lines", "0", "sku"),
+    "tier": ("customer", "tier"),
+    "currency": ("currency",),
+    "unknown-field": ("note\u0000",),
+}
+
+
+@pytest.mark.parametrize("place", sorted(NUL_PLACES))
+def test_a_nul_in_a_channel_payload_is_kept_and_dead_lettered_on_either_backend(
+    guarded: Server, place: str
+) -> None:
+    """Any valid JSON text is stored as received, and a NUL (\\u0000) in it makes the same
+    dead letter on SQLite and on PostgreSQL, which keeps no NUL: it is in no field of an
+    order, and the reasons say where, without it."""
+    external_id = f"nul-{place}"
+    document = _with(NUL_PLACES[place], "x\u0000y", external_id)
+    text = json.dumps(document)
+    assert "\\u0000" in text
+    headers = {"Authorization": f"Bearer {guarded.keys['channel']}"}
+    answer = httpx.post(
+        f"{guarded.base}/api/v1/channels/canonical/orders", content=text.encode(), headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    (dead,) = answer.json()["dead_lettered"]
+    assert dead["reasons"] and not any("\x00" in reason for reason in dead["reasons"])
+    database = Database(guarded.db_url)
+    try:
+        with database.engine.connect() as conn:
+            raw = conn.execute(
+                text_("SELECT raw FROM intake_payloads WHERE id = :id"), {"id": dead["id"]}
+            ).scalar_one()
+    finally:
+        database.dispose()
+    assert raw == text  # the dead letter keeps it, exactly as sent
+
+
+@pytest.mark.parametrize("place", ["customer-id", "customer-name", "email"])
+def test_a_nul_in_an_order_is_refused_alike_on_either_backend(guarded: Server, place: str) -> None:
+    document = _with(NUL_PLACES[place], "x\u0000y", f"nul-direct-{place}")
+    answer = httpx.post(
+        f"{guarded.base}/api/v1/orders",
+        content=json.dumps(document).encode(),
+        headers={
+            "Authorization": f"Bearer {guarded.keys['channel']}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"] == "/problems/validation"
+
+
+def test_a_delivery_holding_a_raw_nul_is_refused_alike_and_not_stored(guarded: Server) -> None:
+    before = _intake_counts(guarded)
+    answer = httpx.post(
+        f"{guarded.base}/api/v1/channels/csv/orders",
+        content=b"order_id,placed_at,customer_id,sku,quantity\n1,2026-01-05T10:00:00Z,c\x00,W,1\n",
+        headers={"Authorization": f"Bearer {guarded.keys['channel']}"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert "NUL" in answer.json()["detail"]
+    assert _intake_counts(guarded) == before

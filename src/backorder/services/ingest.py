@@ -38,6 +38,7 @@ from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
 from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku_aliases
+from backorder.store.types import keepable
 
 log = logging.getLogger(__name__)
 
@@ -121,20 +122,26 @@ def _store(
     check_account(account)
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidRequest(f"a delivery is at most {MAX_PAYLOAD_CHARS:,} characters")
+    if "\x00" in text:  # PostgreSQL keeps no NUL, so neither backend takes one
+        raise InvalidRequest(
+            "a delivery holds no NUL character: no channel's format has one (JSON writes it "
+            "\\u0000); nothing was stored"
+        )
     now = app.now()
     payloads = adapter.split(text)
+    idents = [keepable(payload.external_id or "")[:128] or None for payload in payloads]
     rows = [
         {
             "channel": channel,
             "account": account,
-            "external_id": (payload.external_id or "")[:128] or None,
+            "external_id": ident,
             "received_at": now,
             "content_hash": hashlib.sha256(payload.text.encode()).hexdigest(),
             "raw": payload.text,
             "state": "pending",
             "attempts": 0,
         }
-        for payload in payloads
+        for payload, ident in zip(payloads, idents, strict=True)
     ]
     with app.db.write() as uow:
         waiting = int(uow.connection.execute(_WAITING).scalar_one()) if hard_limit else 0
@@ -145,8 +152,8 @@ def _store(
             then(uow.connection, ids)
         uow.commit()
     stored = [
-        Stored(i, channel, account, (payload.external_id or "")[:128] or None, payload.text)
-        for i, payload in zip(ids, payloads, strict=True)
+        Stored(i, channel, account, ident, payload.text)
+        for i, payload, ident in zip(ids, payloads, idents, strict=True)
     ]
     return stored, waiting
 
@@ -237,7 +244,10 @@ def _lines(document: dict[str, Any] | None) -> list[dict[str, Any]]:
 def _lookups(app: Backorder, batch: list[tuple[Any, dict[str, Any] | None]]) -> _Lookups:
     """Aliases, catalogue prices and rules for every payload of a batch, in three reads."""
     sources = {(row.channel, row.account) for row, _ in batch}
+    # A name with a NUL is no SKU and no alias (neither may hold one), nor a value to query
+    # with: PostgreSQL refuses it.
     names = {str(line.get("sku")) for _, doc in batch for line in _lines(doc)}
+    names = {name for name in names if "\x00" not in name}
     found: dict[tuple[str, str], dict[str, str]] = {source: {} for source in sources}
     with app.db.read() as uow:
         conn = uow.connection
@@ -329,8 +339,10 @@ def _impact(
     currency = document.get("currency")
     return {
         "value": value.quantize(Decimal("0.0001")) if abs(value) < 10**14 else None,
-        "currency": currency if isinstance(currency, str) and len(currency) == 3 else None,
-        "tier": str(customer.get("tier") or "standard")[:16],
+        "currency": currency
+        if isinstance(currency, str) and len(keepable(currency)) == 3
+        else None,
+        "tier": keepable(str(customer.get("tier") or "standard"))[:16],
     }
 
 
@@ -425,6 +437,7 @@ def _settle(
     impact: dict[str, Any],
 ) -> Outcome:
     """Place the checked order, or keep the payload as a dead letter."""
+    reasons, warnings = [keepable(r) for r in reasons], [keepable(w) for w in warnings]
     if order is not None:
         try:
             ref, created = _place(app, row.id, order, warnings)

@@ -12,6 +12,13 @@ from sqlalchemy.types import TypeDecorator
 MONEY_SCALE = Decimal("10000")
 
 
+def keepable(text: str) -> str:
+    """Text every database keeps, for what the service writes of its own (reasons, ids read
+    from a payload): a NUL, which PostgreSQL refuses, or a lone surrogate, which no UTF-8
+    holds, is written as its escape (\\u0000, \\udXXX)."""
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def tidy_money(amount: Decimal) -> Decimal:
     """Two decimal places where that is exact (19.99), else as many as needed (0.0125)."""
     cents = amount.quantize(Decimal("0.01"))
