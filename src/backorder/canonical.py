@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -197,6 +198,32 @@ class OrderIn(BaseModel):
 _orders = TypeAdapter(list[OrderIn])
 
 
+def unreadable_number(digits: str) -> str | None:
+    """Why a JSON integer cannot be read: Python reads at most `sys.get_int_max_str_digits()`
+    digits (4,300 by default), JSON has no limit. None when it can be."""
+    limit, length = sys.get_int_max_str_digits(), len(digits.lstrip("-"))
+    return (
+        f"a number of {length:,} digits (at most {limit:,} are read)"
+        if limit and length > limit
+        else None
+    )
+
+
+def _whole(digits: str) -> int:
+    why = unreadable_number(digits)
+    if why:
+        raise InvalidRequest(why)
+    return int(digits)
+
+
+def _json(text: str) -> Any:
+    """JSON with exact decimals; a number too long to read or nesting too deep is refused."""
+    try:
+        return json.loads(text, parse_float=Decimal, parse_int=_whole)
+    except RecursionError:
+        raise InvalidRequest("the JSON is nested too deeply") from None
+
+
 def _describe(error: ValidationError, where: str) -> str:
     problems = [
         f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()
@@ -212,14 +239,14 @@ def parse_orders(text: str) -> list[OrderRequest]:
         raise InvalidRequest("no order given")
     documents: list[tuple[str, Any]] = []
     try:
-        whole = json.loads(stripped, parse_float=Decimal)
+        whole = _json(stripped)
         documents = [("order", whole)] if isinstance(whole, dict) else [("orders", whole)]
     except json.JSONDecodeError:
         for number, line in enumerate(stripped.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                documents.append((f"line {number}", json.loads(line, parse_float=Decimal)))
+                documents.append((f"line {number}", _json(line)))
             except json.JSONDecodeError as error:
                 raise InvalidRequest(f"line {number}: not JSON ({error.msg})") from None
     requests: list[OrderRequest] = []

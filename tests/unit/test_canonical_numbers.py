@@ -36,3 +36,13 @@ def test_anything_else_is_refused_at_once(text: str) -> None:
     with pytest.raises(InvalidRequest, match="quantity"):
         parse_orders(_with_quantity(text))
     assert time.monotonic() - started < 1  # a huge exponent is not expanded into digits
+
+
+def test_a_number_too_long_to_read_is_refused_with_the_reason() -> None:
+    with pytest.raises(InvalidRequest, match="a number of 5,000 digits"):
+        parse_orders(_with_quantity("9" * 5000))
+
+
+def test_json_nested_too_deeply_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="nested too deeply"):
+        parse_orders("[" * 100_000 + "]" * 100_000)

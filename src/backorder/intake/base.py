@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
+
+from backorder.canonical import unreadable_number
 
 
 class Unreadable(Exception):
@@ -57,13 +58,10 @@ class Acknowledging(Protocol):
 
 
 def _whole(digits: str) -> int:
-    """A JSON integer; one too long for Python to read (over `sys.get_int_max_str_digits()`
-    digits, 4,300 by default) makes the payload unreadable, with that reason."""
-    limit = sys.get_int_max_str_digits()
-    if limit and len(digits.lstrip("-")) > limit:
-        raise Unreadable(
-            f"a number of {len(digits.lstrip('-')):,} digits (at most {limit:,} are read)"
-        )
+    """A JSON integer; one too long for Python to read makes the payload unreadable."""
+    why = unreadable_number(digits)
+    if why:
+        raise Unreadable(why)
     return int(digits)
 
 
