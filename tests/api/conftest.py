@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from tests.api.live import Server, cli, make_keys, serving
+from backorder.config import Settings
+from backorder.services.context import Backorder
+from backorder.services.products import add_product
+from tests.api.live import Server, make_keys, serving
+from tests.factories import product
 
 
 @pytest.fixture(
@@ -15,12 +20,20 @@ from tests.api.live import Server, cli, make_keys, serving
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """A server on a fresh database of each backend, with one product and a key per role."""
+    """A server on a fresh database of each backend, with one product and a key per role.
+    The database is set up in this process (a migrated copy, the product and the keys): as
+    commands, that took seconds per module and backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}"
+        path = tmp_path_factory.mktemp("api") / "api.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_databases").create()
-    cli(url, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
+    app = Backorder.open(Settings(database_url=url))
+    try:
+        add_product(app, product("WIDGET-BLUE", name="Blue widget"))
+    finally:
+        app.close()
     keys = make_keys(url)
     with serving(url) as base:
         yield Server(base, keys, url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -16,7 +15,10 @@ from typing import Any
 
 import httpx
 
+from backorder.config import Settings
 from backorder.domain.access import Role
+from backorder.services.apikeys import create_key
+from backorder.services.context import Backorder
 
 BACKORDER = str(Path(sys.executable).parent / "backorder")
 
@@ -52,11 +54,12 @@ def call(base: str, key: str | None, method: str, path: str, body: Any = None) -
 
 
 def make_keys(url: str) -> dict[str, str]:
-    """A key of every role."""
-    return {
-        role.value: json.loads(cli(url, "apikey", "create", "--role", role.value, "--json"))["key"]
-        for role in Role
-    }
+    """A key of every role (made in this process: four commands would cost seconds)."""
+    app = Backorder.open(Settings(database_url=url))
+    try:
+        return {role.value: create_key(app, role).key for role in Role}
+    finally:
+        app.close()
 
 
 @contextmanager
