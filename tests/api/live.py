@@ -62,10 +62,25 @@ def make_keys(url: str) -> dict[str, str]:
         app.close()
 
 
+def healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_until_healthy(base: str, seconds: float = 30) -> None:
+    """Wait for a server that is starting to answer /healthz."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if healthy(base):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not start within {seconds:g} s")
+
+
 @contextmanager
-def serving(
-    url: str, env: dict[str, str] | None = None, log: Path | None = None
-) -> Iterator[str]:
+def serving(url: str, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
     """`backorder serve` on the database at `url`; yields the base URL once it answers.
     With `log`, what the server prints (its access log too) goes to that file."""
     port = free_port()
@@ -78,15 +93,7 @@ def serving(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start within 30 s")
+        wait_until_healthy(base)
         yield base
     finally:
         process.terminate()

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from backorder.store.db import Database
-from tests.api.live import BACKORDER, cli, free_port, make_keys
+from tests.api.live import BACKORDER, cli, free_port, make_keys, wait_until_healthy
 from tests.conftest import PostgresDatabases
 
 pytestmark = pytest.mark.postgres
@@ -41,15 +41,7 @@ def serve(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start within 30 s")
+        wait_until_healthy(base)
         yield process, base
     finally:
         if process.poll() is None:

@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy import bindparam, create_engine, text
 
 from backorder.store.db import normalise_url
-from tests.api.live import BACKORDER, cli, free_port, make_keys
+from tests.api.live import BACKORDER, cli, free_port, make_keys, wait_until_healthy
 from tests.faults.conftest import PrivatePostgres, Processes, Receiver, wait_for
 from tests.integration.invariants import find_violations
 
@@ -239,7 +239,7 @@ def test_the_invariants_hold_through_a_storm_of_faults(
         shop.start_server(index)
         shop.start_worker(index)
     for base in shop.bases():
-        wait_for(lambda base=base: _healthy(base), 30, f"{base} answers")
+        wait_until_healthy(base)
 
     ledger = Ledger()
     started = time.monotonic()
@@ -392,13 +392,6 @@ def test_the_invariants_hold_through_a_storm_of_faults(
     assert late_5xx == [], summary
     assert dead == 0 and skipped == 0, summary
     assert len(ledger.acknowledged) > 50, summary  # the load was real
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _repeats_after_2xx(receiver: Receiver, deaths: list[float]) -> tuple[int, int]:
