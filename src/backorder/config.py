@@ -9,9 +9,11 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backorder.canonical import is_address
 from backorder.domain.model import QueueStrategy
 from backorder.domain.ranking import DEFAULT_PRIORITY_RULES, RULES, Ranking
 from backorder.notify import EMAIL_KINDS
+from backorder.words import knows_language
 
 
 class Settings(BaseSettings):
@@ -37,6 +39,41 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="where customers reach this service (the base of customer links)",
+    )
+    shop_name: str = Field(
+        default="Backorder demo shop",
+        min_length=1,
+        max_length=100,
+        description="the shop's name, as customers know it: on the order page and in e-mail",
+    )
+    shop_logo_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://\S+$",
+        description="an http(s) URL of the shop's logo, shown at the top of the order page "
+        "and of e-mail (none: the shop's name in text)",
+    )
+    shop_support_email: str | None = Field(
+        default=None,
+        max_length=320,
+        description="where customers write for help (on the order page and in e-mail)",
+    )
+    shop_colour: str = Field(
+        default="#1f4e79",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="the shop's main colour (#rrggbb): headings, buttons and links",
+    )
+    shop_accent_colour: str = Field(
+        default="#f2f6fa",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="a light colour (#rrggbb) behind the shop's header and notices",
+    )
+    shop_language: str = Field(
+        default="en",
+        min_length=2,
+        max_length=35,
+        description="the language (BCP 47 tag, e.g. en-GB, de, fr-CA) of customer pages and "
+        "messages for a customer whose order does not say theirs",
     )
     customer_link_days: int = Field(
         default=30, gt=0, le=3650, description="how long a customer link stays valid"
@@ -306,11 +343,27 @@ class Settings(BaseSettings):
         "target_cancel_rate",
         "target_fulfillment_accuracy",
         "target_promise_accuracy",
+        "shop_logo_url",
+        "shop_support_email",
         mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("shop_support_email")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value is not None and not is_address(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @field_validator("shop_language")
+    @classmethod
+    def _a_language(cls, value: str) -> str:
+        if not knows_language(value):
+            raise ValueError(f"{value!r} is not a language we have words for (e.g. en, en-GB, de)")
+        return value
 
     @field_validator("priority_aging_days", mode="before")
     @classmethod

@@ -31,6 +31,15 @@ def locale_of(tag: str | None, fallback: str = DEFAULT_LOCALE) -> str:
     return DEFAULT_LOCALE
 
 
+def knows_language(tag: str) -> bool:
+    """Whether a language tag names a locale Babel has words for."""
+    try:
+        Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True
+
+
 def day(value: date, locale: str = DEFAULT_LOCALE, today: date | None = None) -> str:
     """ "Thursday 14 January" (en_GB), "Thursday, January 14" (en), "Donnerstag 14. Januar"
     (de); with the year when it is not this year's (or no `today` is given)."""

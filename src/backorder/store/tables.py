@@ -84,6 +84,8 @@ orders = Table(
     Column("customer_phone", String(32)),
     Column("customer_tier", String(16), nullable=False),
     Column("customer_sms_consent", Boolean, nullable=False, server_default=text("false")),
+    Column("customer_language", String(35)),  # a BCP 47 tag, when the channel said
+    Column("display_number", String(64)),  # the shop's own number: "#9001", a PO number
     Column("currency", String(3), nullable=False),
     Column("shipping_method", String(16), nullable=False),
     Column("shipping_preference", String(16), nullable=False),
@@ -126,6 +128,7 @@ order_lines = Table(
     Column("shipped", Integer, nullable=False),
     Column("cancelled", Integer, nullable=False),
     Column("unit_price", Money, nullable=False),
+    Column("variant", String(200)),  # as the shop named it on the order: "Blue / L"
     # queue rank: class (0 ranks first), then order time, then intake (id)
     Column("placed_at", UtcDateTime, nullable=False),
     Column("base_class", Integer, nullable=False),
