@@ -68,6 +68,8 @@ class CancellationOut(Out):
 class LineOut(Out):
     line: int
     sku: str
+    name: str = Field(description="the product's name")
+    variant: str | None = Field(description="the variant, as the shop named it on the order")
     quantity: int
     allocated: int
     backordered: int
@@ -90,6 +92,7 @@ class CustomerOut(Out):
     phone: str | None
     tier: Tier
     sms_consent: bool
+    language: str | None = Field(description="the customer's language (BCP 47), if known")
 
 
 class ShippingOut(Out):
@@ -133,6 +136,11 @@ class DelayNoticeOut(Out):
 
 class OrderOut(Out):
     ref: str = Field(examples=["web:100"])
+    display_number: str = Field(
+        description='the number the customer knows: the shop\'s own ("#9001", a PO number), '
+        "else the channel's order id",
+        examples=["#9001"],
+    )
     status: LineStatus
     channel: str
     external_id: str
@@ -181,6 +189,8 @@ class CustomerLinkOut(Out):
 class CustomerLineOut(Out):
     line: int
     sku: str
+    name: str
+    variant: str | None
     quantity: int
     allocated: int
     backordered: int
@@ -199,6 +209,7 @@ class CustomerShipmentOut(Out):
 
 class CustomerOrderOut(Out):
     ref: str
+    display_number: str
     status: LineStatus
     placed_at: Timestamp
     currency: str

@@ -98,6 +98,8 @@ def customer_view(app: Backorder, ref: str, token: str) -> dict[str, Any]:
     keep = (
         "line",
         "sku",
+        "name",
+        "variant",
         "quantity",
         "allocated",
         "backordered",
@@ -109,6 +111,7 @@ def customer_view(app: Backorder, ref: str, token: str) -> dict[str, Any]:
     )
     return {
         "ref": view["ref"],
+        "display_number": view["display_number"],
         "status": view["status"],
         "placed_at": view["placed_at"],
         "currency": view["currency"],

@@ -145,14 +145,21 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
             row.id: row
             for row in uow.connection.execute(
                 select(
-                    order_lines.c.id, order_lines.c.checked_at, order_lines.c.checked_status
-                ).where(order_lines.c.order_id == order["id"])
+                    order_lines.c.id,
+                    order_lines.c.checked_at,
+                    order_lines.c.checked_status,
+                    order_lines.c.variant,
+                    products.c.name,
+                )
+                .join(products, products.c.id == order_lines.c.product_id)
+                .where(order_lines.c.order_id == order["id"])
             )
         }
     context = lines[0].order if lines else None
     return {
         "ref": ref,
         "status": order_status([line.qty for line in lines]),
+        "display_number": order["display_number"] or order["external_id"],
         "channel": order["channel"],
         "external_id": order["external_id"],
         "placed_at": order["placed_at"].isoformat(),
@@ -164,6 +171,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
             "phone": order["customer_phone"],
             "tier": order["customer_tier"],
             "sms_consent": bool(order["customer_sms_consent"]),
+            "language": order["customer_language"],
         },
         "currency": order["currency"],
         "shipping": {
@@ -176,6 +184,8 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
             {
                 "line": line.line_no,
                 "sku": line.sku,
+                "name": checked[line.id].name,
+                "variant": checked[line.id].variant,
                 "quantity": line.qty.quantity,
                 "allocated": line.qty.allocated,
                 "backordered": line.qty.backordered,
