@@ -4,6 +4,7 @@ routes and through the page the notice's links open."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -85,7 +86,8 @@ def test_a_customer_answers_a_delay_notice(
     link = urlsplit(delay_page(late, "web:2", mint_link(late, "web:2").token) + "&choice=cancel")
     page = client.get(f"{link.path}?{link.query}")
     assert page.status_code == 200 and "Cancel the delayed items" in page.text
-    confirmed = client.post(f"{link.path}?{link.query}")
+    form = {"form_token": re.search(r'name="form_token" value="([^"]+)"', page.text)[1]}  # type: ignore[index]
+    confirmed = client.post(f"{link.path}?{link.query}", data=form)
     assert confirmed.status_code == 200 and "refunded" in confirmed.text
     assert order_view(late, "web:2")["lines"][0]["cancelled"] == 4
     refused = client.get(f"{link.path}?token=forged")

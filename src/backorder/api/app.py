@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from backorder import __version__
 from backorder.api import (
     accesslog,
+    customer,
     dashboard,
     kpis,
     limits,
@@ -47,7 +48,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(supply.router)
     app.include_router(review.router)
-    app.include_router(review.pages)
+    app.include_router(customer.pages)
     app.include_router(kpis.router)
     app.include_router(reports.router)
     app.include_router(dashboard.pages)

@@ -1,5 +1,5 @@
 """Routes of the daily review: run it, its tasks and incident log, the days it ran; and the
-customer's answer to a delay notice (JSON, and the small page the notice's links open)."""
+customer's answer to a delay notice (JSON; the page the notice's links open is customer.py's)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BeforeValidator, Field
 
 from backorder.api.auth import need
-from backorder.api.paths import Segment
 from backorder.api.responses import Day as DayOut
 from backorder.api.responses import DelayNoticeOut, Out, Timestamp
 from backorder.api.routes import (
@@ -28,13 +25,11 @@ from backorder.api.routes import (
 )
 from backorder.api.schemas import Body
 from backorder.domain.access import Permission, Role
-from backorder.domain.errors import BackorderError
 from backorder.services.customer_links import customer_answer, customer_delay
 from backorder.services.review import review_days, run_review
 from backorder.services.tasks import finish_task, list_incidents, list_tasks
 
 router = APIRouter(prefix="/api/v1")
-pages = APIRouter(include_in_schema=False)
 
 Reviewer = Annotated[Role, Depends(need(Permission.REVIEW))]
 TaskId = Annotated[int, Path(ge=1, le=2**53 - 1, description="the task's id")]
@@ -210,42 +205,3 @@ def post_customer_delay(
     """The customer accepts the delay, or cancels the delayed lines for a refund."""
     lines = customer_answer(app, ref, token, choice)
     return {"ref": ref, "lines": lines, "delays": customer_delay(app, ref, token)["delays"]}
-
-
-_pages = Environment(
-    loader=PackageLoader("backorder.api", "pages"), autoescape=select_autoescape(default=True)
-)
-
-
-def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
-
-
-@pages.get("/customer/orders/{ref}/delay")
-def delay_page(
-    ref: Annotated[str, Segment],
-    app: App,
-    token: str = "",
-    choice: Literal["accept", "cancel"] = "accept",
-) -> HTMLResponse:
-    """What a delay notice's link opens: the delay and one button to confirm the choice."""
-    try:
-        view = customer_delay(app, ref, token)
-    except BackorderError as error:
-        return _page("delay.html", 403, problem=str(error), ref=ref)
-    return _page("delay.html", ref=ref, view=view, choice=choice, token=token)
-
-
-@pages.post("/customer/orders/{ref}/delay")
-def delay_answer_page(
-    ref: Annotated[str, Segment],
-    app: App,
-    token: str = "",
-    choice: Literal["accept", "cancel"] = "accept",
-) -> HTMLResponse:
-    """The customer's confirmed choice."""
-    try:
-        lines = customer_answer(app, ref, token, choice)
-    except BackorderError as error:
-        return _page("delay.html", 409, problem=str(error), ref=ref)
-    return _page("delay.html", ref=ref, done=choice, lines=lines)

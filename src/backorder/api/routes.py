@@ -7,8 +7,10 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 from sse_starlette import EventSourceResponse
@@ -16,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backorder.api import metrics
 from backorder.api.auth import backorder_of, need
+from backorder.api.negotiation import prefers_html
 from backorder.api.paths import Segment
 from backorder.api.problems import ApiProblem
 from backorder.api.responses import (
@@ -95,6 +98,7 @@ from backorder.services.ingest import (
 )
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
+from backorder.services.links import segment
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product, update_product
 from backorder.services.signed_intake import take_in_signed
@@ -249,8 +253,12 @@ CUSTOMER_ERRORS: dict[int | str, dict[str, Any]] = {
     response_model=CustomerOrderOut,
     responses=CUSTOMER_ERRORS,
 )
-def get_customer_order(ref: Ref, token: Token, app: App) -> dict[str, Any]:
-    """The customer's own order, with expected dates (authenticated by the link's token)."""
+def get_customer_order(ref: Ref, token: Token, app: App, request: Request) -> Any:
+    """The customer's own order, with expected dates (authenticated by the link's token).
+    A browser (Accept preferring text/html) is sent to the order's page instead."""
+    if prefers_html(request.headers.get("accept")):
+        page = f"/customer/orders/{segment(ref)}?{urlencode({'token': token})}"
+        return RedirectResponse(page, status_code=303, headers={"Cache-Control": "no-store"})
     return customer_view(app, ref, token)
 
 

@@ -3,6 +3,8 @@ can see it with its expected dates and cancel what has not shipped."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets as random_secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +30,11 @@ SELF_SERVICE = "customer_self_service"
 
 class LinkRefused(BackorderError):
     """A customer token that is forged, expired, or for another order."""
+
+
+class FormRefused(BackorderError):
+    """A form posted to the customer's page without the token its page gave it (a form made
+    on another site: cross-site request forgery)."""
 
 
 @dataclass(frozen=True)
@@ -159,3 +166,30 @@ def customer_cancel(app: Backorder, ref: str, token: str) -> Cancelled:
     """Cancel everything not yet shipped."""
     _check(app, ref, token)
     return cancel_order(app, ref, reason=SELF_SERVICE)
+
+
+def customer_cancel_line(app: Backorder, ref: str, token: str, line_no: int) -> Cancelled:
+    """Cancel what has not shipped of one line; a line with nothing open left (shipped, or
+    cancelled a moment ago in another tab) is refused as ImpossibleCancel."""
+    _check(app, ref, token)
+    return cancel_order(app, ref, line_no, reason=SELF_SERVICE)
+
+
+def customer_order(app: Backorder, ref: str, token: str) -> dict[str, Any]:
+    """Everything the customer's order page shows: the order's view (lines with names and
+    what was cancelled and why, shipments, delay notices, the customer's language)."""
+    _check(app, ref, token)
+    return order_view(app, ref)
+
+
+def form_token(app: Backorder, ref: str, token: str) -> str:
+    """The hidden field of the customer's page's forms: an HMAC of the link's token, with the
+    links' own stored secret, so only a page opened with the link can post."""
+    key = stored_secret(app, SECRET_NAME).encode()
+    return hmac.new(key, f"form\n{ref}\n{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_form(app: Backorder, ref: str, token: str, given: str) -> None:
+    _check(app, ref, token)
+    if not hmac.compare_digest(form_token(app, ref, token), given):
+        raise FormRefused("this form did not come from your order's page; open it again")
