@@ -279,9 +279,7 @@ Ref = Annotated[str, Segment]
 
 
 @pages.get("/customer/orders/{ref}")
-def order_page(
-    ref: Ref, app: App, token: str = "", cancelled: str = "", notice: str = ""
-) -> HTMLResponse:
+def order_page(ref: Ref, app: App, token: str = "", cancelled: str = "") -> HTMLResponse:
     """The order as its customer sees it; after a cancel, what was cancelled."""
     try:
         view = customer_order(app, ref, token)
@@ -425,4 +423,4 @@ def _answer(app: Backorder, ref: str, token: str, choice: Choice, given: str) ->
     except BackorderError as error:
         return _error(app, error, ref)
     context = _context(app, ref, token, view)
-    return _render(app, "delay.html", **context, done=choice, answered=lines)
+    return _render(app, "delay.html", **context, answered=choice, lines_answered=lines)
