@@ -23,6 +23,7 @@ from backorder.services.context import Backorder
 from backorder.services.customer_links import mint_link
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
+from backorder.services.preferences import preferences
 from backorder.services.products import add_product
 from backorder.services.review import run_review
 from backorder.services.stock import receive_stock
@@ -252,3 +253,33 @@ def test_the_delay_notice_is_a_state_of_the_order_page(
     answered = client.post(accept, data=form)
     assert answered.status_code == 200 and "we keep your order" in answered.text
     assert order_view(app, "web:1")["delays"][0]["outcome"] == "accepted"
+
+
+def test_dates_are_in_the_customers_language(
+    shop: Backorder, client: TestClient, clock: Clock
+) -> None:
+    with shop.db.write() as uow:
+        uow.connection.execute(
+            update(orders).where(orders.c.external_id == "1").values(customer_language="de-DE")
+        )
+        uow.commit()
+    eta = date.fromisoformat(order_view(shop, "web:1")["lines"][0]["eta"])
+    german = day(eta, "de_DE", clock.current.date())
+    assert german != day(eta, "en-GB", clock.current.date())
+    assert f"expected to ship by {german}" in text_of(page_of(client, shop)[0])
+
+
+def test_the_unsubscribe_address_opened_in_a_browser_asks_first(
+    shop: Backorder, client: TestClient
+) -> None:
+    link = mint_link(shop, "web:1")
+    address = urlsplit(link.url.replace("?token=", "/unsubscribe?token=", 1))  # as e-mail has it
+    opened = client.get(f"{address.path}?{address.query}", headers={"Accept": BROWSER})
+    assert opened.status_code == 200 and "Stop e-mail from Mugs &amp; Co?" in opened.text
+    assert preferences(shop, "c-1")["email"] == "default"  # a GET changes nothing
+    action = unescape(re.search(r'<form method="post" action="([^"]+)"', opened.text)[1])  # type: ignore[index]
+    assert client.post(action, data={}).status_code == 403
+    form = {"form_token": FORM_TOKEN.search(opened.text)[1]}  # type: ignore[index]
+    done = client.post(action, data=form)
+    assert done.status_code == 200 and "we will not e-mail you" in done.text
+    assert preferences(shop, "c-1")["email"] == "out"

@@ -42,6 +42,7 @@ from backorder.services.customer_links import (
     customer_cancel_line,
     customer_delay,
     customer_order,
+    customer_unsubscribe,
     form_token,
 )
 from backorder.services.links import segment
@@ -279,7 +280,9 @@ Ref = Annotated[str, Segment]
 
 
 @pages.get("/customer/orders/{ref}")
-def order_page(ref: Ref, app: App, token: str = "", cancelled: str = "") -> HTMLResponse:
+def order_page(
+    ref: Ref, app: App, token: str = "", cancelled: str = "", unsubscribed: str = ""
+) -> HTMLResponse:
     """The order as its customer sees it; after a cancel, what was cancelled."""
     try:
         view = customer_order(app, ref, token)
@@ -287,6 +290,8 @@ def order_page(ref: Ref, app: App, token: str = "", cancelled: str = "") -> HTML
         return _error(app, error, ref)
     context = _context(app, ref, token, view)
     done = _done(view, cancelled, context["locale"]) if cancelled else None
+    if unsubscribed:
+        done = UNSUBSCRIBED
     return _render(app, "customer_order.html", **context, done=done)
 
 
@@ -376,6 +381,7 @@ def _cancel(app: Backorder, ref: str, token: str, line: str, given: str) -> Resp
 
 
 Choice = Literal["accept", "cancel"]
+UNSUBSCRIBED = "Done: we will not e-mail you about your orders any more."
 
 
 @pages.get("/customer/orders/{ref}/delay")
@@ -424,3 +430,49 @@ def _answer(app: Backorder, ref: str, token: str, choice: Choice, given: str) ->
         return _error(app, error, ref)
     context = _context(app, ref, token, view)
     return _render(app, "delay.html", **context, answered=choice, lines_answered=lines)
+
+
+@pages.get("/api/v1/customer/orders/{ref}/unsubscribe")
+def unsubscribe_link(ref: Ref, token: str = "") -> RedirectResponse:
+    """The unsubscribe address of every e-mail (List-Unsubscribe) opened in a browser, as mail
+    programs without one-click unsubscribe do: a GET never unsubscribes (RFC 8058), it opens
+    the page that asks."""
+    return RedirectResponse(
+        f"/customer/orders/{segment(ref)}/unsubscribe?{urlencode({'token': token})}",
+        status_code=303,
+        headers=PRIVATE,
+    )
+
+
+@pages.get("/customer/orders/{ref}/unsubscribe")
+def confirm_unsubscribe(ref: Ref, app: App, token: str = "") -> HTMLResponse:
+    """Stop e-mail? One button."""
+    try:
+        view = customer_order(app, ref, token)
+    except BackorderError as error:
+        return _error(app, error, ref)
+    return _render(
+        app,
+        "customer_unsubscribe.html",
+        **_context(app, ref, token, view),
+        action=f"/customer/orders/{segment(ref)}/unsubscribe?{urlencode({'token': token})}",
+        form_token=form_token(app, ref, token),
+    )
+
+
+@pages.post("/customer/orders/{ref}/unsubscribe")
+async def unsubscribe(request: Request, ref: Ref, app: App, token: str = "") -> Response:
+    """The confirmed unsubscribe; then the order page, which says so."""
+    given = await _form_token(request)
+    return await run_in_threadpool(_unsubscribe, app, ref, token, given)
+
+
+def _unsubscribe(app: Backorder, ref: str, token: str, given: str) -> Response:
+    try:
+        check_form(app, ref, token, given)
+        customer_unsubscribe(app, ref, token)
+    except BackorderError as error:
+        return _error(app, error, ref)
+    return RedirectResponse(
+        order_path(ref, token, unsubscribed="1"), status_code=303, headers=PRIVATE
+    )
