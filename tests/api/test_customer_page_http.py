@@ -253,6 +253,9 @@ def test_the_delay_notice_is_a_state_of_the_order_page(
     answered = client.post(accept, data=form)
     assert answered.status_code == 200 and "we keep your order" in answered.text
     assert order_view(app, "web:1")["delays"][0]["outcome"] == "accepted"
+    after = text_of(page_of(client, app)[0])
+    assert "now expected Monday 9 February. You keep it on order." in after
+    assert "Accept the new date" not in after and "Cancel the delayed items" in after
 
 
 def test_dates_are_in_the_customers_language(

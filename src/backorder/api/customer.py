@@ -112,13 +112,18 @@ def _render(app: Backorder, name: str, status: int = 200, **context: Any) -> HTM
 def _error(app: Backorder, error: BackorderError, ref: str) -> HTMLResponse:
     """The page a customer meets when the link cannot open the order: what happened in words,
     and where to ask."""
-    if isinstance(error, LinkRefused | FormRefused):
+    detail = str(error)
+    if isinstance(error, LinkRefused):
         status, title = 403, "This link does not open your order"
-    elif isinstance(error, UnknownOrder | InvalidRequest):
+    elif isinstance(error, FormRefused):
+        status, title = 403, "Nothing was changed"
+    elif isinstance(error, UnknownOrder):
+        status, title, detail = 404, "We cannot find this order", f"we have no order {ref}"
+    elif isinstance(error, InvalidRequest):
         status, title = 404, "We cannot find this order"
     else:
         status, title = 409, "That could not be done"
-    return _render(app, "customer_error.html", status, title=title, detail=str(error), ref=ref)
+    return _render(app, "customer_error.html", status, title=title, detail=detail, ref=ref)
 
 
 def order_path(ref: str, token: str, **query: str) -> str:
@@ -167,7 +172,7 @@ def page_lines(view: dict[str, Any], locale: str, today: date) -> list[dict[str,
         if line["allocated"]:
             parts.append(f"{line['allocated']} ready, being prepared for shipping")
         if line["backordered"]:
-            expected = _as_day(line.get("eta")) or _as_day(line.get("promised"))
+            expected = _as_day(line.get("eta"))
             if expected is not None:
                 when = words.day(expected, locale, today)
                 parts.append(f"{line['backordered']} on backorder, expected to ship by {when}")
@@ -199,9 +204,10 @@ def page_lines(view: dict[str, Any], locale: str, today: date) -> list[dict[str,
 def _delays(view: dict[str, Any], locale: str, today: date) -> dict[str, Any] | None:
     """The delay notices the customer may still answer, in words; None when there is none."""
     waiting = {line["line"]: line for line in view["lines"] if line["backordered"]}
+    latest = {d["line"]: d for d in view.get("delays", [])}  # by line, then notice: the last
     live = [
         d
-        for d in view.get("delays", [])
+        for d in latest.values()
         if d["outcome"] in ("pending", "informed", "consented", "accepted") and d["line"] in waiting
     ]
     if not live:
@@ -215,6 +221,7 @@ def _delays(view: dict[str, Any], locale: str, today: date) -> dict[str, Any] | 
                 "missed": words.day(missed, locale, today) if missed else "",
                 "revised": words.day(revised, locale, today) if revised else None,
                 "answer_by": words.day(by, locale, today) if by else None,
+                "accepted": d["outcome"] in ("accepted", "consented"),
             }
         )
     return {"rows": rows, "can_accept": any(d["outcome"] == "pending" for d in live)}
