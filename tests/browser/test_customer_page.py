@@ -22,6 +22,7 @@ from backorder.config import Settings
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.notifications import log
+from backorder.services.orders import ship_order
 from backorder.services.planning import plan
 from backorder.services.products import add_product
 from backorder.services.review import run_review
@@ -76,8 +77,8 @@ def shop(
     inbox: tuple[Inbox, int],
     httpserver: HTTPServer,
 ) -> Iterator[tuple[Backorder, str, Inbox]]:
-    """A served shop: order web:1001 (a blue mug ready, 3 waiting; 2 red mugs waiting) was
-    just placed; order web:900, placed 40 days ago, is late and its customer was sent a
+    """A served shop: order web:1001 (4 blue mugs: one shipped, 3 waiting; 2 red mugs
+    waiting) was just placed; order web:900, placed 40 days ago, is late and its customer was sent a
     delay notice. The test process is the worker: it composes and sends the e-mail."""
     path = tmp_path / "shop.db"
     shutil.copyfile(migrated_sqlite, path)
@@ -127,6 +128,9 @@ def shop(
                 uow.commit()
             plan(app)
             send_due(app)
+            ship_order(app, "web:1001", tracking="1Z999AA10123456784")  # the ready blue mug
+            plan(app)
+            send_due(app)
             yield app, base, inbox[0]
         finally:
             app.close()
@@ -137,7 +141,7 @@ def test_a_customer_cancels_a_line_from_the_email_link(
 ) -> None:
     app, base, box = shop
     mine = [m for m in box.messages if m["To"] == "1001@example.com"]
-    assert len(mine) == 1  # the backorder confirmation
+    assert len(mine) == 2  # the backorder confirmation, then the shipment
     link = link_in(mine[0], re.escape(base) + r"/api/v1/customer/orders/web:1001\?token=\S+")
 
     context = browser.new_context(viewport=PHONE)
@@ -146,7 +150,10 @@ def test_a_customer_cancels_a_line_from_the_email_link(
     page.goto(link)  # the browser asks for HTML: the order page
     assert page.url.startswith(f"{base}/customer/orders/web:1001?token=")
     assert page.inner_text("h1") == "Order #1001"
-    assert page.inner_text("[data-testid=order-status]") == "Waiting for stock"
+    assert page.inner_text("[data-testid=order-status]") == "Partly shipped"
+    tracking = page.locator("[data-testid=shipments] a")
+    assert tracking.inner_text() == "1Z999AA10123456784"
+    assert tracking.get_attribute("href").startswith("https://www.ups.com/track?")
     blue = page.inner_text("[data-testid=line-1]")
     assert "Blue mug" in blue and "Large" in blue and "expected to ship by" in blue
     assert page.locator("header img").evaluate("img => img.naturalWidth") > 0  # the logo
@@ -178,7 +185,7 @@ def test_a_customer_cancels_a_line_from_the_email_link(
     # the worker's next e-mail says the line was cancelled
     plan(app)
     send_due(app)
-    after = [m for m in box.messages if m["To"] == "1001@example.com"][1:]
+    after = [m for m in box.messages if m["To"] == "1001@example.com"][2:]
     assert len(after) == 1
     sent = [row for row in log(app, "web:1001") if row["state"] == "sent"]
     assert sent[-1]["type"] == "units_cancelled"
