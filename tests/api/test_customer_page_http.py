@@ -277,6 +277,8 @@ def test_the_unsubscribe_address_opened_in_a_browser_asks_first(
 ) -> None:
     link = mint_link(shop, "web:1")
     address = urlsplit(link.url.replace("?token=", "/unsubscribe?token=", 1))  # as e-mail has it
+    program = client.get(f"{address.path}?{address.query}")
+    assert (program.status_code, program.headers["allow"]) == (405, "POST")
     opened = client.get(f"{address.path}?{address.query}", headers={"Accept": BROWSER})
     assert opened.status_code == 200 and "Stop e-mail from Mugs &amp; Co?" in opened.text
     assert preferences(shop, "c-1")["email"] == "default"  # a GET changes nothing

@@ -21,7 +21,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from backorder import words
+from backorder.api.negotiation import prefers_html
 from backorder.api.paths import Segment
+from backorder.api.problems import ApiProblem
 from backorder.api.routes import App
 from backorder.domain.errors import (
     BackorderError,
@@ -440,10 +442,12 @@ def _answer(app: Backorder, ref: str, token: str, choice: Choice, given: str) ->
 
 
 @pages.get("/api/v1/customer/orders/{ref}/unsubscribe")
-def unsubscribe_link(ref: Ref, token: str = "") -> RedirectResponse:
+def unsubscribe_link(request: Request, ref: Ref, token: str = "") -> RedirectResponse:
     """The unsubscribe address of every e-mail (List-Unsubscribe) opened in a browser, as mail
     programs without one-click unsubscribe do: a GET never unsubscribes (RFC 8058), it opens
-    the page that asks."""
+    the page that asks. To anything but a browser the address takes POST only."""
+    if not prefers_html(request.headers.get("accept")):
+        raise ApiProblem(405, "http", "Method Not Allowed", "Method Not Allowed", {"Allow": "POST"})
     return RedirectResponse(
         f"/customer/orders/{segment(ref)}/unsubscribe?{urlencode({'token': token})}",
         status_code=303,
