@@ -225,6 +225,16 @@ def test_every_message_reads_well_with_and_without_its_optional_parts(
     for channel in ("email", "sms"):  # every customer template, by e-mail and by text
         assert {kind for c, kind in sent if c == channel} >= set(EMAIL_KINDS), channel
     assert ("email", "staff_alert") in sent and ("sms", "costly_backorder") in sent
+    # The bowls' later date came in a delay notice: no second message with the same news.
+    (repeat,) = [
+        m
+        for m in log(app, "shopify:1002")
+        if m["kind"] == "eta_changed" and m["channel"] == "email"
+    ]
+    assert (repeat["state"], repeat["last_error"]) == (
+        "withdrawn",
+        "a delay notice gave the new date",
+    )
 
     emails = {}
     for n, message in enumerate(box.messages):
@@ -266,6 +276,10 @@ def test_every_message_reads_well_with_and_without_its_optional_parts(
     assert "Accept" not in text and "You may cancel what has not shipped" in text
     assert "Tracking" not in emails["Your order 1002: Soup bowl is on its way"][1]
     assert any("#9001" in body and "Tracking number: 1Z999AA10123456784" in body for body in texts)
+    assert texts[0].startswith(
+        "Acme Mugs & Tees: order #9001 confirmed. On backorder: 2 x Blue mug (Blue & White), "
+        "expected Friday 30 January; 1 x Field tee, date to follow. Cancel any time before"
+    )
 
 
 def staff_alert(message: EmailMessage) -> None:

@@ -124,7 +124,7 @@ def test_customers_text_only_with_consent_and_the_provider_keeps_its_id(
     assert confirmed["To"] == "+15550100001" and confirmed["From"] == "+15550000000"
     body = confirmed["Body"]
     assert body.startswith(
-        "Acme Shop: order 1 confirmed. 2 x Widget-Blue (expected Tuesday, January 20)"
+        "Acme Shop: order 1 confirmed. On backorder: 2 x Widget-Blue, expected Tuesday, January 20."
     )
     assert "https://shop.example/api/v1/customer/orders/web:1?token=" in body
     (text,) = [m for m in log(app, "web:1") if m["channel"] == "sms" and m["state"] == "sent"]

@@ -367,9 +367,17 @@ class _Writer:
                 return Sent(False, None, "nothing waits any more", withdrawn=True)
             context |= {"waiting": waiting, "status": view["status"]}
         if row.kind == "eta_changed":
-            items = [email.named(item, view) for item in _new_dates(context["items"], view)]
-            if not items:  # served, cancelled or back on the date told: nothing to tell
+            moved = _new_dates(context["items"], view)
+            if not moved:  # served, cancelled or back on the date told: nothing to tell
                 return Sent(False, None, "the date told holds again", withdrawn=True)
+            noticed = {notice["line"]: notice["revised"] for notice in view["delays"]}
+            items = [
+                email.named(item, view)
+                for item in moved
+                if item["line"] not in noticed or noticed[item["line"]] != item["eta"]
+            ]
+            if not items:  # the customer has the news already
+                return Sent(False, None, "a delay notice gave the new date", withdrawn=True)
             context |= {"items": items}
         if row.kind == "delay_notice":
             still = {line["line"] for line in view["lines"] if line["backordered"]}
