@@ -1,11 +1,13 @@
 """The canonical order JSON: the one shape every channel's order is turned into.
 
-{"channel": "web", "external_id": "100", "placed_at": "2026-01-05T10:00:00Z",
+{"channel": "web", "external_id": "100", "display_number": "#100",
+ "placed_at": "2026-01-05T10:00:00Z",
  "customer": {"id": "c-1", "name": "Ada", "email": "ada@example.com",
-              "phone": "+15550100", "tier": "standard", "sms_consent": true},
+              "phone": "+15550100", "tier": "standard", "sms_consent": true,
+              "language": "en-GB"},
  "currency": "USD", "shipping": {"method": "standard", "preference": "ship_available"},
  "payment_timing": "at_order", "expedite": false,
- "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "unit_price": "19.99"}]}
+ "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "unit_price": "19.99", "variant": "Blue"}]}
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from backorder.domain.model import (
     ShippingMethod,
     Tier,
 )
+from backorder.words import LANGUAGES, knows_language, language_tag
 
 # The schema a client reads must be the rule the server applies, so: no silent stripping, no
 # coercion of booleans to numbers or numbers to dates, and patterns spelled the same way in
@@ -139,6 +142,47 @@ Email = Annotated[
     AfterValidator(_email),
     WithJsonSchema({"type": "string", "maxLength": 320, "pattern": EMAIL}),
 ]
+
+
+def _language(value: str) -> str:
+    """A language we have words for (`knows_language`), written as BCP 47 writes it, so the
+    schema's list is the rule: "fr-CA", not "fr_ca"."""
+    if not knows_language(value):
+        raise ValueError(
+            "not a language we have words for: a BCP 47 tag such as en, en-GB, de or fr-CA"
+        )
+    if language_tag(value) != value:
+        raise ValueError(f"write the language as {language_tag(value)!r}")
+    return value
+
+
+Language = Annotated[
+    str,
+    AfterValidator(_language),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(LANGUAGES),
+            "description": "the customer's language (BCP 47: en, en-GB, de, fr-CA): their "
+            "messages and order page speak it; none: the shop's language",
+            "examples": ["en-GB"],
+        }
+    ),
+]
+DisplayNumber = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=VISIBLE),
+    Field(
+        description="the order's number as the customer knows it (the shop's own: \"#9001\", "
+        "a PO number); none: the external id",
+        examples=["#9001"],
+    ),
+]
+Variant = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=VISIBLE),
+    Field(description="the variant, as the shop names it to the customer", examples=["Blue / L"]),
+]
 Channel = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=REF_PART)]
 RefPart = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=REF_PART)]
 
@@ -151,6 +195,7 @@ class CustomerIn(BaseModel):
     phone: Annotated[str, StringConstraints(max_length=32, pattern=KEEPABLE)] | None = None
     tier: Tier = Tier.STANDARD
     sms_consent: Flag = False
+    language: Language | None = None
 
 
 class ShippingIn(BaseModel):
@@ -164,12 +209,14 @@ class LineIn(BaseModel):
     sku: Sku
     quantity: Quantity
     unit_price: MoneyIn | None = None
+    variant: Variant | None = None
 
 
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: Channel
     external_id: RefPart
+    display_number: DisplayNumber | None = None
     placed_at: Moment
     customer: CustomerIn
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
@@ -191,7 +238,10 @@ class OrderIn(BaseModel):
                 payment_timing=self.payment_timing,
                 expedite=self.expedite,
             ),
-            lines=tuple(LineRequest(x.sku, x.quantity, x.unit_price) for x in self.lines),
+            lines=tuple(
+                LineRequest(x.sku, x.quantity, x.unit_price, x.variant) for x in self.lines
+            ),
+            display_number=self.display_number,
         )
 
 

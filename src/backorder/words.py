@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
+from babel.localedata import locale_identifiers
 from babel.numbers import format_currency, format_decimal
 
 DEFAULT_LOCALE = "en"
@@ -38,6 +39,21 @@ def knows_language(tag: str) -> bool:
     except (UnknownLocaleError, ValueError, TypeError):
         return False
     return True
+
+
+# Every language tag we have words for, as BCP 47 writes it ("en", "en-GB", "zh-Hans-CN"):
+# what an order's `customer.language` may be (the JSON Schema lists them).
+LANGUAGES: tuple[str, ...] = tuple(
+    sorted(tag.replace("_", "-") for tag in locale_identifiers() if tag != "root")
+)
+
+
+def language_tag(tag: str | None) -> str | None:
+    """A language tag as a channel sends it ("fr_CA", "en-gb", "zh-CN") in the BCP 47 form of
+    `LANGUAGES` ("fr-CA", "en-GB", "zh-Hans-CN"); None for one we have no words for."""
+    if not tag or not knows_language(tag):
+        return None
+    return str(Locale.parse(tag.replace("-", "_"))).replace("_", "-")
 
 
 def day(value: date, locale: str = DEFAULT_LOCALE, today: date | None = None) -> str:
@@ -70,3 +86,32 @@ def count(number: int, one: str, many: str | None = None) -> str:
     """ "1 unit", "3 units", "0 units"; `many` for a plural that is not `one` + "s"."""
     word = one if number == 1 else (many or f"{one}s")
     return f"{number:,} {word}"
+
+
+# Why units were cancelled, as the customer reads it (the reasons the engine records; an
+# operator's own words are shown as written).
+REASONS = {
+    "customer_self_service": "you cancelled it",
+    "customer_request": "you asked us to cancel it",
+    "customer": "you asked us to cancel it",
+    "delay_cancelled": "you chose to cancel it after our delay notice",
+    "delay_not_accepted": "it was delayed and we did not hear that the new date suits you",
+    "not_backorderable": "it is out of stock and cannot be backordered",
+    "discontinued": "it has been discontinued",
+    "over_customer_limit": "it is over the limit per customer",
+    "over_backorder_cap": "we are not taking more orders of it for now",
+    "backorder_window_closed": "we are no longer taking orders of it",
+    "no_known_date": "we do not know yet when it will be back in stock",
+    "lead_time_too_long": "it would take too long to come back in stock",
+    "supplier_unreliable": "we cannot promise a date for it with confidence",
+}
+
+
+def reason_in_words(reason: str) -> str:
+    """A cancellation reason as the customer reads it: "you cancelled it", not
+    `customer_self_service`. A reason we do not know is shown as written (an operator's
+    words), a code's underscores as spaces."""
+    code = reason.strip()
+    if not code:
+        return "cancelled"
+    return REASONS.get(code.lower(), code.replace("_", " "))

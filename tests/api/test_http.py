@@ -80,6 +80,28 @@ def test_bad_orders_are_problem_documents_and_change_nothing(
     assert call(base, keys["admin"], "GET", "/api/v1/events?limit=10000").json() == before
 
 
+def test_an_order_keeps_the_number_language_and_variant_its_customer_knows(
+    server: Server,
+) -> None:
+    base, admin = server.base, server.keys["admin"]
+    named = ORDER | {
+        "external_id": "named-1",
+        "display_number": "#9001",
+        "customer": ORDER["customer"] | {"language": "xx-Nowhere"},
+        "lines": [{"sku": "WIDGET-BLUE", "quantity": 1, "variant": "Blue / L"}],
+    }
+    refused = call(base, admin, "POST", "/api/v1/orders", named)
+    assert refused.status_code == 422, refused.text
+    assert "customer.language" in refused.json()["detail"]  # names the field
+    named["customer"] = ORDER["customer"] | {"language": "fr-CA"}
+    assert call(base, admin, "POST", "/api/v1/orders", named).status_code == 201
+    order = call(base, admin, "GET", "/api/v1/orders/web:named-1").json()
+    assert (order["display_number"], order["customer"]["language"]) == ("#9001", "fr-CA")
+    assert order["lines"][0]["variant"] == "Blue / L"
+    schema = call(base, admin, "GET", "/openapi.json").json()["components"]["schemas"]
+    assert "fr-CA" in schema["CustomerIn"]["properties"]["language"]["anyOf"][0]["enum"]
+
+
 @pytest.mark.parametrize("text", ["PO\u0000-1", "PO-\udbde"])
 def test_text_the_database_cannot_store_is_refused_not_a_server_error(
     server: Server, text: str

@@ -1,6 +1,7 @@
 """Customer e-mail through a real SMTP server on loopback (aiosmtpd): each milestone of a
 backordered order reaches the customer once, in HTML and plain text, with the backordered
-quantities, the expected date and the signed link; templates can be overridden."""
+quantities, the products' names, the expected date in words and the signed link; templates can
+be overridden."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def settings(inbox: tuple[Inbox, int], tmp_path: Path) -> Settings:
         database_url="sqlite:///unused.db",
         smtp_url=f"smtp://127.0.0.1:{inbox[1]}",
         mail_from="Acme Shop <orders@shop.example>",
+        shop_name="Acme Shop",
         public_url="https://shop.example",
         notify_max_attempts=2,
         notify_retry_base_seconds=10,
@@ -56,12 +58,12 @@ def test_each_milestone_reaches_the_customer_once(app: Backorder, inbox: tuple[I
     (confirmed,) = box.messages
     assert confirmed["To"] == "500@example.com"
     assert confirmed["From"] == "Acme Shop <orders@shop.example>"
-    assert confirmed["Subject"] == "Your order web:500: 1 item on backorder"
+    assert confirmed["Subject"] == "Your order 500: Widget-Blue is on backorder"
     text, html = parts(confirmed)
-    assert "- 3 x WIDGET-BLUE, expected to ship by 2026-01-20" in text  # 3 of the 4 wait
-    assert "Ready now:\n- 1 x WIDGET-BLUE" in text
+    assert "- 3 x Widget-Blue: expected to ship by Tuesday, January 20" in text  # 3 of 4 wait
+    assert "Ready now:\n- 1 x Widget-Blue" in text
     assert "https://shop.example/api/v1/customer/orders/web:500?token=" in text
-    assert "cancel" in text and "<strong>2026-01-20</strong>" in html
+    assert "cancel" in text and "<strong>Tuesday, January 20</strong>" in html
     assert confirmed["Message-ID"] == f"<{log(app, 'web:500')[0]['message_id']}@shop.example>"
 
     receive_stock(app, "WIDGET-BLUE", 2)
@@ -70,13 +72,13 @@ def test_each_milestone_reaches_the_customer_once(app: Backorder, inbox: tuple[I
     assert deliver(app) == {"sent": 3}
     subjects = [m["Subject"] for m in box.messages[1:]]
     assert subjects == [
-        "Good news: 2 x WIDGET-BLUE for your order web:500 are in",
-        "Your order web:500 has shipped (in part)",
-        "Cancelled: 1 x WIDGET-BLUE from your order web:500",
+        "Your order 500: Widget-Blue is in stock",
+        "Your order 500: Widget-Blue is on its way (the rest follows)",
+        "Cancelled from your order 500: Widget-Blue",
     ]
     assert "1 more still waits" in parts(box.messages[1])[0]
-    assert "Tracking: 1Z999" in parts(box.messages[2])[0]
-    assert "We are refunding USD" in parts(box.messages[3])[0]  # paid at order
+    assert "Tracking number: 1Z999" in parts(box.messages[2])[0]
+    assert "We are refunding $19.99" in parts(box.messages[3])[0]  # paid at order
     assert deliver(app) == {}  # once each
     kinds = [(m["kind"], m["state"]) for m in log(app, "web:500") if m["channel"] == "email"]
     assert kinds == [
@@ -102,9 +104,9 @@ def test_status_updates_on_a_cadence_while_waiting_and_withdrawn_once_resolved(
     clock.advance(hours=1)
     assert send_due(app) == {"sent": 1}
     update = box.messages[-1]
-    assert update["Subject"] == "Your order web:800: still on its way to us"
+    assert update["Subject"] == "Your order 800: still on its way to us"
     text = parts(update)[0]
-    assert "- 2 x WIDGET-BLUE, expected to ship by 2026-02-04" in text
+    assert "- 2 x Widget-Blue: expected to ship by Wednesday, February 4" in text
 
     receive_stock(app, "WIDGET-BLUE", 2)
     ship_order(app, "web:800")
@@ -131,7 +133,7 @@ def test_no_backorder_no_confirmation_and_templates_can_be_overridden(
     receive_stock(app, "WIDGET-RED", 1)
     assert deliver(app) == {"sent": 2}
     assert [m["Subject"] for m in box.messages] == [
-        "Your order web:601: 1 item on backorder",
+        "Your order 601: Red is on backorder",
         "WIDGET-RED is here, Customer 601!",
     ]
     app.settings.email_off = ["backorder_confirmed"]  # this deployment does not send those
@@ -194,10 +196,12 @@ def test_the_customer_hears_of_a_new_date_once(app: Backorder, inbox: tuple[Inbo
     outcome = send_due(app)
     assert outcome == {"sent": 1}, [(m["kind"], m["last_error"]) for m in log(app, "web:1")]
     message = box.messages[1]
-    assert message["Subject"] == "Your order web:1: sooner than we said"
+    assert message["Subject"] == "Your order 1: sooner than we said"
     text, html = parts(message)
-    assert "4 x WIDGET-BLUE: now expected by 2026-01-18 (we said 2026-01-30)" in text
-    assert "<strong>2026-01-18</strong>" in html
+    assert (
+        "4 x Widget-Blue: now expected by Sunday, January 18 (we said Friday, January 30)" in text
+    )
+    assert "<strong>Sunday, January 18</strong>" in html
     plan(app)
     assert send_due(app) == {}
 
@@ -216,12 +220,13 @@ def test_a_delay_notice_offers_the_choice_under_the_policy(
     send_due(app)
     box, _ = inbox
     (notice,) = [m for m in box.messages if "delayed" in m["Subject"]]
-    assert notice["Subject"] == "Your order web:1 is delayed: please tell us what you prefer"
+    assert notice["Subject"] == "Your order 1 is delayed: please tell us what you prefer"
     text, html = parts(notice)
-    assert "- 4 x WIDGET-BLUE: we said 2026-01-30; we now expect to ship it by 2026-02-05" in text
+    said = "we said Friday, January 30; we now expect to ship it by Thursday, February 5"
+    assert f"- 4 x Widget-Blue: {said}" in text
     assert "https://shop.example/customer/orders/web:1/delay?token=" in text
     assert "&choice=accept" in text and "&choice=cancel" in text
-    assert "If we do not hear from you by 2026-01-30" in text  # silence: a first, short delay
+    assert "If we do not hear from you by Friday, January 30" in text  # silence: a short delay
     assert ">Accept the delay</a>" in html
     run_review(app)  # the same day: no second notice
     plan(app)

@@ -78,6 +78,9 @@ def test_a_shopify_order_becomes_an_order_once_and_unknown_variants_wait_for_an_
     green, red = order["lines"]
     assert (green["sku"], green["unit_price"], green["allocated"]) == ("IPOD-GREEN", "194.00", 1)
     assert (red["sku"], red["backordered"]) == ("IPOD-RED", 1)
+    # kept as the customer knows them: the shop's number, their language, the variants
+    assert (order["display_number"], order["customer"]["language"]) == ("#1001", "fr-CA")
+    assert (green["variant"], red["variant"]) == ("green", "red")
 
     (twice,) = ingest(shop, "shopify", fixture("shopify_order.json"))
     assert (twice.state, twice.ref) == ("duplicate", "shopify:450789469")
@@ -92,6 +95,7 @@ def test_a_woocommerce_guest_order_from_a_company_for_another_account(shop: Back
     order = order_view(shop, "woocommerce.eu:727")
     assert order["customer"]["id"] == "john.doe@example.com"
     assert order["customer"]["tier"] == "wholesale"
+    assert (order["display_number"], order["customer"]["language"]) == ("727", "es")
     assert order["shipping"]["method"] == "expedited"  # "Next Day Air"
     assert [line["unit_price"] for line in order["lines"]] == ["2.70", "12.00"]
     assert outcome.warnings == [

@@ -76,6 +76,7 @@ def settings(provider: Provider, inbox: tuple[Inbox, int]) -> Settings:
         database_url="sqlite:///unused.db",
         public_url="https://shop.example",
         mail_from="Acme Shop <orders@shop.example>",
+        shop_name="Acme Shop",
         smtp_url=f"smtp://127.0.0.1:{inbox[1]}",
         sms_url=provider.base,
         sms_account_sid=SID,
@@ -123,7 +124,7 @@ def test_customers_text_only_with_consent_and_the_provider_keeps_its_id(
     assert confirmed["To"] == "+15550100001" and confirmed["From"] == "+15550000000"
     body = confirmed["Body"]
     assert body.startswith(
-        "Acme Shop: order web:1 confirmed. 2 x WIDGET-BLUE (expected 2026-01-20)"
+        "Acme Shop: order 1 confirmed. On backorder: 2 x Widget-Blue, expected Tuesday, January 20."
     )
     assert "https://shop.example/api/v1/customer/orders/web:1?token=" in body
     (text,) = [m for m in log(app, "web:1") if m["channel"] == "sms" and m["state"] == "sent"]
@@ -136,7 +137,7 @@ def test_customers_text_only_with_consent_and_the_provider_keeps_its_id(
     receive_stock(app, "WIDGET-BLUE", 3)
     deliver(app)
     assert [t["To"] for t in provider.texts[1:]] == ["+15550100002"]
-    assert "good news, 1 x WIDGET-BLUE for order web:2 is in stock" in provider.texts[1]["Body"]
+    assert "good news, 1 x Widget-Blue from order 2 is in stock" in provider.texts[1]["Body"]
 
 
 def test_provider_faults_back_off_then_succeed_or_die_at_once(
@@ -286,9 +287,10 @@ def test_a_run_of_changes_to_one_order_is_folded_into_one_message(
     clock.advance(seconds=31)
     assert send_due(app) == {"sent": 1}  # ... and tells all three in one message
     allocated = box.messages[-1]
-    assert allocated["Subject"] == (
-        "Good news: 2 x WIDGET-BLUE, 1 x WIDGET-RED, 2 x WIDGET-RED for your order web:50 are in"
-    )
+    assert allocated["Subject"] == "Your order 50: 2 items are in stock"
+    text = parts(allocated)[0]
+    assert "- 2 x Widget-Blue\n- 1 x Widget-Red (2 more still wait;" in text
+    assert "- 2 x Widget-Red\n" in text
     (message,) = [m for m in log(app, "web:50") if m["kind"] == "allocated"]
     assert len(message["folded"]) == 2
     clock.advance(seconds=120)

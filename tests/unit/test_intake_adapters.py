@@ -99,6 +99,36 @@ def test_the_samples_convert(channel: str) -> None:
     assert adapter.convert(payload).order["lines"]
 
 
+def test_each_channel_gives_the_number_the_customer_knows_their_language_and_variants() -> None:
+    def converted(channel: str, document: Any) -> Converted:
+        (payload,) = ADAPTERS[channel].split(json.dumps(document))
+        return ADAPTERS[channel].convert(payload)
+
+    shopify = converted("shopify", SAMPLES["shopify"]).order
+    assert shopify["display_number"] == "#1001"  # `name`, not the id 450789469
+    assert shopify["customer"]["language"] == "fr-CA"  # customer_locale
+    assert [line["variant"] for line in shopify["lines"]] == ["green", "red"]
+    woo = converted("woocommerce", SAMPLES["woocommerce"]).order
+    assert woo["display_number"] == "727"
+    assert woo["customer"]["language"] == "es"  # meta_data wpml_language
+    amazon = converted("amazon", SAMPLES["amazon"]).order
+    assert amazon["display_number"] == "902-3159896-1390916"  # the buyer knows Amazon's id
+
+    # What a shop leaves out, or sends that we have no words for, is left out with a warning:
+    # the order is still taken, and speaks the shop's language.
+    odd = SAMPLES["shopify"] | {"customer_locale": "xx-Nowhere", "name": None}
+    odd["line_items"] = [SAMPLES["shopify"]["line_items"][0] | {"variant_title": "x" * 201}]
+    result = converted("shopify", odd)
+    assert result.order["display_number"] is None and result.order["customer"]["language"] is None
+    assert result.order["lines"][0]["variant"] is None
+    assert any("customer_locale 'xx-Nowhere'" in warning for warning in result.warnings)
+    assert any("variant_title left out" in warning for warning in result.warnings)
+    plain = SAMPLES["woocommerce"] | {"meta_data": [{"key": "_billing_vat", "value": "x"}]}
+    assert converted("woocommerce", plain).order["customer"]["language"] is None
+    lang = SAMPLES["woocommerce"] | {"meta_data": [{"key": "language", "value": "de_AT"}]}
+    assert converted("woocommerce", lang).order["customer"]["language"] == "de-AT"  # as BCP 47
+
+
 def test_csv_rows_are_grouped_into_orders_by_order_id() -> None:
     adapter = ADAPTERS["csv"]
     first, second = adapter.split(PARTNER_CSV)
@@ -110,6 +140,13 @@ def test_csv_rows_are_grouped_into_orders_by_order_id() -> None:
     ]
     assert order["customer"]["tier"] == "wholesale" and order["shipping"]["method"] == "expedited"
     assert order["lines"][0]["unit_price"] == "150"
+    assert order["display_number"] is None and order["customer"]["language"] is None
+    named = "order_id,placed_at,customer_id,sku,quantity,display_number,language,variant\n"
+    named += "9,2026-03-02T09:15:00Z,C,MUG,1,#9001,en-GB,Blue / L\n"
+    (payload,) = adapter.split(named)
+    order = adapter.convert(payload).order
+    assert (order["display_number"], order["customer"]["language"]) == ("#9001", "en-GB")
+    assert order["lines"][0]["variant"] == "Blue / L"
     (broken,) = adapter.split("sku,quantity\nA,1\n")
     with pytest.raises(Unreadable, match="lacks order_id, placed_at, customer_id"):
         adapter.convert(broken)

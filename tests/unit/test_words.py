@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from backorder.words import count, day, locale_of, money
+from backorder.words import LANGUAGES, count, day, language_tag, locale_of, money, reason_in_words
 
 THURSDAY = date(2027, 1, 14)
 
@@ -39,3 +39,18 @@ def test_counts_say_one_unit_and_many_units() -> None:
     assert [count(n, "unit") for n in (0, 1, 2)] == ["0 units", "1 unit", "2 units"]
     assert count(1, "day") == "1 day" and count(1200, "day") == "1,200 days"
     assert count(2, "delivery", "deliveries") == "2 deliveries"
+
+
+def test_a_language_tag_is_written_as_bcp_47_writes_it_or_refused() -> None:
+    assert language_tag("fr_CA") == "fr-CA" and language_tag("en-gb") == "en-GB"
+    assert language_tag("zh-CN") == "zh-Hans-CN"  # as CLDR names it, and listed
+    assert language_tag("xx-Nowhere") is None and language_tag("") is None
+    assert all(language_tag(tag) == tag for tag in LANGUAGES)
+
+
+def test_a_cancellation_reason_reads_as_words() -> None:
+    assert reason_in_words("customer_self_service") == "you cancelled it"
+    assert reason_in_words("discontinued") == "it has been discontinued"
+    assert reason_in_words("found it elsewhere") == "found it elsewhere"  # an operator's words
+    assert reason_in_words("channel_cancelled") == "channel cancelled"  # a code we do not know
+    assert reason_in_words("") == "cancelled"

@@ -41,6 +41,7 @@ def test_each_purchase_order_is_a_payload_mapped_onto_the_canonical_order() -> N
     )
     order = ADAPTER.convert(rush).order
     assert order["external_id"] == "ACMEBUYER.4500012345"
+    assert order["display_number"] == "4500012345"  # the buyer knows its own PO number
     assert order["placed_at"] == "2026-11-20T00:00:00Z"
     assert order["customer"] == {
         "id": "ACME-01",

@@ -109,6 +109,7 @@ class Customer:
     phone: str | None = None
     tier: Tier = Tier.STANDARD
     sms_consent: bool = False  # agreed to order updates by text message
+    language: str | None = None  # a BCP 47 tag ("fr-CA"), when the channel said
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class LineRequest:
     sku: str
     quantity: int
     unit_price: Decimal | None = None
+    variant: str | None = None  # as the shop named it on the order: "Blue / L"
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class OrderRequest:
     currency: str
     terms: OrderTerms
     lines: tuple[LineRequest, ...]
+    display_number: str | None = None  # the shop's own number, as the customer knows it
 
     @property
     def ref(self) -> str:

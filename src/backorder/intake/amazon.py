@@ -3,14 +3,15 @@
 list, bare or inside `payload`) or as the two API responses side by side in a JSON array
 (paired by `AmazonOrderId`).
 
-Mapped: `AmazonOrderId` (the external id), `PurchaseDate`, the currency of `OrderTotal` (else
-of the first item's price), the buyer (`BuyerInfo.BuyerEmail` when Amazon shares it, else a
-customer id made from the order id; Amazon hides contact details, so their absence is not
-worth a warning), `IsBusinessOrder` (a wholesale buyer), `IsPrime` or a
-`ShipmentServiceLevelCategory` of Expedited, NextDay, SecondDay, Priority or SameDay
-(expedited), and the items: `SellerSKU` (else `asin:<ASIN>` for the alias table),
-`QuantityOrdered`, and the unit price `(ItemPrice - PromotionDiscount) / QuantityOrdered`.
-Items with nothing ordered (cancelled by the buyer) are left out, with a warning."""
+Mapped: `AmazonOrderId` (the external id, and the number the buyer knows), `PurchaseDate`,
+the currency of `OrderTotal` (else of the first item's price), the buyer
+(`BuyerInfo.BuyerEmail` when Amazon shares it, else a customer id made from the order id;
+Amazon hides contact details, so their absence is not worth a warning), `IsBusinessOrder` (a
+wholesale buyer), `IsPrime` or a `ShipmentServiceLevelCategory` of Expedited, NextDay,
+SecondDay, Priority or SameDay (expedited), and the items: `SellerSKU` (else `asin:<ASIN>`
+for the alias table), `QuantityOrdered`, and the unit price `(ItemPrice - PromotionDiscount)
+/ QuantityOrdered`. Items with nothing ordered (cancelled by the buyer) are left out, with a
+warning."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from backorder.intake.base import (
     money,
     need,
     text_of,
+    words_of,
 )
 
 FAST = {"expedited", "nextday", "secondday", "priority", "sameday"}
@@ -98,6 +100,7 @@ class AmazonAdapter:
             {
                 "channel": self.channel,
                 "external_id": order_id,
+                "display_number": words_of(order_id, 64, "AmazonOrderId", warnings),
                 "placed_at": need(order, "PurchaseDate"),
                 "customer": {
                     "id": email or f"amazon-buyer-{order_id}",

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from backorder.canonical import unreadable_number
+from backorder.words import language_tag
 
 
 class Unreadable(Exception):
@@ -186,3 +187,28 @@ def money(value: Any, where: str) -> str | None:
         return format(amount.quantize(Decimal("0.0001")).normalize(), "f")
     except ArithmeticError:
         raise Unreadable(f"{where}: {value!r} is not an amount") from None
+
+
+def words_of(value: Any, limit: int, what: str, warnings: list[str]) -> str | None:
+    """A name the customer reads (an order number, a variant) as the canonical order takes
+    it: text up to `limit` characters with no NUL; otherwise left out, with a warning (the
+    order is still taken: the customer's words are not worth losing it over)."""
+    text = text_of(value)
+    if text is None or isinstance(value, dict | list | bool):
+        return None
+    if len(text) > limit or "\x00" in text:
+        warnings.append(f"{what} left out: more than {limit} characters or a NUL")
+        return None
+    return text
+
+
+def language_of(value: Any, what: str, warnings: list[str]) -> str | None:
+    """A customer's language as the canonical order takes it ("fr-CA"); a tag we have no
+    words for is left out with a warning (the shop's language is used instead)."""
+    text = text_of(value)
+    if text is None or isinstance(value, dict | list | bool):
+        return None
+    tag = language_tag(text[:35])
+    if tag is None:
+        warnings.append(f"{what} {text[:35]!r} is not a language we have words for: left out")
+    return tag

@@ -3,10 +3,13 @@ next to each other). Headers, in any order:
 
     order_id, placed_at, customer_id, sku, quantity          required
     customer_name, email, phone, tier, currency, shipping,   optional; order fields are read
-    preference, payment_timing, expedite, unit_price         from the order's first row
+    preference, payment_timing, expedite, unit_price,        from the order's first row
+    display_number, language, variant
 
-`placed_at` is ISO 8601 with a time zone; `shipping` is standard or expedited; `expedite`
-is true/false (also yes/no, 1/0); `unit_price` a decimal such as 19.99."""
+`placed_at` is ISO 8601 with a time zone; `shipping` is standard or expedited; `expedite` is
+true/false (also yes/no, 1/0); `unit_price` a decimal such as 19.99; `display_number` the
+order's number as the customer knows it; `language` the customer's (en-GB, de, fr-CA);
+`variant` the line's, as the shop names it."""
 
 from __future__ import annotations
 
@@ -14,12 +17,20 @@ import csv
 import io
 from typing import Any
 
-from backorder.intake.base import Converted, Payload, Unreadable, money, text_of
+from backorder.intake.base import (
+    Converted,
+    Payload,
+    Unreadable,
+    language_of,
+    money,
+    text_of,
+    words_of,
+)
 
 REQUIRED = ("order_id", "placed_at", "customer_id", "sku", "quantity")
 ORDER_FIELDS = (
     "placed_at", "customer_id", "customer_name", "email", "phone", "tier", "currency",
-    "shipping", "preference", "payment_timing", "expedite",
+    "shipping", "preference", "payment_timing", "expedite", "display_number", "language",
 )  # fmt: skip
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 
@@ -86,6 +97,7 @@ class CsvAdapter:
         order: dict[str, Any] = {
             "channel": self.channel,
             "external_id": first["order_id"],
+            "display_number": words_of(first.get("display_number"), 64, "display_number", warnings),
             "placed_at": first["placed_at"],
             "customer": {
                 "id": first["customer_id"],
@@ -93,6 +105,7 @@ class CsvAdapter:
                 "email": text_of(first.get("email")),
                 "phone": text_of(first.get("phone")),
                 "tier": first.get("tier") or "standard",
+                "language": language_of(first.get("language"), "language", warnings),
             },
             "currency": first.get("currency") or "USD",
             "shipping": {
@@ -101,12 +114,14 @@ class CsvAdapter:
             },
             "payment_timing": first.get("payment_timing") or "at_order",
             "expedite": expedite in TRUE,
-            "lines": [self._line(row, number) for number, row in enumerate(rows, start=1)],
+            "lines": [
+                self._line(row, number, warnings) for number, row in enumerate(rows, start=1)
+            ],
         }
         return Converted(order, warnings)
 
     @staticmethod
-    def _line(row: dict[str, str], number: int) -> dict[str, Any]:
+    def _line(row: dict[str, str], number: int, warnings: list[str]) -> dict[str, Any]:
         try:
             quantity: Any = int(row["quantity"])
         except ValueError:
@@ -115,6 +130,7 @@ class CsvAdapter:
             "sku": row["sku"],
             "quantity": quantity,
             "unit_price": money(row.get("unit_price"), f"line {number} unit_price"),
+            "variant": words_of(row.get("variant"), 200, f"line {number} variant", warnings),
         }
 
 

@@ -1,9 +1,10 @@
 """Shopify: the Order object of the Admin REST API, as the `orders/create` webhook and
 GET /admin/api/…/orders/{id}.json (inside `{"order": …}`) deliver it.
 
-Mapped: `id` (the external id), `created_at`, `currency`, the customer (`customer.id`,
+Mapped: `id` (the external id), `name` ("#1001": the number the customer knows),
+`customer_locale` (the customer's language), `created_at`, `currency`, the customer (`customer.id`,
 names, `email`/`contact_email`, `phone`), `line_items` (`sku`, else `variant:<variant_id>`
-for the alias table; `quantity`; `price` less the line's `discount_allocations`),
+for the alias table; `quantity`; `price` less the line's `discount_allocations`; `variant_title`),
 `shipping_lines` (express, expedited, overnight, next-day or priority services are
 expedited), `financial_status` (paid: payment at order; authorized or pending: at shipment),
 and the buyer: a B2B `company`, or a customer tag `wholesale`/`b2b`, is a wholesale buyer;
@@ -19,12 +20,14 @@ from backorder.intake.base import (
     Payload,
     Unreadable,
     channel_sku,
+    language_of,
     listed,
     load_json,
     money,
     need,
     split_json,
     text_of,
+    words_of,
 )
 
 FAST = ("express", "expedited", "overnight", "next day", "next-day", "priority", "one day")
@@ -95,6 +98,7 @@ class ShopifyAdapter:
             {
                 "channel": self.channel,
                 "external_id": str(need(order, "id")),
+                "display_number": words_of(order.get("name"), 64, "name", warnings),
                 "placed_at": need(order, "created_at"),
                 "customer": {
                     "id": who,
@@ -104,6 +108,9 @@ class ShopifyAdapter:
                     or text_of(customer.get("phone"))
                     or text_of(address.get("phone")),
                     "tier": tier,
+                    "language": language_of(
+                        order.get("customer_locale"), "customer_locale", warnings
+                    ),
                 },
                 "currency": need(order, "currency"),
                 "shipping": {"method": "expedited" if is_fast(services) else "standard"},
@@ -132,7 +139,10 @@ class ShopifyAdapter:
                     warnings.append(f"line item {number}: discount exceeds the price")
                     net = Decimal(0)
                 price = money(net, f"line item {number} price")
-        return {"sku": sku, "quantity": quantity, "unit_price": price}
+        variant = words_of(
+            item.get("variant_title"), 200, f"line item {number} variant_title", warnings
+        )
+        return {"sku": sku, "quantity": quantity, "unit_price": price, "variant": variant}
 
 
 ADAPTER = ShopifyAdapter()

@@ -1,6 +1,8 @@
 """WooCommerce: the order object of the WooCommerce REST API (v3) and its order webhooks.
 
-Mapped: `id` (the external id), `date_created_gmt` (UTC; else `date_created`, taken as UTC
+Mapped: `id` (the external id), `number` (the number the customer knows), the language
+in the order's `meta_data` (`wpml_language`, `trp_language`, `language` or `locale`, when a
+multilingual plugin keeps one), `date_created_gmt` (UTC; else `date_created`, taken as UTC
 with a warning), `currency`, the buyer (`customer_id`, else the billing e-mail; billing
 names, e-mail and phone; a billing `company` makes a wholesale buyer), `line_items`
 (`sku`, else `variation:<variation_id>` or `product:<product_id>` for the alias table;
@@ -18,14 +20,30 @@ from backorder.intake.base import (
     Payload,
     Unreadable,
     channel_sku,
+    language_of,
     listed,
     load_json,
     money,
     need,
     split_json,
     text_of,
+    words_of,
 )
 from backorder.intake.shopify import is_fast
+
+# Where multilingual-shop plugins keep the language an order was placed in (WPML,
+# TranslatePress, and a plain `language`/`locale`), among the order's `meta_data`.
+LANGUAGE_KEYS = ("wpml_language", "trp_language", "language", "locale")
+
+
+def _language(order: dict[str, Any], warnings: list[str]) -> str | None:
+    meta = {
+        str(entry.get("key")): entry.get("value")
+        for entry in listed(order, "meta_data")
+        if isinstance(entry, dict)
+    }
+    key = next((key for key in LANGUAGE_KEYS if text_of(meta.get(key))), None)
+    return None if key is None else language_of(meta[key], f"meta_data {key}", warnings)
 
 
 class WooCommerceAdapter:
@@ -70,6 +88,7 @@ class WooCommerceAdapter:
             {
                 "channel": self.channel,
                 "external_id": str(need(order, "id")),
+                "display_number": words_of(order.get("number"), 64, "number", warnings),
                 "placed_at": placed,
                 "customer": {
                     "id": who,
@@ -77,6 +96,7 @@ class WooCommerceAdapter:
                     "email": email,
                     "phone": text_of(billing.get("phone")),
                     "tier": "wholesale" if text_of(billing.get("company")) else "standard",
+                    "language": _language(order, warnings),
                 },
                 "currency": need(order, "currency"),
                 "shipping": {"method": "expedited" if is_fast(services) else "standard"},

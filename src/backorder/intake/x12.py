@@ -17,7 +17,8 @@ and each `PO1` (`PO102` quantity in each, `PO104` unit price, and the item ids: 
 part number `VP`, `VN` or `SK` is our SKU; the buyer's part number `BP`, a UPC `UP`/`UK`/`UA`
 or `EN`, or the buyer's item number `IN` go to the alias table as `bp:…`, `upc:…`, `in:…`).
 `CTT01`, when present, must count the PO1 lines. Partners are businesses: the buyer is
-wholesale and pays on invoice (at shipment).
+wholesale and pays on invoice (at shipment). The PO number alone is the order's display
+number: the one the buyer knows.
 
 The 997 says whether each transaction set could be read (A) or not (R, with the segment
 and element in error); whether the order can be filled is the dead-letter store's business.
@@ -443,6 +444,7 @@ def read_850(interchange: Interchange, tset: TransactionSet) -> Converted:
         {
             "channel": "x12",
             "external_id": f"{sender}.{number}",
+            "display_number": number if len(number) <= 64 else None,
             "placed_at": datetime.combine(placed, datetime.min.time()).isoformat() + "Z",
             "customer": {
                 "id": who or sender,

@@ -10,33 +10,29 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.policy import default
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    pass_context,
+)
+from jinja2.runtime import Context
 
+from backorder import words
 from backorder.canonical import is_address
 from backorder.domain.events import line_entries
 from backorder.notify import Sent
-
-REASONS = {
-    "customer": "at your request",
-    "not_backorderable": "it cannot be backordered",
-    "discontinued": "it has been discontinued",
-    "over_customer_limit": "it is over the limit per customer",
-    "over_backorder_cap": "we are not taking more orders of it for now",
-    "backorder_window_closed": "we are no longer taking orders of it",
-    "no_known_date": "we do not know yet when it will be back in stock",
-    "lead_time_too_long": "it would take too long to come back in stock",
-    "supplier_unreliable": "we cannot promise a date for it with confidence",
-    "customer_request": "at your request",
-    "delay_cancelled": "you chose to cancel it after our delay notice",
-    "delay_not_accepted": "it was delayed and we did not hear that you accept the new date",
-}
 
 
 def milestone(event_type: str, payload: dict[str, Any]) -> str | None:
@@ -94,8 +90,47 @@ def parse_smtp_url(url: str) -> Smtp:
     )
 
 
+@pass_context
+def _day(context: Context, value: date | str | None) -> str:
+    """A date in words in the message's language: "Tuesday, January 20"."""
+    if value is None or value == "":
+        return ""
+    when = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return words.day(when, context.get("locale") or words.DEFAULT_LOCALE, context.get("today"))
+
+
+@pass_context
+def _money(context: Context, value: Decimal | str | int | None) -> str:
+    """An amount in the order's currency, with its symbol: "$59.97", "59,97 €"."""
+    locale = context.get("locale") or words.DEFAULT_LOCALE
+    return words.money(value, str(context.get("currency") or "USD"), locale)
+
+
+def fact(value: Any) -> str:
+    """A staff alert's fact in words: order lines as "2 x BOWL" (and how late), a list
+    joined, nothing as "none", never a Python repr."""
+    if value is None or value == [] or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        sku = value.get("sku")
+        units = next((value[k] for k in ("backordered", "units", "quantity") if k in value), None)
+        if sku is not None and units is not None:
+            late = value.get("days")
+            return f"{units} x {sku}" + (f", {words.count(int(late), 'day')} late" if late else "")
+        return ", ".join(f"{str(k).replace('_', ' ')} {fact(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(fact(item) for item in value)
+    return str(value)
+
+
 class Templates:
-    """The message templates: a deployment's own folder first, then the built-in ones."""
+    """The message templates: a deployment's own folder first, then the built-in ones.
+
+    Whitespace is the template's as written (no `trim_blocks`): a tag at the end of a line
+    of text must not take that line's break with it, or a plain-text message runs two
+    lines together. A template controls its own line breaks with `{%- … -%}`."""
 
     def __init__(self, folder: Path | None = None) -> None:
         loaders: list[Any] = [FileSystemLoader(str(folder))] if folder else []
@@ -104,10 +139,11 @@ class Templates:
             loader=ChoiceLoader(loaders),
             autoescape=lambda name: bool(name and name.endswith(".html")),
             undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self.env.filters["day"] = _day
+        self.env.filters["money"] = _money
+        self.env.filters["fact"] = fact
 
     def render(
         self, kind: str, context: dict[str, Any], folder: str = "email"
@@ -125,26 +161,70 @@ class Templates:
         return self.env.get_template(f"sms/{kind}.txt").render(context)
 
 
+@dataclass(frozen=True)
+class Shop:
+    """Who the messages come from, as the customer knows the shop."""
+
+    name: str
+    support_email: str | None = None
+    language: str = words.DEFAULT_LOCALE
+    logo_url: str | None = None
+    colour: str = "#1f4e79"
+
+
+def label(name: str | None, variant: str | None, sku: str) -> str:
+    """A line's product as the customer knows it: "Blue mug (Large)"; the SKU when the
+    catalogue has no name for it."""
+    what = (name or "").strip() or sku
+    return f"{what} ({variant})" if variant else what
+
+
+def named(entry: dict[str, Any], view: dict[str, Any] | None) -> dict[str, Any]:
+    """A line entry of an event with the product's name and variant, as the order has them."""
+    names = {line["line"]: line for line in (view or {}).get("lines", [])}
+    line = names.get(entry.get("line")) if isinstance(entry.get("line"), int) else None
+    name = entry.get("name") or (line or {}).get("name")
+    variant = entry.get("variant") or (line or {}).get("variant")
+    sku = str(entry.get("sku") or (line or {}).get("sku") or "")
+    return entry | {"name": name, "variant": variant, "label": label(name, variant, sku)}
+
+
 def context_of(
-    payloads: list[dict[str, Any]], view_url: str, link_days: int, shop: str
+    payloads: list[dict[str, Any]],
+    view_url: str,
+    link_days: int,
+    shop: Shop,
+    view: dict[str, Any] | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """What a template may use: the first event's fields; `items`, every event the message
     tells of (later changes of the same kind to the same order are folded into one message);
-    the lines that wait and those ready; the customer link; and whether the customer paid at
-    order (so is refunded) or pays at shipment."""
+    the lines that wait and those ready; the customer link; whether the customer paid at
+    order (so is refunded) or pays at shipment; and the words the customer knows: the order's
+    `number` (the shop's own), each line's `label` (product name and variant), `reason_text`
+    for a cancellation, and the `locale` the `day` and `money` filters write in (the
+    customer's language, else the shop's), with the shop's name and support address."""
     payload = payloads[0]
-    lines = line_entries(payload)
     terms = payload.get("terms") or {}
     items = [
-        item | {"reason_text": REASONS.get(str(item.get("reason")), str(item.get("reason") or ""))}
+        named(item, view) | {"reason_text": words.reason_in_words(str(item.get("reason") or ""))}
         for item in payloads
     ]
+    for item in items:
+        if isinstance(item.get("lines"), list):  # a shipment's lines
+            item["lines"] = [named(line, view) for line in line_entries(item)]
+    lines = [named(line, view) for line in line_entries(payload)]
     refund = sum((Decimal(str(item.get("value") or 0)) for item in payloads), Decimal(0))
     timing = payload.get("payment_timing") or terms.get("payment_timing")
+    ref = str(payload.get("order_ref") or "")
+    customer = payload.get("customer") or {}
+    language = ((view or {}).get("customer") or {}).get("language") or customer.get("language")
     return payload | {
-        "order_ref": payload.get("order_ref"),
-        "customer": payload.get("customer") or {},
+        "order_ref": ref,
+        "number": (view or {}).get("display_number") or ref.partition(":")[2] or ref,
+        "customer": customer,
         "items": items,
+        "lines": lines,
         "waiting": [line for line in lines if line.get("backordered")],
         "ready": [line for line in lines if line.get("allocated")],
         "view_url": view_url,
@@ -152,7 +232,12 @@ def context_of(
         "paid": timing != "at_ship",
         "refund": refund,
         "reason_text": items[0]["reason_text"],
-        "shop": shop,
+        "shop": shop.name,
+        "support_email": shop.support_email,
+        "shop_logo_url": shop.logo_url,
+        "shop_colour": shop.colour,
+        "locale": words.locale_of(language, shop.language),
+        "today": today,
     }
 
 
@@ -161,9 +246,12 @@ def message_domain(mail_from: str) -> str:
     return mail_from.rsplit("@", 1)[-1].strip(" >") or "backorder"
 
 
-def shop_name(mail_from: str) -> str:
-    """How texts sign: the display name of the From address."""
-    return parseaddr(mail_from)[0] or "Backorder"
+# Headers folded at 78 characters are folded badly by the standard library when they hold a
+# parenthesis (the whole subject moves to a continuation line, and the reader's mail program
+# shows it with a leading space: "Subject:\n Your order #9001: Blue mug (Large) …"). Lines
+# may be 998 characters long (RFC 5322 2.1.1): a subject fits on one. (Only the headers: the
+# bodies are encoded first, with the usual policy.)
+HEADERS_ON_ONE_LINE = default.clone(max_line_length=998)
 
 
 def compose(
@@ -185,8 +273,9 @@ def compose(
     if unsubscribe_url:  # one click, from the mail program (RFC 8058)
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(text)
+    message.set_content(text)  # bodies encoded for lines of 78 characters, as before
     message.add_alternative(html, subtype="html")
+    message.policy = HEADERS_ON_ONE_LINE  # what the headers are written with
     return message
 
 

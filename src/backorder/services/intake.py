@@ -101,6 +101,8 @@ def _insert_order(
         "customer_phone": customer.phone,
         "customer_tier": customer.tier.value,
         "customer_sms_consent": customer.sms_consent,
+        "customer_language": customer.language,
+        "display_number": request.display_number,
         "currency": request.currency,
         "shipping_method": terms.shipping_method.value,
         "shipping_preference": terms.preference.value,
@@ -159,6 +161,7 @@ def _split_and_record(
             {
                 "line_no": number,
                 "product_id": row.id,
+                "variant": wanted.variant,
                 "quantity": wanted.quantity,
                 "allocated": split.allocate,
                 "backordered": split.backorder,

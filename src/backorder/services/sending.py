@@ -274,7 +274,13 @@ class _Writer:
             )
         self.templates: email.Templates | None = None
         self.reports: dict[str, render.MailParts] = {}
-        self.shop = email.shop_name(settings.mail_from)
+        self.shop = email.Shop(
+            name=settings.shop_name,
+            support_email=settings.shop_support_email,
+            language=settings.shop_language,
+            logo_url=settings.shop_logo_url,
+            colour=settings.shop_colour,
+        )
 
     def send(self, row: Any, payloads: list[dict[str, Any]]) -> Sent:
         if row.channel == "email" and self.smtp is None:
@@ -289,7 +295,7 @@ class _Writer:
         staff = row.type in ("alert_raised", "alert_resolved")
         try:
             if staff:
-                context = row.payload | {"shop": self.shop}
+                context = row.payload | {"shop": self.shop.name}
                 unsubscribe = None
             else:
                 made = self._customer_context(row, payloads)
@@ -346,20 +352,34 @@ class _Writer:
         unsubscribe: str | None = link.replace("?token=", "/unsubscribe?token=", 1)
         if row.channel == "sms":
             unsubscribe = None
-        context = email.context_of(payloads, link, self.app.settings.customer_link_days, self.shop)
+        view = order_view(self.app, ref)
+        context = email.context_of(
+            payloads,
+            link,
+            self.app.settings.customer_link_days,
+            self.shop,
+            view,
+            self.app.now().date(),
+        )
         if row.kind == "status_update":
-            view = order_view(self.app, ref)
-            waiting = [line for line in view["lines"] if line["backordered"]]
+            waiting = [email.named(line, view) for line in view["lines"] if line["backordered"]]
             if not waiting:  # fulfilled or cancelled since: nothing to tell
                 return Sent(False, None, "nothing waits any more", withdrawn=True)
             context |= {"waiting": waiting, "status": view["status"]}
         if row.kind == "eta_changed":
-            items = _new_dates(context["items"], order_view(self.app, ref))
-            if not items:  # served, cancelled or back on the date told: nothing to tell
+            moved = _new_dates(context["items"], view)
+            if not moved:  # served, cancelled or back on the date told: nothing to tell
                 return Sent(False, None, "the date told holds again", withdrawn=True)
+            noticed = {notice["line"]: notice["revised"] for notice in view["delays"]}
+            items = [
+                email.named(item, view)
+                for item in moved
+                if item["line"] not in noticed or noticed[item["line"]] != item["eta"]
+            ]
+            if not items:  # the customer has the news already
+                return Sent(False, None, "a delay notice gave the new date", withdrawn=True)
             context |= {"items": items}
         if row.kind == "delay_notice":
-            view = order_view(self.app, ref)
             still = {line["line"] for line in view["lines"] if line["backordered"]}
             lines = [line for line in context["lines"] if line["line"] in still]
             if not lines:  # served or cancelled since: nothing is delayed any more

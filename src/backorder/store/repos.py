@@ -192,6 +192,7 @@ def context_from_row(row: RowMapping) -> OrderContext:
             phone=row["customer_phone"],
             tier=Tier(row["customer_tier"]),
             sms_consent=bool(row["customer_sms_consent"]),
+            language=row.get("customer_language"),
         ),
         currency=row["currency"],
         terms=OrderTerms(
@@ -255,6 +256,7 @@ LINE_COLUMNS = (
     orders.c.customer_phone,
     orders.c.customer_tier,
     orders.c.customer_sms_consent,
+    orders.c.customer_language,
     orders.c.currency,
     orders.c.shipping_method,
     orders.c.shipping_preference,
