@@ -15,6 +15,9 @@ from babel.dates import format_date, format_skeleton
 from babel.localedata import locale_identifiers
 from babel.numbers import format_currency, format_decimal
 
+# One list of reasons in words, read here by the messages and the pages alike.
+from backorder.domain.reasons import reason_in_words as reason_in_words
+
 DEFAULT_LOCALE = "en"
 
 
@@ -86,32 +89,3 @@ def count(number: int, one: str, many: str | None = None) -> str:
     """ "1 unit", "3 units", "0 units"; `many` for a plural that is not `one` + "s"."""
     word = one if number == 1 else (many or f"{one}s")
     return f"{number:,} {word}"
-
-
-# Why units were cancelled, as the customer reads it (the reasons the engine records; an
-# operator's own words are shown as written).
-REASONS = {
-    "customer_self_service": "you cancelled it",
-    "customer_request": "you asked us to cancel it",
-    "customer": "you asked us to cancel it",
-    "delay_cancelled": "you chose to cancel it after our delay notice",
-    "delay_not_accepted": "it was delayed and we did not hear that the new date suits you",
-    "not_backorderable": "it is out of stock and cannot be backordered",
-    "discontinued": "it has been discontinued",
-    "over_customer_limit": "it is over the limit per customer",
-    "over_backorder_cap": "we are not taking more orders of it for now",
-    "backorder_window_closed": "we are no longer taking orders of it",
-    "no_known_date": "we do not know yet when it will be back in stock",
-    "lead_time_too_long": "it would take too long to come back in stock",
-    "supplier_unreliable": "we cannot promise a date for it with confidence",
-}
-
-
-def reason_in_words(reason: str) -> str:
-    """A cancellation reason as the customer reads it: "you cancelled it", not
-    `customer_self_service`. A reason we do not know is shown as written (an operator's
-    words), a code's underscores as spaces."""
-    code = reason.strip()
-    if not code:
-        return "cancelled"
-    return REASONS.get(code.lower(), code.replace("_", " "))

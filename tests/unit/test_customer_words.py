@@ -14,14 +14,14 @@ from backorder.domain.reasons import reason_in_words
     ("reason", "words"),
     [
         ("customer_self_service", "you cancelled it"),
-        ("delay_cancelled", "you cancelled it after our delay notice"),
+        ("delay_cancelled", "you chose to cancel it after our delay notice"),
         ("discontinued", "it has been discontinued"),
         ("staff", "the shop cancelled it"),
-        ("marketplace", "cancelled by the marketplace"),
+        ("marketplace", "the marketplace cancelled it"),
         ("found it elsewhere", "found it elsewhere"),  # an operator's own words, as written
         ("some_new_reason", "some new reason"),
-        (None, "cancelled"),
-        ("  ", "cancelled"),
+        (None, "it was cancelled"),
+        ("  ", "it was cancelled"),
     ],
 )
 def test_reasons_in_words(reason: str | None, words: str) -> None:

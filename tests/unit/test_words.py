@@ -52,5 +52,7 @@ def test_a_cancellation_reason_reads_as_words() -> None:
     assert reason_in_words("customer_self_service") == "you cancelled it"
     assert reason_in_words("discontinued") == "it has been discontinued"
     assert reason_in_words("found it elsewhere") == "found it elsewhere"  # an operator's words
-    assert reason_in_words("channel_cancelled") == "channel cancelled"  # a code we do not know
-    assert reason_in_words("") == "cancelled"
+    assert reason_in_words("a_code_we_do_not_know") == "a code we do not know"
+    assert reason_in_words("shop:inventory") == "the shop cancelled it: it is out of stock"
+    assert reason_in_words("shop:whatever") == "the shop cancelled it"
+    assert reason_in_words("") == "it was cancelled"

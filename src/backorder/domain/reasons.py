@@ -7,11 +7,11 @@ from __future__ import annotations
 # what it means to the customer whose order it is.
 REASONS: dict[str, str] = {
     "customer_self_service": "you cancelled it",
-    "customer_request": "cancelled at your request",
-    "customer": "cancelled at your request",
-    "delay_cancelled": "you cancelled it after our delay notice",
-    "delay_not_accepted": "it was delayed and we did not hear that you accept the new date",
-    "not_backorderable": "it cannot be backordered",
+    "customer_request": "you asked us to cancel it",
+    "customer": "you asked us to cancel it",
+    "delay_cancelled": "you chose to cancel it after our delay notice",
+    "delay_not_accepted": "it was delayed and we did not hear that the new date suits you",
+    "not_backorderable": "it is out of stock and cannot be backordered",
     "discontinued": "it has been discontinued",
     "over_customer_limit": "it is over the limit per customer",
     "over_backorder_cap": "we are not taking more orders of it for now",
@@ -27,22 +27,25 @@ REASONS: dict[str, str] = {
     "fraud": "the shop cancelled it",
     "declined": "the payment was declined",
     "payment_declined": "the payment was declined",
-    "marketplace": "cancelled by the marketplace",
-    "channel": "cancelled by the marketplace",
-    "channel_cancelled": "cancelled by the marketplace",
-    "marketplace_cancelled": "cancelled by the marketplace",
-    "shopify_cancelled": "cancelled in the shop",
-    "woocommerce_cancelled": "cancelled in the shop",
-    "other": "cancelled",
+    "marketplace": "the marketplace cancelled it",
+    "channel": "the marketplace cancelled it",
+    "channel_cancelled": "the marketplace cancelled it",
+    "marketplace_cancelled": "the marketplace cancelled it",
+    "shopify_cancelled": "the shop cancelled it",
+    "woocommerce_cancelled": "the shop cancelled it",
+    "other": "the shop cancelled it",
 }
 
 
 def reason_in_words(reason: str | None) -> str:
     """The words for a recorded reason. One we do not know is shown as it was written (an
-    operator's own note reads as such), its underscores as spaces; none at all: "cancelled"."""
+    operator's own note reads as such), its underscores as spaces; none at all: "it was cancelled". Each reads after "because" and after "2 cancelled:"."""
     if not reason or not reason.strip():
-        return "cancelled"
-    known = REASONS.get(reason.strip().lower())
+        return "it was cancelled"
+    code = reason.strip().lower()
+    known = REASONS.get(code)
     if known is not None:
         return known
+    if code.startswith("shop:"):  # the shop's own reason, as a channel's event gave it
+        return REASONS.get(code.removeprefix("shop:"), REASONS["shop"])
     return reason.strip().replace("_", " ")
