@@ -332,12 +332,32 @@ class WarnedOut(Out):
     warnings: list[str]
 
 
+class AppliedOut(Out):
+    ref: str
+    topic: str | None
+    outcome: str = Field(examples=["cancelled 2 units not shipped (shop:customer)"])
+
+
+class IgnoredOut(Out):
+    id: int
+    topic: str | None
+    outcome: str = Field(examples=["ignored: already cancelled in the shop"])
+
+
 class IntakeOut(Out):
     accepted: list[str] = Field(description="references of the orders placed")
     duplicates: list[str] = Field(description="references already known: nothing placed")
     dead_lettered: list[DeadLetterOut] = Field(description="kept, with every reason")
     pending: list[int] = Field(description="stored, to be processed by the intake worker")
     warnings: list[WarnedOut]
+    applied: list[AppliedOut] = Field(
+        [], description="a channel's event applied to an order held: a cancellation, an update"
+    )
+    ignored: list[IgnoredOut] = Field(
+        [],
+        description="kept, placing nothing: another topic, an order already cancelled or "
+        "fulfilled in the shop, an X12 997 read",
+    )
     acknowledgement: str | None = Field(
         None, description="x12: the 997 functional acknowledgement of the interchange"
     )

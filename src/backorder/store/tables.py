@@ -435,6 +435,11 @@ intake_payloads = Table(
     Column("tier", String(16)),
     Column("processed_at", UtcDateTime),
     Column("discard_reason", String(500)),
+    # the channel's event topic (orders/create, order.updated), when it named one
+    Column("topic", String(64)),
+    # what it did when that was not to place an order, in words ("ignored: already
+    # cancelled in the shop", "cancelled 2 units not shipped (shop:customer)")
+    Column("outcome", String(500)),
     CheckConstraint(
         "state IN ('pending', 'accepted', 'duplicate', 'dead', 'discarded')", name="state"
     ),
