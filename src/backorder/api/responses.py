@@ -460,6 +460,12 @@ class SourceHealthOut(Out):
     error_rate: float = Field(description="dead or discarded, of those processed")
     oldest_waiting_seconds: float
     last_accepted_at: Timestamp | None
+    ignored: dict[str, int] = Field(
+        {},
+        description="by topic: payloads taken (accepted) that placed and changed nothing — "
+        "another topic, an order already cancelled or fulfilled in the shop, an X12 997",
+        examples=[{"products/update": 3, "orders/create": 1}],
+    )
 
 
 class Health(Out):

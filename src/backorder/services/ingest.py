@@ -595,7 +595,9 @@ def add_alias(
 
 def health(app: Backorder) -> list[dict[str, Any]]:
     """Per channel and account: payloads by state, error rate, backlog, the oldest waiting
-    and the last accepted, so a silent or failing source shows."""
+    and the last accepted, so a silent or failing source shows; and, by topic, the payloads
+    taken that placed and changed nothing (other topics, orders already cancelled or
+    fulfilled in the shop, X12 997s)."""
     now = app.now()
     p = intake_payloads.c
     with app.db.read() as uow:
@@ -603,6 +605,11 @@ def health(app: Backorder) -> list[dict[str, Any]]:
             select(p.channel, p.account, p.state, func.count(), func.min(p.received_at)).group_by(
                 p.channel, p.account, p.state
             )
+        ).all()
+        kept = uow.connection.execute(
+            select(p.channel, p.account, p.topic, func.count())
+            .where(p.outcome.is_not(None), p.order_ref.is_(None), p.state == "accepted")
+            .group_by(p.channel, p.account, p.topic)
         ).all()
         last = dict(
             ((r.channel, r.account), r.last)
@@ -621,6 +628,9 @@ def health(app: Backorder) -> list[dict[str, Any]]:
         source["counts"][state] = count
         if state == "pending":
             source["oldest_waiting_seconds"] = round((now - oldest).total_seconds(), 1)
+    for channel, account, topic, count in kept:  # accepted, placing nothing: by topic
+        ignored = sources[(channel, account)].setdefault("ignored", {})
+        ignored[topic or "(none)"] = count
     report = []
     for key, source in sorted(sources.items()):
         counts_ = source["counts"]
@@ -634,6 +644,7 @@ def health(app: Backorder) -> list[dict[str, Any]]:
                 "error_rate": round(failed / processed, 4) if processed else 0.0,
                 "oldest_waiting_seconds": source.get("oldest_waiting_seconds", 0.0),
                 "last_accepted_at": accepted_at.isoformat() if accepted_at else None,
+                "ignored": source.get("ignored", {}),
             }
         )
     return report

@@ -451,6 +451,15 @@ intake_payloads = Table(
         sqlite_where=text("state IN ('pending', 'dead')"),
         postgresql_where=text("state IN ('pending', 'dead')"),
     ),
+    # the few payloads kept that placed and changed nothing, counted by topic (/metrics)
+    Index(
+        "ix_intake_payloads_ignored",
+        "channel",
+        "account",
+        "topic",
+        sqlite_where=text("outcome IS NOT NULL AND order_ref IS NULL"),
+        postgresql_where=text("outcome IS NOT NULL AND order_ref IS NULL"),
+    ),
 )
 
 # Deliveries that came in by a channel's signed webhook, by their body's hash: the signature

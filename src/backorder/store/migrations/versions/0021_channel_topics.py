@@ -24,8 +24,17 @@ def upgrade() -> None:
     # would rebuild the table and its partial index); existing rows keep no topic.
     op.add_column("intake_payloads", sa.Column("topic", sa.String(64)))
     op.add_column("intake_payloads", sa.Column("outcome", sa.String(500)))
+    kept = sa.text("outcome IS NOT NULL AND order_ref IS NULL")
+    op.create_index(
+        "ix_intake_payloads_ignored",
+        "intake_payloads",
+        ["channel", "account", "topic"],
+        sqlite_where=kept,
+        postgresql_where=kept,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_intake_payloads_ignored", table_name="intake_payloads")
     op.drop_column("intake_payloads", "outcome")
     op.drop_column("intake_payloads", "topic")
