@@ -63,9 +63,10 @@ def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = Non
                     f"acknowledgement of {ack.file} printed above: {ack.file.parent} is not "
                     "writable (--ack-dir names a folder for it)",
                     markup=False,
+                    soft_wrap=True,  # a path is never cut
                 )
             else:
-                out.print(f"acknowledgement written to {ack.to}", markup=False)
+                out.print(f"acknowledgement written to {ack.to}", markup=False, soft_wrap=True)
     if report["dead_lettered"] or report["pending"]:
         raise typer.Exit(DEAD_LETTERED)
 
