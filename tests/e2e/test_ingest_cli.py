@@ -6,8 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from backorder.cli.app import app as cli
 from tests.e2e.test_cli import run
