@@ -145,6 +145,20 @@ def test_orders_arriving_cancelled_or_fulfilled_are_no_backorders(shop: Backorde
     assert summary(outcomes)["accepted"] == [] and len(summary(outcomes)["ignored"]) == 6
 
 
+def test_a_cancellation_that_comes_before_its_order_stands(shop: Backorder) -> None:
+    """Shops do not promise the order of their webhooks."""
+    gone = shopify(4001, cancelled_at="2026-03-14T10:00:00Z", cancel_reason="customer")
+    ingest(shop, "shopify", gone, topic="orders/cancelled")
+    (late,) = ingest(shop, "shopify", shopify(4001), topic="orders/create")
+    assert (late.ref, late.outcome) == (
+        None,
+        "ignored: already cancelled in the shop (its cancellation came first)",
+    )
+    (other,) = ingest(shop, "shopify", shopify(4002), topic="orders/create")
+    assert other.ref == "shopify:4002"  # another order is placed
+    assert count(shop, orders) == 1
+
+
 def test_other_topics_are_kept_and_counted_not_dead_lettered(shop: Backorder) -> None:
     product_update = json.dumps({"id": 632910392, "title": "IPod Nano", "variants": []})
     (kept,) = ingest(shop, "shopify", product_update, topic="products/update")
@@ -224,6 +238,9 @@ def test_an_inbound_997_is_recorded_and_never_acknowledged(app: Backorder) -> No
         "set 850 0001: AK5 A; set 850 0002, AK3 PO1 4 8: AK5 R 5"
     )
     assert acknowledge(app, "x12", ACK, [kept.id]) is None  # no 997 for a 997
+    both = (FIXTURES / "x12_850.edi").read_text().strip() + "\n" + ACK
+    answer = acknowledge(app, "x12", both, [kept.id]) or ""
+    assert answer.count("ST*997*") == 1 and "AK1*PO*" in answer and "AK1*FA" not in answer
     orders_in = (FIXTURES / "x12_850.edi").read_text()
     assert acknowledge(app, "x12", orders_in, [kept.id]) is not None  # 850s are answered
     assert {s["channel"]: s["ignored"] for s in health(app)} == {"x12": {"997": 1}}

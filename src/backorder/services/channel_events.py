@@ -27,6 +27,7 @@ from backorder.store.tables import intake_payloads, orders
 from backorder.words import count
 
 SHOP = "shop:"  # a cancellation reason the shop gave: shop:customer, shop:refunded, …
+GONE = "ignored: already cancelled in the shop"
 
 
 def handle(app: Backorder, row: Any) -> Outcome | None:
@@ -39,20 +40,23 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
     if row.external_id is None:
         return None  # unreadable: placing it dead-letters it with the reason
     state = shop_state(row.channel, row.raw)
-    ref = _held(app, row)
-    if ref is not None and event in (Event.UPDATE, Event.CANCEL):
-        reason = state.cancelled or ("cancelled" if event is Event.CANCEL else None)
-        if reason is not None:
-            return _cancel(app, row, ref, SHOP + reason)
-        done = "fulfilled in the shop; " if state.fulfilled else ""
-        return _keep(app, row, ref, f"recorded: {done}nothing to change on an order held")
-    if ref is not None:
-        return None  # placing it again finds the order: a duplicate
+    if event in (Event.UPDATE, Event.CANCEL):
+        ref = _held(app, row)
+        if ref is not None:
+            reason = state.cancelled or ("cancelled" if event is Event.CANCEL else None)
+            if reason is not None:
+                return _cancel(app, row, ref, SHOP + reason)
+            done = "fulfilled in the shop; " if state.fulfilled else ""
+            return _keep(app, row, ref, f"recorded: {done}nothing to change on an order held")
     if state.cancelled is not None or event is Event.CANCEL:
-        return _keep(app, row, None, "ignored: already cancelled in the shop")
+        return _keep(app, row, None, GONE)
     if state.fulfilled:
         return _keep(app, row, None, "ignored: already fulfilled in the shop")
-    return None
+    # Webhooks come in any order: a cancellation taken before the order was stands. (Only
+    # for events: a file without topics costs no look-up per order.)
+    if row.topic is not None and _cancelled_before(app, row):
+        return _keep(app, row, None, GONE + " (its cancellation came first)")
+    return None  # an order to place (one held already: a duplicate)
 
 
 def _held(app: Backorder, row: Any) -> str | None:
@@ -65,6 +69,26 @@ def _held(app: Backorder, row: Any) -> str | None:
             .where(orders.c.channel == channel, orders.c.external_id == row.external_id)
         ).scalar_one()
     return order_ref(channel, row.external_id) if found else None
+
+
+def _cancelled_before(app: Backorder, row: Any) -> bool:
+    """Whether the shop's cancellation of this order was taken before the order was."""
+    p = intake_payloads.c
+    with app.db.read() as uow:
+        found = uow.connection.execute(
+            select(func.count())
+            .select_from(intake_payloads)
+            .where(
+                p.outcome.is_not(None),  # the few rows the partial index holds
+                p.order_ref.is_(None),
+                p.channel == row.channel,
+                p.account == row.account,
+                p.external_id == row.external_id,
+                p.outcome.startswith(GONE),
+                p.id != row.id,
+            )
+        ).scalar_one()
+    return bool(found)
 
 
 def _keep(
