@@ -61,7 +61,7 @@ from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import EVENT_TYPES
 from backorder.domain.model import Policy, Product, Tier
 from backorder.intake import ACCOUNT, ADAPTERS, DEFAULT_ACCOUNT
-from backorder.intake.events import TOPIC_HEADERS
+from backorder.intake.events import TOPIC, TOPIC_HEADERS
 from backorder.intake.rules import RULES
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
 from backorder.intake.signatures import secret_for
@@ -543,7 +543,7 @@ Account = Annotated[str, Query(pattern=ACCOUNT.pattern, description="the store i
 Topic = Annotated[
     str | None,
     Query(
-        max_length=64,
+        pattern=TOPIC.pattern,
         description="shopify, woocommerce: the webhook topic the payload came under "
         "(orders/create, orders/updated, orders/cancelled; order.created, order.updated, …); "
         "else the channel's own header (X-Shopify-Topic, X-WC-Webhook-Topic); none places",
