@@ -14,7 +14,16 @@ from sqlalchemy import func, select
 
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
-from backorder.services.ingest import acknowledge, drain, health, ingest, receive, summary
+from backorder.services.ingest import (
+    acknowledge,
+    dead_letters,
+    drain,
+    health,
+    ingest,
+    receive,
+    replay,
+    summary,
+)
 from backorder.services.orders import ship_order
 from backorder.services.products import add_product
 from backorder.services.signed_intake import take_in_signed
@@ -119,6 +128,12 @@ def test_an_update_to_an_order_not_held_places_it(shop: Backorder) -> None:
     (placed,) = ingest(shop, "shopify", shopify(2001), topic="orders/updated")
     assert (placed.state, placed.ref, placed.outcome) == ("accepted", "shopify:2001", None)
     assert count(shop, orders) == 1
+    unknown = shopify(2002, line_items=[{"sku": "WIDGET-RED", "quantity": 1}])
+    (dead,) = ingest(shop, "shopify", unknown, topic="orders/updated")
+    assert dead.state == "dead" and dead_letters(shop)[0]["topic"] == "orders/updated"
+    add_product(shop, product("WIDGET-RED"))
+    (again,) = replay(shop, dead.id)  # under its topic again: not held, so placed
+    assert (again.state, again.ref) == ("accepted", "shopify:2002")
 
 
 def test_orders_arriving_cancelled_or_fulfilled_are_no_backorders(shop: Backorder) -> None:

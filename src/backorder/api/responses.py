@@ -368,6 +368,7 @@ class DeadLetterRecordOut(Out):
     channel: str
     account: str
     external_id: str | None
+    topic: str | None = Field(None, description="the channel's topic it came under, if any")
     received_at: Timestamp
     age_hours: float
     reasons: list[str]

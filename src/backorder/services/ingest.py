@@ -557,6 +557,7 @@ def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
             "channel": r.channel,
             "account": r.account,
             "external_id": r.external_id,
+            "topic": r.topic,
             "received_at": r.received_at.isoformat(),
             "age_hours": round((now - r.received_at).total_seconds() / 3600, 1),
             "reasons": list(r.reasons or []),
