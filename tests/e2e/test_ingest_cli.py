@@ -186,6 +186,6 @@ def test_a_997_goes_where_the_user_says_or_to_stdout_and_a_997_read_is_not_answe
     _in_process(db, "ingest", "shopify", str(web), "--topic", "orders/create")
     web.write_text(shopify(cancelled_at="2026-03-14T10:00:00Z", cancel_reason="other"))
     gone = _in_process(db, "ingest", "shopify", str(web), "--topic", "orders/cancelled")
-    assert "shopify:1001  (cancelled 3 units not shipped (shop:other))" in gone.stdout
+    assert "applied    shopify:1001  (cancelled 3 units not shipped (shop:other))" in gone.stdout
     refused = _in_process(db, "ingest", "x12", str(ack), "--ack-dir", str(web), code=1)
     assert "--ack-dir" in refused.output

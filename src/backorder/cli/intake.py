@@ -52,8 +52,9 @@ def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = Non
     else:
         for o in outcomes:
             detail = o.outcome or "; ".join(o.reasons or o.warnings)
+            state = ("applied" if o.ref else "ignored") if o.outcome else o.state  # as --json
             out.print(
-                f"{o.state:<10} {o.ref or f'payload {o.id}'}" + (f"  ({detail})" if detail else ""),
+                f"{state:<10} {o.ref or f'payload {o.id}'}" + (f"  ({detail})" if detail else ""),
                 markup=False,
             )
         for ack in acks or []:
