@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+from typer.testing import CliRunner, Result
+
+from backorder.cli.app import app as cli
 from tests.e2e.test_cli import run
+from tests.integration.test_channel_events import ACK, shopify
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 
@@ -132,3 +137,55 @@ def test_drain_follow_is_the_intake_worker(tmp_path: Path) -> None:
     states = [json.loads(line)["state"] for line in follow.stdout.splitlines()]
     assert sorted(states) == ["dead", "dead", "dead"]  # no aliases or products for them
     assert json.loads(run(db, "intake", "health", "--json").stdout)[0]["backlog"] == 0
+
+
+def _in_process(db: str, *args: str, code: int = 0) -> Result:
+    """The command run in this process (a process per command costs a second each)."""
+    done = CliRunner().invoke(cli, ["--db", db, *args], env={"COLUMNS": "160"})
+    assert done.exit_code == code, done.output
+    return done
+
+
+def test_a_997_goes_where_the_user_says_or_to_stdout_and_a_997_read_is_not_answered(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    _in_process(db, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
+    inbound, acks = tmp_path / "inbound", tmp_path / "acks" / "today"
+    inbound.mkdir()
+    edi = inbound / "acme.edi"
+    edi.write_text((FIXTURES / "x12_850.edi").read_text())
+
+    # its unknown SKUs are dead letters: exit 2
+    told = _in_process(db, "ingest", "x12", str(edi), "--ack-dir", str(acks), "--json", code=2)
+    assert json.loads(told.stdout)["acknowledgements"] == [str(acks / "acme.edi.997")]
+    assert (acks / "acme.edi.997").read_text().startswith("ISA*")
+    assert not (inbound / "acme.edi.997").exists()
+
+    inbound.chmod(0o555)  # a folder the user may read and not write
+    if os.access(inbound, os.W_OK):  # root writes anyway: the folder is in the way there
+        inbound.chmod(0o755)
+        (inbound / "acme.edi.997").mkdir()
+        inbound.chmod(0o555)
+    try:
+        printed = _in_process(db, "ingest", "x12", str(edi), code=2)
+    finally:
+        inbound.chmod(0o755)
+    assert "ISA*" in printed.stdout and "AK9*" in printed.stdout
+    assert f"acknowledgement of {edi} printed above: {inbound} is not writable" in printed.stdout
+    assert not (inbound / "acme.edi.997").is_file()
+
+    ack = tmp_path / "partner.997"
+    ack.write_text(ACK)
+    read = json.loads(_in_process(db, "ingest", "x12", str(ack), "--json").stdout)
+    assert "acknowledgements" not in read and not ack.with_name("partner.997.997").exists()
+    assert read["ignored"][0]["outcome"].startswith("acknowledgement of group 1234 (PO)")
+
+    web = tmp_path / "order.json"
+    web.write_text(shopify())
+    _in_process(db, "ingest", "shopify", str(web), "--topic", "orders/create")
+    web.write_text(shopify(cancelled_at="2026-03-14T10:00:00Z", cancel_reason="other"))
+    gone = _in_process(db, "ingest", "shopify", str(web), "--topic", "orders/cancelled")
+    assert "applied    shopify:1001  (cancelled 3 units not shipped (shop:other))" in gone.stdout
+    refused = _in_process(db, "ingest", "x12", str(ack), "--ack-dir", str(web), code=1)
+    assert "--ack-dir" in refused.output

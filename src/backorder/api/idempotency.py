@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from backorder.api.problems import PROBLEM, database_unavailable, problem
+from backorder.intake.events import TOPIC_HEADERS
 from backorder.services import idempotency
 from backorder.services.apikeys import identify
 from backorder.services.context import Backorder
@@ -57,7 +58,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         if who is None:
             return await call_next(request)  # the route answers 401
         body = await request.body()
-        fingerprint = idempotency.request_hash(request.method, request.url.path, body)
+        fingerprint = idempotency.request_hash(request.method, _what(request), body)
         try:
             claim = await run_in_threadpool(idempotency.claim, backorder, who[0], key, fingerprint)
         except OperationalError as error:
@@ -144,3 +145,12 @@ async def _release(backorder: Backorder, claim: idempotency.Claim) -> None:
         await run_in_threadpool(idempotency.release, backorder, claim)
     except OperationalError as error:
         log.warning("could not free an Idempotency-Key: %s", error)
+
+
+def _what(request: Request) -> str:
+    """What a request asks beyond its body: its path, and the channel topic it names (the
+    same body is another event under another topic, so a key reused for it is a conflict)."""
+    topic = request.query_params.get("topic") or next(
+        (request.headers[h] for h in TOPIC_HEADERS.values() if h in request.headers), None
+    )
+    return request.url.path if topic is None else f"{request.url.path} topic={topic}"

@@ -25,6 +25,7 @@ from backorder.services.context import Backorder
 from backorder.store.tables import (
     deliveries,
     events,
+    intake_payloads,
     order_lines,
     orders,
     products,
@@ -78,7 +79,22 @@ class BusinessCollector(Collector):
                 .where(signed.replays > 0)
                 .group_by(signed.channel, signed.account)
             ).all()
+            kept = intake_payloads.c
+            ignored = conn.execute(  # the partial index holds only these rows
+                select(kept.channel, kept.topic, func.count())
+                .where(kept.outcome.is_not(None), kept.order_ref.is_(None))
+                .group_by(kept.channel, kept.topic)
+            ).all()
         yield GaugeMetricFamily("backorder_orders", "Orders taken in", value=placed)
+        taken = CounterMetricFamily(
+            "backorder_intake_ignored",
+            "Channel payloads taken that placed and changed nothing, by topic: other webhook "
+            "topics, orders already cancelled or fulfilled in the shop, X12 997s",
+            labels=["channel", "topic"],
+        )
+        for channel, topic, count in ignored:
+            taken.add_metric([channel, topic or ""], int(count))
+        yield taken
         yield GaugeMetricFamily("backorder_units_backordered", "Units waiting", value=units)
         queue = GaugeMetricFamily(
             "backorder_queue_lines",

@@ -332,12 +332,32 @@ class WarnedOut(Out):
     warnings: list[str]
 
 
+class AppliedOut(Out):
+    ref: str
+    topic: str | None
+    outcome: str = Field(examples=["cancelled 2 units not shipped (shop:customer)"])
+
+
+class IgnoredOut(Out):
+    id: int
+    topic: str | None
+    outcome: str = Field(examples=["ignored: already cancelled in the shop"])
+
+
 class IntakeOut(Out):
     accepted: list[str] = Field(description="references of the orders placed")
     duplicates: list[str] = Field(description="references already known: nothing placed")
     dead_lettered: list[DeadLetterOut] = Field(description="kept, with every reason")
     pending: list[int] = Field(description="stored, to be processed by the intake worker")
     warnings: list[WarnedOut]
+    applied: list[AppliedOut] = Field(
+        [], description="a channel's event applied to an order held: a cancellation, an update"
+    )
+    ignored: list[IgnoredOut] = Field(
+        [],
+        description="kept, placing nothing: another topic, an order already cancelled or "
+        "fulfilled in the shop, an X12 997 read",
+    )
     acknowledgement: str | None = Field(
         None, description="x12: the 997 functional acknowledgement of the interchange"
     )
@@ -348,6 +368,7 @@ class DeadLetterRecordOut(Out):
     channel: str
     account: str
     external_id: str | None
+    topic: str | None = Field(None, description="the channel's topic it came under, if any")
     received_at: Timestamp
     age_hours: float
     reasons: list[str]
@@ -440,6 +461,12 @@ class SourceHealthOut(Out):
     error_rate: float = Field(description="dead or discarded, of those processed")
     oldest_waiting_seconds: float
     last_accepted_at: Timestamp | None
+    ignored: dict[str, int] = Field(
+        {},
+        description="by topic: payloads taken (accepted) that placed and changed nothing — "
+        "another topic, an order already cancelled or fulfilled in the shop, an X12 997",
+        examples=[{"products/update": 3, "orders/create": 1}],
+    )
 
 
 class Health(Out):

@@ -64,6 +64,7 @@ from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import EVENT_TYPES
 from backorder.domain.model import Policy, Product, Tier
 from backorder.intake import ACCOUNT, ADAPTERS, DEFAULT_ACCOUNT
+from backorder.intake.events import TOPIC, TOPIC_HEADERS
 from backorder.intake.rules import RULES
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
 from backorder.intake.signatures import secret_for
@@ -87,6 +88,7 @@ from backorder.services.customer_links import (
 from backorder.services.ingest import (
     Delivery,
     IntakeFull,
+    Source,
     dead_letters,
     discard,
     replay,
@@ -546,6 +548,16 @@ ChannelName = Annotated[
     ),
 ]
 Account = Annotated[str, Query(pattern=ACCOUNT.pattern, description="the store it came from")]
+Topic = Annotated[
+    str | None,
+    Query(
+        pattern=TOPIC.pattern,
+        description="shopify, woocommerce: the webhook topic the payload came under "
+        "(orders/create, orders/updated, orders/cancelled; order.created, order.updated, …); "
+        "else the channel's own header (X-Shopify-Topic, X-WC-Webhook-Topic); none places",
+        examples=["orders/cancelled"],
+    ),
+]
 INTAKE_RESPONSES = ERRORS | {
     202: {"model": IntakeOut, "description": "Stored; the intake worker will process it"},
     503: _problem("The intake backlog is full; retry after `Retry-After` seconds"),
@@ -572,13 +584,17 @@ async def post_channel_orders(
     app: App,
     _: Placer,
     account: Account = DEFAULT_ACCOUNT,
+    topic: Topic = None,
 ) -> dict[str, Any]:
     """Take in orders in a channel's own format, pushed by an integration with an API key.
     Every payload is stored first; each becomes an order, a duplicate, or a dead letter with
-    its reasons (answered 200). Past the soft backlog limit the payloads are stored and
-    answered 202 for the worker; past the hard limit nothing is stored and the answer is
+    its reasons (answered 200); under a topic, a cancellation or update applied to an order
+    held, or an event kept and ignored. Past the soft backlog limit the payloads are stored
+    and answered 202 for the worker; past the hard limit nothing is stored and the answer is
     503."""
-    return await _take_in(app, channel, account, await request.body(), response)
+    topic = topic or topic_header(request, channel)
+    body = await request.body()
+    return await _take_in(app, (channel, account, topic), body, response, _take_in_unsigned)
 
 
 @router.post(
@@ -604,7 +620,8 @@ async def post_channel_webhook(
 ) -> dict[str, Any]:
     """A channel's webhook, authenticated by its signature instead of an API key: Shopify's
     `X-Shopify-Hmac-Sha256` or WooCommerce's `X-WC-Webhook-Signature`, checked against the
-    secret set for the channel (and account) in `BACKORDER_WEBHOOK_SECRETS`. Answers as
+    secret set for the channel (and account) in `BACKORDER_WEBHOOK_SECRETS`. The topic is
+    the channel's own header (`X-Shopify-Topic`, `X-WC-Webhook-Topic`). Answers as
     POST /channels/{channel}/orders does."""
     body = await request.body()
     secret = secret_for(app.settings.webhook_secrets, channel, account)
@@ -617,17 +634,30 @@ async def post_channel_webhook(
             "Bad webhook signature",
             f"{header} is missing or wrong" if secret else f"no webhook secret for {channel}",
         )
-    return await _take_in(app, channel, account, body, response, take_in_signed)
+    source = (channel, account, topic_header(request, channel))
+    return await _take_in(app, source, body, response, take_in_signed)
+
+
+def topic_header(request: Request, channel: str) -> str | None:
+    """The topic a channel names in its own header, if it has one."""
+    header = TOPIC_HEADERS.get(channel)
+    return request.headers.get(header) if header else None
+
+
+def _take_in_unsigned(
+    app: Backorder, channel: str, text: str, account: str, topic: str | None
+) -> Delivery:
+    return take_in(app, Source.of(channel, account, topic), text)
 
 
 async def _take_in(
     app: Backorder,
-    channel: str,
-    account: str,
+    source: tuple[str, str, str | None],
     body: bytes,
     response: Response,
-    take: Callable[[Backorder, str, str, str], Delivery] = take_in,
+    take: Callable[[Backorder, str, str, str, str | None], Delivery],
 ) -> dict[str, Any]:
+    channel, account, topic = source
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -635,7 +665,7 @@ async def _take_in(
     if not text.strip():
         raise ApiProblem(422, "empty-body", "Empty body", "send the channel's order document")
     try:
-        delivery = await run_in_threadpool(take, app, channel, text, account)
+        delivery = await run_in_threadpool(take, app, channel, text, account, topic)
     except IntakeFull as full:
         raise ApiProblem(
             503, "intake-full", "Intake backlog full", str(full), {"Retry-After": "30"}

@@ -4,10 +4,12 @@ letters, map channel SKUs."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -35,23 +37,79 @@ DEAD_LETTERED = 2
 Account = Annotated[str, typer.Option(help="The channel account (store) it came from.")]
 
 
-def _report(outcomes: list[Outcome], as_json: bool, acks: list[str] | None = None) -> None:
+PRINTED = "(stdout)"  # where an acknowledgement went that no folder could take
+
+
+def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = None) -> None:
     report = summary(outcomes)
     if acks:
-        report["acknowledgements"] = acks
+        report["acknowledgements"] = [ack.to for ack in acks]
+        printed = [ack.text for ack in acks if ack.to == PRINTED]
+        if printed:
+            report["acknowledgements_printed"] = printed
     if as_json:
         emit(report)
     else:
         for o in outcomes:
-            detail = "; ".join(o.reasons or o.warnings)
+            detail = o.outcome or "; ".join(o.reasons or o.warnings)
+            state = ("applied" if o.ref else "ignored") if o.outcome else o.state  # as --json
             out.print(
-                f"{o.state:<10} {o.ref or f'payload {o.id}'}" + (f"  ({detail})" if detail else ""),
+                f"{state:<10} {o.ref or f'payload {o.id}'}" + (f"  ({detail})" if detail else ""),
                 markup=False,
             )
-        for path in acks or []:
-            out.print(f"acknowledgement written to {path}", markup=False)
+        for ack in acks or []:
+            if ack.to == PRINTED:
+                sys.stdout.write(ack.text)
+                out.print(
+                    f"acknowledgement of {ack.file} printed above: {ack.file.parent} is not "
+                    "writable (--ack-dir names a folder for it)",
+                    markup=False,
+                    soft_wrap=True,  # a path is never cut
+                )
+            else:
+                out.print(f"acknowledgement written to {ack.to}", markup=False, soft_wrap=True)
     if report["dead_lettered"] or report["pending"]:
         raise typer.Exit(DEAD_LETTERED)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """An X12 997 written for a file: where it went (a path, or PRINTED) and its text."""
+
+    file: Path
+    to: str
+    text: str
+
+
+def _writable_folder(folder: Path) -> Path:
+    """The folder --ack-dir names, made if need be; InvalidRequest when it cannot hold
+    files."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InvalidRequest(f"--ack-dir {folder}: {error.strerror or error}") from None
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise InvalidRequest(f"--ack-dir {folder}: not a folder this user can write to")
+    return folder
+
+
+def _file_ack(file: Path, text: str, folder: Path | None) -> Ack:
+    """Write a file's 997 into the folder named, else beside the file when that folder is
+    writable, else leave it to be printed."""
+    path = (folder or file.parent) / (file.name + ".997")
+    if folder is not None:
+        try:
+            path.write_text(text, encoding="ascii", errors="replace")
+        except OSError as error:
+            raise InvalidRequest(f"{path}: {error.strerror or error}") from None
+        return Ack(file, str(path), text)
+    if os.access(file.parent, os.W_OK):
+        try:
+            path.write_text(text, encoding="ascii", errors="replace")
+            return Ack(file, str(path), text)
+        except OSError:
+            pass  # writable in name only (a read-only mount, a folder in the way): print it
+    return Ack(file, PRINTED, text)
 
 
 def ingest_command(
@@ -64,11 +122,30 @@ def ingest_command(
         typer.Argument(help="Files: one payload, a JSON array of them, a CSV, an X12 interchange."),
     ],
     account: Account = DEFAULT_ACCOUNT,
+    topic: Annotated[
+        str | None,
+        typer.Option(
+            help="shopify, woocommerce: the webhook topic the payloads came under "
+            "(orders/create, orders/updated, orders/cancelled; order.created, order.updated); "
+            "none places the orders."
+        ),
+    ] = None,
+    ack_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--ack-dir",
+            help="x12: the folder for each file's 997, FILE.997 (default: beside the file when "
+            "that folder is writable, else printed).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Take in a channel's orders. Every payload is stored first; each becomes an order, a
-    duplicate, or a dead letter with its reasons. Exit 2 when any was dead-lettered. For X12,
-    the 997 acknowledging each file is written next to it, as FILE.997."""
+    duplicate, or a dead letter with its reasons; under a --topic, a cancellation or update
+    applied to an order held, or an event kept and ignored. Exit 2 when any was
+    dead-lettered. For X12, the 997 acknowledging each file is written as FILE.997 (an
+    inbound 997 is recorded, never acknowledged)."""
+    folder = _writable_folder(ack_dir) if ack_dir is not None else None
     app = state_of(ctx).app()
     texts = []
     for file in files:
@@ -80,13 +157,11 @@ def ingest_command(
             raise InvalidRequest(f"{file}: {error.strerror or error}") from None
     outcomes, acks = [], []
     for file, text in zip(files, texts, strict=True):
-        taken = ingest(app, channel, text, account)
+        taken = ingest(app, channel, text, account, topic)
         outcomes += taken
         ack = acknowledge(app, channel, text, [o.id for o in taken])
         if ack is not None:
-            path = file.with_name(file.name + ".997")
-            path.write_text(ack, encoding="ascii", errors="replace")
-            acks.append(str(path))
+            acks.append(_file_ack(file, ack, folder))
     _report(outcomes, as_json, acks)
 
 
@@ -293,6 +368,7 @@ def health_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             f"duplicate, {c['dead']} dead, {c['discarded']} discarded; error rate "
             f"{s['error_rate']:.1%}; backlog {s['backlog']} "
             f"(oldest {s['oldest_waiting_seconds']:.0f} s); "
-            f"last accepted {s['last_accepted_at'] or 'never'}",
+            f"last accepted {s['last_accepted_at'] or 'never'}"
+            + "".join(f"; ignored {topic}: {n}" for topic, n in sorted(s["ignored"].items())),
             markup=False,
         )

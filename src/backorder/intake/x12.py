@@ -379,6 +379,49 @@ class X12Adapter:
         return "".join(answers) or None
 
 
+def is_acknowledgement(group: Group) -> bool:
+    """A functional group of 997s (GS01 FA): never acknowledged in its turn."""
+    return group.gs.get(1) == "FA" or bool(group.sets and all(s.kind == "997" for s in group.sets))
+
+
+AK9_WORDS = {
+    "A": "accepted",
+    "E": "accepted with errors",
+    "P": "partially accepted",
+    "R": "rejected",
+    "M": "rejected (message authentication failed)",
+    "W": "rejected (assurance failed)",
+    "X": "rejected (content could not be decrypted)",
+}
+
+
+def read_997(text: str) -> str | None:
+    """What an inbound 997 acknowledges, in words with its codes, e.g. "acknowledgement of
+    group 1234 (PO): accepted; AK9 A 1/1/1; set 850 0001: AK5 A"; None when the payload is
+    not one 997 transaction set."""
+    try:
+        sets = [s for i in parse(text) for g in i.groups for s in g.sets]
+    except Unreadable:
+        return None
+    if len(sets) != 1 or sets[0].kind != "997":
+        return None
+    group, status, parts = "?", "", []
+    for segment in sets[0].segments:
+        if segment.tag == "AK1":
+            group = f"{segment.get(2) or '?'} ({segment.get(1) or '?'})"
+        elif segment.tag == "AK2":
+            parts.append(f"set {segment.get(1)} {segment.get(2)}")
+        elif segment.tag in ("AK3", "AK4", "AK5") and parts:
+            codes = " ".join(segment.get(n) for n in range(1, 6) if segment.get(n))
+            parts[-1] += f"{':' if segment.tag == 'AK5' else ','} {segment.tag} {codes}"
+        elif segment.tag == "AK9":
+            status = segment.get(1)
+            found = [segment.get(n) for n in range(1, 10) if segment.get(n)]
+            parts.insert(0, f"AK9 {' '.join(found)}")
+    words = AK9_WORDS.get(status, f"status {status or 'not given'}")
+    return "; ".join([f"acknowledgement of group {group}: {words}", *parts])[:500]
+
+
 def read_850(interchange: Interchange, tset: TransactionSet) -> Converted:
     """The canonical order in one 850 purchase order."""
     if tset.kind != "850":
@@ -510,20 +553,23 @@ def acknowledgement(interchange: Interchange, control: int, now: datetime) -> st
         number, "0", element(15, 1), sep.component,
     ]  # fmt: skip
     out = [sep.element.join(header)]
-    groups = [g for g in interchange.groups if g.gs.text]
+    answered = [g for g in interchange.groups if not is_acknowledgement(g)]
+    if interchange.groups and not answered:
+        return ""  # only 997s: acknowledging an acknowledgement would never end
+    groups = [g for g in answered if g.gs.text]
     version = groups[0].gs.get(8) if groups else "004010"
     app_sender = groups[0].gs.get(3) if groups else interchange.isa.get(8)
     app_receiver = groups[0].gs.get(2) if groups else interchange.isa.get(6)
     stamp = [now.strftime("%Y%m%d"), now.strftime("%H%M"), str(control % 10**9)]
     gs = ["GS", "FA", app_sender, app_receiver, *stamp, "X", version or "004010"]
     out.append(sep.element.join(gs))
-    for n, group in enumerate(interchange.groups, start=1):
+    for n, group in enumerate(answered, start=1):
         body = _group_ack(group, sep)
         st = f"{n:04d}"
         out.append(sep.element.join(["ST", "997", st]))
         out += body
         out.append(sep.element.join(["SE", str(len(body) + 2), st]))
-    out.append(sep.element.join(["GE", str(len(interchange.groups)), str(control % 10**9)]))
+    out.append(sep.element.join(["GE", str(len(answered)), str(control % 10**9)]))
     out.append(sep.element.join(["IEA", "1", number]))
     return "".join(segment + sep.segment + _break(sep) for segment in out)
 
@@ -565,4 +611,4 @@ def _group_ack(group: Group, sep: Separators) -> list[str]:
 
 ADAPTER = X12Adapter()
 
-__all__ = ["ADAPTER", "parse", "read_850"]
+__all__ = ["ADAPTER", "is_acknowledgement", "parse", "read_850", "read_997"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -31,11 +31,15 @@ from backorder.intake import (
     adapter_for,
     check_account,
 )
+from backorder.intake.events import topic_of
 from backorder.intake.rules import Rule, check, effective
+from backorder.services.channel_events import handle
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
+from backorder.services.payloads import OPEN, finish
+from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku_aliases
 from backorder.store.types import keepable
@@ -47,7 +51,6 @@ _WAITING = (
     select(func.count()).select_from(intake_payloads).where(intake_payloads.c.state == "pending")
 )
 _STORE = insert(intake_payloads).returning(intake_payloads.c.id, sort_by_parameter_order=True)
-OPEN = ("pending", "dead")  # states a payload can still leave; the others are final
 # Marks a payload accepted inside its order's transaction; built once, as it runs per order.
 _ACCEPT = (
     update(intake_payloads)
@@ -64,27 +67,29 @@ _ACCEPT = (
 TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after value
 
 
-@dataclass
-class Outcome:
-    """What became of one payload."""
-
-    id: int
-    state: str  # accepted | duplicate | dead | pending (a transient failure: retried later)
-    ref: str | None = None
-    reasons: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     """What became of a delivery, as the CLI's --json and the API answer it."""
     return {
-        "accepted": [o.ref for o in outcomes if o.state == "accepted"],
+        "accepted": [o.ref for o in outcomes if o.state == "accepted" and not o.outcome],
         "duplicates": [o.ref for o in outcomes if o.state == "duplicate"],
         "dead_lettered": [
             {"id": o.id, "reasons": o.reasons} for o in outcomes if o.state == "dead"
         ],
         "pending": [o.id for o in outcomes if o.state == "pending"],
         "warnings": [{"ref": o.ref, "warnings": o.warnings} for o in outcomes if o.warnings],
+        # a channel's event applied to an order held (a cancellation, an update recorded)
+        "applied": [
+            {"ref": o.ref, "topic": o.topic, "outcome": o.outcome}
+            for o in outcomes
+            if o.state == "accepted" and o.outcome and o.ref
+        ],
+        # taken and kept, placing nothing: another topic, an order already cancelled or
+        # fulfilled in the shop, an X12 997
+        "ignored": [
+            {"id": o.id, "topic": o.topic, "outcome": o.outcome}
+            for o in outcomes
+            if o.state == "accepted" and o.outcome and not o.ref
+        ],
     }
 
 
@@ -97,7 +102,9 @@ class Stored:
     account: str
     external_id: str | None
     raw: str
+    topic: str | None = None
     state: str = "pending"
+    outcome: str | None = None
     order_ref: str | None = None
     reasons: list[str] | None = None
 
@@ -107,17 +114,37 @@ class Stored:
 WithStored = Callable[[Connection, list[int]], None]
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a delivery came from: the channel, its account, and the topic it came under
+    (a webhook's event; None when it named none)."""
+
+    channel: str
+    account: str = DEFAULT_ACCOUNT
+    topic: str | None = None
+
+    @classmethod
+    def of(cls, channel: str, account: str, topic: str | None) -> Source:
+        """Checked: a known channel, a valid account, a topic the channel can have."""
+        adapter_for(channel)
+        check_account(account)
+        try:
+            return cls(channel, account, topic_of(channel, topic))
+        except ValueError as error:
+            raise InvalidRequest(str(error)) from None
+
+
 def _store(
     app: Backorder,
-    channel: str,
+    source: Source,
     text: str,
-    account: str,
     hard_limit: int | None = None,
     then: WithStored | None = None,
 ) -> tuple[list[Stored], int]:
     """Store every payload of one delivery, as received, in one transaction (with `then`):
     the payloads, and how many were waiting before them (none stored when that reaches
     `hard_limit`)."""
+    channel, account = source.channel, source.account
     adapter = adapter_for(channel)
     check_account(account)
     if len(text) > MAX_PAYLOAD_CHARS:
@@ -140,6 +167,7 @@ def _store(
             "raw": payload.text,
             "state": "pending",
             "attempts": 0,
+            "topic": source.topic,
         }
         for payload, ident in zip(payloads, idents, strict=True)
     ]
@@ -152,22 +180,34 @@ def _store(
             then(uow.connection, ids)
         uow.commit()
     stored = [
-        Stored(i, channel, account, ident, payload.text)
+        Stored(i, channel, account, ident, payload.text, source.topic)
         for i, payload, ident in zip(ids, payloads, idents, strict=True)
     ]
     return stored, waiting
 
 
-def receive(app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT) -> list[int]:
+def receive(
+    app: Backorder,
+    channel: str,
+    text: str,
+    account: str = DEFAULT_ACCOUNT,
+    topic: str | None = None,
+) -> list[int]:
     """Store every payload of one delivery, as received, in one transaction; their ids."""
-    return [payload.id for payload in _store(app, channel, text, account)[0]]
+    source = Source.of(channel, account, topic)
+    return [payload.id for payload in _store(app, source, text)[0]]
 
 
 def ingest(
-    app: Backorder, channel: str, text: str, account: str = DEFAULT_ACCOUNT
+    app: Backorder,
+    channel: str,
+    text: str,
+    account: str = DEFAULT_ACCOUNT,
+    topic: str | None = None,
 ) -> list[Outcome]:
-    """Receive a delivery, then process each of its payloads."""
-    return _process_stored(app, _store(app, channel, text, account)[0])
+    """Receive a delivery (under the channel's topic, if any), then process each of its
+    payloads."""
+    return _process_stored(app, _store(app, Source.of(channel, account, topic), text)[0])
 
 
 class IntakeFull(Exception):
@@ -187,18 +227,12 @@ class Delivery:
     acknowledgement: str | None
 
 
-def take_in(
-    app: Backorder,
-    channel: str,
-    text: str,
-    account: str = DEFAULT_ACCOUNT,
-    then: WithStored | None = None,
-) -> Delivery:
+def take_in(app: Backorder, source: Source, text: str, then: WithStored | None = None) -> Delivery:
     """A pushed delivery: refused past the hard backlog limit, stored (with `then`) and left
     for the worker past the soft one, else stored and processed at once."""
     limit = app.settings.intake_hard_limit
-    stored, waiting = _store(app, channel, text, account, limit, then)
-    ack = acknowledge(app, channel, text, [payload.id for payload in stored])
+    stored, waiting = _store(app, source, text, limit, then)
+    ack = acknowledge(app, source.channel, text, [payload.id for payload in stored])
     if waiting >= app.settings.intake_soft_limit:
         return Delivery([Outcome(payload.id, "pending") for payload in stored], True, ack)
     return Delivery(_process_stored(app, stored), False, ack)
@@ -400,7 +434,10 @@ def _process_stored(app: Backorder, rows: Sequence[Any], batch: int = 200) -> li
         lookups = _lookups(app, [(row, converted[row.id][0]) for row in open_rows])
         for row in chunk:
             if row.state not in OPEN:
-                outcomes.append(Outcome(row.id, row.state, row.order_ref, list(row.reasons or [])))
+                reasons = list(row.reasons or [])
+                outcomes.append(
+                    Outcome(row.id, row.state, row.order_ref, reasons, [], row.outcome, row.topic)
+                )
                 continue
             outcomes.append(_process_one(app, row, converted[row.id], lookups))
     return outcomes
@@ -416,6 +453,9 @@ def _process_one(
     being away) becomes a dead letter saying so, and the payloads after it go on."""
     document, reasons, warnings = converted
     try:
+        handled = handle(app, row)  # a topic's event, or an order that is no backorder
+        if handled is not None:
+            return handled
         order, more, noted, impact = _prepare(row, document, lookups)
         return _settle(app, row, order, reasons + more, warnings + noted, impact)
     except Exception as error:
@@ -425,7 +465,7 @@ def _process_one(
         log.error("intake payload %s is a dead letter: %s", row.id, reasons[0])
         log.debug("intake payload %s failed", row.id, exc_info=True)
         dead = {"state": "dead", "reasons": reasons}
-        return _finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons)
+        return finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons)
 
 
 def _settle(
@@ -448,39 +488,12 @@ def _settle(
         else:
             if created:  # marked accepted with the order
                 return Outcome(row.id, "accepted", ref, [], warnings)
-            settled = _finish(
+            settled = finish(
                 app, row.id, {"state": "duplicate", "order_ref": ref, "warnings": warnings}
             )
             return settled or Outcome(row.id, "duplicate", ref, [], warnings)
     dead = {"state": "dead", "reasons": reasons, "warnings": warnings, **impact}
-    return _finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons, warnings)
-
-
-def _finish(app: Backorder, payload_id: int, values: dict[str, Any]) -> Outcome | None:
-    """Record a duplicate or a dead letter while the payload is still open; when another
-    worker settled it first, what it became instead."""
-    values = values | {
-        "warnings": values.get("warnings") or None,
-        "processed_at": app.now(),
-        "attempts": intake_payloads.c.attempts + 1,
-    }
-    with app.db.write() as uow:
-        done = uow.connection.execute(
-            update(intake_payloads)
-            .where(intake_payloads.c.id == payload_id, intake_payloads.c.state.in_(OPEN))
-            .values(values)
-        ).rowcount
-        row = (
-            None
-            if done
-            else uow.connection.execute(
-                select(intake_payloads).where(intake_payloads.c.id == payload_id)
-            ).one()
-        )
-        uow.commit()
-    if row is None:
-        return None
-    return Outcome(row.id, row.state, row.order_ref, list(row.reasons or []))
+    return finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons, warnings)
 
 
 def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:
@@ -544,6 +557,7 @@ def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
             "channel": r.channel,
             "account": r.account,
             "external_id": r.external_id,
+            "topic": r.topic,
             "received_at": r.received_at.isoformat(),
             "age_hours": round((now - r.received_at).total_seconds() / 3600, 1),
             "reasons": list(r.reasons or []),
@@ -582,7 +596,9 @@ def add_alias(
 
 def health(app: Backorder) -> list[dict[str, Any]]:
     """Per channel and account: payloads by state, error rate, backlog, the oldest waiting
-    and the last accepted, so a silent or failing source shows."""
+    and the last accepted, so a silent or failing source shows; and, by topic, the payloads
+    taken that placed and changed nothing (other topics, orders already cancelled or
+    fulfilled in the shop, X12 997s)."""
     now = app.now()
     p = intake_payloads.c
     with app.db.read() as uow:
@@ -590,6 +606,11 @@ def health(app: Backorder) -> list[dict[str, Any]]:
             select(p.channel, p.account, p.state, func.count(), func.min(p.received_at)).group_by(
                 p.channel, p.account, p.state
             )
+        ).all()
+        kept = uow.connection.execute(
+            select(p.channel, p.account, p.topic, func.count())
+            .where(p.outcome.is_not(None), p.order_ref.is_(None), p.state == "accepted")
+            .group_by(p.channel, p.account, p.topic)
         ).all()
         last = dict(
             ((r.channel, r.account), r.last)
@@ -608,6 +629,9 @@ def health(app: Backorder) -> list[dict[str, Any]]:
         source["counts"][state] = count
         if state == "pending":
             source["oldest_waiting_seconds"] = round((now - oldest).total_seconds(), 1)
+    for channel, account, topic, count in kept:  # accepted, placing nothing: by topic
+        ignored = sources[(channel, account)].setdefault("ignored", {})
+        ignored[topic or "(none)"] = count
     report = []
     for key, source in sorted(sources.items()):
         counts_ = source["counts"]
@@ -621,6 +645,7 @@ def health(app: Backorder) -> list[dict[str, Any]]:
                 "error_rate": round(failed / processed, 4) if processed else 0.0,
                 "oldest_waiting_seconds": source.get("oldest_waiting_seconds", 0.0),
                 "last_accepted_at": accepted_at.isoformat() if accepted_at else None,
+                "ignored": source.get("ignored", {}),
             }
         )
     return report

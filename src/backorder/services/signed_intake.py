@@ -8,13 +8,13 @@ which is what it needs."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backorder.services.context import Backorder
-from backorder.services.ingest import Delivery, Outcome, take_in
+from backorder.services.ingest import Delivery, Source, take_in
+from backorder.services.payloads import outcome_of
 from backorder.store.tables import intake_payloads, signed_deliveries
 
 
@@ -22,10 +22,14 @@ class _Raced(Exception):
     """The same delivery was recorded by a concurrent request first."""
 
 
-def take_in_signed(app: Backorder, channel: str, text: str, account: str) -> Delivery:
+def take_in_signed(
+    app: Backorder, channel: str, text: str, account: str, topic: str | None = None
+) -> Delivery:
     """Take in a delivery whose signature was checked; a replay of one already taken in is
-    counted and answered as the first was."""
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    counted and answered as the first was. The same body under another topic is another
+    delivery (Shopify sends one order's body as orders/create, then as orders/updated)."""
+    source = Source.of(channel, account, topic)
+    digest = _digest(text, source.topic)
     replayed = _replay(app, channel, account, digest)
     if replayed is not None:
         return replayed
@@ -42,7 +46,7 @@ def take_in_signed(app: Backorder, channel: str, text: str, account: str) -> Del
             raise _Raced from None
 
     try:
-        return take_in(app, channel, text, account, record)
+        return take_in(app, source, text, record)
     except _Raced:
         raced = _replay(app, channel, account, digest)
         if raced is None:  # recorded, then gone: cannot be, as nothing deletes them
@@ -71,14 +75,13 @@ def _replay(app: Backorder, channel: str, account: str, digest: str) -> Delivery
         rows = conn.execute(select(intake_payloads).where(intake_payloads.c.id.in_(ids))).all()
         uow.commit()
     found = {row.id: row for row in rows}
-    outcomes = [_outcome(found[i]) for i in ids if i in found]
+    outcomes = [outcome_of(found[i]) for i in ids if i in found]
     # A copy that comes while the first is still being processed (or was left to the worker
     # past the soft limit) is told what the first would be: stored, for the worker.
     return Delivery(outcomes, any(o.state == "pending" for o in outcomes), None)
 
 
-def _outcome(row: Any) -> Outcome:
-    """What a stored payload has become so far (pending ones are the worker's)."""
-    return Outcome(
-        row.id, row.state, row.order_ref, list(row.reasons or []), list(row.warnings or [])
-    )
+def _digest(text: str, topic: str | None) -> str:
+    """What identifies a delivery's content: its body, and its topic when it has one."""
+    content = text if topic is None else f"{topic}\n{text}"
+    return hashlib.sha256(content.encode()).hexdigest()

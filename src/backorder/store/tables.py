@@ -435,6 +435,11 @@ intake_payloads = Table(
     Column("tier", String(16)),
     Column("processed_at", UtcDateTime),
     Column("discard_reason", String(500)),
+    # the channel's event topic (orders/create, order.updated), when it named one
+    Column("topic", String(64)),
+    # what it did when that was not to place an order, in words ("ignored: already
+    # cancelled in the shop", "cancelled 2 units not shipped (shop:customer)")
+    Column("outcome", String(500)),
     CheckConstraint(
         "state IN ('pending', 'accepted', 'duplicate', 'dead', 'discarded')", name="state"
     ),
@@ -445,6 +450,15 @@ intake_payloads = Table(
         "id",
         sqlite_where=text("state IN ('pending', 'dead')"),
         postgresql_where=text("state IN ('pending', 'dead')"),
+    ),
+    # the few payloads kept that placed and changed nothing, counted by topic (/metrics)
+    Index(
+        "ix_intake_payloads_ignored",
+        "channel",
+        "account",
+        "topic",
+        sqlite_where=text("outcome IS NOT NULL AND order_ref IS NULL"),
+        postgresql_where=text("outcome IS NOT NULL AND order_ref IS NULL"),
     ),
 )
 

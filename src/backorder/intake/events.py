@@ -1,0 +1,120 @@
+"""What a channel's webhook topic asks of intake, and the order's state in the shop.
+
+A topic places an order (Shopify `orders/create`, WooCommerce `order.created`), updates one
+(`orders/updated`, `order.updated`: an order we hold is changed where it can be, one we do
+not hold is placed), or cancels one (`orders/cancelled`, `order.deleted`); any other topic
+of the shop's (products/update, customers/create, …) is no order event: it is stored and
+counted, never dead-lettered. A delivery without a topic places, as before topics were read.
+
+An order's state in the shop decides whether it is a backorder at all: one that arrives
+cancelled (Shopify `cancelled_at`; WooCommerce status cancelled, refunded, failed or trash)
+or fulfilled (Shopify `fulfillment_status` fulfilled, or every line fulfilled; WooCommerce
+completed) takes no stock and joins no queue. Pure: no database, no clock."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from backorder.intake.base import Unreadable, load_json
+
+
+class Event(StrEnum):
+    PLACE = "place"
+    UPDATE = "update"
+    CANCEL = "cancel"
+    OTHER = "other"  # no order event: stored and counted
+
+
+TOPICS: dict[str, dict[str, Event]] = {
+    "shopify": {
+        "orders/create": Event.PLACE,
+        "orders/updated": Event.UPDATE,
+        "orders/cancelled": Event.CANCEL,
+    },
+    "woocommerce": {
+        "order.created": Event.PLACE,
+        "order.updated": Event.UPDATE,
+        "order.deleted": Event.CANCEL,  # moved to the bin: the shop will not fill it
+    },
+}
+# The header each channel names its topic in (lower case, as HTTP headers compare).
+TOPIC_HEADERS = {"shopify": "x-shopify-topic", "woocommerce": "x-wc-webhook-topic"}
+TOPIC = re.compile(r"^[A-Za-z0-9_./:-]{1,64}$")
+_WORD = re.compile(r"[^a-z0-9_-]+")
+WOO_CANCELLED = {"cancelled", "refunded", "failed", "trash"}
+
+
+def topic_of(channel: str, topic: str | None) -> str | None:
+    """A topic as stored (trimmed, lower case), None for none; ValueError when the channel
+    has no topics or the text is no topic."""
+    if topic is None or not topic.strip():
+        return None
+    if channel not in TOPICS:
+        raise ValueError(f"{channel} deliveries have no topic (only {', '.join(TOPICS)} do)")
+    topic = topic.strip().lower()
+    if not TOPIC.fullmatch(topic):
+        raise ValueError(f"topic {topic[:70]!r}: 1 to 64 letters, digits and . / _ : -")
+    return topic
+
+
+def event_of(channel: str, topic: str | None) -> Event:
+    """What a delivery under this topic asks for; no topic places."""
+    if topic is None:
+        return Event.PLACE
+    return TOPICS.get(channel, {}).get(topic, Event.OTHER)
+
+
+@dataclass(frozen=True)
+class ShopState:
+    """The order as the shop has it: the reason it was cancelled there (a word, e.g.
+    `customer`, `refunded`), if it was; whether it has been fulfilled there."""
+
+    cancelled: str | None = None
+    fulfilled: bool = False
+
+
+NOTHING = ShopState()
+
+
+def _word(value: Any, default: str) -> str:
+    word = _WORD.sub("_", str(value or "").strip().lower()).strip("_")[:40]
+    return word or default
+
+
+def _shopify(order: dict[str, Any]) -> ShopState:
+    cancelled = (
+        _word(order.get("cancel_reason"), "cancelled") if order.get("cancelled_at") else None
+    )
+    items = order.get("line_items")
+    lines = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    fulfilled = str(order.get("fulfillment_status") or "").lower() == "fulfilled" or (
+        bool(lines)
+        and all(str(item.get("fulfillment_status") or "").lower() == "fulfilled" for item in lines)
+    )
+    return ShopState(cancelled, fulfilled)
+
+
+def _woocommerce(order: dict[str, Any]) -> ShopState:
+    status = _word(order.get("status"), "")
+    return ShopState(status if status in WOO_CANCELLED else None, status == "completed")
+
+
+_READERS = {"shopify": _shopify, "woocommerce": _woocommerce}
+
+
+def shop_state(channel: str, text: str) -> ShopState:
+    """The order's state in the shop, read from a payload; NOTHING for a channel that says
+    none or a payload that cannot be read (converting it will say why)."""
+    reader = _READERS.get(channel)
+    if reader is None:
+        return NOTHING
+    try:
+        document = load_json(text)
+    except Unreadable:
+        return NOTHING
+    if isinstance(document, dict) and isinstance(document.get("order"), dict):
+        document = document["order"]  # Shopify's single-order REST response
+    return reader(document) if isinstance(document, dict) else NOTHING

@@ -1,0 +1,151 @@
+"""A channel's events, honoured: a stored payload whose topic cancels or updates an order we
+hold, whose topic is no order event, or whose order is no backorder (it arrives cancelled or
+fulfilled in the shop), and an X12 997 that acknowledges a set we sent. Each is settled here
+and kept, with what it did in words; everything else is an order to place, which the intake
+flow (`services.ingest`) does.
+
+A cancellation from the shop goes through the order use case's `cancel_lines`, in one
+transaction with the payload's outcome and the events, so the customer hears of it and the
+queue moves. It cancels what has not shipped; sent again, it finds nothing left and says so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
+
+from backorder.domain.model import order_ref
+from backorder.intake import DEFAULT_ACCOUNT
+from backorder.intake.events import Event, event_of, shop_state
+from backorder.intake.x12 import read_997
+from backorder.services.context import Backorder
+from backorder.services.orders import cancel_lines, lock_order
+from backorder.services.payloads import OPEN, Outcome, finish
+from backorder.store.repos import Outbox
+from backorder.store.tables import intake_payloads, orders
+from backorder.words import count
+
+SHOP = "shop:"  # a cancellation reason the shop gave: shop:customer, shop:refunded, …
+GONE = "ignored: already cancelled in the shop"
+
+
+def handle(app: Backorder, row: Any) -> Outcome | None:
+    """Settle a payload that is not an order to place; None when it is one."""
+    if row.channel == "x12":
+        return _acknowledgement(app, row)
+    event = event_of(row.channel, row.topic)
+    if event is Event.OTHER:
+        return _keep(app, row, None, f"ignored: {row.topic} is not an order event")
+    if row.external_id is None:
+        return None  # unreadable: placing it dead-letters it with the reason
+    state = shop_state(row.channel, row.raw)
+    if event in (Event.UPDATE, Event.CANCEL):
+        ref = _held(app, row)
+        if ref is not None:
+            reason = state.cancelled or ("cancelled" if event is Event.CANCEL else None)
+            if reason is not None:
+                return _cancel(app, row, ref, SHOP + reason)
+            done = "fulfilled in the shop; " if state.fulfilled else ""
+            return _keep(app, row, ref, f"recorded: {done}nothing to change on an order held")
+    if state.cancelled is not None or event is Event.CANCEL:
+        return _keep(app, row, None, GONE)
+    if state.fulfilled:
+        return _keep(app, row, None, "ignored: already fulfilled in the shop")
+    # Webhooks come in any order: a cancellation taken before the order was stands. (Only
+    # for events: a file without topics costs no look-up per order.)
+    if row.topic is not None and _cancelled_before(app, row):
+        return _keep(app, row, None, GONE + " (its cancellation came first)")
+    return None  # an order to place (one held already: a duplicate)
+
+
+def _held(app: Backorder, row: Any) -> str | None:
+    """The reference of the payload's order when we hold it."""
+    channel = row.channel if row.account == DEFAULT_ACCOUNT else f"{row.channel}.{row.account}"
+    with app.db.read() as uow:
+        found = uow.connection.execute(
+            select(func.count())
+            .select_from(orders)
+            .where(orders.c.channel == channel, orders.c.external_id == row.external_id)
+        ).scalar_one()
+    return order_ref(channel, row.external_id) if found else None
+
+
+def _cancelled_before(app: Backorder, row: Any) -> bool:
+    """Whether the shop's cancellation of this order was taken before the order was."""
+    p = intake_payloads.c
+    with app.db.read() as uow:
+        found = uow.connection.execute(
+            select(func.count())
+            .select_from(intake_payloads)
+            .where(
+                p.outcome.is_not(None),  # the few rows the partial index holds
+                p.order_ref.is_(None),
+                p.channel == row.channel,
+                p.account == row.account,
+                p.external_id == row.external_id,
+                p.outcome.startswith(GONE),
+                p.id != row.id,
+            )
+        ).scalar_one()
+    return bool(found)
+
+
+def _keep(
+    app: Backorder, row: Any, ref: str | None, outcome: str, topic: str | None = None
+) -> Outcome:
+    """Keep a payload as taken (accepted), with what it did."""
+    topic = topic or row.topic
+    values = {"state": "accepted", "order_ref": ref, "reasons": None, "outcome": outcome}
+    settled = finish(app, row.id, values | {"topic": topic})
+    return settled or Outcome(row.id, "accepted", ref, [], [], outcome, topic)
+
+
+def _cancel(app: Backorder, row: Any, ref: str, reason: str) -> Outcome:
+    """Cancel what has not shipped of an order held, the payload settled with it."""
+    now = app.now()
+    try:
+        with app.db.write() as uow:
+            _, lines, rows = lock_order(uow, ref)
+            targets = [(line, None) for line in lines if line.qty.open > 0]
+            done, facts = cancel_lines(app, uow, (ref, rows), list(targets), reason)
+            if done.units:
+                outcome = f"cancelled {count(done.units, 'unit')} not shipped ({reason})"
+            else:
+                outcome = f"nothing left to cancel: all shipped or cancelled before ({reason})"
+            settled = uow.connection.execute(
+                update(intake_payloads)
+                .where(intake_payloads.c.id == row.id, intake_payloads.c.state.in_(OPEN))
+                .values(
+                    state="accepted",
+                    order_ref=ref,
+                    reasons=None,
+                    outcome=outcome,
+                    processed_at=now,
+                    attempts=intake_payloads.c.attempts + 1,
+                )
+            ).rowcount
+            if settled:  # else another worker settled it first: its cancellation stands
+                Outbox(uow.connection).append(facts, now)
+                uow.commit()
+    except OperationalError:
+        return Outcome(row.id, "pending", reasons=["database busy; will be retried"])
+    if not settled:
+        return _current(app, row.id)
+    return Outcome(row.id, "accepted", ref, [], [], outcome, row.topic)
+
+
+def _current(app: Backorder, payload_id: int) -> Outcome:
+    with app.db.read() as uow:
+        found = uow.connection.execute(
+            select(intake_payloads).where(intake_payloads.c.id == payload_id)
+        ).one()
+    reasons = list(found.reasons or [])
+    return Outcome(found.id, found.state, found.order_ref, reasons, [], found.outcome, found.topic)
+
+
+def _acknowledgement(app: Backorder, row: Any) -> Outcome | None:
+    """An inbound 997 is recorded against the group and sets it names, with its codes; it
+    is never answered with a 997 of ours."""
+    words = read_997(row.raw)
+    return None if words is None else _keep(app, row, None, words, "997")
