@@ -14,6 +14,7 @@ from backorder.api import (
     dashboard,
     kpis,
     limits,
+    lists,
     metrics,
     notifications,
     openapi,
@@ -44,6 +45,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     metrics.install(app, backorder)
     app.add_middleware(SegmentPaths)  # outermost: every layer sees the path routing sees
     app.include_router(router)
+    app.include_router(lists.router)
     app.include_router(notifications.router)
     app.include_router(supply.router)
     app.include_router(review.router)
