@@ -331,3 +331,23 @@ def test_bad_input_says_why_and_changes_nothing(
         expected_on="3 February",
     )
     assert "the date must be a date (YYYY-MM-DD), not '3 February'" in dated
+
+
+def test_the_search_box_finds_orders_and_products(viewer: TestClient, store: Backorder) -> None:
+    """The same lists as GET /orders and /products: by SKU, by e-mail, by order number,
+    narrowed by status; a viewer may search (it reads, it changes nothing)."""
+    found = viewer.get("/search", params={"q": "B"})
+    assert found.status_code == 200
+    orders = re.findall(
+        r'data-testid="order-row"><td[^>]*><a href="/records/orders/([^"]+)"', found.text
+    )
+    assert orders == ["web:W4", "amazon:M3", "web:W2"]  # newest first
+    assert 'href="/records/products/B"' in found.text and 'data-testid="product-row"' in found.text
+    waiting = viewer.get("/search", params={"q": "B", "status": "backordered"}).text
+    assert "web:W2" not in waiting and "amazon:M3" in waiting
+    by_mail = viewer.get("/search", params={"q": "W1@example.com"}).text
+    assert 'href="/records/orders/web:W1"' in by_mail and "web:W4" not in by_mail
+    none = viewer.get("/search", params={"q": "nothing-like-it"}).text
+    assert "No order matches." in none and "No product matches." in none
+    with TestClient(viewer.app, follow_redirects=False) as stranger:
+        assert stranger.get("/search", params={"q": "B"}).headers["location"] == "/login"
