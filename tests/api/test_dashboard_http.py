@@ -155,13 +155,21 @@ def test_a_link_opens_the_record_as_a_page(client: TestClient, app: Backorder) -
     order = client.get("/records/orders/amazon:M3")
     assert order.status_code == 200 and order.headers["content-type"].startswith("text/html")
     assert '<a href="/api/v1/orders/amazon:M3">as JSON</a>' in order.text
-    assert '<a href="/records/queues/B">B</a>' in order.text  # its line's SKU
+    assert '<a href="/records/products/B">B</a>' in order.text  # its line's SKU
     api = client.get("/api/v1/orders/amazon:M3").json()
-    assert f"<td>{api['placed_at']}</td>" in order.text
+    # the date in words, the ISO time on hover; the product by its name; fields in words
+    placed = api["placed_at"]
+    assert (
+        f'<time datetime="{placed}" title="{placed}">Saturday, January 10 at 09:00 UTC'
+        in order.text
+    )
+    assert '<span class="name">B</span>' in order.text and "ready to ship" in order.text
+    assert "rank_class" not in order.text
     queue = client.get("/records/queues/B")
     assert queue.status_code == 200
     assert '<a href="/records/orders/amazon:M3">amazon:M3</a>' in queue.text  # the head
     assert '<a href="/records/orders/web:W4">web:W4</a>' in queue.text
+    assert "<th>queue class</th>" in queue.text and "rank_class" not in queue.text
     assert "https://" not in queue.text
     assert client.get("/records/tasks").status_code == 200
     failed = client.get("/records/notifications/failed")  # recipients: not for a viewer
@@ -190,7 +198,7 @@ def test_the_trend_chart_is_redrawn_when_the_trend_changes(
     client.post("/login", data={"key": create_key(app, Role.VIEWER).key})
 
     def chart() -> str:
-        body = client.get("/dashboard/body").text
+        body: str = client.get("/dashboard/body").text
         return body[body.index("<svg") : body.index("</svg>")]
 
     before = chart()

@@ -317,6 +317,8 @@ def test_health_and_readiness(server: Server) -> None:
 ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("POST", "/api/v1/orders", ORDER | {"external_id": "matrix"}, Permission.PLACE_ORDERS),
     ("GET", "/api/v1/orders/web:matrix", None, Permission.READ_ORDERS),
+    ("GET", "/api/v1/orders?status=open&limit=5", None, Permission.READ_ORDERS),
+    ("GET", "/api/v1/products?q=WIDGET", None, Permission.READ),
     ("POST", "/api/v1/orders/web:matrix/cancel", {"line": 1, "qty": 1}, Permission.CHANGE_ORDERS),
     ("POST", "/api/v1/orders/web:matrix/ship", {}, Permission.CHANGE_ORDERS),
     ("POST", "/api/v1/products", {"sku": "M-NEW", "name": "m", "price": "1"}, Permission.CATALOG),

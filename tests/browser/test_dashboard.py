@@ -1,6 +1,7 @@
 """The dashboard in a real browser (headless Chromium through Playwright) against a real
 `backorder serve` filled by the demo: sign in with a key, see the numbers the API reports,
-watch a receipt move the live view without a reload, and read it on a phone."""
+watch a receipt move the live view without a reload, read it on a phone, and, as an
+operator, find a product, receive stock for it and cancel a line from the pages."""
 
 from __future__ import annotations
 
@@ -147,7 +148,7 @@ def test_signing_out_ends_the_session(page: Page, site: tuple[str, dict[str, str
     sign_in(page, base, keys["admin"])
     copied = next(c["value"] for c in page.context.cookies() if c["name"] == COOKIE)
     assert httpx.get(base + "/api/v1/kpis", cookies={COOKIE: copied}).status_code == 200
-    page.click("header button")
+    page.click("header form[action='/logout'] button")
     page.wait_for_url(base + "/login")
     page.goto(base + "/")
     assert page.url == base + "/login"
@@ -190,3 +191,94 @@ def test_another_site_cannot_sign_a_browser_in_or_out(
     page.goto(base + "/")
     assert page.url == base + "/"  # still signed in
     page.wait_for_selector("[data-testid=waiting-lines]")
+
+
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+def fits(page: Page) -> None:
+    """Nothing on the page is wider than the window (tables wrap, stack or scroll in a box)."""
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], (page.url, width)
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"i17-dashboard-{name}.png"), full_page=True)
+
+
+def flash(page: Page) -> str:
+    return str(page.inner_text("[data-testid=flash]")).strip()
+
+
+def test_an_operator_receives_stock_and_cancels_a_line_from_the_dashboard(
+    browser: Any, site: tuple[str, dict[str, str]]
+) -> None:
+    base, keys = site
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_in(page, base, keys["ops"])
+    sku = str(page.locator("[data-testid=queue-row] a").first.inner_text())
+    product = call(base, keys["ops"], "GET", f"/api/v1/products/{sku}").json()
+    stock = call(base, keys["ops"], "GET", f"/api/v1/stock/{sku}").json()
+
+    # the search box finds the product by its name; its page shows stock and queue
+    page.fill("header input[name=q]", product["name"])
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_selector("[data-testid=product-results]")
+    fits(page)
+    shot(page, "search-desktop")
+    page.locator("[data-testid=product-row] a", has_text=sku).first.click()
+    page.wait_for_selector("[data-testid=on-hand]")
+    assert product["name"] in page.inner_text("[data-testid=record] h2")
+    fits(page)
+    shot(page, "product-desktop")
+
+    # receive one unit: the same use case as POST /stock/{sku}/receipts, the outcome shown
+    page.fill("form[action$='/receipts'] input[name=qty]", "1")
+    page.click("form[action$='/receipts'] button")
+    page.wait_for_selector("[data-testid=flash]")
+    assert flash(page).startswith(f"Received 1 unit of {sku}: on hand {stock['on_hand'] + 1}")
+    after = call(base, keys["ops"], "GET", f"/api/v1/stock/{sku}").json()
+    assert after["on_hand"] == stock["on_hand"] + 1
+    assert tile(page, "on-hand") == str(after["on_hand"])
+    shot(page, "action-desktop")
+
+    # the queue's head, its order's page; cancel one unit of its line for the SKU
+    page.locator("[data-testid=queue] a").first.click()
+    page.wait_for_selector("[data-testid=lines]")
+    ref = page.url.rsplit("/records/orders/", 1)[1]
+    order = call(base, keys["ops"], "GET", f"/api/v1/orders/{ref}").json()
+    line = next(item for item in order["lines"] if item["sku"] == sku and item["backordered"] > 0)
+    row = page.locator(f"[data-testid=line-{line['line']}]")
+    assert product["name"] in row.inner_text()  # the product by its name
+    row.locator("input[name=qty]").fill("1")
+    row.locator("input[name=reason]").fill("customer called")
+    row.locator("button", has_text="Cancel").click()
+    page.wait_for_selector("[data-testid=flash]")
+    ref_shown = call(base, keys["ops"], "GET", f"/api/v1/orders/{ref}").json()["ref"]
+    assert flash(page).startswith(f"Cancelled 1 unit of {ref_shown} line {line['line']}")
+    changed = call(base, keys["ops"], "GET", f"/api/v1/orders/{ref}").json()
+    now = next(item for item in changed["lines"] if item["line"] == line["line"])
+    assert now["cancelled"] == line["cancelled"] + 1
+    assert page.inner_text(f"[data-testid=cancelled-{line['line']}]") == str(now["cancelled"])
+    fits(page)
+    shot(page, "order-desktop")
+    order_page, product_page = page.url, f"{base}/records/products/{sku}"
+    context.close()
+
+    # the same pages on a phone: nothing clipped, nothing wider than the screen
+    phone = browser.new_context(viewport=PHONE, is_mobile=True)
+    small = phone.new_page()
+    sign_in(small, base, keys["ops"])
+    for url, name in (
+        (order_page, "order-phone"),
+        (product_page, "product-phone"),
+        (f"{base}/search?q={sku}", "search-phone"),
+    ):
+        small.goto(url)
+        fits(small)
+        shot(small, name)
+    phone.close()

@@ -15,6 +15,7 @@ from backorder.api import (
     dashboard,
     kpis,
     limits,
+    lists,
     metrics,
     notifications,
     openapi,
@@ -45,6 +46,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     metrics.install(app, backorder)
     app.add_middleware(SegmentPaths)  # outermost: every layer sees the path routing sees
     app.include_router(router)
+    app.include_router(lists.router)
     app.include_router(notifications.router)
     app.include_router(supply.router)
     app.include_router(review.router)

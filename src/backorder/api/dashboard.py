@@ -5,22 +5,36 @@ the internet."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
+from backorder.api import records
+from backorder.api.actions import (
+    CSRF_FIELD,
+    FLASH,
+    FormProblem,
+    csrf_matches,
+    csrf_token,
+    find_action,
+    flash_cookie,
+    parse_form,
+    perform,
+    read_flash,
+)
 from backorder.api.auth import backorder_of
 from backorder.domain.access import PERMISSIONS, Permission, Role, may
 from backorder.domain.events import EVENT_TYPES
 from backorder.report import charts
 from backorder.services.context import Backorder
-from backorder.services.dashboard import RECORDS, order_link, overview, queue_link
+from backorder.services.dashboard import RECORDS, order_link, overview
 from backorder.services.links import segment
 from backorder.services.sessions import (
     COOKIE,
@@ -29,6 +43,7 @@ from backorder.services.sessions import (
     sign_in,
     sign_out,
 )
+from backorder.words import count, money
 
 pages = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -45,7 +60,7 @@ def record_link(key: str, value: str) -> str | None:
     if key in ("ref", "order", "order_ref") and ":" in value:
         return order_link(value)
     if key == "sku":
-        return queue_link(value)
+        return product_link(value)
     if key in ("supplier", "supplier_id"):
         return f"{RECORDS}/suppliers/{segment(value)}"
     return None
@@ -56,8 +71,26 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(name for row in rows for name in row))
 
 
-_env.globals["link"] = record_link
-_env.filters["columns"] = _columns
+def product_link(sku: str) -> str:
+    return f"{RECORDS}/products/{segment(sku)}"
+
+
+@pass_context
+def _forms_for(context: Context, row: Any, key: str | None) -> list[records.Form]:
+    """The forms beside a row of a record page's table (the page's `row_forms`)."""
+    row_forms = context.get("row_forms")
+    return [] if row_forms is None else list(row_forms(key, row))
+
+
+_env.globals |= {
+    "link": record_link,
+    "product_link": product_link,
+    "order_link": order_link,
+    "supplier_link": lambda supplier: f"{RECORDS}/suppliers/{segment(supplier)}",
+    "count": count,
+    "money": money,
+}
+_env.filters |= {"columns": _columns, "label": records.label, "forms_for": _forms_for}
 MAX_FORM = 4096
 POLL_SECONDS = 30
 NO_STORE = {"Cache-Control": "no-store"}
@@ -67,6 +100,27 @@ def _session(request: Request, app: Backorder) -> Role | None:
     """The role of the request's live session, or None."""
     token = request.cookies.get(COOKIE)
     return None if token is None else session_role(app, token)
+
+
+def _page_context(request: Request, app: Backorder) -> dict[str, Any]:
+    """What every record page needs: the session's form token, the outcome a redirect left,
+    dates in words as of today, the page's own address (where a form comes back to)."""
+    token = request.cookies.get(COOKIE, "")
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    back = path.decode("latin-1") + (f"?{request.url.query}" if request.url.query else "")
+    return {
+        "csrf": csrf_token(token),
+        "flash": read_flash(request.cookies.get(FLASH)),
+        "time": partial(records.when, today=app.now().date()),
+        "back": back,
+    }
+
+
+def _shown(answer: HTMLResponse, request: Request) -> HTMLResponse:
+    """A page that showed the flash forgets it."""
+    if FLASH in request.cookies:
+        answer.delete_cookie(FLASH)
+    return answer
 
 
 def _login_page(error: str | None = None, status: int = 200) -> HTMLResponse:
@@ -186,34 +240,191 @@ def dashboard_body(request: Request) -> Response:
     return HTMLResponse(page, headers=NO_STORE)
 
 
+async def _api_get(request: Request, api: str) -> tuple[int, Any]:
+    """What the API answers at `api`, asked in process with the session's cookie: the same
+    checks, the same figures, the same errors."""
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://backorder") as client:
+        answer = await client.get(api, headers={"cookie": request.headers.get("cookie", "")})
+    try:
+        return answer.status_code, answer.json()
+    except ValueError:
+        return answer.status_code, {
+            "title": "Not a record",
+            "detail": f"the API answered {answer.status_code}",
+        }
+
+
+ORDER_PAGE = re.compile(r"orders/([^/]+)")
+PRODUCT_PAGE = re.compile(r"products/([^/]+)")
+
+
 @pages.get("/records/{path:path}")
 async def record(request: Request, path: str) -> Response:
     """A record of the API as a page (the dashboard's links open these): the same answer as
-    GET /api/v1/<path> with the session, laid out as tables."""
+    GET /api/v1/<path> with the session, laid out for people, with the forms the session's
+    role may use on it."""
     app = backorder_of(request)
-    if await run_in_threadpool(_session, request, app) is None:
+    role = await run_in_threadpool(_session, request, app)
+    if role is None:
         return RedirectResponse("/login", status_code=303)
     raw = request.scope.get("raw_path") or request.url.path.encode()
     rest = raw.decode("latin-1").removeprefix(f"{RECORDS}/")
     if not RECORD_PATH.fullmatch(rest) or ".." in rest.split("/"):
         return _record_page(rest, 404, {"title": "Not found", "detail": "no such record"})
     api = f"/api/v1/{rest}" + (f"?{request.url.query}" if request.url.query else "")
-    # The API itself answers, in process, with the session's cookie: the same checks, the
-    # same figures, the same errors.
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://backorder") as client:
-        answer = await client.get(api, headers={"cookie": request.headers.get("cookie", "")})
-    if answer.status_code == 401:  # the session ended between the two checks
+    status, body = await _api_get(request, api)
+    if status == 401:  # the session ended between the two checks
         return RedirectResponse("/login", status_code=303)
-    try:
-        body = answer.json()
-    except ValueError:
-        body = {"title": "Not a record", "detail": f"the API answered {answer.status_code}"}
-    return _record_page(rest, answer.status_code, body, api)
+    context = _page_context(request, app) | {"api": api, "q": ""}
+    if status == 200 and ORDER_PAGE.fullmatch(rest):
+        return _shown(_order_page(body, role, context), request)
+    if status == 200 and PRODUCT_PAGE.fullmatch(rest):
+        sku = unquote(rest.removeprefix("products/"))
+        stock_status, stock = await _api_get(request, f"/api/v1/stock/{rest[9:]}")
+        queue_status, queue = await _api_get(request, f"/api/v1/queues/{rest[9:]}")
+        if stock_status == queue_status == 200:
+            context |= {"queue_api": f"/api/v1/queues/{rest[9:]}"}
+            page = _product_page(sku, (body, stock, queue), role, context)
+            return _shown(page, request)
+    context |= {
+        "forms": records.page_forms(rest, role),
+        "row_forms": records.row_forms_of(rest, body, role),
+    }
+    return _shown(_record_page(rest, status, body, api, context), request)
 
 
-def _record_page(path: str, status: int, answer: Any, api: str | None = None) -> HTMLResponse:
+def _order_page(order: dict[str, Any], role: Role, context: dict[str, Any]) -> HTMLResponse:
+    ref = order["ref"]
+    line_forms = {
+        line["line"]: records.allowed(records.line_forms(ref, line), role)
+        for line in order["lines"]
+    }
+    page = _env.get_template("order.html").render(
+        o=order,
+        forms=records.allowed(records.order_forms(ref), role),
+        line_forms=lambda line: line_forms[line["line"]],
+        any_line_forms=any(line_forms.values()),
+        notifications=f"{order_link(ref)}/notifications",
+        **context,
+    )
+    return HTMLResponse(page, headers=NO_STORE)
+
+
+def _product_page(
+    sku: str, answers: tuple[Any, Any, Any], role: Role, context: dict[str, Any]
+) -> HTMLResponse:
+    product, stock, queue = answers
+    page = _env.get_template("product.html").render(
+        p=product,
+        s=stock,
+        queue=queue,
+        forms=records.allowed(records.stock_forms(sku), role),
+        **context,
+    )
+    return HTMLResponse(page, headers=NO_STORE)
+
+
+def _record_page(
+    path: str,
+    status: int,
+    answer: Any,
+    api: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    shown = {"title": unquote(path), "status": status, "answer": answer}
+    shown |= {"api": api or f"/api/v1/{path}", "time": records.when} | (context or {})
+    page = _env.get_template("record.html").render(**shown)
+    return HTMLResponse(page, status_code=status, headers=NO_STORE)
+
+
+def _refused(status: int, text: str) -> HTMLResponse:
     page = _env.get_template("record.html").render(
-        title=unquote(path), status=status, answer=answer, api=api or f"/api/v1/{path}"
+        title="Not done",
+        status=status,
+        answer={"title": "Nothing was changed", "detail": text},
+        api="/api/v1/",
+        time=records.when,
     )
     return HTMLResponse(page, status_code=status, headers=NO_STORE)
+
+
+SAFE_BACK = re.compile(r"/(records/[A-Za-z0-9._:~%/-]*|search)(\?[^\s#]*)?")
+
+
+@pages.post("/records/{path:path}")
+async def act(request: Request, path: str) -> Response:
+    """A form on a record page: the same use case the API runs, for a session whose role
+    holds the API route's permission, from this site's page with the session's token; then
+    back to the record with what happened."""
+    app = backorder_of(request)
+    token = request.cookies.get(COOKIE)
+    role = None if token is None else await run_in_threadpool(session_role, app, token)
+    if token is None or role is None:
+        return RedirectResponse("/login", status_code=303)
+    if _from_another_site(request, app.settings.public_url):
+        return _refused(403, "this form came from another site")
+    try:
+        fields = parse_form(await request.body())
+    except FormProblem as problem:
+        return _refused(400, str(problem))
+    if not csrf_matches(token, fields.get(CSRF_FIELD, "")):
+        return _refused(403, "the form is out of date or not ours: open the page again")
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    found = find_action(raw.decode("latin-1").removeprefix(f"{RECORDS}/"))
+    if found is None:
+        return _refused(404, "there is no such action")
+    action, ids = found
+    if not may(role, action.permission):
+        what = action.permission.value.replace("_", " ")
+        return _refused(403, f"role {role.value} may not {what}")
+    done, text, back = await run_in_threadpool(perform, app, action, ids, fields)
+    given = fields.get("back", "")
+    target = given if SAFE_BACK.fullmatch(given) else (back or "/")
+    answer = RedirectResponse(target, status_code=303)
+    answer.set_cookie(FLASH, flash_cookie(done, text), max_age=60, httponly=True, samesite="lax")
+    return answer
+
+
+SEARCH_PAGE = 25
+
+
+@pages.get("/search")
+async def search(request: Request) -> Response:
+    """Orders (and products) that match the search box: an order number, a customer's
+    e-mail, a SKU or a product's name; the same lists as GET /api/v1/orders and /products."""
+    app = backorder_of(request)
+    role = await run_in_threadpool(_session, request, app)
+    if role is None:
+        return RedirectResponse("/login", status_code=303)
+    q = request.query_params.get("q", "").strip()[:200]
+    status = request.query_params.get("status", "")
+    cursor = request.query_params.get("cursor", "")
+    wanted = {"q": q, "status": status, "limit": SEARCH_PAGE, "cursor": cursor}
+    query = urlencode({k: v for k, v in wanted.items() if v})
+    orders: Any = None
+    problem = None
+    if may(role, Permission.READ_ORDERS):
+        code, orders = await _api_get(request, f"/api/v1/orders?{query}")
+        if code != 200:
+            problem, orders = orders.get("detail") or orders.get("title"), None
+    products: Any = None
+    if q and not cursor and may(role, Permission.READ):
+        code, found = await _api_get(request, f"/api/v1/products?{urlencode({'q': q})}")
+        products = found if code == 200 else None
+    next_orders = None
+    if orders is not None and orders.get("next_cursor"):
+        more = {k: v for k, v in (wanted | {"cursor": orders["next_cursor"]}).items() if v}
+        more.pop("limit", None)
+        next_orders = f"/search?{urlencode(more)}"
+    page = _env.get_template("search.html").render(
+        q=q,
+        status=status,
+        orders=orders,
+        products=products,
+        problem=problem,
+        next_orders=next_orders,
+        limit=SEARCH_PAGE,
+        time=partial(records.when, today=app.now().date()),
+    )
+    return HTMLResponse(page, headers=NO_STORE)

@@ -581,3 +581,49 @@ class SkippedEventOut(Out):
 class ReplannedOut(Out):
     event_id: int
     planned: int = Field(description="messages planned for it now")
+
+
+class OrderCustomerOut(Out):
+    id: str
+    name: str
+    email: str | None
+
+
+class OrderSummaryOut(Out):
+    ref: str = Field(examples=["web:100"])
+    display_number: str = Field(description="the shop's own number, else the channel's id")
+    channel: str
+    status: LineStatus
+    placed_at: Timestamp
+    customer: OrderCustomerOut
+    lines: int
+    units: int = Field(description="units ordered, all lines")
+    backordered: int = Field(description="units waiting now")
+    skus: list[str] = Field(description="the SKUs of its lines, in line order")
+
+
+class OrderListOut(Out):
+    items: list[OrderSummaryOut] = Field(description="newest first")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class ProductSummaryOut(Out):
+    sku: str
+    name: str
+    price: Money
+    policy: Policy
+    discontinued: bool
+    on_hand: int
+    allocated: int
+    available: int
+    backordered: int
+    supplier: str | None
+
+
+class ProductListOut(Out):
+    items: list[ProductSummaryOut] = Field(description="by SKU")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last page"
+    )

@@ -9,7 +9,18 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli import catalog, intake, keys, kpi, notify, orders, report, review, supply
+from backorder.cli import (
+    catalog,
+    intake,
+    keys,
+    kpi,
+    listing,
+    notify,
+    orders,
+    report,
+    review,
+    supply,
+)
 from backorder.cli.common import (
     BackorderGroup,
     State,
@@ -28,8 +39,10 @@ app = typer.Typer(
 )
 app.add_typer(catalog.db_app, name="db")
 app.add_typer(catalog.product_app, name="product")
+catalog.product_app.command("list")(listing.product_list)
 app.add_typer(catalog.stock_app, name="stock")
 app.add_typer(orders.order_app, name="order")
+orders.order_app.command("list")(listing.order_list)
 app.command("queue")(orders.queue)
 app.add_typer(keys.apikey_app, name="apikey")
 app.command("serve")(keys.serve)

@@ -113,6 +113,12 @@ orders = Table(
         sqlite_where=text("waited_lines > 0 AND completed_at IS NOT NULL"),
         postgresql_where=text("waited_lines > 0 AND completed_at IS NOT NULL"),
     ),
+    # Finding an order (services/search.py): by its number, the shop's number, the
+    # customer's address, or its channel, newest first.
+    Index("ix_orders_external_id", "external_id"),
+    Index("ix_orders_display_number", "display_number"),
+    Index("ix_orders_customer_email", "customer_email"),
+    Index("ix_orders_channel", "channel", "id"),
 )
 
 order_lines = Table(
@@ -218,6 +224,8 @@ order_lines = Table(
         sqlite_where=text("backordered_at IS NOT NULL"),
         postgresql_where=text("backordered_at IS NOT NULL"),
     ),
+    # The orders with a line of a SKU (order list --sku, a search by SKU or name).
+    Index("ix_order_lines_product_order", "product_id", "order_id"),
 )
 
 allocations = Table(
