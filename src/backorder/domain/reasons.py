@@ -39,7 +39,8 @@ REASONS: dict[str, str] = {
 
 def reason_in_words(reason: str | None) -> str:
     """The words for a recorded reason. One we do not know is shown as it was written (an
-    operator's own note reads as such), its underscores as spaces; none at all: "it was cancelled". Each reads after "because" and after "2 cancelled:"."""
+    operator's own note reads as such), its underscores as spaces; none at all: "it was cancelled".
+    Each reads after "because" in a message and after "2 cancelled:" on the page."""
     if not reason or not reason.strip():
         return "it was cancelled"
     code = reason.strip().lower()
