@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from backorder.domain.model import order_ref
 from backorder.intake import DEFAULT_ACCOUNT
 from backorder.intake.events import CANCEL_WORD, Event, event_of, shop_state
-from backorder.intake.x12 import read_997
+from backorder.intake.x12_997 import read_997
 from backorder.services.context import Backorder
 from backorder.services.orders import cancel_lines, lock_order
 from backorder.services.payloads import OPEN, Outcome, finish
