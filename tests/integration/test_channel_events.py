@@ -203,7 +203,10 @@ def test_woocommerce_updates_cancel_with_the_shops_status(shop: Backorder) -> No
     ingest(shop, "woocommerce", woo(728), topic="order.created")
     (refund,) = ingest(shop, "woocommerce", woo(728, "failed"), topic="order.updated")
     assert refund.outcome == "cancelled 3 units not shipped (shop:failed)"
-    assert reasons(shop) == ["shop:cancelled", "shop:failed"]
+    ingest(shop, "woocommerce", woo(729), topic="order.created")
+    (binned,) = ingest(shop, "woocommerce", json.dumps({"id": 729}), topic="order.deleted")
+    assert binned.outcome == "cancelled 3 units not shipped (shop:deleted)"
+    assert reasons(shop) == ["shop:cancelled", "shop:failed", "shop:deleted"]
 
 
 def test_a_stored_payload_keeps_its_topic_for_the_worker(shop: Backorder) -> None:

@@ -40,6 +40,8 @@ TOPICS: dict[str, dict[str, Event]] = {
         "order.deleted": Event.CANCEL,  # moved to the bin: the shop will not fill it
     },
 }
+# The shop's reason for a cancelling topic whose body gives none.
+CANCEL_WORD = {"orders/cancelled": "cancelled", "order.deleted": "deleted"}
 # The header each channel names its topic in (lower case, as HTTP headers compare).
 TOPIC_HEADERS = {"shopify": "x-shopify-topic", "woocommerce": "x-wc-webhook-topic"}
 TOPIC = re.compile(r"^[A-Za-z0-9_./:-]{1,64}$")

@@ -23,7 +23,8 @@ number: the one the buyer knows.
 The 997 says whether each transaction set could be read (A) or not (R, with the segment
 and element in error); whether the order can be filled is the dead-letter store's business.
 Trailer counts or control numbers that disagree are noted (E) without losing the sets that
-arrived whole."""
+arrived whole. A group of 997s (GS01 FA) is never acknowledged in its turn; what an
+inbound 997 says is read by `x12_997`."""
 
 from __future__ import annotations
 
@@ -384,44 +385,6 @@ def is_acknowledgement(group: Group) -> bool:
     return group.gs.get(1) == "FA" or bool(group.sets and all(s.kind == "997" for s in group.sets))
 
 
-AK9_WORDS = {
-    "A": "accepted",
-    "E": "accepted with errors",
-    "P": "partially accepted",
-    "R": "rejected",
-    "M": "rejected (message authentication failed)",
-    "W": "rejected (assurance failed)",
-    "X": "rejected (content could not be decrypted)",
-}
-
-
-def read_997(text: str) -> str | None:
-    """What an inbound 997 acknowledges, in words with its codes, e.g. "acknowledgement of
-    group 1234 (PO): accepted; AK9 A 1/1/1; set 850 0001: AK5 A"; None when the payload is
-    not one 997 transaction set."""
-    try:
-        sets = [s for i in parse(text) for g in i.groups for s in g.sets]
-    except Unreadable:
-        return None
-    if len(sets) != 1 or sets[0].kind != "997":
-        return None
-    group, status, parts = "?", "", []
-    for segment in sets[0].segments:
-        if segment.tag == "AK1":
-            group = f"{segment.get(2) or '?'} ({segment.get(1) or '?'})"
-        elif segment.tag == "AK2":
-            parts.append(f"set {segment.get(1)} {segment.get(2)}")
-        elif segment.tag in ("AK3", "AK4", "AK5") and parts:
-            codes = " ".join(segment.get(n) for n in range(1, 6) if segment.get(n))
-            parts[-1] += f"{':' if segment.tag == 'AK5' else ','} {segment.tag} {codes}"
-        elif segment.tag == "AK9":
-            status = segment.get(1)
-            found = [segment.get(n) for n in range(1, 10) if segment.get(n)]
-            parts.insert(0, f"AK9 {' '.join(found)}")
-    words = AK9_WORDS.get(status, f"status {status or 'not given'}")
-    return "; ".join([f"acknowledgement of group {group}: {words}", *parts])[:500]
-
-
 def read_850(interchange: Interchange, tset: TransactionSet) -> Converted:
     """The canonical order in one 850 purchase order."""
     if tset.kind != "850":
@@ -611,4 +574,4 @@ def _group_ack(group: Group, sep: Separators) -> list[str]:
 
 ADAPTER = X12Adapter()
 
-__all__ = ["ADAPTER", "is_acknowledgement", "parse", "read_850", "read_997"]
+__all__ = ["ADAPTER", "is_acknowledgement", "parse", "read_850"]

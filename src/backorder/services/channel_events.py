@@ -17,8 +17,8 @@ from sqlalchemy.exc import OperationalError
 
 from backorder.domain.model import order_ref
 from backorder.intake import DEFAULT_ACCOUNT
-from backorder.intake.events import Event, event_of, shop_state
-from backorder.intake.x12 import read_997
+from backorder.intake.events import CANCEL_WORD, Event, event_of, shop_state
+from backorder.intake.x12_997 import read_997
 from backorder.services.context import Backorder
 from backorder.services.orders import cancel_lines, lock_order
 from backorder.services.payloads import OPEN, Outcome, finish
@@ -43,7 +43,7 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
     if event in (Event.UPDATE, Event.CANCEL):
         ref = _held(app, row)
         if ref is not None:
-            reason = state.cancelled or ("cancelled" if event is Event.CANCEL else None)
+            reason = state.cancelled or CANCEL_WORD.get(row.topic)
             if reason is not None:
                 return _cancel(app, row, ref, SHOP + reason)
             done = "fulfilled in the shop; " if state.fulfilled else ""
