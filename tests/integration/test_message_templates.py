@@ -307,5 +307,6 @@ def staff_alert(message: EmailMessage) -> None:
     for part in (str(message["Subject"]), text, unescape(re.sub(r"<[^>]+>", " ", html))):
         assert "None" not in part and "{" not in part and "[" not in part, part
         assert not RAW.findall(URL.sub(" ", part).replace("shopify:", "")), part
+    assert not RUN_TOGETHER.findall(text) and "\n\n\n" not in text, text
     if message["To"] == "manager@shop.example":
         assert "Lines: 2 x BOWL" in text and "2 x BOWL" in html
