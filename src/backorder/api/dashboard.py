@@ -57,7 +57,7 @@ RECORD_PATH = re.compile(r"[A-Za-z0-9._:~%-]+(/[A-Za-z0-9._:~%-]+)*")
 def record_link(key: str, value: str) -> str | None:
     """The record page a field's value refers to, by the field's name: an order's reference,
     a SKU (its queue), a supplier."""
-    if key in ("ref", "order", "order_ref") and ":" in value:
+    if key in ("ref", "order", "order_ref", "orders") and ":" in value:
         return order_link(value)
     if key == "sku":
         return product_link(value)
