@@ -34,7 +34,7 @@ from backorder.domain.access import PERMISSIONS, Permission, Role, may
 from backorder.domain.events import EVENT_TYPES
 from backorder.report import charts
 from backorder.services.context import Backorder
-from backorder.services.dashboard import RECORDS, order_link, overview
+from backorder.services.dashboard import RECORDS, order_link, overview, product_link
 from backorder.services.links import segment
 from backorder.services.sessions import (
     COOKIE,
@@ -69,10 +69,6 @@ def record_link(key: str, value: str) -> str | None:
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
     """Every field of a list of records, in the order they first appear."""
     return list(dict.fromkeys(name for row in rows for name in row))
-
-
-def product_link(sku: str) -> str:
-    return f"{RECORDS}/products/{segment(sku)}"
 
 
 @pass_context
@@ -131,10 +127,11 @@ def _login_page(error: str | None = None, status: int = 200) -> HTMLResponse:
 def _body_context(app: Backorder, role: Role) -> dict[str, Any]:
     """What the role's session may see: what its role may read through the API."""
     view = overview(app, PERMISSIONS[role])
+    words = {"time": partial(records.when, today=app.now().date())}
     if "days" not in view:
-        return {"v": view, "trend_svg": ""}
+        return {"v": view, "trend_svg": ""} | words
     days = tuple(tuple(day.items()) for day in view["days"])
-    return {"v": view, "trend_svg": _trend_svg(days)}
+    return {"v": view, "trend_svg": _trend_svg(days)} | words
 
 
 @lru_cache(maxsize=16)
