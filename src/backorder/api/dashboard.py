@@ -379,7 +379,14 @@ async def act(request: Request, path: str) -> Response:
     given = fields.get("back", "")
     target = given if SAFE_BACK.fullmatch(given) else (back or "/")
     answer = RedirectResponse(target, status_code=303)
-    answer.set_cookie(FLASH, flash_cookie(done, text), max_age=60, httponly=True, samesite="lax")
+    answer.set_cookie(
+        FLASH,
+        flash_cookie(done, text),
+        max_age=60,
+        httponly=True,
+        samesite="lax",
+        secure=app.settings.public_url.startswith("https://"),
+    )
     return answer
 
 
