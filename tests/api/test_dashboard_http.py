@@ -58,7 +58,7 @@ def test_a_key_of_any_role_opens_the_dashboard(client: TestClient, app: Backorde
     assert 'data-testid="overdue-count">1<' in page.text  # M3, promised 20 January
     assert "<svg" in page.text and "https://" not in page.text
     body = client.get("/dashboard/body").text  # the live part, as the page redraws it
-    assert 'href="/records/queues/B"' in body  # the only queue: M3, then W4
+    assert 'href="/records/products/B"' in body  # the only queue: M3, then W4
     assert '<a href="/records/orders/amazon:M3">amazon:M3</a> \u00d71' in body
 
 

@@ -176,7 +176,7 @@ def test_record_pages_open_every_reference_and_link_to_the_next(
         assert order_page.status_code == 200, order_page.text
         assert "edi:REC/1?#%" in order_page.text.replace("&#34;", '"').replace("&amp;", "&")
         links = set(re.findall(r'href="(/records/[^"]+)"', order_page.text))
-        assert f"/records/queues/{segment(sku)}" in links
+        assert f"/records/products/{segment(sku)}" in links
         for link in links:
             assert browser.get(link).status_code == 200, link
 

@@ -3,17 +3,17 @@ and keyset paging walks the whole list once, on both backends."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, text, update
 
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product
-from backorder.services.search import OrderFilter, list_orders, list_products
+from backorder.services.search import OrderFilter, list_orders, list_products, page_query
 from backorder.services.stock import set_stock
 from backorder.store.tables import orders
 from tests.factories import jan, order, product
@@ -117,3 +117,73 @@ def test_a_bad_filter_is_refused_in_words(shop: Backorder) -> None:
         list_orders(shop, OrderFilter(), cursor="abc")
     with pytest.raises(InvalidRequest, match="limit must be between 1 and 200"):
         list_orders(shop, OrderFilter(), limit=0)
+
+
+# Each common filter, and the index that should answer it (None: any, but no full scan).
+PLANS = [
+    (OrderFilter(sku="LAMP-OAK"), "ix_order_lines_product_order"),
+    (OrderFilter(customer="cust-5"), "ix_orders_customer"),
+    (OrderFilter(customer="p5@example.com"), "ix_orders_customer_email"),
+    (OrderFilter(channel="ebay"), "ix_orders_channel"),
+    (OrderFilter(since=date(2026, 1, 4)), None),
+    (OrderFilter(q="#100077"), "ix_orders_display_number"),
+    (OrderFilter(q="X77"), "ix_orders_external_id"),
+    (OrderFilter(q="p5@example.com"), "ix_orders_customer_email"),
+    (OrderFilter(q="lamp"), None),
+]
+
+
+def test_no_common_filter_reads_every_order_on_postgresql(shop: Backorder) -> None:
+    """With many orders and fresh statistics, PostgreSQL answers each filter from an index
+    (migration 0022), not by reading the orders table through."""
+    if shop.db.engine.dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    many = [
+        {
+            "channel": "web" if i % 50 else "ebay",
+            "external_id": f"X{i}",
+            "display_number": f"#{100000 + i}",
+            "placed_at": start + timedelta(hours=i),
+            "received_at": start + timedelta(hours=i),
+            "customer_id": f"cust-{i % 997}",
+            "customer_name": "Someone",
+            "customer_email": f"p{i % 997}@example.com",
+            "customer_tier": "standard",
+            "currency": "USD",
+            "shipping_method": "standard",
+            "shipping_preference": "ship_available",
+            "payment_timing": "at_order",
+        }
+        for i in range(20_000)
+    ]
+    with shop.db.write() as uow:
+        uow.connection.execute(insert(orders), many)
+        uow.connection.execute(  # 200 more products, and a shipped line of one per order
+            text(
+                "INSERT INTO products (sku, name, unit_price, policy, queue_strategy,"
+                " created_at, updated_at) SELECT 'GEN-' || g, 'Made ' || g, 1, 'allow',"
+                " 'fifo', now(), now() FROM generate_series(0, 199) AS g"
+            )
+        )
+        uow.connection.execute(
+            text(
+                "INSERT INTO order_lines (order_id, line_no, product_id, quantity, allocated,"
+                " backordered, shipped, cancelled, unit_price, placed_at, base_class,"
+                " rank_class) SELECT o.id, 1, p.id, 1, 0, 0, 1, 0, 1, o.placed_at, 0, 0"
+                " FROM orders o JOIN products p ON p.sku = 'GEN-' || (o.id % 200)"
+                " WHERE o.external_id LIKE 'X%'"
+            )
+        )
+        uow.commit()
+    with shop.db.engine.connect() as conn:
+        for table in ("orders", "order_lines", "products"):
+            conn.execute(text(f"ANALYZE {table}"))
+        for chosen, index in PLANS:
+            compiled = page_query(chosen, 51).compile(
+                dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+            )
+            sql = str(compiled).replace("%%", "%")
+            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+            assert "Seq Scan on orders" not in plan, (chosen, plan)
+            assert index is None or index in plan, (chosen, plan)

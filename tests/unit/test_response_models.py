@@ -72,6 +72,8 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("CustomerLineOut", "status"): set(LineStatus),
     ("CustomerOrderOut", "status"): set(LineStatus),
     ("ProductOut", "policy"): set(Policy),
+    ("ProductSummaryOut", "policy"): constrained("products", "policy"),
+    ("OrderSummaryOut", "status"): set(LineStatus),
     ("ProductOut", "queue"): set(QueueStrategy),
     ("QueueEntryOut", "tier"): set(Tier),
     ("QueueOut", "strategy"): set(QueueStrategy),

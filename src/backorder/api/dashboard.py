@@ -34,7 +34,7 @@ from backorder.domain.access import PERMISSIONS, Permission, Role, may
 from backorder.domain.events import EVENT_TYPES
 from backorder.report import charts
 from backorder.services.context import Backorder
-from backorder.services.dashboard import RECORDS, order_link, overview
+from backorder.services.dashboard import RECORDS, order_link, overview, product_link
 from backorder.services.links import segment
 from backorder.services.sessions import (
     COOKIE,
@@ -57,7 +57,7 @@ RECORD_PATH = re.compile(r"[A-Za-z0-9._:~%-]+(/[A-Za-z0-9._:~%-]+)*")
 def record_link(key: str, value: str) -> str | None:
     """The record page a field's value refers to, by the field's name: an order's reference,
     a SKU (its queue), a supplier."""
-    if key in ("ref", "order", "order_ref") and ":" in value:
+    if key in ("ref", "order", "order_ref", "orders") and ":" in value:
         return order_link(value)
     if key == "sku":
         return product_link(value)
@@ -69,10 +69,6 @@ def record_link(key: str, value: str) -> str | None:
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
     """Every field of a list of records, in the order they first appear."""
     return list(dict.fromkeys(name for row in rows for name in row))
-
-
-def product_link(sku: str) -> str:
-    return f"{RECORDS}/products/{segment(sku)}"
 
 
 @pass_context
@@ -131,10 +127,11 @@ def _login_page(error: str | None = None, status: int = 200) -> HTMLResponse:
 def _body_context(app: Backorder, role: Role) -> dict[str, Any]:
     """What the role's session may see: what its role may read through the API."""
     view = overview(app, PERMISSIONS[role])
+    words = {"time": partial(records.when, today=app.now().date())}
     if "days" not in view:
-        return {"v": view, "trend_svg": ""}
+        return {"v": view, "trend_svg": ""} | words
     days = tuple(tuple(day.items()) for day in view["days"])
-    return {"v": view, "trend_svg": _trend_svg(days)}
+    return {"v": view, "trend_svg": _trend_svg(days)} | words
 
 
 @lru_cache(maxsize=16)
@@ -382,7 +379,14 @@ async def act(request: Request, path: str) -> Response:
     given = fields.get("back", "")
     target = given if SAFE_BACK.fullmatch(given) else (back or "/")
     answer = RedirectResponse(target, status_code=303)
-    answer.set_cookie(FLASH, flash_cookie(done, text), max_age=60, httponly=True, samesite="lax")
+    answer.set_cookie(
+        FLASH,
+        flash_cookie(done, text),
+        max_age=60,
+        httponly=True,
+        samesite="lax",
+        secure=app.settings.public_url.startswith("https://"),
+    )
     return answer
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from backorder.api.responses import OrderListOut, ProductListOut
+from backorder.api.review import DayQuery
 from backorder.api.routes import ERRORS, App, OrderReader, Reader
 from backorder.services.search import MAX_LIMIT, MAX_QUERY, OrderFilter, list_orders, list_products
 
@@ -17,11 +17,16 @@ router = APIRouter(prefix="/api/v1")
 Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description=f"a page's size (at most {MAX_LIMIT})")
 ]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 Cursor = Annotated[
     str | None,
-    Query(max_length=64, description="`next_cursor` of the page before; none: the first page"),
+    Query(
+        max_length=64,
+        pattern=PRINTABLE,
+        description="`next_cursor` of the page before; none: the first page",
+    ),
 ]
-Search = Annotated[str | None, Query(max_length=MAX_QUERY)]
+Search = Annotated[str | None, Query(max_length=MAX_QUERY, pattern=PRINTABLE)]
 Name = Annotated[str | None, Query(min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -35,7 +40,9 @@ def get_orders(
     sku: Name = None,
     customer: Annotated[Name, Query(description="the customer's id or e-mail address")] = None,
     channel: Name = None,
-    since: Annotated[date | None, Query(description="placed on or after this day (UTC)")] = None,
+    since: Annotated[
+        DayQuery | None, Query(description="placed on or after this day (UTC), YYYY-MM-DD")
+    ] = None,
     q: Annotated[
         Search,
         Query(

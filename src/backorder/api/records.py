@@ -187,7 +187,7 @@ def _po_line_forms(po: str, line: dict[str, Any]) -> list[Form]:
             Permission.STOCK,
             (
                 Field("sku", "SKU", "hidden", sku),
-                Field("quantity", "Units in all", "number", required=True),
+                Field("quantity", "Units in all", "number", required=True, placeholder="in all"),
             ),
             danger=True,
         ),

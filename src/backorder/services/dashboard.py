@@ -43,8 +43,9 @@ def order_link(ref: str) -> str:
     return f"{RECORDS}/orders/{segment(ref)}"
 
 
-def queue_link(sku: str) -> str:
-    return f"{RECORDS}/queues/{segment(sku)}"
+def product_link(sku: str) -> str:
+    """A SKU's page: the product, its stock, its queue, and (by role) receiving and counting."""
+    return f"{RECORDS}/products/{segment(sku)}"
 
 
 def overview(app: Backorder, may: frozenset[Permission]) -> dict[str, Any]:
@@ -154,7 +155,7 @@ def _queues(conn: Connection, now: datetime, facts: Facts) -> list[dict[str, Any
             {
                 "sku": row.sku,
                 "name": row.name,
-                "link": queue_link(row.sku),
+                "link": product_link(row.sku),
                 "lines": row.lines,
                 "units": int(row.units),
                 "available": row.on_hand - row.allocated,
@@ -230,7 +231,7 @@ def _tasks(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
                 "sku": r.sku,
                 "title": r.title,
                 "due_on": r.due_on.isoformat(),
-                "link": queue_link(r.sku),
+                "link": product_link(r.sku),
             }
             for r in rows
         ],

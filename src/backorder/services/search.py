@@ -13,12 +13,14 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     exists,
     false,
     func,
     or_,
     select,
+    union,
 )
 
 from backorder.domain.errors import InvalidRequest
@@ -101,23 +103,26 @@ def _products_named(text: str) -> Any:
 def _search(text: str) -> ColumnElement[bool]:
     """An order number (the channel's id, the shop's display number with or without its
     `#`, or a whole `CHANNEL:ID` reference), the customer's e-mail, or a SKU / product
-    name on one of its lines."""
+    name on one of its lines. Each way of matching is its own index lookup, and the order
+    ids they find are put together (a UNION), so no way of matching reads every order."""
     text = text.strip()
     if not text:
         return ~false()
     if len(text) > MAX_QUERY:
         raise InvalidRequest(f"the search is longer than {MAX_QUERY} characters")
     bare = text.lstrip("#") or text
-    found: list[ColumnElement[bool]] = [
-        ORDER.external_id.in_(sorted({text, bare})),
-        ORDER.display_number.in_(sorted({text, bare, f"#{bare}"})),
-        ORDER.customer_email.in_(sorted({text, text.lower()})),
-        _has_line(LINE.product_id.in_(_products_named(text))),
+    ways = [
+        select(ORDER.id).where(ORDER.external_id.in_(sorted({text, bare}))),
+        select(ORDER.id).where(ORDER.display_number.in_(sorted({text, bare, f"#{bare}"}))),
+        select(ORDER.id).where(ORDER.customer_email.in_(sorted({text, text.lower()}))),
+        select(LINE.order_id).where(LINE.product_id.in_(_products_named(text))),
     ]
     channel, sep, external_id = text.partition(":")
     if sep and channel and external_id:
-        found.append(and_(ORDER.channel == channel, ORDER.external_id == external_id))
-    return or_(*found)
+        ways.append(
+            select(ORDER.id).where(ORDER.channel == channel, ORDER.external_id == external_id)
+        )
+    return ORDER.id.in_(union(*ways))
 
 
 def _order_where(chosen: OrderFilter) -> list[ColumnElement[bool]]:
@@ -126,7 +131,7 @@ def _order_where(chosen: OrderFilter) -> list[ColumnElement[bool]]:
         where.append(_status(chosen.status))
     if chosen.sku:
         product = select(PRODUCT.id).where(PRODUCT.sku == chosen.sku).scalar_subquery()
-        where.append(_has_line(LINE.product_id == product))
+        where.append(ORDER.id.in_(select(LINE.order_id).where(LINE.product_id == product)))
     if chosen.customer:
         where.append(
             or_(
@@ -143,20 +148,24 @@ def _order_where(chosen: OrderFilter) -> list[ColumnElement[bool]]:
     return where
 
 
+def page_query(chosen: OrderFilter, size: int, after: int | None = None) -> Select[Any]:
+    """The ids of a page of orders that meet every filter, newest first, after the id
+    `after` (keyset paging)."""
+    where = _order_where(chosen)
+    if after is not None:
+        where.append(ORDER.id < after)
+    return select(ORDER.id).where(*where).order_by(ORDER.id.desc()).limit(size)
+
+
 def list_orders(
     app: Backorder, chosen: OrderFilter, limit: int | None = None, cursor: str | None = None
 ) -> Page:
     """Orders that meet every filter, newest first, `limit` to a page (at most MAX_LIMIT),
     each with its status, customer, lines and what waits."""
     size, after = _limit(limit), _order_cursor(cursor)
-    where = _order_where(chosen)
-    if after is not None:
-        where.append(ORDER.id < after)
     with app.db.read() as uow:
         conn = uow.connection
-        rows = conn.execute(
-            select(ORDER.id).where(*where).order_by(ORDER.id.desc()).limit(size + 1)
-        ).scalars()
+        rows = conn.execute(page_query(chosen, size + 1, after)).scalars()
         ids = list(rows)
         page = ids[:size]
         figures = {
