@@ -15,11 +15,12 @@ import typer
 from backorder.cli.common import JsonFlag, emit, out, state_of
 from backorder.domain.errors import InvalidRequest
 from backorder.services.alerts import alert_list
-from backorder.services.notifications import failed, log, retry
+from backorder.services.notifications import failed, log, retry, retry_all
 from backorder.services.planning import replan, skipped
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.subscriptions import add_subscription, remove_subscription, subscriptions
 from backorder.services.worker import Pass, keep_going, one_pass
+from backorder.words import count
 
 customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")
@@ -156,13 +157,30 @@ def notify_replan(
 def notify_retry(
     ctx: typer.Context,
     delivery: Annotated[int | None, typer.Argument(help="A failed (or sent) message's id.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every failed message.")] = False,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every failed message, and now what waits on a retry's backoff."
+        ),
+    ] = False,
 ) -> None:
-    """Send again: a failed message, a sent one (redelivery, same webhook-id), or --all."""
+    """Send again: a failed message, a sent one (redelivery, same webhook-id), or --all: every
+    failed message, and at once every message waiting to be tried again after a failure
+    (after an outage is fixed)."""
     if (delivery is None) == (not every):
         raise InvalidRequest("give one message's ID, or --all")
-    queued = retry(state_of(ctx).app(), None if every else delivery)
-    out.print(f"{queued} queued; the worker sends them", markup=False)
+    app = state_of(ctx).app()
+    if delivery is not None:
+        queued = retry(app, delivery)
+        out.print(f"{count(queued, 'message')} queued; the worker sends it", markup=False)
+        return
+    done = retry_all(app)
+    out.print(
+        f"{count(done.failed, 'failed message')} queued again, "
+        f"{count(done.waiting, 'message')} waiting on a retry made due now; "
+        "the worker sends them",
+        markup=False,
+    )
 
 
 @notify_app.command("log")
@@ -179,9 +197,12 @@ def notify_log(
     if not messages:
         out.print(f"no messages about {ref}", markup=False)
     for m in messages:
+        # An e-mail or text names its kind (which message it is); a webhook, the event it carries.
+        what = f"{m['channel']} {m['kind'] or m['type']}"
+        error = f", {m['last_error']}" if m["last_error"] else ""
         out.print(
-            f"{m['id']:>6} {m['type']} {m['channel']} -> {m['recipient']}: {m['state']} "
-            f"({m['attempts']} attempts{', ' + m['last_error'] if m['last_error'] else ''})",
+            f"{m['id']:>6} {m['created_at'][:16].replace('T', ' ')} {what} -> "
+            f"{m['recipient']}: {m['state']} ({count(m['attempts'], 'attempt')}{error})",
             markup=False,
         )
 
