@@ -219,7 +219,12 @@ def product_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> Non
 # --- stock ------------------------------------------------------------------------------
 
 
-@stock_app.command("set")
+# "-3" reads as an option to Click: taken as the quantity instead, the use case can say
+# what is wrong with it ("must be positive") rather than "No such option: -3".
+NUMBERS = {"ignore_unknown_options": True}
+
+
+@stock_app.command("set", context_settings=NUMBERS)
 def stock_set(
     ctx: typer.Context,
     sku: str,
@@ -232,7 +237,7 @@ def stock_set(
     print_change(change, as_json)
 
 
-@stock_app.command("receive")
+@stock_app.command("receive", context_settings=NUMBERS)
 def stock_receive(
     ctx: typer.Context,
     sku: str,

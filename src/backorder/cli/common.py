@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from backorder.canonical import exact_money
 from backorder.config import Settings
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.services.context import Backorder
@@ -82,14 +83,13 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def money(text: str) -> Decimal:
+def money(text: str, option: str = "--price") -> Decimal:
+    """An amount as the API takes it (a decimal string, never a float or an exponent),
+    refused with the API's words."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidRequest(f"{text!r} is not an amount of money") from None
-    if not value.is_finite():
-        raise InvalidRequest(f"{text!r} is not an amount of money")
-    return value
+        return exact_money(text)
+    except ValueError as error:
+        raise InvalidRequest(f"{option} {text!r}: {error}") from None
 
 
 def parse_date(text: str | None) -> date | None:
