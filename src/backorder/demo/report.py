@@ -54,6 +54,7 @@ class Run:
     file: Path
     seed: int
     span: Span
+    key: str  # an ops key for the dashboard, minted by the demo
 
 
 def _table(title: str, *columns: str, facts: Sequence[tuple[str, object]] = ()) -> Table:
@@ -357,21 +358,24 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
     for command in (
         f"queue {sku}",
         f"order show {ref}" if ref else "",
-        f"stock show {sku}",
-        "events --limit 20",
+        "po list --state open",
         "task list",
         "incident list",
         f"kpi --from {opening:%Y-%m-%d} --to {today:%Y-%m-%d} --by channel",
         f"report weekly --week {week_name(today.date() - timedelta(days=7))} --out report.html",
-        "apikey create --role viewer",
-        "serve     (then open http://127.0.0.1:8000/ and sign in with that key)",
     ):
         if command:
             console.print(f"  {db} {command}", soft_wrap=True, highlight=False, markup=False)
     console.print(
         f"[dim]The demo's clock stopped at {today:%H:%M UTC on %d %b %Y}; these go on from "
-        "there on the real clock.[/]"
+        "there on the real clock. Its own messages are marked as never sent: a worker on "
+        "this file e-mails none of its customers.[/]"
     )
+    console.print()
+    console.print("[bold]Next: the dashboard.[/] Start the server:")
+    console.print(f"  {db} serve", soft_wrap=True, highlight=False, markup=False)
+    console.print("then open http://127.0.0.1:8000/ and sign in with this key (role ops):")
+    console.print(f"  {run.key}", soft_wrap=True, highlight=False, markup=False)
     return DemoSummary(
         totals[0], totals[1], waiting, receipts, by_receipts, cancel_count, shipment_count
     )
