@@ -45,6 +45,7 @@ from backorder.store.tables import (
     stock_movements,
 )
 from backorder.store.types import Money
+from backorder.words import money
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def _table(title: str, *columns: str, facts: Sequence[tuple[str, object]] = ()) 
 
 
 def _money(amount: Decimal | None) -> str:
-    return f"${amount or 0:,.2f}"
+    return money(amount or 0, "USD")  # the demo store trades in dollars
 
 
 def _value(units: Any) -> Any:
