@@ -11,8 +11,19 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.table import Column
 
-from backorder.cli.common import JsonFlag, emit, out, state_of
+from backorder.cli.common import (
+    JsonFlag,
+    day_column,
+    emit,
+    figure,
+    moment,
+    out,
+    state_of,
+    table,
+)
 from backorder.domain.errors import InvalidRequest
 from backorder.services.alerts import alert_list
 from backorder.services.notifications import failed, log, retry, retry_all
@@ -47,9 +58,11 @@ def alert_list_command(
         return
     if not found:
         out.print(f"no {state} alerts" if state != "all" else "no alerts", markup=False)
+        return
+    grid = table(figure("id"), day_column("opened", 16), Column("state"), Column("what", ratio=1))
     for a in found:
-        when = a["opened_at"][:16].replace("T", " ")
-        out.print(f"{a['alert_id']:>5} {when} {a['state']:<8} {a['summary']}", markup=False)
+        grid.add_row(str(a["alert_id"]), moment(a["opened_at"]), a["state"], escape(a["summary"]))
+    out.print(grid)
 
 
 @webhook_app.command("add")
@@ -117,13 +130,13 @@ def notify_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         out.print("no failed messages", markup=False)
     for d in dead:
         out.print(
-            f"{d['id']:>6} {d['type']} -> {d['recipient']}: {d['attempts']} attempts, "
-            f"{d['last_error']}",
+            f"{d['id']:>6} {d['channel']} {d['kind'] or d['type']} -> {d['recipient']}: "
+            f"{count(d['attempts'], 'attempt')}, {d['last_error']}",
             markup=False,
         )
     if stepped_over := len(skipped(app)):
         out.print(
-            f"{stepped_over} event(s) could not be planned: see `backorder notify skipped`",
+            f"{count(stepped_over, 'event')} could not be planned: see `backorder notify skipped`",
             markup=False,
         )
 
@@ -150,7 +163,9 @@ def notify_replan(
 ) -> None:
     """Plan a skipped event's messages and alerts again, once the code that failed is fixed."""
     planned = replan(state_of(ctx).app(), event)
-    out.print(f"event {event}: {planned} message(s) planned; the worker sends them", markup=False)
+    out.print(
+        f"event {event}: {count(planned, 'message')} planned; the worker sends them", markup=False
+    )
 
 
 @notify_app.command("retry")

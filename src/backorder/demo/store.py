@@ -32,6 +32,7 @@ from backorder.domain.model import (
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, expedite_order, ship_order
+from backorder.services.planning import plan
 from backorder.services.products import ProductRecord, import_products
 from backorder.services.review import run_review
 from backorder.services.stock import set_stock
@@ -372,8 +373,10 @@ class Store:
         self.purchasing.deliver()
 
     def review(self) -> None:
-        """The morning's review of late backorders, as the worker runs it."""
+        """The morning's review of late backorders, and the day's messages and staff alerts
+        planned, as the worker does them (the demo sends none: see `_as_notified`)."""
         run_review(self.app)
+        plan(self.app)
 
     def _open_lines(self, waiting_only: bool) -> Sequence[Any]:
         return self._rows(
