@@ -140,3 +140,13 @@ def test_the_message_log_names_each_message_kind(
         "0 failed messages queued again, 0 messages waiting on a retry made due now; "
         "the worker sends them"
     )
+
+
+def test_kpis_by_group_keep_the_key_and_leave_out_what_does_not_fit(shop: str) -> None:
+    period = ["--from", "2026-01-01", "--to", "2026-01-31"]
+    done = cli_run(shop, "kpi", *period, "--by", "sku")
+    assert done.exit_code == 0, done.output
+    row = next(line for line in done.output.splitlines() if line.startswith(f" {LONG_SKU} "))
+    assert "$" in row and "…" not in done.output
+    assert "left out to fit the terminal:" in done.output
+    assert max(len(line) for line in done.output.splitlines()) <= 80
