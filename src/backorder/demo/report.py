@@ -28,6 +28,7 @@ from backorder.demo.store import (
     DemoSummary,
     Span,
 )
+from backorder.domain.kpis import reason_text
 from backorder.report.terminal import kpi_table
 from backorder.services.context import Backorder
 from backorder.services.kpis import kpis
@@ -36,13 +37,20 @@ from backorder.services.views import queue_view
 from backorder.store.tables import (
     allocations,
     cancellations,
+    delay_notices,
     events,
+    incidents,
     order_lines,
     orders,
+    po_lines,
     products,
+    purchase_orders,
+    reviews,
     shipment_lines,
     shipments,
     stock_movements,
+    suppliers,
+    tasks,
 )
 from backorder.store.types import Money
 from backorder.words import money
@@ -174,7 +182,7 @@ def _waiting(conn: Connection) -> tuple[Table, Table, int]:
         .group_by(cancellations.c.reason)
         .order_by(func.sum(cancellations.c.units).desc(), cancellations.c.reason)
     ):
-        refusals.add_row(*map(str, row))
+        refusals.add_row(reason_text(row[0]), *map(str, row[1:]))
     return now, refusals, int(units)
 
 
@@ -276,7 +284,7 @@ def _cancellations(conn: Connection) -> tuple[Table, int]:
         .group_by(cancellations.c.reason)
         .order_by(func.sum(cancellations.c.units).desc(), cancellations.c.reason)
     ):
-        table.add_row(*map(str, row))
+        table.add_row(reason_text(row[0]), *map(str, row[1:]))
     return table, count
 
 
@@ -302,18 +310,65 @@ def _shipments(conn: Connection) -> tuple[Table, int]:
     ), int(count)
 
 
-def _review(result: dict[str, Any], today: datetime) -> Table:
-    return _table(
-        "Daily review",
-        facts=[
-            ("as of", f"{today:%a %d %b}"),
-            ("overdue lines", result["overdue_lines"]),
-            ("value at risk", _money(Decimal(result["value_at_risk"]))),
-            ("tasks opened", result["tasks_opened"]),
-            ("incidents logged", result["incidents"]),
-            ("delay notices", result["customers_notified"]),
-        ],
+def _review(conn: Connection, result: dict[str, Any], today: datetime) -> Table:
+    """This morning's review beside what the reviews of the five weeks left behind."""
+    runs, opened, tasks_open, logged, notices = (
+        conn.execute(select(func.count()).select_from(table_).where(*where)).scalar_one()
+        for table_, where in (
+            (reviews, ()),
+            (tasks, ()),
+            (tasks, (tasks.c.state == "open",)),
+            (incidents, ()),
+            (delay_notices, ()),
+        )
     )
+    table = _table(f"Daily review (run {runs} mornings)", "", f"{today:%a %d %b}", "five weeks")
+    for label, now, then in (
+        ("overdue lines", result["overdue_lines"], ""),
+        ("value at risk", _money(Decimal(result["value_at_risk"])), ""),
+        ("tasks opened", result["tasks_opened"], opened),
+        ("tasks still open", "", tasks_open),
+        ("incidents logged", result["incidents"], logged),
+        ("delay notices", result["customers_notified"], notices),
+    ):
+        table.add_row(label, str(now), str(then))
+    return table
+
+
+def _suppliers(conn: Connection, today: date) -> Table:
+    """Each supplier's purchase orders: how many, how many still open, how many of those
+    are late now, and its on-time record."""
+    po, line, sup = purchase_orders.c, po_lines.c, suppliers.c
+    late = (
+        select(po.supplier_id, func.count(func.distinct(po.id)).label("late"))
+        .join_from(purchase_orders, po_lines, line.po_id == po.id)
+        .where(
+            po.state == "open",
+            line.expected_on < today,
+            line.ordered > line.received + line.cancelled,
+        )
+        .group_by(po.supplier_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            sup.id,
+            func.count(po.id),
+            func.count(po.id).filter(po.state == "open"),
+            func.coalesce(func.max(late.c.late), 0),
+            sup.orders_completed,
+            sup.orders_on_time,
+        )
+        .outerjoin_from(suppliers, purchase_orders, po.supplier_id == sup.id)
+        .outerjoin(late, late.c.supplier_id == sup.id)
+        .group_by(sup.id, sup.orders_completed, sup.orders_on_time)
+        .order_by(sup.id)
+    ).all()
+    table = _table("Suppliers", "supplier", "purchase orders", "open", "late now", "on time")
+    for supplier, placed, still_open, late_now, done, on_time in rows:
+        record = f"{100 * on_time / done:.0f}% of {done}" if done else "-"
+        table.add_row(supplier, str(placed), str(still_open), str(late_now), record)
+    return table
 
 
 def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -> DemoSummary:
@@ -327,6 +382,8 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         flow, receipts, by_receipts = _stock_flow(conn)
         cancelled, cancel_count = _cancellations(conn)
         shipped, shipment_count = _shipments(conn)
+        supply = _suppliers(conn, today.date())
+        reviewed = _review(conn, review, today)
     queues, heads = _queues(app, today.date())
     console.print(
         Panel(
@@ -344,7 +401,8 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         queues,
         flow,
         Columns([cancelled, shipped], padding=(0, 4)),
-        _review(review, today),
+        supply,
+        reviewed,
         kpi_table(
             kpis(app, opening.date(), today.date())["kpis"],
             f"KPIs of the five weeks ({opening:%d %b} to {today:%d %b}) against their targets",

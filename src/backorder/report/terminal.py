@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
+from rich import box
+from rich.table import Column, Table
 
 from backorder.domain.kpis import (
     DURATIONS,
@@ -28,8 +29,7 @@ def _details(name: str, kpi: dict[str, Any]) -> str:
         return f"{kpi['backordered_orders']} of {kpi['orders_placed']} orders"
     if name == "cancel_rate":
         return ", ".join(
-            f"{reason_text(reason)}: {count(units, 'unit')}"
-            for reason, units in kpi["reasons"].items()
+            f"{reason_text(reason)} {units}" for reason, units in kpi["reasons"].items()
         )
     if name == "aging":
         return "lines waiting 0-7 / 8-14 / 15-30 / over 30 days"
@@ -45,7 +45,18 @@ def _verdict(kpi: dict[str, Any]) -> str:
 
 def kpi_table(figures: dict[str, dict[str, Any]], title: str | None = None) -> Table:
     """Each KPI with its value, target, verdict and the counts behind it."""
-    table = Table("KPI", "value", "target", "", "details", title=title, title_justify="left")
+    table = Table(
+        "KPI",
+        "value",
+        "target",
+        "",
+        Column("details", ratio=1),
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     currencies = currencies_of(figures)
     for name, label in LABELS.items():
         kpi = figures[name]
