@@ -216,7 +216,7 @@ def notify_log(
         what = f"{m['channel']} {m['kind'] or m['type']}"
         error = f", {m['last_error']}" if m["last_error"] else ""
         out.print(
-            f"{m['id']:>6} {m['created_at'][:16].replace('T', ' ')} {what} -> "
+            f"{m['id']:>6} {moment(m['created_at'])} {what} -> "
             f"{m['recipient']}: {m['state']} ({count(m['attempts'], 'attempt')}{error})",
             markup=False,
         )

@@ -76,7 +76,10 @@ def _check_skus(backorder: Backorder, skus: set[str]) -> None:
         )
     unknown = sorted(skus - known)
     if unknown:
-        raise InvalidRequest(f"unknown SKU(s) {', '.join(unknown)}; nothing was placed")
+        raise InvalidRequest(
+            f"unknown {'SKU' if len(unknown) == 1 else 'SKUs'} {', '.join(unknown)}; "
+            "nothing was placed"
+        )
 
 
 @order_app.command("show")
@@ -270,7 +273,7 @@ def list_events(
     else:
         for d in documents:
             out.print(
-                f"{d['id']:>6} {d['occurred_at'][:19]} {d['type']:<22} "
+                f"{d['id']:>6} {moment(d['occurred_at'])} {d['type']:<22} "
                 f"{d['order_ref'] or ''} {d['sku'] or ''}",
                 markup=False,
             )
