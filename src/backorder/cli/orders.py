@@ -143,6 +143,19 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
                 f"{reason_text(cancel['reason'])}",
                 markup=False,
             )
+    for shipment in view["shipments"]:
+        tracking = f", tracking {shipment['tracking']}" if shipment["tracking"] else ""
+        out.print(
+            f"  shipped {count(shipment['units'], 'unit')} at {moment(shipment['at'])}{tracking}",
+            markup=False,
+        )
+    for delay in view["delays"]:
+        revised = f", now expected {delay['revised']}" if delay["revised"] else ""
+        out.print(
+            f"  line {delay['line']}: missed {delay['missed']}{revised}; customer told "
+            f"{delay['noticed_on']} ({delay['outcome']})",
+            markup=False,
+        )
 
 
 @order_app.command("cancel")
@@ -217,6 +230,8 @@ def queue(
         soft_wrap=True,
     )
     entries = view["entries"]
+    if not entries:
+        return
     # Below 80 columns the time an order was placed gives way (`--json` has it): the
     # references and dates are never cut.
     placed = out.width >= 78
