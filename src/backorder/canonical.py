@@ -97,8 +97,18 @@ Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKE
 MONEY = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,4})?$")
 
 
-def _money(value: Any) -> Decimal:
-    """Exact money only: a decimal string ("19.99") or a whole number, never a float."""
+class JsonFloat(Decimal):
+    """A JSON number written with a fraction or an exponent (19.99, 1e3), read exactly. Where
+    a quantity may be one (1.0 is whole), money may not: an HTTP body reads it as a float,
+    which money refuses, and an `order place` file must get the same answer."""
+
+
+def exact_money(value: Any) -> Decimal:
+    """Exact money only: a decimal string ("19.99") or a whole number, never a float. Every
+    way in (an HTTP body, an `order place` file, `product add --price`, a product CSV) asks
+    here, so each refuses the same amounts with the same words."""
+    if isinstance(value, JsonFloat):
+        value = float(value)  # as the HTTP body would have read it
     if isinstance(value, Decimal) and value.is_finite():
         value = format(value, "f")
     if isinstance(value, float) and value.is_integer():
@@ -115,7 +125,7 @@ def _money(value: Any) -> Decimal:
 
 MoneyIn = Annotated[
     Decimal,
-    BeforeValidator(_money),
+    BeforeValidator(exact_money),
     WithJsonSchema(
         {
             "anyOf": [
@@ -269,7 +279,7 @@ def _whole(digits: str) -> int:
 def _json(text: str) -> Any:
     """JSON with exact decimals; a number too long to read or nesting too deep is refused."""
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=_whole)
+        return json.loads(text, parse_float=JsonFloat, parse_int=_whole)
     except RecursionError:
         raise InvalidRequest("the JSON is nested too deeply") from None
 

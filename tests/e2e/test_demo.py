@@ -15,9 +15,26 @@ from rich.console import Console
 from sqlalchemy import func, select, text
 
 from backorder.config import Settings
-from backorder.demo import DemoSummary, Span, run_demo
+from backorder.demo import HISTORY, DemoSummary, Span, run_demo
+from backorder.services.context import Backorder
+from backorder.services.worker import one_pass
 from backorder.store.db import Database
-from backorder.store.tables import events, order_lines, orders, products, shipments
+from backorder.store.tables import (
+    delay_notices,
+    deliveries,
+    events,
+    incidents,
+    order_lines,
+    orders,
+    po_lines,
+    products,
+    purchase_orders,
+    reviews,
+    shipments,
+    suppliers,
+    tasks,
+)
+from tests.mail import Inbox
 
 SIBLING = Path(sys.executable).parent / "backorder"
 BACKORDER = str(SIBLING) if SIBLING.exists() else shutil.which("backorder") or "backorder"
@@ -140,3 +157,53 @@ def test_the_demo_trades_up_to_this_morning_so_its_waits_read_true_on_the_real_c
     assert Span.ending_by(before_eight).today == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     assert Span.ending_by(after_eight).today == after_eight
     assert Span.ending_by(after_eight).opening == after_eight - timedelta(days=35, hours=1)
+
+
+def test_a_worker_on_the_demo_database_sends_none_of_its_history(
+    tmp_path: Path, inbox: tuple[Inbox, int]
+) -> None:
+    """The demo trades with suppliers and reviews every morning, and its history is history:
+    with e-mail on, a worker started on its file plans and sends nothing."""
+    box, port = inbox
+    settings = Settings(database_url="sqlite:///unused.db", smtp_url=f"smtp://127.0.0.1:{port}")
+    file = tmp_path / "demo.db"
+    buffer = io.StringIO()
+    run_demo(settings, file, 7, Console(file=buffer, width=80), LAST_MORNING)
+    printed = buffer.getvalue()
+    assert f"backorder --db sqlite:///{file} serve" in printed
+    assert "http://127.0.0.1:8000/" in printed and "(role ops)" in printed
+
+    app = Backorder(Database(f"sqlite:///{file}"), settings, lambda: LAST_MORNING.today)
+    try:
+        with app.db.read() as uow:
+            conn = uow.connection
+            made = {
+                table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (suppliers, tasks, incidents, delay_notices, reviews)
+            }
+            late = conn.execute(
+                select(func.count())
+                .select_from(po_lines)
+                .join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id)
+                .where(
+                    purchase_orders.c.state == "open",
+                    po_lines.c.expected_on < LAST_MORNING.today.date(),
+                )
+            ).scalar_one()
+            states = dict(
+                conn.execute(
+                    select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
+                ).all()
+            )
+            reasons = set(conn.execute(select(deliveries.c.last_error).distinct()).scalars())
+        assert all(made.values()), made
+        assert made["reviews"] == 35  # every morning after the opening day, and this one
+        assert late > 0  # some suppliers are late
+        assert states.keys() == {"withdrawn"} and states["withdrawn"] > 100  # e-mail was on
+        assert HISTORY in reasons
+        done = one_pass(app)
+    finally:
+        app.close()
+    assert not done.failures
+    assert done.counts.get("planned") == 0 and not done.counts.get("sent")
+    assert box.messages == []

@@ -18,7 +18,7 @@ from backorder.config import Settings
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
-from backorder.services.notifications import failed, log, retry
+from backorder.services.notifications import Retried, failed, log, retry, retry_all
 from backorder.services.planning import plan
 from backorder.services.products import add_product
 from backorder.services.sending import _claim, send_due
@@ -131,6 +131,26 @@ def test_failures_back_off_then_die_visibly_and_can_be_retried(
     assert len(hook.received) == 5
     with pytest.raises(InvalidRequest):
         retry(app, 999)
+
+
+def test_retry_all_sends_now_what_waits_on_a_backoff_and_keeps_its_attempts(
+    app: Backorder, httpserver: HTTPServer, clock: Clock
+) -> None:
+    add_product(app, product("WIDGET-BLUE"))
+    hook = Subscriber(httpserver)
+    hook.status = 503  # an outage
+    add_subscription(app, hook.url, ["order_accepted"])
+    place_order(app, order("300", ("WIDGET-BLUE", 1)))
+    plan(app)
+    assert send_due(app) == {"due": 1}
+    assert send_due(app) == {}  # backing off: due again in 5 to 10 s
+
+    hook.status = 200  # the outage is fixed; the operator wants it sent now
+    assert retry_all(app) == Retried(failed=0, waiting=1)
+    assert send_due(app) == {"sent": 1}  # without moving the clock
+    (message,) = log(app, "web:300")
+    assert (message["state"], message["attempts"]) == ("sent", 2)
+    assert retry_all(app) == Retried(failed=0, waiting=0)  # nothing sent is sent again
 
 
 def test_a_claim_that_lapses_is_sent_again_with_the_same_id(

@@ -8,6 +8,8 @@ import csv
 import io
 import json
 import re
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -190,3 +192,39 @@ def test_the_worker_publishes_the_report_once_and_mails_it(
     assert pdf.get_content().startswith(b"%PDF-")
     plan(january)
     assert send_due(january) == {}  # nothing twice
+
+
+def pdf_text(document: bytes, tmp_path: Path) -> str:
+    """The PDF's text as a reader would copy it (poppler's pdftotext, -layout: a table row on
+    one line)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    (tmp_path / "week.pdf").write_bytes(document)
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "week.pdf"), "-"],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    return " ".join(done.stdout.decode().split(" "))
+
+
+def test_the_pdf_holds_what_the_html_holds(january: Backorder, tmp_path: Path) -> None:
+    report = weekly_report(january, "2026-W03")
+    page = render(report, "html").decode()
+    text = pdf_text(render(report, "pdf"), tmp_path)
+    flat = re.sub(r"\s+", " ", text)
+    sections = re.findall(r"<h2>([^<]+)</h2>", page)
+    headers = set(re.findall(r"<th[^>]*>([^<]+)</th>", page))
+    assert len(sections) == 7 and len(headers) > 15
+    for words in [*sections, *headers]:
+        assert words in flat, words
+    for day in report["days"]:  # the per-day table, row by row
+        row = f"{day['day']} {day['new_lines']} {day['filled_lines']} {day['cancelled_lines']}"
+        assert row in flat, row
+    assert "Money on backorder: $80.00" in flat and "Revenue at risk (overdue): $20.00" in flat
+    # B's row: its money with the symbol, waiting since, next date
+    assert any("$80.00" in line and "2026-01-10" in line for line in text.splitlines())
+    assert "customer request" in flat and "customer_request" not in flat
+    assert "meets" in flat and "misses" in flat
+    assert "USD" not in flat  # money has one form: its symbol

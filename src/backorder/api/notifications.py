@@ -15,6 +15,7 @@ from backorder.api.responses import (
     PreferencesOut,
     QueuedOut,
     ReplannedOut,
+    RetriedOut,
     SkippedEventOut,
     WebhookCreatedOut,
     WebhookOut,
@@ -26,6 +27,7 @@ from backorder.services.alerts import alert_list
 from backorder.services.notifications import failed as failed_notifications
 from backorder.services.notifications import log as notification_log
 from backorder.services.notifications import retry as retry_notifications
+from backorder.services.notifications import retry_all
 from backorder.services.planning import replan
 from backorder.services.planning import skipped as skipped_events
 from backorder.services.preferences import CHANNELS, preferences, set_preference
@@ -78,11 +80,13 @@ def get_failed_notifications(app: App, _: Notifier) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/notifications/retry", tags=["notifications"], response_model=QueuedOut, responses=ERRORS
+    "/notifications/retry", tags=["notifications"], response_model=RetriedOut, responses=ERRORS
 )
 def post_retry_all(app: App, _: Notifier) -> dict[str, Any]:
-    """Send every failed message again."""
-    return {"queued": retry_notifications(app)}
+    """Send every failed message again, and send now what waits on a retry's backoff (after
+    an outage is fixed): `failed` and `waiting` say how many of each, `queued` both."""
+    done = retry_all(app)
+    return {"queued": done.queued, "failed": done.failed, "waiting": done.waiting}
 
 
 @router.post(

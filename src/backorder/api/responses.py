@@ -445,6 +445,13 @@ class QueuedOut(Out):
     queued: int = Field(description="messages queued to be sent again")
 
 
+class RetriedOut(QueuedOut):
+    failed: int = Field(description="failed messages queued again, their attempts afresh")
+    waiting: int = Field(
+        description="messages that were waiting on a retry's backoff, made due now"
+    )
+
+
 class IntakeCounts(Out):
     pending: int
     accepted: int

@@ -15,6 +15,7 @@ from backorder.cli.common import (
     parse_date,
     print_change,
     state_of,
+    words,
 )
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.model import Policy, Product, QueueStrategy
@@ -28,6 +29,7 @@ from backorder.services.stock import receive_stock, set_stock
 from backorder.services.views import product_view, stock_view
 from backorder.store.db import Database
 from backorder.store.migrate import current_revision, head_revision, upgrade
+from backorder.words import count
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 product_app = typer.Typer(no_args_is_help=True, help="Products and their backorder policy.")
@@ -202,7 +204,11 @@ def product_import(ctx: typer.Context, file: Path) -> None:
     require_known_date,max_lead_days,min_on_time_percent])."""
     state = state_of(ctx)
     result = import_products(state.app(), read_product_csv(file))
-    out.print(f"imported {result.added} new and {result.updated} updated product(s)")
+    out.print(
+        f"imported {result.added} new and {result.updated} updated "
+        + ("product" if result.added + result.updated == 1 else "products"),
+        markup=False,
+    )
 
 
 @product_app.command("show")
@@ -212,14 +218,47 @@ def product_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> Non
     if as_json:
         emit(view)
     else:
-        for key, value in view.items():
-            out.print(f"{key:>17}: {value}", markup=False)
+        for label, shown in product_lines(view):
+            out.print(f"{label + ':':<25} {shown}", markup=False)
+
+
+def product_lines(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """A product's settings in words: "no limit", "21 days", "yes", never None or False."""
+
+    def days(value: int | None, none: str) -> str:
+        return none if value is None else count(value, "day")
+
+    on_time = view["min_on_time_percent"]
+    return [
+        ("SKU", view["sku"]),
+        ("name", view["name"]),
+        ("unit price", view["price"]),
+        ("backorders", "accepted" if view["policy"] == "allow" else "refused"),
+        ("queue", view["queue"]),
+        ("discontinued", words(view["discontinued"])),
+        ("supplier", words(view["supplier"])),
+        ("lead time", days(view["lead_time_days"], "unknown (the supplier's)")),
+        ("most per customer", words(view["max_per_customer"], "no limit")),
+        ("most units on backorder", words(view["backorder_cap"], "no limit")),
+        ("backorders taken until", words(view["backorder_until"], "no end date")),
+        ("only with a known date", words(view["require_known_date"])),
+        ("only if expected within", days(view["max_lead_days"], "no limit")),
+        (
+            "only if supplier on time",
+            "no minimum" if on_time is None else f"at least {on_time}%",
+        ),
+    ]
 
 
 # --- stock ------------------------------------------------------------------------------
 
 
-@stock_app.command("set")
+# "-3" reads as an option to Click: taken as the quantity instead, the use case can say
+# what is wrong with it ("must be positive") rather than "No such option: -3".
+NUMBERS = {"ignore_unknown_options": True}
+
+
+@stock_app.command("set", context_settings=NUMBERS)
 def stock_set(
     ctx: typer.Context,
     sku: str,
@@ -232,7 +271,7 @@ def stock_set(
     print_change(change, as_json)
 
 
-@stock_app.command("receive")
+@stock_app.command("receive", context_settings=NUMBERS)
 def stock_receive(
     ctx: typer.Context,
     sku: str,
@@ -252,4 +291,9 @@ def stock_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
     if as_json:
         emit(view)
     else:
-        out.print(", ".join(f"{k} {v}" for k, v in view.items()), markup=False)
+        figures = {k: v for k, v in view.items() if k != "sku"}
+        out.print(
+            f"{view['sku']}: "
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items()),
+            markup=False,
+        )

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+from rich import box
+from rich.console import Console, JustifyMethod
+from rich.table import Column, Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from backorder.canonical import exact_money
 from backorder.config import Settings
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.services.context import Backorder
+from backorder.words import count
 
 out = Console()
 err = Console(stderr=True)
@@ -44,6 +49,50 @@ class BackorderGroup(typer.core.TyperGroup):
                 for e in error.errors()
             )
             fail(f"invalid setting: {problems}")
+
+
+def table(*columns: str | Column, title: str | None = None) -> Table:
+    """A table as every command prints it: a rule under the header and no side borders, so
+    more of an 80-column terminal is left for what the rows say."""
+    return Table(
+        *columns,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=title,
+        title_justify="left",
+        title_style="bold",
+    )
+
+
+def ident(header: str, values: Iterable[str], justify: JustifyMethod = "left") -> Column:
+    """A column of identifiers (order references, SKUs, purchase orders): as wide as the
+    longest, so none is ever cut; folded rather than cut on a terminal too narrow for it."""
+    width = max((len(value) for value in values), default=0)
+    return Column(header, min_width=max(len(header), width), overflow="fold", justify=justify)
+
+
+def figure(header: str) -> Column:
+    """A column of numbers: right-aligned, never wrapped."""
+    return Column(header, justify="right", no_wrap=True)
+
+
+def day_column(header: str, width: int = 10) -> Column:
+    """A column of dates (10 characters) or moments (16): kept whole."""
+    return Column(header, min_width=width, overflow="fold")
+
+
+def moment(iso: str | None) -> str:
+    """A UTC moment as the CLI shows it: 2026-11-12 18:05."""
+    return iso[:16].replace("T", " ") if iso else ""
+
+
+def words(value: Any, none: str = "none") -> str:
+    """A setting as people read it: yes/no, not True/False; `none` rather than None."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def fail(message: str) -> None:
@@ -82,14 +131,13 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def money(text: str) -> Decimal:
+def money(text: str, option: str = "--price") -> Decimal:
+    """An amount as the API takes it (a decimal string, never a float or an exponent),
+    refused with the API's words."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidRequest(f"{text!r} is not an amount of money") from None
-    if not value.is_finite():
-        raise InvalidRequest(f"{text!r} is not an amount of money")
-    return value
+        return exact_money(text)
+    except ValueError as error:
+        raise InvalidRequest(f"{option} {text!r}: {error}") from None
 
 
 def parse_date(text: str | None) -> date | None:
@@ -107,8 +155,12 @@ def print_change(change: Any, as_json: bool) -> None:
         return
     out.print(
         f"{change.sku}: on hand {change.on_hand}, allocated {change.allocated}, available "
-        f"{change.available}, backordered {change.backordered}; served {change.lines_served} "
-        f"line(s) with {change.units_allocated} unit(s)"
-        + (f", took back {change.units_taken_back}" if change.units_taken_back else ""),
+        f"{change.available}, backordered {change.backordered}; served "
+        f"{count(change.lines_served, 'line')} with {count(change.units_allocated, 'unit')}"
+        + (
+            f", took back {count(change.units_taken_back, 'unit')}"
+            if change.units_taken_back
+            else ""
+        ),
         markup=False,
     )

@@ -32,6 +32,7 @@ from backorder.services.ingest import (
     summary,
 )
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
+from backorder.words import money
 
 DEAD_LETTERED = 2
 Account = Annotated[str, typer.Option(help="The channel account (store) it came from.")]
@@ -178,7 +179,11 @@ def dead_letters_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if not letters:
         out.print("no dead letters", markup=False)
     for d in letters:
-        value = f"{d['value']} {d['currency'] or ''}".strip() if d["value"] else "?"
+        value = (
+            (money(d["value"], d["currency"]) if d["currency"] else str(d["value"]))
+            if d["value"]
+            else "?"
+        )
         out.print(
             f"{d['id']:>6} {d['channel']}/{d['account']} {d['external_id'] or '-'} "
             f"value {value}, {d['tier']}, {d['age_hours']} h: {'; '.join(d['reasons'])}",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli.common import JsonFlag, emit, out, state_of
+from backorder.cli.common import JsonFlag, emit, moment, out, state_of
 from backorder.domain.access import Role
 from backorder.services.apikeys import create_key, list_keys, revoke_key
 
@@ -39,7 +39,7 @@ def apikey_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         emit(keys)
         return
     for key in keys:
-        state = f"revoked {key['revoked_at'][:16]}" if key["revoked_at"] else "active"
+        state = f"revoked {moment(key['revoked_at'])}" if key["revoked_at"] else "active"
         out.print(
             f"{key['id']:>4} {key['prefix']}… {key['role']:<8} {state:<24} {key['name']}",
             markup=False,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from backorder.cli.common import JsonFlag, emit, out, parse_date, state_of
-from backorder.domain.kpis import shown
+from backorder.cli.common import JsonFlag, emit, figure, ident, out, parse_date, state_of, table
+from backorder.domain.kpis import currencies_of, shown
 from backorder.report.terminal import kpi_table
 from backorder.services.kpis import DEFAULT_GROUPS, MAX_GROUPS, MAX_OFFSET, Dimension, Page, kpis
 
@@ -56,7 +56,7 @@ def kpi(
     out.print(f"KPIs {report['from']} to {report['to']} (waiting money and aging: now)")
     out.print(kpi_table(report["kpis"]))
     if by is not None:
-        out.print(_groups(by.value, report["groups"]))
+        out.print(_groups(by.value, report["groups"], currencies_of(report["kpis"])))
         shown = len(report["groups"])
         if shown < report["group_count"]:
             first_shown = offset + 1 if shown else offset
@@ -67,9 +67,40 @@ def kpi(
             )
 
 
-def _groups(by: str, groups: list[dict[str, Any]]) -> Table:
-    table = Table(by, *COLUMNS.values())
-    for group in groups:
-        figures = group["kpis"]
-        table.add_row(group["key"] or "(none)", *(shown(name, figures[name]) for name in COLUMNS))
-    return table
+# The columns a narrow terminal keeps first.
+PRIORITY = (
+    "backorder_rate",
+    "conversion_rate",
+    "money_on_backorder",
+    "revenue_at_risk",
+    "average_backorder_duration",
+    "cancel_rate",
+    "promise_accuracy",
+    "fill_time",
+)
+
+
+def _groups(by: str, groups: list[dict[str, Any]], currencies: tuple[str, ...]) -> Table:
+    """One row per group. Its key is never cut: the columns that do not fit the terminal are
+    left out, least telling first, and named under the table (`--json` has them all)."""
+    keys = [group["key"] or "(none)" for group in groups]
+    cells = {
+        name: [shown(name, group["kpis"][name], currencies) for group in groups] for name in COLUMNS
+    }
+
+    def width(name: str) -> int:
+        return max([len(COLUMNS[name]), *map(len, cells[name])]) + 3
+
+    kept = list(PRIORITY)
+    room = out.width - max([len(by), *map(len, keys)]) - 2
+    while len(kept) > 1 and sum(map(width, kept)) > room:
+        kept.pop()
+    shown_names = [name for name in COLUMNS if name in kept]
+    grid = table(ident(by, keys), *(figure(COLUMNS[name]) for name in shown_names))
+    for n, key in enumerate(keys):
+        grid.add_row(key, *(cells[name][n] for name in shown_names))
+    left_out = [COLUMNS[name] for name in COLUMNS if name not in kept]
+    if left_out:
+        grid.caption = f"left out to fit the terminal: {', '.join(left_out)} (see --json)"
+        grid.caption_justify = "left"
+    return grid

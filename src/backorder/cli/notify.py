@@ -11,15 +11,27 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.table import Column
 
-from backorder.cli.common import JsonFlag, emit, out, state_of
+from backorder.cli.common import (
+    JsonFlag,
+    day_column,
+    emit,
+    figure,
+    moment,
+    out,
+    state_of,
+    table,
+)
 from backorder.domain.errors import InvalidRequest
 from backorder.services.alerts import alert_list
-from backorder.services.notifications import failed, log, retry
+from backorder.services.notifications import failed, log, retry, retry_all
 from backorder.services.planning import replan, skipped
 from backorder.services.preferences import preferences, set_preference
 from backorder.services.subscriptions import add_subscription, remove_subscription, subscriptions
 from backorder.services.worker import Pass, keep_going, one_pass
+from backorder.words import count
 
 customer_app = typer.Typer(no_args_is_help=True, help="What customers want to hear from us.")
 webhook_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions: events, signed.")
@@ -46,9 +58,11 @@ def alert_list_command(
         return
     if not found:
         out.print(f"no {state} alerts" if state != "all" else "no alerts", markup=False)
+        return
+    grid = table(figure("id"), day_column("opened", 16), Column("state"), Column("what", ratio=1))
     for a in found:
-        when = a["opened_at"][:16].replace("T", " ")
-        out.print(f"{a['alert_id']:>5} {when} {a['state']:<8} {a['summary']}", markup=False)
+        grid.add_row(str(a["alert_id"]), moment(a["opened_at"]), a["state"], escape(a["summary"]))
+    out.print(grid)
 
 
 @webhook_app.command("add")
@@ -116,13 +130,13 @@ def notify_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         out.print("no failed messages", markup=False)
     for d in dead:
         out.print(
-            f"{d['id']:>6} {d['type']} -> {d['recipient']}: {d['attempts']} attempts, "
-            f"{d['last_error']}",
+            f"{d['id']:>6} {d['channel']} {d['kind'] or d['type']} -> {d['recipient']}: "
+            f"{count(d['attempts'], 'attempt')}, {d['last_error']}",
             markup=False,
         )
     if stepped_over := len(skipped(app)):
         out.print(
-            f"{stepped_over} event(s) could not be planned: see `backorder notify skipped`",
+            f"{count(stepped_over, 'event')} could not be planned: see `backorder notify skipped`",
             markup=False,
         )
 
@@ -149,20 +163,39 @@ def notify_replan(
 ) -> None:
     """Plan a skipped event's messages and alerts again, once the code that failed is fixed."""
     planned = replan(state_of(ctx).app(), event)
-    out.print(f"event {event}: {planned} message(s) planned; the worker sends them", markup=False)
+    out.print(
+        f"event {event}: {count(planned, 'message')} planned; the worker sends them", markup=False
+    )
 
 
 @notify_app.command("retry")
 def notify_retry(
     ctx: typer.Context,
     delivery: Annotated[int | None, typer.Argument(help="A failed (or sent) message's id.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every failed message.")] = False,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every failed message, and now what waits on a retry's backoff."
+        ),
+    ] = False,
 ) -> None:
-    """Send again: a failed message, a sent one (redelivery, same webhook-id), or --all."""
+    """Send again: a failed message, a sent one (redelivery, same webhook-id), or --all: every
+    failed message, and at once every message waiting to be tried again after a failure
+    (after an outage is fixed)."""
     if (delivery is None) == (not every):
         raise InvalidRequest("give one message's ID, or --all")
-    queued = retry(state_of(ctx).app(), None if every else delivery)
-    out.print(f"{queued} queued; the worker sends them", markup=False)
+    app = state_of(ctx).app()
+    if delivery is not None:
+        queued = retry(app, delivery)
+        out.print(f"{count(queued, 'message')} queued; the worker sends it", markup=False)
+        return
+    done = retry_all(app)
+    out.print(
+        f"{count(done.failed, 'failed message')} queued again, "
+        f"{count(done.waiting, 'message')} waiting on a retry made due now; "
+        "the worker sends them",
+        markup=False,
+    )
 
 
 @notify_app.command("log")
@@ -179,9 +212,12 @@ def notify_log(
     if not messages:
         out.print(f"no messages about {ref}", markup=False)
     for m in messages:
+        # An e-mail or text names its kind (which message it is); a webhook, the event it carries.
+        what = f"{m['channel']} {m['kind'] or m['type']}"
+        error = f", {m['last_error']}" if m["last_error"] else ""
         out.print(
-            f"{m['id']:>6} {m['type']} {m['channel']} -> {m['recipient']}: {m['state']} "
-            f"({m['attempts']} attempts{', ' + m['last_error'] if m['last_error'] else ''})",
+            f"{m['id']:>6} {moment(m['created_at'])} {what} -> "
+            f"{m['recipient']}: {m['state']} ({count(m['attempts'], 'attempt')}{error})",
             markup=False,
         )
 

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column
 from sqlalchemy import select
 
 from backorder.canonical import parse_orders
 from backorder.cli.common import (
     JsonFlag,
+    day_column,
     emit,
+    figure,
+    ident,
+    moment,
     out,
     state_of,
+    table,
 )
 from backorder.domain.errors import InvalidRequest
+from backorder.domain.kpis import reason_text
 from backorder.services.consumers import (
     commit_position,
     consumers_view,
@@ -31,6 +39,7 @@ from backorder.services.orders import cancel_order, expedite_order, ship_order
 from backorder.services.products import rerank_queues
 from backorder.services.views import events_view, order_view, queue_view
 from backorder.store.tables import products
+from backorder.words import count, money
 
 order_app = typer.Typer(no_args_is_help=True, help="Place, show, cancel and ship orders.")
 
@@ -67,7 +76,10 @@ def _check_skus(backorder: Backorder, skus: set[str]) -> None:
         )
     unknown = sorted(skus - known)
     if unknown:
-        raise InvalidRequest(f"unknown SKU(s) {', '.join(unknown)}; nothing was placed")
+        raise InvalidRequest(
+            f"unknown {'SKU' if len(unknown) == 1 else 'SKUs'} {', '.join(unknown)}; "
+            "nothing was placed"
+        )
 
 
 @order_app.command("show")
@@ -77,45 +89,73 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
     if as_json:
         emit(view)
         return
+    customer = view["customer"]
+    number = view["display_number"]
     out.print(
-        f"[bold]{view['ref']}[/] {view['status']}  placed {view['placed_at']}  "
-        f"customer {view['customer']['id']} ({view['customer']['tier']})"
+        f"[bold]{escape(view['ref'])}[/]"
+        + (f" (the customer's number {escape(number)})" if number != view["external_id"] else "")
+        + f": {view['status']}",
+        soft_wrap=True,
     )
-    table = Table(
-        "line", "sku", "qty", "allocated", "backordered", "shipped", "cancelled", "status", "eta"
+    out.print(
+        f"placed {moment(view['placed_at'])} UTC by {customer['id']}"
+        + (f" {customer['name']}" if customer["name"] else "")
+        + f" ({customer['tier']}), {view['currency']}",
+        markup=False,
     )
-    for line in view["lines"]:
-        table.add_row(
-            *(
-                str(line[k] if line[k] is not None else "")
-                for k in (
-                    "line",
-                    "sku",
-                    "quantity",
-                    "allocated",
-                    "backordered",
-                    "shipped",
-                    "cancelled",
-                    "status",
-                    "eta",
-                )
-            )
+    lines = view["lines"]
+    grid = table(
+        figure("line"),
+        ident("SKU", [line["sku"] for line in lines]),
+        figure("qty"),
+        Column("units", ratio=1),
+        figure("value"),
+        day_column("expected"),
+    )
+    for line in lines:
+        where = [
+            f"{line[k]} {k}"
+            for k in ("allocated", "backordered", "shipped", "cancelled")
+            if line[k]
+        ]
+        name = line["name"] + (f", {line['variant']}" if line.get("variant") else "")
+        grid.add_row(
+            str(line["line"]),
+            f"{escape(line['sku'])}\n[dim]{escape(name)}[/]",
+            str(line["quantity"]),
+            ", ".join(where),
+            money(Decimal(line["unit_price"]) * line["quantity"], view["currency"]),
+            line["eta"] or "",
         )
-    out.print(table)
-    for line in view["lines"]:
+    out.print(grid)
+    for line in lines:
         for given in line["allocations"]:
             place = f"queue position {given['position']}, " if given["position"] else ""
             source = given["source"] + (f" {given['ref']}" if given["ref"] else "")
             out.print(
-                f"  line {line['line']}: {given['units']} unit(s) at {given['at'][:16]} "
-                f"from {source} ({place}{given['rule']})",
+                f"  line {line['line']}: {count(given['units'], 'unit')} at "
+                f"{moment(given['at'])} from {source} ({place}{given['rule']})",
                 markup=False,
             )
         for cancel in line["cancellations"]:
             out.print(
-                f"  line {line['line']}: {cancel['units']} unit(s) cancelled: {cancel['reason']}",
+                f"  line {line['line']}: {count(cancel['units'], 'unit')} cancelled: "
+                f"{reason_text(cancel['reason'])}",
                 markup=False,
             )
+    for shipment in view["shipments"]:
+        tracking = f", tracking {shipment['tracking']}" if shipment["tracking"] else ""
+        out.print(
+            f"  shipped {count(shipment['units'], 'unit')} at {moment(shipment['at'])}{tracking}",
+            markup=False,
+        )
+    for delay in view["delays"]:
+        revised = f", now expected {delay['revised']}" if delay["revised"] else ""
+        out.print(
+            f"  line {delay['line']}: missed {delay['missed']}{revised}; customer told "
+            f"{delay['noticed_on']} ({delay['outcome']})",
+            markup=False,
+        )
 
 
 @order_app.command("cancel")
@@ -131,7 +171,7 @@ def order_cancel(
     """Cancel an order, a line, or part of a line, before shipment."""
     result = cancel_order(state_of(ctx).app(), ref, line, qty, reason)
     out.print(
-        f"cancelled {result.units} unit(s) of {ref}; {result.released} released, "
+        f"cancelled {count(result.units, 'unit')} of {ref}; {result.released} released, "
         f"{result.reallocated} went to the queue",
         markup=False,
     )
@@ -144,7 +184,8 @@ def order_ship(
     """Ship the order's allocated units."""
     result = ship_order(state_of(ctx).app(), ref, tracking)
     out.print(
-        f"shipped {result.units} unit(s) of {ref}" + (" (complete)" if result.complete else ""),
+        f"shipped {count(result.units, 'unit')} of {ref}"
+        + (" (complete)" if result.complete else ""),
         markup=False,
     )
 
@@ -156,14 +197,17 @@ def order_link(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
     if as_json:
         emit({"url": link.url, "token": link.token, "expires_at": link.expires_at.isoformat()})
     else:
-        out.print(f"{link.url}\n(valid until {link.expires_at:%Y-%m-%d %H:%M} UTC)", markup=False)
+        # Printed as it is, on one line whatever the terminal's width, so it can be copied.
+        sys.stdout.write(f"{link.url}\n")
+        sys.stdout.flush()
+        out.print(f"(valid until {link.expires_at:%Y-%m-%d %H:%M} UTC)", markup=False)
 
 
 @order_app.command("expedite")
 def order_expedite(ctx: typer.Context, ref: str) -> None:
     """Set the manual expedite flag; the order's waiting lines move up priority queues."""
     moved = expedite_order(state_of(ctx).app(), ref)
-    out.print(f"expedited {ref}; {moved} waiting line(s) re-ranked", markup=False)
+    out.print(f"expedited {ref}; {count(moved, 'waiting line')} re-ranked", markup=False)
 
 
 # --- queue, events, demo ----------------------------------------------------------------
@@ -181,22 +225,34 @@ def queue(
         emit(view)
         return
     out.print(
-        f"[bold]{sku}[/] ({view['strategy']}): {view['depth']} line(s), "
-        f"{view['backordered']} unit(s) waiting"
+        f"[bold]{escape(sku)}[/] ({view['strategy']}): {count(view['depth'], 'line')}, "
+        f"{count(view['backordered'], 'unit')} waiting",
+        soft_wrap=True,
     )
-    table = Table("#", "order", "line", "waiting", "placed", "tier", "rule", "eta")
-    for e in view["entries"]:
-        table.add_row(
+    entries = view["entries"]
+    if not entries:
+        return
+    # Below 80 columns the time an order was placed gives way (`--json` has it): the
+    # references and dates are never cut.
+    placed = out.width >= 78
+    grid = table(
+        figure("#"),
+        ident("order", [e["ref"] for e in entries]),
+        figure("line"),
+        figure("waiting"),
+        *([day_column("placed", 16)] if placed else []),
+        day_column("expected"),
+    )
+    for e in entries:
+        grid.add_row(
             str(e["position"]),
-            e["ref"],
+            f"{escape(e['ref'])}\n[dim]{e['tier']}: {escape(e['rule'])}[/]",
             str(e["line"]),
             str(e["backordered"]),
-            e["placed_at"][:16],
-            e["tier"],
-            e["rule"],
+            *([moment(e["placed_at"])] if placed else []),
             e["eta"] or "",
         )
-    out.print(table)
+    out.print(grid)
 
 
 def rerank(
@@ -205,7 +261,10 @@ def rerank(
 ) -> None:
     """Rank queues afresh after the priority rules or the aging period changed."""
     counts = rerank_queues(state_of(ctx).app(), skus or None)
-    out.print(f"re-ranked {sum(counts.values())} line(s) of {len(counts)} SKU(s)", markup=False)
+    out.print(
+        f"re-ranked {count(sum(counts.values()), 'line')} of {count(len(counts), 'SKU')}",
+        markup=False,
+    )
 
 
 def list_events(
@@ -229,7 +288,7 @@ def list_events(
     else:
         for d in documents:
             out.print(
-                f"{d['id']:>6} {d['occurred_at'][:19]} {d['type']:<22} "
+                f"{d['id']:>6} {moment(d['occurred_at'])} {d['type']:<22} "
                 f"{d['order_ref'] or ''} {d['sku'] or ''}",
                 markup=False,
             )
@@ -252,8 +311,8 @@ def consumer_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         out.print("no event consumers", markup=False)
     for row in rows:
         out.print(
-            f"{row['name']:<24} at {row['position']:>8}  behind {row['lag_events']:>6} "
-            f"event(s), oldest unread {row['lag_seconds']:.0f} s",
+            f"{row['name']:<24} at {row['position']:>8}, behind by "
+            f"{count(row['lag_events'], 'event')}, oldest unread {row['lag_seconds']:.0f} s",
             markup=False,
         )
 
@@ -270,7 +329,9 @@ def consumer_commit(
     if as_json:
         emit(row)
     else:
-        out.print(f"{name} at {position}, behind {row['lag_events']} event(s)", markup=False)
+        out.print(
+            f"{name} at {position}, behind by {count(row['lag_events'], 'event')}", markup=False
+        )
 
 
 @consumer_app.command("forget")

@@ -14,6 +14,7 @@ from backorder.domain.errors import InvalidRequest
 from backorder.report.render import FORMATS, Format, render
 from backorder.services.report import weekly_report
 from backorder.services.rollup import pending, roll_up
+from backorder.words import count
 
 report_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Reports.")
 
@@ -65,4 +66,4 @@ def roll_up_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         emit({"rolled_up": done})
         return
-    out.print(f"rolled up {done} day(s)" if done else "every closed day is rolled up")
+    out.print(f"rolled up {count(done, 'day')}" if done else "every closed day is rolled up")

@@ -7,12 +7,23 @@ from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
-from backorder.cli.common import BackorderGroup, JsonFlag, emit, out, parse_date, state_of
+from backorder.cli.common import (
+    BackorderGroup,
+    JsonFlag,
+    emit,
+    figure,
+    ident,
+    out,
+    parse_date,
+    state_of,
+    table,
+)
 from backorder.domain.errors import InvalidRequest
 from backorder.services.review import run_review
 from backorder.services.tasks import finish_task, list_incidents, list_tasks
+from backorder.words import count
 
 task_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Tasks for people.")
 incident_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="The incident log.")
@@ -56,10 +67,11 @@ def review(
         emit(result)
         return
     out.print(
-        f"{result['day']}: {result['overdue_lines']} overdue line(s), {result['value_at_risk']} "
-        f"at risk; {result['tasks_opened']} task(s) opened, {result['incidents']} incident(s) "
-        f"logged, {result['customers_notified']} customer(s) sent a delay notice, manager "
-        f"alerted of {result['manager_alerted']} order(s), {result['cleared']} cleared",
+        f"{result['day']}: {count(result['overdue_lines'], 'overdue line')}, "
+        f"{result['value_at_risk']} at risk; {count(result['tasks_opened'], 'task')} opened, "
+        f"{count(result['incidents'], 'incident')} logged, "
+        f"{count(result['customers_notified'], 'customer')} sent a delay notice, manager "
+        f"alerted of {count(result['manager_alerted'], 'order')}, {result['cleared']} cleared",
         markup=False,
     )
     settled = {k: v for k, v in result["delays_settled"].items() if v}
@@ -70,12 +82,19 @@ def review(
 
 
 def _task_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table("id", "role", "sku", "due", "state", "title")
+    grid = table(
+        figure("id"),
+        Column("role"),
+        ident("SKU", [row["sku"] for row in rows]),
+        Column("due", min_width=10, overflow="fold"),
+        Column("state"),
+        Column("task", ratio=1),
+    )
     for row in rows:
-        table.add_row(
+        grid.add_row(
             str(row["id"]), row["role"], row["sku"], row["due_on"], row["state"], row["title"]
         )
-    return table
+    return grid
 
 
 @task_app.command("list")

@@ -3,14 +3,26 @@ can be promised."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
-from backorder.cli.common import BackorderGroup, JsonFlag, emit, out, parse_date, state_of
+from backorder.cli.common import (
+    BackorderGroup,
+    JsonFlag,
+    emit,
+    figure,
+    ident,
+    out,
+    parse_date,
+    state_of,
+    table,
+)
 from backorder.domain.errors import InvalidRequest
 from backorder.services import supply
+from backorder.words import count
 
 supplier_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Suppliers.")
 po_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Purchase orders.")
@@ -22,11 +34,14 @@ LeadOpt = Annotated[
 
 def _supplier_line(view: dict[str, Any]) -> str:
     record = (
-        f"{view['on_time_percent']}% on time of {view['orders_completed']}"
+        f"{view['on_time_percent']}% on time over "
+        f"{count(view['orders_completed'], 'purchase order')}"
         if view["on_time_percent"] is not None
         else "no purchase order completed yet"
     )
-    return f"{view['id']} ({view['name']}): lead time {view['lead_time_days']} days, {record}"
+    return (
+        f"{view['id']} ({view['name']}): lead time {count(view['lead_time_days'], 'day')}, {record}"
+    )
 
 
 def _print_supplier(view: dict[str, Any], done: str, as_json: bool) -> None:
@@ -123,10 +138,18 @@ def _print_po(view: dict[str, Any], as_json: bool) -> None:
         return
     on_time = {True: ", on time", False: ", late", None: ""}[view["on_time"]]
     out.print(f"{view['po']} from {view['supplier']}: {view['state']}{on_time}", markup=False)
-    table = Table("sku", "ordered", "received", "cancelled", "outstanding", "expected")
-    for line in view["lines"]:
+    lines = view["lines"]
+    grid = table(
+        ident("SKU", [line["sku"] for line in lines]),
+        figure("ordered"),
+        figure("received"),
+        figure("cancelled"),
+        figure("outstanding"),
+        Column("expected", min_width=10, overflow="fold"),
+    )
+    for line in lines:
         moved = line["expected_on"] != line["first_expected_on"]
-        table.add_row(
+        grid.add_row(
             line["sku"],
             str(line["ordered"]),
             str(line["received"]),
@@ -134,7 +157,31 @@ def _print_po(view: dict[str, Any], as_json: bool) -> None:
             str(line["outstanding"]),
             line["expected_on"] + (f" (first {line['first_expected_on']})" if moved else ""),
         )
-    out.print(table)
+    out.print(grid)
+
+
+def _po_table(views: list[dict[str, Any]], today: date) -> Table:
+    """Purchase orders one line a row; what is outstanding past its date is marked late."""
+    rows = [(view, line) for view in views for line in view["lines"]]
+    grid = table(
+        ident("purchase order", [view["po"] for view in views]),
+        ident("supplier", [view["supplier"] for view in views]),
+        Column("state"),
+        ident("SKU", [line["sku"] for _, line in rows]),
+        figure("outstanding"),
+        Column("expected", min_width=10, overflow="fold"),
+    )
+    for view, line in rows:
+        late = line["outstanding"] and date.fromisoformat(line["expected_on"]) < today
+        grid.add_row(
+            view["po"],
+            view["supplier"],
+            "[bold red]late[/]" if late else view["state"],
+            line["sku"],
+            f"{line['outstanding']} of {line['ordered']}",
+            line["expected_on"],
+        )
+    return grid
 
 
 @po_app.command("add")
@@ -169,12 +216,15 @@ def po_list(
     """Purchase orders, newest first."""
     if state is not None and state not in ("open", "received", "cancelled"):
         raise InvalidRequest("--state is open, received or cancelled")
-    views = supply.list_purchase_orders(state_of(ctx).app(), state, sku, limit)
+    app = state_of(ctx).app()
+    views = supply.list_purchase_orders(app, state, sku, limit)
     if as_json:
         emit(views)
         return
-    for view in views:
-        _print_po(view, False)
+    if not views:
+        out.print("no purchase orders", markup=False)
+        return
+    out.print(_po_table(views, app.now().date()))
 
 
 @po_app.command("redate")
@@ -221,10 +271,10 @@ def atp(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
         return
     out.print(f"{sku}: {view['available']} available, {view['backordered']} waiting", markup=False)
     for point in view["promisable"]:
-        out.print(f"  by {point['date']}: {point['units']} unit(s)")
+        out.print(f"  by {point['date']}: {count(point['units'], 'unit')}", markup=False)
     beyond = view["beyond_supply"]
     out.print(
-        f"  beyond that: by {beyond} (lead time {view['lead_time_days']} days)"
+        f"  beyond that: by {beyond} (lead time {count(view['lead_time_days'], 'day')})"
         if beyond
         else "  beyond that: no date known (no lead time)"
     )

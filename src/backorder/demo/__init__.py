@@ -10,20 +10,27 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import update
 
 from backorder.config import Settings
 from backorder.demo.report import Run, report
 from backorder.demo.store import DemoSummary, SimClock, Span, Store
+from backorder.domain.access import Role
 from backorder.domain.errors import InvalidRequest
+from backorder.services.apikeys import create_key
 from backorder.services.context import Backorder, utc_now
+from backorder.services.planning import plan
 from backorder.services.review import run_review
 from backorder.store.db import Database
 from backorder.store.migrate import ensure_schema
+from backorder.store.tables import deliveries
 
-__all__ = ["DEMO_MARK", "DemoSummary", "Span", "run_demo"]
+__all__ = ["DEMO_MARK", "HISTORY", "DemoSummary", "Span", "run_demo"]
 
 # Stamped into the SQLite header of a demo database, so a later run replaces only its own.
 DEMO_MARK = 0x424F444D
+# Why the demo's own messages were never sent (the message log shows it).
+HISTORY = "the demo's history: not sent"
 
 
 def _refuse_to_replace_real_data(file: Path) -> None:
@@ -62,9 +69,27 @@ def run_demo(
         with app.db.engine.connect():
             _trade(Store(app, span, clock, random.Random(seed)), console)
             clock.now = span.today
-            return report(app, Run(file, seed, span), console, run_review(app))
+            review = run_review(app)
+            _as_notified(app)
+            key = create_key(app, Role.OPS, "the demo's dashboard key").key
+            return report(app, Run(file, seed, span, key), console, review)
     finally:
         app.close()
+
+
+def _as_notified(app: Backorder) -> None:
+    """The demo's history is history: its messages are planned as the worker would plan them
+    (the message log and the staff alerts show them), then marked as never to be sent, so a
+    worker started on the demo's database e-mails none of its customers. One transaction
+    after the planning; a real worker's position is past every event of the demo."""
+    plan(app)
+    with app.db.write() as uow:
+        uow.connection.execute(
+            update(deliveries)
+            .where(deliveries.c.state == "due")
+            .values(state="withdrawn", last_error=HISTORY)
+        )
+        uow.commit()
 
 
 def _trade(store: Store, console: Console) -> None:

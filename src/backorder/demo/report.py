@@ -28,6 +28,7 @@ from backorder.demo.store import (
     DemoSummary,
     Span,
 )
+from backorder.domain.kpis import reason_text
 from backorder.report.terminal import kpi_table
 from backorder.services.context import Backorder
 from backorder.services.kpis import kpis
@@ -36,15 +37,23 @@ from backorder.services.views import queue_view
 from backorder.store.tables import (
     allocations,
     cancellations,
+    delay_notices,
     events,
+    incidents,
     order_lines,
     orders,
+    po_lines,
     products,
+    purchase_orders,
+    reviews,
     shipment_lines,
     shipments,
     stock_movements,
+    suppliers,
+    tasks,
 )
 from backorder.store.types import Money
+from backorder.words import money
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class Run:
     file: Path
     seed: int
     span: Span
+    key: str  # an ops key for the dashboard, minted by the demo
 
 
 def _table(title: str, *columns: str, facts: Sequence[tuple[str, object]] = ()) -> Table:
@@ -75,7 +85,7 @@ def _table(title: str, *columns: str, facts: Sequence[tuple[str, object]] = ()) 
 
 
 def _money(amount: Decimal | None) -> str:
-    return f"${amount or 0:,.2f}"
+    return money(amount or 0, "USD")  # the demo store trades in dollars
 
 
 def _value(units: Any) -> Any:
@@ -172,7 +182,7 @@ def _waiting(conn: Connection) -> tuple[Table, Table, int]:
         .group_by(cancellations.c.reason)
         .order_by(func.sum(cancellations.c.units).desc(), cancellations.c.reason)
     ):
-        refusals.add_row(*map(str, row))
+        refusals.add_row(reason_text(row[0]), *map(str, row[1:]))
     return now, refusals, int(units)
 
 
@@ -274,7 +284,7 @@ def _cancellations(conn: Connection) -> tuple[Table, int]:
         .group_by(cancellations.c.reason)
         .order_by(func.sum(cancellations.c.units).desc(), cancellations.c.reason)
     ):
-        table.add_row(*map(str, row))
+        table.add_row(reason_text(row[0]), *map(str, row[1:]))
     return table, count
 
 
@@ -300,18 +310,65 @@ def _shipments(conn: Connection) -> tuple[Table, int]:
     ), int(count)
 
 
-def _review(result: dict[str, Any], today: datetime) -> Table:
-    return _table(
-        "Daily review",
-        facts=[
-            ("as of", f"{today:%a %d %b}"),
-            ("overdue lines", result["overdue_lines"]),
-            ("value at risk", _money(Decimal(result["value_at_risk"]))),
-            ("tasks opened", result["tasks_opened"]),
-            ("incidents logged", result["incidents"]),
-            ("delay notices", result["customers_notified"]),
-        ],
+def _review(conn: Connection, result: dict[str, Any], today: datetime) -> Table:
+    """This morning's review beside what the reviews of the five weeks left behind."""
+    runs, opened, tasks_open, logged, notices = (
+        conn.execute(select(func.count()).select_from(table_).where(*where)).scalar_one()
+        for table_, where in (
+            (reviews, ()),
+            (tasks, ()),
+            (tasks, (tasks.c.state == "open",)),
+            (incidents, ()),
+            (delay_notices, ()),
+        )
     )
+    table = _table(f"Daily review (run {runs} mornings)", "", f"{today:%a %d %b}", "five weeks")
+    for label, now, then in (
+        ("overdue lines", result["overdue_lines"], ""),
+        ("value at risk", _money(Decimal(result["value_at_risk"])), ""),
+        ("tasks opened", result["tasks_opened"], opened),
+        ("tasks still open", "", tasks_open),
+        ("incidents logged", result["incidents"], logged),
+        ("delay notices", result["customers_notified"], notices),
+    ):
+        table.add_row(label, str(now), str(then))
+    return table
+
+
+def _suppliers(conn: Connection, today: date) -> Table:
+    """Each supplier's purchase orders: how many, how many still open, how many of those
+    are late now, and its on-time record."""
+    po, line, sup = purchase_orders.c, po_lines.c, suppliers.c
+    late = (
+        select(po.supplier_id, func.count(func.distinct(po.id)).label("late"))
+        .join_from(purchase_orders, po_lines, line.po_id == po.id)
+        .where(
+            po.state == "open",
+            line.expected_on < today,
+            line.ordered > line.received + line.cancelled,
+        )
+        .group_by(po.supplier_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            sup.id,
+            func.count(po.id),
+            func.count(po.id).filter(po.state == "open"),
+            func.coalesce(func.max(late.c.late), 0),
+            sup.orders_completed,
+            sup.orders_on_time,
+        )
+        .outerjoin_from(suppliers, purchase_orders, po.supplier_id == sup.id)
+        .outerjoin(late, late.c.supplier_id == sup.id)
+        .group_by(sup.id, sup.orders_completed, sup.orders_on_time)
+        .order_by(sup.id)
+    ).all()
+    table = _table("Suppliers", "supplier", "purchase orders", "open", "late now", "on time")
+    for supplier, placed, still_open, late_now, done, on_time in rows:
+        record = f"{100 * on_time / done:.0f}% of {done}" if done else "-"
+        table.add_row(supplier, str(placed), str(still_open), str(late_now), record)
+    return table
 
 
 def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -> DemoSummary:
@@ -325,6 +382,8 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         flow, receipts, by_receipts = _stock_flow(conn)
         cancelled, cancel_count = _cancellations(conn)
         shipped, shipment_count = _shipments(conn)
+        supply = _suppliers(conn, today.date())
+        reviewed = _review(conn, review, today)
     queues, heads = _queues(app, today.date())
     console.print(
         Panel(
@@ -342,7 +401,8 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         queues,
         flow,
         Columns([cancelled, shipped], padding=(0, 4)),
-        _review(review, today),
+        supply,
+        reviewed,
         kpi_table(
             kpis(app, opening.date(), today.date())["kpis"],
             f"KPIs of the five weeks ({opening:%d %b} to {today:%d %b}) against their targets",
@@ -357,21 +417,24 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
     for command in (
         f"queue {sku}",
         f"order show {ref}" if ref else "",
-        f"stock show {sku}",
-        "events --limit 20",
+        "po list --state open",
         "task list",
         "incident list",
         f"kpi --from {opening:%Y-%m-%d} --to {today:%Y-%m-%d} --by channel",
         f"report weekly --week {week_name(today.date() - timedelta(days=7))} --out report.html",
-        "apikey create --role viewer",
-        "serve     (then open http://127.0.0.1:8000/ and sign in with that key)",
     ):
         if command:
             console.print(f"  {db} {command}", soft_wrap=True, highlight=False, markup=False)
     console.print(
         f"[dim]The demo's clock stopped at {today:%H:%M UTC on %d %b %Y}; these go on from "
-        "there on the real clock.[/]"
+        "there on the real clock. Its own messages are marked as never sent: a worker on "
+        "this file e-mails none of its customers.[/]"
     )
+    console.print()
+    console.print("[bold]Next: the dashboard.[/] Start the server:")
+    console.print(f"  {db} serve", soft_wrap=True, highlight=False, markup=False)
+    console.print("then open http://127.0.0.1:8000/ and sign in with this key (role ops):")
+    console.print(f"  {run.key}", soft_wrap=True, highlight=False, markup=False)
     return DemoSummary(
         totals[0], totals[1], waiting, receipts, by_receipts, cancel_count, shipment_count
     )

@@ -3,7 +3,6 @@ use cases on a simulated clock."""
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -14,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from backorder.demo.purchasing import Purchasing, supplier_of
 from backorder.domain.model import (
     Customer,
     LineRequest,
@@ -32,8 +32,10 @@ from backorder.domain.model import (
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, expedite_order, ship_order
+from backorder.services.planning import plan
 from backorder.services.products import ProductRecord, import_products
-from backorder.services.stock import receive_stock, set_stock
+from backorder.services.review import run_review
+from backorder.services.stock import set_stock
 from backorder.store.tables import (
     order_lines,
     orders,
@@ -246,17 +248,29 @@ class Store:
         self.app, self.span, self.clock, self.rng = app, span, clock, rng
         self.customers = _customers(rng)
         self.serial = Counter[str]()
+        self.purchasing = Purchasing(
+            app,
+            rng,
+            PACK,
+            {
+                i.product.sku: i.product.lead_time_days
+                for i in CATALOGUE
+                if i.product.lead_time_days
+            },
+        )
 
     def open(self) -> None:
+        self.purchasing.open()
         import_products(self.app, [ProductRecord.of(self._product(item)) for item in CATALOGUE])
         for item in CATALOGUE:
             set_stock(self.app, item.product.sku, item.stock, "opening count")
 
     def _product(self, item: Item) -> Product:
+        product = replace(item.product, supplier=supplier_of(item.product.sku))
         if item.until is None:
-            return item.product
+            return product
         last_day = (self.span.today + timedelta(days=item.until)).date()
-        return replace(item.product, backorder_until=last_day)
+        return replace(product, backorder_until=last_day)
 
     def plan(self) -> list[tuple[datetime, Callable[[], None]]]:
         rng, steps = self.rng, list[tuple[datetime, Callable[[], None]]]()
@@ -268,10 +282,15 @@ class Store:
         for n in range(DAYS):
             day = (self.span.opening + timedelta(days=n)).replace(hour=0, minute=0)
             weekday = day.weekday() < 5
+            review = datetime.combine(day.date(), self.app.settings.review_at, UTC)
+            if review > self.span.opening:
+                steps.append((review, self.review))
             for _ in range(rng.randint(8, 12) if weekday else rng.randint(4, 7)):
                 at(day, (7, 23), self.take_order)
             for _ in range(rng.choice((0, 1, 1, 2, 2, 3)) if weekday else 0):
-                at(day, (8, 14), self.receive)
+                at(day, (10, 14), self.buy)
+            if weekday:
+                steps.append((day + timedelta(hours=9), self.goods_in))
             for _ in range(rng.choice((0, 1, 1, 2))):
                 at(day, (8, 22), self.cancel)
             if rng.random() < 0.2:
@@ -345,26 +364,19 @@ class Store:
         with self.app.db.read() as uow:
             return uow.connection.execute(query).all()
 
-    def receive(self) -> None:
-        """A purchase order arrives for a SKU that runs short, most often one with a long queue."""
-        short = self._rows(
-            select(PRODUCT.sku, PRODUCT.backordered)
-            .where(
-                PRODUCT.discontinued.is_(False),
-                or_(PRODUCT.backordered > 0, PRODUCT.on_hand - PRODUCT.allocated < 3),
-            )
-            .order_by(PRODUCT.sku)
-        )
-        if short:
-            sku, waiting = self.rng.choices(short, [row.backordered + 1 for row in short])[0]
-            wanted = waiting * self.rng.uniform(0.3, 1.2) + self.rng.randint(0, 4)
-            self.serial["po"] += 1
-            receive_stock(
-                self.app,
-                sku,
-                PACK[sku] * max(1, math.ceil(wanted / PACK[sku])),
-                f"PO-{24100 + self.serial['po']}",
-            )
+    def buy(self) -> None:
+        """The buyer's round: purchase orders go out for SKUs that run short."""
+        self.purchasing.buy()
+
+    def goods_in(self) -> None:
+        """The morning's goods-in: purchase orders that arrived are received."""
+        self.purchasing.deliver()
+
+    def review(self) -> None:
+        """The morning's review of late backorders, and the day's messages and staff alerts
+        planned, as the worker does them (the demo sends none: see `_as_notified`)."""
+        run_review(self.app)
+        plan(self.app)
 
     def _open_lines(self, waiting_only: bool) -> Sequence[Any]:
         return self._rows(

@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from itertools import accumulate
 from typing import Any
+
+from backorder.words import money
 
 
 class Direction(StrEnum):
@@ -333,20 +336,31 @@ def amount_text(amount: str | Decimal) -> str:
     return f"{Decimal(amount):,.2f}"
 
 
-def money_text(value: dict[str, str]) -> str:
-    """Amounts per currency as people read them: USD 1,234.50, EUR 99.00."""
-    return (
-        ", ".join(f"{currency} {amount_text(amount)}" for currency, amount in value.items()) or "0"
-    )
+def money_text(value: dict[str, str], currencies: Iterable[str] = ()) -> str:
+    """Amounts per currency with their symbols, as everything else shows money: $1,234.50,
+    €99.00. No amount is a zero in `currencies` (those of the money waiting), else 0."""
+    amounts = value or dict.fromkeys(currencies, "0")
+    return ", ".join(money(amount, currency) for currency, amount in amounts.items()) or "0"
 
 
-def shown(name: str, kpi: dict[str, Any]) -> str:
-    """A KPI's value as people read it: 96.1%, 3.8 days, USD 1,234.50, 4 / 0 / 1 / 2."""
+def reason_text(reason: str) -> str:
+    """A cancellation reason as staff read it: "customer request", not `customer_request`
+    (reasons people typed stay as they were written)."""
+    return reason.replace("_", " ")
+
+
+def currencies_of(kpis: dict[str, dict[str, Any]]) -> tuple[str, ...]:
+    """The currencies money waits in: what an empty amount beside it is a zero of."""
+    return tuple(kpis["money_on_backorder"]["value"])
+
+
+def shown(name: str, kpi: dict[str, Any], currencies: Iterable[str] = ()) -> str:
+    """A KPI's value as people read it: 96.1%, 3.8 days, $1,234.50, 4 / 0 / 1 / 2."""
     value = kpi["value"]
     if name == "aging":
         return " / ".join(str(bucket["lines"]) for bucket in value)
     if name in ("money_on_backorder", "revenue_at_risk"):
-        return money_text(value)
+        return money_text(value, currencies)
     if value is None:
         return "-"
     if name in RATES:

@@ -29,6 +29,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from backorder.domain.supply import Inbound
+from backorder.words import count
 
 RULE_DEFAULT_DAYS = 30  # no date stated: the rule expects shipment within 30 days
 SILENCE_LIMIT_DAYS = 30  # a first delay up to this long is consented to by silence
@@ -168,32 +169,34 @@ def mitigation(late: LateSku, today: date) -> list[str]:
         if inbound.expected_on < today:
             days = (today - inbound.expected_on).days
             plan.append(
-                f"chase {who}: purchase order {inbound.po} is {days} days late "
-                f"({inbound.units} units outstanding)"
+                f"chase {who}: purchase order {inbound.po} is {count(days, 'day')} late "
+                f"({count(inbound.units, 'unit')} outstanding)"
             )
         else:
             plan.append(
                 f"expedite purchase order {inbound.po} with {who} "
-                f"(expected {inbound.expected_on.isoformat()}, {inbound.units} units)"
+                f"(expected {inbound.expected_on.isoformat()}, {count(inbound.units, 'unit')})"
             )
     if not late.inbound:
         if late.supplier is None:
             plan.append(f"find a supplier for {late.sku}: no purchase order covers it")
         else:
-            lead = f" (lead time {late.lead_time_days} days)" if late.lead_time_days else ""
+            lead = (
+                f" (lead time {count(late.lead_time_days, 'day')})" if late.lead_time_days else ""
+            )
             plan.append(f"place a purchase order with {who}{lead}: none covers the queue")
     unreliable = late.on_time_percent is not None and late.on_time_percent < RELIABLE_PERCENT
     if unreliable or late.max_delay_days >= LONG_DELAY_DAYS:
         why = (
             f"{who} delivers {late.on_time_percent}% on time"
             if unreliable
-            else f"{late.max_delay_days} days late"
+            else f"{count(late.max_delay_days, 'day')} late"
         )
         plan.append(f"source {late.sku} from an alternative supplier ({why})")
     if late.ready_orders:
-        count = len(late.ready_orders)
+        ready = count(len(late.ready_orders), "order")
         plan.append(
-            f"offer a partial shipment of what is ready to {count} order{'s' * (count != 1)}: "
+            f"offer a partial shipment of what is ready to {ready}: "
             + ", ".join(late.ready_orders[:10])
         )
     return plan
@@ -201,10 +204,9 @@ def mitigation(late: LateSku, today: date) -> list[str]:
 
 def summary(late: LateSku) -> str:
     """One line for people: what is late, by how much, for how many orders and how much."""
-    orders = len(late.orders)
     return (
-        f"{late.units} units of {late.sku} in {late.lines} line{'s' * (late.lines != 1)} "
-        f"of {orders} order{'s' * (orders != 1)} are up to {late.max_delay_days} days late: "
-        f"{late.value} at risk"
+        f"{count(late.units, 'unit')} of {late.sku} in {count(late.lines, 'line')} "
+        f"of {count(len(late.orders), 'order')} {'is' if late.units == 1 else 'are'} up to "
+        f"{count(late.max_delay_days, 'day')} late: {late.value} at risk"
         + (f"; now expected {late.new_eta.isoformat()}" if late.new_eta else "; no date known")
     )

@@ -4,6 +4,7 @@ which ships with matplotlib and covers every script a SKU name may be written in
 from __future__ import annotations
 
 import io
+import struct
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,30 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from backorder.domain.kpis import LABELS, amount_text, shown, target_text, verdict
+from backorder.domain.kpis import (
+    LABELS,
+    currencies_of,
+    reason_text,
+    shown,
+    target_text,
+    verdict,
+)
+from backorder.report.render import day_money
+from backorder.words import count, money
 
 
 def _font_dir() -> Path:
     """DejaVu, which ships with matplotlib: every script a SKU name may be written in."""
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+GREEN, RED, MUTED = (47, 133, 90), (197, 48, 48), (123, 135, 148)
+VERDICT_STYLE = {
+    "meets": FontFace(emphasis="BOLD", color=GREEN),
+    "misses": FontFace(emphasis="BOLD", color=RED),
+}
+LINE = 5  # mm, a table row of one line
+Cell = str | tuple[str, FontFace]
 
 
 class _Pdf(FPDF):
@@ -35,81 +54,151 @@ class _Pdf(FPDF):
         self.set_font("DejaVu", "", 7)
         self.cell(0, 5, f"{self.title_text}, page {self.page_no()}", align="R")
 
-    def heading(self, words: str) -> None:
+    def keep(self, height: float) -> None:
+        """Start a new page unless `height` mm fit on this one: a heading stays with what it
+        heads (its table's header and first rows, its chart)."""
+        if self.will_page_break(height):
+            self.add_page()
+
+    def heading(self, words: str, then: float = 3 * LINE) -> None:
+        self.keep(11 + then)
         self.set_font("DejaVu", "B", 12)
         self.ln(3)
         self.cell(0, 8, words, new_x="LMARGIN", new_y="NEXT")
         self.set_font("DejaVu", "", 8)
 
-    def grid(self, head: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> None:
+    def note(self, words: str, colour: tuple[int, int, int] | None = None) -> None:
+        self.set_font("DejaVu", "", 8)
+        if colour:
+            self.set_text_color(*colour)
+        self.multi_cell(0, 4.5, words, new_x="LMARGIN", new_y="NEXT")
+        self.set_text_color(0, 0, 0)
+        self.ln(1)
+
+    def chart(self, png: bytes, width: float = 170) -> None:
+        self.keep(width * _aspect(png) + 2)
+        self.image(io.BytesIO(png), w=width)
+
+    def grid(
+        self,
+        head: list[str],
+        rows: list[list[Cell]],
+        widths: tuple[int, ...],
+        empty: str = "None.",
+        right: int = 0,
+    ) -> None:
+        """A table whose header row repeats on every page it runs onto; the first `right`
+        columns from the end are figures (right-aligned)."""
         if not rows:
-            self.set_font("DejaVu", "", 8)
-            self.cell(0, 6, "None.", new_x="LMARGIN", new_y="NEXT")
+            self.note(empty, MUTED)
             return
         self.set_font("DejaVu", "", 8)
+        align = ["LEFT"] * (len(head) - right) + ["RIGHT"] * right
         with self.table(
             col_widths=widths,
             headings_style=FontFace(emphasis="BOLD", fill_color=(245, 247, 250)),
-            line_height=5,
+            line_height=LINE,
+            text_align=tuple(align),
+            repeat_headings=1,
         ) as table:
             table.row(head)
             for row in rows:
-                table.row(row)
+                line = table.row()
+                for cell in row:
+                    if isinstance(cell, tuple):
+                        line.cell(cell[0], style=cell[1])
+                    else:
+                        line.cell(cell)
+        self.ln(2)
 
 
-def build(report: dict[str, Any], drawn: dict[str, bytes]) -> bytes:
-    """The PDF of the report, with its charts as drawn."""
-    title = f"Backorders, week {report['week']}"
-    doc = _Pdf(title, datetime.fromisoformat(report["generated_at"]))
-    doc.add_page()
-    doc.set_font("DejaVu", "B", 16)
-    doc.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
-    doc.set_font("DejaVu", "", 9)
-    doc.cell(
-        0,
-        6,
-        f"{report['from']} to {report['to']} (UTC); waiting money and aging as of "
-        f"{report['generated_at'][:16].replace('T', ' ')} UTC",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+def _aspect(png: bytes) -> float:
+    """Height over width of a PNG, from its header."""
+    width, height = struct.unpack(">II", png[16:24])
+    return float(height) / float(width)
+
+
+def _kpis(doc: _Pdf, report: dict[str, Any], currencies: tuple[str, ...]) -> None:
     figures = report["kpis"]
-    doc.heading("KPIs against targets")
-    doc.grid(
-        ["KPI", "value", "target", ""],
-        [
+    doc.heading("KPIs against targets", then=len(LABELS) * LINE)
+    rows: list[list[Cell]] = []
+    for name, label in LABELS.items():
+        said = verdict(figures[name])
+        rows.append(
             [
                 label,
-                shown(name, figures[name]),
+                shown(name, figures[name], currencies),
                 target_text(name, figures[name]),
-                verdict(figures[name]),
+                (said, VERDICT_STYLE[said]) if said else "",
             ]
-            for name, label in LABELS.items()
-        ],
-        (70, 60, 30, 20),
-    )
-    doc.heading("Trend")
-    doc.image(io.BytesIO(drawn["trend"]), w=170)
-    if "overdue" in drawn:
-        doc.image(io.BytesIO(drawn["overdue"]), w=170)
-    doc.heading("Aging")
-    doc.image(io.BytesIO(drawn["aging"]), w=170)
-    doc.heading("Top SKUs by money waiting")
+        )
+    doc.grid(["KPI", "value", "target", ""], rows, (70, 50, 35, 25))
+    reasons = figures["cancel_rate"]["reasons"]
+    if reasons:
+        doc.note(
+            "Cancelled while waiting: "
+            + ", ".join(f"{reason_text(r)} ({count(u, 'unit')})" for r, u in reasons.items())
+            + "."
+        )
+
+
+def _trend(doc: _Pdf, report: dict[str, Any], drawn: dict[str, bytes]) -> None:
+    doc.heading("Trend", then=170 * _aspect(drawn["trend"]))
+    doc.chart(drawn["trend"])
+    at_risk = day_money(report)
+    doc.keep(4 * LINE)
     doc.grid(
-        ["SKU", "supplier", "lines", "units", "value", "overdue", "next date"],
+        ["day", "new", "filled", "cancelled", "overdue (review)", "at risk (review)"],
         [
             [
-                s["sku"],
+                d["day"],
+                str(d["new_lines"]),
+                str(d["filled_lines"]),
+                str(d["cancelled_lines"]),
+                "-" if d["overdue_lines"] is None else str(d["overdue_lines"]),
+                at_risk(d["value_at_risk"]),
+            ]
+            for d in report["days"]
+        ],
+        (30, 20, 20, 25, 35, 45),
+        right=5,
+    )
+    if "overdue" in drawn:
+        doc.chart(drawn["overdue"])
+
+
+def _aging(doc: _Pdf, report: dict[str, Any], drawn: dict[str, bytes], currencies: Any) -> None:
+    figures = report["kpis"]
+    waiting, risk = figures["money_on_backorder"], figures["revenue_at_risk"]
+    doc.heading("Aging and revenue at risk", then=170 * _aspect(drawn["aging"]))
+    doc.chart(drawn["aging"])
+    doc.note(
+        f"Money on backorder: {shown('money_on_backorder', waiting, currencies)} "
+        f"({count(waiting['units'], 'unit')} in {count(waiting['lines'], 'line')}). "
+        f"Revenue at risk (overdue): {shown('revenue_at_risk', risk, currencies)} "
+        f"({count(risk['lines'], 'line')})."
+    )
+
+
+def _top(doc: _Pdf, report: dict[str, Any]) -> None:
+    doc.heading("Top SKUs by money waiting")
+    doc.grid(
+        ["SKU", "supplier", "lines", "units", "value", "overdue", "waiting since", "next date"],
+        [
+            [
+                f"{s['sku']}\n{s['name']}" if s.get("name") else s["sku"],
                 s["supplier"] or "-",
                 str(s["lines"]),
                 str(s["units"]),
-                f"{s['currency']} {amount_text(s['value'])}",
+                money(s["value"], s["currency"]),
                 str(s["overdue_lines"]),
+                (s["waiting_since"] or "-")[:10],
                 s["next_eta"] or "unknown",
             ]
             for s in report["top_skus"]
         ],
-        (35, 30, 15, 15, 35, 20, 25),
+        (44, 24, 12, 12, 24, 16, 22, 22),
+        empty="Nothing waits.",
     )
     doc.heading("Top suppliers by money waiting")
     doc.grid(
@@ -120,22 +209,50 @@ def build(report: dict[str, Any], drawn: dict[str, bytes]) -> bytes:
                 str(s["skus"]),
                 str(s["lines"]),
                 str(s["units"]),
-                f"{s['currency']} {amount_text(s['value'])}",
+                money(s["value"], s["currency"]),
             ]
             for s in report["top_suppliers"]
         ],
         (70, 20, 20, 20, 45),
+        empty="Nothing waits.",
+        right=4,
     )
+
+
+def build(report: dict[str, Any], drawn: dict[str, bytes]) -> bytes:
+    """The PDF of the report, with its charts as drawn: what the HTML report holds, section
+    by section."""
+    title = f"Backorders, week {report['week']}"
+    currencies = currencies_of(report["kpis"])
+    doc = _Pdf(title, datetime.fromisoformat(report["generated_at"]))
+    doc.add_page()
+    doc.set_font("DejaVu", "B", 16)
+    doc.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    doc.set_font("DejaVu", "", 9)
+    doc.cell(
+        0,
+        6,
+        f"{report['from']} to {report['to']} (UTC). Waiting money, risk and aging as of "
+        f"{report['generated_at'][:16].replace('T', ' ')} UTC.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    _kpis(doc, report, currencies)
+    _trend(doc, report, drawn)
+    _aging(doc, report, drawn, currencies)
+    _top(doc, report)
     doc.heading(f"Open tasks ({len(report['tasks'])})")
     doc.grid(
         ["due", "role", "SKU", "task"],
         [[t["due_on"], t["role"], t["sku"], t["title"]] for t in report["tasks"]],
         (22, 25, 30, 98),
+        empty="No open tasks.",
     )
     doc.heading(f"Incidents this week ({len(report['incidents'])})")
     doc.grid(
         ["day", "SKU", "what", "plan"],
         [[i["day"], i["sku"], i["summary"], "; ".join(i["plan"])] for i in report["incidents"]],
         (22, 25, 68, 60),
+        empty="No incidents.",
     )
     return bytes(doc.output())

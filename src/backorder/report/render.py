@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
@@ -16,8 +16,17 @@ from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from backorder.domain.kpis import LABELS, amount_text, shown, target_text, verdict
+from backorder.domain.kpis import (
+    LABELS,
+    amount_text,
+    currencies_of,
+    reason_text,
+    shown,
+    target_text,
+    verdict,
+)
 from backorder.notify import email as mail
+from backorder.words import count, money
 
 Format = Literal["html", "csv", "json", "pdf"]
 FORMATS: tuple[Format, ...] = ("html", "csv", "json", "pdf")
@@ -44,15 +53,31 @@ def _draw(report: dict[str, Any]) -> dict[str, bytes]:
     return draw_all(report)
 
 
+def day_money(report: dict[str, Any]) -> Callable[[str | None], str]:
+    """A day's value at risk (the review's sum, in the currency money waits in)."""
+    currencies = currencies_of(report["kpis"])
+
+    def shown_day(value: str | None) -> str:
+        if value is None:
+            return "-"
+        return money(value, currencies[0]) if len(currencies) == 1 else amount_text(value)
+
+    return shown_day
+
+
 def _context(report: dict[str, Any], images: dict[str, str]) -> dict[str, Any]:
+    currencies = currencies_of(report["kpis"])
     return {
         "r": report,
         "images": images,
         "labels": LABELS,
-        "shown": shown,
+        "shown": lambda name, kpi: shown(name, kpi, currencies),
         "target_text": target_text,
         "verdict": verdict,
-        "money": amount_text,
+        "money": money,
+        "day_money": day_money(report),
+        "reason": reason_text,
+        "count": count,
     }
 
 

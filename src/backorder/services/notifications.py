@@ -5,9 +5,10 @@ once, with retries)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
@@ -62,19 +63,53 @@ def log(app: Backorder, ref: str) -> list[dict[str, Any]]:
     return [_view(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class Retried:
+    """What `retry_all` did: failed messages queued again, and messages that were waiting on
+    a retry's backoff made due now."""
+
+    failed: int
+    waiting: int
+
+    @property
+    def queued(self) -> int:
+        return self.failed + self.waiting
+
+
 def retry(app: Backorder, delivery_id: int | None = None) -> int:
     """Send again: one delivery (a dead one, or a sent one: a manual redelivery, with the same
-    webhook-id), or every dead one. How many were queued."""
-    d = deliveries.c
+    webhook-id), or, without an id, everything `retry_all` sends. How many were queued."""
     if delivery_id is None:
-        where = d.state == "dead"
-    else:
-        where = and_(d.id == delivery_id, or_(d.state == "dead", d.state == "sent"))
+        return retry_all(app).queued
+    d = deliveries.c
     with app.db.write() as uow:
         queued = uow.connection.execute(
-            update(deliveries).where(where).values(state="due", due_at=app.now(), attempts=0)
+            update(deliveries)
+            .where(d.id == delivery_id, or_(d.state == "dead", d.state == "sent"))
+            .values(state="due", due_at=app.now(), attempts=0)
         ).rowcount
         uow.commit()
-    if delivery_id is not None and queued != 1:
+    if queued != 1:
         raise InvalidRequest(f"no dead or sent delivery {delivery_id}")
     return int(queued)
+
+
+def retry_all(app: Backorder) -> Retried:
+    """After an outage is fixed: every failed message is queued again with its attempts
+    afresh, and every message waiting on a retry's backoff (it failed at least once and is
+    due later) is made due now, keeping its attempts. Messages planned for later for another
+    reason (never tried yet) and those a worker is sending keep their time. One transaction."""
+    d = deliveries.c
+    now = app.now()
+    with app.db.write() as uow:
+        conn = uow.connection
+        dead = conn.execute(
+            update(deliveries).where(d.state == "dead").values(state="due", due_at=now, attempts=0)
+        ).rowcount
+        waiting = conn.execute(
+            update(deliveries)
+            .where(d.state == "due", d.attempts > 0, d.due_at > now)
+            .values(due_at=now)
+        ).rowcount
+        uow.commit()
+    return Retried(failed=int(dead), waiting=int(waiting))

@@ -7,10 +7,11 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from backorder.canonical import exact_money
 from backorder.domain.errors import DuplicateSku, InvalidRequest, UnknownSku
 from backorder.domain.events import Event, ProductAdded, ProductChanged, product_changes
 from backorder.domain.model import Policy, Product, QueueStrategy
@@ -127,10 +128,7 @@ def _flag(value: str) -> bool:
 
 
 def _price(value: str) -> Decimal:
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount of money") from None
+    return exact_money(value)  # what the API takes, refused in its words
 
 
 COLUMNS: dict[str, tuple[str, Callable[[str], Any]]] = {

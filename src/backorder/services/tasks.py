@@ -18,6 +18,7 @@ from backorder.services.links import segment
 from backorder.store.db import batches
 from backorder.store.repos import Outbox
 from backorder.store.tables import incidents, tasks
+from backorder.words import count
 
 ROLES = {"procurement_review": "procurement", "correct_inbound": "inventory"}
 TASK_ROLES = ("procurement", "inventory")
@@ -166,14 +167,14 @@ def _task_facts(kind: str, late: LateSku, today: date) -> tuple[str, dict[str, A
     orders_ = len(late.orders)
     if kind == "procurement_review":
         title = (
-            f"Review supply of {late.sku}: {orders_} order{'s' * (orders_ != 1)} up to "
-            f"{late.max_delay_days} days late"
+            f"Review supply of {late.sku}: {count(orders_, 'order')} up to "
+            f"{count(late.max_delay_days, 'day')} late"
         )
         facts["plan"] = mitigation(late, today)
     else:
         past_due = _inbound(i for i in late.inbound if i.expected_on < today)
         title = f"Correct the expected arrivals of {late.sku}: " + (
-            f"{len(past_due)} purchase order line(s) past due" if past_due else "check them"
+            f"{count(len(past_due), 'purchase order line')} past due" if past_due else "check them"
         )
         facts["past_due"] = past_due
     return title, facts
