@@ -190,7 +190,8 @@ def test_a_customer_cancels_a_line_from_the_email_link(
     sent = [row for row in log(app, "web:1001") if row["state"] == "sent"]
     assert sent[-1]["type"] == "units_cancelled"
     text, _ = parts(after[0])
-    assert "Cancelled" in after[0]["Subject"] and "MUG-RED" in after[0]["Subject"] + text
+    assert after[0]["Subject"] == "Cancelled from your order #1001: Red mug"
+    assert "2 x Red mug, because you cancelled it" in text
 
     # the delay notice's link opens the order page in its delay state
     (notice,) = [m for m in box.messages if m["To"] == "900@example.com" and "delay" in text_of(m)]
