@@ -50,6 +50,10 @@ def test_order_list_filters_pages_and_keeps_identifiers_whole(app: Backorder, db
     paged = runner.invoke(cli, ["--db", db_url, "order", "list", "--limit", "2", "--json"])
     page = json.loads(paged.stdout)
     assert page == asdict(list_orders(app, OrderFilter(), limit=2))
+    first = runner.invoke(cli, ["--db", db_url, "order", "list", "--limit", "2", "-q", "red mug"])
+    # the next page's command keeps the filters it was given
+    hint = "next page: backorder order list --search 'red mug' --limit 2 --cursor"
+    assert hint in " ".join(first.stdout.split()), first.stdout
     rest = runner.invoke(
         cli, ["--db", db_url, "order", "list", "--limit", "2", "--cursor", page["next_cursor"]]
     )

@@ -5,6 +5,7 @@ first when the terminal is narrow."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -51,6 +52,12 @@ def _table(headers: dict[str, dict[str, Any]], rows: list[dict[str, str]]) -> Ta
 ID = {"overflow": "fold", "no_wrap": False}
 NUM = {"justify": "right", "no_wrap": True}
 TEXT = {"overflow": "fold"}
+
+
+def _again(command: str, options: dict[str, object]) -> str:
+    """The command that was run, with the options it was given (the next page keeps them)."""
+    given = [f"{name} {shlex.quote(str(value))}" for name, value in options.items() if value]
+    return " ".join([command, *given])
 
 
 def _more(page: Page, noun: str, command: str) -> None:
@@ -110,7 +117,16 @@ def order_list(
             }
         )
     out.print(_table(headers, rows), width=_width())
-    _more(page, "order", "backorder order list")
+    given: dict[str, object] = {
+        "--status": status,
+        "--sku": sku,
+        "--customer": customer,
+        "--channel": channel,
+    }
+    given |= {"--since": since, "--search": q}
+    if limit != DEFAULT_LIMIT:
+        given["--limit"] = limit
+    _more(page, "order", _again("backorder order list", given))
 
 
 def product_list(
@@ -146,4 +162,7 @@ def product_list(
         for item in page.items
     ]
     out.print(_table(headers, rows), width=_width())
-    _more(page, "product", "backorder product list")
+    given: dict[str, object] = {"--search": q}
+    if limit != DEFAULT_LIMIT:
+        given["--limit"] = limit
+    _more(page, "product", _again("backorder product list", given))
