@@ -18,6 +18,7 @@ from rich.console import Console
 from backorder.config import Settings
 from backorder.demo import run_demo
 from backorder.services.sessions import COOKIE
+from backorder.words import money
 from tests.api.live import call, make_keys, serving
 from tests.browser.conftest import ARTIFACTS
 
@@ -82,7 +83,7 @@ def test_the_dashboard_shows_what_the_api_reports_and_follows_a_receipt_live(
     assert tile(page, "waiting-lines") == str(before["lines"])
     assert tile(page, "waiting-units") == str(before["units"])
     currency, amount = next(iter(before["value"].items()))
-    assert tile(page, "waiting-value") == f"{currency} {float(amount):,.2f}"
+    assert tile(page, "waiting-value") == money(amount, currency)  # "$25,660.08"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
