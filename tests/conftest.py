@@ -33,6 +33,28 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+# The tests that take most of a minute each on a 2-core machine run first, one module after
+# the other in turn: started last, one of them kept one pytest-xdist worker busy alone while
+# the other had nothing left to run. Everything else keeps its order.
+LONGEST_FIRST = (
+    "test_schemathesis.py",
+    "test_storm.py",
+    "test_worker_faults.py",
+    "test_invariants_property.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    seen: dict[str, int] = {}
+    rank: dict[int, tuple[int, int, int]] = {}
+    for item in items:
+        module = item.path.name
+        if module in LONGEST_FIRST:
+            turn = seen[module] = seen.get(module, -1) + 1
+            rank[id(item)] = (0, turn, LONGEST_FIRST.index(module))
+    items.sort(key=lambda item: rank.get(id(item), (1, 0, 0)))  # stable: the rest as written
+
+
 class Clock:
     """A clock the test moves by hand."""
 
