@@ -36,6 +36,13 @@ class Settings(BaseSettings):
         "empty to switch off. FIFO queues have a single class, so nothing climbs there.",
     )
 
+    database_wait_seconds: float = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="how long a starting server or worker (serve, worker, intake drain "
+        "--follow) waits for a database it cannot reach yet; other commands fail at once",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="where customers reach this service (the base of customer links)",

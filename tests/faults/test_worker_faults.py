@@ -1,16 +1,19 @@
 """The worker against real faults, in real processes: it carries on after its database
-restarts the hard way, and two workers sharing a slow subscriber send each webhook once."""
+restarts the hard way, a server and a worker started before their database wait for it, and
+two workers sharing a slow subscriber send each webhook once."""
 
 from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 
 import pytest
 
-from tests.api.live import cli
+from tests.api.live import BACKORDER, cli, healthy, wait_until_healthy
 from tests.faults.conftest import PrivatePostgres, Processes, Receiver, wait_for
+from tests.mail import free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -52,6 +55,37 @@ def test_the_worker_carries_on_after_its_database_restarts(
     assert set(receiver.posts.values()) == {1}
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
+
+
+def test_a_server_and_a_worker_started_before_their_database_wait_for_it(
+    private_postgres: PrivatePostgres, receiver: Receiver, processes: Processes
+) -> None:
+    url = private_postgres.migrated()
+    cli(url, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
+    cli(url, "webhook", "add", receiver.url, "--events", "order_accepted")
+    private_postgres.stop_immediately()
+    # a one-shot command says so at once
+    refused = subprocess.run(
+        [BACKORDER, "--db", url, "order", "list"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1 and "connection" in refused.stderr, refused.stderr
+    port = free_port()
+    server = processes.start(url, "serve", "--port", str(port))
+    worker = processes.start(url, "worker", "--interval", "0.2")
+    time.sleep(3)  # both started while the database is away
+    assert server.poll() is None, processes.log_of(server)
+    assert worker.poll() is None, processes.log_of(worker)
+    assert not healthy(f"http://127.0.0.1:{port}")
+    private_postgres.start()
+    wait_until_healthy(f"http://127.0.0.1:{port}", 60)
+    cli(url, "order", "place", "-", stdin=orders(1, 1))
+    wait_for(lambda: len(receiver.answered_ok) == 1, 60, "the webhook of an order placed after")
+    for process in (server, worker):
+        assert process.poll() is None, processes.log_of(process)
+        assert "database unavailable at start" in processes.log_of(process)
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down cleanly, then ends by the signal it was sent
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM), processes.log_of(process)
 
 
 def test_two_workers_and_a_slow_subscriber_send_each_webhook_once(

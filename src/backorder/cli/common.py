@@ -109,9 +109,13 @@ class State:
     url: str
     opened: Backorder | None = None
 
-    def app(self) -> Backorder:
+    def app(self, wait: bool = False) -> Backorder:
+        """The application on the database; `wait`: a long-running command (serve, worker,
+        intake drain --follow) waits BACKORDER_DATABASE_WAIT_SECONDS for a database that is
+        not there yet, where a one-shot command says so at once."""
         if self.opened is None:
-            self.opened = Backorder.open(self.settings, self.url)
+            patience = self.settings.database_wait_seconds if wait else 0
+            self.opened = Backorder.open(self.settings, self.url, wait_seconds=patience)
         return self.opened
 
 

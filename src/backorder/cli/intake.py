@@ -232,7 +232,7 @@ def drain_command(
     """Process payloads left pending (after a crash, a busy database, or a spike answered
     202), oldest first. With --follow it keeps watching (the intake worker), and --json
     prints one line per payload as it is done."""
-    app = state_of(ctx).app()
+    app = state_of(ctx).app(wait=follow)
     if not follow:
         _report(drain(app), as_json)
         return

@@ -63,4 +63,4 @@ def serve(
     from backorder.api.app import create_app
     from backorder.api.app import serve as serve_api
 
-    serve_api(create_app(state_of(ctx).app()), host, port)
+    serve_api(create_app(state_of(ctx).app(wait=True)), host, port)

@@ -282,7 +282,7 @@ def worker(
     stopped (Ctrl-C, SIGTERM). A step that fails is logged and the others go on; while the
     database is away the worker waits and carries on when it is back.
     Several workers may run against PostgreSQL; they share the work."""
-    app = state_of(ctx).app()
+    app = state_of(ctx).app(wait=True)
 
     def report(done: Pass) -> None:
         if not (done.busy or once):
