@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from backorder.domain.errors import InvalidRequest
+from backorder.domain.model import LineQuantities, order_status
 from backorder.services.context import Backorder
 from backorder.store.tables import order_lines, orders, products
 
@@ -92,12 +93,19 @@ def _status(status: str) -> ColumnElement[bool]:
     return conditions[status]
 
 
+def _literal(text: str) -> str:
+    """`text` for a LIKE pattern (escape character \\), its wildcards taken as written."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _name_holds(text: str) -> ColumnElement[bool]:
+    """The product's name holds `text`, in any case."""
+    return func.lower(PRODUCT.name).like("%" + _literal(text.lower()) + "%", escape="\\")
+
+
 def _products_named(text: str) -> Any:
     """Ids of the products whose SKU is `text` or whose name holds it (any case)."""
-    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return select(PRODUCT.id).where(
-        or_(PRODUCT.sku == text, func.lower(PRODUCT.name).like(pattern + "%", escape="\\"))
-    )
+    return select(PRODUCT.id).where(or_(PRODUCT.sku == text, _name_holds(text)))
 
 
 def _search(text: str) -> ColumnElement[bool]:
@@ -205,14 +213,12 @@ def list_orders(
 
 
 def _order_item(row: Any, skus: list[str]) -> dict[str, Any]:
-    if row.backordered:
-        status = "backordered"
-    elif row.allocated:
-        status = "allocated"
-    elif row.shipped:
-        status = "shipped"
-    else:
-        status = "cancelled"
+    # Any line waiting, ready or shipped is the same as the order's totals waiting, ready or
+    # shipped: the totals take the status the domain gives the order.
+    totals = LineQuantities(
+        int(row.units), int(row.allocated), int(row.backordered), int(row.shipped)
+    )
+    status = order_status([totals])
     ref = f"{row.channel}:{row.external_id}"
     return {
         "ref": ref,
@@ -239,13 +245,7 @@ def list_products(
         text = q.strip()
         if len(text) > MAX_QUERY:
             raise InvalidRequest(f"the search is longer than {MAX_QUERY} characters")
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(
-            or_(
-                PRODUCT.sku.like(escaped + "%", escape="\\"),
-                func.lower(PRODUCT.name).like("%" + escaped.lower() + "%", escape="\\"),
-            )
-        )
+        where.append(or_(PRODUCT.sku.like(_literal(text) + "%", escape="\\"), _name_holds(text)))
     if cursor:
         if len(cursor) > 64:
             raise InvalidRequest(f"{cursor!r} is not a cursor this list gave")
