@@ -7,7 +7,11 @@
               "language": "en-GB"},
  "currency": "USD", "shipping": {"method": "standard", "preference": "ship_available"},
  "payment_timing": "at_order", "expedite": false,
- "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "unit_price": "19.99", "variant": "Blue"}]}
+ "lines": [{"sku": "WIDGET-BLUE", "quantity": 5, "unit_price": "19.99", "variant": "Blue"},
+           {"sku": "24776", "quantity": 12, "unit": "CA", "pack": 12, "unit_price": "30.00"}]}
+
+A line in a unit other than single units (12 CA) is counted in single units when it is
+placed: by its `pack` when the buyer gave one, else by the catalogue's pack for the unit.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from backorder.domain.errors import InvalidRequest
 from backorder.domain.model import (
     Customer,
     LineRequest,
+    OrderedAs,
     OrderRequest,
     OrderTerms,
     PaymentTiming,
@@ -44,6 +49,7 @@ from backorder.domain.model import (
     ShippingMethod,
     Tier,
 )
+from backorder.domain.units import is_single
 from backorder.words import LANGUAGES, knows_language, language_tag
 
 # The schema a client reads must be the rule the server applies, so: no silent stripping, no
@@ -214,12 +220,43 @@ class ShippingIn(BaseModel):
     preference: Preference = Preference.SHIP_AVAILABLE
 
 
+UnitCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z0-9]{1,8}$"),
+    Field(
+        description="the unit the line is ordered in (X12 or UN/ECE Rec. 20 code: CA case, "
+        "PL pallet, CT carton); quantity and unit_price are then per that unit, and the line "
+        "is counted in single units by its pack. None, EA, PCE or C62: single units",
+        examples=["CA"],
+    ),
+]
+Pack = Annotated[
+    int,
+    Field(
+        gt=0,
+        le=1_000_000,
+        description="single units in one `unit`, as the buyer said (X12 PO4); none: the "
+        "catalogue's pack for that unit",
+        examples=[12],
+    ),
+    BeforeValidator(number_only),
+]
+
+
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
     quantity: Quantity
     unit_price: MoneyIn | None = None
     variant: Variant | None = None
+    unit: UnitCode | None = None
+    pack: Pack | None = None
+
+    def to_request(self) -> LineRequest:
+        ordered = None
+        if not is_single(self.unit) and self.unit is not None:
+            ordered = OrderedAs(self.quantity, self.unit, self.pack)
+        return LineRequest(self.sku, self.quantity, self.unit_price, self.variant, ordered)
 
 
 class OrderIn(BaseModel):
@@ -248,9 +285,7 @@ class OrderIn(BaseModel):
                 payment_timing=self.payment_timing,
                 expedite=self.expedite,
             ),
-            lines=tuple(
-                LineRequest(x.sku, x.quantity, x.unit_price, x.variant) for x in self.lines
-            ),
+            lines=tuple(line.to_request() for line in self.lines),
             display_number=self.display_number,
         )
 

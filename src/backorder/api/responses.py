@@ -65,12 +65,23 @@ class CancellationOut(Out):
     at: Timestamp
 
 
+class OrderedOut(Out):
+    quantity: int = Field(description="how many of `unit` the buyer ordered")
+    unit: str = Field(description="the buyer's unit (CA case, PL pallet, CT carton)")
+    pack: int = Field(description="single units in one `unit`")
+
+
 class LineOut(Out):
     line: int
     sku: str
     name: str = Field(description="the product's name")
     variant: str | None = Field(description="the variant, as the shop named it on the order")
-    quantity: int
+    quantity: int = Field(description="single units ordered (stock and queues count these)")
+    ordered: OrderedOut | None = Field(
+        None,
+        description="what the buyer ordered when not in single units (12 CA of 12); "
+        "none: the line was ordered in single units",
+    )
     allocated: int
     backordered: int
     shipped: int

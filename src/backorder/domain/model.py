@@ -123,11 +123,25 @@ class OrderTerms:
 
 
 @dataclass(frozen=True)
+class OrderedAs:
+    """What the buyer ordered, when not in single units: 12 CA, each CA holding `pack`
+    single units (see `domain.units`)."""
+
+    quantity: int
+    unit: str
+    pack: int | None = None  # single units per `unit`: as the buyer said, or the catalogue's
+
+
+@dataclass(frozen=True)
 class LineRequest:
+    """A line as ordered. With `ordered` in a unit other than single units, `quantity` and
+    `unit_price` are in that unit until `units.in_single_units` turns them into units."""
+
     sku: str
     quantity: int
     unit_price: Decimal | None = None
     variant: str | None = None  # as the shop named it on the order: "Blue / L"
+    ordered: OrderedAs | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Pure: the settings come in as rows, the catalogue as a mapping; nothing is read 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -129,9 +129,13 @@ def effective(channel: str, account: str, settings: Iterable[Setting]) -> dict[s
 
 
 def check(
-    order: OrderIn, catalogue: Mapping[str, Decimal | None], rules: Mapping[str, Rule]
+    order: OrderIn,
+    catalogue: Mapping[str, Decimal | None],
+    rules: Mapping[str, Rule],
+    unit_prices: Sequence[Decimal | None] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """What the configurable rules say of a valid order: (errors, warnings)."""
+    """What the configurable rules say of a valid order: (errors, warnings). `unit_prices`
+    are the lines' prices per single unit when some line is ordered in packs."""
     errors: list[str] = []
     warnings: list[str] = []
 
@@ -153,13 +157,11 @@ def check(
             found("duplicate_line", f"line {number}: {line.sku} appears on more than one line")
         seen.add(line.sku)
         listed = catalogue.get(line.sku)
-        if (
-            line.unit_price is not None
-            and listed
-            and abs(line.unit_price - listed) * 100 > listed * deviation
-        ):
+        price = unit_prices[number - 1] if unit_prices is not None else line.unit_price
+        if price is not None and listed and abs(price - listed) * 100 > listed * deviation:
+            per = " a unit" if price != line.unit_price else ""
             found(
                 "price_deviation",
-                f"line {number}: price {line.unit_price} is far from the catalogue's {listed}",
+                f"line {number}: price {price}{per} is far from the catalogue's {listed}",
             )
     return errors, warnings

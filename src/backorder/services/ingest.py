@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 
 from backorder.canonical import OrderIn
 from backorder.domain.errors import BackorderError, InvalidRequest, UnknownSku
+from backorder.domain.units import NoPackSize, in_single_units
 from backorder.intake import (
     ADAPTERS,
     DEFAULT_ACCOUNT,
@@ -41,6 +42,7 @@ from backorder.services.intake_rules import all_settings
 from backorder.services.payloads import OPEN, finish
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
+from backorder.store.repos import Products
 from backorder.store.tables import INTAKE_STATES, intake_payloads, products, sku_aliases
 from backorder.store.types import keepable
 
@@ -254,6 +256,7 @@ class _Lookups:
     aliases: dict[tuple[str, str], dict[str, str]]  # (channel, account) -> channel SKU -> SKU
     catalogue: dict[str, Decimal | None]  # SKU -> catalogue price
     rules: dict[tuple[str, str], dict[str, Rule]]
+    packs: dict[str, dict[str, int]] = field(default_factory=dict)  # SKU -> unit -> units
 
 
 def _convert(row: Any) -> tuple[dict[str, Any] | None, list[str], list[str]]:
@@ -311,9 +314,17 @@ def _lookups(app: Backorder, batch: list[tuple[Any, dict[str, Any] | None]]) -> 
             if skus
             else {}
         )
+        packed = {
+            str(line.get("sku")) for _, doc in batch for line in _lines(doc) if line.get("unit")
+        }
+        packed = {sku for sku in packed if "\x00" not in sku}
+        packed |= {
+            mapping[name] for mapping in found.values() for name in packed if name in mapping
+        }
+        packs = Products(conn).packs(packed) if packed else {}
         settings = all_settings(conn)
     rules = {source: effective(*source, settings) for source in sources}
-    return _Lookups(found, catalogue, rules)
+    return _Lookups(found, catalogue, rules, packs)
 
 
 def _prepare(
@@ -342,7 +353,18 @@ def _prepare(
             f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}" for e in error.errors()
         ]
         return None, reasons, warnings, impact
-    errors, noted = check(order, catalogue, lookups.rules[(row.channel, row.account)])
+    unit_prices: list[Decimal | None] | None = None
+    if any(line_in.unit for line_in in order.lines):
+        unit_prices = []
+        for line_in in order.lines:
+            each = line_in.to_request()
+            try:
+                each = in_single_units(each, lookups.packs.get(each.sku, {}))
+            except NoPackSize as error:
+                reasons.append(str(error))
+            unit_prices.append(each.unit_price)
+    rules = lookups.rules[(row.channel, row.account)]
+    errors, noted = check(order, catalogue, rules, unit_prices)
     reasons += errors
     warnings += noted
     return (None if reasons else order), reasons, warnings, impact

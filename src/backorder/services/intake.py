@@ -3,7 +3,7 @@ SKU's limits refuse, and record it all with its events in one transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,7 @@ from backorder.domain.events import (
 )
 from backorder.domain.model import AllocationSource, OrderRequest
 from backorder.domain.ranking import RankFacts, Ranking
+from backorder.domain.units import in_single_units
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule, units_behind
 from backorder.store.db import UnitOfWork
@@ -63,6 +64,7 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
         for line in request.lines:
             if line.sku not in rows:
                 raise UnknownSku(line.sku)
+        request = _in_single_units(uow, request)
         facts = _split_and_record(app, uow, request, rows, now)
         if facts is None:
             return Placed(request.ref, created=False)
@@ -70,6 +72,26 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
         Outbox(uow.connection).append(facts, now)
         uow.commit()
     return Placed(request.ref, created=True)
+
+
+MAX_UNITS = 1_000_000_000  # single units on one line, once packs are counted out
+
+
+def _in_single_units(uow: UnitOfWork, request: OrderRequest) -> OrderRequest:
+    """The order with every line counted in single units: a line ordered in cases is
+    multiplied out by its pack (the buyer's, else the catalogue's)."""
+    packed = [line.sku for line in request.lines if line.ordered is not None]
+    if not packed:
+        return request
+    packs = Products(uow.connection).packs(packed)
+    lines = tuple(in_single_units(line, packs.get(line.sku, {})) for line in request.lines)
+    for number, line in enumerate(lines, start=1):
+        if line.quantity > MAX_UNITS:
+            raise InvalidRequest(
+                f"order {request.ref} line {number}: {line.quantity:,} units is more than "
+                f"{MAX_UNITS:,} on one line"
+            )
+    return replace(request, lines=lines)
 
 
 # One statement per dialect, built once: insert unless the reference is known. On PostgreSQL a
@@ -162,6 +184,9 @@ def _split_and_record(
                 "line_no": number,
                 "product_id": row.id,
                 "variant": wanted.variant,
+                "ordered_quantity": wanted.ordered.quantity if wanted.ordered else None,
+                "ordered_unit": wanted.ordered.unit if wanted.ordered else None,
+                "ordered_pack": wanted.ordered.pack if wanted.ordered else None,
                 "quantity": wanted.quantity,
                 "allocated": split.allocate,
                 "backordered": split.backorder,

@@ -15,6 +15,7 @@ from backorder.canonical import exact_money
 from backorder.domain.errors import DuplicateSku, InvalidRequest, UnknownSku
 from backorder.domain.events import Event, ProductAdded, ProductChanged, product_changes
 from backorder.domain.model import Policy, Product, QueueStrategy
+from backorder.domain.units import pack_size, unit_code
 from backorder.services.context import Backorder
 from backorder.services.queueing import rerank
 from backorder.services.schedule import reschedule
@@ -105,6 +106,41 @@ def _save_change(
     if reranked or {"supplier", "lead_time_days"} & set(changes):
         facts.extend(reschedule(uow, [row], now, app.settings.eta_change_days))
     return facts
+
+
+def parse_packs(texts: Iterable[str]) -> dict[str, int | None]:
+    """Pack sizes as written on the command line or in a CSV cell: "CA=12", "PL=480";
+    "CA=" clears CA's pack. InvalidRequest says what a pack looks like."""
+    packs: dict[str, int | None] = {}
+    for text in texts:
+        unit, sep, size = text.partition("=")
+        if not sep:
+            raise InvalidRequest(f"pack {text!r}: write UNIT=N, as CA=12 (CA= clears it)")
+        code = unit_code(unit)
+        if not size.strip():
+            packs[code] = None
+            continue
+        if not (size.strip().isascii() and size.strip().isdigit()):
+            raise InvalidRequest(f"pack {text!r}: N is a whole number of single units")
+        packs[code] = pack_size(int(size.strip()), code)
+    return packs
+
+
+def set_packs(app: Backorder, sku: str, packs: dict[str, int | None]) -> dict[str, int]:
+    """Set a product's pack sizes (None clears one); its packs afterwards."""
+    checked = {unit_code(unit): units for unit, units in packs.items()}
+    for unit, units in checked.items():
+        if units is not None:
+            pack_size(units, unit)
+    with app.db.write() as uow:
+        repo = Products(uow.connection)
+        rows = repo.lock([sku])
+        if sku not in rows:
+            raise UnknownSku(sku)
+        repo.set_packs(rows[sku].id, checked)
+        found = repo.packs([sku])[sku]
+        uow.commit()
+    return found
 
 
 @dataclass(frozen=True)

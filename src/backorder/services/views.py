@@ -26,6 +26,14 @@ from backorder.store.tables import (
 )
 
 
+def _ordered(row: Any) -> dict[str, Any] | None:
+    """What the buyer ordered when not in single units: {"quantity": 12, "unit": "CA",
+    "pack": 12}; None for a line in single units."""
+    if row.ordered_unit is None:
+        return None
+    return {"quantity": row.ordered_quantity, "unit": row.ordered_unit, "pack": row.ordered_pack}
+
+
 def _money(value: Any) -> str:
     return str(value)
 
@@ -149,6 +157,9 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                     order_lines.c.checked_at,
                     order_lines.c.checked_status,
                     order_lines.c.variant,
+                    order_lines.c.ordered_quantity,
+                    order_lines.c.ordered_unit,
+                    order_lines.c.ordered_pack,
                     products.c.name,
                 )
                 .join(products, products.c.id == order_lines.c.product_id)
@@ -187,6 +198,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                 "name": checked[line.id].name,
                 "variant": checked[line.id].variant,
                 "quantity": line.qty.quantity,
+                "ordered": _ordered(checked[line.id]),
                 "allocated": line.qty.allocated,
                 "backordered": line.qty.backordered,
                 "shipped": line.qty.shipped,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     func,
     insert,
     null,
@@ -38,7 +39,7 @@ from backorder.domain.model import (
     Tier,
 )
 from backorder.domain.ranking import RankFacts
-from backorder.store.tables import events, order_lines, orders, products
+from backorder.store.tables import events, order_lines, orders, product_packs, products
 from backorder.store.types import UtcDateTime
 
 PRODUCT_FIELDS = (
@@ -163,6 +164,34 @@ class Products:
     def replace(self, product_id: int, product: Product, now: datetime) -> None:
         values = product_values(product) | {"updated_at": now}
         self.conn.execute(update(products).where(products.c.id == product_id).values(**values))
+
+    def packs(self, skus: Iterable[str]) -> dict[str, dict[str, int]]:
+        """The pack sizes of these SKUs: SKU -> unit -> single units in one (CA -> 12)."""
+        wanted = sorted(set(skus))
+        found: dict[str, dict[str, int]] = {sku: {} for sku in wanted}
+        if not wanted:
+            return found
+        query = (
+            select(products.c.sku, product_packs.c.unit, product_packs.c.units)
+            .join(product_packs, product_packs.c.product_id == products.c.id)
+            .where(products.c.sku.in_(wanted))
+        )
+        for sku, unit, units in self.conn.execute(query):
+            found[sku][unit] = units
+        return found
+
+    def set_packs(self, product_id: int, packs: dict[str, int | None]) -> None:
+        """Set pack sizes by unit; a unit given None loses its pack size."""
+        for unit, units in packs.items():
+            self.conn.execute(
+                delete(product_packs).where(
+                    product_packs.c.product_id == product_id, product_packs.c.unit == unit
+                )
+            )
+            if units is not None:
+                self.conn.execute(
+                    insert(product_packs).values(product_id=product_id, unit=unit, units=units)
+                )
 
     def save_stocks(self, rows: Sequence[ProductRow], now: datetime) -> None:
         if not rows:

@@ -70,6 +70,16 @@ products = Table(
     CheckConstraint("queue_strategy IN ('fifo', 'priority')", name="queue_strategy"),
 )
 
+# A product's pack sizes: how many single units one unit of each kind holds (CA=12).
+product_packs = Table(
+    "product_packs",
+    metadata,
+    Column("product_id", ForeignKey("products.id"), primary_key=True),
+    Column("unit", String(8), primary_key=True),
+    Column("units", Integer, nullable=False),
+    CheckConstraint("units > 1", name="pack_holds_units"),
+)
+
 orders = Table(
     "orders",
     metadata,
@@ -135,6 +145,10 @@ order_lines = Table(
     Column("cancelled", Integer, nullable=False),
     Column("unit_price", Money, nullable=False),
     Column("variant", String(200)),  # as the shop named it on the order: "Blue / L"
+    # what the buyer ordered when not in single units (12 CA of 12): quantity stays in units
+    Column("ordered_quantity", Integer),
+    Column("ordered_unit", String(8)),
+    Column("ordered_pack", Integer),
     # queue rank: class (0 ranks first), then order time, then intake (id)
     Column("placed_at", UtcDateTime, nullable=False),
     Column("base_class", Integer, nullable=False),
