@@ -16,6 +16,7 @@ from backorder.intake.x12 import ADAPTER, parse
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 ORDERS = (FIXTURES / "x12_850.edi").read_text()
+CASES = (FIXTURES / "x12_850_cases.edi").read_text()
 BROKEN = (FIXTURES / "x12_broken.edi").read_text()
 NOW = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
 
@@ -119,7 +120,10 @@ def test_broken_envelopes_lose_only_the_broken_sets_and_each_interchange_is_answ
         (("BEG*00*RU", "BEG*01*RU"), "BEG01 '01': only original"),
         (("BEG*00*RU*4500012345**20261120", "BEG*00*RU*4500012345**2026112"), "not a date"),
         (("PO1*1*12*EA", "PO1*1*12.5*EA"), "12.5 is not a whole number"),
-        (("PO1*1*12*EA", "PO1*1*12*CA"), "unit CA; only single units"),
+        (("PO1*1*12*EA", "PO1*1*12*C A"), "unit 'C A' is not a unit code"),
+        (("PID*F****iPod nano green~", "PO4*0~"), "PO401 pack '0' is not a whole number"),
+        (("PID*F****iPod nano green~", "PO4*1.5~"), "PO401 pack '1.5' is not a whole"),
+        (("PID*F****iPod nano green~", "PO4*2*************x~"), "PO414 inner pack 'x'"),
         (("PO1*1*12*EA*150.00", "PO1*1*12*EA*abc"), "is not an amount"),
         (("*PE*VP*IPOD-GREEN*UP*885909123456", ""), "no item id"),
         (("CTT*2~", "CTT*3~"), "CTT01 counts 3 lines; the order has 2"),
@@ -130,6 +134,87 @@ def test_an_unreadable_purchase_order_says_why(change: tuple[str, str], reason: 
     first = ADAPTER.split(ORDERS.replace(*change, 1))[0]
     with pytest.raises(Unreadable, match=reason):
         ADAPTER.convert(first)
+
+
+def test_lines_in_cases_carry_their_unit_the_partners_pack_and_the_price_per_case() -> None:
+    packed, catalogued, unpacked = (ADAPTER.convert(p) for p in ADAPTER.split(CASES))
+    assert packed.order["lines"] == [
+        # PO4 12: twelve units in a case; the price is per case (no PO105)
+        {"sku": "24776", "quantity": 144, "unit": "CA", "pack": 12, "unit_price": "30"},
+        # PO4 4 inner packs (of 12 OZ: a measure, not a count) x PO414 6 units each; PO105
+        # PE: 1.25 is per single unit, so 30 per case of 24
+        {"sku": "24777", "quantity": 10, "unit": "CA", "pack": 24, "unit_price": "30"},
+        # a dozen is 12 by its name: no pack needed
+        {"sku": "24778", "quantity": 2, "unit": "DZ", "unit_price": "18"},
+    ]
+    assert packed.warnings == []
+    # no PO4: the catalogue's pack is found when the order is placed
+    assert catalogued.order["lines"] == [
+        {"sku": "24780", "quantity": 5, "unit": "CA", "unit_price": "36"}
+    ]
+    assert unpacked.order["lines"][0] == {
+        "sku": "24776",
+        "quantity": 3,
+        "unit": "CA",
+        "unit_price": "30",
+    }
+
+
+@pytest.mark.parametrize(
+    ("po1", "po4", "line", "warning"),
+    [
+        # a price per dozen on single units: per unit
+        ("PO1*1*24*EA*30*PD*VP*X~", "", {"quantity": 24, "unit_price": "2.5"}, None),
+        # a price per each on a case with no PO4: the catalogue's price, said in a warning
+        ("PO1*1*2*CA*2.5*PE*VP*X~", "", {"unit": "CA", "unit_price": None}, "per 1 single unit"),
+        (
+            "PO1*1*2*CA*2.5*WE*VP*X~",
+            "PO4*10~",
+            {"unit": "CA", "unit_price": "25", "pack": 10},
+            None,
+        ),
+        # per hundred, on a case of 50
+        ("PO1*1*2*CA*90*HP*VP*X~", "PO4*50~", {"unit_price": "45", "pack": 50}, None),
+        # a price per pound: not a price per anything we count
+        ("PO1*1*2*CA*4*PP*VP*X~", "PO4*10~", {"unit_price": None, "pack": 10}, "per a measure (PO105 PP)"),
+        # PO4 1: "one case", says nothing of what is in it
+        ("PO1*1*2*CA*30**VP*X~", "PO4*1~", {"unit": "CA", "unit_price": "30"}, None),
+        # a PO4 on single units describes their packing; the line stays in units
+        ("PO1*1*2*EA*3**VP*X~", "PO4*12~", {"quantity": 2, "unit_price": "3"}, None),
+    ],
+)
+def test_a_lines_price_basis_and_pack(
+    po1: str, po4: str, line: dict[str, object], warning: str | None
+) -> None:
+    text = ORDERS.replace("PO1*1*12*EA*150.00*PE*VP*IPOD-GREEN*UP*885909123456~", po1, 1)
+    text = text.replace("PID*F****iPod nano green~", po4 or "PID*F****thing~", 1)
+    converted = ADAPTER.convert(ADAPTER.split(text)[0])
+    first = converted.order["lines"][0]
+    assert {key: first.get(key) for key in line} == line
+    if "pack" not in line:
+        assert "pack" not in first
+    if warning is None:
+        assert converted.warnings == []
+    else:
+        (said,) = converted.warnings
+        assert warning in said
+
+
+def test_a_bad_po4_is_rejected_in_the_997_naming_its_element() -> None:
+    text = ORDERS.replace("PID*F****iPod nano green~", "PO4*0~", 1)
+    ack = ADAPTER.acknowledge(text, 42, NOW)
+    assert ack is not None
+    found = segments_of(ack)
+    assert found[1:5] == [
+        ["AK2", "850", "0001"],
+        ["AK3", "PO4", "11", "", "8"],  # the eleventh segment of the set
+        ["AK4", "1", "", "6"],  # PO401: invalid character
+        ["AK5", "R", "5"],
+    ]
+    # a case with no pack anywhere is not the 997's business: the set was read
+    ack = ADAPTER.acknowledge(CASES, 43, NOW)
+    assert ack is not None
+    assert [s for s in segments_of(ack) if s[0] == "AK5"] == [["AK5", "A"]] * 3
 
 
 def test_text_that_is_no_interchange_is_one_payload_and_gets_no_acknowledgement() -> None:
@@ -164,6 +249,7 @@ def survive(text: str) -> None:
 
 
 LINES = ORDERS.splitlines()
+CASE_LINES = CASES.splitlines()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -174,6 +260,22 @@ LINES = ORDERS.splitlines()
 )
 def test_a_real_interchange_with_any_element_replaced(line: int, element: int, value: str) -> None:
     lines = list(LINES)
+    parts = lines[line].rstrip("~").split("*")
+    parts[element % len(parts)] = value
+    lines[line] = "*".join(parts) + "~"
+    survive("\n".join(lines))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    line=st.integers(min_value=0, max_value=len(CASE_LINES) - 1),
+    element=st.integers(min_value=0, max_value=20),
+    value=st.one_of(st.text(max_size=20), st.from_regex(r"\A[0-9.\-]{0,8}\Z")),
+)
+def test_an_interchange_in_cases_with_any_element_replaced(
+    line: int, element: int, value: str
+) -> None:
+    lines = list(CASE_LINES)
     parts = lines[line].rstrip("~").split("*")
     parts[element % len(parts)] = value
     lines[line] = "*".join(parts) + "~"

@@ -1,7 +1,8 @@
 """Units of measure: a buyer may order in cases, boxes or pallets; stock, queues and
 allocation count single units (each). A line ordered in another unit is turned into single
 units by its pack size: the one the buyer gave on the order (X12 `PO4`), else the
-catalogue's pack for that unit, else the line cannot be taken. The price per pack is
+catalogue's pack for that unit, else the unit's standard pack when it has one (a dozen is
+12, a gross 144), else the line cannot be taken. The price per pack is
 divided by the pack for the price per unit. The order keeps what the buyer ordered, so
 that what we say back speaks their unit."""
 
@@ -21,6 +22,10 @@ SINGLE_UNITS = frozenset({"EA", "UN", "PC", "PCE", "C62", "NAR", "H87"})
 UNIT_CODE = re.compile(r"^[A-Z0-9]{1,8}$")
 MAX_PACK = 1_000_000
 PRICE_STEP = Decimal("0.0001")  # money is kept to 1/10,000 of the currency unit
+
+# Units whose size is fixed by their name, whatever the product: X12 DZ/GR and UN/ECE
+# Recommendation 20 DZN/GRO. Used only when neither the buyer nor the catalogue gives a pack.
+STANDARD_PACKS = {"DZ": 12, "DZN": 12, "GR": 144, "GRO": 144}
 
 
 def is_single(unit: str | None) -> bool:
@@ -67,7 +72,7 @@ def in_single_units(line: LineRequest, packs: Mapping[str, int]) -> LineRequest:
     ordered = line.ordered
     if ordered is None or is_single(ordered.unit):
         return replace(line, ordered=None)
-    pack = ordered.pack or packs.get(ordered.unit)
+    pack = ordered.pack or packs.get(ordered.unit) or STANDARD_PACKS.get(ordered.unit.upper())
     if pack is None:
         raise NoPackSize(line.sku, ordered.unit)
     price = None
@@ -94,6 +99,8 @@ UNIT_NAMES = {
     "PX": ("pallet", "pallets"),
     "DZ": ("dozen", "dozen"),
     "DZN": ("dozen", "dozen"),
+    "GR": ("gross", "gross"),
+    "GRO": ("gross", "gross"),
     "RL": ("roll", "rolls"),
     "RO": ("roll", "rolls"),
     "BE": ("bundle", "bundles"),
@@ -112,25 +119,62 @@ def unit_name(unit: str, quantity: int) -> str:
     return names[0] if quantity == 1 else names[1]
 
 
+def _packs_in_words(quantity: int, unit: str, pack: int) -> str:
+    """ "12 cases of 12"; "12 dozen" (a dozen says its own size)."""
+    named = f"{quantity:,} {unit_name(unit, quantity)}"
+    if STANDARD_PACKS.get(unit.upper()) == pack:
+        return named
+    return f"{named} of {pack:,}"
+
+
 def ordered_in_words(quantity: int, ordered: OrderedAs | None) -> str:
-    """What was ordered as the buyer said it: "12 cases of 12 (144 units)", or "144"."""
+    """What was ordered as the buyer said it: "12 cases of 12 (144 units)", "12 dozen (144
+    units)", or "144" for a line in single units."""
     if ordered is None or ordered.pack is None:
         return f"{quantity:,}"
-    return (
-        f"{ordered.quantity:,} {unit_name(ordered.unit, ordered.quantity)} of {ordered.pack:,} "
-        f"({quantity:,} units)"
-    )
+    return f"{_packs_in_words(ordered.quantity, ordered.unit, ordered.pack)} ({quantity:,} units)"
+
+
+def part_in_words(units: int, ordered: OrderedAs | None) -> str:
+    """Some units of a line (waiting, ready, shipped, cancelled) as the buyer would count
+    them: "3 cases of 12 (36 units)" when they make whole packs, else in units with what was
+    ordered beside them: "44 of 144 units (12 cases of 12)". A line in single units: "44"."""
+    if ordered is None or not ordered.pack:
+        return str(units)
+    if units and units % ordered.pack == 0:
+        packs = _packs_in_words(units // ordered.pack, ordered.unit, ordered.pack)
+        return f"{packs} ({units:,} units)"
+    whole = ordered.quantity * ordered.pack
+    of = _packs_in_words(ordered.quantity, ordered.unit, ordered.pack)
+    return f"{units:,} of {whole:,} units ({of})"
+
+
+def ordered_as(value: object) -> OrderedAs | None:
+    """What a line was ordered as, from its stored form ({"quantity": 12, "unit": "CA",
+    "pack": 12}, as views and events carry it); None for anything else (a line in single
+    units, or an event written before lines said it)."""
+    if not isinstance(value, dict):
+        return None
+    quantity, unit, pack = value.get("quantity"), value.get("unit"), value.get("pack")
+    if not (isinstance(quantity, int) and isinstance(unit, str) and isinstance(pack, int)):
+        return None
+    if isinstance(quantity, bool) or isinstance(pack, bool) or pack < 1:
+        return None
+    return OrderedAs(quantity, unit, pack)
 
 
 __all__ = [
     "MAX_PACK",
     "SINGLE_UNITS",
+    "STANDARD_PACKS",
     "NoPackSize",
     "OrderedAs",
     "in_single_units",
     "is_single",
+    "ordered_as",
     "ordered_in_words",
     "pack_size",
+    "part_in_words",
     "unit_code",
     "unit_name",
 ]
