@@ -26,7 +26,7 @@ from backorder.services.ingest import (
     receive,
     replay,
 )
-from backorder.services.products import add_product
+from backorder.services.products import add_product, set_packs
 from backorder.services.stock import receive_stock
 from backorder.services.views import order_view
 from backorder.store.db import Database
@@ -266,3 +266,37 @@ def test_health_shows_each_source(shop: Backorder, clock: Clock) -> None:
     }
     assert (woo["backlog"], woo["oldest_waiting_seconds"]) == (1, 120.0)
     assert woo["last_accepted_at"] is not None
+
+
+def test_an_x12_order_in_cases_is_placed_in_units_and_a_case_without_a_pack_waits_for_one(
+    app: Backorder,
+) -> None:
+    for sku in ("24776", "24777", "24778", "24780"):
+        add_product(app, product(sku, unit_price=Decimal("2.50")))
+    receive_stock(app, "24776", 1000)
+    set_packs(app, "24780", {"CA": 24})
+    text = fixture("x12_850_cases.edi")
+    ack = ADAPTERS["x12"].acknowledge(text, 1, app.now())
+    assert ack is not None and ack.count("AK5*A~") == 3  # the 997 is syntax only
+
+    packed, catalogued, unpacked = ingest(app, "x12", text)
+    assert (packed.state, catalogued.state, packed.warnings) == ("accepted", "accepted", [])
+    lines = order_view(app, "x12:HARBORSUPPLY.HS-77001")["lines"]
+    assert [(x["quantity"], x["unit_price"], x["ordered"]) for x in lines] == [
+        (1728, "2.50", {"quantity": 144, "unit": "CA", "pack": 12}),  # 30.00 a case of 12
+        (240, "1.25", {"quantity": 10, "unit": "CA", "pack": 24}),  # 1.25 each (PO105 PE)
+        (24, "1.50", {"quantity": 2, "unit": "DZ", "pack": 12}),  # 18.00 a dozen
+    ]
+    assert (lines[0]["allocated"], lines[0]["backordered"]) == (1000, 728)
+    (line,) = order_view(app, "x12:HARBORSUPPLY.HS-77002")["lines"]
+    assert (line["quantity"], line["unit_price"]) == (120, "1.50")  # the catalogue's CA=24
+
+    assert (unpacked.state, unpacked.reasons) == (
+        "dead",
+        ["unit CA has no pack size for SKU 24776: backorder product update 24776 --pack CA=N"],
+    )
+    set_packs(app, "24776", {"CA": 12})
+    (again,) = replay(app, unpacked.id)
+    assert (again.state, again.ref) == ("accepted", "x12:HARBORSUPPLY.HS-77003")
+    (line,) = order_view(app, again.ref)["lines"]
+    assert (line["quantity"], line["unit_price"], line["ordered"]["quantity"]) == (36, "2.50", 3)
