@@ -33,6 +33,7 @@ from backorder.domain.errors import (
     UnknownOrder,
 )
 from backorder.domain.reasons import reason_in_words
+from backorder.domain.units import ordered_as, ordered_in_words, part_in_words
 from backorder.services.context import Backorder
 from backorder.services.customer_links import (
     SELF_SERVICE,
@@ -149,10 +150,17 @@ def _price(line: dict[str, Any], units: int) -> Decimal:
 
 
 def _item(line: dict[str, Any], units: int) -> str:
-    """ "2 x Blue mug (Large)", with a multiplication sign."""
+    """ "2 x Blue mug (Large)", with a multiplication sign; a line ordered in cases counts
+    in cases: "3 cases of 12 (36 units) x Shop towels"."""
     name = line.get("name") or line["sku"]
     variant = f" ({line['variant']})" if line.get("variant") else ""
-    return f"{units} {TIMES} {name}{variant}"
+    return f"{_part(line, units)} {TIMES} {name}{variant}"
+
+
+def _part(line: dict[str, Any], units: int) -> str:
+    """Some of a line's units as the customer ordered them: "3", or for a line in cases
+    "3 cases of 12 (36 units)" or "44 of 144 units (12 cases of 12)"."""
+    return part_in_words(units, ordered_as(line.get("ordered")))
 
 
 def order_status_words(view: dict[str, Any]) -> str:
@@ -169,22 +177,24 @@ def page_lines(view: dict[str, Any], locale: str, today: date) -> list[dict[str,
     shown = []
     for line in view["lines"]:
         parts: list[str] = []
+        ordered = ordered_as(line.get("ordered"))
         if line["shipped"]:
-            parts.append(f"{line['shipped']} shipped")
+            parts.append(f"{_part(line, line['shipped'])} shipped")
         if line["allocated"]:
-            parts.append(f"{line['allocated']} ready, being prepared for shipping")
+            parts.append(f"{_part(line, line['allocated'])} ready, being prepared for shipping")
         if line["backordered"]:
             expected = _as_day(line.get("eta"))
+            waiting = _part(line, line["backordered"])
             if expected is not None:
                 when = words.day(expected, locale, today)
-                parts.append(f"{line['backordered']} on backorder, expected to ship by {when}")
+                parts.append(f"{waiting} on backorder, expected to ship by {when}")
             else:
                 parts.append(
-                    f"{line['backordered']} on backorder; we will tell you the date as soon "
-                    "as we know it"
+                    f"{waiting} on backorder; we will tell you the date as soon as we know it"
                 )
         for cancelled in line.get("cancellations", []):
-            parts.append(f"{cancelled['units']} cancelled: {reason_in_words(cancelled['reason'])}")
+            units = _part(line, cancelled["units"])
+            parts.append(f"{units} cancelled: {reason_in_words(cancelled['reason'])}")
         open_units = line["allocated"] + line["backordered"]
         shown.append(
             {
@@ -193,6 +203,10 @@ def page_lines(view: dict[str, Any], locale: str, today: date) -> list[dict[str,
                 "variant": line.get("variant"),
                 "sku": line["sku"],
                 "quantity": line["quantity"],
+                # "12 cases of 12 (144 units)" for a line in cases, else the number
+                "quantity_words": ordered_in_words(line["quantity"], ordered),
+                # what a cancel of the line would take: "3 items", or "44 units" in cases
+                "open_words": words.count(open_units, "unit" if ordered else "item"),
                 "status": line["status"],
                 "status_words": LINE_STATUS.get(line["status"], line["status"]),
                 "parts": parts,

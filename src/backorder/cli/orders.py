@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -26,6 +26,7 @@ from backorder.cli.common import (
 )
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.kpis import reason_text
+from backorder.domain.units import ordered_as, ordered_in_words
 from backorder.services.consumers import (
     commit_position,
     consumers_view,
@@ -82,6 +83,16 @@ def _check_skus(backorder: Backorder, skus: set[str]) -> None:
         )
 
 
+def _ordered(line: dict[str, Any]) -> str:
+    """A line's quantity in units, and beneath it what the buyer ordered when that was not
+    single units ("144 cases of 12")."""
+    ordered = ordered_as(line.get("ordered"))
+    if ordered is None:
+        return str(line["quantity"])
+    said = ordered_in_words(line["quantity"], ordered).partition(" (")[0]
+    return f"{line['quantity']:,}\n[dim]{escape(said)}[/]"
+
+
 @order_app.command("show")
 def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
     """An order, its lines and why each got stock when it did."""
@@ -122,7 +133,7 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
         grid.add_row(
             str(line["line"]),
             f"{escape(line['sku'])}\n[dim]{escape(name)}[/]",
-            str(line["quantity"]),
+            _ordered(line),
             ", ".join(where),
             money(Decimal(line["unit_price"]) * line["quantity"], view["currency"]),
             line["eta"] or "",

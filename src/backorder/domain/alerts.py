@@ -143,6 +143,8 @@ def decide(events: list[tuple[str, dict[str, Any]]], watch: Watch) -> Watch:
                             "customer": (payload.get("customer") or {}).get("name"),
                             "lines": [
                                 {"sku": line.get("sku"), "backordered": line["backordered"]}
+                                # a line in cases is told in cases (12 cases of 12)
+                                | ({"ordered": line["ordered"]} if line.get("ordered") else {})
                                 for line in waiting
                             ],
                         },

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
-from backorder.domain.model import Customer, OrderTerms, Product
+from backorder.domain.model import Customer, OrderedAs, OrderTerms, Product
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,15 @@ def _plain(value: Any) -> Any:
 class LineSummary:
     line: int
     sku: str
-    quantity: int
+    quantity: int  # single units, as every count on the line
     allocated: int
     backordered: int
     cancelled: int
-    unit_price: Decimal
+    unit_price: Decimal  # per single unit
     eta: date | None
+    # what the buyer ordered when not in single units ({"quantity": 12, "unit": "CA",
+    # "pack": 12}); null for single units, and absent from events written before it was
+    ordered: OrderedAs | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from jinja2.runtime import Context
 from backorder import words
 from backorder.canonical import is_address
 from backorder.domain.events import line_entries
+from backorder.domain.units import ordered_as, part_in_words
 from backorder.notify import Sent
 
 
@@ -106,6 +107,15 @@ def _money(context: Context, value: Decimal | str | int | None) -> str:
     return words.money(value, str(context.get("currency") or "USD"), locale)
 
 
+def units(count: Any, line: dict[str, Any] | None = None) -> str:
+    """Units of a line as the buyer counts them: "44" for a line in single units; for one
+    ordered in cases, "3 cases of 12 (36 units)" when they make whole cases, else "44 of
+    144 units (12 cases of 12)". Written before "x <product>" in the messages."""
+    if not isinstance(count, int) or isinstance(count, bool):
+        return str(count)
+    return part_in_words(count, ordered_as((line or {}).get("ordered")))
+
+
 def fact(value: Any) -> str:
     """A staff alert's fact in words: order lines as "2 x BOWL" (and how late), a list
     joined, nothing as "none", never a Python repr."""
@@ -115,10 +125,11 @@ def fact(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, dict):
         sku = value.get("sku")
-        units = next((value[k] for k in ("backordered", "units", "quantity") if k in value), None)
-        if sku is not None and units is not None:
+        count = next((value[k] for k in ("backordered", "units", "quantity") if k in value), None)
+        if sku is not None and count is not None:
             late = value.get("days")
-            return f"{units} x {sku}" + (f", {words.count(int(late), 'day')} late" if late else "")
+            told = f"{units(count, value)} x {sku}"
+            return told + (f", {words.count(int(late), 'day')} late" if late else "")
         return ", ".join(f"{str(k).replace('_', ' ')} {fact(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(fact(item) for item in value)
@@ -144,6 +155,7 @@ class Templates:
         self.env.filters["day"] = _day
         self.env.filters["money"] = _money
         self.env.filters["fact"] = fact
+        self.env.filters["units"] = units
 
     def render(
         self, kind: str, context: dict[str, Any], folder: str = "email"
@@ -180,13 +192,20 @@ def label(name: str | None, variant: str | None, sku: str) -> str:
 
 
 def named(entry: dict[str, Any], view: dict[str, Any] | None) -> dict[str, Any]:
-    """A line entry of an event with the product's name and variant, as the order has them."""
+    """A line entry of an event with the product's name and variant, and what the buyer
+    ordered when not in single units (12 cases of 12), as the order has them."""
     names = {line["line"]: line for line in (view or {}).get("lines", [])}
     line = names.get(entry.get("line")) if isinstance(entry.get("line"), int) else None
     name = entry.get("name") or (line or {}).get("name")
     variant = entry.get("variant") or (line or {}).get("variant")
     sku = str(entry.get("sku") or (line or {}).get("sku") or "")
-    return entry | {"name": name, "variant": variant, "label": label(name, variant, sku)}
+    ordered = entry.get("ordered") or (line or {}).get("ordered")
+    return entry | {
+        "name": name,
+        "variant": variant,
+        "label": label(name, variant, sku),
+        "ordered": ordered,
+    }
 
 
 def context_of(

@@ -239,6 +239,7 @@ def _split_and_record(
                 split.cancel,
                 price,
                 values["eta"],
+                wanted.ordered,
             )
         )
         if split.allocate:
