@@ -176,7 +176,12 @@ def test_lines_in_cases_carry_their_unit_the_partners_pack_and_the_price_per_cas
         # per hundred, on a case of 50
         ("PO1*1*2*CA*90*HP*VP*X~", "PO4*50~", {"unit_price": "45", "pack": 50}, None),
         # a price per pound: not a price per anything we count
-        ("PO1*1*2*CA*4*PP*VP*X~", "PO4*10~", {"unit_price": None, "pack": 10}, "per a measure (PO105 PP)"),
+        (
+            "PO1*1*2*CA*4*PP*VP*X~",
+            "PO4*10~",
+            {"unit_price": None, "pack": 10},
+            "per a measure (PO105 PP)",
+        ),
         # PO4 1: "one case", says nothing of what is in it
         ("PO1*1*2*CA*30**VP*X~", "PO4*1~", {"unit": "CA", "unit_price": "30"}, None),
         # a PO4 on single units describes their packing; the line stays in units
