@@ -32,6 +32,7 @@ from backorder.api.actions import (
 from backorder.api.auth import backorder_of
 from backorder.domain.access import PERMISSIONS, Permission, Role, may
 from backorder.domain.events import EVENT_TYPES
+from backorder.domain.units import unit_name
 from backorder.report import charts
 from backorder.services.context import Backorder
 from backorder.services.dashboard import RECORDS, order_link, overview, product_link
@@ -85,6 +86,7 @@ _env.globals |= {
     "supplier_link": lambda supplier: f"{RECORDS}/suppliers/{segment(supplier)}",
     "count": count,
     "money": money,
+    "unit_name": unit_name,
 }
 _env.filters |= {"columns": _columns, "label": records.label, "forms_for": _forms_for}
 MAX_FORM = 4096
