@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
@@ -31,6 +31,8 @@ Email = Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=A
 # code (EA, PCE, C62...) has no pack size: the business refuses it in words.
 PackUnit = Annotated[str, StringConstraints(pattern=UNIT_CODE.pattern)]
 PackSize = Annotated[int, Field(ge=2, le=MAX_PACK), BeforeValidator(number_only)]
+# the keys are unit codes and nothing else (patternProperties alone would allow any key)
+ONLY_UNIT_CODES: dict[str, Any] = {"additionalProperties": False}
 PACKS_HELP = (
     "pack sizes by unit: single units in one CA (case), PL (pallet)...; orders in these "
     "units are counted in single units by them. Stock and queues stay in single units"
@@ -68,7 +70,12 @@ class ProductIn(Body):
     min_on_time_percent: WholePercent | None = None
     packs: Annotated[
         dict[PackUnit, PackSize],
-        Field(max_length=MAX_PACKS, description=PACKS_HELP, examples=[{"CA": 12, "PL": 480}]),
+        Field(
+            max_length=MAX_PACKS,
+            description=PACKS_HELP,
+            examples=[{"CA": 12, "PL": 480}],
+            json_schema_extra=ONLY_UNIT_CODES,
+        ),
     ] = {}
 
 
@@ -98,7 +105,8 @@ class ProductPatch(Body):
                 max_length=MAX_PACKS,
                 description=PACKS_HELP + "; a unit given null loses its pack size, a unit "
                 "left out keeps it",
-                examples=[{"CA": 12, "PL": None}],
+                examples=[{"CA": 24}],  # (the OpenAPI document drops a null example)
+                json_schema_extra=ONLY_UNIT_CODES,
             ),
         ]
         | SkipJsonSchema[None]
