@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from backorder.cli import app as cli
+from backorder.cli import common
 from backorder.services.context import Backorder
 from tests.integration.test_engine import event_types
 
@@ -43,6 +45,22 @@ def test_packs_are_added_changed_cleared_and_shown(app: Backorder, db_url: str) 
     assert shown(db_url, "24776")["packs"] == {}
     assert "pack sizes:               none" in invoke(db_url, "product", "show", "24776").stdout
     assert event_types(app) == ["product_added", "product_changed", "product_changed"]
+
+
+def test_many_packs_fold_under_their_label_at_80_columns(
+    app: Backorder, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common.out, "width", 80)  # the console took its width when made
+    packs = [f"--pack=U{n}={n * 1000 + 1}" for n in range(1, 15)]
+    invoke(db_url, "product", "add", "24776", "--name", "Tomatoes", "--price", "2.50", *packs)
+    text = invoke(db_url, "product", "show", "24776").stdout
+    lines = text.splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith("pack sizes:"))
+    folded = lines[at:]
+    assert len(folded) == 3 and all(len(line) <= 80 for line in lines), text
+    assert all(line.startswith(" " * 26 + "U") for line in folded[1:]), text
+    items = " ".join(line[26:] for line in folded).split(", ")
+    assert items == [f"U{n} {n * 1000 + 1}" for n in range(1, 15)]  # none cut in two
 
 
 def test_a_bad_pack_is_one_line_naming_the_fix_and_changes_nothing(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -236,7 +237,23 @@ def product_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> Non
         emit(view)
     else:
         for label, shown in product_lines(view):
-            out.print(f"{label + ':':<25} {shown}", markup=False)
+            first, *more = hanging(shown, out.width - LABEL_WIDTH)
+            out.print(f"{label + ':':<{LABEL_WIDTH - 1}} {first}", markup=False)
+            for line in more:
+                out.print(" " * LABEL_WIDTH + line, markup=False)
+
+
+LABEL_WIDTH = 26
+
+
+def hanging(shown: str, width: int) -> list[str]:
+    """A value's lines beside its label, each starting under the first; words stay whole,
+    and a no-break space (between a pack's unit and size) holds two words together."""
+    lines = textwrap.wrap(shown, max(width, 20), break_long_words=False, break_on_hyphens=False)
+    return [line.replace(NO_BREAK, " ") for line in lines] or [""]
+
+
+NO_BREAK = "\N{NO-BREAK SPACE}"
 
 
 def product_lines(view: dict[str, Any]) -> list[tuple[str, str]]:
@@ -264,7 +281,7 @@ def product_lines(view: dict[str, Any]) -> list[tuple[str, str]]:
             "only if supplier on time",
             "no minimum" if on_time is None else f"at least {on_time}%",
         ),
-        ("pack sizes", in_words(view["packs"])),
+        ("pack sizes", in_words(view["packs"], NO_BREAK)),
     ]
 
 

@@ -105,9 +105,10 @@ class PackChange:
         return {"from": self.before, "to": self.after}
 
 
-def in_words(packs: Mapping[str, int]) -> str:
-    """In words: "CA 12, PL 480"; "none" for a product sold in single units only."""
-    return ", ".join(f"{unit} {units:,}" for unit, units in packs.items()) or "none"
+def in_words(packs: Mapping[str, int], space: str = " ") -> str:
+    """In words: "CA 12, PL 1200" (no thousands separator in a list the commas separate),
+    `space` between a unit and its size; "none" for a product in single units only."""
+    return ", ".join(f"{unit}{space}{units}" for unit, units in packs.items()) or "none"
 
 
 __all__ = [
