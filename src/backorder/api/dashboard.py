@@ -32,7 +32,7 @@ from backorder.api.actions import (
 from backorder.api.auth import backorder_of
 from backorder.domain.access import PERMISSIONS, Permission, Role, may
 from backorder.domain.events import EVENT_TYPES
-from backorder.domain.units import ordered_as, ordered_in_words
+from backorder.domain.units import ordered_as, ordered_in_words, unit_name
 from backorder.report import charts
 from backorder.services.context import Backorder
 from backorder.services.dashboard import RECORDS, order_link, overview, product_link
@@ -89,6 +89,7 @@ _env.globals |= {
     "ordered_words": lambda line: ordered_in_words(
         line["quantity"], ordered_as(line.get("ordered"))
     ),
+    "unit_name": unit_name,
 }
 _env.filters |= {"columns": _columns, "label": records.label, "forms_for": _forms_for}
 MAX_FORM = 4096

@@ -251,6 +251,11 @@ class ProductOut(Out):
     min_on_time_percent: int | None = Field(
         description="refuse backorders while the supplier's on-time record is below this"
     )
+    packs: dict[str, int] = Field(
+        description="pack sizes: single units in one of each unit (CA case, PL pallet), "
+        "smallest first; an order in one of these units is counted in single units by it",
+        examples=[{"CA": 12, "PL": 480}],
+    )
 
 
 class StockOut(Out):

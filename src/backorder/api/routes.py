@@ -296,7 +296,7 @@ def post_customer_unsubscribe(ref: Ref, token: Token, app: App) -> dict[str, Any
     responses=ERRORS | {CONFLICT: _problem("The SKU exists")},
 )
 def post_product(body: ProductIn, app: App, _: Cataloguer) -> dict[str, Any]:
-    """Add a product with its backorder policy."""
+    """Add a product with its backorder policy and its pack sizes, in one go."""
     add_product(
         app,
         Product(
@@ -315,6 +315,7 @@ def post_product(body: ProductIn, app: App, _: Cataloguer) -> dict[str, Any]:
             max_lead_days=body.max_lead_days,
             min_on_time_percent=body.min_on_time_percent,
         ),
+        body.packs,
     )
     return product_view(app, body.sku)
 
@@ -328,11 +329,14 @@ def get_product(sku: SkuPath, app: App, _: Reader) -> dict[str, Any]:
 @router.patch("/products/{sku}", tags=["catalogue"], response_model=ProductOut, responses=ERRORS)
 def patch_product(sku: SkuPath, body: ProductPatch, app: App, _: Cataloguer) -> dict[str, Any]:
     """Change fields; an explicit null clears an optional limit. Queues are re-ranked when
-    the queue strategy changes."""
+    the queue strategy changes. `packs` sets pack sizes by unit: a unit given null loses its
+    pack size, a unit left out keeps it."""
     given = body.model_dump(exclude_unset=True)
     for required in ("name", "price", "policy", "queue", "discontinued", "require_known_date"):
         if required in given and given[required] is None:
             raise InvalidRequest(f"{required} cannot be cleared")
+    if "packs" in given and given["packs"] is None:
+        raise InvalidRequest('packs cannot be null: clear a unit\'s pack with {"CA": null}')
     if "price" in given:
         given["unit_price"] = given.pop("price")
     if "policy" in given:

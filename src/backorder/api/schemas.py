@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from backorder.canonical import ADDRESS, TOKEN, VISIBLE, Day, Flag, MoneyIn, Sku, number_only
 from backorder.domain.model import Policy, QueueStrategy
+from backorder.domain.units import MAX_PACK, UNIT_CODE
 from backorder.intake import ACCOUNT, ADAPTERS
 from backorder.intake.rules import Severity
+from backorder.services.packs import MAX_PACKS
 
 # Ids and positions stay within what a JSON number holds exactly (JavaScript's
 # Number.MAX_SAFE_INTEGER), so every client and schema validator reads the same value.
@@ -25,6 +27,16 @@ PoRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TO
 WholePercent = Annotated[int, Field(ge=0, le=100), BeforeValidator(number_only)]
 LeadDays = Annotated[int, Field(ge=0, le=3650), BeforeValidator(number_only)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=ADDRESS)]
+# A pack size: one `unit` (CA case, PL pallet) holds so many single units. A single unit's own
+# code (EA, PCE, C62...) has no pack size: the business refuses it in words.
+PackUnit = Annotated[str, StringConstraints(pattern=UNIT_CODE.pattern)]
+PackSize = Annotated[int, Field(ge=2, le=MAX_PACK), BeforeValidator(number_only)]
+# the keys are unit codes and nothing else (patternProperties alone would allow any key)
+ONLY_UNIT_CODES: dict[str, Any] = {"additionalProperties": False}
+PACKS_HELP = (
+    "pack sizes by unit: single units in one CA (case), PL (pallet)...; orders in these "
+    "units are counted in single units by them. Stock and queues stay in single units"
+)
 
 
 class Body(BaseModel):
@@ -56,6 +68,15 @@ class ProductIn(Body):
     require_known_date: Flag = False
     max_lead_days: Count | None = None
     min_on_time_percent: WholePercent | None = None
+    packs: Annotated[
+        dict[PackUnit, PackSize],
+        Field(
+            max_length=MAX_PACKS,
+            description=PACKS_HELP,
+            examples=[{"CA": 12, "PL": 480}],
+            json_schema_extra=ONLY_UNIT_CODES,
+        ),
+    ] = {}
 
 
 class ProductPatch(Body):
@@ -77,6 +98,19 @@ class ProductPatch(Body):
     require_known_date: Flag | SkipJsonSchema[None] = None
     max_lead_days: Count | None = None
     min_on_time_percent: WholePercent | None = None
+    packs: (
+        Annotated[
+            dict[PackUnit, PackSize | None],
+            Field(
+                max_length=MAX_PACKS,
+                description=PACKS_HELP + "; a unit given null loses its pack size, a unit "
+                "left out keeps it",
+                examples=[{"CA": 24}],  # (the OpenAPI document drops a null example)
+                json_schema_extra=ONLY_UNIT_CODES,
+            ),
+        ]
+        | SkipJsonSchema[None]
+    ) = None
 
 
 class StockLevelIn(Body):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from backorder.cli.common import (
 )
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.model import Policy, Product, QueueStrategy
+from backorder.services.packs import in_words, parse_packs
 from backorder.services.products import (
     add_product,
     import_products,
@@ -84,6 +86,15 @@ OnTimeOpt = Annotated[
     int | None,
     typer.Option(min=0, max=100, help="Refuse backorders while the supplier's on-time % is below."),
 ]
+PackOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pack",
+        metavar="UNIT=N",
+        help="A pack size (repeatable): one UNIT holds N single units, as CA=12 or PL=480; "
+        "CA= clears CA's.",
+    ),
+]
 
 
 @product_app.command("add")
@@ -109,8 +120,10 @@ def product_add(
     ] = False,
     max_lead_days: MaxLeadOpt = None,
     min_on_time_percent: OnTimeOpt = None,
+    pack: PackOpt = None,
 ) -> None:
-    """Add a product with its backorder policy."""
+    """Add a product with its backorder policy and pack sizes."""
+    packs = parse_packs(pack or ())
     state = state_of(ctx)
     product = Product(
         sku=sku,
@@ -128,8 +141,8 @@ def product_add(
         max_lead_days=max_lead_days,
         min_on_time_percent=min_on_time_percent,
     )
-    add_product(state.app(), product)
-    out.print(f"added {sku}")
+    add_product(state.app(), product, packs)
+    out.print(f"added {sku}", markup=False)
 
 
 CLEARABLE = (
@@ -166,8 +179,10 @@ def product_update(
         list[str] | None,
         typer.Option(help=f"Remove a limit (repeatable): {', '.join(CLEARABLE)}."),
     ] = None,
+    pack: PackOpt = None,
 ) -> None:
-    """Change a product; a new queue strategy re-ranks its queue."""
+    """Change a product; a new queue strategy re-ranks its queue. --pack sets or clears
+    pack sizes, one unit at a time; the others are kept."""
     changes: dict[str, Any] = {
         "name": name,
         "policy": policy,
@@ -191,17 +206,20 @@ def product_update(
         if name in changes:
             raise InvalidRequest(f"{field} is both set and cleared")
         changes[name] = None
+    if pack:
+        changes["packs"] = parse_packs(pack)
     if not changes:
         raise InvalidRequest("nothing to change")
     update_product(state_of(ctx).app(), sku, changes)
-    out.print(f"updated {sku}")
+    out.print(f"updated {sku}", markup=False)
 
 
 @product_app.command("import")
 def product_import(ctx: typer.Context, file: Path) -> None:
     """Add or update products from a CSV (sku,name,price[,policy,max_per_customer,
     lead_time_days,queue,discontinued,backorder_cap,backorder_until,supplier,
-    require_known_date,max_lead_days,min_on_time_percent])."""
+    require_known_date,max_lead_days,min_on_time_percent,packs]). A packs cell is the
+    product's whole list of packs, as "CA=12 PL=480"; empty: none."""
     state = state_of(ctx)
     result = import_products(state.app(), read_product_csv(file))
     out.print(
@@ -219,7 +237,23 @@ def product_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> Non
         emit(view)
     else:
         for label, shown in product_lines(view):
-            out.print(f"{label + ':':<25} {shown}", markup=False)
+            first, *more = hanging(shown, out.width - LABEL_WIDTH)
+            out.print(f"{label + ':':<{LABEL_WIDTH - 1}} {first}", markup=False)
+            for line in more:
+                out.print(" " * LABEL_WIDTH + line, markup=False)
+
+
+LABEL_WIDTH = 26
+
+
+def hanging(shown: str, width: int) -> list[str]:
+    """A value's lines beside its label, each starting under the first; words stay whole,
+    and a no-break space (between a pack's unit and size) holds two words together."""
+    lines = textwrap.wrap(shown, max(width, 20), break_long_words=False, break_on_hyphens=False)
+    return [line.replace(NO_BREAK, " ") for line in lines] or [""]
+
+
+NO_BREAK = "\N{NO-BREAK SPACE}"
 
 
 def product_lines(view: dict[str, Any]) -> list[tuple[str, str]]:
@@ -247,6 +281,7 @@ def product_lines(view: dict[str, Any]) -> list[tuple[str, str]]:
             "only if supplier on time",
             "no minimum" if on_time is None else f"at least {on_time}%",
         ),
+        ("pack sizes", in_words(view["packs"], NO_BREAK)),
     ]
 
 

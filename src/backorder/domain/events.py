@@ -219,13 +219,15 @@ class ProductAdded(Event):
     type: ClassVar[str] = "product_added"
     sku: str
     product: Product
+    packs: dict[str, int] = field(default_factory=dict)  # unit -> single units in one
 
 
 @dataclass(frozen=True)
 class ProductChanged(Event):
     type: ClassVar[str] = "product_changed"
     sku: str
-    changes: dict[str, dict[str, Any]]  # field -> {"from": old, "to": new}
+    # field -> {"from": old, "to": new}; "packs" -> {"from": {"CA": 12}, "to": {...}}
+    changes: dict[str, dict[str, Any]]
     lines_reranked: int
 
 

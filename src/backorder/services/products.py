@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,8 +15,9 @@ from backorder.canonical import exact_money
 from backorder.domain.errors import DuplicateSku, InvalidRequest, UnknownSku
 from backorder.domain.events import Event, ProductAdded, ProductChanged, product_changes
 from backorder.domain.model import Policy, Product, QueueStrategy
-from backorder.domain.units import pack_size, unit_code
 from backorder.services.context import Backorder
+from backorder.services.packs import PackChange, parse_cell
+from backorder.services.packs import parse_packs as parse_packs  # where callers found it
 from backorder.services.queueing import rerank
 from backorder.services.schedule import reschedule
 from backorder.services.supply import MAX_LEAD_DAYS, check_supplier_known
@@ -53,22 +54,32 @@ def check_product(product: Product) -> None:
         raise InvalidRequest(f"min_on_time_percent of {product.sku} must be between 0 and 100")
 
 
-def add_product(app: Backorder, product: Product) -> Product:
+def add_product(
+    app: Backorder, product: Product, packs: Mapping[str, int | None] | None = None
+) -> Product:
+    """Add a product and its pack sizes (unit -> single units in one: {"CA": 12}), in one
+    transaction: a bad pack adds nothing."""
     check_product(product)
+    given = PackChange.of(product.sku, {}, packs or {})
     now = app.now()
     with app.db.write() as uow:
         repo = Products(uow.connection)
         if repo.get(product.sku) is not None:
             raise DuplicateSku(product.sku)
         check_supplier_known(uow.connection, product.supplier)
-        repo.add(product, now)
-        Outbox(uow.connection).append([ProductAdded(sku=product.sku, product=product)], now)
+        product_id = repo.add(product, now)
+        repo.set_packs(product_id, given.writes())
+        added = ProductAdded(sku=product.sku, product=product, packs=given.after)
+        Outbox(uow.connection).append([added], now)
         uow.commit()
     return product
 
 
 def update_product(app: Backorder, sku: str, changes: dict[str, Any]) -> Product:
-    """Change catalogue fields; a new queue strategy re-ranks the SKU's queue."""
+    """Change catalogue fields; a new queue strategy re-ranks the SKU's queue. `packs` in
+    `changes` sets pack sizes by unit ({"CA": 12}; None clears one), others kept."""
+    changes = dict(changes)
+    packs: Mapping[str, int | None] = changes.pop("packs", None) or {}
     now = app.now()
     with app.db.write() as uow:
         repo = Products(uow.connection)
@@ -81,18 +92,28 @@ def update_product(app: Backorder, sku: str, changes: dict[str, Any]) -> Product
             raise InvalidRequest(f"cannot change {sorted(unknown) or ['sku']}")
         updated = dataclasses.replace(row.product, **changes)
         check_product(updated)
-        Outbox(uow.connection).append(_save_change(uow, row, updated, (app, now)), now)
+        repacked = PackChange.of(sku, repo.packs([sku])[sku], packs) if packs else None
+        facts = _save_change(uow, row, (updated, repacked), (app, now))
+        Outbox(uow.connection).append(facts, now)
         uow.commit()
     return updated
 
 
 def _save_change(
-    uow: UnitOfWork, row: ProductRow, updated: Product, context: tuple[Backorder, datetime]
+    uow: UnitOfWork,
+    row: ProductRow,
+    wanted: tuple[Product, PackChange | None],
+    context: tuple[Backorder, datetime],
 ) -> list[Event]:
-    """Write a changed product (re-ranking its queue under a new strategy, re-dating it under
-    a new supplier or lead time) and say what changed; nothing when nothing did."""
+    """Write a changed product and its packs (re-ranking its queue under a new strategy,
+    re-dating it under a new supplier or lead time) and say what changed; nothing when
+    nothing did."""
     app, now = context
+    updated, repacked = wanted
     changes = product_changes(row.product, updated)
+    if repacked is not None and repacked.changed:
+        Products(uow.connection).set_packs(row.id, repacked.writes())
+        changes["packs"] = repacked.change()
     if not changes:
         return []
     if "supplier" in changes:
@@ -108,39 +129,12 @@ def _save_change(
     return facts
 
 
-def parse_packs(texts: Iterable[str]) -> dict[str, int | None]:
-    """Pack sizes as written on the command line or in a CSV cell: "CA=12", "PL=480";
-    "CA=" clears CA's pack. InvalidRequest says what a pack looks like."""
-    packs: dict[str, int | None] = {}
-    for text in texts:
-        unit, sep, size = text.partition("=")
-        if not sep:
-            raise InvalidRequest(f"pack {text!r}: write UNIT=N, as CA=12 (CA= clears it)")
-        code = unit_code(unit)
-        if not size.strip():
-            packs[code] = None
-            continue
-        if not (size.strip().isascii() and size.strip().isdigit()):
-            raise InvalidRequest(f"pack {text!r}: N is a whole number of single units")
-        packs[code] = pack_size(int(size.strip()), code)
-    return packs
-
-
-def set_packs(app: Backorder, sku: str, packs: dict[str, int | None]) -> dict[str, int]:
-    """Set a product's pack sizes (None clears one); its packs afterwards."""
-    checked = {unit_code(unit): units for unit, units in packs.items()}
-    for unit, units in checked.items():
-        if units is not None:
-            pack_size(units, unit)
-    with app.db.write() as uow:
-        repo = Products(uow.connection)
-        rows = repo.lock([sku])
-        if sku not in rows:
-            raise UnknownSku(sku)
-        repo.set_packs(rows[sku].id, checked)
-        found = repo.packs([sku])[sku]
-        uow.commit()
-    return found
+def set_packs(app: Backorder, sku: str, packs: Mapping[str, int | None]) -> dict[str, int]:
+    """Set a product's pack sizes (None clears one), as `update_product` does; its packs
+    afterwards, smallest first."""
+    update_product(app, sku, {"packs": packs})
+    with app.db.read() as uow:
+        return Products(uow.connection).packs([sku])[sku]
 
 
 @dataclass(frozen=True)
@@ -182,7 +176,7 @@ COLUMNS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_lead_days": ("max_lead_days", _optional_int),
     "min_on_time_percent": ("min_on_time_percent", _optional_int),
 }
-IMPORT_COLUMNS = ("sku", *COLUMNS)
+IMPORT_COLUMNS = ("sku", *COLUMNS, "packs")
 
 
 @dataclass(frozen=True)
@@ -191,6 +185,9 @@ class ProductRecord:
 
     sku: str
     fields: dict[str, Any]
+    # the `packs` column: the product's complete list of packs ({} for none); None when
+    # the file has no such column, and the product's packs are kept
+    packs: dict[str, int] | None = None
 
     @classmethod
     def of(cls, product: Product) -> ProductRecord:
@@ -219,8 +216,9 @@ def read_product_csv(path: Path) -> list[ProductRecord]:
                 for column, (field, parse) in COLUMNS.items():
                     if column in cells:
                         fields[field] = parse(cells[column])
-                records.append(ProductRecord(cells["sku"], fields))
-            except ValueError as error:
+                packs = parse_cell(cells["packs"]) if "packs" in cells else None
+                records.append(ProductRecord(cells["sku"], fields, packs))
+            except (ValueError, InvalidRequest) as error:
                 errors.append(f"row {number}: {error}")
     if errors:
         raise InvalidRequest(f"{path}: " + "; ".join(errors[:10]))
@@ -228,8 +226,8 @@ def read_product_csv(path: Path) -> list[ProductRecord]:
 
 
 def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Imported:
-    """Add new SKUs and update known ones (columns the file leaves out keep their values),
-    all in one transaction."""
+    """Add new SKUs and update known ones (columns the file leaves out keep their values;
+    a `packs` cell is the product's whole list of packs), all in one transaction."""
     records = list(records)
     skus = [r.sku for r in records]
     if len(set(skus)) != len(skus):
@@ -240,20 +238,26 @@ def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Importe
     with app.db.write() as uow:
         repo = Products(uow.connection)
         rows = repo.lock(skus)
+        packed = [r.sku for r in records if r.packs is not None and r.sku in rows]
+        packs = repo.packs(packed) if packed else {}
         for record in records:
             row = rows.get(record.sku)
             if row is None:
                 fields = {"queue": app.settings.default_queue} | record.fields
                 product = Product(sku=record.sku, **fields)
                 check_product(product)
+                given = PackChange.of(product.sku, {}, record.packs or {})
                 check_supplier_known(uow.connection, product.supplier)
-                repo.add(product, now)
-                facts.append(ProductAdded(sku=product.sku, product=product))
+                repo.set_packs(repo.add(product, now), given.writes())
+                facts.append(ProductAdded(sku=product.sku, product=product, packs=given.after))
                 added += 1
                 continue
             product = dataclasses.replace(row.product, **record.fields)
             check_product(product)
-            facts.extend(_save_change(uow, row, product, (app, now)))
+            repacked = None
+            if record.packs is not None:
+                repacked = PackChange.complete(record.sku, packs[record.sku], record.packs)
+            facts.extend(_save_change(uow, row, (product, repacked), (app, now)))
             updated += 1
         Outbox(uow.connection).append(facts, now)
         uow.commit()

@@ -48,7 +48,9 @@ def _day(value: date | None) -> str | None:
 
 def product_view(app: Backorder, sku: str) -> dict[str, Any]:
     with app.db.read() as uow:
-        row = Products(uow.connection).get(sku)
+        repo = Products(uow.connection)
+        row = repo.get(sku)
+        packs = repo.packs([sku])[sku] if row is not None else {}
     if row is None:
         raise UnknownSku(sku)
     p = row.product
@@ -67,6 +69,7 @@ def product_view(app: Backorder, sku: str) -> dict[str, Any]:
         "require_known_date": p.require_known_date,
         "max_lead_days": p.max_lead_days,
         "min_on_time_percent": p.min_on_time_percent,
+        "packs": packs,
     }
 
 

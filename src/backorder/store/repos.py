@@ -166,7 +166,8 @@ class Products:
         self.conn.execute(update(products).where(products.c.id == product_id).values(**values))
 
     def packs(self, skus: Iterable[str]) -> dict[str, dict[str, int]]:
-        """The pack sizes of these SKUs: SKU -> unit -> single units in one (CA -> 12)."""
+        """The pack sizes of these SKUs: SKU -> unit -> single units in one (CA -> 12),
+        smallest pack first."""
         wanted = sorted(set(skus))
         found: dict[str, dict[str, int]] = {sku: {} for sku in wanted}
         if not wanted:
@@ -175,6 +176,7 @@ class Products:
             select(products.c.sku, product_packs.c.unit, product_packs.c.units)
             .join(product_packs, product_packs.c.product_id == products.c.id)
             .where(products.c.sku.in_(wanted))
+            .order_by(products.c.sku, product_packs.c.units, product_packs.c.unit)
         )
         for sku, unit, units in self.conn.execute(query):
             found[sku][unit] = units
