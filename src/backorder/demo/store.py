@@ -17,6 +17,7 @@ from backorder.demo.purchasing import Purchasing, supplier_of
 from backorder.domain.model import (
     Customer,
     LineRequest,
+    OrderedAs,
     OrderRequest,
     OrderTerms,
     PaymentTiming,
@@ -241,6 +242,21 @@ def _customers(rng: random.Random) -> list[Customer]:
     ]
 
 
+def _by_the_case(channel: str, line: LineRequest) -> LineRequest:
+    """An EDI partner's line of whole cases, as the partner orders it: 2 CA at the case price
+    (the catalogue's CA pack counts it back into units when it is placed)."""
+    pack = PACK[line.sku]
+    if channel != "edi" or line.quantity % pack or line.quantity < pack:
+        return line
+    price = line.unit_price * pack if line.unit_price is not None else None
+    return replace(
+        line,
+        quantity=line.quantity // pack,
+        unit_price=price,
+        ordered=OrderedAs(line.quantity // pack, "CA"),
+    )
+
+
 class Store:
     """Five weeks of trading; every step is one call to a real use case at a simulated time."""
 
@@ -261,7 +277,14 @@ class Store:
 
     def open(self) -> None:
         self.purchasing.open()
-        import_products(self.app, [ProductRecord.of(self._product(item)) for item in CATALOGUE])
+        # Trade customers order by the case: each product's case holds one supplier pack.
+        import_products(
+            self.app,
+            [
+                replace(ProductRecord.of(self._product(item)), packs={"CA": PACK[item.product.sku]})
+                for item in CATALOGUE
+            ],
+        )
         for item in CATALOGUE:
             set_stock(self.app, item.product.sku, item.stock, "opening count")
 
@@ -327,12 +350,15 @@ class Store:
             product = rng.choices(CATALOGUE, [item.demand for item in CATALOGUE])[0].product
             picked += [] if product in picked else [product]
         lines = tuple(
-            LineRequest(
-                p.sku,
-                rng.choice((2, 4, 6, 12) if PACK[p.sku] == 6 else (1, 2, 3))
-                if trade
-                else rng.choices((1, 2, 3), (75, 20, 5))[0],
-                (p.unit_price * Decimal("0.8")).quantize(Decimal("0.01")) if trade else None,
+            _by_the_case(
+                channel,
+                LineRequest(
+                    p.sku,
+                    rng.choice((2, 4, 6, 12) if PACK[p.sku] == 6 else (1, 2, 3))
+                    if trade
+                    else rng.choices((1, 2, 3), (75, 20, 5))[0],
+                    (p.unit_price * Decimal("0.8")).quantize(Decimal("0.01")) if trade else None,
+                ),
             )
             for p in picked
         )
