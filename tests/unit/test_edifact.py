@@ -136,7 +136,9 @@ def test_a_payload_is_one_message_in_its_own_envelope_and_replays_alone() -> Non
         (("DTM+137:20261120:102", "DTM+137:2026112:102"), "'2026112' is not a date in format"),
         (("DTM+137:20261120:102", "DTM+137:20261120:101"), "format 101: only 102, 203"),
         (("DTM+137:20261120:102'", "DTM+4:20261120:102'"), "no DTM\\+137"),
-        (("QTY+21:12:PCE", "QTY+21:12.5:PCE"), "quantity 12.5 is not whole"),
+        (("QTY+21:12:PCE", "QTY+21:12.5:PCE"), "quantity 12.5 is not a whole number above 0"),
+        (("QTY+21:12:PCE", "QTY+21:0:PCE"), "quantity 0 is not a whole number above 0"),
+        (("PRI+AAA:150.00", "PRI+AAA:-1"), "LIN 1: price -1 is below 0"),
         (("QTY+21:12:PCE", "QTY+21:twelve:PCE"), "quantity 'twelve' is not a number"),
         (("QTY+21:12:PCE", "QTY+12:12:PCE"), "LIN 1: no QTY\\+21"),
         (("QTY+21:12:PCE", "QTY+21:12:p?+"), "unit 'p\\+' is not a unit code"),
@@ -218,6 +220,23 @@ CONTRL = (
     "UCM+1+ORDRSP:D:96A:UN+7'UCM+2+ORDRSP:D:96A:UN+4'UCS+5'UCD+12+1:2'"
     "UNT+7+1'UNZ+1+77'"
 )
+
+
+def test_functional_groups_are_answered_with_a_ucf_and_counted_by_the_unz() -> None:
+    text = (
+        "UNB+UNOC:4+BUYER:14+SELLER:14+20261120:0930+9'UNG+ORDERS+BUYERDEPT+SELLERDEPT"
+        "+20261120:0930+G1+UN+D:96A'UNH+1+ORDERS:D:96A:UN'BGM+220+A1+9'DTM+137:20261120:102'"
+        "LIN+1++X:SA'QTY+21:1'UNS+S'UNT+7+1'UNE+2+G1'UNZ+1+9'"
+    )
+    assert converted(text) == ["BUYER.A1"]
+    ack = ADAPTER.acknowledge(text, 5, NOW) or ""
+    assert ack.startswith("UNB+UNOC:4+SELLER:14+BUYER:14+20261124:1005+5'")  # version 4 dates
+    assert "UNH+1+CONTRL:4:1:UN'" in ack
+    assert responses(ack) == [
+        [["UCI"], ["9"], ["BUYER", "14"], ["SELLER", "14"], ["7"]],
+        [["UCF"], ["G1"], ["BUYERDEPT"], ["SELLERDEPT"], ["7"], ["29"], ["UNE"]],  # UNE: 2?
+        [["UCM"], ["1"], ["ORDERS", "D", "96A", "UN"], ["7"]],
+    ]
 
 
 def test_an_inbound_contrl_is_read_into_words_and_never_answered() -> None:

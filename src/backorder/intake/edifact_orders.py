@@ -71,8 +71,8 @@ class _Reader:
     def fault(self, segment: Segment, at: tuple[int, int], code: int, words: str) -> SegmentFault:
         return SegmentFault(words, self.where[id(segment)], code, at)
 
-    def amount(self, segment: Segment, at: tuple[int, int], what: str, service: Any) -> Decimal:
-        text = number(segment.get(*at), service)
+    def amount(self, segment: Segment, at: tuple[int, int], what: str) -> Decimal:
+        text = number(segment.get(*at))
         try:
             value = Decimal(text)
             if not value.is_finite() or abs(value) >= 10**15:
@@ -125,10 +125,10 @@ def read_orders(interchange: Interchange, message: Message) -> Converted:
     placed = _order_date(read, header)
     _requested_delivery(read, header)
     customer = _buyer(read, header, interchange.sender)
-    lines = _lines(read, body, interchange)
+    lines = _lines(read, body)
     if not lines:
         raise SegmentFault("no LIN line items", uns + 1, 13)
-    _check_counts(read, summary, lines, interchange)
+    _check_counts(read, summary, lines)
     currency = _currency(read, header, any(line["unit_price"] for line in lines))
     return Converted(
         {
@@ -250,8 +250,8 @@ def _groups(body: list[Segment]) -> list[list[Segment]]:
     return groups
 
 
-def _lines(read: _Reader, body: list[Segment], interchange: Interchange) -> list[dict[str, Any]]:
-    return [_line(read, group, interchange) for group in _groups(body) if group[0].tag == "LIN"]
+def _lines(read: _Reader, body: list[Segment]) -> list[dict[str, Any]]:
+    return [_line(read, group) for group in _groups(body) if group[0].tag == "LIN"]
 
 
 def _item(read: _Reader, group: list[Segment], name: str) -> str:
@@ -269,31 +269,32 @@ def _item(read: _Reader, group: list[Segment], name: str) -> str:
     return theirs
 
 
-def _line(read: _Reader, group: list[Segment], interchange: Interchange) -> dict[str, Any]:
-    lin, service = group[0], interchange.service
+def _line(read: _Reader, group: list[Segment]) -> dict[str, Any]:
+    lin = group[0]
     name = f"LIN {lin.get(1) or '?'}"
     sku = _item(read, group, name)
     qty = next((s for s in group if s.tag == "QTY" and s.get(1, 1) == "21"), None)
     if qty is None:
         after = read.where[id(group[-1])] + 1
         raise SegmentFault(f"{name}: no QTY+21 (the ordered quantity)", after, 13)
-    amount = read.amount(qty, (1, 2), f"{name}: quantity", service)
-    if amount != amount.to_integral_value():
-        raise read.fault(qty, (1, 2), 12, f"{name}: quantity {qty.get(1, 2)} is not whole")
+    amount = read.amount(qty, (1, 2), f"{name}: quantity")
+    if amount != amount.to_integral_value() or amount <= 0:
+        words = f"{name}: quantity {qty.get(1, 2)} is not a whole number above 0"
+        raise read.fault(qty, (1, 2), 12, words)
     unit = qty.get(1, 3).upper() or None
     if unit is not None and not UNIT_CODE.fullmatch(unit):
         raise read.fault(qty, (1, 3), 12, f"{name}: unit {qty.get(1, 3)!r} is not a unit code")
     single = is_single(unit)
     pack = None
     for segment in (s for s in group if s.tag == "QTY" and s.get(1, 1) in PACK_QUANTITIES):
-        size = read.amount(segment, (1, 2), f"{name}: pack quantity", service)
+        size = read.amount(segment, (1, 2), f"{name}: pack quantity")
         if size < 1 or size != size.to_integral_value():
             raise read.fault(segment, (1, 2), 12, f"{name}: pack {segment.get(1, 2)} is no pack")
         pack = pack or int(size)
     line: dict[str, Any] = {
         "sku": sku,
         "quantity": int(amount),
-        "unit_price": _price(read, group, name, (unit, pack), service),
+        "unit_price": _price(read, group, name, (unit, pack)),
         "_quantity": amount,
     }
     if not single:
@@ -304,18 +305,19 @@ def _line(read: _Reader, group: list[Segment], interchange: Interchange) -> dict
 
 
 def _price(
-    read: _Reader, group: list[Segment], name: str, ordered: tuple[str | None, int | None],
-    service: Any,
-) -> str | None:  # fmt: skip
+    read: _Reader, group: list[Segment], name: str, ordered: tuple[str | None, int | None]
+) -> str | None:
     """The price of one of the line's units: PRI's price over its basis quantity, brought
     from the price's unit to the line's (by the buyer's pack when they differ)."""
     prices = {s.get(1, 1): s for s in reversed(group) if s.tag == "PRI"}
     pri = prices.get("AAA") or prices.get("AAB")
     if pri is None or not pri.get(1, 2):
         return None
-    per = read.amount(pri, (1, 2), f"{name}: price", service)
+    per = read.amount(pri, (1, 2), f"{name}: price")
+    if per < 0:
+        raise read.fault(pri, (1, 2), 12, f"{name}: price {pri.get(1, 2)} is below 0")
     if pri.get(1, 5):
-        basis = read.amount(pri, (1, 5), f"{name}: price basis", service)
+        basis = read.amount(pri, (1, 5), f"{name}: price basis")
         if basis <= 0:
             raise read.fault(pri, (1, 5), 12, f"{name}: price basis {pri.get(1, 5)} is not above 0")
         per = per / basis
@@ -336,20 +338,18 @@ def _price(
         raise read.fault(pri, (1, 2), 12, str(error)) from None
 
 
-def _check_counts(
-    read: _Reader, summary: list[Segment], lines: list[dict[str, Any]], interchange: Interchange
-) -> None:
+def _check_counts(read: _Reader, summary: list[Segment], lines: list[dict[str, Any]]) -> None:
     for cnt in (s for s in summary if s.tag == "CNT"):
         kind = cnt.get(1, 1)
         if kind == "2":
-            declared = read.amount(cnt, (1, 2), "CNT+2", interchange.service)
+            declared = read.amount(cnt, (1, 2), "CNT+2")
             if declared != len(lines):
                 raise read.fault(
                     cnt, (1, 2), 12,
                     f"CNT+2 counts {cnt.get(1, 2)} lines; the order has {len(lines)}",
                 )  # fmt: skip
         elif kind == "1":
-            declared = read.amount(cnt, (1, 2), "CNT+1", interchange.service)
+            declared = read.amount(cnt, (1, 2), "CNT+1")
             total = sum((line["_quantity"] for line in lines), Decimal(0))
             if declared != total:
                 raise read.fault(

@@ -34,19 +34,6 @@ class Service:
     reserved: str = " "
     terminator: str = "'"
 
-    @property
-    def una(self) -> str:
-        """The UNA service string advice that names these characters."""
-        return (
-            "UNA"
-            + self.component
-            + self.element
-            + self.decimal
-            + (self.release or " ")
-            + self.reserved
-            + self.terminator
-        )
-
     def escape(self, value: str) -> str:
         """A value written with these characters: each service character released."""
         if not self.release:
@@ -407,9 +394,10 @@ def envelope(interchange: Interchange, group: Group | None, body: list[Segment])
     return head + "".join(segment.text + brk for segment in parts)
 
 
-def number(text: str, service: Service) -> str:
-    """A numeric value as Python's Decimal reads it: the decimal mark as a point."""
-    return text.replace(",", ".") if service.decimal == "," or "," in text else text
+def number(text: str) -> str:
+    """A numeric value as Python's Decimal reads it: the decimal mark as a point (ISO 9735
+    takes a comma or a point, whichever the UNA names)."""
+    return text.replace(",", ".")
 
 
 __all__ = [
