@@ -204,6 +204,18 @@ def test_text_that_is_no_interchange_is_one_payload_and_gets_no_contrl() -> None
         assert ADAPTER.acknowledge(text, 1, NOW) is None
 
 
+def test_text_after_the_last_interchange_loses_none_of_it() -> None:
+    for tail in ("UNA:+.? 'LIN+1'", "UNA:+", "LIN+1'", "UNA^|,! ~UNH|1~"):
+        payloads = ADAPTER.split(ORDERS + tail)
+        assert [p.external_id for p in payloads][:3] == [
+            "5412345000013.PO-4711",
+            "5412345000013.PO-4712",
+            "5412345000013.PO-4713",
+        ]
+        assert len(payloads) == 4  # the tail: a dead letter of its own
+        assert "+7+33'" in (ADAPTER.acknowledge(ORDERS + tail, 1, NOW) or "")
+
+
 def test_segments_outside_any_message_are_a_dead_letter_of_their_own_and_named() -> None:
     text = ORDERS.replace("UNH+2+ORDERS:D:01B:UN'\n", "")  # the header is lost; not its segments
     payloads = ADAPTER.split(text)

@@ -212,9 +212,13 @@ def parse(text: str) -> list[Interchange]:
                 raise Unreadable("not an EDIFACT interchange: it does not begin with UNA or UNB")
             _stray_rest(interchanges[-1], text, at)
             break
+        begins = at
         first, at = _read_segment(text, at, service)
         if first.tag != "UNB":
-            raise Unreadable("not an EDIFACT interchange: no UNB after the UNA")
+            if not interchanges:
+                raise Unreadable("not an EDIFACT interchange: no UNB after the UNA")
+            _stray_rest(interchanges[-1], text, begins)
+            break
         interchange = Interchange(service, una, first)
         interchanges.append(interchange)
         at = _skip_space(text, _walk(interchange, text, at))
