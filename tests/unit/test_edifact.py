@@ -195,6 +195,25 @@ def test_service_characters_are_read_from_the_una_and_released() -> None:
             parse(bad + "\nUNB+UNOC:3+X+Y+261120:0930+1'")
 
 
+def test_level_b_without_a_una_uses_the_information_separators() -> None:
+    level_b = (
+        ORDERS.split("\n", 1)[1]
+        .replace("UNOC", "UNOB")
+        .replace("O?'Brien", "O'Brien")
+        .replace("?+49", "PLUS49")
+        .replace("'\n", "\x1c")
+        .replace("+", "\x1d")
+        .replace(":", "\x1f")
+        .replace("PLUS", "+")  # a plain + in a value: no separator at level B
+    )
+    assert converted(level_b)[:2] == ["5412345000013.PO-4711", "5412345000013.PO-4712"]
+    first = ADAPTER.convert(ADAPTER.split(level_b)[0]).order
+    assert first["customer"]["name"] == "O'Brien Hardware GmbH"
+    assert first["customer"]["phone"] == "+49 30 1234567"
+    ack = ADAPTER.acknowledge(level_b, 1, NOW) or ""
+    assert ack.startswith("UNB\x1dUNOB\x1f3\x1d5400000000005") and "UCS\x1d7\x1d13\x1c" in ack
+
+
 def test_text_that_is_no_interchange_is_one_payload_and_gets_no_contrl() -> None:
     for text in ("", "hello", "UNA:+.?", "ISA*00*", ORDERS[:9]):
         (payload,) = ADAPTER.split(text)

@@ -4,7 +4,8 @@ around messages, with what is wrong with them in codes a CONTRL can carry.
 An interchange is `UNA` (optional), `UNB` … `UNZ`, holding messages (`UNH` … `UNT`),
 directly or in functional groups (`UNG` … `UNE`). The service characters are the `UNA`'s
 six (component separator, element separator, decimal mark, release character, reserved
-or repetition separator, segment terminator), else the defaults `:+.? '`. A release
+or repetition separator, segment terminator), else the defaults `:+.? '` (for level B,
+UNOB, the information separators IS1, IS3 and IS4, with no release character). A release
 character makes the character after it plain text (`O?'Brien`, `5?+`). A line break after a
 segment terminator is tolerated, as most partners send one.
 
@@ -40,6 +41,11 @@ class Service:
             return value
         special = {self.component, self.element, self.release, self.terminator}
         return "".join(self.release + c if c in special else c for c in value)
+
+
+# Character set level B (UNOB) without a UNA: the information separators IS1, IS3 and IS4
+# as component separator, element separator and segment terminator, and no release character.
+LEVEL_B = Service("\x1f", "\x1d", ".", "", " ", "\x1c")
 
 
 def service_of(una: str) -> Service:
@@ -198,6 +204,8 @@ def parse(text: str) -> list[Interchange]:
     at = _skip_space(text, 0)
     while at < len(text) and len(interchanges) < MAX_INTERCHANGES:
         una, service = None, Service()
+        if text.startswith("UNB\x1d", at):  # level B without a UNA: its own defaults
+            service = LEVEL_B
         if text.startswith("UNA", at):
             try:
                 service = service_of(text[at : at + 9])
