@@ -183,7 +183,13 @@ def test_bad_requests_change_nothing(shop: Backorder) -> None:
     text=st.one_of(
         st.text(max_size=200),
         st.sampled_from(
-            ["shopify_order.json", "woocommerce_order.json", "truncated.json", "x12_850.edi"]
+            [
+                "shopify_order.json",
+                "woocommerce_order.json",
+                "truncated.json",
+                "x12_850.edi",
+                "edifact_orders.edi",
+            ]
         ).map(lambda name: fixture(name)[: len(fixture(name)) // 2]),
     ),
 )

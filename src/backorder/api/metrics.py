@@ -89,7 +89,7 @@ class BusinessCollector(Collector):
         taken = CounterMetricFamily(
             "backorder_intake_ignored",
             "Channel payloads taken that placed and changed nothing, by topic: other webhook "
-            "topics, orders already cancelled or fulfilled in the shop, X12 997s",
+            "topics, orders already cancelled or fulfilled in the shop, X12 997s, EDIFACT CONTRLs",
             labels=["channel", "topic"],
         )
         for channel, topic, count in ignored:

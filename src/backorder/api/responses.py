@@ -372,10 +372,12 @@ class IntakeOut(Out):
     ignored: list[IgnoredOut] = Field(
         [],
         description="kept, placing nothing: another topic, an order already cancelled or "
-        "fulfilled in the shop, an X12 997 read",
+        "fulfilled in the shop, an X12 997 or EDIFACT CONTRL read",
     )
     acknowledgement: str | None = Field(
-        None, description="x12: the 997 functional acknowledgement of the interchange"
+        None,
+        description="x12: the 997 functional acknowledgement of the interchange; edifact: "
+        "the CONTRL syntax and service report",
     )
 
 

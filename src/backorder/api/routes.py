@@ -569,7 +569,8 @@ INTAKE_RESPONSES = ERRORS | {
 INTAKE_BODY = {
     "required": True,
     "description": "the channel's own order document: one order, or a JSON array of them; "
-    "for csv a CSV file, for x12 an interchange (any content type: the body is read as UTF-8)",
+    "for csv a CSV file, for x12 or edifact an interchange (any content type: the body is "
+    "read as UTF-8)",
     "content": {"application/json": {"schema": {}}, "text/plain": {"schema": {"type": "string"}}},
 }
 

@@ -39,6 +39,9 @@ Account = Annotated[str, typer.Option(help="The channel account (store) it came 
 
 
 PRINTED = "(stdout)"  # where an acknowledgement went that no folder could take
+# A channel's acknowledgement file beside FILE: its suffix and encoding (X12 is ASCII; an
+# EDIFACT interchange may be UNOC, Latin-1, so its CONTRL is kept as the file came, UTF-8).
+ACK_FILES = {"x12": (".997", "ascii"), "edifact": (".contrl", "utf-8")}
 
 
 def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = None) -> None:
@@ -75,7 +78,8 @@ def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = Non
 
 @dataclass(frozen=True)
 class Ack:
-    """An X12 997 written for a file: where it went (a path, or PRINTED) and its text."""
+    """An acknowledgement (an X12 997, an EDIFACT CONTRL) written for a file: where it went
+    (a path, or PRINTED) and its text."""
 
     file: Path
     to: str
@@ -94,19 +98,20 @@ def _writable_folder(folder: Path) -> Path:
     return folder
 
 
-def _file_ack(file: Path, text: str, folder: Path | None) -> Ack:
-    """Write a file's 997 into the folder named, else beside the file when that folder is
-    writable, else leave it to be printed."""
-    path = (folder or file.parent) / (file.name + ".997")
+def _file_ack(file: Path, text: str, folder: Path | None, channel: str) -> Ack:
+    """Write a file's 997 (CONTRL) into the folder named, else beside the file when that
+    folder is writable, else leave it to be printed."""
+    suffix, encoding = ACK_FILES.get(channel, (".ack", "utf-8"))
+    path = (folder or file.parent) / (file.name + suffix)
     if folder is not None:
         try:
-            path.write_text(text, encoding="ascii", errors="replace")
+            path.write_text(text, encoding=encoding, errors="replace")
         except OSError as error:
             raise InvalidRequest(f"{path}: {error.strerror or error}") from None
         return Ack(file, str(path), text)
     if os.access(file.parent, os.W_OK):
         try:
-            path.write_text(text, encoding="ascii", errors="replace")
+            path.write_text(text, encoding=encoding, errors="replace")
             return Ack(file, str(path), text)
         except OSError:
             pass  # writable in name only (a read-only mount, a folder in the way): print it
@@ -116,11 +121,13 @@ def _file_ack(file: Path, text: str, folder: Path | None) -> Ack:
 def ingest_command(
     ctx: typer.Context,
     channel: Annotated[
-        str, typer.Argument(help="shopify, woocommerce, amazon, x12, csv or canonical.")
+        str, typer.Argument(help="shopify, woocommerce, amazon, x12, edifact, csv or canonical.")
     ],
     files: Annotated[
         list[Path],
-        typer.Argument(help="Files: one payload, a JSON array of them, a CSV, an X12 interchange."),
+        typer.Argument(
+            help="Files: one payload, a JSON array of them, a CSV, an X12 or EDIFACT interchange."
+        ),
     ],
     account: Account = DEFAULT_ACCOUNT,
     topic: Annotated[
@@ -135,7 +142,8 @@ def ingest_command(
         Path | None,
         typer.Option(
             "--ack-dir",
-            help="x12: the folder for each file's 997, FILE.997 (default: beside the file when "
+            help="x12, edifact: the folder for each file's 997 or CONTRL, FILE.997 or "
+            "FILE.contrl (default: beside the file when "
             "that folder is writable, else printed).",
         ),
     ] = None,
@@ -144,8 +152,9 @@ def ingest_command(
     """Take in a channel's orders. Every payload is stored first; each becomes an order, a
     duplicate, or a dead letter with its reasons; under a --topic, a cancellation or update
     applied to an order held, or an event kept and ignored. Exit 2 when any was
-    dead-lettered. For X12, the 997 acknowledging each file is written as FILE.997 (an
-    inbound 997 is recorded, never acknowledged)."""
+    dead-lettered. For X12, the 997 acknowledging each file is written as FILE.997, for
+    EDIFACT the CONTRL as FILE.contrl (an inbound 997 or CONTRL is recorded, never
+    acknowledged)."""
     folder = _writable_folder(ack_dir) if ack_dir is not None else None
     app = state_of(ctx).app()
     texts = []
@@ -162,7 +171,7 @@ def ingest_command(
         outcomes += taken
         ack = acknowledge(app, channel, text, [o.id for o in taken])
         if ack is not None:
-            acks.append(_file_ack(file, ack, folder))
+            acks.append(_file_ack(file, ack, folder, channel))
     _report(outcomes, as_json, acks)
 
 

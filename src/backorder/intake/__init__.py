@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from backorder.domain.errors import InvalidRequest
-from backorder.intake import amazon, canonical, csv_lines, shopify, woocommerce, x12
+from backorder.intake import amazon, canonical, csv_lines, edifact, shopify, woocommerce, x12
 from backorder.intake.base import Acknowledging, Adapter, Converted, Payload, Unreadable
 
 ADAPTERS: dict[str, Adapter] = {
@@ -15,6 +15,7 @@ ADAPTERS: dict[str, Adapter] = {
         amazon.ADAPTER,
         canonical.ADAPTER,
         csv_lines.ADAPTER,
+        edifact.ADAPTER,
         shopify.ADAPTER,
         woocommerce.ADAPTER,
         x12.ADAPTER,

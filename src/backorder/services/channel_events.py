@@ -1,8 +1,8 @@
 """A channel's events, honoured: a stored payload whose topic cancels or updates an order we
 hold, whose topic is no order event, or whose order is no backorder (it arrives cancelled or
-fulfilled in the shop), and an X12 997 that acknowledges a set we sent. Each is settled here
-and kept, with what it did in words; everything else is an order to place, which the intake
-flow (`services.ingest`) does.
+fulfilled in the shop), and an X12 997 or EDIFACT CONTRL acknowledging what we sent. Each is
+settled here and kept, with what it did in words; everything else is an order to place,
+which the intake flow (`services.ingest`) does.
 
 A cancellation from the shop goes through the order use case's `cancel_lines`, in one
 transaction with the payload's outcome and the events, so the customer hears of it and the
@@ -10,6 +10,7 @@ queue moves. It cancels what has not shipped; sent again, it finds nothing left 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from backorder.domain.model import order_ref
 from backorder.intake import DEFAULT_ACCOUNT
+from backorder.intake.edifact_contrl import read_contrl
 from backorder.intake.events import CANCEL_WORD, Event, event_of, shop_state
 from backorder.intake.x12_997 import read_997
 from backorder.services.context import Backorder
@@ -28,11 +30,16 @@ from backorder.words import count
 
 SHOP = "shop:"  # a cancellation reason the shop gave: shop:customer, shop:refunded, …
 GONE = "ignored: already cancelled in the shop"
+# A channel's acknowledgements: how one is read into words, and the topic it is kept under.
+ACKNOWLEDGEMENTS: dict[str, tuple[Callable[[str], str | None], str]] = {
+    "x12": (read_997, "997"),
+    "edifact": (read_contrl, "CONTRL"),
+}
 
 
 def handle(app: Backorder, row: Any) -> Outcome | None:
     """Settle a payload that is not an order to place; None when it is one."""
-    if row.channel == "x12":
+    if row.channel in ACKNOWLEDGEMENTS:
         return _acknowledgement(app, row)
     event = event_of(row.channel, row.topic)
     if event is Event.OTHER:
@@ -145,7 +152,8 @@ def _current(app: Backorder, payload_id: int) -> Outcome:
 
 
 def _acknowledgement(app: Backorder, row: Any) -> Outcome | None:
-    """An inbound 997 is recorded against the group and sets it names, with its codes; it
-    is never answered with a 997 of ours."""
-    words = read_997(row.raw)
-    return None if words is None else _keep(app, row, None, words, "997")
+    """An inbound 997 (CONTRL) is recorded against the group and sets (the interchange and
+    messages) it names, with its codes; it is never answered with one of ours."""
+    read, topic = ACKNOWLEDGEMENTS[row.channel]
+    words = read(row.raw)
+    return None if words is None else _keep(app, row, None, words, topic)
