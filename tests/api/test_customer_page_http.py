@@ -18,8 +18,10 @@ from sqlalchemy import update
 
 from backorder.api.app import create_app
 from backorder.config import Settings
+from backorder.domain.access import Role
 from backorder.domain.errors import InvalidRequest
 from backorder.services.context import Backorder
+from backorder.services.apikeys import create_key
 from backorder.services.customer_links import mint_link
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order
@@ -244,6 +246,14 @@ def test_the_delay_notice_is_a_state_of_the_order_page(
     text = text_of(html)
     assert "Part of your order is delayed" in text
     assert f"4 {X} Widget-Blue: we said Friday 30 January; now expected Monday 9 February" in text
+    # The line says the date the notice told, not the supply's own: the page says one date.
+    assert "on backorder, expected to ship by Monday 9 February" in text
+    assert text.count("expected to ship by") == 1
+    # Staff see both: the supply's date, and under it what the customer was told.
+    client.post("/login", data={"key": create_key(app, Role.VIEWER).key})
+    staff = text_of(client.get("/records/orders/web:1").text)
+    assert re.search(r"Monday, February 2\S* customer told Monday, February 9", staff), staff
+    client.post("/logout")
     accept = unescape(re.search(r'href="([^"]+choice=accept)"', html)[1])  # type: ignore[index]
     delay = client.get(accept)
     assert delay.status_code == 200 and "Accept the delay" in delay.text

@@ -183,7 +183,7 @@ def page_lines(view: dict[str, Any], locale: str, today: date) -> list[dict[str,
         if line["allocated"]:
             parts.append(f"{_part(line, line['allocated'])} ready, being prepared for shipping")
         if line["backordered"]:
-            expected = _as_day(line.get("eta"))
+            expected = _as_day(line.get("told") or line.get("eta"))  # as the customer was told
             waiting = _part(line, line["backordered"])
             if expected is not None:
                 when = words.day(expected, locale, today)

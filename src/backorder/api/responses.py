@@ -90,6 +90,11 @@ class LineOut(Out):
     unit_price: Money
     eta: Day | None = Field(description="expected ship date of the waiting units")
     promised: Day | None = Field(description="the first date the customer was told")
+    told: Day | None = Field(
+        None,
+        description="the date the customer was last told for the waiting units (a delay "
+        "notice may pad the supply's date); what the customer's page shows",
+    )
     allocations: list[AllocationOut]
     cancellations: list[CancellationOut]
     checked_at: Timestamp | None = Field(description="when the daily review last checked it")

@@ -122,7 +122,12 @@ def customer_view(app: Backorder, ref: str, token: str) -> dict[str, Any]:
         "status": view["status"],
         "placed_at": view["placed_at"],
         "currency": view["currency"],
-        "lines": [{k: line[k] for k in keep} for line in view["lines"]],
+        # The date a waiting line is expected is the one the customer was last told: a
+        # delay notice may have padded the supply's date, and the page must not say two.
+        "lines": [
+            {k: line[k] for k in keep} | {"eta": line["told"] or line["eta"]}
+            for line in view["lines"]
+        ],
         "shipments": [
             {"tracking": s["tracking"], "at": s["at"], "units": s["units"]}
             for s in view["shipments"]

@@ -163,6 +163,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                     order_lines.c.ordered_quantity,
                     order_lines.c.ordered_unit,
                     order_lines.c.ordered_pack,
+                    order_lines.c.eta_told,
                     products.c.name,
                 )
                 .join(products, products.c.id == order_lines.c.product_id)
@@ -209,6 +210,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                 "status": line.qty.status.value,
                 "unit_price": _money(line.unit_price),
                 "eta": line.eta.isoformat() if line.eta and line.qty.backordered else None,
+                "told": _day(checked[line.id].eta_told) if line.qty.backordered else None,
                 "promised": _day(line.promised),
                 "allocations": why[line.id],
                 "cancellations": cancelled[line.id],
