@@ -6,7 +6,16 @@ from __future__ import annotations
 import re
 
 from backorder.domain.errors import InvalidRequest
-from backorder.intake import amazon, canonical, csv_lines, shopify, woocommerce, x12
+from backorder.intake import (
+    amazon,
+    canonical,
+    csv_lines,
+    magento,
+    shopify,
+    walmart,
+    woocommerce,
+    x12,
+)
 from backorder.intake.base import Acknowledging, Adapter, Converted, Payload, Unreadable
 
 ADAPTERS: dict[str, Adapter] = {
@@ -15,7 +24,9 @@ ADAPTERS: dict[str, Adapter] = {
         amazon.ADAPTER,
         canonical.ADAPTER,
         csv_lines.ADAPTER,
+        magento.ADAPTER,
         shopify.ADAPTER,
+        walmart.ADAPTER,
         woocommerce.ADAPTER,
         x12.ADAPTER,
     )
