@@ -97,7 +97,7 @@ def test_walmart_orders_released_and_wrapped(store: Backorder) -> None:
     (single,) = ingest(store, "walmart", fixture("walmart_order.json"))
     assert (single.state, single.ref) == ("accepted", "walmart:1796277083022")
     assert single.warnings == ["order line 2 (24-WG084): cancelled at Walmart, left out"]
-    order = order_view(store, single.ref)
+    order = order_view(store, "walmart:1796277083022")
     assert order["display_number"] == "5281956426648"
     assert order["payment_timing"] == "at_ship"
     (watch,) = order["lines"]
@@ -119,6 +119,6 @@ def test_walmart_orders_released_and_wrapped(store: Backorder) -> None:
     set_packs(store, "24-WG080", {"CA": 12})
     (placed,) = replay(store, cases.id)
     assert (placed.state, placed.ref) == ("accepted", "walmart:1796277083102")
-    (line,) = order_view(store, placed.ref)["lines"]
+    (line,) = order_view(store, "walmart:1796277083102")["lines"]
     assert (line["quantity"], line["unit_price"]) == (24, "4.50")
     assert line["ordered"] == {"quantity": 2, "unit": "CA", "pack": 12}

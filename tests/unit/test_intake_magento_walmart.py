@@ -1,20 +1,25 @@
 """Adobe Commerce (magento) and Walmart Marketplace orders, from hand-written fixtures: each
 stockable unit counted once (a configurable by its parent, a bundle by its parts), what holds
 no stock or was cancelled left out with a warning, and the customer, time, shipping and
-payment read as each platform says them."""
+payment read as each platform says them; Commerce's webhook signature checked with its
+public key."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backorder.intake import ADAPTERS, Converted, Payload, Unreadable
 from backorder.intake.events import shop_state
+from backorder.intake.signatures import check, sign
 from tests.unit.test_intake_adapters import JSON, mutate, survive
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
@@ -224,3 +229,23 @@ def test_a_real_order_with_any_part_replaced(
     channel: str, which: int, path: list[int], value: Any
 ) -> None:
     survive(channel, json.dumps(mutate(SAMPLES[channel][which], path, value)))
+
+
+def test_adobe_commerce_signatures_are_checked_with_commerces_public_key() -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    body = text("magento_bundle_webhook.json").encode()
+    signed = private.sign(base64.b64encode(body), padding.PKCS1v15(), hashes.SHA256())
+    signature = base64.b64encode(signed).decode()
+    assert check("magento", public, body, signature)
+    assert not check("magento", public, body + b"\n", signature)
+    assert not check("magento", public, body, signature[:-8] + "AAAAAAA=")
+    assert not check("magento", public, body, None)
+    assert not check("magento", public, body, "é")
+    assert not check("magento", "hush", body, signature)  # an HMAC secret is no public key
+    assert not check("magento", public, body, sign("hush", body))
+    assert check("shopify", "hush", body, sign("hush", body))  # the others stay HMAC

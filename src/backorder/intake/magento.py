@@ -123,7 +123,7 @@ def _parent(item: dict[str, Any], by_key: dict[Any, dict[str, Any]]) -> dict[str
     `parent_item_id`, else by the `parent_item` a webhook body embeds; None for an item
     without one (or whose parent the payload does not hold: it is then a line of its own)."""
     ident = text_of(item.get("parent_item_id"))
-    if ident is not None:
+    if ident is not None and ident != "0":
         return by_key.get(("id", ident))
     embedded = item.get("parent_item")
     if isinstance(embedded, dict):
@@ -136,8 +136,8 @@ def _variant(item: dict[str, Any], number: int, warnings: list[str]) -> str | No
     options = item.get("product_options")
     if isinstance(options, str):
         try:
-            options = json.loads(options)
-        except ValueError:
+            options = json.loads(options)  # kept serialised in the database
+        except (ValueError, RecursionError):
             options = None
     shown = options.get("attributes_info") if isinstance(options, dict) else None
     if not isinstance(shown, list):
