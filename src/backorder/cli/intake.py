@@ -116,7 +116,10 @@ def _file_ack(file: Path, text: str, folder: Path | None) -> Ack:
 def ingest_command(
     ctx: typer.Context,
     channel: Annotated[
-        str, typer.Argument(help="shopify, woocommerce, amazon, x12, csv or canonical.")
+        str,
+        typer.Argument(
+            help="shopify, woocommerce, amazon, magento, walmart, x12, csv or canonical."
+        ),
     ],
     files: Annotated[
         list[Path],

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +44,7 @@ FAST = {"express", "oneday", "nextday", "twoday"}
 UNITS = {"EACH": None, "EA": None, "CASE": "CA", "PACK": "PK", "PALLET": "PL", "BOX": "BX"}
 UNIT_WORD = re.compile(r"^[A-Z0-9]{1,8}$")
 MAX_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def order_of(document: Any) -> Any:
@@ -91,7 +92,7 @@ def placed_at(value: Any) -> str:
     millis = whole_number(value, "orderDate")
     if not 0 <= millis <= MAX_MILLIS:
         raise Unreadable(f"orderDate: {millis} is no time (milliseconds since 1970)")
-    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    moment = EPOCH + timedelta(milliseconds=millis)  # exact, where a float of seconds is not
     return moment.isoformat().replace("+00:00", "Z")
 
 
