@@ -249,3 +249,19 @@ def test_adobe_commerce_signatures_are_checked_with_commerces_public_key() -> No
     assert not check("magento", "hush", body, signature)  # an HMAC secret is no public key
     assert not check("magento", public, body, sign("hush", body))
     assert check("shopify", "hush", body, sign("hush", body))  # the others stay HMAC
+
+
+def test_a_walmart_line_that_orders_nothing_or_a_cancellation_without_a_count() -> None:
+    order = document("walmart_order.json")["order"]
+    first = order["orderLines"]["orderLine"][0]
+    nothing = first | {"orderLineQuantity": {"unitOfMeasurement": "EACH", "amount": "0"}}
+    (payload,) = WALMART.split(json.dumps(order | {"orderLines": {"orderLine": [nothing]}}))
+    with pytest.raises(
+        Unreadable, match=r"order line 1: orderLineQuantity\.amount 0 orders nothing"
+    ):
+        WALMART.convert(payload)
+    whole = {"orderLineStatus": [{"status": "Cancelled"}]}  # no statusQuantity: the whole line
+    second = first | {"lineNumber": "2", "orderLineStatuses": whole}
+    (result,) = converted("walmart", order | {"orderLines": {"orderLine": [first, second]}})
+    assert lines(result) == [("24-WG02", 2, "79.99")]
+    assert result.warnings == ["order line 2 (24-WG02): cancelled at Walmart, left out"]

@@ -74,6 +74,16 @@ def _lines_of(order: dict[str, Any]) -> list[Any]:
     return found if isinstance(found, list) else []
 
 
+def _cancelled(status: dict[str, Any], ordered: int, where: str) -> int:
+    """The units a line status says were cancelled: its `statusQuantity`, else the line."""
+    if str(status.get("status") or "").lower() != "cancelled":
+        return 0
+    counted = status.get("statusQuantity")
+    if not isinstance(counted, dict) or counted.get("amount") is None:
+        return ordered
+    return whole_number(counted["amount"], f"{where} cancelled statusQuantity.amount")
+
+
 def state_of(document: dict[str, Any]) -> tuple[str | None, bool]:
     """The order's state at Walmart: cancelled when every line's every status is Cancelled;
     fulfilled when every line is Shipped or Delivered."""
@@ -190,15 +200,10 @@ class WalmartAdapter:
             raise Unreadable(f"{where} has no item.sku")
         amount = need(item, "orderLineQuantity", "amount")
         ordered = whole_number(amount, f"{where} orderLineQuantity.amount")
-        cancelled = sum(
-            whole_number(
-                (s.get("statusQuantity") or {}).get("amount", 0)
-                if isinstance(s.get("statusQuantity"), dict)
-                else 0,
-                f"{where} cancelled statusQuantity",
-            )
-            for s in _statuses(item)
-            if str(s.get("status") or "").lower() == "cancelled"
+        if ordered <= 0:
+            raise Unreadable(f"{where}: orderLineQuantity.amount {ordered} orders nothing")
+        cancelled = min(
+            ordered, sum(_cancelled(status, ordered, where) for status in _statuses(item))
         )
         quantity = ordered - cancelled
         if quantity <= 0:
@@ -223,7 +228,7 @@ class WalmartAdapter:
                 currencies.add(currency)
         price = None
         if priced:
-            # The charge is for the units ordered; the cancelled ones are no longer charged.
+            # The charge is the line's, for every unit ordered (a cancelled one too).
             price = money(max(total, Decimal(0)) / ordered, f"{where} price")
         line: dict[str, Any] = {"sku": sku, "quantity": quantity, "unit_price": price}
         if unit is not None:
