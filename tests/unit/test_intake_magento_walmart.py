@@ -265,3 +265,20 @@ def test_a_walmart_line_that_orders_nothing_or_a_cancellation_without_a_count() 
     (result,) = converted("walmart", order | {"orderLines": {"orderLine": [first, second]}})
     assert lines(result) == [("24-WG02", 2, "79.99")]
     assert result.warnings == ["order line 2 (24-WG02): cancelled at Walmart, left out"]
+
+
+def test_grouped_items_are_lines_of_their_own_and_any_virtual_item_is_left_out() -> None:
+    items = [
+        {"item_id": 1, "product_type": "grouped", "sku": "24-WG080", "qty_ordered": 3, "price": 5},
+        {"item_id": 2, "product_type": "grouped", "sku": "24-WG084", "qty_ordered": 1, "price": 19},
+        {
+            "item_id": 3,
+            "product_type": "giftcard",
+            "sku": "GIFT-25",
+            "qty_ordered": 1,
+            "is_virtual": 1,
+        },
+    ]
+    (result,) = converted("magento", document("magento_order.json") | {"items": items})
+    assert lines(result) == [("24-WG080", 3, "5"), ("24-WG084", 1, "19")]
+    assert result.warnings == ["item 3 (GIFT-25): giftcard, holds no stock: left out"]

@@ -23,8 +23,9 @@ A bundle comes as its parent item and one child item per part (each with its own
 `qty_ordered`, already multiplied by the bundle's): the children are the lines, the parent is
 skipped; a child's price is its own (dynamic pricing); in a fixed-price bundle the parts have
 none, and their lines carry no price (dividing the bundle's price among parts whose worth we
-do not know would invent prices the price rules then check). Virtual and downloadable items
-hold no stock: left out, with a warning. Quantity: `qty_ordered` less `qty_canceled`, a whole
+do not know would invent prices the price rules then check). A grouped product's items are
+lines of their own. Virtual and downloadable items (or any `is_virtual`) hold no stock: left
+out, with a warning. Quantity: `qty_ordered` less `qty_canceled`, a whole
 number ("2.0000" is 2; 1.5 is unreadable); none left: left out, with a warning. Unit price:
 `price` less the item's `discount_amount` per unit, in the order's currency."""
 
