@@ -67,6 +67,9 @@ def test_an_adobe_commerce_webhook_is_taken_when_commerces_key_signed_it(tmp_pat
         good = hook(adobe_sign(commerce, body))
         assert good.status_code == 200, good.text
         assert good.json()["accepted"] == ["magento:3121"]
+        assert good.json()["op"] == "success"  # the webhook operation Commerce reads
+        again = hook(adobe_sign(commerce, body))  # Commerce retried: answered as the first
+        assert (again.json()["accepted"], again.json()["op"]) == (["magento:3121"], "success")
         for refused in (
             hook(adobe_sign(stranger, body)),  # another key
             hook(adobe_sign(commerce, body + b" ")),  # another body

@@ -372,6 +372,11 @@ class IntakeOut(Out):
     acknowledgement: str | None = Field(
         None, description="x12: the 997 functional acknowledgement of the interchange"
     )
+    op: str | None = Field(
+        None,
+        description="an Adobe Commerce webhook: `success`, the operation Commerce reads in the "
+        "answer (its order goes on, whatever became of the payload here)",
+    )
 
 
 class DeadLetterRecordOut(Out):

@@ -636,7 +636,8 @@ async def post_channel_webhook(
             f"{header} is missing or wrong" if secret else f"no webhook secret for {channel}",
         )
     source = (channel, account, topic_header(request, channel))
-    return await _take_in(app, source, body, response, take_in_signed)
+    report = await _take_in(app, source, body, response, take_in_signed)
+    return report | ({"op": "success"} if channel == "magento" else {})  # Commerce's terms
 
 
 def topic_header(request: Request, channel: str) -> str | None:
