@@ -282,3 +282,15 @@ def test_grouped_items_are_lines_of_their_own_and_any_virtual_item_is_left_out()
     (result,) = converted("magento", document("magento_order.json") | {"items": items})
     assert lines(result) == [("24-WG080", 3, "5"), ("24-WG084", 1, "19")]
     assert result.warnings == ["item 3 (GIFT-25): giftcard, holds no stock: left out"]
+
+
+def test_a_part_cancelled_item_keeps_its_discount_per_unit_ordered() -> None:
+    watch = {"sku": "24-WG02", "qty_ordered": "2.0000", "qty_canceled": "1.0000"}
+    watch |= {"price": "43.2500", "discount_amount": "5.0000"}
+    (result,) = converted("magento", document("magento_order.json") | {"items": [watch]})
+    assert lines(result) == [("24-WG02", 1, "40.75")]  # 5.00 off the two ordered: 2.50 each
+    (payload,) = MAGENTO.split(
+        json.dumps(document("magento_order.json") | {"order_currency_code": None})
+    )
+    with pytest.raises(Unreadable, match="missing order_currency_code"):
+        MAGENTO.convert(payload)

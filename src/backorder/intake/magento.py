@@ -252,6 +252,9 @@ class MagentoAdapter:
             text_of(order.get("customer_firstname")) or text_of(address.get("firstname")),
             text_of(order.get("customer_lastname")) or text_of(address.get("lastname")),
         )
+        currency = text_of(order.get("order_currency_code"))
+        if currency is None:
+            raise Unreadable("missing order_currency_code")
         lines = self._lines(listed(order, "items", required=True), warnings)
         return Converted(
             {
@@ -266,8 +269,7 @@ class MagentoAdapter:
                     "phone": text_of(address.get("telephone")),
                     "tier": _tier(order),
                 },
-                "currency": text_of(order.get("order_currency_code"))
-                or need(order, "base_currency_code"),
+                "currency": currency,
                 "shipping": {"method": "expedited" if _expedited(order) else "standard"},
                 "payment_timing": _payment_timing(order),
                 "lines": lines,
@@ -320,8 +322,8 @@ class MagentoAdapter:
         if price is not None and Decimal(price) == 0 and parent is not None:
             price = None  # a fixed-price bundle's part: no price of its own
         discount = money(item.get("discount_amount"), f"item {number} discount_amount")
-        if price is not None and discount and quantity > 0:
-            net = Decimal(price) - Decimal(discount) / quantity
+        if price is not None and discount and ordered > 0:  # the row's, for every unit ordered
+            net = Decimal(price) - Decimal(discount) / ordered
             if net < 0:
                 warnings.append(f"item {number}: discount exceeds the price")
             price = money(max(net, Decimal(0)), f"item {number} price")
