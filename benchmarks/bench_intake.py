@@ -45,7 +45,17 @@ from backorder.intake.edifact_syntax import Service
 from backorder.services.apikeys import create_key
 from backorder.store.tables import intake_payloads, orders
 
-CHANNELS = ("canonical", "shopify", "woocommerce", "amazon", "csv", "x12", "edifact")
+CHANNELS = (
+    "canonical",
+    "shopify",
+    "woocommerce",
+    "amazon",
+    "csv",
+    "x12",
+    "edifact",
+    "magento",
+    "walmart",
+)
 BACKORDER = str(Path(sys.executable).with_name("backorder"))
 AIM_OVERHEAD = 0.20
 BLOCKS = 2  # each side runs in blocks, interleaved floor/measured/measured/floor
@@ -116,6 +126,74 @@ def amazon(request: OrderRequest) -> dict[str, Any]:
             }
             for n, line in enumerate(request.lines)
         ],
+    }
+
+
+def magento(request: OrderRequest) -> dict[str, Any]:
+    """The REST order (GET /V1/orders/{id}): a registered customer, simple items."""
+    c = request.customer
+    return {
+        "entity_id": int(request.external_id),
+        "increment_id": f"{int(request.external_id):09d}",
+        "created_at": request.placed_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "state": "new",
+        "customer_id": c.id,
+        "customer_email": c.email,
+        "customer_firstname": c.name,
+        "customer_is_guest": 0,
+        "customer_group_id": 1,
+        "order_currency_code": request.currency,
+        "shipping_description": "Flat Rate - Fixed",
+        "payment": {"method": "checkmo"},
+        "items": [
+            {
+                "item_id": n + 1,
+                "product_type": "simple",
+                "sku": line.sku,
+                "qty_ordered": f"{line.quantity}.0000",
+                "price": _price(request, n),
+            }
+            for n, line in enumerate(request.lines)
+        ],
+        "billing_address": {"firstname": c.name, "telephone": c.phone},
+    }
+
+
+def walmart(request: OrderRequest) -> dict[str, Any]:
+    """The Orders API (v3) purchase order."""
+    return {
+        "purchaseOrderId": f"17962{int(request.external_id):08d}",
+        "customerOrderId": f"52819{int(request.external_id):08d}",
+        "customerEmailId": request.customer.email,
+        "orderDate": int(request.placed_at.timestamp() * 1000),
+        "shippingInfo": {
+            "methodCode": "Standard",
+            "postalAddress": {"name": request.customer.name},
+        },
+        "orderLines": {
+            "orderLine": [
+                {
+                    "lineNumber": str(n + 1),
+                    "item": {"sku": line.sku},
+                    "orderLineQuantity": {
+                        "unitOfMeasurement": "EACH",
+                        "amount": str(line.quantity),
+                    },
+                    "charges": {
+                        "charge": [
+                            {
+                                "chargeType": "PRODUCT",
+                                "chargeAmount": {
+                                    "currency": request.currency,
+                                    "amount": str(Decimal(_price(request, n)) * line.quantity),
+                                },
+                            }
+                        ]
+                    },
+                }
+                for n, line in enumerate(request.lines)
+            ]
+        },
     }
 
 
@@ -211,6 +289,8 @@ def file_text(channel: str, requests: Sequence[OrderRequest], control: int) -> s
         "shopify": shopify,
         "woocommerce": woocommerce,
         "amazon": amazon,
+        "magento": magento,
+        "walmart": walmart,
     }
     if channel == "csv":
         return csv_text(requests)

@@ -20,8 +20,8 @@ from backorder.api.app import create_app
 from backorder.config import Settings
 from backorder.domain.access import Role
 from backorder.domain.errors import InvalidRequest
-from backorder.services.context import Backorder
 from backorder.services.apikeys import create_key
+from backorder.services.context import Backorder
 from backorder.services.customer_links import mint_link
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order, ship_order

@@ -384,6 +384,11 @@ class IntakeOut(Out):
         description="x12: the 997 functional acknowledgement of the interchange; edifact: "
         "the CONTRL syntax and service report",
     )
+    op: str | None = Field(
+        None,
+        description="an Adobe Commerce webhook: `success`, the operation Commerce reads in the "
+        "answer (its order goes on, whatever became of the payload here)",
+    )
 
 
 class DeadLetterRecordOut(Out):

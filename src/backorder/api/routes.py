@@ -67,8 +67,8 @@ from backorder.intake import ACCOUNT, ADAPTERS, DEFAULT_ACCOUNT
 from backorder.intake.events import TOPIC, TOPIC_HEADERS
 from backorder.intake.rules import RULES
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
+from backorder.intake.signatures import check as verify_signature
 from backorder.intake.signatures import secret_for
-from backorder.intake.signatures import verify as verify_signature
 from backorder.services.consumers import (
     NAME as CONSUMER,
 )
@@ -625,13 +625,14 @@ async def post_channel_webhook(
 ) -> dict[str, Any]:
     """A channel's webhook, authenticated by its signature instead of an API key: Shopify's
     `X-Shopify-Hmac-Sha256` or WooCommerce's `X-WC-Webhook-Signature`, checked against the
-    secret set for the channel (and account) in `BACKORDER_WEBHOOK_SECRETS`. The topic is
-    the channel's own header (`X-Shopify-Topic`, `X-WC-Webhook-Topic`). Answers as
+    secret set for the channel (and account) in `BACKORDER_WEBHOOK_SECRETS`, or Adobe
+    Commerce's `X-Adobe-Commerce-Webhook-Signature`, against its public key set there. The
+    topic is the channel's own header (`X-Shopify-Topic`, `X-WC-Webhook-Topic`). Answers as
     POST /channels/{channel}/orders does."""
     body = await request.body()
     secret = secret_for(app.settings.webhook_secrets, channel, account)
     header = SIGNATURE_HEADERS[channel]
-    if secret is None or not verify_signature(secret, body, request.headers.get(header)):
+    if secret is None or not verify_signature(channel, secret, body, request.headers.get(header)):
         metrics.BAD_SIGNATURES.labels(channel, account).inc()
         raise ApiProblem(
             401,
@@ -640,7 +641,8 @@ async def post_channel_webhook(
             f"{header} is missing or wrong" if secret else f"no webhook secret for {channel}",
         )
     source = (channel, account, topic_header(request, channel))
-    return await _take_in(app, source, body, response, take_in_signed)
+    report = await _take_in(app, source, body, response, take_in_signed)
+    return report | ({"op": "success"} if channel == "magento" else {})  # Commerce's terms
 
 
 def topic_header(request: Request, channel: str) -> str | None:

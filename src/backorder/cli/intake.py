@@ -121,7 +121,10 @@ def _file_ack(file: Path, text: str, folder: Path | None, channel: str) -> Ack:
 def ingest_command(
     ctx: typer.Context,
     channel: Annotated[
-        str, typer.Argument(help="shopify, woocommerce, amazon, x12, edifact, csv or canonical.")
+        str,
+        typer.Argument(
+            help="shopify, woocommerce, amazon, magento, walmart, x12, edifact, csv or canonical."
+        ),
     ],
     files: Annotated[
         list[Path],

@@ -6,7 +6,17 @@ from __future__ import annotations
 import re
 
 from backorder.domain.errors import InvalidRequest
-from backorder.intake import amazon, canonical, csv_lines, edifact, shopify, woocommerce, x12
+from backorder.intake import (
+    amazon,
+    canonical,
+    csv_lines,
+    edifact,
+    magento,
+    shopify,
+    walmart,
+    woocommerce,
+    x12,
+)
 from backorder.intake.base import Acknowledging, Adapter, Converted, Payload, Unreadable
 
 ADAPTERS: dict[str, Adapter] = {
@@ -16,7 +26,9 @@ ADAPTERS: dict[str, Adapter] = {
         canonical.ADAPTER,
         csv_lines.ADAPTER,
         edifact.ADAPTER,
+        magento.ADAPTER,
         shopify.ADAPTER,
+        walmart.ADAPTER,
         woocommerce.ADAPTER,
         x12.ADAPTER,
     )

@@ -7,9 +7,11 @@ of the shop's (products/update, customers/create, …) is no order event: it is 
 counted, never dead-lettered. A delivery without a topic places, as before topics were read.
 
 An order's state in the shop decides whether it is a backorder at all: one that arrives
-cancelled (Shopify `cancelled_at`; WooCommerce status cancelled, refunded, failed or trash)
-or fulfilled (Shopify `fulfillment_status` fulfilled, or every line fulfilled; WooCommerce
-completed) takes no stock and joins no queue. Pure: no database, no clock."""
+cancelled (Shopify `cancelled_at`; WooCommerce status cancelled, refunded, failed or trash;
+Adobe Commerce state canceled or closed; Walmart: every line Cancelled) or fulfilled (Shopify
+`fulfillment_status` fulfilled, or every line fulfilled; WooCommerce completed; Adobe
+Commerce complete; Walmart: every line Shipped or Delivered) takes no stock and joins no
+queue. Pure: no database, no clock."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from backorder.intake import magento, walmart
 from backorder.intake.base import Unreadable, load_json
 
 
@@ -104,7 +107,20 @@ def _woocommerce(order: dict[str, Any]) -> ShopState:
     return ShopState(status if status in WOO_CANCELLED else None, status == "completed")
 
 
-_READERS = {"shopify": _shopify, "woocommerce": _woocommerce}
+def _magento(order: dict[str, Any]) -> ShopState:
+    return ShopState(*magento.state_of(order))  # state canceled, closed; complete
+
+
+def _walmart(order: dict[str, Any]) -> ShopState:
+    return ShopState(*walmart.state_of(order))  # every line's status
+
+
+_READERS = {
+    "shopify": _shopify,
+    "woocommerce": _woocommerce,
+    "magento": _magento,
+    "walmart": _walmart,
+}
 
 
 def shop_state(channel: str, text: str) -> ShopState:
