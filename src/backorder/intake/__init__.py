@@ -6,13 +6,21 @@ from __future__ import annotations
 import re
 
 from backorder.domain.errors import InvalidRequest
-from backorder.intake import amazon, canonical, csv_lines, shopify, woocommerce, x12
-from backorder.intake.base import Acknowledging, Adapter, Converted, Payload, Unreadable
+from backorder.intake import amazon, bigcommerce, canonical, csv_lines, shopify, woocommerce, x12
+from backorder.intake.base import (
+    Acknowledging,
+    Adapter,
+    Converted,
+    Partial,
+    Payload,
+    Unreadable,
+)
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.channel: adapter
     for adapter in (
         amazon.ADAPTER,
+        bigcommerce.ADAPTER,
         canonical.ADAPTER,
         csv_lines.ADAPTER,
         shopify.ADAPTER,
@@ -48,6 +56,7 @@ __all__ = [
     "Acknowledging",
     "Adapter",
     "Converted",
+    "Partial",
     "Payload",
     "Unreadable",
     "adapter_for",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from backorder.intake import bigcommerce
 from backorder.intake.base import Unreadable, load_json
 
 
@@ -38,6 +39,15 @@ TOPICS: dict[str, dict[str, Event]] = {
         "order.created": Event.PLACE,
         "order.updated": Event.UPDATE,
         "order.deleted": Event.CANCEL,  # moved to the bin: the shop will not fill it
+    },
+    # BigCommerce names the topic in the body (`scope`), and its webhooks carry only the
+    # order's id: `store/order/created` waits for the order's body; the others are recorded
+    # (a status update to Cancelled, Refunded or Declined cancels an order held).
+    "bigcommerce": {
+        "store/order/created": Event.PLACE,
+        "store/order/updated": Event.UPDATE,
+        "store/order/statusupdated": Event.UPDATE,
+        "store/order/archived": Event.UPDATE,
     },
 }
 # The shop's reason for a cancelling topic whose body gives none.
@@ -104,7 +114,19 @@ def _woocommerce(order: dict[str, Any]) -> ShopState:
     return ShopState(status if status in WOO_CANCELLED else None, status == "completed")
 
 
-_READERS = {"shopify": _shopify, "woocommerce": _woocommerce}
+def _bigcommerce(order: dict[str, Any]) -> ShopState:
+    """The order's `status_id`, or the new status a `store/order/statusUpdated` names."""
+    status = order.get("status_id")
+    if bigcommerce.is_webhook(order):
+        change = order["data"].get("status")
+        status = change.get("new_status_id") if isinstance(change, dict) else None
+    if isinstance(status, bool) or not isinstance(status, int):
+        return NOTHING
+    cancelled = bigcommerce.STATUSES[status] if status in bigcommerce.CANCELLED else None
+    return ShopState(cancelled, status in bigcommerce.FULFILLED)
+
+
+_READERS = {"shopify": _shopify, "woocommerce": _woocommerce, "bigcommerce": _bigcommerce}
 
 
 def shop_state(channel: str, text: str) -> ShopState:

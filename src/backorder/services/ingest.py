@@ -159,6 +159,7 @@ def _store(
     now = app.now()
     payloads = adapter.split(text)
     idents = [keepable(payload.external_id or "")[:128] or None for payload in payloads]
+    topics = [source.topic or _body_topic(channel, payload.topic) for payload in payloads]
     rows = [
         {
             "channel": channel,
@@ -169,9 +170,9 @@ def _store(
             "raw": payload.text,
             "state": "pending",
             "attempts": 0,
-            "topic": source.topic,
+            "topic": topic,
         }
-        for payload, ident in zip(payloads, idents, strict=True)
+        for payload, ident, topic in zip(payloads, idents, topics, strict=True)
     ]
     with app.db.write() as uow:
         waiting = int(uow.connection.execute(_WAITING).scalar_one()) if hard_limit else 0
@@ -182,10 +183,19 @@ def _store(
             then(uow.connection, ids)
         uow.commit()
     stored = [
-        Stored(i, channel, account, ident, payload.text, source.topic)
-        for i, payload, ident in zip(ids, payloads, idents, strict=True)
+        Stored(i, channel, account, ident, payload.text, topic)
+        for i, payload, ident, topic in zip(ids, payloads, idents, topics, strict=True)
     ]
     return stored, waiting
+
+
+def _body_topic(channel: str, topic: str | None) -> str | None:
+    """The topic a payload's body names (BigCommerce's `scope`), as stored; None when it
+    names none, or nothing a topic can be (converting it then says what it is)."""
+    try:
+        return topic_of(channel, topic)
+    except ValueError:
+        return None
 
 
 def receive(
