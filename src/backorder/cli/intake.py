@@ -32,6 +32,7 @@ from backorder.services.ingest import (
     summary,
 )
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
+from backorder.services.parked import parked
 from backorder.words import money
 
 DEAD_LETTERED = 2
@@ -187,6 +188,23 @@ def dead_letters_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         out.print(
             f"{d['id']:>6} {d['channel']}/{d['account']} {d['external_id'] or '-'} "
             f"value {value}, {d['tier']}, {d['age_hours']} h: {'; '.join(d['reasons'])}",
+            markup=False,
+        )
+
+
+@intake_app.command("parked")
+def parked_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Parts of orders waiting for the whole order (a BigCommerce webhook), oldest first."""
+    parts = parked(state_of(ctx).app())
+    if as_json:
+        emit(parts)
+        return
+    if not parts:
+        out.print("nothing parked", markup=False)
+    for d in parts:
+        out.print(
+            f"{d['id']:>6} {d['channel']}/{d['account']} order {d['external_id']} "
+            f"{d['topic'] or '-'}, {d['age_hours']} h: {'; '.join(d['waiting_for'])}",
             markup=False,
         )
 
@@ -374,6 +392,12 @@ def health_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             f"{s['error_rate']:.1%}; backlog {s['backlog']} "
             f"(oldest {s['oldest_waiting_seconds']:.0f} s); "
             f"last accepted {s['last_accepted_at'] or 'never'}"
-            + "".join(f"; ignored {topic}: {n}" for topic, n in sorted(s["ignored"].items())),
+            + "".join(f"; ignored {topic}: {n}" for topic, n in sorted(s["ignored"].items()))
+            + (
+                f"; {c['parked']} parked, waiting for their orders "
+                f"(oldest {s['oldest_parked_seconds']:.0f} s)"
+                if c["parked"]
+                else ""
+            ),
             markup=False,
         )

@@ -165,9 +165,7 @@ class BigCommerceAdapter:
         warnings: list[str] = []
         order_id = str(need(order, "id"))
         if not isinstance(order.get("products"), list):
-            raise Unreadable(
-                f"no products: send GET /v2/orders/{order_id}/products with the order"
-            )
+            raise Unreadable(f"no products: send GET /v2/orders/{order_id}/products with the order")
         lines = [
             line
             for number, item in enumerate(listed(order, "products"), start=1)

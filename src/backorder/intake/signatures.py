@@ -1,6 +1,13 @@
 """Webhook authenticity: Shopify (`X-Shopify-Hmac-Sha256`) and WooCommerce
 (`X-WC-Webhook-Signature`) both send base64(HMAC-SHA256(secret, raw body)), under the secret
-set for the channel and account."""
+set for the channel and account.
+
+BigCommerce signs nothing: its documentation offers custom `headers` on a hook (sent with
+every callback, "so destinations can be secured with basic authentication") and a `hash`
+that only identifies the event. So its hooks are made with the secret in a header of ours,
+`X-Backorder-Webhook-Secret`, compared in constant time. It proves who sent the delivery,
+not what it says; a BigCommerce webhook carries only an order's id, and the order itself
+must come with an API key."""
 
 from __future__ import annotations
 
@@ -11,7 +18,12 @@ from collections.abc import Mapping
 
 from backorder.intake import DEFAULT_ACCOUNT
 
-HEADERS = {"shopify": "x-shopify-hmac-sha256", "woocommerce": "x-wc-webhook-signature"}
+HEADERS = {
+    "shopify": "x-shopify-hmac-sha256",
+    "woocommerce": "x-wc-webhook-signature",
+    "bigcommerce": "x-backorder-webhook-secret",
+}
+SHARED = {"bigcommerce"}  # the header holds the secret itself, not a signature
 EVERY_ACCOUNT = "*"
 
 
@@ -36,3 +48,13 @@ def verify(secret: str, body: bytes, signature: str | None) -> bool:
     if signature is None or not signature.isascii():
         return False
     return hmac.compare_digest(sign(secret, body), signature.strip())
+
+
+def authentic(channel: str, secret: str, body: bytes, header: str | None) -> bool:
+    """Whether a delivery's header proves it came from the channel: the body's signature,
+    or (BigCommerce) the secret itself, each compared in constant time."""
+    if channel not in SHARED:
+        return verify(secret, body, header)
+    if header is None or not header.isascii():
+        return False
+    return hmac.compare_digest(secret.encode(), header.strip().encode())

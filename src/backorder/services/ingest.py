@@ -39,6 +39,7 @@ from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
+from backorder.services.parked import parks, settle_parked
 from backorder.services.payloads import OPEN, finish
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
@@ -91,6 +92,12 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
             {"id": o.id, "topic": o.topic, "outcome": o.outcome}
             for o in outcomes
             if o.state == "accepted" and o.outcome and not o.ref
+        ],
+        # parts of orders kept, waiting for the whole order (a BigCommerce webhook)
+        "parked": [
+            {"id": o.id, "topic": o.topic, "waiting_for": o.reasons}
+            for o in outcomes
+            if o.state == "parked"
         ],
     }
 
@@ -418,15 +425,15 @@ def _impact(
     stop=stop_after_attempt(5),
     reraise=True,
 )
-def _place(
-    app: Backorder, payload_id: int, order: OrderIn, warnings: list[str]
-) -> tuple[str, bool]:
-    """Place the order; the payload is marked accepted in the order's own transaction."""
+def _place(app: Backorder, row: Any, order: OrderIn, warnings: list[str]) -> tuple[str, bool]:
+    """Place the order; the payload is marked accepted in the order's own transaction, and
+    the parts of the order parked before it (BigCommerce) are settled there too."""
     request = order.to_request()
 
     def accepted(conn: Connection) -> None:
-        parameters = {"payload": payload_id, "ref": request.ref, "at": app.now()}
+        parameters = {"payload": row.id, "ref": request.ref, "at": app.now()}
         conn.execute(_ACCEPT, parameters | {"noted": warnings or None})
+        settle_parked(conn, row, request.ref, app)
 
     token = COMMIT_HOOKS.set((accepted,))
     try:
@@ -512,7 +519,7 @@ def _settle(
     reasons, warnings = [keepable(r) for r in reasons], [keepable(w) for w in warnings]
     if order is not None:
         try:
-            ref, created = _place(app, row.id, order, warnings)
+            ref, created = _place(app, row, order, warnings)
         except OperationalError:
             return Outcome(row.id, "pending", reasons=["database busy; will be retried"])
         except BackorderError as error:  # e.g. a SKU removed since the check
@@ -523,6 +530,10 @@ def _settle(
             settled = finish(
                 app, row.id, {"state": "duplicate", "order_ref": ref, "warnings": warnings}
             )
+            if parks(row.channel):  # parts parked after the order came the first time
+                with app.db.write() as uow:
+                    settle_parked(uow.connection, row, ref, app)
+                    uow.commit()
             return settled or Outcome(row.id, "duplicate", ref, [], warnings)
     dead = {"state": "dead", "reasons": reasons, "warnings": warnings, **impact}
     return finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons, warnings)
@@ -628,7 +639,8 @@ def add_alias(
 
 def health(app: Backorder) -> list[dict[str, Any]]:
     """Per channel and account: payloads by state, error rate, backlog, the oldest waiting
-    and the last accepted, so a silent or failing source shows; and, by topic, the payloads
+    (and the oldest part of an order parked) and the last accepted, so a silent or failing
+    source shows; and, by topic, the payloads
     taken that placed and changed nothing (other topics, orders already cancelled or
     fulfilled in the shop, X12 997s)."""
     now = app.now()
@@ -659,8 +671,9 @@ def health(app: Backorder) -> list[dict[str, Any]]:
             {"channel": channel, "account": account, "counts": dict.fromkeys(INTAKE_STATES, 0)},
         )
         source["counts"][state] = count
-        if state == "pending":
-            source["oldest_waiting_seconds"] = round((now - oldest).total_seconds(), 1)
+        if state in ("pending", "parked"):
+            age = "oldest_waiting_seconds" if state == "pending" else "oldest_parked_seconds"
+            source[age] = round((now - oldest).total_seconds(), 1)
     for channel, account, topic, count in kept:  # accepted, placing nothing: by topic
         ignored = sources[(channel, account)].setdefault("ignored", {})
         ignored[topic or "(none)"] = count
@@ -676,6 +689,7 @@ def health(app: Backorder) -> list[dict[str, Any]]:
                 "backlog": counts_["pending"],
                 "error_rate": round(failed / processed, 4) if processed else 0.0,
                 "oldest_waiting_seconds": source.get("oldest_waiting_seconds", 0.0),
+                "oldest_parked_seconds": source.get("oldest_parked_seconds", 0.0),
                 "last_accepted_at": accepted_at.isoformat() if accepted_at else None,
                 "ignored": source.get("ignored", {}),
             }

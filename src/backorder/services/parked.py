@@ -1,0 +1,92 @@
+"""Parts of orders, parked: a channel that delivers part of an order (a BigCommerce webhook,
+which carries only the order's id; an order without its products) has each part kept, with
+what it waits for in words, until the whole order comes. The order that comes settles them
+(accepted, pointing at the order, saying which payload brought it), in the transaction that
+places it; nothing parked is ever lost, dead-lettered or placed twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from backorder.intake import ADAPTERS, Partial, Payload
+from backorder.services.context import Backorder
+from backorder.store.tables import intake_payloads
+
+_P = intake_payloads.c
+# Built once: it runs with every order placed from a channel that parks.
+_SETTLE = (
+    update(intake_payloads)
+    .where(
+        _P.state == "parked",
+        _P.channel == bindparam("in_channel"),
+        _P.account == bindparam("in_account"),
+        _P.external_id == bindparam("ident"),
+    )
+    .values(
+        state="accepted",
+        order_ref=bindparam("ref"),
+        reasons=None,
+        outcome=bindparam("words"),
+        processed_at=bindparam("at", type_=_P.processed_at.type),
+        attempts=_P.attempts + 1,
+    )
+)
+
+
+def parks(channel: str) -> bool:
+    """Whether a channel delivers parts of orders (and so its orders settle parked ones)."""
+    return isinstance(ADAPTERS.get(channel), Partial)
+
+
+def waiting_for(row: Any) -> str | None:
+    """What a stored payload waits for, in words; None for a whole order (or another
+    channel's payload)."""
+    adapter = ADAPTERS.get(row.channel)
+    if not isinstance(adapter, Partial) or row.external_id is None:
+        return None
+    return adapter.waiting_for(Payload(row.raw, row.external_id))
+
+
+def settle_parked(
+    conn: Connection, row: Any, ref: str | None, app: Backorder, words: str | None = None
+) -> int:
+    """Settle the parts parked for the order payload `row` brought (held as `ref`; None when
+    it placed nothing, e.g. cancelled in the shop), saying so; how many there were."""
+    if not parks(row.channel) or row.external_id is None:
+        return 0
+    parameters = {
+        "in_channel": row.channel,
+        "in_account": row.account,
+        "ident": row.external_id,
+        "ref": ref,
+        "words": (words or f"settled: the whole order came in payload {row.id}")[:500],
+        "at": app.now(),
+    }
+    return int(conn.execute(_SETTLE, parameters).rowcount)
+
+
+def parked(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
+    """Parts of orders still waiting, oldest first, with what each waits for."""
+    now = app.now()
+    with app.db.read() as uow:
+        rows = uow.connection.execute(
+            select(intake_payloads)
+            .where(_P.state == "parked")
+            .order_by(_P.received_at, _P.id)
+            .limit(limit)
+        ).all()
+    return [
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "account": r.account,
+            "external_id": r.external_id,
+            "topic": r.topic,
+            "received_at": r.received_at.isoformat(),
+            "age_hours": round((now - r.received_at).total_seconds() / 3600, 1),
+            "waiting_for": list(r.reasons or []),
+        }
+        for r in rows
+    ]
