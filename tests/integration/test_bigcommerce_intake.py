@@ -18,6 +18,7 @@ from backorder.services.context import Backorder
 from backorder.services.ingest import (
     add_alias,
     dead_letters,
+    discard,
     drain,
     health,
     ingest,
@@ -219,3 +220,13 @@ def test_other_order_webhooks_are_recorded_and_kept(shop: Backorder, scope: str)
     (other,) = ingest(shop, "bigcommerce", product_hook)
     assert other.outcome == "ignored: store/product/updated is not an order event"
     assert source(shop)["counts"]["dead"] == 0
+
+
+def test_a_part_whose_order_will_not_come_can_be_discarded_with_a_reason(
+    shop: Backorder,
+) -> None:
+    (hook,) = ingest(shop, "bigcommerce", webhook(253))
+    discard(shop, hook.id, "test order deleted in the shop")
+    gone = row(shop, hook.id)
+    assert (gone.state, gone.discard_reason) == ("discarded", "test order deleted in the shop")
+    assert parked(shop) == []

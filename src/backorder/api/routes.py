@@ -553,9 +553,10 @@ Topic = Annotated[
     str | None,
     Query(
         pattern=TOPIC.pattern,
-        description="shopify, woocommerce: the webhook topic the payload came under "
-        "(orders/create, orders/updated, orders/cancelled; order.created, order.updated, …); "
-        "else the channel's own header (X-Shopify-Topic, X-WC-Webhook-Topic); none places",
+        description="shopify, woocommerce, bigcommerce: the webhook topic the payload came "
+        "under (orders/create, orders/updated, orders/cancelled; order.created, order.updated, "
+        "…); else the channel's own header (X-Shopify-Topic, X-WC-Webhook-Topic) or "
+        "BigCommerce's scope in the body; none places",
         examples=["orders/cancelled"],
     ),
 ]

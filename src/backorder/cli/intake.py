@@ -225,10 +225,11 @@ def replay_command(
 @intake_app.command("discard")
 def discard_command(
     ctx: typer.Context,
-    payload: Annotated[int, typer.Argument(help="A dead letter's id.")],
+    payload: Annotated[int, typer.Argument(help="A dead letter's (or parked payload's) id.")],
     reason: Annotated[str, typer.Option(help="Why; kept with the payload.")],
 ) -> None:
-    """Give up on a dead letter, saying why. It stays in the store."""
+    """Give up on a dead letter, or a parked part of an order whose order will not come,
+    saying why. It stays in the store."""
     discard(state_of(ctx).app(), payload, reason)
     out.print(f"discarded {payload}", markup=False)
 

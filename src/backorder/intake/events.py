@@ -1,15 +1,17 @@
 """What a channel's webhook topic asks of intake, and the order's state in the shop.
 
-A topic places an order (Shopify `orders/create`, WooCommerce `order.created`), updates one
-(`orders/updated`, `order.updated`: an order we hold is changed where it can be, one we do
-not hold is placed), or cancels one (`orders/cancelled`, `order.deleted`); any other topic
+A topic places an order (Shopify `orders/create`, WooCommerce `order.created`, BigCommerce
+`store/order/created`), updates one (`orders/updated`, `order.updated`,
+`store/order/statusUpdated`: an order we hold is changed where it can be, one we do not
+hold is placed), or cancels one (`orders/cancelled`, `order.deleted`); any other topic
 of the shop's (products/update, customers/create, …) is no order event: it is stored and
 counted, never dead-lettered. A delivery without a topic places, as before topics were read.
 
 An order's state in the shop decides whether it is a backorder at all: one that arrives
 cancelled (Shopify `cancelled_at`; WooCommerce status cancelled, refunded, failed or trash)
 or fulfilled (Shopify `fulfillment_status` fulfilled, or every line fulfilled; WooCommerce
-completed) takes no stock and joins no queue. Pure: no database, no clock."""
+completed; BigCommerce status Incomplete, Refunded, Cancelled or Declined, or Shipped or
+Completed) takes no stock and joins no queue. Pure: no database, no clock."""
 
 from __future__ import annotations
 

@@ -568,18 +568,22 @@ def replay(app: Backorder, payload_id: int | None = None) -> list[Outcome]:
 
 
 def discard(app: Backorder, payload_id: int, reason: str) -> None:
-    """Give up on a dead letter, saying why; it stays in the store."""
+    """Give up on a dead letter (or a part of an order whose order will not come), saying
+    why; it stays in the store."""
     reason = reason.strip()
     if not reason:
         raise InvalidRequest("say why the dead letter is discarded (--reason)")
     with app.db.write() as uow:
         done = uow.connection.execute(
             update(intake_payloads)
-            .where(intake_payloads.c.id == payload_id, intake_payloads.c.state == "dead")
+            .where(
+                intake_payloads.c.id == payload_id,
+                intake_payloads.c.state.in_(("dead", "parked")),
+            )
             .values(state="discarded", discard_reason=reason[:500], processed_at=app.now())
         ).rowcount
         if done != 1:
-            raise InvalidRequest(f"no dead letter {payload_id}")
+            raise InvalidRequest(f"no dead letter (or parked payload) {payload_id}")
         uow.commit()
 
 
