@@ -230,3 +230,26 @@ def test_a_part_whose_order_will_not_come_can_be_discarded_with_a_reason(
     gone = row(shop, hook.id)
     assert (gone.state, gone.discard_reason) == ("discarded", "test order deleted in the shop")
     assert parked(shop) == []
+
+
+def test_a_part_parked_while_its_order_was_placed_is_settled_by_the_next_drain(
+    shop: Backorder,
+) -> None:
+    (body,) = ingest(shop, "bigcommerce", pair(), account="eu")
+    (hook,) = ingest(shop, "bigcommerce", webhook(), account="eu")  # a duplicate, as it should
+    with shop.db.write() as uow:  # as if each had missed the other while both were written
+        uow.connection.execute(
+            intake_payloads.update()
+            .where(intake_payloads.c.id == hook.id)
+            .values(state="parked", order_ref=None)
+        )
+        uow.commit()
+    assert [p["id"] for p in parked(shop)] == [hook.id]
+    assert drain(shop) == []
+    settled = row(shop, hook.id)
+    assert (settled.state, settled.order_ref, settled.outcome) == (
+        "accepted",
+        "bigcommerce.eu:250",
+        "settled: order bigcommerce.eu:250 is held",
+    )
+    assert body.ref == "bigcommerce.eu:250"

@@ -39,7 +39,7 @@ from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
-from backorder.services.parked import parks, settle_parked
+from backorder.services.parked import parks, settle_held, settle_parked
 from backorder.services.payloads import OPEN, finish
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
@@ -540,7 +540,9 @@ def _settle(
 
 
 def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:
-    """Process payloads left pending (a crash, a busy database), oldest first."""
+    """Process payloads left pending (a crash, a busy database), oldest first; settle the
+    parts of orders parked for an order held."""
+    settle_held(app)
     with app.db.read() as uow:
         ids = (
             uow.connection.execute(

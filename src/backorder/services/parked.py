@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, case, select, update
 
-from backorder.intake import ADAPTERS, Partial, Payload
+from backorder.domain.model import order_ref
+from backorder.intake import ADAPTERS, DEFAULT_ACCOUNT, Partial, Payload
 from backorder.services.context import Backorder
-from backorder.store.tables import intake_payloads
+from backorder.store.tables import intake_payloads, orders
 
 _P = intake_payloads.c
 # Built once: it runs with every order placed from a channel that parks.
@@ -65,6 +66,45 @@ def settle_parked(
         "at": app.now(),
     }
     return int(conn.execute(_SETTLE, parameters).rowcount)
+
+
+def settle_held(app: Backorder, limit: int = 1000) -> int:
+    """Settle the parts parked for orders held: a part parked while its order was being
+    placed can miss that order's settling (each transaction saw the other's row before
+    it committed). `intake drain` calls this each time; how many were settled."""
+    o = orders.c
+    name = case((_P.account == DEFAULT_ACCOUNT, _P.channel), else_=_P.channel + "." + _P.account)
+    with app.db.read() as uow:
+        found = uow.connection.execute(
+            select(_P.id, o.channel, o.external_id)
+            .select_from(
+                intake_payloads.join(
+                    orders, and_(o.channel == name, o.external_id == _P.external_id)
+                )
+            )
+            .where(_P.state == "parked")
+            .limit(limit)
+        ).all()
+    if not found:
+        return 0
+    done = 0
+    with app.db.write() as uow:
+        for payload_id, channel, external_id in found:
+            ref = order_ref(channel, external_id)
+            done += uow.connection.execute(
+                update(intake_payloads)
+                .where(_P.id == payload_id, _P.state == "parked")
+                .values(
+                    state="accepted",
+                    order_ref=ref,
+                    reasons=None,
+                    outcome=f"settled: order {ref} is held",
+                    processed_at=app.now(),
+                    attempts=_P.attempts + 1,
+                )
+            ).rowcount
+        uow.commit()
+    return done
 
 
 def parked(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
