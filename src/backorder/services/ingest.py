@@ -646,9 +646,8 @@ def add_alias(
 def health(app: Backorder) -> list[dict[str, Any]]:
     """Per channel and account: payloads by state, error rate, backlog, the oldest waiting
     (and the oldest part of an order parked) and the last accepted, so a silent or failing
-    source shows; and, by topic, the payloads
-    taken that placed and changed nothing (other topics, orders already cancelled or
-    fulfilled in the shop, X12 997s)."""
+    source shows; and, by topic, the payloads taken that placed and changed nothing (other
+    topics, orders already cancelled or fulfilled in the shop, X12 997s)."""
     now = app.now()
     p = intake_payloads.c
     with app.db.read() as uow:
