@@ -253,3 +253,19 @@ def test_a_part_parked_while_its_order_was_placed_is_settled_by_the_next_drain(
         "settled: order bigcommerce.eu:250 is held",
     )
     assert body.ref == "bigcommerce.eu:250"
+
+
+def test_an_order_and_its_products_that_come_apart_are_put_together(shop: Backorder) -> None:
+    body, items, _ = PAIR
+    (hook,) = ingest(shop, "bigcommerce", webhook())
+    (alone,) = ingest(shop, "bigcommerce", json.dumps(body))
+    assert alone.state == "parked"
+    (products,) = ingest(shop, "bigcommerce", json.dumps(items))
+    assert (products.state, products.ref) == ("accepted", "bigcommerce:250")
+    assert products.outcome is not None and products.outcome.startswith("settled: the whole")
+    assert parked(shop) == []
+    assert {row(shop, p.id).order_ref for p in (hook, alone)} == {"bigcommerce:250"}
+    assert len(order_view(shop, "bigcommerce:250")["lines"]) == 2
+    assert summary([products])["applied"] == [
+        {"ref": "bigcommerce:250", "topic": None, "outcome": products.outcome}
+    ]

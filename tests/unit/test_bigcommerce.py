@@ -149,6 +149,16 @@ def test_an_order_without_its_products_and_products_without_their_order_wait() -
     assert ADAPTER.waiting_for(whole()) is None
 
 
+def test_an_order_and_its_products_apart_combine_into_the_whole_order() -> None:
+    body, items, _ = PAIR
+    parts = [json.dumps(WEBHOOK), json.dumps(body), json.dumps(items)]
+    combined = ADAPTER.combine(parts)
+    assert combined is not None and combined.external_id == "250"
+    assert len(ADAPTER.convert(combined).order["lines"]) == 2
+    assert ADAPTER.combine(parts[:2]) is None  # a webhook adds nothing but the id
+    assert ADAPTER.combine(["not json", parts[2]]) is None
+
+
 def test_another_resource_webhook_names_no_order() -> None:
     product = WEBHOOK | {"scope": "store/product/updated", "data": {"type": "product", "id": 77}}
     (payload,) = ADAPTER.split(json.dumps(product))
@@ -229,6 +239,7 @@ def test_any_part_of_the_pair_replaced_by_anything_gives_an_order_or_a_reason(
         text = json.dumps(mutate(document, [a, b, c]), default=str)
         for payload in ADAPTER.split(text):
             ADAPTER.waiting_for(payload)
+            ADAPTER.combine([payload.text, text])
             shop_state("bigcommerce", payload.text)
             try:
                 assert isinstance(ADAPTER.convert(payload), Converted)

@@ -70,6 +70,10 @@ class Partial(Protocol):
         """What the payload waits for, in words; None when it is a whole order (or none)."""
         ...
 
+    def combine(self, texts: list[str]) -> Payload | None:
+        """The whole order the parts' texts make together, if they make one."""
+        ...
+
 
 def _whole(digits: str) -> int:
     """A JSON integer; one too long for Python to read makes the payload unreadable."""

@@ -8,7 +8,8 @@ only the order's id.
 
 A part of an order is never refused: a webhook, an order whose `products` is still the
 resource link (`{"url": …, "resource": "/orders/250/products"}`), or products without their
-order each wait, kept, for the whole order (`waiting_for`), and are settled when it comes.
+order each wait, kept, for the whole order (`waiting_for`), and are settled when it comes;
+an order and its products that came apart are put together again (`combine`).
 
 Mapped: `id` (the external id and the number the customer knows), `date_created`
 (RFC 2822), the transactional currency (`default_currency_code`, else `currency_code`),
@@ -149,6 +150,21 @@ class BigCommerceAdapter:
                 f"waiting for the products of order {ident}: send "
                 f"GET /v2/orders/{ident}/products with the order"
             )
+        return None
+
+    def combine(self, texts: list[str]) -> Payload | None:
+        """An order and its products that came apart, put together again."""
+        documents = []
+        for text in texts:
+            try:
+                document = load_json(text)
+            except Unreadable:
+                continue
+            if not is_webhook(document):  # a webhook adds nothing but the id
+                documents.append(document)
+        for payload in self._merge(documents):
+            if payload.external_id is not None and self.waiting_for(payload) is None:
+                return payload
         return None
 
     def convert(self, payload: Payload) -> Converted:

@@ -39,8 +39,8 @@ from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
-from backorder.services.parked import parks, settle_held, settle_parked
-from backorder.services.payloads import OPEN, finish
+from backorder.services.parked import assembled, parks, settle_held, settle_parked
+from backorder.services.payloads import OPEN, finish, outcome_of
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.repos import Products
@@ -493,6 +493,8 @@ def _process_one(
     document, reasons, warnings = converted
     try:
         handled = handle(app, row)  # a topic's event, or an order that is no backorder
+        if handled is not None and handled.state == "parked":
+            return _assemble(app, row, handled)
         if handled is not None:
             return handled
         order, more, noted, impact = _prepare(row, document, lookups)
@@ -505,6 +507,24 @@ def _process_one(
         log.debug("intake payload %s failed", row.id, exc_info=True)
         dead = {"state": "dead", "reasons": reasons}
         return finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons)
+
+
+def _assemble(app: Backorder, row: Any, parked_: Outcome) -> Outcome:
+    """A part just parked may complete the parts parked before it (an order, then its
+    products): the whole they make is stored as a payload of its own and placed, which
+    settles every part; what became of this part then."""
+    whole = assembled(app, row)
+    if whole is None:
+        return parked_
+    log.info("intake payload %s completes order %s: placing it", row.id, row.external_id)
+    source = Source(row.channel, row.account)
+    _process_stored(app, _store(app, source, whole.text)[0])
+    with app.db.read() as uow:
+        return outcome_of(
+            uow.connection.execute(
+                select(intake_payloads).where(intake_payloads.c.id == row.id)
+            ).one()
+        )
 
 
 def _settle(

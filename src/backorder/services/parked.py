@@ -68,6 +68,30 @@ def settle_parked(
     return int(conn.execute(_SETTLE, parameters).rowcount)
 
 
+def assembled(app: Backorder, row: Any) -> Payload | None:
+    """The whole order the parts parked for this payload's order make together (an order
+    and its products that came apart), if they make one."""
+    adapter = ADAPTERS.get(row.channel)
+    if not isinstance(adapter, Partial) or row.external_id is None:
+        return None
+    with app.db.read() as uow:
+        texts = (
+            uow.connection.execute(
+                select(_P.raw)
+                .where(
+                    _P.state == "parked",
+                    _P.channel == row.channel,
+                    _P.account == row.account,
+                    _P.external_id == row.external_id,
+                )
+                .order_by(_P.id)
+            )
+            .scalars()
+            .all()
+        )
+    return adapter.combine(list(texts)) if len(texts) > 1 else None
+
+
 def settle_held(app: Backorder, limit: int = 1000) -> int:
     """Settle the parts parked for orders held: a part parked while its order was being
     placed can miss that order's settling (each transaction saw the other's row before
