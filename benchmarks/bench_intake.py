@@ -1,5 +1,6 @@
-"""Intake benchmark: mixed-channel payloads (Shopify, WooCommerce, Amazon, CSV, X12, EDIFACT
-and canonical, the same orders in each channel's own format) through `backorder ingest` and
+"""Intake benchmark: mixed-channel payloads (Shopify, WooCommerce, Amazon, BigCommerce, Adobe
+Commerce, Walmart, CSV, X12, EDIFACT and canonical, the same orders in each channel's own
+format) through `backorder ingest` and
 through `POST /api/v1/channels/{channel}/orders`, beside the engine's own canonical intake
 in the same run (`backorder order place` and `POST /api/v1/orders`), on fresh databases
 seeded alike.
@@ -29,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from decimal import Decimal
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ CHANNELS = (
     "edifact",
     "magento",
     "walmart",
+    "bigcommerce",
 )
 BACKORDER = str(Path(sys.executable).with_name("backorder"))
 AIM_OVERHEAD = 0.20
@@ -197,6 +200,37 @@ def walmart(request: OrderRequest) -> dict[str, Any]:
     }
 
 
+def bigcommerce(request: OrderRequest) -> list[Any]:
+    """The v2 order and its /products response, side by side."""
+    c, number = request.customer, int(request.external_id)
+    order = {
+        "id": number,
+        "customer_id": c.id,
+        "date_created": format_datetime(request.placed_at),
+        "status_id": 11,
+        "payment_status": "captured",
+        "currency_code": request.currency,
+        "default_currency_code": request.currency,
+        "billing_address": {"first_name": c.name, "email": c.email, "phone": c.phone},
+        "products": {"resource": f"/orders/{number}/products"},
+    }
+    products = [
+        {
+            "id": n + 1,
+            "order_id": number,
+            "product_id": n + 1,
+            "sku": line.sku,
+            "type": "physical",
+            "quantity": line.quantity,
+            "price_ex_tax": _price(request, n),
+            "applied_discounts": [],
+            "product_options": [],
+        }
+        for n, line in enumerate(request.lines)
+    ]
+    return [order, products]
+
+
 def csv_rows(request: OrderRequest) -> list[dict[str, Any]]:
     c = request.customer
     return [
@@ -298,6 +332,8 @@ def file_text(channel: str, requests: Sequence[OrderRequest], control: int) -> s
         return x12_text(requests, control)
     if channel == "edifact":
         return edifact_text(requests, control)
+    if channel == "bigcommerce":
+        return json.dumps([part for r in requests for part in bigcommerce(r)])
     return json.dumps([render[channel](r) for r in requests])
 
 

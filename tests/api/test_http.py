@@ -357,6 +357,7 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("PUT", "/api/v1/intake/rules/duplicate_line", {"severity": "error"}, Permission.INTAKE),
     ("DELETE", "/api/v1/intake/rules/missing_contact", None, Permission.INTAKE),
     ("GET", "/api/v1/intake/dead-letters", None, Permission.READ),
+    ("GET", "/api/v1/intake/parked", None, Permission.READ),
     ("POST", "/api/v1/intake/dead-letters/replay", None, Permission.INTAKE),
     ("POST", "/api/v1/intake/dead-letters/1/replay", None, Permission.INTAKE),
     ("POST", "/api/v1/intake/dead-letters/1/discard", {"reason": "matrix"}, Permission.INTAKE),

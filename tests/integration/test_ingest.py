@@ -269,6 +269,7 @@ def test_health_shows_each_source(shop: Backorder, clock: Clock) -> None:
         "duplicate": 0,
         "dead": 0,
         "discarded": 0,
+        "parked": 0,
     }
     assert (woo["backlog"], woo["oldest_waiting_seconds"]) == (1, 120.0)
     assert woo["last_accepted_at"] is not None

@@ -365,6 +365,26 @@ class IgnoredOut(Out):
     outcome: str = Field(examples=["ignored: already cancelled in the shop"])
 
 
+class ParkedOut(Out):
+    id: int
+    topic: str | None
+    waiting_for: list[str] = Field(
+        description="what it waits for, in words",
+        examples=[["waiting for order 250's body: store/order/created carries only its id"]],
+    )
+
+
+class ParkedRecordOut(Out):
+    id: int
+    channel: str
+    account: str
+    external_id: str | None = Field(description="the order it is a part of")
+    topic: str | None
+    received_at: Timestamp
+    age_hours: float
+    waiting_for: list[str]
+
+
 class IntakeOut(Out):
     accepted: list[str] = Field(description="references of the orders placed")
     duplicates: list[str] = Field(description="references already known: nothing placed")
@@ -378,6 +398,11 @@ class IntakeOut(Out):
         [],
         description="kept, placing nothing: another topic, an order already cancelled or "
         "fulfilled in the shop, an X12 997 or EDIFACT CONTRL read",
+    )
+    parked: list[ParkedOut] = Field(
+        [],
+        description="parts of orders kept, waiting for the whole order: a BigCommerce "
+        "webhook (it carries only the id), an order without its products",
     )
     acknowledgement: str | None = Field(
         None,
@@ -486,6 +511,7 @@ class IntakeCounts(Out):
     duplicate: int
     dead: int
     discarded: int
+    parked: int = Field(0, description="parts of orders waiting for the whole order")
 
 
 class SourceHealthOut(Out):
@@ -495,6 +521,9 @@ class SourceHealthOut(Out):
     backlog: int = Field(description="payloads stored and not yet processed")
     error_rate: float = Field(description="dead or discarded, of those processed")
     oldest_waiting_seconds: float
+    oldest_parked_seconds: float = Field(
+        0.0, description="how long the oldest part of an order has waited for the rest"
+    )
     last_accepted_at: Timestamp | None
     ignored: dict[str, int] = Field(
         {},

@@ -32,6 +32,7 @@ from backorder.api.responses import (
     EventOut,
     IntakeOut,
     OrderOut,
+    ParkedRecordOut,
     Problem,
     ProductOut,
     QueueOut,
@@ -67,8 +68,7 @@ from backorder.intake import ACCOUNT, ADAPTERS, DEFAULT_ACCOUNT
 from backorder.intake.events import TOPIC, TOPIC_HEADERS
 from backorder.intake.rules import RULES
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
-from backorder.intake.signatures import check as verify_signature
-from backorder.intake.signatures import secret_for
+from backorder.intake.signatures import authentic, secret_for
 from backorder.services.consumers import (
     NAME as CONSUMER,
 )
@@ -102,6 +102,7 @@ from backorder.services.intake import place_order
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
 from backorder.services.links import segment
 from backorder.services.orders import cancel_order, ship_order
+from backorder.services.parked import parked
 from backorder.services.products import add_product, update_product
 from backorder.services.signed_intake import take_in_signed
 from backorder.services.stock import (
@@ -556,9 +557,10 @@ Topic = Annotated[
     str | None,
     Query(
         pattern=TOPIC.pattern,
-        description="shopify, woocommerce: the webhook topic the payload came under "
-        "(orders/create, orders/updated, orders/cancelled; order.created, order.updated, …); "
-        "else the channel's own header (X-Shopify-Topic, X-WC-Webhook-Topic); none places",
+        description="shopify, woocommerce, bigcommerce: the webhook topic the payload came "
+        "under (orders/create, orders/updated, orders/cancelled; order.created, order.updated, "
+        "…); else the channel's own header (X-Shopify-Topic, X-WC-Webhook-Topic) or "
+        "BigCommerce's scope in the body; none places",
         examples=["orders/cancelled"],
     ),
 ]
@@ -626,13 +628,15 @@ async def post_channel_webhook(
     """A channel's webhook, authenticated by its signature instead of an API key: Shopify's
     `X-Shopify-Hmac-Sha256` or WooCommerce's `X-WC-Webhook-Signature`, checked against the
     secret set for the channel (and account) in `BACKORDER_WEBHOOK_SECRETS`, or Adobe
-    Commerce's `X-Adobe-Commerce-Webhook-Signature`, against its public key set there. The
-    topic is the channel's own header (`X-Shopify-Topic`, `X-WC-Webhook-Topic`). Answers as
+    Commerce's `X-Adobe-Commerce-Webhook-Signature`, against its public key set there;
+    BigCommerce, which signs nothing, sends that secret itself in the
+    `X-Backorder-Webhook-Secret` header set on its hook. The topic is the channel's own header
+    (`X-Shopify-Topic`, `X-WC-Webhook-Topic`), or BigCommerce's `scope` in the body. Answers as
     POST /channels/{channel}/orders does."""
     body = await request.body()
     secret = secret_for(app.settings.webhook_secrets, channel, account)
     header = SIGNATURE_HEADERS[channel]
-    if secret is None or not verify_signature(channel, secret, body, request.headers.get(header)):
+    if secret is None or not authentic(channel, secret, body, request.headers.get(header)):
         metrics.BAD_SIGNATURES.labels(channel, account).inc()
         raise ApiProblem(
             401,
@@ -747,6 +751,18 @@ def get_dead_letters(
     """Payloads that could not become orders, highest impact first: order value, then the
     buyer's tier, then age."""
     return dead_letters(app, limit)
+
+
+@router.get(
+    "/intake/parked", tags=["intake"], response_model=list[ParkedRecordOut], responses=ERRORS
+)
+def get_parked(
+    app: App, _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, Any]]:
+    """Parts of orders waiting for the whole order, oldest first: a BigCommerce webhook,
+    which carries only the order's id, or an order without its products. The order, when
+    it comes, settles them."""
+    return parked(app, limit)
 
 
 @router.post(

@@ -32,6 +32,7 @@ from backorder.services.ingest import (
     summary,
 )
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
+from backorder.services.parked import parked
 from backorder.words import money
 
 DEAD_LETTERED = 2
@@ -123,7 +124,8 @@ def ingest_command(
     channel: Annotated[
         str,
         typer.Argument(
-            help="shopify, woocommerce, amazon, magento, walmart, x12, edifact, csv or canonical."
+            help="shopify, woocommerce, amazon, bigcommerce, magento, walmart, x12, edifact, csv "
+            "or canonical."
         ),
     ],
     files: Annotated[
@@ -203,6 +205,23 @@ def dead_letters_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         )
 
 
+@intake_app.command("parked")
+def parked_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Parts of orders waiting for the whole order (a BigCommerce webhook), oldest first."""
+    parts = parked(state_of(ctx).app())
+    if as_json:
+        emit(parts)
+        return
+    if not parts:
+        out.print("nothing parked", markup=False)
+    for d in parts:
+        out.print(
+            f"{d['id']:>6} {d['channel']}/{d['account']} order {d['external_id']} "
+            f"{d['topic'] or '-'}, {d['age_hours']} h: {'; '.join(d['waiting_for'])}",
+            markup=False,
+        )
+
+
 @intake_app.command("replay")
 def replay_command(
     ctx: typer.Context,
@@ -219,10 +238,11 @@ def replay_command(
 @intake_app.command("discard")
 def discard_command(
     ctx: typer.Context,
-    payload: Annotated[int, typer.Argument(help="A dead letter's id.")],
+    payload: Annotated[int, typer.Argument(help="A dead letter's (or parked payload's) id.")],
     reason: Annotated[str, typer.Option(help="Why; kept with the payload.")],
 ) -> None:
-    """Give up on a dead letter, saying why. It stays in the store."""
+    """Give up on a dead letter, or a parked part of an order whose order will not come,
+    saying why. It stays in the store."""
     discard(state_of(ctx).app(), payload, reason)
     out.print(f"discarded {payload}", markup=False)
 
@@ -386,6 +406,12 @@ def health_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             f"{s['error_rate']:.1%}; backlog {s['backlog']} "
             f"(oldest {s['oldest_waiting_seconds']:.0f} s); "
             f"last accepted {s['last_accepted_at'] or 'never'}"
-            + "".join(f"; ignored {topic}: {n}" for topic, n in sorted(s["ignored"].items())),
+            + "".join(f"; ignored {topic}: {n}" for topic, n in sorted(s["ignored"].items()))
+            + (
+                f"; {c['parked']} parked, waiting for their orders "
+                f"(oldest {s['oldest_parked_seconds']:.0f} s)"
+                if c["parked"]
+                else ""
+            ),
             markup=False,
         )

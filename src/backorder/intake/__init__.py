@@ -8,6 +8,7 @@ import re
 from backorder.domain.errors import InvalidRequest
 from backorder.intake import (
     amazon,
+    bigcommerce,
     canonical,
     csv_lines,
     edifact,
@@ -17,12 +18,20 @@ from backorder.intake import (
     woocommerce,
     x12,
 )
-from backorder.intake.base import Acknowledging, Adapter, Converted, Payload, Unreadable
+from backorder.intake.base import (
+    Acknowledging,
+    Adapter,
+    Converted,
+    Partial,
+    Payload,
+    Unreadable,
+)
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.channel: adapter
     for adapter in (
         amazon.ADAPTER,
+        bigcommerce.ADAPTER,
         canonical.ADAPTER,
         csv_lines.ADAPTER,
         edifact.ADAPTER,
@@ -61,6 +70,7 @@ __all__ = [
     "Acknowledging",
     "Adapter",
     "Converted",
+    "Partial",
     "Payload",
     "Unreadable",
     "adapter_for",

@@ -30,10 +30,12 @@ class Converted:
 
 @dataclass(frozen=True)
 class Payload:
-    """One order as the channel delivered it: its text, and its id when it can be read."""
+    """One order as the channel delivered it: its text, and its id when it can be read; the
+    topic its body names, for a channel that names it there (BigCommerce's `scope`)."""
 
     text: str
     external_id: str | None
+    topic: str | None = None
 
 
 class Adapter(Protocol):
@@ -55,6 +57,21 @@ class Acknowledging(Protocol):
 
     def acknowledge(self, text: str, control: int, now: datetime) -> str | None:
         """The acknowledgement of a delivery; `control` numbers it uniquely."""
+        ...
+
+
+@runtime_checkable
+class Partial(Protocol):
+    """An adapter whose channel can deliver part of an order: a notification carrying only
+    the order's id (BigCommerce's webhooks), an order without its lines. Such a payload is
+    kept, waiting for the rest, and settled when the whole order comes."""
+
+    def waiting_for(self, payload: Payload) -> str | None:
+        """What the payload waits for, in words; None when it is a whole order (or none)."""
+        ...
+
+    def combine(self, texts: list[str]) -> Payload | None:
+        """The whole order the parts' texts make together, if they make one."""
         ...
 
 

@@ -1,16 +1,18 @@
 """What a channel's webhook topic asks of intake, and the order's state in the shop.
 
-A topic places an order (Shopify `orders/create`, WooCommerce `order.created`), updates one
-(`orders/updated`, `order.updated`: an order we hold is changed where it can be, one we do
-not hold is placed), or cancels one (`orders/cancelled`, `order.deleted`); any other topic
+A topic places an order (Shopify `orders/create`, WooCommerce `order.created`, BigCommerce
+`store/order/created`), updates one (`orders/updated`, `order.updated`,
+`store/order/statusUpdated`: an order we hold is changed where it can be, one we do not
+hold is placed), or cancels one (`orders/cancelled`, `order.deleted`); any other topic
 of the shop's (products/update, customers/create, …) is no order event: it is stored and
 counted, never dead-lettered. A delivery without a topic places, as before topics were read.
 
 An order's state in the shop decides whether it is a backorder at all: one that arrives
 cancelled (Shopify `cancelled_at`; WooCommerce status cancelled, refunded, failed or trash;
-Adobe Commerce state canceled or closed; Walmart: every line Cancelled) or fulfilled (Shopify
-`fulfillment_status` fulfilled, or every line fulfilled; WooCommerce completed; Adobe
-Commerce complete; Walmart: every line Shipped or Delivered) takes no stock and joins no
+Adobe Commerce state canceled or closed; Walmart: every line Cancelled; BigCommerce status
+Incomplete, Refunded, Cancelled or Declined) or fulfilled (Shopify `fulfillment_status`
+fulfilled, or every line fulfilled; WooCommerce completed; Adobe Commerce complete; Walmart:
+every line Shipped or Delivered; BigCommerce Shipped or Completed) takes no stock and joins no
 queue. Pure: no database, no clock."""
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from backorder.intake import magento, walmart
+from backorder.intake import bigcommerce, magento, walmart
 from backorder.intake.base import Unreadable, load_json
 
 
@@ -41,6 +43,15 @@ TOPICS: dict[str, dict[str, Event]] = {
         "order.created": Event.PLACE,
         "order.updated": Event.UPDATE,
         "order.deleted": Event.CANCEL,  # moved to the bin: the shop will not fill it
+    },
+    # BigCommerce names the topic in the body (`scope`), and its webhooks carry only the
+    # order's id: `store/order/created` waits for the order's body; the others are recorded
+    # (a status update to Cancelled, Refunded or Declined cancels an order held).
+    "bigcommerce": {
+        "store/order/created": Event.PLACE,
+        "store/order/updated": Event.UPDATE,
+        "store/order/statusupdated": Event.UPDATE,
+        "store/order/archived": Event.UPDATE,
     },
 }
 # The shop's reason for a cancelling topic whose body gives none.
@@ -115,11 +126,24 @@ def _walmart(order: dict[str, Any]) -> ShopState:
     return ShopState(*walmart.state_of(order))  # every line's status
 
 
+def _bigcommerce(order: dict[str, Any]) -> ShopState:
+    """The order's `status_id`, or the new status a `store/order/statusUpdated` names."""
+    status = order.get("status_id")
+    if bigcommerce.is_webhook(order):
+        change = order["data"].get("status")
+        status = change.get("new_status_id") if isinstance(change, dict) else None
+    if isinstance(status, bool) or not isinstance(status, int):
+        return NOTHING
+    cancelled = bigcommerce.STATUSES[status] if status in bigcommerce.CANCELLED else None
+    return ShopState(cancelled, status in bigcommerce.FULFILLED)
+
+
 _READERS = {
     "shopify": _shopify,
     "woocommerce": _woocommerce,
     "magento": _magento,
     "walmart": _walmart,
+    "bigcommerce": _bigcommerce,
 }
 
 

@@ -6,7 +6,14 @@ Adobe Commerce (`magento`) signs with a key pair instead, when its webhook signa
 verification is enabled (Stores > Settings > Configuration > Adobe Services > Webhooks):
 `X-Adobe-Commerce-Webhook-Signature` is base64 of the RSA signature (PKCS#1 v1.5, SHA-256),
 made with Commerce's private key, of the base64 of the raw body. The "secret" set for
-`magento` is the public key shown there (PEM), so nothing secret is kept here at all."""
+`magento` is the public key shown there (PEM), so nothing secret is kept here at all.
+
+BigCommerce signs nothing: its documentation offers custom `headers` on a hook (sent with
+every callback, "so destinations can be secured with basic authentication") and a `hash`
+that only identifies the event. So its hooks are made with the secret in a header of ours,
+`X-Backorder-Webhook-Secret`, compared in constant time. It proves who sent the delivery,
+not what it says; a BigCommerce webhook carries only an order's id, and the order itself
+must come with an API key."""
 
 from __future__ import annotations
 
@@ -28,7 +35,9 @@ HEADERS = {
     "shopify": "x-shopify-hmac-sha256",
     "woocommerce": "x-wc-webhook-signature",
     "magento": "x-adobe-commerce-webhook-signature",
+    "bigcommerce": "x-backorder-webhook-secret",
 }
+SHARED = {"bigcommerce"}  # the header holds the secret itself, not a signature
 log = logging.getLogger(__name__)
 EVERY_ACCOUNT = "*"
 
@@ -56,12 +65,17 @@ def verify(secret: str, body: bytes, signature: str | None) -> bool:
     return hmac.compare_digest(sign(secret, body), signature.strip())
 
 
-def check(channel: str, secret: str, body: bytes, signature: str | None) -> bool:
-    """Whether the channel's signature of the body is good under what is set for it: an HMAC
-    secret, or (Adobe Commerce) the public key."""
+def authentic(channel: str, secret: str, body: bytes, header: str | None) -> bool:
+    """Whether a delivery's header proves it came from the channel: the body's signature
+    under the HMAC secret or (Adobe Commerce) the public key set for it, or (BigCommerce)
+    the secret itself, each compared in constant time."""
     if channel == "magento":
-        return verify_adobe(secret, body, signature)
-    return verify(secret, body, signature)
+        return verify_adobe(secret, body, header)
+    if channel not in SHARED:
+        return verify(secret, body, header)
+    if header is None or not header.isascii():
+        return False
+    return hmac.compare_digest(secret.encode(), header.strip().encode())
 
 
 @lru_cache(maxsize=64)

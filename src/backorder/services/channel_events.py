@@ -23,6 +23,7 @@ from backorder.intake.events import CANCEL_WORD, Event, event_of, shop_state
 from backorder.intake.x12_997 import read_997
 from backorder.services.context import Backorder
 from backorder.services.orders import cancel_lines, lock_order
+from backorder.services.parked import parks, settle_parked, waiting_for
 from backorder.services.payloads import OPEN, Outcome, finish
 from backorder.store.repos import Outbox
 from backorder.store.tables import intake_payloads, orders
@@ -46,6 +47,9 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
         return _keep(app, row, None, f"ignored: {row.topic} is not an order event")
     if row.external_id is None:
         return None  # unreadable: placing it dead-letters it with the reason
+    part = waiting_for(row)  # a part of an order (BigCommerce): it waits for the rest
+    if part is not None and event is Event.PLACE:
+        return _park(app, row, part)
     state = shop_state(row.channel, row.raw)
     if event in (Event.UPDATE, Event.CANCEL):
         ref = _held(app, row)
@@ -57,6 +61,8 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
             return _keep(app, row, ref, f"recorded: {done}nothing to change on an order held")
     if state.cancelled is not None or event is Event.CANCEL:
         return _keep(app, row, None, GONE)
+    if part is not None:  # an update that carries only the id of an order not held
+        return _keep(app, row, None, f"recorded: {row.topic} names an order not held")
     if state.fulfilled:
         return _keep(app, row, None, "ignored: already fulfilled in the shop")
     # Webhooks come in any order: a cancellation taken before the order was stands. (Only
@@ -101,11 +107,60 @@ def _cancelled_before(app: Backorder, row: Any) -> bool:
 def _keep(
     app: Backorder, row: Any, ref: str | None, outcome: str, topic: str | None = None
 ) -> Outcome:
-    """Keep a payload as taken (accepted), with what it did."""
+    """Keep a payload as taken (accepted), with what it did; a whole order kept so settles
+    the parts of it that wait (BigCommerce)."""
     topic = topic or row.topic
     values = {"state": "accepted", "order_ref": ref, "reasons": None, "outcome": outcome}
     settled = finish(app, row.id, values | {"topic": topic})
+    if settled is None and parks(row.channel) and waiting_for(row) is None:
+        words = f"settled: the whole order came in payload {row.id} ({outcome})"
+        with app.db.write() as uow:
+            settle_parked(uow.connection, row, ref, app, words)
+            uow.commit()
     return settled or Outcome(row.id, "accepted", ref, [], [], outcome, topic)
+
+
+def _park(app: Backorder, row: Any, part: str) -> Outcome:
+    """Park a part of an order until the whole order comes; a part of an order held (or
+    of one kept, cancelled or fulfilled in the shop) is settled at once instead."""
+    ref = _held(app, row)
+    if ref is not None:  # the whole order came first: this part is a duplicate of it
+        values = {"state": "duplicate", "order_ref": ref}
+        return finish(app, row.id, values) or Outcome(row.id, "duplicate", ref, topic=row.topic)
+    kept = _kept_before(app, row)
+    if kept is not None:
+        return _keep(app, row, None, f"{kept} (known before this part of it)")
+    settled = finish(app, row.id, {"state": "parked", "reasons": [part]})
+    if settled is not None:
+        return settled
+    ref = _held(app, row)  # placed meanwhile: its settling may have come before this
+    if ref is not None:
+        with app.db.write() as uow:
+            settle_parked(uow.connection, row, ref, app, f"settled: order {ref} is held")
+            uow.commit()
+        return _current(app, row.id)
+    return Outcome(row.id, "parked", None, [part], [], None, row.topic)
+
+
+def _kept_before(app: Backorder, row: Any) -> str | None:
+    """What became of this payload's whole order when it was kept without being placed
+    (cancelled or fulfilled in the shop); None when it was not."""
+    p = intake_payloads.c
+    with app.db.read() as uow:
+        found = uow.connection.execute(
+            select(p.outcome)
+            .where(
+                p.outcome.is_not(None),  # the few rows the partial index holds
+                p.order_ref.is_(None),
+                p.channel == row.channel,
+                p.account == row.account,
+                p.external_id == row.external_id,
+                p.outcome.startswith("ignored: already"),
+                p.id != row.id,
+            )
+            .limit(1)
+        ).scalar_one_or_none()
+    return None if found is None else str(found)
 
 
 def _cancel(app: Backorder, row: Any, ref: str, reason: str) -> Outcome:

@@ -39,7 +39,8 @@ from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
-from backorder.services.payloads import OPEN, finish
+from backorder.services.parked import assembled, parks, settle_held, settle_parked
+from backorder.services.payloads import OPEN, finish, outcome_of
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.repos import Products
@@ -91,6 +92,12 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
             {"id": o.id, "topic": o.topic, "outcome": o.outcome}
             for o in outcomes
             if o.state == "accepted" and o.outcome and not o.ref
+        ],
+        # parts of orders kept, waiting for the whole order (a BigCommerce webhook)
+        "parked": [
+            {"id": o.id, "topic": o.topic, "waiting_for": o.reasons}
+            for o in outcomes
+            if o.state == "parked"
         ],
     }
 
@@ -159,6 +166,7 @@ def _store(
     now = app.now()
     payloads = adapter.split(text)
     idents = [keepable(payload.external_id or "")[:128] or None for payload in payloads]
+    topics = [source.topic or _body_topic(channel, payload.topic) for payload in payloads]
     rows = [
         {
             "channel": channel,
@@ -169,9 +177,9 @@ def _store(
             "raw": payload.text,
             "state": "pending",
             "attempts": 0,
-            "topic": source.topic,
+            "topic": topic,
         }
-        for payload, ident in zip(payloads, idents, strict=True)
+        for payload, ident, topic in zip(payloads, idents, topics, strict=True)
     ]
     with app.db.write() as uow:
         waiting = int(uow.connection.execute(_WAITING).scalar_one()) if hard_limit else 0
@@ -182,10 +190,19 @@ def _store(
             then(uow.connection, ids)
         uow.commit()
     stored = [
-        Stored(i, channel, account, ident, payload.text, source.topic)
-        for i, payload, ident in zip(ids, payloads, idents, strict=True)
+        Stored(i, channel, account, ident, payload.text, topic)
+        for i, payload, ident, topic in zip(ids, payloads, idents, topics, strict=True)
     ]
     return stored, waiting
+
+
+def _body_topic(channel: str, topic: str | None) -> str | None:
+    """The topic a payload's body names (BigCommerce's `scope`), as stored; None when it
+    names none, or nothing a topic can be (converting it then says what it is)."""
+    try:
+        return topic_of(channel, topic)
+    except ValueError:
+        return None
 
 
 def receive(
@@ -408,15 +425,15 @@ def _impact(
     stop=stop_after_attempt(5),
     reraise=True,
 )
-def _place(
-    app: Backorder, payload_id: int, order: OrderIn, warnings: list[str]
-) -> tuple[str, bool]:
-    """Place the order; the payload is marked accepted in the order's own transaction."""
+def _place(app: Backorder, row: Any, order: OrderIn, warnings: list[str]) -> tuple[str, bool]:
+    """Place the order; the payload is marked accepted in the order's own transaction, and
+    the parts of the order parked before it (BigCommerce) are settled there too."""
     request = order.to_request()
 
     def accepted(conn: Connection) -> None:
-        parameters = {"payload": payload_id, "ref": request.ref, "at": app.now()}
+        parameters = {"payload": row.id, "ref": request.ref, "at": app.now()}
         conn.execute(_ACCEPT, parameters | {"noted": warnings or None})
+        settle_parked(conn, row, request.ref, app)
 
     token = COMMIT_HOOKS.set((accepted,))
     try:
@@ -476,6 +493,8 @@ def _process_one(
     document, reasons, warnings = converted
     try:
         handled = handle(app, row)  # a topic's event, or an order that is no backorder
+        if handled is not None and handled.state == "parked":
+            return _assemble(app, row, handled)
         if handled is not None:
             return handled
         order, more, noted, impact = _prepare(row, document, lookups)
@@ -490,6 +509,24 @@ def _process_one(
         return finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons)
 
 
+def _assemble(app: Backorder, row: Any, parked_: Outcome) -> Outcome:
+    """A part just parked may complete the parts parked before it (an order, then its
+    products): the whole they make is stored as a payload of its own and placed, which
+    settles every part; what became of this part then."""
+    whole = assembled(app, row)
+    if whole is None:
+        return parked_
+    log.info("intake payload %s completes order %s: placing it", row.id, row.external_id)
+    source = Source(row.channel, row.account)
+    _process_stored(app, _store(app, source, whole.text)[0])
+    with app.db.read() as uow:
+        return outcome_of(
+            uow.connection.execute(
+                select(intake_payloads).where(intake_payloads.c.id == row.id)
+            ).one()
+        )
+
+
 def _settle(
     app: Backorder,
     row: Any,
@@ -502,7 +539,7 @@ def _settle(
     reasons, warnings = [keepable(r) for r in reasons], [keepable(w) for w in warnings]
     if order is not None:
         try:
-            ref, created = _place(app, row.id, order, warnings)
+            ref, created = _place(app, row, order, warnings)
         except OperationalError:
             return Outcome(row.id, "pending", reasons=["database busy; will be retried"])
         except BackorderError as error:  # e.g. a SKU removed since the check
@@ -513,13 +550,19 @@ def _settle(
             settled = finish(
                 app, row.id, {"state": "duplicate", "order_ref": ref, "warnings": warnings}
             )
+            if parks(row.channel):  # parts parked after the order came the first time
+                with app.db.write() as uow:
+                    settle_parked(uow.connection, row, ref, app)
+                    uow.commit()
             return settled or Outcome(row.id, "duplicate", ref, [], warnings)
     dead = {"state": "dead", "reasons": reasons, "warnings": warnings, **impact}
     return finish(app, row.id, dead) or Outcome(row.id, "dead", None, reasons, warnings)
 
 
 def drain(app: Backorder, limit: int = 10_000) -> list[Outcome]:
-    """Process payloads left pending (a crash, a busy database), oldest first."""
+    """Process payloads left pending (a crash, a busy database), oldest first; settle the
+    parts of orders parked for an order held."""
+    settle_held(app)
     with app.db.read() as uow:
         ids = (
             uow.connection.execute(
@@ -547,18 +590,22 @@ def replay(app: Backorder, payload_id: int | None = None) -> list[Outcome]:
 
 
 def discard(app: Backorder, payload_id: int, reason: str) -> None:
-    """Give up on a dead letter, saying why; it stays in the store."""
+    """Give up on a dead letter (or a part of an order whose order will not come), saying
+    why; it stays in the store."""
     reason = reason.strip()
     if not reason:
         raise InvalidRequest("say why the dead letter is discarded (--reason)")
     with app.db.write() as uow:
         done = uow.connection.execute(
             update(intake_payloads)
-            .where(intake_payloads.c.id == payload_id, intake_payloads.c.state == "dead")
+            .where(
+                intake_payloads.c.id == payload_id,
+                intake_payloads.c.state.in_(("dead", "parked")),
+            )
             .values(state="discarded", discard_reason=reason[:500], processed_at=app.now())
         ).rowcount
         if done != 1:
-            raise InvalidRequest(f"no dead letter {payload_id}")
+            raise InvalidRequest(f"no dead letter (or parked payload) {payload_id}")
         uow.commit()
 
 
@@ -618,9 +665,9 @@ def add_alias(
 
 def health(app: Backorder) -> list[dict[str, Any]]:
     """Per channel and account: payloads by state, error rate, backlog, the oldest waiting
-    and the last accepted, so a silent or failing source shows; and, by topic, the payloads
-    taken that placed and changed nothing (other topics, orders already cancelled or
-    fulfilled in the shop, X12 997s, EDIFACT CONTRLs)."""
+    (and the oldest part of an order parked) and the last accepted, so a silent or failing
+    source shows; and, by topic, the payloads taken that placed and changed nothing (other
+    topics, orders already cancelled or fulfilled in the shop, X12 997s, EDIFACT CONTRLs)."""
     now = app.now()
     p = intake_payloads.c
     with app.db.read() as uow:
@@ -649,8 +696,9 @@ def health(app: Backorder) -> list[dict[str, Any]]:
             {"channel": channel, "account": account, "counts": dict.fromkeys(INTAKE_STATES, 0)},
         )
         source["counts"][state] = count
-        if state == "pending":
-            source["oldest_waiting_seconds"] = round((now - oldest).total_seconds(), 1)
+        if state in ("pending", "parked"):
+            age = "oldest_waiting_seconds" if state == "pending" else "oldest_parked_seconds"
+            source[age] = round((now - oldest).total_seconds(), 1)
     for channel, account, topic, count in kept:  # accepted, placing nothing: by topic
         ignored = sources[(channel, account)].setdefault("ignored", {})
         ignored[topic or "(none)"] = count
@@ -666,6 +714,7 @@ def health(app: Backorder) -> list[dict[str, Any]]:
                 "backlog": counts_["pending"],
                 "error_rate": round(failed / processed, 4) if processed else 0.0,
                 "oldest_waiting_seconds": source.get("oldest_waiting_seconds", 0.0),
+                "oldest_parked_seconds": source.get("oldest_parked_seconds", 0.0),
                 "last_accepted_at": accepted_at.isoformat() if accepted_at else None,
                 "ignored": source.get("ignored", {}),
             }

@@ -436,7 +436,9 @@ skipped_events = Table(
 # Every payload a channel delivers, stored as received before anything else happens to it,
 # and what became of it: an order, a duplicate, a dead letter (with every reason), or,
 # by a person's decision, discarded. Nothing here is ever deleted.
-INTAKE_STATES = ("pending", "accepted", "duplicate", "dead", "discarded")
+# Parked: a part of an order (a BigCommerce webhook carrying only the id, an order without
+# its products), kept until the whole order comes and settles it.
+INTAKE_STATES = ("pending", "accepted", "duplicate", "dead", "discarded", "parked")
 intake_payloads = Table(
     "intake_payloads",
     metadata,
@@ -463,7 +465,8 @@ intake_payloads = Table(
     # cancelled in the shop", "cancelled 2 units not shipped (shop:customer)")
     Column("outcome", String(500)),
     CheckConstraint(
-        "state IN ('pending', 'accepted', 'duplicate', 'dead', 'discarded')", name="state"
+        "state IN ('pending', 'accepted', 'duplicate', 'dead', 'discarded', 'parked')",
+        name="state",
     ),
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index(
@@ -481,6 +484,15 @@ intake_payloads = Table(
         "topic",
         sqlite_where=text("outcome IS NOT NULL AND order_ref IS NULL"),
         postgresql_where=text("outcome IS NOT NULL AND order_ref IS NULL"),
+    ),
+    # the few parts of orders waiting for the rest, found by the order that settles them
+    Index(
+        "ix_intake_payloads_parked",
+        "channel",
+        "account",
+        "external_id",
+        sqlite_where=text("state = 'parked'"),
+        postgresql_where=text("state = 'parked'"),
     ),
 )
 
