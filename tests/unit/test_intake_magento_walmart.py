@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from backorder.intake import ADAPTERS, Converted, Payload, Unreadable
 from backorder.intake.events import shop_state
-from backorder.intake.signatures import check, sign
+from backorder.intake.signatures import authentic, sign
 from tests.unit.test_intake_adapters import JSON, mutate, survive
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
@@ -241,14 +241,14 @@ def test_adobe_commerce_signatures_are_checked_with_commerces_public_key() -> No
     body = text("magento_bundle_webhook.json").encode()
     signed = private.sign(base64.b64encode(body), padding.PKCS1v15(), hashes.SHA256())
     signature = base64.b64encode(signed).decode()
-    assert check("magento", public, body, signature)
-    assert not check("magento", public, body + b"\n", signature)
-    assert not check("magento", public, body, signature[:-8] + "AAAAAAA=")
-    assert not check("magento", public, body, None)
-    assert not check("magento", public, body, "é")
-    assert not check("magento", "hush", body, signature)  # an HMAC secret is no public key
-    assert not check("magento", public, body, sign("hush", body))
-    assert check("shopify", "hush", body, sign("hush", body))  # the others stay HMAC
+    assert authentic("magento", public, body, signature)
+    assert not authentic("magento", public, body + b"\n", signature)
+    assert not authentic("magento", public, body, signature[:-8] + "AAAAAAA=")
+    assert not authentic("magento", public, body, None)
+    assert not authentic("magento", public, body, "é")
+    assert not authentic("magento", "hush", body, signature)  # an HMAC secret is no public key
+    assert not authentic("magento", public, body, sign("hush", body))
+    assert authentic("shopify", "hush", body, sign("hush", body))  # the others stay HMAC
 
 
 def test_a_walmart_line_that_orders_nothing_or_a_cancellation_without_a_count() -> None:
