@@ -91,3 +91,10 @@ def test_pack_sizes_are_written_unit_equals_n_and_cleared_with_nothing(
     for bad in ("CA", "CA=x", "CA=1", "EA=12", "C A=3", "CA=0"):
         with pytest.raises(InvalidRequest):
             parse_packs([bad])
+
+
+def test_an_unknown_sku_in_cases_is_named_once_as_unknown(catalogue: Backorder) -> None:
+    text = _order("PO-7", {"quantity": 2, "unit": "CA"}).replace('"24776"', '"NOPE"')
+    (outcome,) = ingest(catalogue, "canonical", text)
+    assert outcome.state == "dead"
+    assert outcome.reasons == ["unknown SKU 'NOPE' (no product, and no alias for canonical)"]

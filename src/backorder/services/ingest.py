@@ -378,7 +378,8 @@ def _prepare(
             try:
                 each = in_single_units(each, lookups.packs.get(each.sku, {}))
             except NoPackSize as error:
-                reasons.append(str(error))
+                if each.sku in catalogue:  # an unknown SKU is reason enough, said above
+                    reasons.append(str(error))
             unit_prices.append(each.unit_price)
     rules = lookups.rules[(row.channel, row.account)]
     errors, noted = check(order, catalogue, rules, unit_prices)
