@@ -27,5 +27,6 @@ def test_an_edifact_interchange_is_answered_with_its_contrl(server: Server) -> N
     ]
     ack = report["acknowledgement"]
     assert "UCI+88+GLOBEX:ZZ+BACKORDER:ZZ+7+29+UNZ'" in ack  # the UNZ count named
+    assert report["envelope"] == ["interchange 88: UNZ counts 2 messages; the interchange has 3"]
     assert "UCM+M2+ORDERS:D:96A:UN+4+29+UNT'" in ack
     assert "UNA^|,! ~\n" in ack and "UCM|1|ORDERS^D^01B^UN|7~" in ack

@@ -6,10 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from backorder.config import Settings
-from backorder.services.context import Backorder
-from backorder.services.products import set_packs
-from backorder.store.db import Database
 from tests.e2e.test_ingest_cli import _in_process
 from tests.unit.test_edifact import CONTRL
 
@@ -20,11 +16,7 @@ def test_an_edifact_interchange_is_answered_with_a_contrl_beside_it(tmp_path: Pa
     db = f"sqlite:///{tmp_path / 'b.db'}"
     for sku in ("IPOD-GREEN", "CARTON", "BAG"):
         _in_process(db, "product", "add", sku, "--name", sku.title(), "--price", "9")
-    app = Backorder(Database(db), Settings(database_url=db))
-    try:
-        set_packs(app, "BAG", {"BG": 5})  # the catalogue's pack (no command for it yet)
-    finally:
-        app.close()
+    _in_process(db, "product", "update", "BAG", "--pack", "BG=5")  # the catalogue's pack
     for alias, sku in (("upc:4006381333948", "CARTON"), ("upc:4006381333955", "BAG")):
         _in_process(db, "sku", "alias", "edifact", alias, sku, "--account", "obrien")
     inbound = tmp_path / "inbound"
@@ -44,6 +36,13 @@ def test_an_edifact_interchange_is_answered_with_a_contrl_beside_it(tmp_path: Pa
     text = ack.read_text()
     assert text.startswith("UNA:+.? '\nUNB+UNOC:3+5400000000005:14+5412345000013:14+")
     assert "UCM+2+ORDERS:D:01B:UN+7'" in text  # readable: its SKU is the intake's business
+    assert report["envelope"] == []
+    # An interchange whose UNZ miscounts its messages: the messages are taken all the same,
+    # and what is wrong is told in words beside the CONTRL that says it by code.
+    miscounted = inbound / "obrien-miscounted.edi"
+    miscounted.write_text(edi.read_text().replace("UNZ+3+IC4711'", "UNZ+5+IC4711'"))
+    told = _in_process(db, "ingest", "edifact", str(miscounted), code=2)
+    assert f"envelope   {miscounted}: interchange IC4711: UNZ counts 5 messages" in told.stdout
 
     order = json.loads(
         _in_process(db, "order", "show", "edifact.obrien:5412345000013.PO-4711", "--json").stdout

@@ -348,3 +348,12 @@ PIECES = ["'", "+", ":", "?", "\n", "UNA:+.? '", "UNA^|,! ~", "UNH+9+ORDERS:D:96
 @given(pieces=st.lists(st.sampled_from(PIECES + LINES), max_size=40))
 def test_service_characters_and_envelopes_in_any_order(pieces: list[str]) -> None:
     survive(LINES[0] + LINES[1] + "".join(pieces))
+
+
+def test_envelope_problems_are_told_in_words_beside_the_contrl() -> None:
+    broken = (FIXTURES / "edifact_broken.edi").read_text()
+    assert ADAPTER.envelope_notes(broken) == [
+        "interchange 88: UNZ counts 2 messages; the interchange has 3"
+    ]
+    assert ADAPTER.envelope_notes((FIXTURES / "edifact_orders.edi").read_text()) == []
+    assert ADAPTER.envelope_notes("no interchange at all") == []

@@ -306,3 +306,13 @@ def test_a_real_interchange_with_segments_lost_doubled_or_cut_short(
 @given(text=st.text(max_size=400), head=st.booleans())
 def test_any_text_after_a_real_header(text: str, head: bool) -> None:
     survive((LINES[0] + "\n" if head else "") + text)
+
+
+def test_envelope_problems_are_told_in_words_beside_the_997() -> None:
+    broken = (FIXTURES / "x12_broken.edi").read_text()
+    assert ADAPTER.envelope_notes(broken) == [
+        "interchange 000000202: the interchange has no IEA trailer",
+        "interchange 000000202, group 5: GE01 counts 2 transaction sets; the group has 3",
+        "interchange 000000202, group 5: GS06 '5' and GE02 '6' differ",
+    ]
+    assert ADAPTER.envelope_notes((FIXTURES / "x12_850.edi").read_text()) == []

@@ -409,6 +409,13 @@ class IntakeOut(Out):
         description="x12: the 997 functional acknowledgement of the interchange; edifact: "
         "the CONTRL syntax and service report",
     )
+    envelope: list[str] = Field(
+        [],
+        description="x12, edifact: what is wrong with the delivery's envelopes, in words (a "
+        "trailer's count or control number that disagrees with what it holds); the messages "
+        "that arrived whole are taken all the same, and the acknowledgement says it by code",
+        examples=[["interchange IC4711: UNZ counts 5 messages; the interchange has 3"]],
+    )
     op: str | None = Field(
         None,
         description="an Adobe Commerce webhook: `success`, the operation Commerce reads in the "

@@ -683,7 +683,10 @@ async def _take_in(
         ) from None
     if delivery.stored_only:
         response.status_code = 202
-    return summary(delivery.outcomes) | {"acknowledgement": delivery.acknowledgement}
+    return summary(delivery.outcomes) | {
+        "acknowledgement": delivery.acknowledgement,
+        "envelope": delivery.envelope,
+    }
 
 
 @router.get(

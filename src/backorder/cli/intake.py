@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +26,7 @@ from backorder.services.ingest import (
     dead_letters,
     discard,
     drain,
+    envelope_notes,
     health,
     ingest,
     replay,
@@ -49,6 +50,7 @@ def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = Non
     report = summary(outcomes)
     if acks:
         report["acknowledgements"] = [ack.to for ack in acks]
+        report["envelope"] = [f"{ack.file}: {note}" for ack in acks for note in ack.notes]
         printed = [ack.text for ack in acks if ack.to == PRINTED]
         if printed:
             report["acknowledgements_printed"] = printed
@@ -73,6 +75,8 @@ def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = Non
                 )
             else:
                 out.print(f"acknowledgement written to {ack.to}", markup=False, soft_wrap=True)
+            for note in ack.notes:
+                out.print(f"envelope   {ack.file}: {note}", markup=False)
     if report["dead_lettered"] or report["pending"]:
         raise typer.Exit(DEAD_LETTERED)
 
@@ -85,6 +89,7 @@ class Ack:
     file: Path
     to: str
     text: str
+    notes: tuple[str, ...] = ()  # what is wrong with the file's envelopes, in words
 
 
 def _writable_folder(folder: Path) -> Path:
@@ -176,7 +181,12 @@ def ingest_command(
         outcomes += taken
         ack = acknowledge(app, channel, text, [o.id for o in taken])
         if ack is not None:
-            acks.append(_file_ack(file, ack, folder, channel))
+            acks.append(
+                replace(
+                    _file_ack(file, ack, folder, channel),
+                    notes=tuple(envelope_notes(channel, text)),
+                )
+            )
     _report(outcomes, as_json, acks)
 
 

@@ -75,6 +75,17 @@ class Partial(Protocol):
         ...
 
 
+@runtime_checkable
+class Noting(Protocol):
+    """An adapter whose deliveries have envelopes (X12, EDIFACT) that can disagree with what
+    they hold: a trailer's count, a control number. What it notices is told in words to
+    whoever sent the delivery, beside the acknowledgement that says it by code."""
+
+    def envelope_notes(self, text: str) -> list[str]:
+        """What is wrong with the delivery's envelopes, in words; [] when nothing is."""
+        ...
+
+
 def _whole(digits: str) -> int:
     """A JSON integer; one too long for Python to read makes the payload unreadable."""
     why = unreadable_number(digits)

@@ -63,6 +63,22 @@ class EdifactAdapter:
             raise message.problems[0]
         return read_orders(interchange, message)
 
+    def envelope_notes(self, text: str) -> list[str]:
+        """The interchange's and its groups' envelope problems (a UNZ count or reference
+        that disagrees, a missing trailer), in words; the messages themselves are judged
+        one by one."""
+        try:
+            interchanges = parse(text)
+        except Unreadable:
+            return []
+        notes = []
+        for interchange in interchanges:
+            where = f"interchange {interchange.reference or '(no reference)'}"
+            notes += [f"{where}: {words}" for _, _, words in interchange.notes]
+            for group in interchange.groups:
+                notes += [f"{where}: {words}" for _, _, words in group.notes]
+        return notes
+
     def acknowledge(self, text: str, control: int, now: datetime) -> str | None:
         """The CONTRL answering a delivery, or None when it has no readable UNB."""
         try:

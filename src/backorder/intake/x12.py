@@ -364,6 +364,22 @@ class X12Adapter:
             raise tset.problems[0]
         return read_850(interchange, tset)
 
+    def envelope_notes(self, text: str) -> list[str]:
+        """The interchanges' and groups' envelope problems (an IEA or GE count or control
+        number that disagrees, a missing trailer), in words."""
+        try:
+            interchanges = parse(text)
+        except Unreadable:
+            return []
+        notes = []
+        for interchange in interchanges:
+            where = f"interchange {interchange.isa.get(13) or '(no control number)'}"
+            notes += [f"{where}: {words}" for words in interchange.notes]
+            for group in interchange.groups:
+                inner = f"{where}, group {group.gs.get(6) or '(none)'}"
+                notes += [f"{inner}: {words}" for _, words in group.notes]
+        return notes
+
     def acknowledge(self, text: str, control: int, now: datetime) -> str | None:
         """The 997 answering a delivery, or None when it has no readable ISA header."""
         try:

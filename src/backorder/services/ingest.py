@@ -27,6 +27,7 @@ from backorder.intake import (
     ADAPTERS,
     DEFAULT_ACCOUNT,
     Acknowledging,
+    Noting,
     Payload,
     Unreadable,
     adapter_for,
@@ -244,6 +245,7 @@ class Delivery:
     outcomes: list[Outcome]
     stored_only: bool  # past the soft limit: stored for the worker, not processed yet
     acknowledgement: str | None
+    envelope: list[str] = field(default_factory=list)  # envelope problems, in words
 
 
 def take_in(app: Backorder, source: Source, text: str, then: WithStored | None = None) -> Delivery:
@@ -252,9 +254,18 @@ def take_in(app: Backorder, source: Source, text: str, then: WithStored | None =
     limit = app.settings.intake_hard_limit
     stored, waiting = _store(app, source, text, limit, then)
     ack = acknowledge(app, source.channel, text, [payload.id for payload in stored])
+    notes = envelope_notes(source.channel, text)
     if waiting >= app.settings.intake_soft_limit:
-        return Delivery([Outcome(payload.id, "pending") for payload in stored], True, ack)
-    return Delivery(_process_stored(app, stored), False, ack)
+        return Delivery([Outcome(payload.id, "pending") for payload in stored], True, ack, notes)
+    return Delivery(_process_stored(app, stored), False, ack, notes)
+
+
+def envelope_notes(channel: str, text: str) -> list[str]:
+    """What is wrong with a delivery's envelopes, in words (an X12 IEA or GE count, an
+    EDIFACT UNZ count that disagrees with what the interchange holds): the messages that
+    arrived whole are taken all the same, and the acknowledgement says it by code."""
+    adapter = adapter_for(channel)
+    return adapter.envelope_notes(text) if isinstance(adapter, Noting) else []
 
 
 def acknowledge(app: Backorder, channel: str, text: str, ids: list[int]) -> str | None:
