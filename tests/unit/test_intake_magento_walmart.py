@@ -357,3 +357,30 @@ def test_a_rest_order_and_a_page_of_orders_name_no_topic_and_place() -> None:
     assert MAGENTO.split('{"eventName": 7, "data": {}}')[0].topic is None  # kept; says why
     assert cancel_word("magento", "observer.order_cancel_after") == "canceled"
     assert cancel_word("magento", None) is None and known_number("shopify", "{}") is None
+
+
+def test_an_order_walmart_fulfils_holds_no_stock_of_ours() -> None:
+    """Walmart Fulfillment Services: the purchase order's ship node names Walmart's own
+    fulfilment centres (`shipNode.type` WFSFulfilled), whose stock is not ours."""
+    order = document("walmart_order.json")["order"]
+    wfs = json.dumps({"order": order | {"shipNode": {"type": "WFSFulfilled"}}})
+    assert shop_state("walmart", wfs).elsewhere == "fulfilled by Walmart (WFS)"
+    for node in ("SellerFulfilled", "3PLFulfilled"):  # the seller's stock, at home or a 3PL
+        mine = json.dumps(order | {"shipNode": {"type": node}})
+        assert shop_state("walmart", mine).elsewhere is None
+        assert len(converted("walmart", mine)[0].order["lines"]) == 1
+
+    first, second = order["orderLines"]["orderLine"]
+    second = second | {"orderLineStatuses": first["orderLineStatuses"]}  # not cancelled
+    by_walmart = {"shipNode": {"type": "wfsfulfilled"}}
+    mixed = order | {"orderLines": {"orderLine": [first, second | by_walmart]}}
+    (result,) = converted("walmart", mixed)
+    assert lines(result) == [("24-WG02", 2, "79.99")]  # only the line the seller fulfils
+    assert result.warnings == ["order line 2 (24-WG084): fulfilled by Walmart (WFS), left out"]
+    assert shop_state("walmart", json.dumps(mixed)).elsewhere is None
+
+    every = order | {"orderLines": {"orderLine": [first | by_walmart, second | by_walmart]}}
+    assert shop_state("walmart", json.dumps(every)).elsewhere == "fulfilled by Walmart (WFS)"
+    (payload,) = WALMART.split(json.dumps(every))
+    with pytest.raises(Unreadable, match=r"fulfilled by Walmart \(WFS\)"):
+        WALMART.convert(payload)

@@ -14,7 +14,8 @@ placing only an order that is new; cancelling an order held that is canceled or 
 An order's state in the shop decides whether it is a backorder at all: one that arrives
 cancelled (Shopify `cancelled_at`; WooCommerce status cancelled, refunded, failed or trash;
 Adobe Commerce state canceled or closed; Walmart: every line Cancelled; BigCommerce status
-Incomplete, Refunded, Cancelled or Declined) or fulfilled (Shopify `fulfillment_status`
+Incomplete, Refunded, Cancelled or Declined), fulfilled from stock not ours (Walmart: a
+WFSFulfilled ship node) or fulfilled (Shopify `fulfillment_status`
 fulfilled, or every line fulfilled; WooCommerce completed; Adobe Commerce complete; Walmart:
 every line Shipped or Delivered; BigCommerce Shipped or Completed) takes no stock and joins no
 queue. Pure: no database, no clock."""
@@ -155,6 +156,7 @@ class ShopState:
 
     cancelled: str | None = None
     fulfilled: bool = False
+    elsewhere: str | None = None  # who fulfils it from stock not ours, in words (Walmart WFS)
 
 
 NOTHING = ShopState()
@@ -188,7 +190,8 @@ def _magento(order: dict[str, Any]) -> ShopState:
 
 
 def _walmart(order: dict[str, Any]) -> ShopState:
-    return ShopState(*walmart.state_of(order))  # every line's status
+    elsewhere = "fulfilled by Walmart (WFS)" if walmart.fulfilled_by_walmart(order) else None
+    return ShopState(*walmart.state_of(order), elsewhere)  # every line's status; ship node
 
 
 def _bigcommerce(order: dict[str, Any]) -> ShopState:

@@ -63,6 +63,8 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
         return _keep(app, row, None, GONE)
     if part is not None:  # an update that carries only the id of an order not held
         return _keep(app, row, None, f"recorded: {row.topic} names an order not held")
+    if state.elsewhere is not None:  # its stock is not ours (Walmart's own, WFS)
+        return _keep(app, row, None, f"ignored: {state.elsewhere}")
     if state.fulfilled:
         return _keep(app, row, None, "ignored: already fulfilled in the shop")
     if event is Event.RECORD:  # an order saved in the shop that is not held: not placed
