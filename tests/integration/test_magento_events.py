@@ -131,3 +131,22 @@ def test_an_order_placed_before_commerce_saved_it_is_found_by_its_number(shop: B
     )
     assert count(shop, orders) == 1
     assert order_view(shop, "magento:000100007")["lines"][0]["cancelled"] == 3
+
+
+def test_an_order_pulled_first_is_not_placed_again_by_its_webhook(shop: Backorder) -> None:
+    """The REST order (held under its entity_id) came before the webhook Commerce sent
+    before saving it (its increment_id alone): the webhook is a duplicate of it. Another
+    order that shares no reference is placed."""
+    (pulled,) = ingest(shop, "magento", hook(None, number=8))
+    assert pulled.ref == "magento:8"
+    before = json.loads(hook("observer.sales_order_place_after", "new", 8))
+    del before["data"]["order"]["entity_id"]
+    (again,) = ingest(shop, "magento", json.dumps(before))
+    assert (again.state, again.ref) == ("duplicate", "magento:8")
+    other = json.loads(hook("observer.sales_order_place_after", "new", 9))
+    # Another entity with order 8's number (two stores on one account): order 8 is held
+    # under its entity_id, not under the number alone, so this is not taken for it.
+    other["data"]["order"]["increment_id"] = "000100008"
+    (placed,) = ingest(shop, "magento", json.dumps(other))
+    assert (placed.state, placed.ref) == ("accepted", "magento:9")
+    assert count(shop, orders) == 2

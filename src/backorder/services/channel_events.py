@@ -71,7 +71,7 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
         return _keep(app, row, None, f"recorded: {row.topic} names an order not held")
     if row.topic is not None and known_number(row.channel, row.raw) is not None:
         ref = _held(app, row)  # held under its other reference (Adobe Commerce's number)
-        if ref is not None:
+        if ref is not None and ref != order_ref(_channel(row), row.external_id):
             values = {"state": "duplicate", "order_ref": ref}
             return finish(app, row.id, values) or Outcome(row.id, "duplicate", ref, topic=row.topic)
     # Webhooks come in any order: a cancellation taken before the order was stands. (Only
@@ -83,9 +83,10 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
 
 def _held(app: Backorder, row: Any) -> str | None:
     """The reference of the payload's order when we hold it: by its external id, else (Adobe
-    Commerce) by the number the customer knows it by, for an order placed from a webhook
-    sent before Commerce saved it, which named it by that number alone."""
-    channel = row.channel if row.account == DEFAULT_ACCOUNT else f"{row.channel}.{row.account}"
+    Commerce) by the number the customer knows it by: an order placed from a webhook sent
+    before Commerce saved it is held under that number alone; a payload naming that number
+    alone finds the order held under its entity_id by its display number."""
+    channel = _channel(row)
     o = orders.c
     with app.db.read() as uow:
         found = uow.connection.execute(
@@ -98,13 +99,18 @@ def _held(app: Backorder, row: Any) -> str | None:
         number = known_number(row.channel, row.raw)
         if number is None:
             return None
+        same = [o.channel == channel, o.display_number == number]
+        if number != row.external_id:  # named by both: held under the number alone
+            same.append(o.external_id == number)
         other = uow.connection.execute(
-            select(o.external_id)
-            .where(o.channel == channel, o.display_number == number)
-            .order_by(o.id)
-            .limit(1)
+            select(o.external_id).where(*same).order_by(o.id).limit(1)
         ).scalar_one_or_none()
     return None if other is None else order_ref(channel, other)
+
+
+def _channel(row: Any) -> str:
+    """The channel its orders are held under: with the account, but for the default one."""
+    return row.channel if row.account == DEFAULT_ACCOUNT else f"{row.channel}.{row.account}"
 
 
 def _cancelled_before(app: Backorder, row: Any) -> bool:
