@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backorder.intake import Converted, Unreadable
-from backorder.intake.x12 import ADAPTER, parse
+from backorder.intake.x12 import ADAPTER, Segment, parse
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 ORDERS = (FIXTURES / "x12_850.edi").read_text()
@@ -330,7 +330,7 @@ def well_formed(ack: str) -> None:
             for tset in group.sets:
                 assert not tset.problems
                 assert tset.segments[0].get(2) == tset.segments[-1].get(2)  # ST02 == SE02
-        segments = [interchange.isa, interchange.iea]
+        segments: list[Segment | None] = [interchange.isa, interchange.iea]
         for group in interchange.groups:
             segments += [group.gs, group.ge, *(s for t in group.sets for s in t.segments)]
         for segment in filter(None, segments):
