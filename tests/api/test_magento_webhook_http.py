@@ -80,5 +80,25 @@ def test_an_adobe_commerce_webhook_is_taken_when_commerces_key_signed_it(tmp_pat
         ):
             assert refused.status_code == 401, refused.text
             assert refused.json()["type"] == "/problems/bad-signature"
+        # Cancelled later in Commerce: its event, named in the body, reaches the order held.
+        cancel = json.loads(body)
+        cancel["eventName"] = "observer.order_cancel_after"
+        cancel["data"]["order"]["state"] = "canceled"
+        cancelled = json.dumps(cancel).encode()
+        gone = httpx.post(
+            f"{base}/api/v1/channels/magento/webhooks",
+            content=cancelled,
+            headers={"Content-Type": "application/json", HEADER: adobe_sign(commerce, cancelled)},
+            timeout=30,
+        )
+        assert gone.status_code == 200, gone.text
+        assert gone.json()["op"] == "success"
+        assert gone.json()["applied"] == [
+            {
+                "ref": "magento:3121",
+                "topic": "observer.order_cancel_after",
+                "outcome": "cancelled 8 units not shipped (shop:canceled)",
+            }
+        ]
         walmart = httpx.post(f"{base}/api/v1/channels/walmart/webhooks", content=body, timeout=30)
         assert walmart.status_code == 422  # Walmart pushes no orders: no webhook endpoint

@@ -5,6 +5,7 @@ says why in words."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from backorder.services.context import Backorder
 from backorder.services.ingest import dead_letters, ingest, replay
 from backorder.services.products import add_product, set_packs
 from backorder.services.stock import receive_stock
-from backorder.services.views import order_view
+from backorder.services.views import order_view, stock_view
 from tests.factories import product
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
@@ -122,3 +123,28 @@ def test_walmart_orders_released_and_wrapped(store: Backorder) -> None:
     (line,) = order_view(store, "walmart:1796277083102")["lines"]
     assert (line["quantity"], line["unit_price"]) == (24, "4.50")
     assert line["ordered"] == {"quantity": 2, "unit": "CA", "pack": 12}
+
+
+def test_a_walmart_fulfilled_order_is_kept_and_ignored(store: Backorder) -> None:
+    """WFS: Walmart ships from its own stock. Nothing of ours is taken or queued; an order
+    whose lines are partly Walmart's places only the seller's lines."""
+    body = json.loads(fixture("walmart_order.json"))
+    wfs = body | {"order": body["order"] | {"shipNode": {"type": "WFSFulfilled"}}}
+    (kept,) = ingest(store, "walmart", json.dumps(wfs))
+    assert (kept.state, kept.ref) == ("accepted", None)
+    assert kept.outcome == "ignored: fulfilled by Walmart (WFS)"
+    assert stock_view(store, "24-WG02")["allocated"] == 0
+
+    order = body["order"] | {"purchaseOrderId": "1796277083999"}
+    first, second = order["orderLines"]["orderLine"]
+    second = second | {"orderLineStatuses": first["orderLineStatuses"], "shipNode": wfs_node()}
+    mixed = order | {"orderLines": {"orderLine": [first, second]}}
+    (placed,) = ingest(store, "walmart", json.dumps(mixed))
+    assert (placed.state, placed.ref) == ("accepted", "walmart:1796277083999")
+    assert placed.warnings == ["order line 2 (24-WG084): fulfilled by Walmart (WFS), left out"]
+    assert [x["sku"] for x in order_view(store, "walmart:1796277083999")["lines"]] == ["24-WG02"]
+    assert dead_letters(store) == []
+
+
+def wfs_node() -> dict[str, str]:
+    return {"type": "WFSFulfilled"}

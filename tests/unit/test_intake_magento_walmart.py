@@ -18,7 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backorder.intake import ADAPTERS, Converted, Payload, Unreadable
-from backorder.intake.events import shop_state
+from backorder.intake.events import (
+    Event,
+    cancel_word,
+    event_of,
+    known_number,
+    shop_state,
+    topic_of,
+)
 from backorder.intake.signatures import authentic, sign
 from tests.unit.test_intake_adapters import JSON, mutate, survive
 
@@ -294,3 +301,86 @@ def test_a_part_cancelled_item_keeps_its_discount_per_unit_ordered() -> None:
     )
     with pytest.raises(Unreadable, match="missing order_currency_code"):
         MAGENTO.convert(payload)
+
+
+def commerce_hook(event: str | None, state: str = "processing", **order: Any) -> str:
+    """An Adobe Commerce webhook body as its Webhooks module sends one on an order event
+    (`{"eventName", "data": {"order"}}`, written by hand from Adobe's webhook reference)."""
+    body = {
+        "entity_id": 3150,
+        "increment_id": "000000450",
+        "created_at": "2026-12-02 09:00:00",
+        "state": state,
+        "customer_email": "ana@example.com",
+        "customer_id": 77,
+        "order_currency_code": "USD",
+        "items": [{"item_id": 1, "sku": "24-WG02", "qty_ordered": 1, "price": 92}],
+    } | order
+    return json.dumps({"eventName": event, "data": {"order": body}} if event else body)
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "event"),
+    [
+        ("observer.sales_order_place_after", "new", Event.PLACE),
+        ("sales_order_place_after", "processing", Event.PLACE),  # as Adobe's examples name it
+        ("plugin.sales.api.order_management.place", "new", Event.PLACE),  # as a Cloud Service
+        ("plugin.magento.sales.api.order_management.place", "new", Event.PLACE),  # on premises
+        ("observer.order_cancel_after", "canceled", Event.CANCEL),
+        ("observer.sales_order_save_after", "new", Event.PLACE),  # just placed
+        ("observer.sales_order_save_commit_after", "NEW", Event.PLACE),
+        ("plugin.magento.sales.api.order_repository.save", "new", Event.PLACE),
+        ("observer.sales_order_save_after", "processing", Event.RECORD),
+        ("observer.sales_order_save_after", "canceled", Event.RECORD),  # cancels one held
+        ("observer.sales_order_save_commit_after", "closed", Event.RECORD),
+        ("observer.sales_order_save_after", "", Event.RECORD),
+        ("observer.catalog_product_save_after", "new", Event.OTHER),
+        ("observer.sales_order_invoice_pay", "processing", Event.OTHER),
+    ],
+)
+def test_a_commerce_webhook_names_its_event_as_the_payloads_topic(
+    name: str, state: str, event: Event
+) -> None:
+    (payload,) = MAGENTO.split(commerce_hook(name, state))
+    assert (payload.topic, payload.external_id) == (name, "3150")
+    topic = topic_of("magento", payload.topic)
+    assert event_of("magento", topic, payload.text) is event
+    assert known_number("magento", payload.text) == "000000450"
+
+
+def test_a_rest_order_and_a_page_of_orders_name_no_topic_and_place() -> None:
+    (rest,) = MAGENTO.split(commerce_hook(None))
+    assert rest.topic is None and event_of("magento", rest.topic, rest.text) is Event.PLACE
+    assert all(p.topic is None for p in MAGENTO.split(text("magento_orders_page.json")))
+    unnamed = json.dumps({"eventName": " ", "data": {"order": json.loads(commerce_hook(None))}})
+    assert MAGENTO.split(unnamed)[0].topic is None
+    assert MAGENTO.split('{"eventName": 7, "data": {}}')[0].topic is None  # kept; says why
+    assert cancel_word("magento", "observer.order_cancel_after") == "canceled"
+    assert cancel_word("magento", None) is None and known_number("shopify", "{}") is None
+
+
+def test_an_order_walmart_fulfils_holds_no_stock_of_ours() -> None:
+    """Walmart Fulfillment Services: the purchase order's ship node names Walmart's own
+    fulfilment centres (`shipNode.type` WFSFulfilled), whose stock is not ours."""
+    order = document("walmart_order.json")["order"]
+    wfs = json.dumps({"order": order | {"shipNode": {"type": "WFSFulfilled"}}})
+    assert shop_state("walmart", wfs).elsewhere == "fulfilled by Walmart (WFS)"
+    for node in ("SellerFulfilled", "3PLFulfilled"):  # the seller's stock, at home or a 3PL
+        mine = json.dumps(order | {"shipNode": {"type": node}})
+        assert shop_state("walmart", mine).elsewhere is None
+        assert len(converted("walmart", mine)[0].order["lines"]) == 1
+
+    first, second = order["orderLines"]["orderLine"]
+    second = second | {"orderLineStatuses": first["orderLineStatuses"]}  # not cancelled
+    by_walmart = {"shipNode": {"type": "wfsfulfilled"}}
+    mixed = order | {"orderLines": {"orderLine": [first, second | by_walmart]}}
+    (result,) = converted("walmart", mixed)
+    assert lines(result) == [("24-WG02", 2, "79.99")]  # only the line the seller fulfils
+    assert result.warnings == ["order line 2 (24-WG084): fulfilled by Walmart (WFS), left out"]
+    assert shop_state("walmart", json.dumps(mixed)).elsewhere is None
+
+    every = order | {"orderLines": {"orderLine": [first | by_walmart, second | by_walmart]}}
+    assert shop_state("walmart", json.dumps(every)).elsewhere == "fulfilled by Walmart (WFS)"
+    (payload,) = WALMART.split(json.dumps(every))
+    with pytest.raises(Unreadable, match=r"fulfilled by Walmart \(WFS\)"):
+        WALMART.convert(payload)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backorder.intake import Converted, Unreadable
-from backorder.intake.x12 import ADAPTER, parse
+from backorder.intake.x12 import ADAPTER, Segment, parse
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 ORDERS = (FIXTURES / "x12_850.edi").read_text()
@@ -316,3 +316,72 @@ def test_envelope_problems_are_told_in_words_beside_the_997() -> None:
         "interchange 000000202, group 5: GS06 '5' and GE02 '6' differ",
     ]
     assert ADAPTER.envelope_notes((FIXTURES / "x12_850.edi").read_text()) == []
+
+
+def well_formed(ack: str) -> None:
+    """Our 997 read back: each envelope's control numbers agree with its trailer's, and no
+    element of ours holds a separator, a line break or another control character."""
+    for interchange in parse(ack):
+        sep = interchange.separators
+        assert interchange.iea is not None and not interchange.notes
+        assert interchange.isa.get(13) == interchange.iea.get(2)
+        for group in interchange.groups:
+            assert group.ge is not None and group.gs.get(6) == group.ge.get(2)
+            for tset in group.sets:
+                assert not tset.problems
+                assert tset.segments[0].get(2) == tset.segments[-1].get(2)  # ST02 == SE02
+        segments: list[Segment | None] = [interchange.isa, interchange.iea]
+        for group in interchange.groups:
+            segments += [group.gs, group.ge, *(s for t in group.sets for s in t.segments)]
+        for segment in filter(None, segments):
+            elements = segment.elements[:-1] if segment.tag == "ISA" else segment.elements
+            for value in elements:
+                assert value.isprintable() and sep.component not in value, repr(segment.text)
+
+
+ODD = "~\n\r*>:^| A0\t\x85"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(st.text(alphabet=ODD, max_size=5), min_size=16, max_size=16),
+    separators=st.permutations(list("~\n\r*>:^|'")).map(lambda p: p[:3]),
+    line_break=st.sampled_from(["\n", "", "\r\n"]),
+    gs=st.lists(st.text(alphabet=ODD, max_size=3), min_size=7, max_size=7),
+)
+def test_our_997_stays_well_formed_whatever_the_inbound_envelope_holds(
+    values: list[str], separators: list[str], line_break: str, gs: list[str]
+) -> None:
+    """ISA and GS elements holding separators, spaces and line breaks: copied into our 997
+    they must not break it (a space taken for the terminator once made its ISA13 and IEA02
+    disagree)."""
+    element, component, terminator = separators
+    isa = element.join(["ISA", *values[:15], component])
+    rest = [line.rstrip("~").replace("*", element) for line in LINES[1:]]
+    rest[0] = element.join(["GS", "PO", *gs])
+    text = "".join(s + terminator + line_break for s in [isa, *rest])
+    ack = ADAPTER.acknowledge(text, 7, NOW)
+    if ack is not None:
+        well_formed(ack)
+
+
+@pytest.mark.parametrize(
+    ("isa16", "why"),
+    [(": ", "a space cannot be a separator"), ("> ", "a space cannot be a separator")],
+)
+def test_a_space_after_isa16_is_no_terminator(isa16: str, why: str) -> None:
+    """The header pads its elements with spaces: a space read as the segment terminator cut
+    our own 997's ISA into pieces, its ISA13 and IEA02 then disagreeing."""
+    text = ORDERS.replace("*P*>~", f"*P*{isa16}", 1)
+    assert ADAPTER.acknowledge(text, 1, NOW) is None
+    (payload,) = ADAPTER.split(text)
+    with pytest.raises(Unreadable, match=why):
+        ADAPTER.convert(payload)
+
+
+def test_an_isa_element_holding_a_line_break_and_separators_is_not_copied_whole() -> None:
+    header = LINES[0].replace("ACMEBUYER      ", "AC>ME\nBUY\x85ER ", 1)
+    ack = ADAPTER.acknowledge("\n".join([header, *LINES[1:]]), 3, NOW)
+    assert ack is not None
+    well_formed(ack)
+    assert ack.startswith("ISA*00*          *00*          *ZZ*BACKORDER      *ZZ*ACMEBUYER      *")

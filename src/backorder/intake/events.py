@@ -6,11 +6,16 @@ A topic places an order (Shopify `orders/create`, WooCommerce `order.created`, B
 hold is placed), or cancels one (`orders/cancelled`, `order.deleted`); any other topic
 of the shop's (products/update, customers/create, …) is no order event: it is stored and
 counted, never dead-lettered. A delivery without a topic places, as before topics were read.
+Adobe Commerce names its event in the body: an order placed places
+(`observer.sales_order_place_after`, `plugin.sales.api.order_management.place`),
+`observer.order_cancel_after` cancels, and an order save is recorded (`Event.RECORD`:
+placing only an order that is new; cancelling an order held that is canceled or closed).
 
 An order's state in the shop decides whether it is a backorder at all: one that arrives
 cancelled (Shopify `cancelled_at`; WooCommerce status cancelled, refunded, failed or trash;
 Adobe Commerce state canceled or closed; Walmart: every line Cancelled; BigCommerce status
-Incomplete, Refunded, Cancelled or Declined) or fulfilled (Shopify `fulfillment_status`
+Incomplete, Refunded, Cancelled or Declined), fulfilled from stock not ours (Walmart: a
+WFSFulfilled ship node) or fulfilled (Shopify `fulfillment_status`
 fulfilled, or every line fulfilled; WooCommerce completed; Adobe Commerce complete; Walmart:
 every line Shipped or Delivered; BigCommerce Shipped or Completed) takes no stock and joins no
 queue. Pure: no database, no clock."""
@@ -30,6 +35,9 @@ class Event(StrEnum):
     PLACE = "place"
     UPDATE = "update"
     CANCEL = "cancel"
+    # An order saved in the shop (Adobe Commerce's order save events): cancels an order held
+    # when the shop cancelled it, is otherwise recorded; never places an order not held.
+    RECORD = "record"
     OTHER = "other"  # no order event: stored and counted
 
 
@@ -53,9 +61,27 @@ TOPICS: dict[str, dict[str, Event]] = {
         "store/order/statusupdated": Event.UPDATE,
         "store/order/archived": Event.UPDATE,
     },
+    # Adobe Commerce names the event in the body (`eventName`), with its origin
+    # (`observer.`, `plugin.`, `plugin.magento.`) or, in Commerce's own examples, without:
+    # looked up without it (`commerce_event`). An order save places the order when it is new
+    # (`MAGENTO_NEW`), and is otherwise recorded (a save to canceled or closed cancels an
+    # order held).
+    "magento": {
+        "sales_order_place_after": Event.PLACE,
+        "sales.api.order_management.place": Event.PLACE,
+        "order_cancel_after": Event.CANCEL,
+        "sales_order_save_after": Event.RECORD,
+        "sales_order_save_commit_after": Event.RECORD,
+        "sales.api.order_repository.save": Event.RECORD,
+    },
 }
+MAGENTO_NEW = "new"  # the state of an order Commerce has just placed
 # The shop's reason for a cancelling topic whose body gives none.
-CANCEL_WORD = {"orders/cancelled": "cancelled", "order.deleted": "deleted"}
+CANCEL_WORD = {
+    "orders/cancelled": "cancelled",
+    "order.deleted": "deleted",
+    "order_cancel_after": "canceled",  # Adobe Commerce's own word for its state
+}
 # The header each channel names its topic in (lower case, as HTTP headers compare).
 TOPIC_HEADERS = {"shopify": "x-shopify-topic", "woocommerce": "x-wc-webhook-topic"}
 TOPIC = re.compile(r"^[A-Za-z0-9_./:-]{1,64}$")
@@ -76,11 +102,51 @@ def topic_of(channel: str, topic: str | None) -> str | None:
     return topic
 
 
-def event_of(channel: str, topic: str | None) -> Event:
-    """What a delivery under this topic asks for; no topic places."""
+def commerce_event(topic: str) -> str:
+    """An Adobe Commerce event's name without its origin: `observer.order_cancel_after`
+    and `order_cancel_after` are one event; so are `plugin.magento.sales.api.…` (Commerce on
+    premises) and `plugin.sales.api.…` (as a Cloud Service)."""
+    for origin in ("observer.", "plugin."):
+        topic = topic.removeprefix(origin)
+    return topic.removeprefix("magento.")
+
+
+def _topic_key(channel: str, topic: str) -> str:
+    return commerce_event(topic) if channel == "magento" else topic
+
+
+def event_of(channel: str, topic: str | None, text: str | None = None) -> Event:
+    """What a delivery under this topic asks for; no topic places. With the payload's text,
+    what an Adobe Commerce order save asks for: a new order places, any other is recorded."""
     if topic is None:
         return Event.PLACE
-    return TOPICS.get(channel, {}).get(topic, Event.OTHER)
+    event = TOPICS.get(channel, {}).get(_topic_key(channel, topic), Event.OTHER)
+    if event is Event.RECORD and text is not None and channel == "magento":
+        try:
+            document = load_json(text)
+        except Unreadable:
+            return event
+        if magento.order_state(document) == MAGENTO_NEW:
+            return Event.PLACE
+    return event
+
+
+def cancel_word(channel: str, topic: str | None) -> str | None:
+    """The shop's reason for a cancelling topic whose body gives none."""
+    return None if topic is None else CANCEL_WORD.get(_topic_key(channel, topic))
+
+
+def known_number(channel: str, text: str) -> str | None:
+    """The number the customer knows the order by, for a channel whose webhooks may name an
+    order by it alone: Adobe Commerce's `increment_id` (a webhook sent before Commerce saved
+    the order has no `entity_id`, and the order placed from it is known by its number).
+    None for any other channel."""
+    if channel != "magento":
+        return None
+    try:
+        return magento.numbers_of(load_json(text))[1]
+    except Unreadable:
+        return None
 
 
 @dataclass(frozen=True)
@@ -90,6 +156,7 @@ class ShopState:
 
     cancelled: str | None = None
     fulfilled: bool = False
+    elsewhere: str | None = None  # who fulfils it from stock not ours, in words (Walmart WFS)
 
 
 NOTHING = ShopState()
@@ -123,7 +190,8 @@ def _magento(order: dict[str, Any]) -> ShopState:
 
 
 def _walmart(order: dict[str, Any]) -> ShopState:
-    return ShopState(*walmart.state_of(order))  # every line's status
+    elsewhere = "fulfilled by Walmart (WFS)" if walmart.fulfilled_by_walmart(order) else None
+    return ShopState(*walmart.state_of(order), elsewhere)  # every line's status; ship node
 
 
 def _bigcommerce(order: dict[str, Any]) -> ShopState:

@@ -2,7 +2,8 @@
 `salesOrderRepositoryV1` order data interface), a page of `GET /V1/orders?searchCriteria…`
 (`{"items": [...], "total_count": N}`: one payload per order), and the body of an Adobe
 Commerce webhook on an order observer such as `observer.sales_order_place_after`
-(`{"eventName": …, "data": {"order": {...}}}`).
+(`{"eventName": …, "data": {"order": {...}}}`), whose `eventName` is the payload's topic
+(`intake.events` says what each event does; a REST order names none, and places).
 
 Mapped: `entity_id` (the external id; a webhook body sent before Commerce saved the order has
 none, and then its `increment_id` is the reference, with a warning), `increment_id` (the
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -71,6 +73,34 @@ def order_of(document: Any) -> Any:
     return document
 
 
+def event_name(text: str) -> str | None:
+    """The event a webhook body names (`eventName`: `observer.sales_order_place_after`, or
+    as Commerce's own examples write it, `sales_order_place_after`); None for a REST order."""
+    if '"eventName"' not in text:
+        return None
+    try:
+        document = load_json(text)
+    except Unreadable:
+        return None
+    name = document.get("eventName") if isinstance(document, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def order_state(document: Any) -> str:
+    """The order's `state` in Commerce (new, processing, complete, canceled, closed, …),
+    lower case; "" when it names none."""
+    order = order_of(document)
+    return str(order.get("state") or "").strip().lower() if isinstance(order, dict) else ""
+
+
+def numbers_of(document: Any) -> tuple[str | None, str | None]:
+    """The order's `entity_id` and `increment_id`, as text."""
+    order = order_of(document)
+    if not isinstance(order, dict):
+        return None, None
+    return text_of(order.get("entity_id")), text_of(order.get("increment_id"))
+
+
 def whole_number(value: Any, where: str) -> int:
     """A quantity as a whole number: 2, 2.0 and "2.0000" are 2; anything else is
     Unreadable, saying what came."""
@@ -101,10 +131,7 @@ def utc_time(value: Any, where: str) -> str:
 def state_of(document: dict[str, Any]) -> tuple[str | None, bool]:
     """The order's state in Commerce: (why it was cancelled, if it was: canceled, or closed
     when refunded in full; whether it is complete: shipped)."""
-    order = order_of(document)
-    if not isinstance(order, dict):
-        return None, False
-    state = str(order.get("state") or "").strip().lower()
+    state = order_state(document)
     return (state if state in CANCELLED_STATES else None), state == "complete"
 
 
@@ -217,7 +244,8 @@ class MagentoAdapter:
             if not orders:
                 return [Payload(text, None)]
             return [Payload(json.dumps(order, default=str), self._ident(order)) for order in orders]
-        return split_json(text, lambda item: self._ident(item))
+        payloads = split_json(text, lambda item: self._ident(item))
+        return [replace(p, topic=event_name(p.text)) for p in payloads]
 
     @staticmethod
     def _ident(document: Any) -> str | None:

@@ -15,7 +15,12 @@ customer when a line is marked shipped: at shipment), and `orderLines.orderLine[
 `orderLineQuantity.unitOfMeasurement` (EACH: single units; CASE, PACK, PALLET… the line's
 unit, counted in single units by the catalogue's pack); the unit price, the line's PRODUCT
 charges (`chargeAmount.amount`, the line's price with its discounts) over its quantity, in
-their `currency`."""
+their `currency`.
+
+An order Walmart fulfils from its own stock (Walmart Fulfillment Services: the purchase
+order's `shipNode.type` WFSFulfilled; SellerFulfilled and 3PLFulfilled are the seller's
+stock) holds none of ours: it is kept and ignored (`intake.events`). A line that names a ship
+node of its own, WFSFulfilled, in an order the seller fulfils is left out, with a warning."""
 
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ UNITS = {"EACH": None, "EA": None, "CASE": "CA", "PACK": "PK", "PALLET": "PL", "
 UNIT_WORD = re.compile(r"^[A-Z0-9]{1,8}$")
 MAX_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WFS = "wfsfulfilled"  # shipNode.type of an order Walmart Fulfillment Services ships
 
 
 def order_of(document: Any) -> Any:
@@ -95,6 +101,26 @@ def state_of(document: dict[str, Any]) -> tuple[str | None, bool]:
     if all(statuses == {"cancelled"} for statuses in said):
         return "cancelled", False
     return None, all(statuses <= {"shipped", "delivered"} for statuses in said)
+
+
+def _by_walmart(holder: dict[str, Any]) -> bool:
+    """Whether an order (or an order line) names Walmart's own fulfilment centres as its ship
+    node (`shipNode.type` WFSFulfilled: Walmart Fulfillment Services) rather than the
+    seller's (SellerFulfilled) or the seller's third-party logistics (3PLFulfilled)."""
+    node = holder.get("shipNode")
+    return isinstance(node, dict) and str(node.get("type") or "").strip().lower() == WFS
+
+
+def fulfilled_by_walmart(document: Any) -> bool:
+    """Whether Walmart fulfils the whole order from its own stock (WFS): the purchase
+    order's ship node, else every line's. Such an order holds no stock of ours."""
+    order = order_of(document)
+    if not isinstance(order, dict):
+        return False
+    if _by_walmart(order):
+        return True
+    lines = [line for line in _lines_of(order) if isinstance(line, dict)]
+    return bool(lines) and all(_by_walmart(line) for line in lines)
 
 
 def placed_at(value: Any) -> str:
@@ -162,6 +188,8 @@ class WalmartAdapter:
             if line is not None:
                 lines.append(line)
         if not lines:
+            if fulfilled_by_walmart(order):
+                raise Unreadable("fulfilled by Walmart (WFS): no line holds stock of ours")
             raise Unreadable("every order line is cancelled")
         if len(currencies) > 1:
             raise Unreadable(f"charges in more than one currency: {', '.join(sorted(currencies))}")
@@ -198,6 +226,9 @@ class WalmartAdapter:
         sku = text_of(need(item, "item", "sku"))
         if sku is None:
             raise Unreadable(f"{where} has no item.sku")
+        if _by_walmart(item):
+            warnings.append(f"{where} ({sku}): fulfilled by Walmart (WFS), left out")
+            return None
         amount = need(item, "orderLineQuantity", "amount")
         ordered = whole_number(amount, f"{where} orderLineQuantity.amount")
         if ordered <= 0:

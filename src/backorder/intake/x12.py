@@ -130,6 +130,8 @@ def _separators(text: str) -> Separators:
     if component_at + 1 >= len(text):
         raise Unreadable("ISA: the interchange header is cut short")
     component, segment = text[component_at], text[component_at + 1]
+    if " " in (component, segment):  # the header's fixed-width elements are space-padded
+        raise Unreadable("ISA: a space cannot be a separator: the header pads its elements with it")
     if len({element, component, segment}) < 3 or segment.isalnum() or component.isalnum():
         raise Unreadable("ISA: the element, component and segment separators must differ")
     return Separators(element, component, segment)
@@ -488,7 +490,7 @@ def acknowledgement(interchange: Interchange, control: int, now: datetime) -> st
     isa = interchange.isa.elements
 
     def pad(value: str, width: int) -> str:
-        return value[:width].ljust(width)
+        return _clean(value, sep)[:width].ljust(width)
 
     def element(number: int, width: int) -> str:
         return pad(isa[number] if number < len(isa) else "", width)
@@ -509,7 +511,8 @@ def acknowledgement(interchange: Interchange, control: int, now: datetime) -> st
     app_sender = groups[0].gs.get(3) if groups else interchange.isa.get(8)
     app_receiver = groups[0].gs.get(2) if groups else interchange.isa.get(6)
     stamp = [now.strftime("%Y%m%d"), now.strftime("%H%M"), str(control % 10**9)]
-    gs = ["GS", "FA", app_sender, app_receiver, *stamp, "X", version or "004010"]
+    app_sender, app_receiver = _clean(app_sender, sep), _clean(app_receiver, sep)
+    gs = ["GS", "FA", app_sender, app_receiver, *stamp, "X", _clean(version, sep) or "004010"]
     out.append(sep.element.join(gs))
     for n, group in enumerate(answered, start=1):
         body = _group_ack(group, sep)
@@ -522,18 +525,29 @@ def acknowledgement(interchange: Interchange, control: int, now: datetime) -> st
     return "".join(segment + sep.segment + _break(sep) for segment in out)
 
 
+def _clean(value: str, sep: Separators) -> str:
+    """A value copied from what came into the 997: without the separators, line breaks or
+    other control characters it may hold (a component separator inside an element, a line
+    break the terminator left in it), so that every element of ours is one element."""
+    return "".join(
+        c for c in value if c.isprintable() and c not in (sep.element, sep.component, sep.segment)
+    ).strip()
+
+
 def _group_ack(group: Group, sep: Separators) -> list[str]:
     e = sep.element
-    body = [e.join(["AK1", group.gs.get(1) or "PO", group.gs.get(6) or "0"])]
+    gs01, gs06 = _clean(group.gs.get(1), sep), _clean(group.gs.get(6), sep)
+    body = [e.join(["AK1", gs01 or "PO", gs06 or "0"])]
     accepted = 0
     for tset in group.sets:
-        body.append(e.join(["AK2", tset.kind, tset.control]))
+        body.append(e.join(["AK2", _clean(tset.kind, sep), _clean(tset.control, sep)]))
         try:
             if tset.problems:
                 raise tset.problems[0]
             read_850(Interchange(sep, Segment("ISA", ["ISA"], "")), tset)
         except SegmentError as error:
-            body.append(e.join(["AK3", error.segment, str(error.position), "", str(error.code)]))
+            tag = _clean(error.segment, sep)
+            body.append(e.join(["AK3", tag, str(error.position), "", str(error.code)]))
             if error.element is not None and error.element_code is not None:
                 body.append(e.join(["AK4", str(error.element), "", str(error.element_code)]))
             body.append(e.join(["AK5", "R", "5"]))

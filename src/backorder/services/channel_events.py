@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from backorder.domain.model import order_ref
 from backorder.intake import DEFAULT_ACCOUNT
 from backorder.intake.edifact_contrl import read_contrl
-from backorder.intake.events import CANCEL_WORD, Event, event_of, shop_state
+from backorder.intake.events import Event, cancel_word, event_of, known_number, shop_state
 from backorder.intake.x12_997 import read_997
 from backorder.services.context import Backorder
 from backorder.services.orders import cancel_lines, lock_order
@@ -42,7 +42,7 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
     """Settle a payload that is not an order to place; None when it is one."""
     if row.channel in ACKNOWLEDGEMENTS:
         return _acknowledgement(app, row)
-    event = event_of(row.channel, row.topic)
+    event = event_of(row.channel, row.topic, row.raw)
     if event is Event.OTHER:
         return _keep(app, row, None, f"ignored: {row.topic} is not an order event")
     if row.external_id is None:
@@ -51,10 +51,10 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
     if part is not None and event is Event.PLACE:
         return _park(app, row, part)
     state = shop_state(row.channel, row.raw)
-    if event in (Event.UPDATE, Event.CANCEL):
+    if event in (Event.UPDATE, Event.CANCEL, Event.RECORD):
         ref = _held(app, row)
         if ref is not None:
-            reason = state.cancelled or CANCEL_WORD.get(row.topic)
+            reason = state.cancelled or cancel_word(row.channel, row.topic)
             if reason is not None:
                 return _cancel(app, row, ref, SHOP + reason)
             done = "fulfilled in the shop; " if state.fulfilled else ""
@@ -63,8 +63,17 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
         return _keep(app, row, None, GONE)
     if part is not None:  # an update that carries only the id of an order not held
         return _keep(app, row, None, f"recorded: {row.topic} names an order not held")
+    if state.elsewhere is not None:  # its stock is not ours (Walmart's own, WFS)
+        return _keep(app, row, None, f"ignored: {state.elsewhere}")
     if state.fulfilled:
         return _keep(app, row, None, "ignored: already fulfilled in the shop")
+    if event is Event.RECORD:  # an order saved in the shop that is not held: not placed
+        return _keep(app, row, None, f"recorded: {row.topic} names an order not held")
+    if row.topic is not None and known_number(row.channel, row.raw) is not None:
+        ref = _held(app, row)  # held under its other reference (Adobe Commerce's number)
+        if ref is not None and ref != order_ref(_channel(row), row.external_id):
+            values = {"state": "duplicate", "order_ref": ref}
+            return finish(app, row.id, values) or Outcome(row.id, "duplicate", ref, topic=row.topic)
     # Webhooks come in any order: a cancellation taken before the order was stands. (Only
     # for events: a file without topics costs no look-up per order.)
     if row.topic is not None and _cancelled_before(app, row):
@@ -73,15 +82,35 @@ def handle(app: Backorder, row: Any) -> Outcome | None:
 
 
 def _held(app: Backorder, row: Any) -> str | None:
-    """The reference of the payload's order when we hold it."""
-    channel = row.channel if row.account == DEFAULT_ACCOUNT else f"{row.channel}.{row.account}"
+    """The reference of the payload's order when we hold it: by its external id, else (Adobe
+    Commerce) by the number the customer knows it by: an order placed from a webhook sent
+    before Commerce saved it is held under that number alone; a payload naming that number
+    alone finds the order held under its entity_id by its display number."""
+    channel = _channel(row)
+    o = orders.c
     with app.db.read() as uow:
         found = uow.connection.execute(
             select(func.count())
             .select_from(orders)
-            .where(orders.c.channel == channel, orders.c.external_id == row.external_id)
+            .where(o.channel == channel, o.external_id == row.external_id)
         ).scalar_one()
-    return order_ref(channel, row.external_id) if found else None
+        if found:
+            return order_ref(channel, row.external_id)
+        number = known_number(row.channel, row.raw)
+        if number is None:
+            return None
+        same = [o.channel == channel, o.display_number == number]
+        if number != row.external_id:  # named by both: held under the number alone
+            same.append(o.external_id == number)
+        other = uow.connection.execute(
+            select(o.external_id).where(*same).order_by(o.id).limit(1)
+        ).scalar_one_or_none()
+    return None if other is None else order_ref(channel, other)
+
+
+def _channel(row: Any) -> str:
+    """The channel its orders are held under: with the account, but for the default one."""
+    return row.channel if row.account == DEFAULT_ACCOUNT else f"{row.channel}.{row.account}"
 
 
 def _cancelled_before(app: Backorder, row: Any) -> bool:
