@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import time
+from functools import partial
 
 import pytest
 
@@ -72,7 +73,12 @@ def test_a_server_and_a_worker_started_before_their_database_wait_for_it(
     port = free_port()
     server = processes.start(url, "serve", "--port", str(port))
     worker = processes.start(url, "worker", "--interval", "0.2")
-    time.sleep(3)  # both started while the database is away
+    for name, started in (("the server", server), ("the worker", worker)):
+        wait_for(  # each finds the database away, however slow the machine
+            partial(lambda p: "database unavailable at start" in processes.log_of(p), started),
+            60,
+            f"{name} to find the database away",
+        )
     assert server.poll() is None, processes.log_of(server)
     assert worker.poll() is None, processes.log_of(worker)
     assert not healthy(f"http://127.0.0.1:{port}")
@@ -82,7 +88,6 @@ def test_a_server_and_a_worker_started_before_their_database_wait_for_it(
     wait_for(lambda: len(receiver.answered_ok) == 1, 60, "the webhook of an order placed after")
     for process in (server, worker):
         assert process.poll() is None, processes.log_of(process)
-        assert "database unavailable at start" in processes.log_of(process)
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down cleanly, then ends by the signal it was sent
         assert process.wait(timeout=30) in (0, -signal.SIGTERM), processes.log_of(process)
