@@ -187,8 +187,11 @@ class CancelOut(Out):
 class ShipResult(Out):
     ref: str
     units: int
-    shipment_id: int
+    shipment_id: int = Field(description="the first shipment made")
     complete: bool = Field(description="nothing of the order is left open")
+    shipments: list[int] = Field(
+        default_factory=list, description="one shipment per location shipped from"
+    )
 
 
 class ShipOut(Out):

@@ -225,7 +225,7 @@ def post_cancel(ref: Ref, body: CancelIn, app: App, _: OrderChanger) -> dict[str
 )
 def post_ship(ref: Ref, body: ShipIn, app: App, _: OrderChanger) -> dict[str, Any]:
     """Ship the order's allocated units."""
-    result = ship_order(app, ref, body.tracking)
+    result = ship_order(app, ref, body.tracking, body.location)
     return {"shipment": asdict(result), "order": order_view(app, ref)}
 
 

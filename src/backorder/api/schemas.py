@@ -49,8 +49,20 @@ class CancelIn(Body):
     reason: Text | None = None
 
 
+LocationCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$"),
+    Field(description="a location's code", examples=["main"]),
+]
+
+
 class ShipIn(Body):
     tracking: Annotated[str, StringConstraints(max_length=128)] | None = None
+    location: LocationCode | None = Field(
+        default=None,
+        description="ship what this location holds for the order; none: every location "
+        "holding some, one shipment each with the tracking given",
+    )
 
 
 class ProductIn(Body):
