@@ -274,6 +274,32 @@ class StockOut(Out):
     backordered: int
 
 
+class StockAtOut(Out):
+    location: str
+    on_hand: int
+    allocated: int
+    available: int
+
+
+class StockDetailOut(StockOut):
+    locations: list[StockAtOut] = Field(description="the stock at each location")
+
+
+class LocationOut(Out):
+    code: str
+    name: str
+    kind: Literal["own", "3pl", "fba", "store"]
+    ships_to: list[str] | None = Field(description="countries it ships to; null: anywhere")
+    priority: int = Field(description="lower is sourced first")
+    transit_days: int
+    accepts_backorders: bool
+    active: bool
+    default: bool = Field(description="the location stock commands mean when none is named")
+    skus: int = Field(description="SKUs with units on hand there")
+    on_hand: int
+    allocated: int
+
+
 class StockChangeOut(StockOut):
     lines_served: int = Field(description="queue lines that got units")
     units_allocated: int
