@@ -185,7 +185,7 @@ class Settings(BaseSettings):
     default_location: str = Field(
         default="main",
         pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
-        description="the location stock commands and shipments mean when none is named",
+        description="the location stock commands and stock requests mean when none is named",
     )
     sourcing_consolidate: bool = Field(
         default=False,

@@ -131,6 +131,7 @@ def test_seed_example_from_the_command_line(db_url: str) -> None:
         "allocated": 50,
         "available": 0,
         "backordered": 10,
+        "locations": [{"location": "main", "on_hand": 50, "allocated": 50, "available": 0}],
     }
 
 

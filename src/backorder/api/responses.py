@@ -57,6 +57,10 @@ class AllocationOut(Out):
     position: int | None = Field(description="the line's place in the queue when served")
     rank_class: int | None
     rule: str = Field(description="why, in words")
+    location: str | None = Field(default=None, description="the location the units are at")
+    sourcing: str | None = Field(
+        default=None, description="why that location, in words (fewest shipments, nearest…)"
+    )
 
 
 class CancellationOut(Out):

@@ -143,6 +143,9 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
         for given in line["allocations"]:
             place = f"queue position {given['position']}, " if given["position"] else ""
             source = given["source"] + (f" {given['ref']}" if given["ref"] else "")
+            if given.get("location"):
+                why = f", {given['sourcing']}" if given.get("sourcing") else ""
+                source += f" at {given['location']}{why}"
             out.print(
                 f"  line {line['line']}: {count(given['units'], 'unit')} at "
                 f"{moment(given['at'])} from {source} ({place}{given['rule']})",

@@ -147,6 +147,12 @@ def update_location(app: Backorder, code: str, changes: dict[str, Any]) -> dict[
         conn = uow.connection
         row = _row(conn, code)
         if changes.get("active") is False and row["active"]:
+            # the SKUs stocked there, locked as intake locks them: no allocation there can
+            # slip in between this check and the change
+            stocked = conn.execute(
+                select(stock_levels.c.product_id).where(stock_levels.c.location_id == row["id"])
+            ).scalars()
+            Products(conn).lock_by_id(list(stocked))
             _, _, allocated = _held(conn, row["id"])
             if allocated:
                 raise InvalidRequest(

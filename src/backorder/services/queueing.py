@@ -20,7 +20,7 @@ from backorder.store.repos import LineRow, Lines, ProductRow, rank_facts_from_ro
 from backorder.store.tables import allocations
 
 BATCH = 500
-RECEIVED_HERE = "stock came in here"
+RECEIVED_HERE = "served from the stock here"
 
 
 @dataclass

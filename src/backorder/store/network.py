@@ -113,12 +113,13 @@ def change_holdings(conn: Connection, deltas: Iterable[tuple[int, int, int]]) ->
                 for r in fewer
             ],
         )
-    conn.execute(
-        delete(line_holdings).where(
-            line_holdings.c.line_id.in_(sorted({r["line_id"] for r in rows})),
-            line_holdings.c.allocated == 0,
+        # a line that holds nothing at a location has no row there
+        conn.execute(
+            delete(line_holdings).where(
+                line_holdings.c.line_id.in_(sorted({r["line_id"] for r in fewer})),
+                line_holdings.c.allocated == 0,
+            )
         )
-    )
 
 
 def holdings_of(conn: Connection, line_ids: Sequence[int]) -> dict[int, dict[int, int]]:
