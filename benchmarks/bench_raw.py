@@ -57,6 +57,20 @@ INSERT_MOVEMENT = (
     "INSERT INTO stock_movements (product_id, kind, units, on_hand_after, ref, moved_at) "
     "VALUES (%s, 'receipt', %s, %s, %s, %s)"
 )
+# Stock per location (one location here, `main`): the raw equivalent of what the engine
+# keeps beside the product's sums, and what each line holds there.
+SAVE_LEVEL = (
+    "INSERT INTO stock_levels (product_id, location_id, on_hand, allocated) "
+    "VALUES (%s, (SELECT id FROM locations WHERE code = 'main'), %s, %s) "
+    "ON CONFLICT (product_id, location_id) DO UPDATE "
+    "SET on_hand = excluded.on_hand, allocated = excluded.allocated"
+)
+HOLD_AT_MAIN = (
+    "INSERT INTO line_holdings (line_id, location_id, allocated) "
+    "VALUES (%s, (SELECT id FROM locations WHERE code = 'main'), %s) "
+    "ON CONFLICT (line_id, location_id) DO UPDATE "
+    "SET allocated = line_holdings.allocated + excluded.allocated"
+)
 SAVE_RECEIPT = (
     "UPDATE products SET on_hand = %s, allocated = %s, backordered = %s, updated_at = %s "
     "WHERE id = %s"
@@ -225,6 +239,8 @@ def receive_stock(db: RawDb, product: tuple[int, str], units: int, lines: int,
     db.run_many(INSERT_ALLOCATION, allocations)
     db.rows(INSERT_MOVEMENT, (product_id, units, on_hand, ref, stamp))
     db.rows(SAVE_RECEIPT, (on_hand, allocated, backordered, stamp, product_id))
+    db.rows(SAVE_LEVEL, (product_id, on_hand, allocated))
+    db.run_many(HOLD_AT_MAIN, [(line_id, give) for give, _, line_id in served])
     received = {"type": "stock_received", "sku": sku, "units": units, "ref": ref,
                 "on_hand": on_hand, "allocated": allocated, "available": on_hand - allocated,
                 "lines_served": len(served), "units_allocated": sum(s[0] for s in served),

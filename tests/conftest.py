@@ -26,6 +26,7 @@ from backorder.services.context import Backorder
 from backorder.store.db import Database, normalise_url
 from backorder.store.migrate import upgrade
 from backorder.store.tables import metadata
+from tests.integration.invariants import seed_main_location
 from tests.mail import Inbox, free_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -134,6 +135,7 @@ def _truncate(url: str) -> None:
     names = ", ".join(t.name for t in metadata.sorted_tables)
     with database.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        seed_main_location(conn)
     database.dispose()
 
 

@@ -218,6 +218,15 @@ class ShippingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: ShippingMethod = ShippingMethod.STANDARD
     preference: Preference = Preference.SHIP_AVAILABLE
+    country: Annotated[
+        str | None,
+        Field(
+            pattern=r"^[A-Z]{2}$",
+            description="ISO 3166-1 alpha-2 country the order ships to; none: any location "
+            "may serve it",
+            examples=["US"],
+        ),
+    ] = None
 
 
 UnitCode = Annotated[
@@ -287,6 +296,7 @@ class OrderIn(BaseModel):
             ),
             lines=tuple(line.to_request() for line in self.lines),
             display_number=self.display_number,
+            ship_country=self.shipping.country,
         )
 
 

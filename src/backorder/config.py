@@ -182,6 +182,16 @@ class Settings(BaseSettings):
         description="a customer message waits this long, so that further changes to the same "
         "order of the same kind are folded into it (0: send at once)",
     )
+    default_location: str = Field(
+        default="main",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="the location stock commands and stock requests mean when none is named",
+    )
+    sourcing_consolidate: bool = Field(
+        default=False,
+        description="reserved: ship_complete orders may be sourced from several locations "
+        "(today a line takes from several locations only when no one location holds it all)",
+    )
     eta_change_days: int = Field(
         default=2,
         ge=0,

@@ -327,6 +327,15 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/stock/WIDGET-BLUE", None, Permission.READ),
     ("PUT", "/api/v1/stock/WIDGET-BLUE", {"on_hand": 100}, Permission.STOCK),
     ("POST", "/api/v1/stock/WIDGET-BLUE/receipts", {"qty": 1}, Permission.STOCK),
+    ("GET", "/api/v1/locations", None, Permission.READ),
+    (
+        "POST",
+        "/api/v1/locations",
+        {"code": "matrix", "name": "M", "kind": "3pl"},
+        Permission.CATALOG,
+    ),
+    ("GET", "/api/v1/locations/main", None, Permission.READ),
+    ("PATCH", "/api/v1/locations/main", {"transit_days": 1}, Permission.CATALOG),
     (
         "PUT",
         "/api/v1/stock",
@@ -572,3 +581,51 @@ def test_supply_over_http_dates_the_waiting_lines(server: Server) -> None:
     assert call(base, admin, "POST", "/api/v1/purchase-orders/PO-HTTP/cancel").status_code == 422
     missing = call(base, admin, "GET", "/api/v1/purchase-orders/PO-NOWHERE")
     assert missing.json()["type"] == "/problems/unknown-purchase-order"
+
+
+def test_locations_and_stock_per_location_over_http(server: Server) -> None:
+    base, admin = server.base, server.keys["admin"]
+    added = call(
+        base,
+        admin,
+        "POST",
+        "/api/v1/locations",
+        {"code": "east", "name": "East 3PL", "kind": "3pl", "ships_to": ["US"], "priority": 1},
+    )
+    assert added.status_code == 201, added.text
+    assert added.json()["ships_to"] == ["US"]
+    again = call(
+        base, admin, "POST", "/api/v1/locations", {"code": "east", "name": "E", "kind": "own"}
+    )
+    assert again.status_code == 409
+    codes = [v["code"] for v in call(base, admin, "GET", "/api/v1/locations").json()]
+    assert codes[0] == "east" and "main" in codes  # in sourcing order: east's priority is 1
+    assert call(base, admin, "GET", "/api/v1/locations/nowhere").status_code == 404
+    sku = "LOC-SKU"
+    made = call(base, admin, "POST", "/api/v1/products", {"sku": sku, "name": "L", "price": "1"})
+    assert made.status_code == 201, made.text
+    received = call(
+        base, admin, "POST", f"/api/v1/stock/{sku}/receipts", {"qty": 4, "location": "east"}
+    )
+    assert received.status_code == 200, received.text
+    call(base, admin, "PUT", f"/api/v1/stock/{sku}", {"on_hand": 2})
+    stock = call(base, admin, "GET", f"/api/v1/stock/{sku}").json()
+    assert (stock["on_hand"], stock["available"]) == (6, 6)
+    at = {place["location"]: place["on_hand"] for place in stock["locations"]}
+    assert (at["east"], at["main"]) == (4, 2)  # (the route matrix may have added another)
+    order = ORDER | {"external_id": "loc", "shipping": {"country": "US"}}
+    order["lines"] = [{"sku": sku, "quantity": 5}]
+    placed = call(base, admin, "POST", "/api/v1/orders", order)
+    assert placed.status_code == 201, placed.text
+    closing = call(base, admin, "PATCH", "/api/v1/locations/east", {"active": False})
+    assert closing.status_code == 422
+    assert "allocated" in closing.json()["detail"]
+    shipped = call(
+        base, admin, "POST", "/api/v1/orders/web:loc/ship", {"location": "east", "tracking": "E1"}
+    )
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json()["shipment"]["units"] == 4
+    rest = call(base, admin, "POST", "/api/v1/orders/web:loc/ship", {"tracking": "M1"}).json()
+    assert rest["shipment"]["units"] == 1 and rest["shipment"]["complete"]
+    closed = call(base, admin, "PATCH", "/api/v1/locations/east", {"active": False})
+    assert closed.status_code == 200 and closed.json()["active"] is False

@@ -131,6 +131,7 @@ def test_seed_example_from_the_command_line(db_url: str) -> None:
         "allocated": 50,
         "available": 0,
         "backordered": 10,
+        "locations": [{"location": "main", "on_hand": 50, "allocated": 50, "available": 0}],
     }
 
 
@@ -349,3 +350,51 @@ def test_supply_from_the_command_line(sqlite_url: str) -> None:
     assert bad.returncode == 1 and "SKU:QTY:YYYY-MM-DD" in bad.stderr
     types = [e["type"] for e in as_json(db, "events")]
     assert "eta_changed" in types and "purchase_order_changed" in types
+
+
+def test_locations_stock_per_location_and_shipping_from_each(db: str) -> None:
+    run(
+        db,
+        "location",
+        "add",
+        "east",
+        "--name",
+        "East 3PL",
+        "--kind",
+        "3pl",
+        "--ships-to",
+        "US,CA",
+        "--priority",
+        "10",
+        "--transit-days",
+        "2",
+    )
+    listed = as_json(db, "location", "list")
+    assert [(v["code"], v["ships_to"]) for v in listed] == [("east", ["US", "CA"]), ("main", None)]
+    bad = run(db, "location", "add", "East!", "--name", "x", "--kind", "own", ok=False)
+    assert bad.returncode != 0 and "location code" in bad.stderr
+    run(db, "stock", "receive", "WIDGET-BLUE", "3", "--location", "east")
+    run(db, "stock", "set", "WIDGET-BLUE", "5")
+    shown = as_json(db, "stock", "show", "WIDGET-BLUE")
+    assert shown["on_hand"] == 8
+    assert {p["location"]: p["on_hand"] for p in shown["locations"]} == {"east": 3, "main": 5}
+    to_us = json.loads(order("us", 5, qty=6)) | {"shipping": {"country": "US"}}
+    run(db, "order", "place", "-", stdin=json.dumps(to_us))
+    to_de = json.loads(order("de", 6, qty=4)) | {"shipping": {"country": "DE"}}
+    run(db, "order", "place", "-", stdin=json.dumps(to_de))
+    shown = as_json(db, "stock", "show", "WIDGET-BLUE")
+    # the US order: east (3, first by priority) and main (3); the German one: main's 2 left
+    assert (shown["allocated"], shown["backordered"]) == (8, 2)
+    refused = run(db, "location", "deactivate", "east", ok=False)
+    assert "allocated unit" in refused.stderr
+    # a receipt at east cannot serve the German order; one at main can
+    run(db, "stock", "receive", "WIDGET-BLUE", "2", "--location", "east")
+    assert as_json(db, "stock", "show", "WIDGET-BLUE")["backordered"] == 2
+    run(db, "stock", "receive", "WIDGET-BLUE", "2", "--location", "main")
+    assert as_json(db, "stock", "show", "WIDGET-BLUE")["backordered"] == 0
+    shipped = run(db, "order", "ship", "web:us", "--tracking", "T1")
+    assert "in 2 shipments, one per location" in shipped.stdout
+    # taking east's stock away (a count) then deactivating it
+    run(db, "stock", "set", "WIDGET-BLUE", "0", "--location", "east")
+    run(db, "location", "deactivate", "east")
+    assert as_json(db, "location", "show", "east")["active"] is False

@@ -12,16 +12,18 @@ PostgreSQL, one read transaction on SQLite), so it may run while others still wr
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, text
 
 from backorder.store.db import Database
-from backorder.store.tables import events, metadata, order_lines, orders
+from backorder.store.tables import events, locations, metadata, order_lines, orders
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,68 @@ RULES: tuple[Rule, ...] = (
         """,
     ),
     Rule(
-        "available stock never sits beside a waiting line of the same SKU",
+        "stock available at a location never sits beside a waiting line that location can "
+        "serve (active, takes backorders, ships anywhere or the order has no country; the "
+        "lists of countries are checked in queue_order_problems)",
         """
-        SELECT p.sku, p.on_hand - p.allocated AS available, l.id AS waiting_line,
+        SELECT p.sku, loc.code, s.on_hand - s.allocated AS available, l.id AS waiting_line,
                l.backordered
-        FROM products p JOIN order_lines l ON l.product_id = p.id
-        WHERE p.on_hand > p.allocated AND l.backordered > 0
+        FROM stock_levels s
+        JOIN products p ON p.id = s.product_id
+        JOIN locations loc ON loc.id = s.location_id
+        JOIN order_lines l ON l.product_id = p.id
+        JOIN orders o ON o.id = l.order_id
+        WHERE s.on_hand > s.allocated AND l.backordered > 0
+          AND loc.active AND loc.accepts_backorders
+          AND (loc.ships_to IS NULL OR o.ship_country IS NULL)
+        """,
+    ),
+    Rule(
+        "every SKU and location: 0 <= allocated <= on hand",
+        """
+        SELECT product_id, location_id, on_hand, allocated FROM stock_levels
+        WHERE allocated < 0 OR allocated > on_hand
+        """,
+    ),
+    Rule(
+        "a SKU's on hand and allocated are the sums over its locations",
+        """
+        SELECT p.sku, p.on_hand, p.allocated, COALESCE(s.on_hand, 0) AS locations_on_hand,
+               COALESCE(s.allocated, 0) AS locations_allocated
+        FROM products p
+        LEFT JOIN (SELECT product_id, SUM(on_hand) AS on_hand, SUM(allocated) AS allocated
+                   FROM stock_levels GROUP BY product_id) s ON s.product_id = p.id
+        WHERE p.on_hand <> COALESCE(s.on_hand, 0) OR p.allocated <> COALESCE(s.allocated, 0)
+        """,
+    ),
+    Rule(
+        "a line's allocations each name a location and sum to its allocated",
+        """
+        SELECT l.id, l.allocated, COALESCE(h.units, 0) AS held
+        FROM order_lines l
+        LEFT JOIN (SELECT line_id, SUM(allocated) AS units FROM line_holdings
+                   GROUP BY line_id) h ON h.line_id = l.id
+        WHERE l.allocated <> COALESCE(h.units, 0)
+        """,
+    ),
+    Rule(
+        "a SKU's allocated at a location is the sum of what its lines hold there",
+        """
+        SELECT s.product_id, s.location_id, s.allocated, COALESCE(h.units, 0) AS held
+        FROM stock_levels s
+        LEFT JOIN (SELECT l.product_id, lh.location_id, SUM(lh.allocated) AS units
+                   FROM line_holdings lh JOIN order_lines l ON l.id = lh.line_id
+                   GROUP BY l.product_id, lh.location_id) h
+               ON h.product_id = s.product_id AND h.location_id = s.location_id
+        WHERE s.allocated <> COALESCE(h.units, 0)
+        """,
+    ),
+    Rule(
+        "every allocation and shipment names its location",
+        """
+        SELECT 'allocation' AS kind, id FROM allocations WHERE location_id IS NULL
+        UNION ALL
+        SELECT 'shipment' AS kind, id FROM shipments WHERE location_id IS NULL
         """,
     ),
     Rule(
@@ -333,6 +391,7 @@ def empty_database(target: str | Database) -> None:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
             conn.execute(text("DELETE FROM sqlite_sequence"))
+        seed_main_location(conn)
 
 
 def find_violations(target: str | Database) -> list[str]:
@@ -344,7 +403,47 @@ def find_violations(target: str | Database) -> list[str]:
             for row in conn.execute(text(rule.violations)).mappings()
         ]
         problems.extend(outbox_problems(conn))
+        problems.extend(queue_order_problems(conn))
     return problems
+
+
+def queue_order_problems(conn: Connection) -> list[str]:
+    """Stock available at a location that ships to a list of countries never sits beside a
+    waiting line to one of them (or to no country)."""
+    found = []
+    query = text(
+        """
+        SELECT p.sku, loc.code, loc.ships_to, s.on_hand - s.allocated AS available,
+               l.id AS line, o.ship_country
+        FROM stock_levels s
+        JOIN products p ON p.id = s.product_id
+        JOIN locations loc ON loc.id = s.location_id
+        JOIN order_lines l ON l.product_id = p.id
+        JOIN orders o ON o.id = l.order_id
+        WHERE s.on_hand > s.allocated AND l.backordered > 0
+          AND loc.active AND loc.accepts_backorders AND loc.ships_to IS NOT NULL
+          AND o.ship_country IS NOT NULL
+        """
+    )
+    for row in conn.execute(query).mappings():
+        ships_to = row["ships_to"]
+        if isinstance(ships_to, str):
+            ships_to = json.loads(ships_to)
+        if row["ship_country"] in ships_to:
+            found.append(
+                f"stock available at a location sits beside a waiting line it serves: {dict(row)}"
+            )
+    return found
+
+
+def seed_main_location(conn: Connection) -> None:
+    """What migration 0025 gives every database: the one location `main`."""
+    now = datetime.now(UTC)
+    conn.execute(
+        locations.insert().values(
+            code="main", name="Main warehouse", kind="own", created_at=now, updated_at=now
+        )
+    )
 
 
 def assert_invariants(target: str | Database) -> None:

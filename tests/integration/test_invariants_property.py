@@ -4,6 +4,9 @@ Hypothesis drives a small shop through random sequences of intake (including dup
 deliveries), receipts, stock counts, cancels of orders, lines and parts of lines,
 shipments, manual expedites, the passing of time (so priority lines age and climb) and the
 KPI roll-up of closed days, after which the KPIs must read the same as from the lines.
+The shop has two locations: `main` (ships anywhere) and `east` (first by priority, ships
+to US and CA only); receipts, counts and shipments happen at either, and orders ship to
+the US, to Germany or to no country named.
 After every step every invariant is checked on the tables (`invariants.py`). Whenever a
 receipt, a count or a cancel serves a queue, the queue order is checked precisely: the
 lines served rank before every line still waiting, and each line's class is the one its
@@ -50,12 +53,14 @@ from backorder.domain.model import (
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.kpis import Dimension, Period, compute, gather
+from backorder.services.locations import LocationIn
+from backorder.services.locations import add as add_location
 from backorder.services.orders import cancel_order, expedite_order, ship_order
 from backorder.services.products import add_product
 from backorder.services.rollup import roll_up
 from backorder.services.stock import receive_stock, set_stock
 from backorder.store.db import Database
-from backorder.store.tables import allocations, metadata, order_lines, orders, products
+from backorder.store.tables import allocations, locations, metadata, order_lines, orders, products
 from tests.conftest import Clock
 from tests.factories import jan, order, product
 from tests.integration.invariants import (
@@ -66,6 +71,15 @@ from tests.integration.invariants import (
 )
 
 SKUS = ("BOLT", "NUT", "WASHER")
+LOCATIONS = ("main", "east")
+EAST_SHIPS_TO = ("US", "CA")
+
+
+def serves(location: str, country: str | None) -> bool:
+    """The oracle: main ships anywhere, east to US and CA (an order without a country: any)."""
+    return location == "main" or country is None or country in EAST_SHIPS_TO
+
+
 CUSTOMERS = {"ann": Tier.STANDARD, "bea": Tier.VIP, "cal": Tier.WHOLESALE, "dan": Tier.STANDARD}
 START = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 TARGETS = Targets()
@@ -118,6 +132,7 @@ def line_facts() -> Select[Any]:
         order_lines.c.placed_at,
         order_lines.c.allocated,
         order_lines.c.backordered,
+        orders.c.ship_country,
         orders.c.expedite,
         orders.c.customer_tier,
         orders.c.shipping_method,
@@ -143,14 +158,27 @@ def lines_served_since(conn: Connection, allocation_id: int) -> dict[str, list[d
     and the queue position logged (receipts, counts and cancels serve queues)."""
     query = (
         line_facts()
-        .add_columns(products.c.sku, allocations.c.units.label("received"), allocations.c.position)
+        .add_columns(
+            products.c.sku,
+            allocations.c.units.label("received"),
+            allocations.c.position,
+            locations.c.code.label("location"),
+        )
         .join(allocations, allocations.c.line_id == order_lines.c.id)
+        .join(locations, locations.c.id == allocations.c.location_id)
         .where(allocations.c.id > allocation_id, allocations.c.source != "intake")
     )
     served: dict[str, list[dict[str, Any]]] = {}
     for row in conn.execute(query).mappings():
         served.setdefault(row["sku"], []).append(dict(row))
     return served
+
+
+def by_location(served: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for line in served:
+        found.setdefault(line["location"], []).append(line)
+    return found
 
 
 def lines_of(app: Backorder, ref: str) -> list[tuple[int, int]]:
@@ -217,12 +245,22 @@ class Shop(RuleBasedStateMachine):
     @initialize(
         entries=st.lists(catalogue_entries, min_size=len(SKUS), max_size=len(SKUS)),
         stock=st.lists(st.integers(0, 10), min_size=len(SKUS), max_size=len(SKUS)),
+        east_stock=st.lists(st.integers(0, 10), min_size=len(SKUS), max_size=len(SKUS)),
     )
-    def open_the_shop(self, entries: list[dict[str, Any]], stock: list[int]) -> None:
+    def open_the_shop(
+        self, entries: list[dict[str, Any]], stock: list[int], east_stock: list[int]
+    ) -> None:
         for sku, entry, units in zip(SKUS, entries, stock, strict=True):
             add_product(self.app, product(sku, **entry))
             if units:
                 set_stock(self.app, sku, units, ref="opening count")
+        add_location(
+            self.app,
+            LocationIn("east", "East 3PL", "3pl", EAST_SHIPS_TO, priority=10, transit_days=2),
+        )
+        for sku, units in zip(SKUS, east_stock, strict=True):
+            if units:
+                set_stock(self.app, sku, units, ref="opening count", location="east")
 
     def refused_changes_nothing(self, request: Callable[[], object]) -> bool:
         """Run a request the rules may refuse; a refusal must leave no trace. True if done."""
@@ -240,9 +278,15 @@ class Shop(RuleBasedStateMachine):
         customer=st.sampled_from(sorted(CUSTOMERS)),
         terms=order_terms,
         hours_late=st.integers(0, 72),
+        country=st.none() | st.sampled_from(["US", "DE"]),
     )
     def place(
-        self, lines: list[LineRequest], customer: str, terms: OrderTerms, hours_late: int
+        self,
+        lines: list[LineRequest],
+        customer: str,
+        terms: OrderTerms,
+        hours_late: int,
+        country: str | None,
     ) -> str:
         request = OrderRequest(
             channel="web",
@@ -252,6 +296,7 @@ class Shop(RuleBasedStateMachine):
             currency="EUR",
             terms=terms,
             lines=tuple(lines),
+            ship_country=country,
         )
         assert place_order(self.app, request).created
         self.delivered[request.ref] = request
@@ -272,7 +317,13 @@ class Shop(RuleBasedStateMachine):
             return False
         with snapshot(self.database) as conn:
             for sku, served in lines_served_since(conn, before).items():
-                self.check_queue_order(served, waiting_lines(conn, sku))
+                for location, there in by_location(served).items():
+                    waiting = [
+                        line
+                        for line in waiting_lines(conn, sku)
+                        if serves(location, line["ship_country"])
+                    ]
+                    self.check_queue_order(there, waiting)
         return True
 
     def check_queue_order(
@@ -297,23 +348,33 @@ class Shop(RuleBasedStateMachine):
         partly_served = [line for line in served if line["backordered"] > 0]
         assert partly_served in ([], in_rank_order[-1:]), "only the last line served may wait"
 
-    @rule(sku=st.sampled_from(SKUS), units=st.integers(1, 15))
-    def receive(self, sku: str, units: int) -> None:
+    @rule(sku=st.sampled_from(SKUS), units=st.integers(1, 15), location=st.sampled_from(LOCATIONS))
+    def receive(self, sku: str, units: int, location: str) -> None:
         self.receipts += 1
         receipt = f"PO-{self.receipts}"
         with snapshot(self.database) as conn:
-            waited = sum(line["backordered"] for line in waiting_lines(conn, sku))
+            waited = sum(
+                line["backordered"]
+                for line in waiting_lines(conn, sku)
+                if serves(location, line["ship_country"])
+            )
             before = last_allocation(conn)
-        self.queues_served_in_rank_order(lambda: receive_stock(self.app, sku, units, receipt))
+        self.queues_served_in_rank_order(
+            lambda: receive_stock(self.app, sku, units, receipt, location)
+        )
         with snapshot(self.database) as conn:
             served = lines_served_since(conn, before).get(sku, [])
         assert sum(line["received"] for line in served) == min(units, waited), (
             "a receipt serves the queue while stock lasts"
         )
 
-    @rule(sku=st.sampled_from(SKUS), on_hand=st.integers(0, 20))
-    def count(self, sku: str, on_hand: int) -> None:
-        self.queues_served_in_rank_order(lambda: set_stock(self.app, sku, on_hand, "count"))
+    @rule(
+        sku=st.sampled_from(SKUS), on_hand=st.integers(0, 20), location=st.sampled_from(LOCATIONS)
+    )
+    def count(self, sku: str, on_hand: int, location: str) -> None:
+        self.queues_served_in_rank_order(
+            lambda: set_stock(self.app, sku, on_hand, "count", location)
+        )
 
     @rule(
         ref=orders,
@@ -323,10 +384,14 @@ class Shop(RuleBasedStateMachine):
     def cancel(self, ref: str, line_no: int | None, units: int | None) -> None:
         self.queues_served_in_rank_order(lambda: cancel_order(self.app, ref, line_no, units))
 
-    @rule(ref=orders)
-    def ship(self, ref: str) -> None:
-        if not self.refused_changes_nothing(lambda: ship_order(self.app, ref, tracking="1Z")):
+    @rule(ref=orders, location=st.none() | st.sampled_from(LOCATIONS))
+    def ship(self, ref: str, location: str | None) -> None:
+        if not self.refused_changes_nothing(
+            lambda: ship_order(self.app, ref, tracking="1Z", location=location)
+        ):
             return
+        if location is not None:
+            return  # what other locations hold stays for their own shipment
         request = self.delivered[ref]
         query = (
             select(func.sum(order_lines.c.allocated), func.sum(order_lines.c.backordered))

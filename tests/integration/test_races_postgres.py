@@ -28,6 +28,8 @@ from backorder.domain.errors import BackorderError
 from backorder.domain.model import Customer, LineRequest, OrderRequest, OrderTerms
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
+from backorder.services.locations import LocationIn
+from backorder.services.locations import add as add_location
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock, set_stock
@@ -134,6 +136,17 @@ def warehouse(app: Backorder, index: int, start: Barrier) -> list[tuple[str, boo
     return [("receipts", True)]
 
 
+def east_warehouse(app: Backorder, index: int, start: Barrier) -> list[tuple[str, bool]]:
+    """The second location: receipts and counts at `east`, racing those at main."""
+    rng = random.Random(300 + index)
+    start.wait(START_TIMEOUT_S)
+    for number in range(RECEIPTS):
+        receive_stock(app, SKU, rng.randint(1, 3), ref=f"EAST-{number}", location="east")
+        if number % 3 == 2:
+            set_stock(app, SKU, rng.randint(0, 6), ref=f"east-count-{number}", location="east")
+    return [("east receipts", True)]
+
+
 def deliver_same_refs(app: Backorder, start: Barrier, sku: str) -> list[tuple[str, bool]]:
     """Round after round, every process delivers order race-N at the same moment."""
     seen = []
@@ -200,6 +213,7 @@ ROLES: dict[str, Callable[[Backorder, int, Barrier], list[Any]]] = {
     "buyer": buyer,
     "clerk": clerk,
     "warehouse": warehouse,
+    "east_warehouse": east_warehouse,
     "same_ref_deliverer": same_ref_deliverer,
     "same_ref_deliverer_of_own_sku": same_ref_deliverer_of_own_sku,
     "watcher": watcher,
@@ -341,3 +355,20 @@ def test_events_become_visible_in_id_order_so_a_reader_resuming_after_id_n_misse
         f"a reader resuming after the last id it saw missed {len(missed)} of "
         f"{len(written)} events (ids {missed[:10]}...): they committed after a higher id"
     )
+
+
+def test_orders_cancels_shipments_and_counts_at_two_locations_keep_every_invariant(
+    shop: str,
+) -> None:
+    """Buyers and a clerk race a warehouse at main and one at east for the same SKU: per
+    location nothing is oversold, and the network's sums stay the locations' sums."""
+    app = Backorder(Database(shop), Settings())
+    try:
+        add_location(app, LocationIn("east", "East 3PL", "3pl", priority=10))
+        set_stock(app, SKU, 5, ref="east opening count", location="east")
+    finally:
+        app.close()
+    workers = [("buyer", n) for n in range(BUYERS)]
+    workers += [("clerk", 0), ("warehouse", 0), ("east_warehouse", 0), ("watcher", 0)]
+    race(shop, workers)
+    assert_invariants(shop)

@@ -33,6 +33,7 @@ from backorder.domain.model import (
 )
 from backorder.intake.rules import Severity
 from backorder.services.kpis import Dimension
+from backorder.services.locations import KINDS as LOCATION_KINDS
 from backorder.services.preferences import CHANNELS
 from backorder.services.review import OVERDUE
 from backorder.services.subscriptions import FORMATS
@@ -60,6 +61,7 @@ def constrained(table: str, column: str) -> set[str]:
 # (model, field) -> every value the code can write there, from the code's own constant.
 PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("AllocationOut", "source"): set(AllocationSource),
+    ("LocationOut", "kind"): set(LOCATION_KINDS),
     ("LineOut", "status"): set(LineStatus),
     ("LineOut", "checked_status"): {OVERDUE},
     ("OrderOut", "status"): set(LineStatus),

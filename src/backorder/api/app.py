@@ -16,6 +16,7 @@ from backorder.api import (
     kpis,
     limits,
     lists,
+    locations,
     metrics,
     notifications,
     openapi,
@@ -49,6 +50,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(lists.router)
     app.include_router(notifications.router)
     app.include_router(supply.router)
+    app.include_router(locations.router)
     app.include_router(review.router)
     app.include_router(customer.pages)
     app.include_router(kpis.router)

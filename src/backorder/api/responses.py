@@ -57,6 +57,10 @@ class AllocationOut(Out):
     position: int | None = Field(description="the line's place in the queue when served")
     rank_class: int | None
     rule: str = Field(description="why, in words")
+    location: str | None = Field(default=None, description="the location the units are at")
+    sourcing: str | None = Field(
+        default=None, description="why that location, in words (fewest shipments, nearest…)"
+    )
 
 
 class CancellationOut(Out):
@@ -187,8 +191,11 @@ class CancelOut(Out):
 class ShipResult(Out):
     ref: str
     units: int
-    shipment_id: int
+    shipment_id: int = Field(description="the first shipment made")
     complete: bool = Field(description="nothing of the order is left open")
+    shipments: list[int] = Field(
+        default_factory=list, description="one shipment per location shipped from"
+    )
 
 
 class ShipOut(Out):
@@ -269,6 +276,32 @@ class StockOut(Out):
     allocated: int
     available: int
     backordered: int
+
+
+class StockAtOut(Out):
+    location: str
+    on_hand: int
+    allocated: int
+    available: int
+
+
+class StockDetailOut(StockOut):
+    locations: list[StockAtOut] = Field(description="the stock at each location")
+
+
+class LocationOut(Out):
+    code: str
+    name: str
+    kind: Literal["own", "3pl", "fba", "store"]
+    ships_to: list[str] | None = Field(description="countries it ships to; null: anywhere")
+    priority: int = Field(description="lower is sourced first")
+    transit_days: int
+    accepts_backorders: bool
+    active: bool
+    default: bool = Field(description="the location stock commands mean when none is named")
+    skus: int = Field(description="SKUs with units on hand there")
+    on_hand: int
+    allocated: int
 
 
 class StockChangeOut(StockOut):

@@ -42,7 +42,7 @@ from backorder.api.responses import (
     SourceHealthOut,
     StockChangeOut,
     StockChangesOut,
-    StockOut,
+    StockDetailOut,
     UnsubscribedOut,
 )
 from backorder.api.schemas import (
@@ -52,11 +52,11 @@ from backorder.api.schemas import (
     PositionIn,
     ProductIn,
     ProductPatch,
-    ReceiptIn,
+    ReceiptAtIn,
     ReceiptsIn,
     RuleSettingIn,
     ShipIn,
-    StockLevelIn,
+    StockLevelAtIn,
     StockLevelsIn,
 )
 from backorder.canonical import TOKEN, OrderIn, Sku
@@ -101,6 +101,7 @@ from backorder.services.ingest import (
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
 from backorder.services.links import segment
+from backorder.services.locations import stock_by_location
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.parked import parked
 from backorder.services.products import add_product, update_product
@@ -119,7 +120,6 @@ from backorder.services.views import (
     order_view,
     product_view,
     queue_view,
-    stock_view,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -225,7 +225,7 @@ def post_cancel(ref: Ref, body: CancelIn, app: App, _: OrderChanger) -> dict[str
 )
 def post_ship(ref: Ref, body: ShipIn, app: App, _: OrderChanger) -> dict[str, Any]:
     """Ship the order's allocated units."""
-    result = ship_order(app, ref, body.tracking)
+    result = ship_order(app, ref, body.tracking, body.location)
     return {"shipment": asdict(result), "order": order_view(app, ref)}
 
 
@@ -352,35 +352,38 @@ def patch_product(sku: SkuPath, body: ProductPatch, app: App, _: Cataloguer) -> 
 def put_stock_levels(body: StockLevelsIn, app: App, _: Stocker) -> dict[str, Any]:
     """Set many counted levels in one transaction (ERP/WMS sync): all or nothing."""
     levels = [(item.sku, item.on_hand, item.ref) for item in body.levels]
-    return {"changes": [asdict(change) for change in set_stock_many(app, levels)]}
+    changes = set_stock_many(app, levels, body.location)
+    return {"changes": [asdict(change) for change in changes]}
 
 
 @router.post("/stock/receipts", tags=["stock"], response_model=StockChangesOut, responses=ERRORS)
 def post_receipts(body: ReceiptsIn, app: App, _: Stocker) -> dict[str, Any]:
     """Receive stock for many SKUs in one transaction: all or nothing."""
     receipts = [(item.sku, item.qty, item.ref) for item in body.receipts]
-    return {"changes": [asdict(change) for change in receive_stock_many(app, receipts)]}
+    changes = receive_stock_many(app, receipts, body.location)
+    return {"changes": [asdict(change) for change in changes]}
 
 
-@router.get("/stock/{sku}", tags=["stock"], response_model=StockOut, responses=ERRORS)
+@router.get("/stock/{sku}", tags=["stock"], response_model=StockDetailOut, responses=ERRORS)
 def get_stock(sku: SkuPath, app: App, _: Reader) -> dict[str, Any]:
-    """On hand, allocated, available and backordered units of a SKU."""
-    return stock_view(app, sku)
+    """On hand, allocated, available and backordered units of a SKU, in total and at each
+    location."""
+    return stock_by_location(app, sku)
 
 
 @router.put("/stock/{sku}", tags=["stock"], response_model=StockChangeOut, responses=ERRORS)
-def put_stock(sku: SkuPath, body: StockLevelIn, app: App, _: Stocker) -> dict[str, Any]:
+def put_stock(sku: SkuPath, body: StockLevelAtIn, app: App, _: Stocker) -> dict[str, Any]:
     """Set on hand to a counted level (ERP/WMS sync). A count below what is allocated takes
     back the lowest-ranked allocations; a count above it serves the queue."""
-    return asdict(set_stock(app, sku, body.on_hand, body.ref))
+    return asdict(set_stock(app, sku, body.on_hand, body.ref, body.location))
 
 
 @router.post(
     "/stock/{sku}/receipts", tags=["stock"], response_model=StockChangeOut, responses=ERRORS
 )
-def post_receipt(sku: SkuPath, body: ReceiptIn, app: App, _: Stocker) -> dict[str, Any]:
-    """Receive stock; the queue is served in rank order."""
-    return asdict(receive_stock(app, sku, body.qty, body.ref))
+def post_receipt(sku: SkuPath, body: ReceiptAtIn, app: App, _: Stocker) -> dict[str, Any]:
+    """Receive stock at a location; the network queue is served in rank order from it."""
+    return asdict(receive_stock(app, sku, body.qty, body.ref, body.location))
 
 
 @router.get("/queues/{sku}", tags=["stock"], response_model=QueueOut, responses=ERRORS)

@@ -51,6 +51,11 @@ class CancelIn(Body):
 
 class ShipIn(Body):
     tracking: Annotated[str, StringConstraints(max_length=128)] | None = None
+    location: LocationCode | None = Field(
+        default=None,
+        description="ship what this location holds for the order; none: every location "
+        "holding some, one shipment each with the tracking given",
+    )
 
 
 class ProductIn(Body):
@@ -113,6 +118,13 @@ class ProductPatch(Body):
     ) = None
 
 
+LocationCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$"),
+    Field(description="a location's code", examples=["main"]),
+]
+
+
 class StockLevelIn(Body):
     on_hand: Count
     ref: Annotated[str, StringConstraints(max_length=128)] | None = None
@@ -131,12 +143,62 @@ class ReceiptItem(ReceiptIn):
     sku: Sku
 
 
+AtLocation = Annotated[
+    LocationCode | None,
+    Field(description="the location counted or received at; none: the default location"),
+]
+
+
+class StockLevelAtIn(StockLevelIn):
+    location: AtLocation = None
+
+
+class ReceiptAtIn(ReceiptIn):
+    location: AtLocation = None
+
+
 class StockLevelsIn(Body):
     levels: Annotated[list[StockLevelItem], Field(min_length=1, max_length=10_000)]
+    location: AtLocation = None
 
 
 class ReceiptsIn(Body):
     receipts: Annotated[list[ReceiptItem], Field(min_length=1, max_length=10_000)]
+    location: AtLocation = None
+
+
+class LocationIn(Body):
+    code: LocationCode
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    kind: Literal["own", "3pl", "fba", "store"]
+    ships_to: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] | None,
+        Field(
+            min_length=1,
+            max_length=250,
+            description="ISO 3166-1 alpha-2 countries it ships to; none: anywhere",
+        ),
+    ] = None
+    priority: Annotated[int, Field(ge=0, le=1_000_000, description="lower is sourced first")] = 100
+    transit_days: Annotated[int, Field(ge=0, le=365)] = 0
+    accepts_backorders: bool = Field(
+        default=True, description="its receipts serve the queue of waiting lines"
+    )
+
+
+class LocationPatch(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    kind: Literal["own", "3pl", "fba", "store"] | None = None
+    ships_to: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] | None,
+        Field(min_length=1, max_length=250, description="null: ships anywhere"),
+    ] = None
+    priority: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    transit_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    accepts_backorders: bool | None = None
+    active: bool | None = Field(
+        default=None, description="false: deactivate (refused while it holds allocated units)"
+    )
 
 
 class PositionIn(Body):

@@ -15,6 +15,7 @@ from backorder.cli import (
     keys,
     kpi,
     listing,
+    locations,
     notify,
     orders,
     report,
@@ -58,6 +59,7 @@ app.add_typer(notify.customer_app, name="customer")
 app.add_typer(notify.alert_app, name="alert")
 app.command("worker")(notify.worker)
 app.add_typer(supply.supplier_app, name="supplier")
+app.add_typer(locations.location_app, name="location")
 app.add_typer(supply.po_app, name="po")
 app.command("atp")(supply.atp)
 app.command("review")(review.review)

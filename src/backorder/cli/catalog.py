@@ -20,6 +20,7 @@ from backorder.cli.common import (
 )
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.model import Policy, Product, QueueStrategy
+from backorder.services.locations import stock_by_location
 from backorder.services.packs import in_words, parse_packs
 from backorder.services.products import (
     add_product,
@@ -28,7 +29,7 @@ from backorder.services.products import (
     update_product,
 )
 from backorder.services.stock import receive_stock, set_stock
-from backorder.services.views import product_view, stock_view
+from backorder.services.views import product_view
 from backorder.store.db import Database
 from backorder.store.migrate import current_revision, head_revision, upgrade
 from backorder.words import count
@@ -291,6 +292,10 @@ def product_lines(view: dict[str, Any]) -> list[tuple[str, str]]:
 # "-3" reads as an option to Click: taken as the quantity instead, the use case can say
 # what is wrong with it ("must be positive") rather than "No such option: -3".
 NUMBERS = {"ignore_unknown_options": True}
+LocationOpt = Annotated[
+    str | None,
+    typer.Option(help="The location (code); without it the default location (main)."),
+]
 
 
 @stock_app.command("set", context_settings=NUMBERS)
@@ -299,10 +304,11 @@ def stock_set(
     sku: str,
     qty: int,
     ref: Annotated[str | None, typer.Option()] = None,
+    location: LocationOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Set on hand to a counted level (takes back or hands out allocations)."""
-    change = set_stock(state_of(ctx).app(), sku, qty, ref)
+    """Set on hand at a location to a counted level (takes back or hands out allocations)."""
+    change = set_stock(state_of(ctx).app(), sku, qty, ref, location)
     print_change(change, as_json)
 
 
@@ -312,23 +318,30 @@ def stock_receive(
     sku: str,
     qty: int,
     ref: Annotated[str | None, typer.Option(help="e.g. a purchase-order number")] = None,
+    location: LocationOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Receive stock; the queue is served in rank order."""
-    change = receive_stock(state_of(ctx).app(), sku, qty, ref)
+    """Receive stock at a location; the network queue is served in rank order from it."""
+    change = receive_stock(state_of(ctx).app(), sku, qty, ref, location)
     print_change(change, as_json)
 
 
 @stock_app.command("show")
 def stock_show(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
-    """On hand, allocated, available and backordered units of a SKU."""
-    view = stock_view(state_of(ctx).app(), sku)
+    """On hand, allocated, available and backordered units of a SKU, in total and at each
+    location."""
+    view = stock_by_location(state_of(ctx).app(), sku)
     if as_json:
         emit(view)
-    else:
-        figures = {k: v for k, v in view.items() if k != "sku"}
+        return
+    figures = {k: v for k, v in view.items() if k not in ("sku", "locations")}
+    out.print(
+        f"{view['sku']}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items()),
+        markup=False,
+    )
+    for place in view["locations"]:
         out.print(
-            f"{view['sku']}: "
-            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items()),
+            f"  at {place['location']}: on hand {place['on_hand']}, allocated "
+            f"{place['allocated']}, available {place['available']}",
             markup=False,
         )

@@ -143,6 +143,9 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
         for given in line["allocations"]:
             place = f"queue position {given['position']}, " if given["position"] else ""
             source = given["source"] + (f" {given['ref']}" if given["ref"] else "")
+            if given.get("location"):
+                why = f", {given['sourcing']}" if given.get("sourcing") else ""
+                source += f" at {given['location']}{why}"
             out.print(
                 f"  line {line['line']}: {count(given['units'], 'unit')} at "
                 f"{moment(given['at'])} from {source} ({place}{given['rule']})",
@@ -190,12 +193,23 @@ def order_cancel(
 
 @order_app.command("ship")
 def order_ship(
-    ctx: typer.Context, ref: str, tracking: Annotated[str | None, typer.Option()] = None
+    ctx: typer.Context,
+    ref: str,
+    tracking: Annotated[str | None, typer.Option()] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            help="Ship what this location holds for the order; without it every location "
+            "holding some ships, one shipment each with the tracking given."
+        ),
+    ] = None,
 ) -> None:
     """Ship the order's allocated units."""
-    result = ship_order(state_of(ctx).app(), ref, tracking)
+    result = ship_order(state_of(ctx).app(), ref, tracking, location)
+    parts = len(result.shipments)
     out.print(
         f"shipped {count(result.units, 'unit')} of {ref}"
+        + (f" in {parts} shipments, one per location" if parts > 1 else "")
         + (" (complete)" if result.complete else ""),
         markup=False,
     )

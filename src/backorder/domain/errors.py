@@ -41,6 +41,12 @@ class UnknownSupplier(BackorderError):
         self.supplier = supplier
 
 
+class UnknownLocation(BackorderError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown location {code!r}: backorder location list shows them")
+        self.code = code
+
+
 class UnknownPurchaseOrder(BackorderError):
     def __init__(self, ref: str) -> None:
         super().__init__(f"unknown purchase order {ref!r}")

@@ -156,6 +156,7 @@ class OrderRequest:
     terms: OrderTerms
     lines: tuple[LineRequest, ...]
     display_number: str | None = None  # the shop's own number, as the customer knows it
+    ship_country: str | None = None  # ISO 3166-1 alpha-2; None: any location serves it
 
     @property
     def ref(self) -> str:

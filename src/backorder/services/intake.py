@@ -25,10 +25,12 @@ from backorder.domain.events import (
 )
 from backorder.domain.model import AllocationSource, OrderRequest
 from backorder.domain.ranking import RankFacts, Ranking
+from backorder.domain.sourcing import Pick, eligible, source
 from backorder.domain.units import in_single_units
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule, units_behind
 from backorder.store.db import UnitOfWork
+from backorder.store.network import all_sites, change_holdings
 from backorder.store.repos import Lines, Outbox, ProductRow, Products
 from backorder.store.supply import outlooks
 from backorder.store.tables import allocations, cancellations, order_lines, orders
@@ -130,6 +132,7 @@ def _insert_order(
         "shipping_preference": terms.preference.value,
         "payment_timing": terms.payment_timing.value,
         "expedite": terms.expedite,
+        "ship_country": request.ship_country,
         "line_count": len(request.lines),
         "waited_lines": waited_lines,
     }
@@ -151,10 +154,13 @@ def _split_and_record(
     context = OrderContext(request.ref, request.customer, request.currency, request.terms)
     facts = RankFacts(request.terms.expedite, request.customer.tier, request.terms.shipping_method)
     was_available = {sku: row.stock.available for sku, row in rows.items()}
+    sites = eligible(all_sites(uow.connection), request.ship_country)
+    free = {(row.id, site.id): row.available_at(site.id) for row in rows.values() for site in sites}
+    left = {row.id: sum(free.get((row.id, site.id), 0) for site in sites) for row in rows.values()}
     wanted_units: dict[str, int] = {}
     for wanted in request.lines:
         wanted_units[wanted.sku] = wanted_units.get(wanted.sku, 0) + wanted.quantity
-    short = [row for sku, row in rows.items() if wanted_units.get(sku, 0) > row.stock.available]
+    short = [row for sku, row in rows.items() if wanted_units.get(sku, 0) > left[row.id]]
     supply = outlooks(uow.connection, short, now.date())
     walk_again: dict[str, ProductRow] = {}
 
@@ -166,17 +172,19 @@ def _split_and_record(
         base = ranking.base_class(facts)
         current = ranking.current_class(base, request.placed_at, now)
         outlook = None
-        if row.id in supply and wanted.quantity > row.stock.available:
+        # what the locations that can serve this order have free, as split_line sees it
+        stock = replace(row.stock, on_hand=row.stock.allocated + left[row.id])
+        if row.id in supply and wanted.quantity > left[row.id]:
             behind = 0
             if row.stock.backordered:
                 behind = units_behind(uow, row.id, current, request.placed_at)
             outlook = (supply[row.id], behind)
         split = split_line(
-            wanted.quantity, row.product, row.stock, waiting.get(row.id, 0), now, outlook
+            wanted.quantity, row.product, stock, waiting.get(row.id, 0), now, outlook
         )
         if split.backorder and outlook is not None and outlook[1]:
             walk_again[row.product.sku] = row  # joined ahead of others: their dates move
-        row.stock.allocated += split.allocate
+        left[row.id] -= split.allocate
         row.stock.backordered += split.backorder
         waiting[row.id] = waiting.get(row.id, 0) + split.backorder
         line_values.append(
@@ -210,6 +218,16 @@ def _split_and_record(
     order_id = _insert_order(uow, request, sum(1 for s, _ in splits if s.backorder), now)
     if order_id is None:
         return None
+    picks = source(
+        [(rows[w.sku].id, s.allocate) for w, (s, _) in zip(request.lines, splits, strict=True)],
+        free,
+        sites,
+    )
+    code = {site.id: site.code for site in sites}
+    picked: dict[int, list[Pick]] = {}
+    for pick in picks:
+        rows[request.lines[pick.line].sku].allocate(pick.location, pick.units)
+        picked.setdefault(pick.line, []).append(pick)
     for values in line_values:
         values["order_id"] = order_id
     ids = (
@@ -225,8 +243,9 @@ def _split_and_record(
     allocation_log: list[dict[str, Any]] = []
     cancel_log: list[dict[str, Any]] = []
     summaries: list[LineSummary] = []
-    for line_id, values, (split, ranking), wanted in zip(
-        ids, line_values, splits, request.lines, strict=True
+    holdings: list[tuple[int, int, int]] = []
+    for index, (line_id, values, (split, ranking), wanted) in enumerate(
+        zip(ids, line_values, splits, request.lines, strict=True)
     ):
         number, price = values["line_no"], values["unit_price"]
         summaries.append(
@@ -243,18 +262,22 @@ def _split_and_record(
             )
         )
         if split.allocate:
-            allocation_log.append(
-                {
-                    "line_id": line_id,
-                    "units": split.allocate,
-                    "allocated_at": now,
-                    "source": AllocationSource.INTAKE,
-                    "ref": None,
-                    "position": None,
-                    "rank_class": values["rank_class"],
-                    "rule": INTAKE_RULE,
-                }
-            )
+            for pick in picked[index]:
+                holdings.append((line_id, pick.location, pick.units))
+                allocation_log.append(
+                    {
+                        "line_id": line_id,
+                        "units": pick.units,
+                        "allocated_at": now,
+                        "source": AllocationSource.INTAKE,
+                        "ref": None,
+                        "position": None,
+                        "rank_class": values["rank_class"],
+                        "rule": INTAKE_RULE,
+                        "location_id": pick.location,
+                        "sourcing": pick.why,
+                    }
+                )
             events.append(
                 UnitsAllocated(
                     order=context,
@@ -271,6 +294,10 @@ def _split_and_record(
                         "strategy": ranking.strategy.value,
                         "rule": INTAKE_RULE,
                         "source": AllocationSource.INTAKE,
+                        "locations": [
+                            {"location": code[p.location], "units": p.units, "why": p.why}
+                            for p in picked[index]
+                        ],
                     },
                 )
             )
@@ -315,6 +342,7 @@ def _split_and_record(
             )
     if allocation_log:
         uow.connection.execute(_INSERT_ALLOCATIONS, allocation_log)
+        change_holdings(uow.connection, holdings)
     if cancel_log:
         uow.connection.execute(_INSERT_CANCELLATIONS, cancel_log)
 

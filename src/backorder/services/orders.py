@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from backorder.domain.allocation import plan_cancel, plan_shipment
-from backorder.domain.errors import ImpossibleCancel, InvalidRequest, UnknownOrder
+from backorder.domain.errors import ImpossibleCancel, InvalidRequest, NotReadyToShip, UnknownOrder
 from backorder.domain.events import (
     Event,
     OrderExpedited,
@@ -18,10 +18,12 @@ from backorder.domain.events import (
     UnitsShipped,
 )
 from backorder.domain.model import AllocationSource, parse_ref
+from backorder.domain.sourcing import Site, site_order
 from backorder.services.context import Backorder
-from backorder.services.queueing import rerank, serve
+from backorder.services.queueing import rerank, serve_network
 from backorder.services.schedule import reschedule
 from backorder.store.db import UnitOfWork
+from backorder.store.network import all_sites, change_holdings, holdings_of, site_named
 from backorder.store.repos import LineRow, Lines, Outbox, ProductRow, Products
 from backorder.store.tables import cancellations, orders, shipment_lines, shipments
 
@@ -40,8 +42,9 @@ class Cancelled:
 class Shipped:
     ref: str
     units: int
-    shipment_id: int
+    shipment_id: int  # the first of them
     complete: bool
+    shipments: tuple[int, ...] = ()  # one per location shipped from
 
 
 def find_order(uow: UnitOfWork, ref: str) -> dict[str, Any]:
@@ -118,14 +121,17 @@ def cancel_lines(
     facts: list[Event] = []
     log: list[dict[str, Any]] = []
     released = 0
+    sites = all_sites(uow.connection)
+    held = holdings_of(uow.connection, [line.id for line in lines])
+    freed: list[tuple[int, int, int]] = []  # (line id, location id, -units)
     for line, units in targets:
         plan = plan_cancel(line.qty, units)
-        stock = rows[line.product_id].stock
+        row = rows[line.product_id]
         line.qty.backordered -= plan.from_backordered
         line.qty.allocated -= plan.from_allocated
         line.qty.cancelled += plan.units
-        stock.backordered -= plan.from_backordered
-        stock.allocated -= plan.from_allocated
+        row.stock.backordered -= plan.from_backordered
+        freed.extend(_release(row, line.id, held[line.id], plan.from_allocated, sites))
         released += plan.from_allocated
         log.append(
             {
@@ -154,10 +160,11 @@ def cancel_lines(
         return Cancelled(ref, 0, 0, 0), facts
     Lines(uow.connection).save_quantities(lines, now)
     uow.connection.execute(insert(cancellations), log)
+    change_holdings(uow.connection, freed)
     reallocated = 0
     for row in sorted(rows.values(), key=lambda r: r.product.sku):
-        moved = serve(
-            uow, row, app.ranking(row.product.queue), (AllocationSource.RELEASE, ref), now
+        moved = serve_network(
+            uow, row, app.ranking(row.product.queue), (AllocationSource.RELEASE, ref), now, sites
         )
         reallocated += moved.units
         facts.extend(moved.events)
@@ -166,69 +173,127 @@ def cancel_lines(
     return Cancelled(ref, sum(entry["units"] for entry in log), released, reallocated), facts
 
 
-def ship_order(app: Backorder, ref: str, tracking: str | None = None) -> Shipped:
-    """Ship the order's allocated units. A ship-complete order ships only when nothing waits."""
+def _release(
+    row: ProductRow, line_id: int, held: dict[int, int], units: int, sites: list[Site]
+) -> list[tuple[int, int, int]]:
+    """Release `units` a line holds, from the least preferred location first; the holdings'
+    changes, for `change_holdings`."""
+    changes = []
+    for site in sorted(sites, key=site_order, reverse=True):
+        if units <= 0:
+            break
+        here = min(units, held.get(site.id, 0))
+        if here:
+            row.allocate(site.id, -here)
+            held[site.id] -= here
+            changes.append((line_id, site.id, -here))
+            units -= here
+    if units:
+        raise RuntimeError(f"{row.product.sku}: line {line_id} holds fewer units than allocated")
+    return changes
+
+
+def ship_order(
+    app: Backorder, ref: str, tracking: str | None = None, location: str | None = None
+) -> Shipped:
+    """Ship the order's allocated units held at `location`, or (None) at every location
+    that holds some: one shipment per location, each with the tracking given. A
+    ship-complete order ships only when nothing of it waits anywhere."""
     now = app.now()
     with app.db.write() as uow:
         order, lines, rows = lock_order(uow, ref)
-        by_number = {line.line_no: line for line in lines}
-        plan = plan_shipment(
-            {n: line.qty for n, line in by_number.items()}, lines[0].order.terms.preference
-        )
-        held = {number: by_number[number].qty.allocated for number in plan}
-        shipped: list[ShippedLine] = []
-        for number, units in sorted(plan.items()):
-            line = by_number[number]
-            line.qty.allocated -= units
-            line.qty.shipped += units
-            stock = rows[line.product_id].stock
-            stock.allocated -= units
-            stock.on_hand -= units
-            shipped.append(
-                ShippedLine(number, line.sku, units, line.unit_price, line.unit_price * units)
+        plan_shipment({line.line_no: line.qty for line in lines}, lines[0].order.terms.preference)
+        sites = all_sites(uow.connection)
+        held = holdings_of(uow.connection, [line.id for line in lines])
+        if location is not None:
+            chosen = [site_named(sites, location)]
+        else:
+            chosen = sorted(
+                (s for s in sites if any(h.get(s.id) for h in held.values())), key=site_order
             )
-        complete = all(line.qty.open == 0 for line in lines)
-        shipment_id = int(
-            uow.connection.execute(
-                insert(shipments)
-                .values(
-                    order_id=order["id"],
-                    tracking=tracking,
-                    shipped_at=now,
-                    line_count=len(plan),
-                    exact_lines=sum(1 for n, u in plan.items() if u == held[n]),
-                )
-                .returning(shipments.c.id)
-            ).scalar_one()
-        )
-        if complete:
-            uow.connection.execute(
-                update(orders).where(orders.c.id == order["id"]).values(completed_at=now)
-            )
-        uow.connection.execute(
-            insert(shipment_lines),
-            [
-                {
-                    "shipment_id": shipment_id,
-                    "line_id": by_number[n].id,
-                    "units": u,
-                    "allocated": held[n],
-                }
-                for n, u in sorted(plan.items())
-            ],
-        )
-        Lines(uow.connection).save_quantities([by_number[n] for n in plan], now)
+        if location is not None and not any(h.get(chosen[0].id) for h in held.values()):
+            raise NotReadyToShip(f"nothing allocated at {location} to ship")
+        shipment_ids: list[int] = []
+        facts: list[Event] = []
+        units_shipped = 0
+        for site in chosen:
+            at_site = [line for line in lines if held[line.id].get(site.id)]
+            plan = {line.line_no: held[line.id][site.id] for line in at_site}
+            sid, event = _ship_from(uow, (order, lines, rows), site, plan, (tracking, now))
+            shipment_ids.append(sid)
+            facts.append(event)
+            units_shipped += sum(plan.values())
         Products(uow.connection).save_stocks(list(rows.values()), now)
-        event = UnitsShipped(
-            order=lines[0].order,
-            tracking=tracking,
-            lines=tuple(shipped),
-            value=sum((s.value for s in shipped), Decimal(0)),
-            complete=complete,
-        )
-        Outbox(uow.connection).append([event], now)
+        Outbox(uow.connection).append(facts, now)
         uow.commit()
-    return Shipped(ref, sum(plan.values()), shipment_id, complete)
+    complete = all(line.qty.open == 0 for line in lines)
+    return Shipped(ref, units_shipped, shipment_ids[0], complete, tuple(shipment_ids))
+
+
+def _ship_from(
+    uow: UnitOfWork,
+    order_lines_rows: tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]],
+    site: Site,
+    plan: dict[int, int],
+    when: tuple[str | None, Any],
+) -> tuple[int, Event]:
+    """One shipment from one location: the units `plan` gives per line number."""
+    order, lines, rows = order_lines_rows
+    tracking, now = when
+    by_number = {line.line_no: line for line in lines}
+    held = {number: by_number[number].qty.allocated for number in plan}
+    shipped: list[ShippedLine] = []
+    for number, units in sorted(plan.items()):
+        line = by_number[number]
+        line.qty.allocated -= units
+        line.qty.shipped += units
+        row = rows[line.product_id]
+        row.allocate(site.id, -units)
+        row.put(site.id, -units)
+        shipped.append(
+            ShippedLine(number, line.sku, units, line.unit_price, line.unit_price * units)
+        )
+    complete = all(line.qty.open == 0 for line in lines)
+    shipment_id = int(
+        uow.connection.execute(
+            insert(shipments)
+            .values(
+                order_id=order["id"],
+                tracking=tracking,
+                shipped_at=now,
+                line_count=len(plan),
+                exact_lines=sum(1 for n, u in plan.items() if u == held[n]),
+                location_id=site.id,
+            )
+            .returning(shipments.c.id)
+        ).scalar_one()
+    )
+    if complete:
+        uow.connection.execute(
+            update(orders).where(orders.c.id == order["id"]).values(completed_at=now)
+        )
+    uow.connection.execute(
+        insert(shipment_lines),
+        [
+            {
+                "shipment_id": shipment_id,
+                "line_id": by_number[n].id,
+                "units": u,
+                "allocated": held[n],
+            }
+            for n, u in sorted(plan.items())
+        ],
+    )
+    change_holdings(uow.connection, [(by_number[n].id, site.id, -u) for n, u in plan.items()])
+    Lines(uow.connection).save_quantities([by_number[n] for n in plan], now)
+    event = UnitsShipped(
+        order=lines[0].order,
+        tracking=tracking,
+        lines=tuple(shipped),
+        value=sum((s.value for s in shipped), Decimal(0)),
+        complete=complete,
+    )
+    return shipment_id, event
 
 
 def expedite_order(app: Backorder, ref: str) -> int:

@@ -13,11 +13,14 @@ from backorder.domain.allocation import Holding, Waiting, serve_queue, take_back
 from backorder.domain.events import AllocationTakenBack, Event, UnitsAllocated
 from backorder.domain.model import AllocationSource
 from backorder.domain.ranking import Ranking
+from backorder.domain.sourcing import Site, site_order
 from backorder.store.db import UnitOfWork
+from backorder.store.network import change_holdings
 from backorder.store.repos import LineRow, Lines, ProductRow, rank_facts_from_row
 from backorder.store.tables import allocations
 
 BATCH = 500
+RECEIVED_HERE = "served from the stock here"
 
 
 @dataclass
@@ -92,22 +95,27 @@ def serve(
     ranking: Ranking,
     source: tuple[AllocationSource, str | None],
     now: datetime,
+    site: Site,
 ) -> Moved:
-    """Hand the SKU's available units to its queue in rank order. `source` is (kind, ref)."""
+    """Hand the units available at `site` to the SKU's one network queue in rank order,
+    among the lines that location can serve. `source` is (kind, ref)."""
     kind, ref = source
     moved = Moved()
-    if row.stock.available <= 0 or row.stock.backordered <= 0:
+    if not site.serves_queue(None):
+        return moved
+    if row.available_at(site.id) <= 0 or row.stock.backordered <= 0:
         return moved
     climb_due(uow, row, ranking, now)
     lines = Lines(uow.connection)
-    while row.stock.available > 0:
-        limit = min(row.stock.available, BATCH)
-        batch = lines.queue_head(row.id, limit=limit)
+    while row.available_at(site.id) > 0:
+        available = row.available_at(site.id)
+        limit = min(available, BATCH)
+        batch = lines.queue_head(row.id, limit=limit, ships_to=site.ships_to)
         if not batch:
             break
         by_id = {line.id: line for line in batch}
         allotments = serve_queue(
-            row.stock.available,
+            available,
             [Waiting(line.id, line.qty.backordered) for line in batch],
             first_position=moved.lines + 1,
         )
@@ -117,10 +125,11 @@ def serve(
             line = by_id[allotment.line_id]
             line.qty.allocated += allotment.units
             line.qty.backordered -= allotment.units
-            row.stock.allocated += allotment.units
+            row.allocate(site.id, allotment.units)
             row.stock.backordered -= allotment.units
             served.append(line)
             reason = why(line, ranking, allotment.position, kind)
+            reason["location"] = site.code
             log.append(
                 {
                     "line_id": line.id,
@@ -131,6 +140,8 @@ def serve(
                     "position": allotment.position,
                     "rank_class": line.rank_class,
                     "rule": reason["rule"],
+                    "location_id": site.id,
+                    "sourcing": RECEIVED_HERE,
                 }
             )
             moved.events.append(
@@ -151,28 +162,55 @@ def serve(
         moved.lines += len(allotments)
         lines.save_quantities(served, now)
         uow.connection.execute(insert(allocations), log)
+        change_holdings(uow.connection, [(e["line_id"], site.id, e["units"]) for e in log])
         if len(batch) < limit:
             break  # the queue is empty now
     return moved
 
 
-def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetime) -> Moved:
-    """On hand fell below allocated: the lowest-ranked allocations go back to waiting."""
+def serve_network(
+    uow: UnitOfWork,
+    row: ProductRow,
+    ranking: Ranking,
+    source: tuple[AllocationSource, str | None],
+    now: datetime,
+    sites: list[Site],
+) -> Moved:
+    """Serve the queue from every location with units available, in sourcing order, so
+    that no available unit sits beside a line that location can serve."""
+    total = Moved()
+    for site in sorted(sites, key=site_order):
+        if row.stock.backordered <= 0:
+            break
+        if row.available_at(site.id) > 0:
+            moved = serve(uow, row, ranking, source, now, site)
+            total.lines += moved.lines
+            total.units += moved.units
+            total.events.extend(moved.events)
+    return total
+
+
+def take_back_excess(
+    uow: UnitOfWork, row: ProductRow, reason: str, now: datetime, location: int
+) -> Moved:
+    """On hand at a location fell below what is allocated there: the lowest-ranked
+    allocations at that location go back to waiting."""
     moved = Moved()
     lines = Lines(uow.connection)
-    while row.stock.allocated > row.stock.on_hand:
-        excess = row.stock.allocated - row.stock.on_hand
-        batch = lines.lowest_holders(row.id, limit=min(excess, BATCH))
-        if not batch:
+    level = row.level(location)
+    while level.allocated > level.on_hand:
+        excess = level.allocated - level.on_hand
+        found = lines.lowest_holders_at(row.id, location, limit=min(excess, BATCH))
+        if not found:
             raise RuntimeError(f"{row.product.sku}: allocated units without holders")
-        by_id = {line.id: line for line in batch}
-        taken = take_back(excess, [Holding(line.id, line.qty.allocated) for line in batch])
+        by_id = {line.id: line for line, _ in found}
+        taken = take_back(excess, [Holding(line.id, held) for line, held in found])
         changed = []
         for allotment in taken:
             line = by_id[allotment.line_id]
             line.qty.allocated -= allotment.units
             line.qty.backordered += allotment.units
-            row.stock.allocated -= allotment.units
+            row.allocate(location, -allotment.units)
             row.stock.backordered += allotment.units
             changed.append(line)
             moved.events.append(
@@ -193,4 +231,5 @@ def take_back_excess(uow: UnitOfWork, row: ProductRow, reason: str, now: datetim
         moved.lines += len(taken)
         lines.save_quantities(changed, now)
         lines.mark_waiting([line.id for line in changed], now)
+        change_holdings(uow.connection, [(a.line_id, location, -a.units) for a in taken])
     return moved

@@ -12,11 +12,13 @@ from sqlalchemy import insert
 from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.domain.events import Event, SkuOutOfStock, StockAdjusted, StockReceived
 from backorder.domain.model import AllocationSource
+from backorder.domain.sourcing import Site
 from backorder.services.context import Backorder
-from backorder.services.queueing import serve, take_back_excess
+from backorder.services.queueing import serve, serve_network, take_back_excess
 from backorder.services.schedule import reschedule
 from backorder.services.supply import receive_against_po
 from backorder.store.db import UnitOfWork
+from backorder.store.network import all_sites, site_named
 from backorder.store.repos import Outbox, ProductRow, Products
 from backorder.store.tables import stock_movements
 
@@ -65,6 +67,9 @@ class _Batch:
     movements: list[dict[str, Any]] = field(default_factory=list)
     facts: list[Event] = field(default_factory=list)
 
+    sites: list[Site] = field(default_factory=list)
+    site: Site | None = None  # where the stock is counted or received
+
     def movement(self, row: ProductRow, change: tuple[str, int, str | None], now: datetime) -> None:
         kind, units, ref = change
         self.movements.append(
@@ -95,8 +100,11 @@ def _receive(
     units, ref = receipt
     now = app.now()
     _within_bounds(row.stock.on_hand + units)
-    row.stock.on_hand += units
-    moved = serve(uow, row, app.ranking(row.product.queue), (AllocationSource.RECEIPT, ref), now)
+    assert batch.site is not None
+    row.put(batch.site.id, units)
+    moved = serve(
+        uow, row, app.ranking(row.product.queue), (AllocationSource.RECEIPT, ref), now, batch.site
+    )
     batch.facts.extend(receive_against_po(uow, row, receipt, now))
     batch.movement(row, ("receipt", units, ref), now)
     batch.facts.append(
@@ -125,16 +133,27 @@ def _count(
 ) -> StockChange:
     on_hand, ref = level
     now = app.now()
+    assert batch.site is not None
+    here = batch.site
     previous, was_available = row.stock.on_hand, row.stock.available
-    row.stock.on_hand = on_hand
-    taken = take_back_excess(uow, row, "stock counted below allocated", now)
-    served = serve(uow, row, app.ranking(row.product.queue), (AllocationSource.STOCK_SET, ref), now)
-    batch.movement(row, ("count", on_hand - previous, ref), now)
+    row.put(here.id, on_hand - row.level(here.id).on_hand)
+    taken = take_back_excess(
+        uow, row, f"stock counted below allocated at {here.code}", now, here.id
+    )
+    served = serve_network(
+        uow,
+        row,
+        app.ranking(row.product.queue),
+        (AllocationSource.STOCK_SET, ref),
+        now,
+        [here, *(s for s in batch.sites if s.id != here.id)],
+    )
+    batch.movement(row, ("count", row.stock.on_hand - previous, ref), now)
     batch.facts.append(
         StockAdjusted(
             sku=row.product.sku,
             previous_on_hand=previous,
-            on_hand=on_hand,
+            on_hand=row.stock.on_hand,
             allocated=row.stock.allocated,
             available=row.stock.available,
             units_taken_back=taken.units,
@@ -166,35 +185,48 @@ def _check_level(on_hand: int) -> None:
     _within_bounds(on_hand)
 
 
-def receive_stock(app: Backorder, sku: str, units: int, ref: str | None = None) -> StockChange:
-    """Stock arrives: on hand goes up and the queue is served in rank order."""
-    return receive_stock_many(app, [(sku, units, ref)])[0]
+def receive_stock(
+    app: Backorder, sku: str, units: int, ref: str | None = None, location: str | None = None
+) -> StockChange:
+    """Stock arrives at a location (None: the default one): on hand goes up there and the
+    network queue is served in rank order from it."""
+    return receive_stock_many(app, [(sku, units, ref)], location)[0]
 
 
-def set_stock(app: Backorder, sku: str, on_hand: int, ref: str | None = None) -> StockChange:
-    """Set on hand to a counted level. Below what is allocated, the lowest-ranked
-    allocations go back to waiting; above, the queue is served."""
-    return set_stock_many(app, [(sku, on_hand, ref)])[0]
+def set_stock(
+    app: Backorder, sku: str, on_hand: int, ref: str | None = None, location: str | None = None
+) -> StockChange:
+    """Set on hand at a location (None: the default one) to a counted level. Below what is
+    allocated there, the lowest-ranked allocations there go back to waiting; above, the
+    queue is served."""
+    return set_stock_many(app, [(sku, on_hand, ref)], location)[0]
 
 
 Item = tuple[str, int, str | None]  # (sku, units or level, ref)
 MAX_BULK = 10_000
 
 
-def receive_stock_many(app: Backorder, receipts: Sequence[Item]) -> list[StockChange]:
-    """Receipts for many SKUs in one transaction (an ERP's batch); all or nothing."""
-    return _bulk(app, receipts, (_check_receipt, _receive))
+def receive_stock_many(
+    app: Backorder, receipts: Sequence[Item], location: str | None = None
+) -> list[StockChange]:
+    """Receipts for many SKUs at one location in one transaction (an ERP's batch); all or
+    nothing."""
+    return _bulk(app, receipts, (_check_receipt, _receive), location)
 
 
-def set_stock_many(app: Backorder, levels: Sequence[Item]) -> list[StockChange]:
-    """Counted levels for many SKUs in one transaction (an ERP/WMS sync); all or nothing."""
-    return _bulk(app, levels, (_check_level, _count))
+def set_stock_many(
+    app: Backorder, levels: Sequence[Item], location: str | None = None
+) -> list[StockChange]:
+    """Counted levels for many SKUs at one location in one transaction (an ERP/WMS sync);
+    all or nothing."""
+    return _bulk(app, levels, (_check_level, _count), location)
 
 
 def _bulk(
     app: Backorder,
     items: Sequence[Item],
     steps: tuple[Callable[[int], None], Callable[..., StockChange]],
+    location: str | None = None,
 ) -> list[StockChange]:
     check, apply = steps
     if not items:
@@ -205,7 +237,11 @@ def _bulk(
         check(quantity)
     with app.db.write() as uow:
         rows = _lock_all(uow, [sku for sku, _, _ in items])
-        batch = _Batch()
+        sites = all_sites(uow.connection)
+        site = site_named(sites, location or app.settings.default_location)
+        if not site.active:
+            raise InvalidRequest(f"location {site.code} is not active")
+        batch = _Batch(sites=sites, site=site)
         changes = [
             apply(app, uow, rows[sku], (quantity, ref), batch) for sku, quantity, ref in items
         ]

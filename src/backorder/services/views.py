@@ -13,6 +13,7 @@ from backorder.domain.model import order_status
 from backorder.services.context import Backorder
 from backorder.services.delays import notices_of
 from backorder.services.orders import find_order
+from backorder.store.network import all_sites
 from backorder.store.repos import Lines, Products, line_from_row, line_select
 from backorder.store.tables import (
     allocations,
@@ -94,6 +95,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
         lines = Lines(uow.connection).of_order(order["id"])
         ids = [line.id for line in lines]
         why: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        codes = {site.id: site.code for site in all_sites(uow.connection)}
         for a in uow.connection.execute(
             select(allocations).where(allocations.c.line_id.in_(ids)).order_by(allocations.c.id)
         ).mappings():
@@ -106,6 +108,8 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                     "position": a["position"],
                     "rank_class": a["rank_class"],
                     "rule": a["rule"],
+                    "location": codes.get(a["location_id"]),
+                    "sourcing": a["sourcing"],
                 }
             )
         cancelled: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}

@@ -4,7 +4,7 @@ objects on hot paths). They read rows into domain objects and write decisions ba
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -39,7 +39,15 @@ from backorder.domain.model import (
     Tier,
 )
 from backorder.domain.ranking import RankFacts
-from backorder.store.tables import events, order_lines, orders, product_packs, products
+from backorder.store.network import load_levels, save_levels
+from backorder.store.tables import (
+    events,
+    line_holdings,
+    order_lines,
+    orders,
+    product_packs,
+    products,
+)
 from backorder.store.types import UtcDateTime
 
 PRODUCT_FIELDS = (
@@ -61,9 +69,44 @@ PRODUCT_FIELDS = (
 
 @dataclass
 class ProductRow:
+    """A SKU, its network stock (`stock`, the sums) and its stock per location (`at`,
+    location id -> level; loaded when the row is locked). Stock moves through the methods
+    below, which keep the sums and the location's level together."""
+
     id: int
     product: Product
     stock: StockLevel
+    at: dict[int, StockLevel] = field(default_factory=dict)
+
+    def level(self, location: int) -> StockLevel:
+        return self.at.setdefault(location, StockLevel())
+
+    def available_at(self, location: int) -> int:
+        level = self.at.get(location)
+        return level.available if level else 0
+
+    def put(self, location: int, units: int) -> None:
+        """Units arrive at (or, negative, leave) the location's shelves."""
+        self.level(location).on_hand += units
+        self.stock.on_hand += units
+
+    def allocate(self, location: int, units: int) -> None:
+        """Units at the location are reserved for a line (negative: released)."""
+        self.level(location).allocated += units
+        self.stock.allocated += units
+
+    def check(self) -> None:
+        if not self.at:
+            return
+        on_hand = sum(level.on_hand for level in self.at.values())
+        allocated = sum(level.allocated for level in self.at.values())
+        bad = [loc for loc, lv in self.at.items() if not 0 <= lv.allocated <= lv.on_hand]
+        if on_hand != self.stock.on_hand or allocated != self.stock.allocated or bad:
+            raise RuntimeError(
+                f"{self.product.sku}: stock per location ({on_hand} on hand, {allocated} "
+                f"allocated) disagrees with the total ({self.stock.on_hand}, "
+                f"{self.stock.allocated}) or oversells at location(s) {bad}"
+            )
 
 
 def product_from_row(row: RowMapping) -> ProductRow:
@@ -140,7 +183,14 @@ class Products:
         if not wanted:
             return {}
         rows = self.conn.execute(_LOCK_SKUS, {"skus": wanted}).mappings().all()
-        return {row["sku"]: product_from_row(row) for row in rows}
+        found = {row["sku"]: product_from_row(row) for row in rows}
+        self._levels(found.values())
+        return found
+
+    def _levels(self, rows: Iterable[ProductRow]) -> None:
+        by_id = {row.id: row for row in rows}
+        for pid, levels in load_levels(self.conn, sorted(by_id)).items():
+            by_id[pid].at = levels
 
     def lock_by_id(self, product_ids: Iterable[int]) -> dict[int, ProductRow]:
         wanted = sorted(set(product_ids))
@@ -151,7 +201,9 @@ class Products:
             .with_for_update()
         )
         rows = self.conn.execute(query).mappings().all()
-        return {row["id"]: product_from_row(row) for row in rows}
+        found = {row["id"]: product_from_row(row) for row in rows}
+        self._levels(found.values())
+        return found
 
     def all_skus(self) -> list[str]:
         return list(self.conn.execute(select(products.c.sku).order_by(products.c.sku)).scalars())
@@ -198,6 +250,11 @@ class Products:
     def save_stocks(self, rows: Sequence[ProductRow], now: datetime) -> None:
         if not rows:
             return
+        for row in rows:
+            row.check()
+        save_levels(
+            self.conn, [(row.id, loc, level) for row in rows for loc, level in row.at.items()]
+        )
         self.conn.execute(
             _SAVE_STOCK,
             [
@@ -331,8 +388,15 @@ class Lines:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def queue_head(self, product_id: int, limit: int, offset: int = 0) -> list[LineRow]:
-        """The first waiting lines of a SKU in rank order (an index range scan)."""
+    def queue_head(
+        self,
+        product_id: int,
+        limit: int,
+        offset: int = 0,
+        ships_to: tuple[str, ...] | None = None,
+    ) -> list[LineRow]:
+        """The first waiting lines of a SKU in rank order (an index range scan); given
+        `ships_to`, only those a location shipping there can serve."""
         query = (
             line_select()
             .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
@@ -340,7 +404,32 @@ class Lines:
             .limit(limit)
             .offset(offset)
         )
+        if ships_to is not None:
+            country = orders.c.ship_country
+            query = query.where(country.is_(None) | country.in_(ships_to))
         return [line_from_row(r) for r in self.conn.execute(query).mappings()]
+
+    def lowest_holders_at(
+        self, product_id: int, location: int, limit: int
+    ) -> list[tuple[LineRow, int]]:
+        """Lines holding stock of a SKU at a location, lowest rank first, with what they
+        hold there."""
+        held = line_holdings.c
+        query = (
+            line_select()
+            .add_columns(held.allocated.label("held_here"))
+            .join(line_holdings, held.line_id == order_lines.c.id)
+            .where(
+                order_lines.c.product_id == product_id,
+                held.location_id == location,
+                held.allocated > 0,
+            )
+            .order_by(*(column.desc() for column in QUEUE_ORDER))
+            .limit(limit)
+        )
+        return [
+            (line_from_row(r), int(r["held_here"])) for r in self.conn.execute(query).mappings()
+        ]
 
     def lowest_holders(self, product_id: int, limit: int) -> list[LineRow]:
         """Lines holding stock of a SKU, lowest rank first."""

@@ -70,6 +70,48 @@ products = Table(
     CheckConstraint("queue_strategy IN ('fifo', 'priority')", name="queue_strategy"),
 )
 
+# Places that hold stock: own warehouses, 3PLs, FBA, stores.
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("ships_to", JSON(none_as_null=True)),  # ISO 3166-1 alpha-2 codes; null: anywhere
+    Column("priority", Integer, nullable=False, server_default=text("100")),
+    Column("transit_days", Integer, nullable=False, server_default=text("0")),
+    Column("accepts_backorders", Boolean, nullable=False, server_default=text("true")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("kind IN ('own', '3pl', 'fba', 'store')", name="kind"),
+    CheckConstraint("transit_days >= 0", name="transit_days_not_negative"),
+)
+
+# Stock of a SKU at a location; the product row carries the network's sums.
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("product_id", ForeignKey("products.id"), primary_key=True),
+    Column("location_id", ForeignKey("locations.id"), primary_key=True),
+    Column("on_hand", Integer, nullable=False, server_default=text("0")),
+    Column("allocated", Integer, nullable=False, server_default=text("0")),
+    CheckConstraint("allocated >= 0 AND allocated <= on_hand", name="no_oversell"),
+    Index("ix_stock_levels_location", "location_id", "product_id"),
+)
+
+# What a line holds at each location now (the allocations table is the log of how it came).
+line_holdings = Table(
+    "line_holdings",
+    metadata,
+    Column("line_id", ForeignKey("order_lines.id"), primary_key=True),
+    Column("location_id", ForeignKey("locations.id"), primary_key=True),
+    Column("allocated", Integer, nullable=False),
+    CheckConstraint("allocated >= 0", name="allocated_not_negative"),
+    Index("ix_line_holdings_location", "location_id", "line_id"),
+)
+
 # A product's pack sizes: how many single units one unit of each kind holds (CA=12).
 product_packs = Table(
     "product_packs",
@@ -101,6 +143,7 @@ orders = Table(
     Column("shipping_preference", String(16), nullable=False),
     Column("payment_timing", String(16), nullable=False),
     Column("expedite", Boolean, nullable=False, server_default=text("false")),
+    Column("ship_country", String(2)),  # ISO 3166-1 alpha-2; null: any location serves it
     # For the KPIs, kept with the change that makes them: the order's lines, how many of
     # them ever waited, and when the shipment that left nothing open went (null until then).
     Column("line_count", Integer, nullable=False, server_default=text("0")),
@@ -254,6 +297,9 @@ allocations = Table(
     Column("position", Integer),  # place in the queue when served; null at intake
     Column("rank_class", Integer, nullable=False),
     Column("rule", Text, nullable=False),  # why that place, in words
+    # the location the units were allocated at, and why that location, in words
+    Column("location_id", Id),
+    Column("sourcing", String(200)),
     CheckConstraint("units > 0", name="units_positive"),
     Index("ix_allocations_line", "line_id"),
     # Units served from the queue in a period (conversion); the intake's are not in it.
@@ -303,6 +349,7 @@ shipments = Table(
     # its lines, and how many shipped exactly what was allocated to them (accuracy)
     Column("line_count", Integer, nullable=False, server_default=text("0")),
     Column("exact_lines", Integer, nullable=False, server_default=text("0")),
+    Column("location_id", Id),  # where it left from
     Index("ix_shipments_order", "order_id"),
     Index("ix_shipments_shipped_at", "shipped_at", "order_id", "line_count", "exact_lines"),
 )
