@@ -69,6 +69,4 @@ def patch_location(
     for required in REQUIRED:
         if required in given and given[required] is None:
             raise InvalidRequest(f"{required} cannot be cleared")
-    if not given:
-        raise InvalidRequest("nothing to change")
     return locations.update_location(app, code, given)

@@ -41,7 +41,7 @@ from backorder.services.faults import describe
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
 from backorder.services.parked import assembled, parks, settle_held, settle_parked
-from backorder.services.payloads import OPEN, finish, outcome_of
+from backorder.services.payloads import OPEN, finish, listed, outcome_of
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.repos import Products
@@ -633,14 +633,8 @@ def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
             .limit(limit)
         ).all()
     return [
-        {
-            "id": r.id,
-            "channel": r.channel,
-            "account": r.account,
-            "external_id": r.external_id,
-            "topic": r.topic,
-            "received_at": r.received_at.isoformat(),
-            "age_hours": round((now - r.received_at).total_seconds() / 3600, 1),
+        listed(r, now)
+        | {
             "reasons": list(r.reasons or []),
             "value": str(r.value) if r.value is not None else None,
             "currency": r.currency,

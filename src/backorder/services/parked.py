@@ -13,6 +13,7 @@ from sqlalchemy import Connection, and_, bindparam, case, select, update
 from backorder.domain.model import order_ref
 from backorder.intake import ADAPTERS, DEFAULT_ACCOUNT, Partial, Payload
 from backorder.services.context import Backorder
+from backorder.services.payloads import listed
 from backorder.store.tables import intake_payloads, orders
 
 _P = intake_payloads.c
@@ -92,10 +93,24 @@ def assembled(app: Backorder, row: Any) -> Payload | None:
     return adapter.combine(list(texts)) if len(texts) > 1 else None
 
 
+_SETTLE_HELD = (
+    update(intake_payloads)
+    .where(_P.id == bindparam("pid"), _P.state == "parked")
+    .values(
+        state="accepted",
+        order_ref=bindparam("ref"),
+        reasons=None,
+        outcome=bindparam("words"),
+        processed_at=bindparam("at"),
+        attempts=_P.attempts + 1,
+    )
+)
+
+
 def settle_held(app: Backorder, limit: int = 1000) -> int:
     """Settle the parts parked for orders held: a part parked while its order was being
     placed can miss that order's settling (each transaction saw the other's row before
-    it committed). `intake drain` calls this each time; how many were settled."""
+    it committed). `intake drain` calls this each time; how many were found to settle."""
     o = orders.c
     name = case((_P.account == DEFAULT_ACCOUNT, _P.channel), else_=_P.channel + "." + _P.account)
     with app.db.read() as uow:
@@ -111,24 +126,15 @@ def settle_held(app: Backorder, limit: int = 1000) -> int:
         ).all()
     if not found:
         return 0
-    done = 0
+    now = app.now()
+    settled = []
+    for payload_id, channel, external_id in found:
+        ref = order_ref(channel, external_id)
+        settled.append({"pid": payload_id, "ref": ref, "words": f"settled: order {ref} is held"})
     with app.db.write() as uow:
-        for payload_id, channel, external_id in found:
-            ref = order_ref(channel, external_id)
-            done += uow.connection.execute(
-                update(intake_payloads)
-                .where(_P.id == payload_id, _P.state == "parked")
-                .values(
-                    state="accepted",
-                    order_ref=ref,
-                    reasons=None,
-                    outcome=f"settled: order {ref} is held",
-                    processed_at=app.now(),
-                    attempts=_P.attempts + 1,
-                )
-            ).rowcount
+        uow.connection.execute(_SETTLE_HELD, [row | {"at": now} for row in settled])
         uow.commit()
-    return done
+    return len(settled)
 
 
 def parked(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
@@ -141,16 +147,4 @@ def parked(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
             .order_by(_P.received_at, _P.id)
             .limit(limit)
         ).all()
-    return [
-        {
-            "id": r.id,
-            "channel": r.channel,
-            "account": r.account,
-            "external_id": r.external_id,
-            "topic": r.topic,
-            "received_at": r.received_at.isoformat(),
-            "age_hours": round((now - r.received_at).total_seconds() / 3600, 1),
-            "waiting_for": list(r.reasons or []),
-        }
-        for r in rows
-    ]
+    return [listed(r, now) | {"waiting_for": list(r.reasons or [])} for r in rows]

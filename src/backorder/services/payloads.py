@@ -4,6 +4,7 @@ the intake flow (`services.ingest`) and the channel events (`services.channel_ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,6 +27,20 @@ class Outcome:
     # what it did when that was not to place an order, in words ("ignored: …")
     outcome: str | None = None
     topic: str | None = None
+
+
+def listed(row: Any, now: datetime) -> dict[str, Any]:
+    """A stored payload as the intake's lists show it (dead letters, parked parts): which,
+    from where, and how old."""
+    return {
+        "id": row.id,
+        "channel": row.channel,
+        "account": row.account,
+        "external_id": row.external_id,
+        "topic": row.topic,
+        "received_at": row.received_at.isoformat(),
+        "age_hours": round((now - row.received_at).total_seconds() / 3600, 1),
+    }
 
 
 def outcome_of(row: Any) -> Outcome:

@@ -34,13 +34,6 @@ def all_sites(conn: Connection) -> list[Site]:
     return [site_from_row(row) for row in rows]
 
 
-def site_by_code(conn: Connection, code: str) -> Site:
-    row = conn.execute(select(locations).where(locations.c.code == code)).mappings().first()
-    if row is None:
-        raise InvalidRequest(f"no location {code!r}: backorder location list shows them")
-    return site_from_row(row)
-
-
 def site_named(sites: Iterable[Site], code: str) -> Site:
     for site in sites:
         if site.code == code:

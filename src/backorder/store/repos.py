@@ -77,6 +77,7 @@ class ProductRow:
     product: Product
     stock: StockLevel
     at: dict[int, StockLevel] = field(default_factory=dict)
+    moved: set[int] = field(default_factory=set)  # locations whose level changed: to save
 
     def level(self, location: int) -> StockLevel:
         return self.at.setdefault(location, StockLevel())
@@ -89,11 +90,13 @@ class ProductRow:
         """Units arrive at (or, negative, leave) the location's shelves."""
         self.level(location).on_hand += units
         self.stock.on_hand += units
+        self.moved.add(location)
 
     def allocate(self, location: int, units: int) -> None:
         """Units at the location are reserved for a line (negative: released)."""
         self.level(location).allocated += units
         self.stock.allocated += units
+        self.moved.add(location)
 
     def check(self) -> None:
         if not self.at:
@@ -252,9 +255,10 @@ class Products:
             return
         for row in rows:
             row.check()
-        save_levels(
-            self.conn, [(row.id, loc, level) for row in rows for loc, level in row.at.items()]
-        )
+        # only the levels that moved: an untouched location's row is not rewritten
+        save_levels(self.conn, [(row.id, loc, row.at[loc]) for row in rows for loc in row.moved])
+        for row in rows:
+            row.moved.clear()
         self.conn.execute(
             _SAVE_STOCK,
             [
@@ -430,16 +434,6 @@ class Lines:
         return [
             (line_from_row(r), int(r["held_here"])) for r in self.conn.execute(query).mappings()
         ]
-
-    def lowest_holders(self, product_id: int, limit: int) -> list[LineRow]:
-        """Lines holding stock of a SKU, lowest rank first."""
-        query = (
-            line_select()
-            .where(order_lines.c.product_id == product_id, order_lines.c.allocated > 0)
-            .order_by(*(column.desc() for column in QUEUE_ORDER))
-            .limit(limit)
-        )
-        return [line_from_row(r) for r in self.conn.execute(query).mappings()]
 
     def due_to_climb(self, product_id: int, now: datetime) -> list[LineRow]:
         """Waiting lines whose next class climb is due (an index range scan)."""
