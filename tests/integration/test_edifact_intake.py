@@ -66,6 +66,8 @@ def test_orders_are_placed_in_single_units_and_the_unreadable_one_is_a_dead_lett
     ack = acknowledge(partner, "edifact", ORDERS, [first.id]) or ""
     assert "UCI+IC4711+5412345000013:14+5400000000005:14+7'" in ack
     assert "UCM+3+ORDERS:D:93A:UN+4'\nUCS+7+13'" in ack
+    # a message dead only for the business (its pack) was read: acknowledged, not rejected
+    assert "UCM+1+ORDERS:D:96A:UN:EAN008+7'" in ack and ack.count("UCM+") == 3
 
 
 def test_an_inbound_contrl_is_recorded_and_never_acknowledged(app: Backorder) -> None:

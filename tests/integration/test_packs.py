@@ -5,6 +5,7 @@ as a `product_changed` event. Stock and queues stay in single units."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,8 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from backorder.domain.errors import InvalidRequest
+from backorder.domain.model import OrderedAs
 from backorder.services.context import Backorder
 from backorder.services.ingest import ingest, replay
+from backorder.services.intake import place_order
 from backorder.services.packs import MAX_PACKS, parse_cell, parse_packs
 from backorder.services.products import (
     add_product,
@@ -24,9 +27,9 @@ from backorder.services.products import (
     update_product,
 )
 from backorder.services.stock import receive_stock
-from backorder.services.views import order_view, product_view, stock_view
+from backorder.services.views import order_view, product_view, queue_view, stock_view
 from backorder.store.tables import product_packs, products
-from tests.factories import product
+from tests.factories import order, product
 from tests.integration.test_engine import event_types, payloads
 
 
@@ -92,6 +95,13 @@ def test_stock_and_queues_stay_in_single_units(app: Backorder) -> None:
     add_product(app, product("24776"), {"CA": 12})
     receive_stock(app, "24776", 30)
     assert stock_view(app, "24776")["on_hand"] == 30  # not 30 cases
+    cases = order("PO-1", ("24776", 3))
+    cases = replace(cases, lines=(replace(cases.lines[0], ordered=OrderedAs(3, "CA")),))
+    place_order(app, cases)
+    (line,) = order_view(app, "web:PO-1")["lines"]
+    assert (line["quantity"], line["allocated"], line["backordered"]) == (36, 30, 6)
+    (waiting,) = queue_view(app, "24776")["entries"]
+    assert waiting["backordered"] == 6  # the queue waits for units, not half a case
 
 
 def test_packs_are_written_unit_equals_n_and_a_cell_is_the_whole_list() -> None:

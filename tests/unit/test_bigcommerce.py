@@ -182,7 +182,16 @@ def test_the_scope_is_the_topic(scope: str, event: Event) -> None:
 
 @pytest.mark.parametrize(
     ("status", "cancelled", "fulfilled"),
-    [(11, None, False), (5, "cancelled", False), (4, "refunded", False), (10, None, True)],
+    [
+        (11, None, False),
+        (5, "cancelled", False),
+        (4, "refunded", False),
+        (10, None, True),
+        (0, "incomplete", False),
+        (6, "declined", False),
+        (2, None, True),
+        (7, None, False),
+    ],
 )
 def test_the_state_in_the_shop_comes_from_the_status_or_the_status_update(
     status: int, cancelled: str | None, fulfilled: bool

@@ -78,3 +78,13 @@ def test_two_lines_of_one_sku_count_together() -> None:
 
 def test_lines_allocating_nothing_get_no_pick() -> None:
     assert source([(A, 0)], {(A, MAIN.id): 5}, SITES) == []
+
+
+def test_a_tie_in_priority_and_transit_days_is_not_called_nearest() -> None:
+    first, second = (
+        Site(5, "a", priority=10, transit_days=1),
+        Site(6, "b", priority=10, transit_days=1),
+    )
+    available = {(A, first.id): 3, (A, second.id): 3}
+    sites = eligible([second, first], None)
+    assert source([(A, 3)], available, sites) == [Pick(0, first.id, 3, FIRST)]

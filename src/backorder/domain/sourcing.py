@@ -62,9 +62,10 @@ def _reason(chosen: Site, holders: list[Site]) -> str:
     first = holders[0]
     if chosen.id != first.id:
         return FEWEST
-    if any(s.priority == chosen.priority for s in holders[1:]):
-        return NEAREST
-    return FIRST
+    rivals = [s for s in holders[1:] if s.priority == chosen.priority]
+    if rivals and all(s.transit_days > chosen.transit_days for s in rivals):
+        return NEAREST  # the priority tied; fewer transit days chose it
+    return FIRST  # by priority, or (every tie broken by name) first in the location list
 
 
 def source(
