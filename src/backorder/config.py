@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from backorder.canonical import is_address
 from backorder.domain.model import QueueStrategy
 from backorder.domain.ranking import DEFAULT_PRIORITY_RULES, RULES, Ranking
+from backorder.domain.sourcing import ShipComplete
 from backorder.notify import EMAIL_KINDS
 from backorder.words import knows_language
 
@@ -189,8 +190,9 @@ class Settings(BaseSettings):
     )
     sourcing_consolidate: bool = Field(
         default=False,
-        description="reserved: ship_complete orders may be sourced from several locations "
-        "(today a line takes from several locations only when no one location holds it all)",
+        description="ship_complete orders may take units from several locations, brought "
+        "together before the order ships (off: each is sourced whole from one location, and "
+        "what that location lacks waits for it)",
     )
     eta_change_days: int = Field(
         default=2,
@@ -393,6 +395,13 @@ class Settings(BaseSettings):
         if value is not None and value < 0:
             raise ValueError("must be a positive number of days, or empty to switch aging off")
         return value
+
+    @property
+    def ship_complete(self) -> ShipComplete:
+        """Where a ship_complete order's units may come from."""
+        if self.sourcing_consolidate:
+            return ShipComplete.CONSOLIDATE
+        return ShipComplete.ONE_LOCATION
 
     def ranking(self, strategy: QueueStrategy) -> Ranking:
         if strategy is QueueStrategy.FIFO:

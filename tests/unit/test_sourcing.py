@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from backorder.domain.sourcing import (
     FEWEST,
     FIRST,
+    MOST,
     NEAREST,
     ONLY,
     SPLIT,
     Pick,
     Site,
     eligible,
+    from_home,
+    home,
     source,
 )
 
@@ -88,3 +94,70 @@ def test_a_tie_in_priority_and_transit_days_is_not_called_nearest() -> None:
     available = {(A, first.id): 3, (A, second.id): 3}
     sites = eligible([second, first], None)
     assert source([(A, 3)], available, sites) == [Pick(0, first.id, 3, FIRST)]
+
+
+# A ship-complete order that may not be split: sourced whole from one location, its home.
+
+
+def test_a_ship_complete_order_goes_to_the_first_location_holding_all_of_it() -> None:
+    # west (first by priority, nearest) lacks a B; east holds both: one shipment
+    free = {(A, 3): 5, (B, 3): 1, (A, 2): 5, (B, 2): 5, (A, 1): 9, (B, 1): 9}
+    assert home([(A, 2), (B, 2)], free, SITES) == (EAST, FEWEST)
+
+
+def test_a_ship_complete_order_no_one_holds_goes_to_the_location_holding_most_of_it() -> None:
+    # east holds 3 of the 4 units, main 2, west 1: east is home, and the rest waits for it
+    free = {(A, 2): 2, (B, 2): 1, (A, 1): 2, (B, 3): 1}
+    found = home([(A, 2), (B, 2)], free, SITES)
+    assert found == (EAST, MOST)
+    assert from_home(*found, [2, 1]) == [Pick(0, EAST.id, 2, MOST), Pick(1, EAST.id, 1, MOST)]
+
+
+def test_a_tie_in_units_held_goes_to_the_first_location_in_sourcing_order() -> None:
+    free = {(A, 1): 1, (B, 3): 1}
+    assert home([(A, 2), (B, 2)], free, SITES) == (WEST, MOST)
+
+
+def test_a_location_taking_no_backorders_is_home_only_when_it_holds_the_whole_order() -> None:
+    fba = Site(4, "fba", priority=1, accepts_backorders=False)
+    sites = eligible([MAIN, fba], None)
+    assert home([(A, 3)], {(A, 4): 2, (A, 1): 1}, sites) == (MAIN, MOST)
+    assert home([(A, 2)], {(A, 4): 2, (A, 1): 1}, sites) == (fba, FIRST)
+    assert home([(A, 3)], {(A, 4): 2}, sites) is None  # it all waits, nobody's home yet
+
+
+def test_an_order_nobody_holds_any_of_has_no_home_yet() -> None:
+    assert home([(A, 2)], {(B, 1): 5}, SITES) is None
+    assert home([(A, 0)], {(A, 1): 5}, SITES) is None
+
+
+units = st.integers(min_value=0, max_value=4)
+
+
+@given(
+    wanted=st.lists(st.tuples(st.sampled_from([A, B]), st.integers(1, 4)), min_size=1, max_size=4),
+    free=st.dictionaries(
+        st.tuples(st.sampled_from([A, B]), st.sampled_from([1, 2, 3])), units, max_size=6
+    ),
+)
+def test_a_home_holds_the_whole_order_when_any_location_does_and_else_the_most(
+    wanted: list[tuple[int, int]], free: dict[tuple[int, int], int]
+) -> None:
+    needed: dict[int, int] = {}
+    for product_id, n in wanted:
+        needed[product_id] = needed.get(product_id, 0) + n
+
+    def held(site: Site) -> int:
+        return sum(min(n, free.get((p, site.id), 0)) for p, n in needed.items())
+
+    found = home(wanted, free, SITES)
+    best = max(held(site) for site in SITES)
+    if best == 0:
+        assert found is None
+        return
+    assert found is not None
+    site, why = found
+    assert held(site) == best  # nobody holds more of the order
+    assert (why == MOST) == (best < sum(needed.values()))
+    first = next(s for s in SITES if held(s) == best)
+    assert site == first  # ties: sourcing order

@@ -3,17 +3,29 @@
 The rule, `single_location_first`: fill the whole order from one location when one can
 (fewest shipments); else each line from one location when one can; else walk the
 locations in their order. Locations are ordered by priority (lower first), then transit
-days (fewer first), then code. Every pick says why that location, in words."""
+days (fewer first), then code. Every pick says why that location, in words.
+
+A `ship_complete` order is never split across locations unless the shop consolidates
+(`ShipComplete`): it is sourced whole from one location, its home (`home`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 ONLY = "only location with stock"
 FEWEST = "fewest shipments"
 FIRST = "first by priority"
 NEAREST = "nearest"
 SPLIT = "split across locations: not one holds it all"
+MOST = "ship complete: holds the most of the order; the rest waits for this location"
+
+
+class ShipComplete(StrEnum):
+    """Where a `ship_complete` order's units may come from."""
+
+    ONE_LOCATION = "one_location"  # one location only: what it lacks waits for that location
+    CONSOLIDATE = "consolidate"  # several, brought together before it ships
 
 
 @dataclass(frozen=True)
@@ -117,3 +129,47 @@ def source(
         if units:
             raise ValueError("more units wanted than the locations hold")
     return picks
+
+
+def _units_held(site: Site, needed: dict[int, int], available: dict[tuple[int, int], int]) -> int:
+    return sum(min(n, available.get((product, site.id), 0)) for product, n in needed.items())
+
+
+def home(
+    wanted: list[tuple[int, int]],
+    available: dict[tuple[int, int], int],
+    sites: list[Site],
+) -> tuple[Site, str] | None:
+    """The one location a ship-complete order that may not be split is sourced from, and why.
+
+    `wanted`: per order line, (product id, units ordered); `available` and `sites` as for
+    `source`. The first location (in sourcing order) that holds the whole order; else, among
+    the locations that take backorders, the one holding the most of its units (the first of
+    them in sourcing order on a tie): the rest waits in the queue for that location. None
+    when no such location holds any of it: it all waits, and the first location to serve
+    one of its lines becomes its home."""
+    needed: dict[int, int] = {}
+    for product, units in wanted:
+        if units > 0:
+            needed[product] = needed.get(product, 0) + units
+    if not needed:
+        return None
+    holders = [s for s in sites if any(available.get((p, s.id), 0) > 0 for p in needed)]
+    total = sum(needed.values())
+    for site in holders:
+        if _units_held(site, needed, available) == total:
+            return site, _reason(site, holders)
+    best: tuple[int, Site] | None = None
+    for site in holders:
+        if not site.accepts_backorders:
+            continue
+        held = _units_held(site, needed, available)
+        if best is None or held > best[0]:
+            best = (held, site)
+    return None if best is None else (best[1], MOST)
+
+
+def from_home(site: Site, why: str, allocate: list[int]) -> list[Pick]:
+    """The picks of an order sourced whole from `site`: `allocate` is the units each line
+    takes (its home holds them)."""
+    return [Pick(index, site.id, units, why) for index, units in enumerate(allocate) if units]

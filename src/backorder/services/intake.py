@@ -23,9 +23,9 @@ from backorder.domain.events import (
     UnitsAllocated,
     UnitsCancelled,
 )
-from backorder.domain.model import AllocationSource, OrderRequest
+from backorder.domain.model import AllocationSource, OrderRequest, Preference
 from backorder.domain.ranking import RankFacts, Ranking
-from backorder.domain.sourcing import Pick, eligible, source
+from backorder.domain.sourcing import Pick, ShipComplete, Site, eligible, from_home, home, source
 from backorder.domain.units import in_single_units
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule, units_behind
@@ -140,6 +140,28 @@ def _insert_order(
     return None if order_id is None else int(order_id)
 
 
+def _one_location(app: Backorder, request: OrderRequest) -> bool:
+    """A ship-complete order the shop does not consolidate: one location only."""
+    return (
+        request.terms.preference is Preference.SHIP_COMPLETE
+        and app.settings.ship_complete is ShipComplete.ONE_LOCATION
+    )
+
+
+def _home(
+    app: Backorder,
+    request: OrderRequest,
+    rows: dict[str, ProductRow],
+    free: dict[tuple[int, int], int],
+    sites: list[Site],
+) -> tuple[Site, str] | None:
+    """The one location a ship-complete order is sourced from (None: not such an order, or
+    no location holds any of it yet)."""
+    if not _one_location(app, request):
+        return None
+    return home([(rows[line.sku].id, line.quantity) for line in request.lines], free, sites)
+
+
 def _split_and_record(
     app: Backorder,
     uow: UnitOfWork,
@@ -156,6 +178,11 @@ def _split_and_record(
     was_available = {sku: row.stock.available for sku, row in rows.items()}
     sites = eligible(all_sites(uow.connection), request.ship_country)
     free = {(row.id, site.id): row.available_at(site.id) for row in rows.values() for site in sites}
+    anchor = _home(app, request, rows, free, sites)
+    if anchor is not None or _one_location(app, request):
+        # sourced whole from its home: only what the home holds is free for it
+        sites = [anchor[0]] if anchor else []
+        free = {key: units for key, units in free.items() if sites and key[1] == sites[0].id}
     left = {row.id: sum(free.get((row.id, site.id), 0) for site in sites) for row in rows.values()}
     wanted_units: dict[str, int] = {}
     for wanted in request.lines:
@@ -218,11 +245,14 @@ def _split_and_record(
     order_id = _insert_order(uow, request, sum(1 for s, _ in splits if s.backorder), now)
     if order_id is None:
         return None
-    picks = source(
-        [(rows[w.sku].id, s.allocate) for w, (s, _) in zip(request.lines, splits, strict=True)],
-        free,
-        sites,
-    )
+    if anchor is not None:
+        picks = from_home(*anchor, [s.allocate for s, _ in splits])
+    else:
+        picks = source(
+            [(rows[w.sku].id, s.allocate) for w, (s, _) in zip(request.lines, splits, strict=True)],
+            free,
+            sites,
+        )
     code = {site.id: site.code for site in sites}
     picked: dict[int, list[Pick]] = {}
     for pick in picks:

@@ -164,7 +164,13 @@ def cancel_lines(
     reallocated = 0
     for row in sorted(rows.values(), key=lambda r: r.product.sku):
         moved = serve_network(
-            uow, row, app.ranking(row.product.queue), (AllocationSource.RELEASE, ref), now, sites
+            uow,
+            row,
+            app.ranking(row.product.queue),
+            (AllocationSource.RELEASE, ref),
+            now,
+            sites,
+            ship_complete=app.settings.ship_complete,
         )
         reallocated += moved.units
         facts.extend(moved.events)

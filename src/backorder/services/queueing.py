@@ -13,7 +13,7 @@ from backorder.domain.allocation import Holding, Waiting, serve_queue, take_back
 from backorder.domain.events import AllocationTakenBack, Event, UnitsAllocated
 from backorder.domain.model import AllocationSource
 from backorder.domain.ranking import Ranking
-from backorder.domain.sourcing import Site, site_order
+from backorder.domain.sourcing import ShipComplete, Site, site_order
 from backorder.store.db import UnitOfWork
 from backorder.store.network import change_holdings
 from backorder.store.repos import LineRow, Lines, ProductRow, rank_facts_from_row
@@ -96,9 +96,12 @@ def serve(
     source: tuple[AllocationSource, str | None],
     now: datetime,
     site: Site,
+    *,
+    ship_complete: ShipComplete,
 ) -> Moved:
     """Hand the units available at `site` to the SKU's one network queue in rank order,
-    among the lines that location can serve. `source` is (kind, ref)."""
+    among the lines that location can serve (under `ShipComplete.ONE_LOCATION`, not those
+    of a ship-complete order whose home is elsewhere). `source` is (kind, ref)."""
     kind, ref = source
     moved = Moved()
     if not site.serves_queue(None):
@@ -110,7 +113,8 @@ def serve(
     while row.available_at(site.id) > 0:
         available = row.available_at(site.id)
         limit = min(available, BATCH)
-        batch = lines.queue_head(row.id, limit=limit, ships_to=site.ships_to)
+        home = site.id if ship_complete is ShipComplete.ONE_LOCATION else None
+        batch = lines.queue_head(row.id, limit=limit, ships_to=site.ships_to, home=home)
         if not batch:
             break
         by_id = {line.id: line for line in batch}
@@ -175,6 +179,8 @@ def serve_network(
     source: tuple[AllocationSource, str | None],
     now: datetime,
     sites: list[Site],
+    *,
+    ship_complete: ShipComplete,
 ) -> Moved:
     """Serve the queue from every location with units available, in sourcing order, so
     that no available unit sits beside a line that location can serve."""
@@ -183,7 +189,7 @@ def serve_network(
         if row.stock.backordered <= 0:
             break
         if row.available_at(site.id) > 0:
-            moved = serve(uow, row, ranking, source, now, site)
+            moved = serve(uow, row, ranking, source, now, site, ship_complete=ship_complete)
             total.lines += moved.lines
             total.units += moved.units
             total.events.extend(moved.events)

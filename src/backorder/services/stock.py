@@ -103,7 +103,13 @@ def _receive(
     assert batch.site is not None
     row.put(batch.site.id, units)
     moved = serve(
-        uow, row, app.ranking(row.product.queue), (AllocationSource.RECEIPT, ref), now, batch.site
+        uow,
+        row,
+        app.ranking(row.product.queue),
+        (AllocationSource.RECEIPT, ref),
+        now,
+        batch.site,
+        ship_complete=app.settings.ship_complete,
     )
     batch.facts.extend(receive_against_po(uow, row, receipt, now))
     batch.movement(row, ("receipt", units, ref), now)
@@ -147,6 +153,7 @@ def _count(
         (AllocationSource.STOCK_SET, ref),
         now,
         [here, *(s for s in batch.sites if s.id != here.id)],
+        ship_complete=app.settings.ship_complete,
     )
     batch.movement(row, ("count", row.stock.on_hand - previous, ref), now)
     batch.facts.append(

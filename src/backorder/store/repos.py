@@ -357,6 +357,24 @@ LINE_COLUMNS = (
 )
 
 
+def _held_elsewhere(home: int) -> Any:
+    """The order is ship-complete and one of its lines holds units at a location other than
+    `home`: that location is the order's home, and `home` may not serve it."""
+    sibling = order_lines.alias("sibling")
+    held = line_holdings.c
+    elsewhere = (
+        select(held.line_id)
+        .join(sibling, sibling.c.id == held.line_id)
+        .where(
+            sibling.c.order_id == orders.c.id,
+            held.location_id != home,
+            held.allocated > 0,
+        )
+        .exists()
+    )
+    return and_(orders.c.shipping_preference == Preference.SHIP_COMPLETE.value, elsewhere)
+
+
 def line_select() -> Any:
     return select(*LINE_COLUMNS).select_from(
         order_lines.join(orders, orders.c.id == order_lines.c.order_id).join(
@@ -398,9 +416,11 @@ class Lines:
         limit: int,
         offset: int = 0,
         ships_to: tuple[str, ...] | None = None,
+        home: int | None = None,
     ) -> list[LineRow]:
         """The first waiting lines of a SKU in rank order (an index range scan); given
-        `ships_to`, only those a location shipping there can serve."""
+        `ships_to`, only those a location shipping there can serve; given `home` (a location
+        id), not those of ship-complete orders holding units at another location."""
         query = (
             line_select()
             .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
@@ -411,6 +431,8 @@ class Lines:
         if ships_to is not None:
             country = orders.c.ship_country
             query = query.where(country.is_(None) | country.in_(ships_to))
+        if home is not None:
+            query = query.where(~_held_elsewhere(home))
         return [line_from_row(r) for r in self.conn.execute(query).mappings()]
 
     def lowest_holders_at(
