@@ -221,6 +221,8 @@ SECTIONS = {
     'data-testid="aging-1"': Permission.READ,
     "at risk": Permission.READ,
     "Longest queues": Permission.READ,  # GET /queues/{sku}
+    'data-testid="network-stock"': Permission.READ,  # GET /locations
+    'data-testid="queue-next-B"': Permission.READ,  # GET /queues/{sku}/sources
     'data-testid="tasks-count"': Permission.READ,  # GET /tasks
     'data-testid="dead-count"': Permission.READ,  # GET /intake/dead-letters
     'data-testid="failed-count"': Permission.NOTIFY,  # GET /notifications/failed
@@ -233,6 +235,7 @@ RECORDS = {
     "backorders": Permission.READ_ORDERS,
     "atp/B": Permission.PROMISE,
     "queues/B": Permission.READ,
+    "queues/B/sources": Permission.READ,
     "stock/B": Permission.READ,
     "products/B": Permission.READ,
     "events": Permission.READ,

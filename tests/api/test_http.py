@@ -349,6 +349,7 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
         Permission.STOCK,
     ),
     ("GET", "/api/v1/queues/WIDGET-BLUE", None, Permission.READ),
+    ("GET", "/api/v1/queues/WIDGET-BLUE/sources", None, Permission.READ),
     ("GET", "/api/v1/events", None, Permission.READ),
     ("GET", "/api/v1/backorders?status=waiting", None, Permission.READ_ORDERS),
     ("POST", "/api/v1/orders/web:matrix/customer-link", None, Permission.CUSTOMER_LINKS),

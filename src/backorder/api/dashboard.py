@@ -285,8 +285,14 @@ async def record(request: Request, path: str) -> Response:
         sku = unquote(rest.removeprefix("products/"))
         stock_status, stock = await _api_get(request, f"/api/v1/stock/{rest[9:]}")
         queue_status, queue = await _api_get(request, f"/api/v1/queues/{rest[9:]}")
+        sources_status, sources = await _api_get(request, f"/api/v1/queues/{rest[9:]}/sources")
         if stock_status == queue_status == 200:
-            context |= {"queue_api": f"/api/v1/queues/{rest[9:]}"}
+            context |= {
+                "queue_api": f"/api/v1/queues/{rest[9:]}",
+                "stock_api": f"/api/v1/stock/{rest[9:]}",
+                "sources_api": f"/api/v1/queues/{rest[9:]}/sources",
+                "sources": sources if sources_status == 200 else None,
+            }
             page = _product_page(sku, (body, stock, queue), role, context)
             return _shown(page, request)
     context |= {

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from backorder.api.paths import Segment
-from backorder.api.responses import LocationOut
-from backorder.api.routes import CONFLICT, ERRORS, App, Cataloguer, Reader, _problem
+from backorder.api.responses import LocationOut, QueueSourcesOut
+from backorder.api.routes import CONFLICT, ERRORS, App, Cataloguer, Reader, SkuPath, _problem
 from backorder.api.schemas import LocationIn, LocationPatch
 from backorder.domain.errors import InvalidRequest
 from backorder.services import locations
+from backorder.services.next_units import queue_sources
 
 router = APIRouter(prefix="/api/v1")
 
@@ -70,3 +71,13 @@ def patch_location(
         if required in given and given[required] is None:
             raise InvalidRequest(f"{required} cannot be cleared")
     return locations.update_location(app, code, given)
+
+
+@router.get(
+    "/queues/{sku}/sources", tags=["stock"], response_model=QueueSourcesOut, responses=ERRORS
+)
+def get_queue_sources(sku: SkuPath, app: App, _: Reader) -> dict[str, Any]:
+    """Where a SKU's queue gets its next units: each location that can serve some of its
+    waiting lines (ships there, takes backorders, a ship-complete order's home), with what
+    is free there and the purchase orders on their way there."""
+    return queue_sources(app, sku)

@@ -125,6 +125,7 @@ class ShipmentOut(Out):
     tracking: str | None
     at: Timestamp
     units: int
+    location: str | None = Field(default=None, description="the location it left from")
 
 
 class DelayNoticeOut(Out):
@@ -651,6 +652,34 @@ class InboundOut(Out):
     po: str
     expected_on: Day
     units: int
+
+
+class SourceOut(Out):
+    location: str
+    lines: int = Field(description="waiting lines this location can serve")
+    units: int = Field(description="units those lines wait for")
+    available: int = Field(description="units free there now")
+    inbound_units: int = Field(description="units on their way there, in all")
+    inbound: list[InboundOut] = Field(description="the next deliveries there, soonest first")
+
+
+class NextUnitsOut(Out):
+    location: str
+    po: str | None = Field(description="null: units are free there now")
+    expected_on: Day | None
+    units: int
+
+
+class QueueSourcesOut(Out):
+    sku: str
+    backordered: int = Field(description="units waiting")
+    next: NextUnitsOut | None = Field(
+        description="where the queue's next units come from (null: nothing free or on its "
+        "way to a location that can serve it)"
+    )
+    locations: list[SourceOut] = Field(
+        description="each location that can serve some of the waiting lines, in sourcing order"
+    )
 
 
 class PromisableOut(Out):

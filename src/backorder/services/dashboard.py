@@ -1,7 +1,7 @@
 """What the operations dashboard shows, read in one transaction: the tracking view (what waits,
 the oldest, what is expected within 7 days, its value), backorders per day, aging, the
-longest queues with their heads, the overdue lines, open tasks, intake dead letters and
-failed notifications."""
+longest queues with their heads and where their next units come from, the stock at each
+location, the overdue lines, open tasks, intake dead letters and failed notifications."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select, type_coerce
 
+from backorder.config import Settings
 from backorder.domain.access import Permission
 from backorder.domain.kpis import AGING, Facts, amount_text, money_strings, money_text
 from backorder.services.context import Backorder
 from backorder.services.kpis import Period, waiting_now
 from backorder.services.links import segment
+from backorder.services.next_units import network_stock, next_view, sources_of
 from backorder.services.report import days_of
 from backorder.store.tables import (
     deliveries,
@@ -59,7 +61,17 @@ def overview(app: Backorder, may: frozenset[Permission]) -> dict[str, Any]:
         for name, (needed, build) in SECTIONS.items():
             if needed in may:
                 view[name] = build(conn, now, facts)
+        if Permission.READ in may:  # GET /locations, GET /queues/{sku}/sources
+            view["locations"] = network_stock(conn, app.settings)
+            _next_units(conn, view.get("queues", []), app.settings)
     return view
+
+
+def _next_units(conn: Connection, queues: list[dict[str, Any]], settings: Settings) -> None:
+    """Each listed queue gets where its next units come from (`next`, None: nowhere yet)."""
+    found = sources_of(conn, [q["product_id"] for q in queues], settings)
+    for queue in queues:
+        queue["next"] = next_view(found[queue.pop("product_id")])
 
 
 def _tracking_view(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:
@@ -153,6 +165,7 @@ def _queues(conn: Connection, now: datetime, facts: Facts) -> list[dict[str, Any
         ref = f"{head.channel}:{head.external_id}"
         queues.append(
             {
+                "product_id": row.id,
                 "sku": row.sku,
                 "name": row.name,
                 "link": product_link(row.sku),

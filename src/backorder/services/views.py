@@ -138,17 +138,24 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
                     "tracking": s["tracking"],
                     "at": s["shipped_at"].isoformat(),
                     "units": int(s["units"]),
+                    "location": codes.get(s["location_id"]),
                 }
                 for s in uow.connection.execute(
                     select(
                         shipments.c.id,
                         shipments.c.tracking,
                         shipments.c.shipped_at,
+                        shipments.c.location_id,
                         func.sum(shipment_lines.c.units).label("units"),
                     )
                     .join(shipment_lines, shipment_lines.c.shipment_id == shipments.c.id)
                     .where(shipments.c.order_id == order["id"])
-                    .group_by(shipments.c.id, shipments.c.tracking, shipments.c.shipped_at)
+                    .group_by(
+                        shipments.c.id,
+                        shipments.c.tracking,
+                        shipments.c.shipped_at,
+                        shipments.c.location_id,
+                    )
                     .order_by(shipments.c.id)
                 ).mappings()
             ]
