@@ -159,9 +159,9 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
             )
     for shipment in view["shipments"]:
         tracking = f", tracking {shipment['tracking']}" if shipment["tracking"] else ""
-        where = f" from {shipment['location']}" if shipment.get("location") else ""
+        origin = f" from {shipment['location']}" if shipment.get("location") else ""
         out.print(
-            f"  shipped {count(shipment['units'], 'unit')}{where} at {moment(shipment['at'])}"
+            f"  shipped {count(shipment['units'], 'unit')}{origin} at {moment(shipment['at'])}"
             f"{tracking}",
             markup=False,
         )
