@@ -17,6 +17,7 @@ from backorder.services.kpis import Dimension, kpis
 from backorder.services.report import weekly_report
 from tests.conftest import Clock
 from tests.integration.test_kpis import JANUARY, make_january
+from tests.integration.test_kpis_by_location import make_story
 
 
 @pytest.fixture
@@ -93,3 +94,18 @@ def test_the_weekly_report_in_each_format(client: TestClient, app: Backorder) ->
 def test_a_week_that_is_not_one_is_a_problem(client: TestClient, week: str) -> None:
     answer = client.get("/api/v1/reports/weekly", params={"week": week})
     assert answer.status_code == 422
+
+
+def test_the_kpis_by_location_over_http(app: Backorder, clock: Clock) -> None:
+    make_story(app, clock)
+    with TestClient(create_app(app)) as http:
+        http.headers["Authorization"] = f"Bearer {create_key(app, Role.VIEWER).key}"
+        answer = http.get(
+            "/api/v1/kpis", params={"from": "2026-01-01", "to": "2026-01-31", "by": "location"}
+        )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["by"], body["group_count"]) == ("location", 2)
+    groups = {g["key"]: g["kpis"] for g in body["groups"]}
+    assert groups["main"]["average_backorder_duration"]["value"] == 3.0
+    assert groups["east"]["fulfillment_accuracy"]["shipped_lines"] == 2

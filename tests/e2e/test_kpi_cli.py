@@ -8,9 +8,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from backorder.cli import app as cli
+from backorder.cli import common
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.kpis import Dimension, kpis
@@ -18,6 +20,7 @@ from backorder.services.products import add_product
 from tests.conftest import Clock
 from tests.factories import order, product
 from tests.integration.test_kpis import JANUARY, make_january
+from tests.integration.test_kpis_by_location import make_story
 
 PERIOD = ["--from", "2026-01-01", "--to", "2026-01-31"]
 # A terminal wide enough that tables and paths print on one line whatever the test's path
@@ -118,3 +121,21 @@ def test_kpi_by_sku_pages_the_groups(app: Backorder, clock: Clock, db_url: str) 
     assert [g["key"] for g in json.loads(answer.stdout)["groups"]] == [
         kpis(app, *JANUARY, Dimension.SKU)["groups"][3]["key"]
     ]
+
+
+def test_kpi_by_location_fits_80_columns(
+    app: Backorder, clock: Clock, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_story(app, clock)
+    monkeypatch.setattr(common.out, "width", 80)  # its console read COLUMNS at import
+    done = CliRunner(env={"COLUMNS": "80"}).invoke(
+        cli, ["--db", db_url, "kpi", *PERIOD, "--by", "location"]
+    )
+    assert done.exit_code == 0, done.output
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}
+    # backorder rate, duration, fill time, accuracy of each location
+    assert rows["east"][1:] == ["0.0%", "2.0", "days", "4.0", "days", "100.0%"]
+    assert rows["main"][1:] == ["100.0%", "3.0", "days", "4.0", "days", "100.0%"]
+    assert "location" in done.stdout and "accuracy" in done.stdout
+    assert "left out" not in done.stdout  # a location's four figures all fit

@@ -16,6 +16,7 @@ from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.kpis import MONTHS, Dimension, Page, kpis
 from backorder.services.products import update_product
+from backorder.services.rollup import GROUPINGS as ROLLED_UP
 from backorder.services.rollup import pending, pending_sums, roll_up
 from backorder.services.stock import set_stock
 from backorder.services.supply import SupplierIn, add_supplier
@@ -25,7 +26,7 @@ from tests.conftest import Clock
 from tests.factories import order
 from tests.integration.test_kpis import JANUARY, at, make_january
 
-GROUPINGS = (None, *Dimension)
+GROUPINGS = (None, *Dimension)  # by location too: read from the lines, never rolled up
 # January (a month); a week and a day; four ISO weeks (one across the month's end) and a
 # day; the month, a week after it, and the days neither covers.
 PERIODS = (
@@ -71,10 +72,11 @@ def test_rolled_up_days_weeks_and_months_read_the_same_as_the_lines(
     assert (date(2026, 1, 1), "sku/month") in days and (date(2026, 2, 1), "all/month") not in days
     assert (date(2026, 1, 26), "tier/week") in days and (date(2026, 2, 2), "all/week") in days
     assert (date(2025, 12, 29), "all/week") not in days  # began before the first order's month
+    assert Dimension.LOCATION not in ROLLED_UP
     assert {name for _, name in days} == {
         *(
             name
-            for by in GROUPINGS
+            for by in ROLLED_UP
             for suffix in ("", "/month", "/week")
             for name in [f"{by or 'all'}{suffix}"]
         )

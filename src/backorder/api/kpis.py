@@ -104,7 +104,9 @@ class KpisOut(Out):
 
 
 class GroupOut(Out):
-    key: str = Field(description='the SKU, channel, supplier ("(none)": none) or tier')
+    key: str = Field(
+        description='the SKU, channel, supplier ("(none)": none), tier or location code'
+    )
     kpis: KpisOut
 
 
@@ -137,7 +139,12 @@ def get_kpis(
         DayQuery | None, Query(alias="to", description="last day (default: today)")
     ] = None,
     by: Annotated[
-        Dimension | None, Query(description="also per sku, channel, supplier or tier")
+        Dimension | None,
+        Query(
+            description="also per sku, channel, supplier, tier or location (by location: the "
+            "backorder rate of what it sourced at intake, the waits it filled, the fill time "
+            "of orders it shipped and its shipments' accuracy; the rest is for everything)"
+        ),
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_GROUPS, description="groups to list, most units waiting first")

@@ -1,4 +1,5 @@
-"""`backorder kpi`: the KPIs of a period, overall or by SKU, channel, supplier or tier."""
+"""`backorder kpi`: the KPIs of a period, overall or by SKU, channel, supplier, tier or
+location."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ COLUMNS = {
     "money_on_backorder": "waiting",
     "revenue_at_risk": "at risk",
 }
+# By location, the KPIs a location has (store/kpi_locations.py): of what it sourced at intake,
+# the waits it filled, the orders it shipped, and its shipments' accuracy.
+LOCATION_COLUMNS = {
+    "backorder_rate": "backorder rate",
+    "average_backorder_duration": "duration",
+    "fill_time": "fill time",
+    "fulfillment_accuracy": "accuracy",
+}
 
 
 def kpi(
@@ -37,7 +46,8 @@ def kpi(
         str | None, typer.Option("--to", metavar="DATE", help="Last day (default: today).")
     ] = None,
     by: Annotated[
-        Dimension | None, typer.Option("--by", help="Also per sku, channel, supplier or tier.")
+        Dimension | None,
+        typer.Option("--by", help="Also per sku, channel, supplier, tier or location."),
     ] = None,
     limit: Annotated[
         int,
@@ -56,7 +66,7 @@ def kpi(
     out.print(f"KPIs {report['from']} to {report['to']} (waiting money and aging: now)")
     out.print(kpi_table(report["kpis"]))
     if by is not None:
-        out.print(_groups(by.value, report["groups"], currencies_of(report["kpis"])))
+        out.print(_groups(by, report["groups"], currencies_of(report["kpis"])))
         shown = len(report["groups"])
         if shown < report["group_count"]:
             first_shown = offset + 1 if shown else offset
@@ -80,27 +90,34 @@ PRIORITY = (
 )
 
 
-def _groups(by: str, groups: list[dict[str, Any]], currencies: tuple[str, ...]) -> Table:
+def _groups(by: Dimension, groups: list[dict[str, Any]], currencies: tuple[str, ...]) -> Table:
     """One row per group. Its key is never cut: the columns that do not fit the terminal are
     left out, least telling first, and named under the table (`--json` has them all)."""
+    columns = LOCATION_COLUMNS if by is Dimension.LOCATION else COLUMNS
     keys = [group["key"] or "(none)" for group in groups]
     cells = {
-        name: [shown(name, group["kpis"][name], currencies) for group in groups] for name in COLUMNS
+        name: [shown(name, group["kpis"][name], currencies) for group in groups] for name in columns
     }
 
     def width(name: str) -> int:
-        return max([len(COLUMNS[name]), *map(len, cells[name])]) + 3
+        return max([len(columns[name]), *map(len, cells[name])]) + 3
 
-    kept = list(PRIORITY)
-    room = out.width - max([len(by), *map(len, keys)]) - 2
+    kept = list(LOCATION_COLUMNS if by is Dimension.LOCATION else PRIORITY)
+    room = out.width - max([len(by.value), *map(len, keys)]) - 2
     while len(kept) > 1 and sum(map(width, kept)) > room:
         kept.pop()
-    shown_names = [name for name in COLUMNS if name in kept]
-    grid = table(ident(by, keys), *(figure(COLUMNS[name]) for name in shown_names))
+    shown_names = [name for name in columns if name in kept]
+    grid = table(ident(by.value, keys), *(figure(columns[name]) for name in shown_names))
     for n, key in enumerate(keys):
         grid.add_row(key, *(cells[name][n] for name in shown_names))
-    left_out = [COLUMNS[name] for name in COLUMNS if name not in kept]
+    left_out = [columns[name] for name in columns if name not in kept]
     if left_out:
         grid.caption = f"left out to fit the terminal: {', '.join(left_out)} (see --json)"
+        grid.caption_justify = "left"
+    elif by is Dimension.LOCATION:
+        grid.caption = (
+            "of the lines each location sourced at intake; the waits it filled; the orders "
+            "it shipped; its shipments"
+        )
         grid.caption_justify = "left"
     return grid

@@ -1,5 +1,6 @@
-"""The KPIs over a period, for everything or by SKU, channel, supplier or customer tier: what
-the store counts, set-based, one query per figure (the definitions are in domain/kpis.py)."""
+"""The KPIs over a period, for everything or by SKU, channel, supplier, customer tier or
+location: what the store counts, set-based, one query per figure (the definitions are in
+domain/kpis.py; what a location's group counts, in store/kpi_locations.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from backorder.domain.errors import InvalidRequest
 from backorder.domain.kpis import Facts, Targets, aging_bounds, measure
 from backorder.services.context import Backorder
-from backorder.store import kpi_days
+from backorder.store import kpi_days, kpi_locations
 from backorder.store.db import UnitOfWork
 from backorder.store.tables import (
     allocations,
@@ -53,6 +54,11 @@ class Dimension(StrEnum):
     CHANNEL = "channel"
     SUPPLIER = "supplier"
     TIER = "tier"
+    LOCATION = "location"  # where units were taken from and shipped from; never rolled up
+
+
+# The parts a location's group has (the rest has no location: everything only).
+AT_LOCATIONS = ("placed", "waits", "fills", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -240,7 +246,7 @@ def gather_counts(
         kpi_days.add_counts(conn, name, first, last, of)
     for first, last in gaps(period, sorted(spans)):
         _count(conn, Period(first, last), now, scope, daily, of)
-    if "waiting" in parts:
+    if "waiting" in parts and scope.by is not Dimension.LOCATION:
         _waiting(conn, now, scope, of)
     return facts, rolled_up
 
@@ -317,6 +323,8 @@ def collect(facts: dict[str, Facts]) -> Of:
 def _count(
     conn: Connection, period: Period, now: datetime, scope: Scope, parts: tuple[str, ...], of: Of
 ) -> None:
+    if scope.by is Dimension.LOCATION:
+        parts = tuple(part for part in parts if part in AT_LOCATIONS)
     steps: dict[str, Callable[[], None]] = {
         "placed": lambda: _placed(conn, period, scope, of),
         "ended": lambda: _ended(conn, period, scope, of),
@@ -395,11 +403,15 @@ def overall_and_groups(
     overall = Facts()
     for facts in groups.values():
         overall.merge(facts)
-    whole = (("waits", "fills") if keys is not None else ()) + (
-        () if Scope(by).by_order else BY_ORDER
+    whole = (
+        (("waits", "fills") if keys is not None else ())
+        + (() if Scope(by).by_order else BY_ORDER)
+        + (NOT_AT_LOCATIONS if by is Dimension.LOCATION else ())
     )
     if whole:
         everything = gather(conn, period, now, None, tuple(dict.fromkeys(whole))).get(ALL, Facts())
+        if by is Dimension.LOCATION:
+            _take_unlocated(overall, everything)
         overall.fills = everything.fills
         if keys is not None:
             overall.waits = everything.waits
@@ -410,12 +422,28 @@ def overall_and_groups(
     return Answer(overall, shown, len(groups))
 
 
+NOT_AT_LOCATIONS = ("ended", "promises", "waiting")
+
+
+def _take_unlocated(overall: Facts, everything: Facts) -> None:
+    """By location, everything's figures that have no location, read for everything."""
+    overall.converted_units = everything.converted_units
+    overall.cancelled_units = everything.cancelled_units
+    overall.cancel_reasons = everything.cancel_reasons
+    overall.promised_lines = everything.promised_lines
+    overall.kept_promises = everything.kept_promises
+    overall.aging = everything.aging
+    overall.at_risk = everything.at_risk
+
+
 def _placed(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
     """Orders placed in the period, those with a line that waited, and their lines. Overall,
     by channel or tier, the orders' own counts (one index range); by SKU or supplier, from
     their lines."""
     key = scope.key
-    if scope.by_order:
+    if scope.by is Dimension.LOCATION:
+        query = kpi_locations.placed(period.start, period.end)
+    elif scope.by_order:
         query = (
             select(
                 key,
@@ -479,6 +507,9 @@ def _ended(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
 
 def _waits(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
     """Lines whose wait was filled in the period: how long they waited."""
+    if scope.by is Dimension.LOCATION:
+        _spread(conn, kpi_locations.waits(period.start, period.end), "waits", of)
+        return
     filled = (
         select(scope.key, days_between(LINE.filled_at, LINE.backordered_at).label("days"))
         .select_from(scope.lines())
@@ -506,7 +537,9 @@ def _fills(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
     its lines that waited."""
     completed = and_(within(ORDER.completed_at, period), ORDER.completed_at.is_not(None), WAITED)
     days = days_between(ORDER.completed_at, ORDER.placed_at).label("days")
-    if scope.by_order:
+    if scope.by is Dimension.LOCATION:
+        per_group = kpi_locations.fills(period.start, period.end)
+    elif scope.by_order:
         per_group = select(scope.key, days).where(completed).subquery()
     else:
         per_group = (
@@ -524,6 +557,14 @@ def _accuracy(conn: Connection, period: Period, scope: Scope, of: Of) -> None:
     overall, by channel or tier from each shipment's own counts; by SKU or supplier from its
     lines."""
     sl, s, key = shipment_lines.c, shipments.c, scope.key
+    if scope.by is Dimension.LOCATION:
+        for group, lines, matching in conn.execute(
+            kpi_locations.accuracy(period.start, period.end)
+        ):
+            facts = of(group)
+            facts.shipped_lines += int(lines or 0)
+            facts.accurate_lines += int(matching or 0)
+        return
     if scope.by_order:
         source: FromClause = shipments
         if scope.grouped:

@@ -33,7 +33,12 @@ from backorder.store.tables import orders
 
 log = logging.getLogger(__name__)
 
-GROUPINGS: tuple[Dimension | None, ...] = (None, *Dimension)
+# Every grouping but location, whose KPIs are read from the lines (a few figures, of what was
+# taken and shipped in the period).
+GROUPINGS: tuple[Dimension | None, ...] = (
+    None,
+    *(by for by in Dimension if by is not Dimension.LOCATION),
+)
 DAYS_A_PASS = 7  # the worker's share of a backlog per pass (and 2 s): a short transaction a day
 
 
