@@ -20,10 +20,12 @@ from backorder.services.context import Backorder
 from backorder.services.worker import one_pass
 from backorder.store.db import Database
 from backorder.store.tables import (
+    allocations,
     delay_notices,
     deliveries,
     events,
     incidents,
+    locations,
     order_lines,
     orders,
     po_lines,
@@ -34,6 +36,7 @@ from backorder.store.tables import (
     suppliers,
     tasks,
 )
+from tests.integration.invariants import HOMED_ELSEWHERE
 from tests.mail import Inbox
 
 SIBLING = Path(sys.executable).parent / "backorder"
@@ -68,9 +71,19 @@ def broken_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
                        FROM order_lines GROUP BY product_id) l ON l.product_id = p.id
             WHERE p.allocated <> COALESCE(l.allocated, 0)
                OR p.backordered <> COALESCE(l.backordered, 0)""",
-        "no available stock beside a waiting line of the same SKU": """
-            SELECT p.sku, l.id FROM products p JOIN order_lines l ON l.product_id = p.id
-            WHERE p.on_hand > p.allocated AND l.backordered > 0""",
+        "no stock available at a location beside a waiting line that location serves": """
+            SELECT p.sku, loc.code, l.id FROM stock_levels s
+            JOIN products p ON p.id = s.product_id
+            JOIN locations loc ON loc.id = s.location_id
+            JOIN order_lines l ON l.product_id = p.id
+            JOIN orders o ON o.id = l.order_id
+            WHERE s.on_hand > s.allocated AND l.backordered > 0
+              AND loc.active AND loc.accepts_backorders
+              AND (loc.ships_to IS NULL OR o.ship_country IS NULL
+                   OR EXISTS (SELECT 1 FROM json_each(loc.ships_to)
+                              WHERE value = o.ship_country))
+              AND NOT """
+        + HOMED_ELSEWHERE,
     }
     database = Database(url)
     try:
@@ -96,6 +109,7 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
         "Stock that reached waiting lines",
         "Cancellations",
         "Shipped",
+        "Stock and shipments by location",
     ):
         assert heading in done.stdout
     assert f"backorder --db sqlite:///{tmp_path / 'demo.db'} queue " in done.stdout
@@ -113,11 +127,30 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
             assert conn.execute(select(func.sum(products.c.backordered))).scalar_one() > 0
             assert conn.execute(select(func.sum(order_lines.c.cancelled))).scalar_one() > 0
             kinds = set(conn.execute(select(events.c.type).distinct()).scalars())
+            # sourcing chose among the three locations, and split some orders
+            shipped_from = conn.execute(
+                select(locations.c.code, func.count())
+                .join_from(shipments, locations, locations.c.id == shipments.c.location_id)
+                .group_by(locations.c.code)
+            ).all()
+            split = conn.execute(
+                select(func.count()).select_from(
+                    select(order_lines.c.order_id)
+                    .join_from(allocations, order_lines, order_lines.c.id == allocations.c.line_id)
+                    .group_by(order_lines.c.order_id)
+                    .having(func.count(func.distinct(allocations.c.location_id)) > 1)
+                    .subquery()
+                )
+            ).scalar_one()
+            countries = set(conn.execute(select(orders.c.ship_country).distinct()).scalars())
             first, last = conn.execute(
                 select(func.min(orders.c.placed_at), func.max(orders.c.placed_at))
             ).one()
     finally:
         database.dispose()
+    assert {code for code, count in shipped_from if count} == {"main", "3pl-east", "fba-us"}
+    assert split > 0
+    assert {"US", "CA", "GB", "DE"} <= countries
     assert {
         "allocation_taken_back",
         "stock_received",

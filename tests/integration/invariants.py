@@ -32,6 +32,13 @@ class Rule:
     violations: str  # SQL selecting the rows that break the rule
 
 
+# A ship-complete order holding units at one location is sourced whole from there (its
+# home): another location may not serve it (BACKORDER_SOURCING_CONSOLIDATE off).
+HOMED_ELSEWHERE = """(o.shipping_preference = 'ship_complete' AND EXISTS (
+            SELECT 1 FROM line_holdings h JOIN order_lines sib ON sib.id = h.line_id
+            WHERE sib.order_id = o.id AND h.location_id <> loc.id AND h.allocated > 0))"""
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "every line: quantity = allocated + backordered + shipped + cancelled, all >= 0",
@@ -63,8 +70,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "stock available at a location never sits beside a waiting line that location can "
-        "serve (active, takes backorders, ships anywhere or the order has no country; the "
-        "lists of countries are checked in queue_order_problems)",
+        "serve (active, takes backorders, ships anywhere or the order has no country, not a "
+        "ship-complete order whose home is another location; the lists of countries are "
+        "checked in queue_order_problems)",
         """
         SELECT p.sku, loc.code, s.on_hand - s.allocated AS available, l.id AS waiting_line,
                l.backordered
@@ -76,6 +84,9 @@ RULES: tuple[Rule, ...] = (
         WHERE s.on_hand > s.allocated AND l.backordered > 0
           AND loc.active AND loc.accepts_backorders
           AND (loc.ships_to IS NULL OR o.ship_country IS NULL)
+          AND NOT """
+        + HOMED_ELSEWHERE
+        + """
         """,
     ),
     Rule(
@@ -423,7 +434,8 @@ def queue_order_problems(conn: Connection) -> list[str]:
         WHERE s.on_hand > s.allocated AND l.backordered > 0
           AND loc.active AND loc.accepts_backorders AND loc.ships_to IS NOT NULL
           AND o.ship_country IS NOT NULL
-        """
+          AND NOT """
+        + HOMED_ELSEWHERE
     )
     for row in conn.execute(query).mappings():
         ships_to = row["ships_to"]

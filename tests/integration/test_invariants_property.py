@@ -60,7 +60,15 @@ from backorder.services.products import add_product
 from backorder.services.rollup import roll_up
 from backorder.services.stock import receive_stock, set_stock
 from backorder.store.db import Database
-from backorder.store.tables import allocations, locations, metadata, order_lines, orders, products
+from backorder.store.tables import (
+    allocations,
+    line_holdings,
+    locations,
+    metadata,
+    order_lines,
+    orders,
+    products,
+)
 from tests.conftest import Clock
 from tests.factories import jan, order, product
 from tests.integration.invariants import (
@@ -75,9 +83,14 @@ LOCATIONS = ("main", "east")
 EAST_SHIPS_TO = ("US", "CA")
 
 
-def serves(location: str, country: str | None) -> bool:
-    """The oracle: main ships anywhere, east to US and CA (an order without a country: any)."""
-    return location == "main" or country is None or country in EAST_SHIPS_TO
+def serves(location: str, line: dict[str, Any]) -> bool:
+    """The oracle: main ships anywhere, east to US and CA (an order without a country: any);
+    a ship-complete order holding units at a location is sourced whole from there (its
+    home), so no other location serves it."""
+    country = line["ship_country"]
+    if not (location == "main" or country is None or country in EAST_SHIPS_TO):
+        return False
+    return not line["homes"] - {location}
 
 
 CUSTOMERS = {"ann": Tier.STANDARD, "bea": Tier.VIP, "cal": Tier.WHOLESALE, "dan": Tier.STANDARD}
@@ -132,6 +145,8 @@ def line_facts() -> Select[Any]:
         order_lines.c.placed_at,
         order_lines.c.allocated,
         order_lines.c.backordered,
+        order_lines.c.order_id,
+        orders.c.shipping_preference,
         orders.c.ship_country,
         orders.c.expedite,
         orders.c.customer_tier,
@@ -145,8 +160,26 @@ def line_facts() -> Select[Any]:
 
 
 def waiting_lines(conn: Connection, sku: str) -> list[dict[str, Any]]:
+    """A SKU's waiting lines, each with the locations its order holds units at if it is a
+    ship-complete order (`homes`)."""
     query = line_facts().where(products.c.sku == sku, order_lines.c.backordered > 0)
-    return [dict(row) for row in conn.execute(query).mappings()]
+    lines = [dict(row) for row in conn.execute(query).mappings()]
+    complete = {
+        line["order_id"] for line in lines if line["shipping_preference"] == "ship_complete"
+    }
+    homes: dict[int, set[str]] = {}
+    if complete:
+        held = (
+            select(order_lines.c.order_id, locations.c.code)
+            .join_from(line_holdings, order_lines, order_lines.c.id == line_holdings.c.line_id)
+            .join(locations, locations.c.id == line_holdings.c.location_id)
+            .where(order_lines.c.order_id.in_(complete), line_holdings.c.allocated > 0)
+        )
+        for order_id, code in conn.execute(held):
+            homes.setdefault(order_id, set()).add(code)
+    for line in lines:
+        line["homes"] = homes.get(line["order_id"], set())
+    return lines
 
 
 def last_allocation(conn: Connection) -> int:
@@ -318,11 +351,7 @@ class Shop(RuleBasedStateMachine):
         with snapshot(self.database) as conn:
             for sku, served in lines_served_since(conn, before).items():
                 for location, there in by_location(served).items():
-                    waiting = [
-                        line
-                        for line in waiting_lines(conn, sku)
-                        if serves(location, line["ship_country"])
-                    ]
+                    waiting = [line for line in waiting_lines(conn, sku) if serves(location, line)]
                     self.check_queue_order(there, waiting)
         return True
 
@@ -354,9 +383,7 @@ class Shop(RuleBasedStateMachine):
         receipt = f"PO-{self.receipts}"
         with snapshot(self.database) as conn:
             waited = sum(
-                line["backordered"]
-                for line in waiting_lines(conn, sku)
-                if serves(location, line["ship_country"])
+                line["backordered"] for line in waiting_lines(conn, sku) if serves(location, line)
             )
             before = last_allocation(conn)
         self.queues_served_in_rank_order(
@@ -441,6 +468,22 @@ class Shop(RuleBasedStateMachine):
     @invariant()
     def invariants_hold(self) -> None:
         assert_invariants(self.database)
+
+    @invariant()
+    def ship_complete_orders_take_units_from_one_location(self) -> None:
+        """The shop does not consolidate: a ship-complete order never holds units at two
+        locations."""
+        held = line_holdings.c
+        split = (
+            select(order_lines.c.order_id)
+            .join_from(line_holdings, order_lines, order_lines.c.id == held.line_id)
+            .join(orders, orders.c.id == order_lines.c.order_id)
+            .where(orders.c.shipping_preference == "ship_complete", held.allocated > 0)
+            .group_by(order_lines.c.order_id)
+            .having(func.count(func.distinct(held.location_id)) > 1)
+        )
+        with snapshot(self.database) as conn:
+            assert conn.execute(split).all() == [], "a ship-complete order was split"
         assert_events_follow_the_clock(self.database)
 
 

@@ -64,6 +64,7 @@ def test_a_ship_complete_order_is_sourced_whole_from_one_location(shop: Backorde
     assert at(shop, "NUT") == {"east": (2, 0), "main": (1, 1)}
     receive_stock(shop, "NUT", 3, location="east")  # east does not serve it: not its home
     assert held(shop, "web:1")["NUT"][-1] == ("waiting", 1)
+    assert_invariants(shop.db)  # east's free NUT may not serve an order homed at main
     with pytest.raises(BackorderError, match="waits"):
         ship_order(shop, "web:1")
     receive_stock(shop, "NUT", 1)

@@ -40,6 +40,7 @@ from backorder.store.tables import (
     delay_notices,
     events,
     incidents,
+    locations,
     order_lines,
     orders,
     po_lines,
@@ -48,6 +49,7 @@ from backorder.store.tables import (
     reviews,
     shipment_lines,
     shipments,
+    stock_levels,
     stock_movements,
     suppliers,
     tasks,
@@ -310,6 +312,76 @@ def _shipments(conn: Connection) -> tuple[Table, int]:
     ), int(count)
 
 
+def _locations(conn: Connection) -> tuple[Table, str | None]:
+    """Each location's stock now, what was allocated there and shipped from it, and how many
+    orders took units from more than one location."""
+    loc, level, a, s = locations.c, stock_levels.c, allocations.c, shipments.c
+    stock = dict(
+        (code, (on_hand, allocated))
+        for code, on_hand, allocated in conn.execute(
+            select(loc.code, func.sum(level.on_hand), func.sum(level.allocated))
+            .join_from(stock_levels, locations, loc.id == level.location_id)
+            .group_by(loc.code)
+        )
+    )
+    given = dict(
+        conn.execute(
+            select(loc.code, func.sum(a.units))
+            .join_from(allocations, locations, loc.id == a.location_id)
+            .group_by(loc.code)
+        ).all()
+    )
+    sent = {
+        code: (count, units)
+        for code, count, units in conn.execute(
+            select(loc.code, func.count(func.distinct(s.id)), func.sum(shipment_lines.c.units))
+            .join_from(shipments, locations, loc.id == s.location_id)
+            .join(shipment_lines, shipment_lines.c.shipment_id == s.id)
+            .group_by(loc.code)
+        )
+    }
+    places = (
+        select(LINE.order_id)
+        .join_from(allocations, order_lines, LINE.id == a.line_id)
+        .group_by(LINE.order_id)
+        .having(func.count(func.distinct(a.location_id)) > 1)
+        .subquery()
+    )
+    split = conn.execute(select(func.count()).select_from(places)).scalar_one()
+    example = conn.execute(
+        select(ORDER.channel, ORDER.external_id)
+        .where(ORDER.id.in_(select(places.c.order_id)))
+        .order_by(ORDER.id)
+        .limit(1)
+    ).first()
+    table = _table(
+        "Stock and shipments by location",
+        "location",
+        "kind",
+        "on hand",
+        "allocated",
+        "units allocated there",
+        "shipments",
+        "units shipped",
+    )
+    for code, kind in conn.execute(
+        select(loc.code, loc.kind).order_by(loc.priority, loc.transit_days, loc.code)
+    ):
+        on_hand, allocated = stock.get(code, (0, 0))
+        count, units = sent.get(code, (0, 0))
+        table.add_row(
+            code,
+            kind,
+            str(on_hand),
+            str(allocated),
+            str(given.get(code) or 0),
+            str(count),
+            str(units or 0),
+        )
+    table.caption = f"{split} orders took units from more than one location."
+    return table, f"{example.channel}:{example.external_id}" if example else None
+
+
 def _review(conn: Connection, result: dict[str, Any], today: datetime) -> Table:
     """This morning's review beside what the reviews of the five weeks left behind."""
     runs, opened, tasks_open, logged, notices = (
@@ -382,6 +454,7 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         flow, receipts, by_receipts = _stock_flow(conn)
         cancelled, cancel_count = _cancellations(conn)
         shipped, shipment_count = _shipments(conn)
+        network, split_ref = _locations(conn)
         supply = _suppliers(conn, today.date())
         reviewed = _review(conn, review, today)
     queues, heads = _queues(app, today.date())
@@ -401,6 +474,7 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         queues,
         flow,
         Columns([cancelled, shipped], padding=(0, 4)),
+        network,
         supply,
         reviewed,
         kpi_table(
@@ -416,11 +490,14 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
     sku, ref = heads[0] if heads else (CATALOGUE[0].product.sku, None)
     for command in (
         f"queue {sku}",
+        f"stock show {sku}",
         f"order show {ref}" if ref else "",
+        f"order show {split_ref}" if split_ref else "",
         "po list --state open",
         "task list",
         "incident list",
         f"kpi --from {opening:%Y-%m-%d} --to {today:%Y-%m-%d} --by channel",
+        f"kpi --from {opening:%Y-%m-%d} --to {today:%Y-%m-%d} --by location",
         f"report weekly --week {week_name(today.date() - timedelta(days=7))} --out report.html",
     ):
         if command:

@@ -32,15 +32,18 @@ from backorder.domain.model import (
 )
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
+from backorder.services.locations import LocationIn, add
 from backorder.services.orders import cancel_order, expedite_order, ship_order
 from backorder.services.planning import plan
 from backorder.services.products import ProductRecord, import_products
 from backorder.services.review import run_review
-from backorder.services.stock import set_stock
+from backorder.services.stock import set_stock, set_stock_many
 from backorder.store.tables import (
+    locations,
     order_lines,
     orders,
     products,
+    stock_levels,
 )
 
 DAYS = 35
@@ -202,6 +205,25 @@ TRADE = (
     "Alder & Ash Trading",
 )
 RETAIL_CHANNELS = {"web": 35, "shopify": 25, "amazon": 30, "ebay": 10}
+# The network: the store's own warehouse `main` (the default location, shipping anywhere,
+# where purchase orders arrive), a 3PL on the east coast for the US and Canada, sourced
+# first, and Amazon's fulfilment centres for the US, which take no backorders.
+NETWORK = (
+    LocationIn("3pl-east", "East Coast 3PL", "3pl", ("US", "CA"), priority=10, transit_days=2),
+    LocationIn(
+        "fba-us",
+        "Amazon FBA (US)",
+        "fba",
+        ("US",),
+        priority=20,
+        transit_days=1,
+        accepts_backorders=False,
+    ),
+)
+# The share of each SKU's opening stock at each location but main (main holds the rest).
+SPLIT = {"3pl-east": 0.3, "fba-us": 0.2}
+# Where customers live: the 3PL and FBA ship to some of them only.
+COUNTRIES = {"US": 70, "CA": 12, "GB": 10, "DE": 8}
 REASONS = {
     "customer_request": 5,
     "delivery date too late": 3,
@@ -263,6 +285,9 @@ class Store:
     def __init__(self, app: Backorder, span: Span, clock: SimClock, rng: random.Random) -> None:
         self.app, self.span, self.clock, self.rng = app, span, clock, rng
         self.customers = _customers(rng)
+        self.countries = {
+            c.id: rng.choices(list(COUNTRIES), list(COUNTRIES.values()))[0] for c in self.customers
+        }
         self.serial = Counter[str]()
         self.purchasing = Purchasing(
             app,
@@ -285,8 +310,24 @@ class Store:
                 for item in CATALOGUE
             ],
         )
-        for item in CATALOGUE:
-            set_stock(self.app, item.product.sku, item.stock, "opening count")
+        for location in NETWORK:
+            add(self.app, location)
+        held = {sku: 0 for sku in (item.product.sku for item in CATALOGUE)}
+        for code, share in SPLIT.items():
+            there = [(i.product.sku, int(i.stock * share), "opening count") for i in CATALOGUE]
+            set_stock_many(self.app, [item for item in there if item[1]], code)
+            for sku, units, _ in there:
+                held[sku] += units
+        set_stock_many(
+            self.app,
+            [(i.product.sku, i.stock - held[i.product.sku], "opening count") for i in CATALOGUE],
+        )
+
+    def feeds(self) -> None:
+        """THE 3PL'S AND AMAZON'S FEEDS (the lead adds them at merge): each morning the 3PL's
+        inventory snapshot of `3pl-east` and the shipment confirmations (X12 945, Amazon MCF)
+        of what `3pl-east` and `fba-us` shipped come in through the governed intake. Today
+        the demo has no feed: this step does nothing."""
 
     def _product(self, item: Item) -> Product:
         product = replace(item.product, supplier=supplier_of(item.product.sku))
@@ -313,6 +354,7 @@ class Store:
             for _ in range(rng.choice((0, 1, 1, 2, 2, 3)) if weekday else 0):
                 at(day, (10, 14), self.buy)
             if weekday:
+                steps.append((day + timedelta(hours=7), self.feeds))
                 steps.append((day + timedelta(hours=9), self.goods_in))
             for _ in range(rng.choice((0, 1, 1, 2))):
                 at(day, (8, 22), self.cancel)
@@ -383,6 +425,7 @@ class Store:
                 "USD",
                 terms,
                 lines,
+                ship_country=self.countries[customer.id],
             ),
         )
 
@@ -469,15 +512,19 @@ class Store:
                 ship_order(self.app, order_ref(row.channel, row.external_id), tracking)
 
     def cycle_count(self) -> None:
-        """A shelf count finds fewer units than are promised: some allocations go back."""
+        """A shelf count at one location finds fewer units than are promised there: some
+        allocations go back."""
+        level = stock_levels.c
         fullest = self._rows(
-            select(PRODUCT.sku, PRODUCT.allocated)
-            .where(PRODUCT.allocated > 0)
-            .order_by(PRODUCT.allocated.desc(), PRODUCT.sku)
+            select(PRODUCT.sku, locations.c.code, level.allocated)
+            .join_from(stock_levels, products, PRODUCT.id == level.product_id)
+            .join(locations, locations.c.id == level.location_id)
+            .where(level.allocated > 0)
+            .order_by(level.allocated.desc(), PRODUCT.sku, locations.c.code)
             .limit(1)
         )
-        for sku, allocated in fullest:
-            set_stock(self.app, sku, allocated // 2, f"CC-{self.clock.now:%Y%m%d}")
+        for sku, code, allocated in fullest:
+            set_stock(self.app, sku, allocated // 2, f"CC-{self.clock.now:%Y%m%d}", code)
 
 
 # Stamped into the SQLite header of a demo database, so a later run replaces only its own.
