@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, delete, select, update
@@ -55,13 +56,19 @@ def load_levels(conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[
 
 
 def _upsert(conn: Connection, table: Any, keys: list[str], add: bool) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return _upsert_in(conn.dialect.name, table, tuple(keys), add)
+
+
+@cache
+def _upsert_in(dialect_name: str, table: Any, keys: tuple[str, ...], add: bool) -> Any:
+    """The statement, built once per dialect (every order and receipt runs it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
     if add:
         sets = {"allocated": table.c.allocated + stmt.excluded.allocated}
     else:
         sets = {"on_hand": stmt.excluded.on_hand, "allocated": stmt.excluded.allocated}
-    return stmt.on_conflict_do_update(index_elements=keys, set_=sets)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=sets)
 
 
 def save_levels(conn: Connection, levels: list[tuple[int, int, StockLevel]]) -> None:
