@@ -3,17 +3,20 @@ the shop consolidates, when they take units from several and ship once nothing w
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from backorder.domain.errors import BackorderError
 from backorder.domain.model import OrderTerms, Preference
-from backorder.domain.sourcing import MOST
+from backorder.domain.sourcing import MOST, ON_ITS_WAY
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.locations import LocationIn, add, stock_by_location
 from backorder.services.orders import ship_order
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock, set_stock
+from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
 from backorder.services.views import order_view
 from tests.factories import order, product
 from tests.integration.invariants import assert_invariants
@@ -117,3 +120,26 @@ def test_consolidating_a_ship_complete_order_takes_from_several_locations(
     shipped = ship_order(app, "web:1", tracking="T1")
     assert (shipped.units, len(shipped.shipments)) == (5, 2)  # from main and from east
     assert_invariants(app.db)
+
+
+def test_a_ship_complete_order_goes_home_where_the_rest_of_it_is_on_its_way(
+    shop: Backorder,
+) -> None:
+    """East holds both NUTs it wants now, main one BOLT; the 2 WASHERs it also wants are on
+    a purchase order arriving at main: main will hold it all first."""
+    add_supplier(shop, SupplierIn("ACME", "Acme", 20, "buy@acme.example"))
+    add_product(shop, product("WASHER", supplier="ACME"))
+    set_stock(shop, "BOLT", 1)
+    set_stock(shop, "NUT", 0)
+    add_purchase_order(shop, "PO-7", "ACME", [PoLineIn("WASHER", 5, date(2026, 2, 1))])
+    place_order(shop, order("1", ("NUT", 2), ("BOLT", 1), ("WASHER", 2), terms=COMPLETE))
+    assert held(shop, "web:1") == {
+        "NUT": [("waiting", 2)],
+        "BOLT": [("main", 1), ("waiting", 0)],
+        "WASHER": [("waiting", 2)],
+    }
+    assert order_view(shop, "web:1")["lines"][1]["allocations"][0]["sourcing"] == ON_ITS_WAY
+    receive_stock(shop, "WASHER", 5)
+    receive_stock(shop, "NUT", 2)
+    assert len(ship_order(shop, "web:1").shipments) == 1
+    assert_invariants(shop.db)

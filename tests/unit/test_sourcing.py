@@ -10,6 +10,7 @@ from backorder.domain.sourcing import (
     FIRST,
     MOST,
     NEAREST,
+    ON_ITS_WAY,
     ONLY,
     SPLIT,
     Pick,
@@ -161,3 +162,12 @@ def test_a_home_holds_the_whole_order_when_any_location_does_and_else_the_most(
     assert (why == MOST) == (best < sum(needed.values()))
     first = next(s for s in SITES if held(s) == best)
     assert site == first  # ties: sourcing order
+
+
+def test_a_home_that_will_hold_more_once_its_supply_arrives_beats_one_that_holds_more_now() -> None:
+    # east holds 2 A now; main 1 A, and 5 B are on their way to main
+    free = {(A, 2): 2, (A, 1): 1}
+    assert home([(A, 2), (B, 2)], free, SITES) == (EAST, MOST)
+    assert home([(A, 2), (B, 2)], free, SITES, {(B, 1): 5}) == (MAIN, ON_ITS_WAY)
+    # supply on its way to a location holding none of the order makes it no home
+    assert home([(A, 2), (B, 2)], {(A, 2): 2}, SITES, {(B, 1): 5}) == (EAST, MOST)

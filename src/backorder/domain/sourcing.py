@@ -19,6 +19,7 @@ FIRST = "first by priority"
 NEAREST = "nearest"
 SPLIT = "split across locations: not one holds it all"
 MOST = "ship complete: holds the most of the order; the rest waits for this location"
+ON_ITS_WAY = "ship complete: holds part of the order, and more of it is on its way here"
 
 
 class ShipComplete(StrEnum):
@@ -139,15 +140,18 @@ def home(
     wanted: list[tuple[int, int]],
     available: dict[tuple[int, int], int],
     sites: list[Site],
+    arriving: dict[tuple[int, int], int] | None = None,
 ) -> tuple[Site, str] | None:
     """The one location a ship-complete order that may not be split is sourced from, and why.
 
     `wanted`: per order line, (product id, units ordered); `available` and `sites` as for
-    `source`. The first location (in sourcing order) that holds the whole order; else, among
-    the locations that take backorders, the one holding the most of its units (the first of
-    them in sourcing order on a tie): the rest waits in the queue for that location. None
-    when no such location holds any of it: it all waits, and the first location to serve
-    one of its lines becomes its home."""
+    `source`; `arriving`: units on their way, per (product id, location id). The first
+    location (in sourcing order) that holds the whole order; else, among the locations that
+    take backorders and hold some of it, the one that will hold the most of it once what is
+    on its way there has come (`arriving`; then the most held now, then the first in
+    sourcing order): the rest waits in the queue for that location. None when no such
+    location holds any of it: it all waits, and the first location to serve one of its
+    lines becomes its home."""
     needed: dict[int, int] = {}
     for product, units in wanted:
         if units > 0:
@@ -159,14 +163,26 @@ def home(
     for site in holders:
         if _units_held(site, needed, available) == total:
             return site, _reason(site, holders)
-    best: tuple[int, Site] | None = None
+    coming = arriving or {}
+    best: tuple[int, int, Site] | None = None
     for site in holders:
         if not site.accepts_backorders:
             continue
         held = _units_held(site, needed, available)
-        if best is None or held > best[0]:
-            best = (held, site)
-    return None if best is None else (best[1], MOST)
+        then = sum(
+            min(n, available.get((p, site.id), 0) + coming.get((p, site.id), 0))
+            for p, n in needed.items()
+        )
+        if best is None or (then, held) > best[:2]:
+            best = (then, held, site)
+    if best is None:
+        return None
+    then, held, site = best
+    most_now = max(
+        (_units_held(s, needed, available) for s in holders if s.accepts_backorders),
+        default=0,
+    )
+    return site, MOST if held == most_now else ON_ITS_WAY
 
 
 def from_home(site: Site, why: str, allocate: list[int]) -> list[Pick]:

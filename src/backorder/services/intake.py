@@ -25,11 +25,21 @@ from backorder.domain.events import (
 )
 from backorder.domain.model import AllocationSource, OrderRequest, Preference
 from backorder.domain.ranking import RankFacts, Ranking
-from backorder.domain.sourcing import Pick, ShipComplete, Site, eligible, from_home, home, source
+from backorder.domain.sourcing import (
+    MOST,
+    Pick,
+    ShipComplete,
+    Site,
+    eligible,
+    from_home,
+    home,
+    source,
+)
 from backorder.domain.units import in_single_units
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule, units_behind
 from backorder.store.db import UnitOfWork
+from backorder.store.inbound import inbound_at
 from backorder.store.network import all_sites, change_holdings
 from backorder.store.repos import Lines, Outbox, ProductRow, Products
 from backorder.store.supply import outlooks
@@ -150,16 +160,29 @@ def _one_location(app: Backorder, request: OrderRequest) -> bool:
 
 def _home(
     app: Backorder,
+    uow: UnitOfWork,
     request: OrderRequest,
     rows: dict[str, ProductRow],
     free: dict[tuple[int, int], int],
     sites: list[Site],
 ) -> tuple[Site, str] | None:
     """The one location a ship-complete order is sourced from (None: not such an order, or
-    no location holds any of it yet)."""
+    no location holds any of it yet). When none holds all of it, what is on its way to each
+    location counts too (one more statement, on that path only)."""
     if not _one_location(app, request):
         return None
-    return home([(rows[line.sku].id, line.quantity) for line in request.lines], free, sites)
+    wanted = [(rows[line.sku].id, line.quantity) for line in request.lines]
+    found = home(wanted, free, sites)
+    default = next((s.id for s in sites if s.code == app.settings.default_location), None)
+    if found is None or found[1] != MOST or default is None:
+        return found
+    ids = sorted({product for product, _ in wanted})
+    arriving = {
+        (product, location): sum(item.units for item in items)
+        for product, places in inbound_at(uow.connection, ids, default).items()
+        for location, items in places.items()
+    }
+    return home(wanted, free, sites, arriving)
 
 
 def _split_and_record(
@@ -178,7 +201,7 @@ def _split_and_record(
     was_available = {sku: row.stock.available for sku, row in rows.items()}
     sites = eligible(all_sites(uow.connection), request.ship_country)
     free = {(row.id, site.id): row.available_at(site.id) for row in rows.values() for site in sites}
-    anchor = _home(app, request, rows, free, sites)
+    anchor = _home(app, uow, request, rows, free, sites)
     if anchor is not None or _one_location(app, request):
         # sourced whole from its home: only what the home holds is free for it
         sites = [anchor[0]] if anchor else []
