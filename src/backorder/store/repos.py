@@ -39,14 +39,17 @@ from backorder.domain.model import (
     Tier,
 )
 from backorder.domain.ranking import RankFacts
-from backorder.store.network import load_levels, save_levels
+from backorder.domain.sourcing import Site
+from backorder.store.network import save_levels, site_from_row
 from backorder.store.tables import (
     events,
     line_holdings,
+    locations,
     order_lines,
     orders,
     product_packs,
     products,
+    stock_levels,
 )
 from backorder.store.types import UtcDateTime
 
@@ -153,11 +156,44 @@ def product_values(product: Product) -> dict[str, Any]:
 
 
 # Built once: statements rebuilt per call cost more than the database does on SQLite.
-_LOCK_SKUS = (
-    select(products)
-    .where(products.c.sku.in_(bindparam("skus", expanding=True)))
-    .order_by(products.c.sku)
-    .with_for_update()
+# Locking reads each product with its stock at every location and that location: a row per
+# (product, location), or one with no level for a product held nowhere. SQLite's write
+# transaction holds the database from BEGIN, so one statement reads all of it. PostgreSQL
+# reads the levels in a second statement, after the product rows are locked: a statement
+# that waited for a lock still sees the other rows as they were when it began.
+_LEVEL_COLUMNS = (
+    stock_levels.c.product_id.label("level_product"),
+    stock_levels.c.location_id.label("level_location"),
+    stock_levels.c.on_hand.label("level_on_hand"),
+    stock_levels.c.allocated.label("level_allocated"),
+    *(column.label(f"site_{column.name}") for column in locations.c),
+)
+_AT_SITES = stock_levels.join(locations, locations.c.id == stock_levels.c.location_id)
+
+
+def _locking(key: Any, levels: bool) -> Any:
+    wanted = key.in_(bindparam("keys", expanding=True))
+    if not levels:
+        return select(products).where(wanted).order_by(products.c.sku).with_for_update()
+    return (
+        select(products, *_LEVEL_COLUMNS)
+        .select_from(products.outerjoin(_AT_SITES, stock_levels.c.product_id == products.c.id))
+        .where(wanted)
+        .order_by(products.c.sku, stock_levels.c.location_id)
+        .with_for_update(of=products)
+    )
+
+
+_LOCK = {
+    (by, dialect): _locking(key, levels=dialect == "sqlite")
+    for by, key in (("sku", products.c.sku), ("id", products.c.id))
+    for dialect in ("sqlite", "postgresql")
+}
+_LEVELS = (
+    select(*_LEVEL_COLUMNS)
+    .select_from(_AT_SITES)
+    .where(stock_levels.c.product_id.in_(bindparam("ids", expanding=True)))
+    .order_by(stock_levels.c.product_id, stock_levels.c.location_id)
 )
 _SAVE_STOCK = (
     update(products)
@@ -174,6 +210,8 @@ _SAVE_STOCK = (
 class Products:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # the locations that hold a level of a product locked here, by id
+        self.sites: dict[int, Site] = {}
 
     def get(self, sku: str) -> ProductRow | None:
         row = self.conn.execute(select(products).where(products.c.sku == sku)).mappings().first()
@@ -185,28 +223,34 @@ class Products:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        rows = self.conn.execute(_LOCK_SKUS, {"skus": wanted}).mappings().all()
-        found = {row["sku"]: product_from_row(row) for row in rows}
-        self._levels(found.values())
-        return found
+        return {row.product.sku: row for row in self._locked("sku", wanted)}
 
-    def _levels(self, rows: Iterable[ProductRow]) -> None:
-        by_id = {row.id: row for row in rows}
-        for pid, levels in load_levels(self.conn, sorted(by_id)).items():
-            by_id[pid].at = levels
+    def _locked(self, by: str, keys: list[Any]) -> list[ProductRow]:
+        dialect = "postgresql" if self.conn.dialect.name == "postgresql" else "sqlite"
+        rows = self.conn.execute(_LOCK[by, dialect], {"keys": keys}).mappings().all()
+        found: dict[int, ProductRow] = {}
+        for row in rows:
+            if row["id"] not in found:
+                found[row["id"]] = product_from_row(row)
+        if dialect == "postgresql" and found:
+            rows = self.conn.execute(_LEVELS, {"ids": sorted(found)}).mappings().all()
+        for row in rows:
+            location = row["level_location"]
+            if location is None:
+                continue
+            found[row["level_product"]].at[location] = StockLevel(
+                row["level_on_hand"], row["level_allocated"]
+            )
+            if location not in self.sites:
+                self.sites[location] = site_from_row(row, prefix="site_")
+        return list(found.values())
 
     def lock_by_id(self, product_ids: Iterable[int]) -> dict[int, ProductRow]:
+        """Lock these products' rows (in SKU order, as `lock` does), by id."""
         wanted = sorted(set(product_ids))
-        query = (
-            select(products)
-            .where(products.c.id.in_(wanted))
-            .order_by(products.c.sku)
-            .with_for_update()
-        )
-        rows = self.conn.execute(query).mappings().all()
-        found = {row["id"]: product_from_row(row) for row in rows}
-        self._levels(found.values())
-        return found
+        if not wanted:
+            return {}
+        return {row.id: row for row in self._locked("id", wanted)}
 
     def all_skus(self) -> list[str]:
         return list(self.conn.execute(select(products.c.sku).order_by(products.c.sku)).scalars())
