@@ -156,44 +156,28 @@ def product_values(product: Product) -> dict[str, Any]:
 
 
 # Built once: statements rebuilt per call cost more than the database does on SQLite.
-# Locking reads each product with its stock at every location and that location: a row per
-# (product, location), or one with no level for a product held nowhere. SQLite's write
-# transaction holds the database from BEGIN, so one statement reads all of it. PostgreSQL
-# reads the levels in a second statement, after the product rows are locked: a statement
-# that waited for a lock still sees the other rows as they were when it began.
-_LEVEL_COLUMNS = (
-    stock_levels.c.product_id.label("level_product"),
-    stock_levels.c.location_id.label("level_location"),
-    stock_levels.c.on_hand.label("level_on_hand"),
-    stock_levels.c.allocated.label("level_allocated"),
-    *(column.label(f"site_{column.name}") for column in locations.c),
-)
-_AT_SITES = stock_levels.join(locations, locations.c.id == stock_levels.c.location_id)
-
-
-def _locking(key: Any, levels: bool) -> Any:
-    wanted = key.in_(bindparam("keys", expanding=True))
-    if not levels:
-        return select(products).where(wanted).order_by(products.c.sku).with_for_update()
-    return (
-        select(products, *_LEVEL_COLUMNS)
-        .select_from(products.outerjoin(_AT_SITES, stock_levels.c.product_id == products.c.id))
-        .where(wanted)
-        .order_by(products.c.sku, stock_levels.c.location_id)
-        .with_for_update(of=products)
-    )
-
-
+# Locking reads the products, then their stock at every location with those locations (in a
+# second statement: on PostgreSQL a statement that waited for a lock still sees other rows
+# as they were when it began, and on SQLite two are quicker than one joined).
+_PRODUCT_COLUMNS = tuple(c for c in products.c if c.name not in ("created_at", "updated_at"))
 _LOCK = {
-    (by, dialect): _locking(key, levels=dialect == "sqlite")
+    by: select(*_PRODUCT_COLUMNS)
+    .where(key.in_(bindparam("keys", expanding=True)))
+    .order_by(products.c.sku)
+    .with_for_update()
     for by, key in (("sku", products.c.sku), ("id", products.c.id))
-    for dialect in ("sqlite", "postgresql")
 }
+_SITE_COLUMNS = ("id", "code", "ships_to", "priority", "transit_days", "accepts_backorders")
 _LEVELS = (
-    select(*_LEVEL_COLUMNS)
-    .select_from(_AT_SITES)
+    select(
+        stock_levels.c.product_id,
+        stock_levels.c.location_id,
+        stock_levels.c.on_hand,
+        stock_levels.c.allocated,
+        *(locations.c[name].label(f"site_{name}") for name in (*_SITE_COLUMNS, "active")),
+    )
+    .select_from(stock_levels.join(locations, locations.c.id == stock_levels.c.location_id))
     .where(stock_levels.c.product_id.in_(bindparam("ids", expanding=True)))
-    .order_by(stock_levels.c.product_id, stock_levels.c.location_id)
 )
 _SAVE_STOCK = (
     update(products)
@@ -226,21 +210,14 @@ class Products:
         return {row.product.sku: row for row in self._locked("sku", wanted)}
 
     def _locked(self, by: str, keys: list[Any]) -> list[ProductRow]:
-        dialect = "postgresql" if self.conn.dialect.name == "postgresql" else "sqlite"
-        rows = self.conn.execute(_LOCK[by, dialect], {"keys": keys}).mappings().all()
         found: dict[int, ProductRow] = {}
-        for row in rows:
-            if row["id"] not in found:
-                found[row["id"]] = product_from_row(row)
-        if dialect == "postgresql" and found:
-            rows = self.conn.execute(_LEVELS, {"ids": sorted(found)}).mappings().all()
-        for row in rows:
-            location = row["level_location"]
-            if location is None:
-                continue
-            found[row["level_product"]].at[location] = StockLevel(
-                row["level_on_hand"], row["level_allocated"]
-            )
+        for row in self.conn.execute(_LOCK[by], {"keys": keys}).mappings():
+            found[row["id"]] = product_from_row(row)
+        if not found:
+            return []
+        for row in self.conn.execute(_LEVELS, {"ids": list(found)}).mappings():
+            location = row["location_id"]
+            found[row["product_id"]].at[location] = StockLevel(row["on_hand"], row["allocated"])
             if location not in self.sites:
                 self.sites[location] = site_from_row(row, prefix="site_")
         return list(found.values())
