@@ -1,0 +1,73 @@
+"""Fulfilment at 3PLs: where a location takes its shipping orders (URL, format, signing
+secret), the shipping orders sent to it (each document kept as sent, so a retry resends the
+same bytes), and the sender's shipment id on a shipment a 3PL confirmed (a second
+confirmation of the same shipment ships nothing). Nothing to fill in for old rows: a
+location without a URL is sent nothing, a shipment made by hand has no sender's id.
+
+Revision ID: 0028
+Revises: 0025
+Create Date: 2026-12-06 10:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from backorder.store.types import UtcDateTime
+
+revision: str = "0028"
+down_revision: str | None = "0025"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("locations") as batch:
+        batch.add_column(sa.Column("orders_url", sa.String(2000), nullable=True))
+        batch.add_column(sa.Column("orders_format", sa.String(16), nullable=True))
+        batch.add_column(sa.Column("orders_secret", sa.String(200), nullable=True))
+    with op.batch_alter_table("shipments") as batch:
+        batch.add_column(sa.Column("reference", sa.String(128), nullable=True))
+        batch.create_index(
+            "ix_shipments_confirmed", ["order_id", "location_id", "reference"], unique=True
+        )
+    op.create_table(
+        "shipping_orders",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("number", sa.String(200), nullable=False),
+        sa.Column("order_id", Id, nullable=False),
+        sa.Column("location_id", Id, nullable=False),
+        sa.Column("event_id", Id, nullable=False),
+        sa.Column("format", sa.String(16), nullable=False),
+        sa.Column("message_id", sa.String(64), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_shipping_orders_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(
+            ["location_id"],
+            ["locations.id"],
+            name=op.f("fk_shipping_orders_location_id_locations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shipping_orders")),
+        sa.UniqueConstraint("number", name=op.f("uq_shipping_orders_number")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_shipping_orders_message_id")),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_shipping_orders_order", "shipping_orders", ["order_id", "location_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_shipping_orders_order", table_name="shipping_orders")
+    op.drop_table("shipping_orders")
+    with op.batch_alter_table("shipments") as batch:
+        batch.drop_index("ix_shipments_confirmed")
+        batch.drop_column("reference")
+    with op.batch_alter_table("locations") as batch:
+        batch.drop_column("orders_secret")
+        batch.drop_column("orders_format")
+        batch.drop_column("orders_url")
