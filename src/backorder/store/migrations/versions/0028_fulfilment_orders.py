@@ -25,15 +25,14 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("locations") as batch:
-        batch.add_column(sa.Column("orders_url", sa.String(2000), nullable=True))
-        batch.add_column(sa.Column("orders_format", sa.String(16), nullable=True))
-        batch.add_column(sa.Column("orders_secret", sa.String(200), nullable=True))
-    with op.batch_alter_table("shipments") as batch:
-        batch.add_column(sa.Column("reference", sa.String(128), nullable=True))
-        batch.create_index(
-            "ix_shipments_confirmed", ["order_id", "location_id", "reference"], unique=True
-        )
+    # plain ADD COLUMN on both backends (SQLite's copy of a table would trip its triggers)
+    op.add_column("locations", sa.Column("orders_url", sa.String(2000), nullable=True))
+    op.add_column("locations", sa.Column("orders_format", sa.String(16), nullable=True))
+    op.add_column("locations", sa.Column("orders_secret", sa.String(200), nullable=True))
+    op.add_column("shipments", sa.Column("reference", sa.String(128), nullable=True))
+    op.create_index(
+        "ix_shipments_confirmed", "shipments", ["order_id", "location_id", "reference"], unique=True
+    )
     op.create_table(
         "shipping_orders",
         sa.Column("id", Id, nullable=False),
@@ -64,10 +63,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_shipping_orders_order", table_name="shipping_orders")
     op.drop_table("shipping_orders")
-    with op.batch_alter_table("shipments") as batch:
-        batch.drop_index("ix_shipments_confirmed")
-        batch.drop_column("reference")
-    with op.batch_alter_table("locations") as batch:
-        batch.drop_column("orders_secret")
-        batch.drop_column("orders_format")
-        batch.drop_column("orders_url")
+    op.drop_index("ix_shipments_confirmed", table_name="shipments")
+    op.drop_column("shipments", "reference")
+    op.drop_column("locations", "orders_secret")
+    op.drop_column("locations", "orders_format")
+    op.drop_column("locations", "orders_url")
