@@ -515,8 +515,10 @@ class DeliveryOut(Out):
     event_id: int
     type: str
     order_ref: str | None
-    channel: Literal["webhook", "email", "sms"]
-    kind: str | None = Field(description="e-mail and SMS: the milestone or alert it tells")
+    channel: Literal["webhook", "email", "sms", "warehouse"]
+    kind: str | None = Field(
+        description="e-mail and SMS: the milestone or alert it tells; warehouse: the format"
+    )
     recipient: str
     message_id: str = Field(description="the webhook-id, the same on every attempt")
     provider_id: str | None = Field(description="the provider's id (SMTP Message-ID, SMS sid)")

@@ -25,6 +25,7 @@ from backorder.services.report import run_weekly
 from backorder.services.review import run_daily
 from backorder.services.rollup import roll_up
 from backorder.services.sending import send_due
+from backorder.services.shipping_orders import plan_shipping_orders
 from backorder.store.db import unavailable
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("reported", lambda app: {"reported": int(run_weekly(app))}),
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
         ("planned", lambda app: {"planned": plan(app)}),
+        ("shipping_orders", lambda app: {"shipping_orders": plan_shipping_orders(app)}),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
     ]
