@@ -37,9 +37,7 @@ def _position(conn: Connection, dialect: str) -> int:
     if dialect != "sqlite":
         query = query.with_for_update()
     found = conn.execute(query).scalar_one_or_none()
-    if found is None:  # first use: from now on, not the history before
-        return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
-    return int(found)
+    return int(found) if found is not None else 0  # the migration records where it starts
 
 
 def _placed(payload: dict[str, Any]) -> list[tuple[str, int]]:
@@ -54,6 +52,10 @@ def _placed(payload: dict[str, Any]) -> list[tuple[str, int]]:
     if why.get("location"):
         return [(str(why["location"]), int(payload.get("units") or 0))]
     return []
+
+
+def _source(payload: dict[str, Any]) -> tuple[str, str]:
+    return str(payload.get("source")), str(payload.get("ref"))
 
 
 def plan_shipping_orders(app: Backorder, limit: int = 1000, rounds: int = 100) -> int:
@@ -95,14 +97,16 @@ def _plan_batch(app: Backorder, limit: int) -> tuple[int, int]:
             )
         }
         groups: dict[tuple[str, str, int], list[OrderLine]] = {}
-        # (order, location, when) -> its first event: one transaction's allocations together
-        firsts: dict[tuple[str, str, datetime], int] = {}
+        # (order, location, when, source, ref) -> its first event: what one intake or one
+        # receipt allocated, together
+        firsts: dict[tuple[Any, ...], int] = {}
         for event in batch:
             if event.type != "units_allocated" or not event.order_ref:
                 continue
             for code, units in _placed(event.payload):
                 if code in takers and units > 0:
-                    start = firsts.setdefault((event.order_ref, code, event.occurred_at), event.id)
+                    key = (event.order_ref, code, event.occurred_at, *_source(event.payload))
+                    start = firsts.setdefault(key, event.id)
                     line = OrderLine(int(event.payload["line"]), str(event.payload["sku"]), units)
                     groups.setdefault((event.order_ref, code, start), []).append(line)
         made = 0

@@ -58,9 +58,15 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_shipping_orders_order", "shipping_orders", ["order_id", "location_id"])
+    # shipping orders are planned from the allocations written from now on, not the history
+    op.execute(
+        "INSERT INTO event_consumers (name, position, updated_at) "
+        "SELECT 'shipping_orders', COALESCE(MAX(id), 0), CURRENT_TIMESTAMP FROM events"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM event_consumers WHERE name = 'shipping_orders'")
     op.drop_index("ix_shipping_orders_order", table_name="shipping_orders")
     op.drop_table("shipping_orders")
     op.drop_index("ix_shipments_confirmed", table_name="shipments")
