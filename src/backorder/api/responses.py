@@ -302,6 +302,12 @@ class LocationOut(Out):
     skus: int = Field(description="SKUs with units on hand there")
     on_hand: int
     allocated: int
+    orders_url: str | None = Field(
+        default=None, description="3pl/fba: where its shipping orders are POSTed; null: none"
+    )
+    orders_format: Literal["x12-940", "json"] | None = Field(
+        default=None, description="the shipping orders' format"
+    )
 
 
 class StockChangeOut(StockOut):

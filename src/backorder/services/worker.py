@@ -58,10 +58,16 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("reported", lambda app: {"reported": int(run_weekly(app))}),
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
         ("planned", lambda app: {"planned": plan(app)}),
-        ("shipping_orders", lambda app: {"shipping_orders": plan_shipping_orders(app)}),
+        ("shipping_orders", _shipping_orders),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
     ]
+
+
+def _shipping_orders(app: Backorder) -> dict[str, int]:
+    """Shipping orders planned for 3PLs; reported only when there were some."""
+    made = plan_shipping_orders(app)
+    return {"shipping_orders": made} if made else {}
 
 
 def one_pass(app: Backorder) -> Pass:
