@@ -3,8 +3,10 @@ same code path as `order ship`; what it refuses changes nothing."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from backorder.domain.errors import BackorderError, NotReadyToShip
 from backorder.domain.model import OrderTerms, Preference
 from backorder.intake.feeds import ShipmentConfirmation, Units
+from backorder.intake.shipment_feeds import CONFIRMATION_ADAPTERS
 from backorder.services.context import Backorder
 from backorder.services.fulfilment import confirm_shipment
 from backorder.services.intake import place_order
@@ -157,4 +160,58 @@ def test_a_ship_complete_order_waits_for_every_location(app: Backorder) -> None:
     assert state(app) == before
     receive_stock(app, "NUT", 1)  # at main: nothing waits any more
     assert confirm(app, east, shipped("web:1", ("BOLT", 2))).startswith("shipped 2 units")
+    assert_invariants(app.db)
+
+
+def test_a_945_read_by_its_adapter_ships_what_it_says(app: Backorder) -> None:
+    """The adapter and the use case agree: the 945 fixture, resolved to our location by hand
+    (the feed intake does it through an alias), ships its lines and leaves the rest."""
+    for sku in ("BOLT", "NUT", "WASHER"):
+        add_product(app, product(sku))
+    east = _east(app)
+    for sku in ("BOLT", "NUT", "WASHER"):
+        set_stock(app, sku, 5, location="east")
+    place_order(app, order("1001", ("BOLT", 3), ("NUT", 2), ("WASHER", 1)))
+    adapter = CONFIRMATION_ADAPTERS["x12-945"]
+    text = (Path(__file__).parent.parent / "fixtures" / "feeds" / "945_two_lines.edi").read_text()
+    [payload] = adapter.split(text)
+    document = adapter.read(payload)
+    assert isinstance(document, ShipmentConfirmation)
+    said = confirm(app, east, document)
+    assert said == "shipped 4 units of web:1001 from east (UPSN 1Z999AA10123456784)"
+    view = order_view(app, "web:1001")
+    assert [(line["sku"], line["shipped"], line["allocated"]) for line in view["lines"]] == [
+        ("BOLT", 3, 0),
+        ("NUT", 1, 1),
+        ("WASHER", 0, 1),
+    ]
+    assert confirm(app, east, document).startswith("already shipped")
+    assert_invariants(app.db)
+
+
+def test_two_deliveries_of_one_confirmation_at_once_ship_it_once(app: Backorder) -> None:
+    add_product(app, product("BOLT"))
+    east = _east(app)
+    set_stock(app, "BOLT", 4, location="east")
+    place_order(app, order("1", ("BOLT", 4)))
+    document = shipped("web:1", ("BOLT", 3))
+    said: list[str] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def deliver() -> None:
+        start.wait()
+        try:
+            said.append(confirm(app, east, document))
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    workers = [threading.Thread(target=deliver) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert not failures
+    assert sorted(words.split(":")[0].split(" ")[0] for words in said) == ["already", "shipped"]
+    assert at(app, "BOLT") == {"east": (1, 1), "main": (0, 0)}
     assert_invariants(app.db)
