@@ -16,6 +16,7 @@ from werkzeug import Request, Response
 
 from backorder.config import Settings
 from backorder.domain.errors import InvalidRequest
+from backorder.domain.model import OrderTerms, Preference
 from backorder.intake.x12 import parse
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
@@ -121,8 +122,9 @@ def test_a_receipt_serving_a_waiting_line_sends_the_next_shipping_order_as_json(
     made = update_location(app, "fba", {"orders_url": fba.url, "orders_format": "json"})
     set_stock(app, "BOLT", 1, location="fba")
     place_order(app, order("5", ("BOLT", 3)))  # 1 at fba now, 2 wait
+    assert plan_shipping_orders(app) == 1
     receive_stock(app, "BOLT", 2, location="fba")  # the waiting units, at fba
-    assert plan_shipping_orders(app) == 2
+    assert plan_shipping_orders(app) == 1
     assert send_due(app) == {"sent": 2}
     documents = [json.loads(body) for body in fba.verified(made["orders_secret"])]
     assert [(d["number"], d["lines"]) for d in documents] == [
@@ -137,3 +139,44 @@ def test_an_own_location_takes_no_shipping_orders(app: Backorder) -> None:
         update_location(app, "main", {"orders_url": "http://127.0.0.1:9/orders"})
     with pytest.raises(InvalidRequest, match="format: one of x12-940, json"):
         update_location(app, "main", {"orders_format": "csv"})
+
+
+def test_a_ship_complete_order_is_sent_once_nothing_waits(
+    app: Backorder, httpserver: HTTPServer, clock: Clock
+) -> None:
+    add_product(app, product("BOLT"))
+    add_product(app, product("NUT"))
+    add(app, LocationIn("east", "ShipBob East", "3pl", priority=1))
+    east = Warehouse(httpserver, "/east")
+    update_location(app, "east", {"orders_url": east.url, "orders_format": "json"})
+    set_stock(app, "BOLT", 2, location="east")
+    complete = OrderTerms(preference=Preference.SHIP_COMPLETE)
+    place_order(app, replace(order("7", ("BOLT", 2), ("NUT", 1)), terms=complete))
+    assert plan_shipping_orders(app) == 0  # its NUT waits: east must not ship the BOLTs yet
+    receive_stock(app, "NUT", 1)  # at main: nothing waits now
+    assert plan_shipping_orders(app) == 1
+    assert send_due(app) == {"sent": 1}
+    [(_, body)] = east.received
+    sent = json.loads(body)
+    assert (sent["ship_complete"], sent["lines"]) == (
+        True,
+        [{"line": 1, "sku": "BOLT", "units": 2}],
+    )
+
+
+def test_units_taken_back_and_allocated_again_are_not_asked_for_twice(
+    app: Backorder, httpserver: HTTPServer
+) -> None:
+    add_product(app, product("BOLT"))
+    add(app, LocationIn("east", "ShipBob East", "3pl", priority=1))
+    east = Warehouse(httpserver, "/east")
+    update_location(app, "east", {"orders_url": east.url, "orders_format": "json"})
+    set_stock(app, "BOLT", 3, location="east")
+    place_order(app, order("8", ("BOLT", 3)))
+    assert plan_shipping_orders(app) == 1
+    set_stock(app, "BOLT", 1, location="east")  # a count takes 2 back
+    set_stock(app, "BOLT", 3, location="east")  # and they are allocated again
+    assert plan_shipping_orders(app) == 0  # the 3PL was asked for all 3 already
+    set_stock(app, "BOLT", 5, location="east")
+    place_order(app, order("9", ("BOLT", 1)))
+    assert plan_shipping_orders(app) == 1  # a new order is asked for

@@ -362,9 +362,10 @@ shipments = Table(
     Index("ix_shipments_shipped_at", "shipped_at", "order_id", "line_count", "exact_lines"),
 )
 
-# A shipping order sent to a 3PL or FBA location (an X12 940 or JSON): one per allocation
-# of an order's units there, numbered `<order ref>-<location>-<n>`. The document is kept as
-# made, so every attempt of its delivery (`deliveries.message_id`) sends the same bytes.
+# A shipping order sent to a 3PL or FBA location (an X12 940 or JSON): the units of an order
+# allocated there and not yet asked for, numbered `<order ref>-<location>-<n>`. The document
+# is kept as made, so every attempt of its delivery (`deliveries.message_id`) sends the same
+# bytes.
 shipping_orders = Table(
     "shipping_orders",
     metadata,
@@ -372,9 +373,10 @@ shipping_orders = Table(
     Column("number", String(200), nullable=False, unique=True),
     Column("order_id", ForeignKey("orders.id"), nullable=False),
     Column("location_id", ForeignKey("locations.id"), nullable=False),
-    Column("event_id", Id, nullable=False),  # the first allocation event it answers
+    Column("event_id", Id, nullable=False),  # the newest event of the order it answers
     Column("format", String(16), nullable=False),
     Column("message_id", String(64), nullable=False, unique=True),
+    Column("lines", Payload, nullable=False),  # [{line_id, line, sku, units}]: what it asked
     Column("document", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_shipping_orders_order", "order_id", "location_id"),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from backorder.store.types import UtcDateTime
 
@@ -22,6 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Payload = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -42,6 +44,7 @@ def upgrade() -> None:
         sa.Column("event_id", Id, nullable=False),
         sa.Column("format", sa.String(16), nullable=False),
         sa.Column("message_id", sa.String(64), nullable=False),
+        sa.Column("lines", Payload, nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
