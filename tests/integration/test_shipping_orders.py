@@ -99,7 +99,7 @@ def test_one_940_per_order_and_location_resent_alike_and_never_twice(
     assert east.received[0][0]["content-type"] == "application/edi-x12"
     segments = _segments(first)
     assert segments[:2] == [["000000001"], ["OW"]]
-    assert ["W05", "N", "web:1", "web:1-east-1"] in segments
+    assert ["W05", "N", "web:1-east-1", "web:1"] in segments  # short ref, order ref
     assert ["N4", "", "", "", "US"] in segments
     assert ["W01", "2", "EA", "", "SK", "BOLT"] in segments
     assert segments[-1] == ["SE", str(len(segments) - 2), "0001"]
