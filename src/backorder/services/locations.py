@@ -210,9 +210,12 @@ def update_location(app: Backorder, code: str, changes: dict[str, Any]) -> dict[
                 changes["orders_format"] = row["orders_format"] or "x12-940"
             if not row["orders_secret"]:
                 secret = changes["orders_secret"] = new_secret()
-        elif "orders_format" in changes and changes["orders_format"] is None:
-            if changes.get("orders_url", row["orders_url"]):  # null while a URL stays: X12
-                changes["orders_format"] = "x12-940"
+        elif (
+            "orders_format" in changes
+            and changes["orders_format"] is None
+            and changes.get("orders_url", row["orders_url"])
+        ):
+            changes["orders_format"] = "x12-940"  # null while a URL stays: X12, as made
         conn.execute(
             update(locations)
             .where(locations.c.id == row["id"])
