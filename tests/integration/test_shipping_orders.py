@@ -350,3 +350,32 @@ def test_a_long_order_reference_goes_out_short_and_its_945_finds_the_order(
     said = _confirm(app, "east", _945(w05[2], ("BOLT", 2)))
     assert said == f"shipped 2 units of {long_ref} from east (UPSN 1Z999AA10123456784)"
     assert order_view(app, long_ref)["lines"][0]["shipped"] == 2
+
+
+def test_only_the_newest_shipping_orders_that_cover_the_units_taken_back_are_cancelled(
+    app: Backorder, httpserver: HTTPServer
+) -> None:
+    add_product(app, product("BOLT"))
+    add(app, LocationIn("fba", "Amazon FBA", "fba", priority=1))
+    fba = Warehouse(httpserver, "/fba")
+    update_location(app, "fba", {"orders_url": fba.url, "orders_format": "json"})
+    set_stock(app, "BOLT", 1, location="fba")
+    place_order(app, order("5", ("BOLT", 3)))  # 1 at fba now, 2 wait
+    assert plan_shipping_orders(app) == 1  # web:5-fba-1: 1
+    receive_stock(app, "BOLT", 2, location="fba")
+    assert plan_shipping_orders(app) == 1  # web:5-fba-2: 2
+    set_stock(app, "BOLT", 1, location="fba")  # a count takes 2 back
+    assert plan_shipping_orders(app) == 1  # -2 cancelled; -1 stands, nothing to replace
+    assert send_due(app) == {"sent": 3}
+    last = json.loads(fba.received[-1][1])
+    assert (last["type"], last["number"], last["lines"], last["replaced_by"]) == (
+        "cancel",
+        "web:5-fba-2",
+        [{"line": 1, "sku": "BOLT", "units": 2}],
+        None,
+    )
+    cancel_order(app, "web:5")  # now the last unit goes too: -1 is cancelled
+    assert plan_shipping_orders(app) == 1
+    assert send_due(app) == {"sent": 1}
+    assert json.loads(fba.received[-1][1])["number"] == "web:5-fba-1"
+    assert plan_shipping_orders(app) == 0 and send_due(app) == {}

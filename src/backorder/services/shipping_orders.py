@@ -9,7 +9,11 @@ shipping orders asked for. Any of that makes one shipping order `<order ref>-<lo
 its document (an X12 940 or JSON, per the location's setting) is made and kept once, and its
 delivery is planned in the transaction that moves the position, so each is planned exactly
 once. A ship-complete order is asked for only once nothing of it waits anywhere (its
-units at a 3PL wait until then). Sending is the webhooks' (`services/sending.py`): signed,
+units at a 3PL wait until then). When a location was asked for more than the order holds
+there and shipped from there (units cancelled, counted away, allocated elsewhere), its
+newest shipping orders there are cancelled, as many as cover the difference (rows of kind
+`cancel`, each sent as its own document), and what the order still holds there is asked
+for again: cancel and replace. Sending is the webhooks' (`services/sending.py`): signed,
 retried with backoff, dead after the last try, the same bytes and `webhook-id` each time."""
 
 from __future__ import annotations
@@ -338,25 +342,31 @@ def short_ref(number: str, row_id: int) -> str:
 def _cancels(
     lines: list[Any], ledger: _Ledger, where: int, sent: list[Any]
 ) -> list[tuple[Any, dict[int, int]]]:
-    """The shipping orders to cancel, each with what it takes off (line id -> units): what
-    the location was asked for and has not shipped, taken from the newest shipping orders
-    not yet cancelled (a 3PL ships the older first), as much as each asked for."""
+    """The shipping orders to cancel, each with what it takes off (line id -> units).
+    Newest first (a 3PL ships the older first), only as many as cover what the location was
+    asked for beyond what it holds and shipped (a 940 cancels a whole shipping order: one
+    taken off for part of its units is replaced). What each takes off is what it asked for
+    and, by that order, has not shipped."""
     left = {
         line.id: max(0, ledger.asked[(line.id, where)] - ledger.shipped[(line.id, where)])
         for line in lines
     }
+    short = {line.id: -ledger.unsent((line.id, where)) for line in lines}
     found = []
     for row in reversed(sent):
+        if not any(units > 0 for units in short.values()):
+            break
         if row.id in ledger.cancelled:
             continue
         off: dict[int, int] = {}
         for entry in row.lines:
             line_id = int(entry["line_id"])
-            take = min(int(entry["units"]), left.get(line_id, 0))
-            if take > 0:
-                off[line_id] = off.get(line_id, 0) + take
-                left[line_id] -= take
-        if off:
+            off[line_id] = off.get(line_id, 0) + min(int(entry["units"]), left.get(line_id, 0))
+            left[line_id] = left.get(line_id, 0) - off[line_id]
+        if any(short.get(line_id, 0) > 0 and units > 0 for line_id, units in off.items()):
+            off = {line_id: units for line_id, units in off.items() if units > 0}
+            for line_id, units in off.items():
+                short[line_id] = short.get(line_id, 0) - units
             found.append((row, off))
             ledger.cancelled.add(row.id)
     return found
