@@ -233,8 +233,8 @@ class _Pass:
             again = any(ledger.unsent((line.id, where)) > 0 for line in lines)
             replaced_by = number if again and not (ship_complete and waiting) else None
             for row, off in cancels:
-                self._cancel(row, [(line, off[line.id]) for line in lines if off.get(line.id)],
-                             replaced_by)  # fmt: skip
+                taken = [(line, off[line.id]) for line in lines if off.get(line.id)]
+                self._cancel(row, taken, replaced_by)
                 made += 1
         if self.order.shipping_preference == "ship_complete" and waiting:
             return made  # its units at a 3PL wait for the rest: asked for once nothing waits
