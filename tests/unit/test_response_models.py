@@ -65,6 +65,8 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("AllocationOut", "source"): set(AllocationSource),
     ("LocationOut", "kind"): set(LOCATION_KINDS),
     ("LocationOut", "orders_format"): set(SHIPPING_ORDER_FORMATS),
+    ("LocationSavedOut", "kind"): set(LOCATION_KINDS),
+    ("LocationSavedOut", "orders_format"): set(SHIPPING_ORDER_FORMATS),
     ("LineOut", "status"): set(LineStatus),
     ("LineOut", "checked_status"): {OVERDUE},
     ("OrderOut", "status"): set(LineStatus),

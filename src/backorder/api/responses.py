@@ -310,6 +310,14 @@ class LocationOut(Out):
     )
 
 
+class LocationSavedOut(LocationOut):
+    orders_secret: str | None = Field(
+        default=None,
+        description="the whsec_ secret its shipping orders are signed with: in the answer "
+        "that made it only (the first orders_url); null after",
+    )
+
+
 class StockChangeOut(StockOut):
     lines_served: int = Field(description="queue lines that got units")
     units_allocated: int

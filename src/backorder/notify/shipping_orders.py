@@ -2,13 +2,27 @@
 the same in JSON. Pure: the caller gives the numbers (the control number is the shipping
 order's id, so every attempt sends the same document).
 
-The 940 (version 004010): ISA/GS (GS01 `OW`) around one ST 940 set: `W05*N*<our order
-ref>*<shipping order number>` (N: original), `N1*ST*<customer>` and `N4` with the order's
-country (an order holds no street address: the 3PL has it from the shop), `N9*ZZ*<ship
-complete or available>`, `G62*10*<date>` (requested ship date: the day it was made),
-`W66*<PP>*<M>` (prepaid, motor), then per line `LX*<n>` and `W01*<units>*EA**SK*<SKU>`
-(each, by our SKU), `W76*<total units>*<lines>` and the trailers with their counts. The
-separators are `*`, `>` and `~`; a value holding one of them loses it."""
+The 940 (version 004010): ISA/GS (GS01 `OW`) around one ST 940 set: `W05*<status>*<short
+ref>*<order ref>`: W05-01 order status `N` (original) or `F` (cancel), W05-02 the depositor
+order number, which X12 4010 allows 22 characters: the shipping order's short reference (its
+number when that fits, else `BO<id>`; a 945 brings it back in W06-02), W05-03 (purchase
+order number, also 22 at most) our order reference when it fits, else left out;
+`N1*ST*<customer>` and `N4` with the order's country (an order holds no street address: the
+3PL has it from the shop), `N9*ZZ*<ship complete or available>`, `G62*10*<date>` (requested
+ship date: the day it was made), `W66*<PP>*<M>` (prepaid, motor), then per line `LX*<n>` and
+`W01*<units>*EA**SK*<SKU>` (each, by our SKU), `W76*<total units>*<lines>` and the trailers
+with their counts. The separators are `*`, `>` and `~`; a value holding one of them loses
+it.
+
+A cancellation is the same 940 with status `F`, the cancelled shipping order's short
+reference and the units it takes off (what of it had not shipped); what is still wanted goes
+as a new original (cancel and replace: X12 4010 has change codes, `R`, but 3PLs take them
+unevenly, and a new original with its own W05-02 cannot be mistaken for the old one).
+
+In JSON, a shipping order is `{"type": "shipping_order", ...}` and a cancellation
+`{"type": "cancel", "number": <the shipping order cancelled>, "short_ref", "order_ref",
+"location", "created_at", "lines": <the units it takes off>, "replaced_by": <the number of
+the shipping order with what is still wanted, or null>}`."""
 
 from __future__ import annotations
 
@@ -17,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 FORMATS = ("x12-940", "json")
+REF_MAX = 22  # W05-02 and W05-03 in X12 004010
 SENDER = "BACKORDER"
 MEDIA = {"x12-940": "application/edi-x12", "json": "application/json"}
 
@@ -37,6 +52,9 @@ class ShippingOrder:
     country: str | None
     ship_complete: bool
     lines: tuple[OrderLine, ...]
+    short_ref: str = ""  # W05-02; the number when empty (shipping orders of old)
+    cancel: bool = False  # a cancellation of shipping order `number`: lines are taken off
+    replaced_by: str | None = None  # a cancellation's: the shipping order still wanted
 
 
 def _clean(value: str) -> str:
@@ -55,7 +73,7 @@ def x12_940(order: ShippingOrder, control: int, now: datetime) -> str:
           str(control % 10**9), "X", "004010"]  # fmt: skip
     body = [
         ["ST", "940", "0001"],
-        ["W05", "N", _clean(order.order_ref), _clean(order.number)[:30]],
+        _w05(order),
         ["N1", "ST", _clean(order.customer)[:60] or "(no name)"],
     ]
     if order.country:
@@ -73,12 +91,33 @@ def x12_940(order: ShippingOrder, control: int, now: datetime) -> str:
     return "".join("*".join(segment) + "~\n" for segment in segments)
 
 
+def _w05(order: ShippingOrder) -> list[str]:
+    ref = _clean(order.order_ref)
+    w05 = ["W05", "F" if order.cancel else "N", _clean(order.short_ref or order.number)]
+    return [*w05, ref] if len(ref) <= REF_MAX else w05
+
+
 def json_order(order: ShippingOrder, now: datetime) -> str:
     """The same shipping order as JSON."""
+    if order.cancel:
+        return json.dumps(
+            {
+                "type": "cancel",
+                "number": order.number,
+                "short_ref": order.short_ref or order.number,
+                "order_ref": order.order_ref,
+                "location": order.location,
+                "created_at": now.isoformat(),
+                "lines": [{"line": x.line, "sku": x.sku, "units": x.units} for x in order.lines],
+                "replaced_by": order.replaced_by,
+            },
+            separators=(",", ":"),
+        )
     return json.dumps(
         {
             "type": "shipping_order",
             "number": order.number,
+            "short_ref": order.short_ref or order.number,
             "order_ref": order.order_ref,
             "location": order.location,
             "created_at": now.isoformat(),

@@ -11,22 +11,27 @@ Its rules:
 - a ship-complete order ships only when nothing of it waits at any location (NotReadyToShip:
   a dead letter, replayable once the rest is allocated);
 - the same shipment confirmed again (same sender's shipment id, else same tracking, for the
-  same order and location) ships nothing and says so: the answer is not an error.
+  same order and location) ships nothing and says so: the answer is not an error;
+- the order is named by its reference, or by one of our shipping orders to that location
+  (its short reference, the 940's W05-02 that a 945 brings back in W06-02, or its number);
+  a shipping order we cancelled is refused, in words, and units no longer held there say
+  which cancellations took them off.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, tuple_
 
-from backorder.domain.errors import InvalidRequest
+from backorder.domain.errors import InvalidRequest, NotReadyToShip
+from backorder.domain.model import parse_ref
 from backorder.intake.feeds import ShipmentConfirmation
 from backorder.services.orders import Dispatch, check_shippable, lock_order, ship_locked
 from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites, holdings_of
 from backorder.store.repos import LineRow
-from backorder.store.tables import shipments
+from backorder.store.tables import orders, shipments, shipping_orders
 
 MAX_LINES = 10_000
 
@@ -46,7 +51,7 @@ def confirm_shipment(
     site = next((s for s in all_sites(uow.connection) if s.id == location_id), None)
     if site is None:
         raise InvalidRequest(f"no location with id {location_id}")
-    ref = document.order_ref
+    ref, cancelled = _order_named(uow, site.id, site.code, document.order_ref)
     locked = lock_order(uow, ref)
     order, lines, _ = locked
     key = document.reference or document.tracking
@@ -62,7 +67,12 @@ def confirm_shipment(
             return (
                 f"already shipped: {ref} from {site.code} ({key}), shipment {done}; nothing changed"
             )
-    check_shippable(lines)
+    try:
+        check_shippable(lines)
+    except NotReadyToShip as refused:
+        if cancelled:  # say why: the units went back when the order or line was cancelled
+            raise NotReadyToShip(f"{refused} at {site.code} for {ref}{cancelled}") from None
+        raise
     held = holdings_of(uow.connection, [line.id for line in lines])
     here = {line.id: held[line.id].get(site.id, 0) for line in lines}
     plan: dict[int, int] = {}
@@ -74,7 +84,7 @@ def confirm_shipment(
         if units > holds:
             raise InvalidRequest(
                 f"{units} units of {sku} confirmed shipped from {site.code}, but order {ref} "
-                f"holds {holds} there: nothing shipped"
+                f"holds {holds} there: nothing shipped" + cancelled
             )
         plan |= _take(of_sku, here, units)
     ship_locked(uow, locked, [(site, plan)], Dispatch(document.tracking, now, key and key[:128]))
@@ -83,6 +93,58 @@ def confirm_shipment(
     return f"shipped {units} unit{'s' if units != 1 else ''} of {ref} from {site.code}" + (
         f" ({carried})" if carried else ""
     )
+
+
+def _order_named(uow: UnitOfWork, site_id: int, code: str, named: str) -> tuple[str, str]:
+    """The order reference a confirmation names (itself, or through one of our shipping
+    orders to the location), and words on the cancellations sent there for the order."""
+    conn = uow.connection
+    so = shipping_orders.c
+    found = conn.execute(
+        select(so.id, so.number, orders.c.channel, orders.c.external_id)
+        .join(orders, orders.c.id == so.order_id)
+        .where(
+            so.location_id == site_id,
+            so.kind == "order",
+            or_(so.short_ref == named, so.number == named),
+        )
+        .limit(1)
+    ).first()
+    ref = f"{found.channel}:{found.external_id}" if found is not None else named
+    if found is not None:
+        cancel = conn.execute(
+            select(so.number, so.created_at).where(so.cancels == found.id)
+        ).first()
+        if cancel is not None:
+            raise InvalidRequest(
+                f"shipping order {found.number} ({named}) of {ref} to {code} was cancelled "
+                f"on {cancel.created_at:%Y-%m-%d %H:%M} UTC ({cancel.number}): its units are "
+                "no longer held there for the order; nothing shipped"
+            )
+    numbers = (
+        conn.execute(
+            select(so.number)
+            .join(orders, orders.c.id == so.order_id)
+            .where(
+                so.location_id == site_id,
+                so.kind == "cancel",
+                tuple_(orders.c.channel, orders.c.external_id).in_([_pair(ref)]),
+            )
+            .order_by(so.id)
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
+    words = f" (units taken off by cancellation {', '.join(numbers)})" if numbers else ""
+    return ref, words
+
+
+def _pair(ref: str) -> tuple[str, str]:
+    try:
+        return parse_ref(ref)
+    except ValueError:
+        return ("", ref)
 
 
 def _take(lines: list[LineRow], here: dict[int, int], units: int) -> dict[int, int]:

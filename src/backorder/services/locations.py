@@ -44,6 +44,8 @@ class LocationIn:
     priority: int = 100
     transit_days: int = 0
     accepts_backorders: bool = True
+    orders_url: str | None = None  # 3pl/fba: where its shipping orders are POSTed
+    orders_format: str | None = None  # x12-940 (when a URL is given without it) or json
 
 
 def _check(values: dict[str, Any]) -> None:
@@ -72,6 +74,18 @@ def _check(values: dict[str, Any]) -> None:
     for key, top in (("priority", 1_000_000), ("transit_days", 365)):
         if key in values and not 0 <= values[key] <= top:
             raise InvalidRequest(f"{key.replace('_', ' ')} is from 0 to {top}")
+
+
+TAKERS = ("3pl", "fba")  # the kinds that take shipping orders
+
+
+def _check_orders(code: str, kind: str, changes: dict[str, Any]) -> None:
+    """A URL or format for shipping orders only on a location of a kind that takes them."""
+    if kind not in TAKERS and (changes.get("orders_url") or changes.get("orders_format")):
+        raise InvalidRequest(
+            f"location {code} is {kind}: only 3pl and fba take shipping orders "
+            "(orders_url, orders_format)"
+        )
 
 
 def _row(conn: Connection, code: str) -> RowMapping:
@@ -125,8 +139,15 @@ def add(app: Backorder, location: LocationIn) -> dict[str, Any]:
         "transit_days": location.transit_days,
         "accepts_backorders": location.accepts_backorders,
         "active": True,
+        "orders_url": location.orders_url,
+        "orders_format": location.orders_format,
     }
     _check(values | {"ships_to": location.ships_to})
+    _check_orders(location.code, location.kind, values)
+    secret = None
+    if location.orders_url:
+        values["orders_format"] = location.orders_format or "x12-940"
+        secret = values["orders_secret"] = new_secret()
     with app.db.write() as uow:
         conn = uow.connection
         if conn.execute(select(locations.c.id).where(locations.c.code == location.code)).first():
@@ -134,6 +155,8 @@ def add(app: Backorder, location: LocationIn) -> dict[str, Any]:
         add_location(conn, values, app.now())
         view = location_view(conn, _row(conn, location.code), app.settings.default_location)
         uow.commit()
+    if secret:  # shown this once: the 3PL checks the signature with it
+        view["orders_secret"] = secret
     return view
 
 
@@ -181,17 +204,18 @@ def update_location(app: Backorder, code: str, changes: dict[str, Any]) -> dict[
             if code == app.settings.default_location:
                 raise InvalidRequest(f"location {code} is the default location")
         secret = None
+        _check_orders(code, changes.get("kind") or row["kind"], changes)
         if changes.get("orders_url"):
-            if row["kind"] not in ("3pl", "fba") and changes.get("kind", row["kind"]) not in (
-                "3pl",
-                "fba",
-            ):
-                raise InvalidRequest(
-                    f"location {code} is {row['kind']}: only 3pl and fba take shipping orders"
-                )
-            changes.setdefault("orders_format", row["orders_format"] or "x12-940")
+            if changes.get("orders_format") is None:  # left out or null: as it was, else X12
+                changes["orders_format"] = row["orders_format"] or "x12-940"
             if not row["orders_secret"]:
                 secret = changes["orders_secret"] = new_secret()
+        elif (
+            "orders_format" in changes
+            and changes["orders_format"] is None
+            and changes.get("orders_url", row["orders_url"])
+        ):
+            changes["orders_format"] = "x12-940"  # null while a URL stays: X12, as made
         conn.execute(
             update(locations)
             .where(locations.c.id == row["id"])

@@ -379,7 +379,13 @@ shipping_orders = Table(
     Column("lines", Payload, nullable=False),  # [{line_id, line, sku, units}]: what it asked
     Column("document", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # `order`, or `cancel`: a cancellation of shipping order `cancels` (its lines negative)
+    Column("kind", String(16), nullable=False, server_default=text("'order'")),
+    Column("short_ref", String(22)),  # the 940's W05-02, which a 945 brings back in W06-02
+    Column("cancels", Id),
     Index("ix_shipping_orders_order", "order_id", "location_id"),
+    Index("ix_shipping_orders_short_ref", "short_ref", unique=True),
+    Index("ix_shipping_orders_cancels", "cancels", unique=True),
     sqlite_autoincrement=True,
 )
 
