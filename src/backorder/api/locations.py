@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from backorder.api.paths import Segment
-from backorder.api.responses import LocationOut, QueueSourcesOut
+from backorder.api.responses import LocationOut, LocationSavedOut, QueueSourcesOut
 from backorder.api.routes import CONFLICT, ERRORS, App, Cataloguer, Reader, SkuPath, _problem
 from backorder.api.schemas import LocationIn, LocationPatch
 from backorder.domain.errors import InvalidRequest
@@ -35,11 +35,12 @@ def get_locations(app: App, _: Reader) -> list[dict[str, Any]]:
     "/locations",
     status_code=201,
     tags=["locations"],
-    response_model=LocationOut,
+    response_model=LocationSavedOut,
     responses=ERRORS | EXISTS,
 )
 def post_location(body: LocationIn, app: App, _: Cataloguer) -> dict[str, Any]:
-    """Add a location."""
+    """Add a location; a 3pl or fba one may take shipping orders (`orders_url`), signed with
+    the secret in the answer, shown this once."""
     return locations.add(
         app,
         locations.LocationIn(
@@ -50,6 +51,8 @@ def post_location(body: LocationIn, app: App, _: Cataloguer) -> dict[str, Any]:
             priority=body.priority,
             transit_days=body.transit_days,
             accepts_backorders=body.accepts_backorders,
+            orders_url=body.orders_url,
+            orders_format=body.orders_format,
         ),
     )
 
@@ -60,12 +63,16 @@ def get_location(code: LocationPath, app: App, _: Reader) -> dict[str, Any]:
     return locations.show(app, code)
 
 
-@router.patch("/locations/{code}", tags=["locations"], response_model=LocationOut, responses=ERRORS)
+@router.patch(
+    "/locations/{code}", tags=["locations"], response_model=LocationSavedOut, responses=ERRORS
+)
 def patch_location(
     code: LocationPath, body: LocationPatch, app: App, _: Cataloguer
 ) -> dict[str, Any]:
     """Change a location; `active: false` deactivates it (refused while it holds allocated
-    units); `ships_to: null` lets it ship anywhere."""
+    units); `ships_to: null` lets it ship anywhere. `orders_url` (3pl and fba only) is where
+    its shipping orders go, `null` stops them; the first one makes the signing secret, in
+    this answer only."""
     given = body.model_dump(exclude_unset=True)
     for required in REQUIRED:
         if required in given and given[required] is None:

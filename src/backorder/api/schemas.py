@@ -167,6 +167,12 @@ class ReceiptsIn(Body):
     location: AtLocation = None
 
 
+OrdersUrl = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000, pattern=r"^https?://[^\s]+$")
+]
+OrdersFormat = Literal["x12-940", "json"]
+
+
 class LocationIn(Body):
     code: LocationCode
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -184,6 +190,14 @@ class LocationIn(Body):
     accepts_backorders: bool = Field(
         default=True, description="its receipts serve the queue of waiting lines"
     )
+    orders_url: OrdersUrl | None = Field(
+        default=None,
+        description="3pl/fba only: where its shipping orders (X12 940 or JSON) are POSTed; "
+        "the answer carries the signing secret, once",
+    )
+    orders_format: OrdersFormat | None = Field(
+        default=None, description="the shipping orders' format (with a URL: x12-940 unless told)"
+    )
 
 
 class LocationPatch(Body):
@@ -198,6 +212,14 @@ class LocationPatch(Body):
     accepts_backorders: bool | None = None
     active: bool | None = Field(
         default=None, description="false: deactivate (refused while it holds allocated units)"
+    )
+    orders_url: OrdersUrl | None = Field(
+        default=None,
+        description="3pl/fba only: where its shipping orders are POSTed (null: send none); "
+        "the first URL makes a signing secret, in this answer only",
+    )
+    orders_format: OrdersFormat | None = Field(
+        default=None, description="the shipping orders' format"
     )
 
 

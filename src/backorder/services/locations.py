@@ -11,6 +11,8 @@ from sqlalchemy import Connection, RowMapping, func, select, update
 
 from backorder.domain.errors import AlreadyExists, InvalidRequest, UnknownLocation, UnknownSku
 from backorder.domain.sourcing import site_order
+from backorder.notify.shipping_orders import FORMATS
+from backorder.notify.webhooks import new_secret
 from backorder.services.context import Backorder
 from backorder.store.network import add_location, all_sites, site_from_row
 from backorder.store.repos import Products
@@ -19,7 +21,18 @@ from backorder.store.tables import locations, stock_levels
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 KINDS = ("own", "3pl", "fba", "store")
-FIELDS = ("name", "kind", "ships_to", "priority", "transit_days", "accepts_backorders", "active")
+FIELDS = (
+    "name",
+    "kind",
+    "ships_to",
+    "priority",
+    "transit_days",
+    "accepts_backorders",
+    "active",
+    "orders_url",
+    "orders_format",
+)
+URL = re.compile(r"^https?://[^\s]{1,1990}$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,8 @@ class LocationIn:
     priority: int = 100
     transit_days: int = 0
     accepts_backorders: bool = True
+    orders_url: str | None = None  # 3pl/fba: where its shipping orders are POSTed
+    orders_format: str | None = None  # x12-940 (when a URL is given without it) or json
 
 
 def _check(values: dict[str, Any]) -> None:
@@ -52,9 +67,25 @@ def _check(values: dict[str, Any]) -> None:
         bad = [c for c in ships if not COUNTRY.match(c)]
         if bad:
             raise InvalidRequest(f"ships-to {bad[0]!r} is not an ISO 3166-1 alpha-2 code (US)")
+    if values.get("orders_url") is not None and not URL.match(values["orders_url"]):
+        raise InvalidRequest(f"shipping orders go to an http(s) URL, not {values['orders_url']!r}")
+    if values.get("orders_format") is not None and values["orders_format"] not in FORMATS:
+        raise InvalidRequest(f"shipping orders' format: one of {', '.join(FORMATS)}")
     for key, top in (("priority", 1_000_000), ("transit_days", 365)):
         if key in values and not 0 <= values[key] <= top:
             raise InvalidRequest(f"{key.replace('_', ' ')} is from 0 to {top}")
+
+
+TAKERS = ("3pl", "fba")  # the kinds that take shipping orders
+
+
+def _check_orders(code: str, kind: str, changes: dict[str, Any]) -> None:
+    """A URL or format for shipping orders only on a location of a kind that takes them."""
+    if kind not in TAKERS and (changes.get("orders_url") or changes.get("orders_format")):
+        raise InvalidRequest(
+            f"location {code} is {kind}: only 3pl and fba take shipping orders "
+            "(orders_url, orders_format)"
+        )
 
 
 def _row(conn: Connection, code: str) -> RowMapping:
@@ -93,6 +124,8 @@ def location_view(conn: Connection, row: RowMapping, default: str) -> dict[str, 
         "skus": skus,
         "on_hand": on_hand,
         "allocated": allocated,
+        "orders_url": row["orders_url"],
+        "orders_format": row["orders_format"],
     }
 
 
@@ -106,8 +139,15 @@ def add(app: Backorder, location: LocationIn) -> dict[str, Any]:
         "transit_days": location.transit_days,
         "accepts_backorders": location.accepts_backorders,
         "active": True,
+        "orders_url": location.orders_url,
+        "orders_format": location.orders_format,
     }
     _check(values | {"ships_to": location.ships_to})
+    _check_orders(location.code, location.kind, values)
+    secret = None
+    if location.orders_url:
+        values["orders_format"] = location.orders_format or "x12-940"
+        secret = values["orders_secret"] = new_secret()
     with app.db.write() as uow:
         conn = uow.connection
         if conn.execute(select(locations.c.id).where(locations.c.code == location.code)).first():
@@ -115,6 +155,8 @@ def add(app: Backorder, location: LocationIn) -> dict[str, Any]:
         add_location(conn, values, app.now())
         view = location_view(conn, _row(conn, location.code), app.settings.default_location)
         uow.commit()
+    if secret:  # shown this once: the 3PL checks the signature with it
+        view["orders_secret"] = secret
     return view
 
 
@@ -161,6 +203,19 @@ def update_location(app: Backorder, code: str, changes: dict[str, Any]) -> dict[
                 )
             if code == app.settings.default_location:
                 raise InvalidRequest(f"location {code} is the default location")
+        secret = None
+        _check_orders(code, changes.get("kind") or row["kind"], changes)
+        if changes.get("orders_url"):
+            if changes.get("orders_format") is None:  # left out or null: as it was, else X12
+                changes["orders_format"] = row["orders_format"] or "x12-940"
+            if not row["orders_secret"]:
+                secret = changes["orders_secret"] = new_secret()
+        elif (
+            "orders_format" in changes
+            and changes["orders_format"] is None
+            and changes.get("orders_url", row["orders_url"])
+        ):
+            changes["orders_format"] = "x12-940"  # null while a URL stays: X12, as made
         conn.execute(
             update(locations)
             .where(locations.c.id == row["id"])
@@ -168,6 +223,8 @@ def update_location(app: Backorder, code: str, changes: dict[str, Any]) -> dict[
         )
         view = location_view(conn, _row(conn, code), app.settings.default_location)
         uow.commit()
+    if secret:  # shown this once: the 3PL checks the signature with it
+        view["orders_secret"] = secret
     return view
 
 

@@ -14,8 +14,8 @@ from backorder.domain.next_units import Source, next_from, sources
 from backorder.domain.sourcing import site_order
 from backorder.domain.supply import Inbound
 from backorder.services.context import Backorder
-from backorder.store.inbound import inbound_at, waiting_groups
-from backorder.store.network import all_sites, load_levels
+from backorder.store.inbound import free_at, inbound_at, waiting_groups
+from backorder.store.network import all_sites
 from backorder.store.repos import Products
 from backorder.store.tables import stock_levels
 
@@ -26,16 +26,15 @@ def sources_of(
     conn: Connection, product_ids: Sequence[int], settings: Settings
 ) -> dict[int, list[Source]]:
     """Per product id: the locations that can serve its waiting lines, in sourcing order
-    (none when nothing waits). Three statements, however many SKUs."""
+    (none when nothing waits). Four statements, however many SKUs."""
     sites = sorted(all_sites(conn), key=site_order)
     default = next((s.id for s in sites if s.code == settings.default_location), None)
     inbound = inbound_at(conn, product_ids, default) if default is not None else {}
     groups = waiting_groups(conn, product_ids)
-    levels = load_levels(conn, product_ids)
+    free = free_at(conn, product_ids)
     found: dict[int, list[Source]] = {}
     for pid in product_ids:
-        free = {loc: level.available for loc, level in levels.get(pid, {}).items()}
-        stock = (free, inbound.get(pid, {}))
+        stock = (free.get(pid, {}), inbound.get(pid, {}))
         found[pid] = sources(sites, groups.get(pid, []), stock, settings.ship_complete)
     return found
 

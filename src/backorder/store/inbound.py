@@ -14,7 +14,14 @@ from backorder.domain.model import Preference
 from backorder.domain.next_units import Waiters
 from backorder.domain.supply import Inbound
 from backorder.store.supply import IS_OPEN, OUTSTANDING
-from backorder.store.tables import line_holdings, order_lines, orders, po_lines, purchase_orders
+from backorder.store.tables import (
+    line_holdings,
+    order_lines,
+    orders,
+    po_lines,
+    purchase_orders,
+    stock_levels,
+)
 
 
 def po_arrives_at(default_location: int) -> Any:
@@ -50,6 +57,20 @@ def inbound_at(
     for row in conn.execute(query).mappings():
         at = found[row["product_id"]].setdefault(int(row["location_id"]), [])
         at.append(Inbound(row["ref"], row["expected_on"], int(row["units"])))
+    return found
+
+
+def free_at(conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[int, int]]:
+    """Units available now: product id -> location id -> units (locations with some only)."""
+    found: dict[int, dict[int, int]] = {pid: {} for pid in product_ids}
+    if not product_ids:
+        return found
+    level = stock_levels.c
+    query = select(level.product_id, level.location_id, level.on_hand - level.allocated).where(
+        level.product_id.in_(list(product_ids)), level.on_hand > level.allocated
+    )
+    for product_id, location_id, units in conn.execute(query):
+        found[product_id][location_id] = int(units)
     return found
 
 

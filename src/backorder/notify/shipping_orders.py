@@ -1,0 +1,133 @@
+"""Shipping orders sent to a 3PL or FBA location: an X12 940 warehouse shipping order, or
+the same in JSON. Pure: the caller gives the numbers (the control number is the shipping
+order's id, so every attempt sends the same document).
+
+The 940 (version 004010): ISA/GS (GS01 `OW`) around one ST 940 set: `W05*<status>*<short
+ref>*<order ref>`: W05-01 order status `N` (original) or `F` (cancel), W05-02 the depositor
+order number, which X12 4010 allows 22 characters: the shipping order's short reference (its
+number when that fits, else `BO<id>`; a 945 brings it back in W06-02), W05-03 (purchase
+order number, also 22 at most) our order reference when it fits, else left out;
+`N1*ST*<customer>` and `N4` with the order's country (an order holds no street address: the
+3PL has it from the shop), `N9*ZZ*<ship complete or available>`, `G62*10*<date>` (requested
+ship date: the day it was made), `W66*<PP>*<M>` (prepaid, motor), then per line `LX*<n>` and
+`W01*<units>*EA**SK*<SKU>` (each, by our SKU), `W76*<total units>*<lines>` and the trailers
+with their counts. The separators are `*`, `>` and `~`; a value holding one of them loses
+it.
+
+A cancellation is the same 940 with status `F`, the cancelled shipping order's short
+reference and the units it takes off (what of it had not shipped); what is still wanted goes
+as a new original (cancel and replace: X12 4010 has change codes, `R`, but 3PLs take them
+unevenly, and a new original with its own W05-02 cannot be mistaken for the old one).
+
+In JSON, a shipping order is `{"type": "shipping_order", ...}` and a cancellation
+`{"type": "cancel", "number": <the shipping order cancelled>, "short_ref", "order_ref",
+"location", "created_at", "lines": <the units it takes off>, "replaced_by": <the number of
+the shipping order with what is still wanted, or null>}`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+FORMATS = ("x12-940", "json")
+REF_MAX = 22  # W05-02 and W05-03 in X12 004010
+SENDER = "BACKORDER"
+MEDIA = {"x12-940": "application/edi-x12", "json": "application/json"}
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line: int
+    sku: str
+    units: int
+
+
+@dataclass(frozen=True)
+class ShippingOrder:
+    number: str  # <order ref>-<location>-<n>
+    order_ref: str
+    location: str  # our location's code (the receiver)
+    customer: str
+    country: str | None
+    ship_complete: bool
+    lines: tuple[OrderLine, ...]
+    short_ref: str = ""  # W05-02; the number when empty (shipping orders of old)
+    cancel: bool = False  # a cancellation of shipping order `number`: lines are taken off
+    replaced_by: str | None = None  # a cancellation's: the shipping order still wanted
+
+
+def _clean(value: str) -> str:
+    return "".join(c for c in value if c.isprintable() and c not in "*>~^").strip()
+
+
+def x12_940(order: ShippingOrder, control: int, now: datetime) -> str:
+    """The 940 for one shipping order, numbered `control` (ISA13, GS06)."""
+    number = f"{control % 10**9:09d}"
+    receiver = _clean(order.location.upper())[:15]
+    isa = [
+        "ISA", "00", " " * 10, "00", " " * 10, "ZZ", SENDER.ljust(15), "ZZ", receiver.ljust(15),
+        now.strftime("%y%m%d"), now.strftime("%H%M"), "U", "00401", number, "0", "P", ">",
+    ]  # fmt: skip
+    gs = ["GS", "OW", SENDER, receiver, now.strftime("%Y%m%d"), now.strftime("%H%M"),
+          str(control % 10**9), "X", "004010"]  # fmt: skip
+    body = [
+        ["ST", "940", "0001"],
+        _w05(order),
+        ["N1", "ST", _clean(order.customer)[:60] or "(no name)"],
+    ]
+    if order.country:
+        body.append(["N4", "", "", "", _clean(order.country)])
+    body += [
+        ["N9", "ZZ", "SHIP COMPLETE" if order.ship_complete else "SHIP AVAILABLE"],
+        ["G62", "10", now.strftime("%Y%m%d")],
+        ["W66", "PP", "M"],
+    ]
+    for n, line in enumerate(order.lines, start=1):
+        body += [["LX", str(n)], ["W01", str(line.units), "EA", "", "SK", _clean(line.sku)]]
+    body.append(["W76", str(sum(line.units for line in order.lines)), str(len(order.lines))])
+    body.append(["SE", str(len(body) + 1), "0001"])
+    segments = [isa, gs, *body, ["GE", "1", str(control % 10**9)], ["IEA", "1", number]]
+    return "".join("*".join(segment) + "~\n" for segment in segments)
+
+
+def _w05(order: ShippingOrder) -> list[str]:
+    ref = _clean(order.order_ref)
+    w05 = ["W05", "F" if order.cancel else "N", _clean(order.short_ref or order.number)]
+    return [*w05, ref] if len(ref) <= REF_MAX else w05
+
+
+def json_order(order: ShippingOrder, now: datetime) -> str:
+    """The same shipping order as JSON."""
+    if order.cancel:
+        return json.dumps(
+            {
+                "type": "cancel",
+                "number": order.number,
+                "short_ref": order.short_ref or order.number,
+                "order_ref": order.order_ref,
+                "location": order.location,
+                "created_at": now.isoformat(),
+                "lines": [{"line": x.line, "sku": x.sku, "units": x.units} for x in order.lines],
+                "replaced_by": order.replaced_by,
+            },
+            separators=(",", ":"),
+        )
+    return json.dumps(
+        {
+            "type": "shipping_order",
+            "number": order.number,
+            "short_ref": order.short_ref or order.number,
+            "order_ref": order.order_ref,
+            "location": order.location,
+            "created_at": now.isoformat(),
+            "ship_to": {"name": order.customer, "country": order.country},
+            "ship_complete": order.ship_complete,
+            "lines": [{"line": x.line, "sku": x.sku, "units": x.units} for x in order.lines],
+        },
+        separators=(",", ":"),
+    )
+
+
+def document(order: ShippingOrder, fmt: str, control: int, now: datetime) -> str:
+    return x12_940(order, control, now) if fmt == "x12-940" else json_order(order, now)
