@@ -21,9 +21,9 @@ from backorder.services.stock import MAX_ON_HAND, StockBatch, arrive
 from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites, site_named
 from backorder.store.repos import ProductRow, Products
-from backorder.store.tables import locations, products, transfers
+from backorder.store.tables import TRANSFER_STATES, locations, products, transfers
 
-STATES = ("planned", "shipped", "received", "cancelled")
+STATES = TRANSFER_STATES
 MAX_LISTED = 500
 
 
