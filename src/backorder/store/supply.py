@@ -8,7 +8,18 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    RowMapping,
+    Select,
+    case,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from backorder.domain.network_supply import Waiter
 from backorder.domain.supply import Inbound, Outlook, on_time_percent
@@ -62,45 +73,52 @@ def outlooks(conn: Connection, rows: Iterable[ProductRow], today: date) -> dict[
 
 def inbound_supply(conn: Connection, product_ids: list[int]) -> dict[int, list[Inbound]]:
     """Per product id: what its open purchase orders and open transfers are still to
-    deliver, where and when, soonest first (purchase orders before transfers on a day)."""
+    deliver, where and when, soonest first (purchase orders before transfers on a day).
+    One round trip for both."""
     inbound: dict[int, list[Inbound]] = {pid: [] for pid in product_ids}
     if not product_ids:
         return inbound
+    none = cast(null(), Integer)
     pos = (
         select(
             po_lines.c.product_id,
+            po_lines.c.expected_on,
+            literal(0).label("kind"),
+            po_lines.c.id.label("seq"),
             purchase_orders.c.ref,
             purchase_orders.c.location_id,
-            po_lines.c.expected_on,
             OUTSTANDING.label("units"),
+            none.label("transfer"),
+            none.label("source"),
         )
         .select_from(po_lines.join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id))
         .where(po_lines.c.product_id.in_(product_ids), IS_OPEN)
-        .order_by(po_lines.c.product_id, po_lines.c.expected_on, po_lines.c.id)
     )
-    for line in conn.execute(pos).mappings():
-        inbound[line["product_id"]].append(
-            Inbound(line["ref"], line["expected_on"], int(line["units"]), line["location_id"])
-        )
-    moving = (
-        select(transfers)
-        .where(transfers.c.product_id.in_(product_ids), TRANSFER_OPEN)
-        .order_by(transfers.c.product_id, transfers.c.expected_on, transfers.c.id)
-    )
-    for move in conn.execute(moving).mappings():
-        planned = move["state"] == "planned"
-        inbound[move["product_id"]].append(
+    moving = select(
+        transfers.c.product_id,
+        transfers.c.expected_on,
+        literal(1).label("kind"),
+        transfers.c.id.label("seq"),
+        literal("").label("ref"),
+        transfers.c.to_location_id.label("location_id"),
+        (transfers.c.quantity - transfers.c.received).label("units"),
+        transfers.c.id.label("transfer"),
+        # a transfer not yet shipped: its units still sit at its source
+        case((transfers.c.state == "planned", transfers.c.from_location_id)).label("source"),
+    ).where(transfers.c.product_id.in_(product_ids), TRANSFER_OPEN)
+    both = union_all(pos, moving).subquery()
+    query = select(both).order_by(both.c.product_id, both.c.expected_on, both.c.kind, both.c.seq)
+    for row in conn.execute(query).mappings():
+        inbound[row["product_id"]].append(
             Inbound(
-                "",
-                move["expected_on"],
-                int(move["quantity"] - move["received"]),
-                move["to_location_id"],
-                transfer=int(move["id"]),
-                source=move["from_location_id"] if planned else None,
+                row["ref"],
+                row["expected_on"],
+                int(row["units"]),
+                row["location_id"],
+                transfer=row["transfer"],
+                source=row["source"],
             )
         )
-    for supply in inbound.values():
-        supply.sort(key=lambda i: (i.expected_on, i.transfer is not None))  # stable
     return inbound
 
 
