@@ -16,7 +16,7 @@ from backorder.domain.sourcing import Site
 from backorder.services.context import Backorder
 from backorder.services.queueing import serve, serve_network, take_back_excess
 from backorder.services.schedule import reschedule
-from backorder.services.supply import receive_against_po
+from backorder.services.supply import count_against_po
 from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites, site_named
 from backorder.store.repos import Outbox, ProductRow, Products
@@ -106,7 +106,7 @@ def _receive(
     and arrives where that purchase order arrives (naming another location is refused)."""
     units, ref = receipt
     here = batch
-    po = po_row(uow.connection, ref) if ref is not None else None
+    po = po_row(uow.connection, ref, lock=True) if ref is not None else None
     if po is not None and po["state"] == "open" and po["location_id"] is not None:
         site = next(s for s in batch.sites if s.id == po["location_id"])
         assert batch.site is not None
@@ -119,7 +119,7 @@ def _receive(
             raise InvalidRequest(f"location {site.code} is not active")
         here = replace(batch, site=site)  # same movements and events, another place
     change = arrive(app, uow, row, (units, ref, "receipt"), here)
-    batch.facts.extend(receive_against_po(uow, row, receipt, app.now()))
+    batch.facts.extend(count_against_po(uow, po, row, units, app.now()))
     return change
 
 

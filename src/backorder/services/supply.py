@@ -441,17 +441,14 @@ def list_purchase_orders(
         return [_view(po, po_line_rows(conn, po["id"])) for po in conn.execute(query).mappings()]
 
 
-def receive_against_po(
-    uow: UnitOfWork, row: ProductRow, receipt: tuple[int, str | None], now: datetime
+def count_against_po(
+    uow: UnitOfWork, po: RowMapping | None, row: ProductRow, units: int, now: datetime
 ) -> list[Event]:
-    """A receipt whose reference names an open purchase order with a line for this SKU
-    counts against that line (at most what is outstanding; more is simply stock). The
-    purchase order closes once nothing is outstanding."""
-    units, ref = receipt
-    if ref is None:
-        return []
+    """A receipt whose reference names an open purchase order (`po`, locked by the caller;
+    None or closed: nothing to count against) with a line for this SKU counts against that
+    line: at most what is outstanding (more is simply stock). The purchase order closes
+    once nothing is outstanding."""
     conn = uow.connection
-    po = po_row(conn, ref, lock=True)
     if po is None or po["state"] != "open":
         return []
     counted = conn.execute(
@@ -468,6 +465,6 @@ def receive_against_po(
         return []
     if _close_if_complete(conn, po, now) is None:
         return []
-    closed = po_row(conn, ref)
+    closed = po_row(conn, po["ref"])
     assert closed is not None
     return [_event(closed, po_line_rows(conn, closed["id"]), "received")]
