@@ -20,7 +20,7 @@ from backorder.services.schedule import reschedule
 from backorder.services.stock import MAX_ON_HAND, StockBatch, arrive
 from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites, site_named
-from backorder.store.repos import ProductRow, Products
+from backorder.store.repos import Outbox, ProductRow, Products
 from backorder.store.tables import TRANSFER_STATES, locations, products, transfers
 
 STATES = TRANSFER_STATES
@@ -109,16 +109,18 @@ def _event(row: RowMapping, action: str, units: int) -> TransferChanged:
 
 
 def _finish(
-    app: Backorder, uow: UnitOfWork, done: tuple[int, str, int], batch: StockBatch
+    app: Backorder, uow: UnitOfWork, done: tuple[int, str, int], product: ProductRow
 ) -> dict[str, Any]:
-    """Re-date the SKU's queue, write the movements, the stock and the events; commit."""
+    """Say what the step did, re-date the SKU's queue (its inbound supply changed), write
+    the events and commit; the transfer as it now stands."""
     transfer_id, action, units = done
     now = app.now()
     row = _row(uow, transfer_id)
-    product = Products(uow.connection).lock([row["sku"]])[row["sku"]]
-    batch.facts.append(_event(row, action, units))
-    batch.facts.extend(reschedule(uow, [product], now, app.settings.eta_change_days))
-    batch.save(uow, [product], now)
+    facts = [
+        _event(row, action, units),
+        *reschedule(uow, [product], now, app.settings.eta_change_days),
+    ]
+    Outbox(uow.connection).append(facts, now)
     uow.commit()
     return view(row)
 
@@ -159,7 +161,7 @@ def create(app: Backorder, wanted: TransferIn) -> dict[str, Any]:
             )
             .returning(transfers.c.id)
         ).scalar_one()
-        return _finish(app, uow, (int(transfer_id), "created", 0), StockBatch(sites=sites))
+        return _finish(app, uow, (int(transfer_id), "created", 0), rows[wanted.sku])
 
 
 def ship(app: Backorder, transfer_id: int) -> dict[str, Any]:
@@ -185,16 +187,13 @@ def ship(app: Backorder, transfer_id: int) -> dict[str, Any]:
         product.put(source.id, -row["quantity"])
         batch = StockBatch(sites=sites, site=source)
         batch.movement(product, ("transfer_out", -row["quantity"], transfer_ref(transfer_id)), now)
+        batch.save(uow, [product], now)  # the stock and the movement
         uow.connection.execute(
             update(transfers)
             .where(transfers.c.id == transfer_id)
             .values(state="shipped", shipped_at=now)
         )
-        batch.facts.append(_event(_row(uow, transfer_id), "shipped", row["quantity"]))
-        batch.facts.extend(reschedule(uow, [product], now, app.settings.eta_change_days))
-        batch.save(uow, [product], now)
-        uow.commit()
-        return view(_row(uow, transfer_id))
+        return _finish(app, uow, (transfer_id, "shipped", row["quantity"]), product)
 
 
 def receive(app: Backorder, transfer_id: int, units: int | None = None) -> dict[str, Any]:
@@ -219,6 +218,7 @@ def receive(app: Backorder, transfer_id: int, units: int | None = None) -> dict[
         destination = next(s for s in sites if s.id == row["to_location_id"])
         batch = StockBatch(sites=sites, site=destination)
         arrive(app, uow, product, (units, transfer_ref(transfer_id), "transfer_in"), batch)
+        batch.save(uow, [product], now)  # the stock, the movement, the receipt's events
         done = row["received"] + units == row["quantity"]
         uow.connection.execute(
             update(transfers)
@@ -229,18 +229,14 @@ def receive(app: Backorder, transfer_id: int, units: int | None = None) -> dict[
                 closed_at=now if done else None,
             )
         )
-        batch.facts.append(_event(_row(uow, transfer_id), "received", units))
-        batch.facts.extend(reschedule(uow, [product], now, app.settings.eta_change_days))
-        batch.save(uow, [product], now)
-        uow.commit()
-        return view(_row(uow, transfer_id))
+        return _finish(app, uow, (transfer_id, "received", units), product)
 
 
 def cancel(app: Backorder, transfer_id: int) -> dict[str, Any]:
     """A planned transfer will not happen: the destination no longer counts on it."""
     now = app.now()
     with app.db.write() as uow:
-        row, _ = _lock(uow, transfer_id)
+        row, product = _lock(uow, transfer_id)
         if row["state"] != "planned":
             raise TransferConflict(
                 f"transfer {transfer_id} is {row['state']}; only a planned one can be cancelled"
@@ -250,7 +246,7 @@ def cancel(app: Backorder, transfer_id: int) -> dict[str, Any]:
             .where(transfers.c.id == transfer_id)
             .values(state="cancelled", closed_at=now)
         )
-        return _finish(app, uow, (transfer_id, "cancelled", 0), StockBatch())
+        return _finish(app, uow, (transfer_id, "cancelled", 0), product)
 
 
 def get(app: Backorder, transfer_id: int) -> dict[str, Any]:
