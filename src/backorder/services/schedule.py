@@ -109,7 +109,9 @@ def reschedule(
     facts: list[Event] = []
     conn = uow.connection
     supply = outlooks(conn, rows, now.date())
-    sites = {site.id: site for site in all_sites(conn)} if rows else {}
+    # where the supply arrives matters only where there is some
+    needed = any(supply[row.id].inbound for row in rows)
+    sites = {site.id: site for site in all_sites(conn)} if needed else {}
     for row in rows:
         moved = _walk(conn, row.id, supply[row.id], sites)
         if not moved:
