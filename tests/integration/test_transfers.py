@@ -272,3 +272,29 @@ def test_a_database_from_before_puts_its_purchase_orders_at_main(sqlite_url: str
     assert atp(app, SKU, "main")["inbound"][0]["po"] == "PO-1"
     assert_invariants(database)
     app.close()
+
+
+def test_a_transfer_dates_only_lines_its_destination_can_serve_and_a_cancel_undoes_it(
+    network: Backorder,
+) -> None:
+    app = network
+    add(app, LocationIn("fba", "FBA", "fba", accepts_backorders=False))
+    set_stock(app, SKU, 6, location="fba")  # takes no backorders: its units serve no queue
+    place_order(app, german("de", 2))
+    place_order(app, replace(order("us", (SKU, 2)), ship_country="US"))
+    assert at(app)["fba"] == (6, 4)  # intake took them there
+    set_stock(app, SKU, 4, location="fba")
+    place_order(app, german("de2", 2))
+    place_order(app, replace(order("us2", (SKU, 2)), ship_country="US"))
+    assert (line(app, "web:de2")["eta"], line(app, "web:us2")["eta"]) == (
+        "2026-02-09",
+        "2026-02-09",
+    )
+    to_east = transfers.create(app, transfers.TransferIn(SKU, 2, "fba", "east", day(14)))
+    assert line(app, "web:us2")["eta"] == "2026-01-14"  # east ships to the US
+    assert line(app, "web:de2")["eta"] == "2026-02-09"  # but not to Germany
+    transfers.cancel(app, to_east["id"])
+    assert line(app, "web:us2")["eta"] == "2026-02-09"
+    eta_events = [p["order_ref"] for p in payloads(app, "eta_changed")]
+    assert eta_events.count("web:us2") == 2  # dated by the transfer, then back
+    assert_invariants(app.db)
