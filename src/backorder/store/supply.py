@@ -18,6 +18,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    text,
     union_all,
 )
 
@@ -37,7 +38,9 @@ from backorder.store.tables import (
 
 OUTSTANDING = po_lines.c.ordered - po_lines.c.received - po_lines.c.cancelled
 IS_OPEN = po_lines.c.received + po_lines.c.cancelled < po_lines.c.ordered
-TRANSFER_OPEN = transfers.c.state.in_(("planned", "shipped"))
+# in the words of the partial index ix_transfers_open (constants, not parameters), so that
+# both planners use it: closed transfers pile up, open ones are few
+TRANSFER_OPEN = text("transfers.state IN ('planned', 'shipped')")
 
 
 def supplier_rows(conn: Connection, ids: Iterable[str]) -> dict[str, RowMapping]:
