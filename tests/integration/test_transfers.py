@@ -20,7 +20,7 @@ from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.locations import LocationIn, add, stock_by_location
 from backorder.services.products import add_product
-from backorder.services.stock import receive_stock, set_stock
+from backorder.services.stock import receive_stock, receive_stock_many, set_stock
 from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
 from backorder.services.views import order_view
 from backorder.store.db import Database
@@ -297,4 +297,26 @@ def test_a_transfer_dates_only_lines_its_destination_can_serve_and_a_cancel_undo
     assert line(app, "web:us2")["eta"] == "2026-02-09"
     eta_events = [p["order_ref"] for p in payloads(app, "eta_changed")]
     assert eta_events.count("web:us2") == 2  # dated by the transfer, then back
+    assert_invariants(app.db)
+
+
+def test_a_batch_of_receipts_puts_each_at_the_location_of_the_purchase_order_it_names(
+    network: Backorder,
+) -> None:
+    app = network
+    add_product(app, product("NUT", supplier="ACME"))
+    add_purchase_order(app, "PO-E", "ACME", [PoLineIn(SKU, 3, day(20))], "east")
+    add_purchase_order(app, "PO-M", "ACME", [PoLineIn("NUT", 2, day(20))])
+    receive_stock_many(app, [(SKU, 3, "PO-E"), ("NUT", 2, "PO-M")])
+    assert at(app) == {"east": (3, 0), "main": (0, 0)}
+    nuts = {p["location"]: p["on_hand"] for p in stock_by_location(app, "NUT")["locations"]}
+    assert nuts == {"east": 0, "main": 2}
+    with snapshot(app.db) as conn:
+        placed = conn.execute(
+            select(stock_movements.c.ref, stock_movements.c.location_id).order_by(
+                stock_movements.c.id
+            )
+        ).all()
+    east_id = next(loc for ref, loc in placed if ref == "PO-E")
+    assert [ref for ref, loc in placed if loc == east_id] == ["PO-E"]
     assert_invariants(app.db)
