@@ -139,6 +139,18 @@ def test_nothing_to_promise_while_the_queue_takes_all() -> None:
     assert promised.by_location[MAIN.id] == []
 
 
-def test_an_outlook_keeps_only_the_supply_arriving_at_some_locations() -> None:
-    outlook = supply(po("PO-1", 15, 4, MAIN), po("PO-2", 16, 4, US), Inbound("OLD", jan(17), 1))
-    assert [i.po for i in outlook.arriving_at({US.id}).inbound] == ["PO-2", "OLD"]
+def test_an_outlook_keeps_only_the_supply_new_to_some_locations() -> None:
+    outlook = supply(
+        po("PO-1", 15, 4, MAIN),
+        po("PO-2", 16, 4, US),
+        Inbound("OLD", jan(17), 1),  # from before locations: anywhere
+        moving(7, 18, 2, US, planned_from=MAIN),  # still at main
+        moving(8, 19, 2, US, planned_from=FBA),
+    )
+    kept = outlook.new_to({US.id, MAIN.id}).inbound
+    assert [(i.po, i.transfer) for i in kept] == [
+        ("PO-1", None),
+        ("PO-2", None),
+        ("OLD", None),
+        ("", 8),
+    ]

@@ -55,9 +55,14 @@ class Outlook:
         """A purchase order already late is expected today at the earliest."""
         return max(inbound.expected_on, self.today)
 
-    def arriving_at(self, locations: Collection[int]) -> Outlook:
-        """The outlook with only the supply that arrives at these locations."""
-        kept = (i for i in self.inbound if i.location is None or i.location in locations)
+    def new_to(self, locations: Collection[int]) -> Outlook:
+        """The outlook with only the supply new to these locations: arriving at one of
+        them, and not a transfer not yet shipped from one of them (units there now)."""
+        kept = (
+            i
+            for i in self.inbound
+            if (i.location is None or i.location in locations) and i.source not in locations
+        )
         return replace(self, inbound=tuple(kept))
 
     def date_for(self, units_through: int) -> date | None:
