@@ -656,6 +656,7 @@ class PoLineOut(Out):
 class PurchaseOrderOut(Out):
     po: str
     supplier: str
+    location: str | None = Field(description="the location it arrives at")
     state: Literal["open", "received", "cancelled"]
     on_time: bool | None
     created_at: Timestamp
@@ -663,10 +664,30 @@ class PurchaseOrderOut(Out):
     lines: list[PoLineOut]
 
 
-class InboundOut(Out):
-    po: str
+class TransferOut(Out):
+    id: int
+    sku: str
+    from_location: str = Field(description="where the units leave")
+    to_location: str = Field(description="where they arrive")
+    quantity: int
+    received: int = Field(description="units arrived at to_location so far")
+    in_transit: int = Field(description="units shipped and not yet received")
+    state: Literal["planned", "shipped", "received", "cancelled"]
     expected_on: Day
-    units: int
+    created_at: Timestamp
+    shipped_at: Timestamp | None
+    closed_at: Timestamp | None
+
+
+class InboundOut(Out):
+    po: str | None = Field(description="the purchase order; null for a transfer")
+    transfer: int | None = Field(description="the transfer's id; null for a purchase order")
+    location: str | None = Field(description="the location it arrives at")
+    from_location: str | None = Field(
+        description="a transfer not yet shipped: where its units still are"
+    )
+    expected_on: Day
+    units: int = Field(description="units to come; negative: a transfer about to leave")
 
 
 class PromisableOut(Out):
@@ -674,13 +695,28 @@ class PromisableOut(Out):
     units: int = Field(description="units a new order could be promised by this date, in all")
 
 
+class LocationAtpOut(Out):
+    location: str
+    on_hand: int
+    allocated: int
+    available: int
+    promisable: list[PromisableOut]
+
+
 class AtpOut(Out):
     sku: str
     today: Day
+    location: str | None = Field(description="the location asked about; null: the network")
+    on_hand: int
+    allocated: int
     available: int
-    backordered: int
+    backordered: int = Field(description="units the network queue waits for")
     inbound: list[InboundOut]
-    promisable: list[PromisableOut]
+    promisable: list[PromisableOut] = Field(
+        description="cumulative units a new order could be promised by each date, once the "
+        "queue has been served in rank order"
+    )
+    locations: list[LocationAtpOut]
     beyond_supply: Day | None = Field(
         description="the date of units beyond inbound supply (today + lead time); null: unknown"
     )

@@ -166,6 +166,9 @@ def _split_and_record(
         wanted_units[wanted.sku] = wanted_units.get(wanted.sku, 0) + wanted.quantity
     short = [row for sku, row in rows.items() if wanted_units.get(sku, 0) > left[row.id]]
     supply = outlooks(uow.connection, short, now.date())
+    # the supply that counts for this order's backorders: new to the locations that can
+    # serve it; its n-th unit's date is a bound where some supply serves only some lines
+    serving = {site.id for site in sites if site.accepts_backorders}
     walk_again: dict[str, ProductRow] = {}
 
     line_values: list[dict[str, Any]] = []
@@ -182,7 +185,7 @@ def _split_and_record(
             behind = 0
             if row.stock.backordered:
                 behind = units_behind(uow, row.id, current, request.placed_at)
-            outlook = (supply[row.id], behind)
+            outlook = (supply[row.id].new_to(serving), behind)
         split = split_line(
             wanted.quantity, row.product, stock, waiting.get(row.id, 0), now, outlook
         )
