@@ -66,6 +66,7 @@ def test_the_sources_answer_over_http(client: TestClient) -> None:
     assert seen["next"] == {
         "location": "main",
         "po": "PO-1",
+        "transfer": None,
         "expected_on": "2026-02-01",
         "units": 10,
     }

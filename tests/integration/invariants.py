@@ -262,17 +262,43 @@ RULES: tuple[Rule, ...] = (
         """,
     ),
     Rule(
-        "every stock movement has its stock event (stock_received or stock_adjusted)",
+        "every stock movement but a transfer leaving has its stock event (stock_received "
+        "or stock_adjusted)",
         """
         SELECT sku, movements, stock_events FROM (
             SELECT p.sku,
-                   (SELECT COUNT(*) FROM stock_movements m WHERE m.product_id = p.id)
-                       AS movements,
+                   (SELECT COUNT(*) FROM stock_movements m
+                    WHERE m.product_id = p.id AND m.kind <> 'transfer_out') AS movements,
                    (SELECT COUNT(*) FROM events e
                     WHERE e.sku = p.sku AND e.type IN ('stock_received', 'stock_adjusted'))
                        AS stock_events
             FROM products p) counted
         WHERE movements <> stock_events
+        """,
+    ),
+    Rule(
+        "every transfer that left its source has one movement out of it, and no other does",
+        """
+        SELECT t.id, t.state, COUNT(m.id) AS movements
+        FROM transfers t
+        LEFT JOIN stock_movements m
+               ON m.kind = 'transfer_out' AND m.ref = 'transfer ' || CAST(t.id AS VARCHAR(20))
+              AND m.product_id = t.product_id AND m.location_id = t.from_location_id
+              AND m.units = -t.quantity
+        GROUP BY t.id, t.state
+        HAVING COUNT(m.id) <> CASE WHEN t.state IN ('shipped', 'received') THEN 1 ELSE 0 END
+        """,
+    ),
+    Rule(
+        "a transfer's received units arrived at its destination as movements in",
+        """
+        SELECT t.id, t.received, COALESCE(SUM(m.units), 0) AS arrived
+        FROM transfers t
+        LEFT JOIN stock_movements m
+               ON m.kind = 'transfer_in' AND m.ref = 'transfer ' || CAST(t.id AS VARCHAR(20))
+              AND m.product_id = t.product_id AND m.location_id = t.to_location_id
+        GROUP BY t.id, t.received
+        HAVING t.received <> COALESCE(SUM(m.units), 0)
         """,
     ),
     Rule(

@@ -52,6 +52,7 @@ from backorder.domain.model import (
     Tier,
 )
 from backorder.intake.feeds import ShipmentConfirmation, Units
+from backorder.services import transfers
 from backorder.services.context import Backorder
 from backorder.services.fulfilment import confirm_shipment
 from backorder.services.intake import place_order
@@ -269,6 +270,7 @@ class Shop(RuleBasedStateMachine):
     settings: ClassVar[Settings]
 
     orders = Bundle("orders")
+    moves = Bundle("transfers")
 
     def __init__(self) -> None:
         super().__init__()
@@ -498,6 +500,31 @@ class Shop(RuleBasedStateMachine):
                     assert {key: measure(facts, TARGETS) for key, facts in rolled.items()} == {
                         key: measure(facts, TARGETS) for key, facts in lines.items()
                     }, f"the roll-ups by {by} from {period.first} say otherwise than the lines"
+
+    @rule(
+        target=moves,
+        sku=st.sampled_from(SKUS),
+        units=st.integers(1, 8),
+        way=st.sampled_from([("main", "east"), ("east", "main")]),
+        days=st.integers(-3, 20),
+    )
+    def plan_transfer(self, sku: str, units: int, way: tuple[str, str], days: int) -> int:
+        expected = (self.clock() + timedelta(days=days)).date()
+        made = transfers.create(self.app, transfers.TransferIn(sku, units, *way, expected))
+        return int(made["id"])
+
+    @rule(transfer=moves)
+    def ship_transfer(self, transfer: int) -> None:
+        """Refused (and nothing changes) unless planned and its units are free there."""
+        self.refused_changes_nothing(lambda: transfers.ship(self.app, transfer))
+
+    @rule(transfer=moves, units=st.none() | st.integers(1, 8))
+    def receive_transfer(self, transfer: int, units: int | None) -> None:
+        self.queues_served_in_rank_order(lambda: transfers.receive(self.app, transfer, units))
+
+    @rule(transfer=moves)
+    def cancel_transfer(self, transfer: int) -> None:
+        self.refused_changes_nothing(lambda: transfers.cancel(self.app, transfer))
 
     @invariant()
     def invariants_hold(self) -> None:

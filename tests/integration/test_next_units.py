@@ -8,6 +8,7 @@ from datetime import date
 
 from backorder.domain.access import Permission
 from backorder.domain.model import OrderTerms, Preference
+from backorder.services import transfers
 from backorder.services.context import Backorder
 from backorder.services.dashboard import overview
 from backorder.services.intake import place_order
@@ -40,15 +41,24 @@ def test_each_location_that_can_serve_the_queue_with_what_is_on_its_way(app: Bac
         ("east", 1, 3),  # east does not ship to Germany
         ("main", 2, 5),
     ]
-    # purchase orders name no location yet: they arrive at the default location
-    main = seen["locations"][1]
+    main = seen["locations"][1]  # the purchase order arrives at main, the default location
     assert (main["inbound_units"], main["inbound"]) == (
         10,
-        [{"po": "PO-1", "expected_on": "2026-02-01", "units": 10}],
+        [
+            {
+                "po": "PO-1",
+                "transfer": None,
+                "location": "main",
+                "from_location": None,
+                "expected_on": "2026-02-01",
+                "units": 10,
+            }
+        ],
     )
     assert seen["next"] == {
         "location": "main",
         "po": "PO-1",
+        "transfer": None,
         "expected_on": "2026-02-01",
         "units": 10,
     }
@@ -67,6 +77,7 @@ def test_a_ship_complete_order_waits_only_on_its_home(app: Backorder) -> None:
     assert queue_sources(app, "BOLT")["next"] == {
         "location": "main",
         "po": "PO-1",
+        "transfer": None,
         "expected_on": "2026-02-01",
         "units": 10,
     }
@@ -108,3 +119,20 @@ def test_the_dashboard_shows_stock_by_location_and_where_queues_get_their_next_u
     assert queues["BOLT"]["next"]["location"] == "main"
     assert "product_id" not in queues["BOLT"]
     assert "locations" not in overview(app, frozenset({Permission.READ_ORDERS}))
+
+
+def test_a_transfer_on_its_way_is_where_the_next_units_come_from(app: Backorder) -> None:
+    shop(app)
+    set_stock(app, "BOLT", 0)
+    transfers.create(app, transfers.TransferIn("BOLT", 4, "main", "east", date(2026, 1, 20)))
+    seen = queue_sources(app, "BOLT")
+    east = seen["locations"][0]
+    assert (east["location"], east["inbound_units"]) == ("east", 4)
+    assert east["inbound"][0]["transfer"] == 1 and east["inbound"][0]["from_location"] == "main"
+    assert seen["next"] == {
+        "location": "east",
+        "po": None,
+        "transfer": 1,
+        "expected_on": "2026-01-20",
+        "units": 4,
+    }

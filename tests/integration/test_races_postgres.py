@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from backorder.config import Settings
 from backorder.domain.errors import BackorderError
 from backorder.domain.model import Customer, LineRequest, OrderRequest, OrderTerms
+from backorder.services import transfers
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.locations import LocationIn
@@ -47,6 +48,7 @@ ORDERS_PER_BUYER = 25
 SHARED_ORDERS = 10  # delivered by every buyer: duplicate deliveries racing each other
 CLERK_TURNS = 40
 RECEIPTS = 8
+TRANSFERS = 12
 WATCHES = 10  # invariant checks on snapshots taken during the race
 SAME_REF_ROUNDS = 20
 OUTBOX_WRITERS = 4
@@ -147,6 +149,31 @@ def east_warehouse(app: Backorder, index: int, start: Barrier) -> list[tuple[str
     return [("east receipts", True)]
 
 
+def mover(app: Backorder, index: int, start: Barrier) -> list[tuple[str, bool]]:
+    """Moves 1-3 units from `reserve` (takes no backorders) to main, and now and then from
+    main to east: plans, ships (refused while the units are allocated), receives in parts,
+    cancels what did not ship: (step, done)."""
+    rng = random.Random(400 + index)
+    start.wait(START_TIMEOUT_S)
+    done: list[tuple[str, bool]] = []
+    for number in range(TRANSFERS):
+        way = ("main", "east") if number % 3 == 2 else ("reserve", "main")
+        made = transfers.create(
+            app, transfers.TransferIn(SKU, rng.randint(1, 3), *way, datetime.now(UTC).date())
+        )
+        try:
+            transfers.ship(app, made["id"])
+        except BackorderError:
+            transfers.cancel(app, made["id"])
+            done.append(("ship", False))
+            continue
+        done.append(("ship", True))
+        if made["quantity"] > 1:
+            transfers.receive(app, made["id"], 1)
+        transfers.receive(app, made["id"])
+    return done
+
+
 def deliver_same_refs(app: Backorder, start: Barrier, sku: str) -> list[tuple[str, bool]]:
     """Round after round, every process delivers order race-N at the same moment."""
     seen = []
@@ -214,6 +241,7 @@ ROLES: dict[str, Callable[[Backorder, int, Barrier], list[Any]]] = {
     "clerk": clerk,
     "warehouse": warehouse,
     "east_warehouse": east_warehouse,
+    "mover": mover,
     "same_ref_deliverer": same_ref_deliverer,
     "same_ref_deliverer_of_own_sku": same_ref_deliverer_of_own_sku,
     "watcher": watcher,
@@ -372,3 +400,38 @@ def test_orders_cancels_shipments_and_counts_at_two_locations_keep_every_invaria
     workers += [("clerk", 0), ("warehouse", 0), ("east_warehouse", 0), ("watcher", 0)]
     race(shop, workers)
     assert_invariants(shop)
+
+
+def test_transfers_racing_orders_and_receipts_at_both_ends_keep_every_invariant(
+    shop: str,
+) -> None:
+    """A mover ships units between locations while buyers take them, a clerk cancels and
+    ships, and two warehouses receive and count: a transfer only ever moves units nothing
+    is allocated to, and every unit that left arrives."""
+    app = Backorder(Database(shop), Settings())
+    try:
+        add_location(app, LocationIn("east", "East 3PL", "3pl", priority=10))
+        set_stock(app, SKU, 5, ref="east opening count", location="east")
+        reserve = LocationIn("reserve", "Reserve", "own", priority=200, accepts_backorders=False)
+        add_location(app, reserve)
+        set_stock(app, SKU, 40, ref="reserve opening count", location="reserve")
+    finally:
+        app.close()
+    workers = [("buyer", n) for n in range(BUYERS)]
+    workers += [("clerk", 0), ("warehouse", 0), ("east_warehouse", 0), ("mover", 0)]
+    workers += [("watcher", 0)]
+    outcome = race(shop, workers)
+    assert_invariants(shop)
+    steps = outcome[("mover", 0)]
+    assert len(steps) == TRANSFERS
+    with opened(shop) as database, snapshot(database) as conn:
+        moved = conn.execute(
+            select(stock_movements.c.kind, func.sum(stock_movements.c.units))
+            .where(stock_movements.c.kind.in_(("transfer_out", "transfer_in")))
+            .group_by(stock_movements.c.kind)
+        ).all()
+    totals = dict(moved)
+    if any(ok for _, ok in steps):  # (whether any could ship depends on the buyers' pace)
+        assert totals["transfer_out"] == -totals["transfer_in"]  # every unit that left arrived
+    else:
+        assert totals == {}

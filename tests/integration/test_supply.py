@@ -12,6 +12,7 @@ import pytest
 from backorder.domain.errors import AlreadyExists, InvalidRequest
 from backorder.domain.model import QueueStrategy, Tier
 from backorder.services import schedule
+from backorder.services.atp import atp
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order
@@ -22,7 +23,6 @@ from backorder.services.supply import (
     SupplierIn,
     add_purchase_order,
     add_supplier,
-    atp,
     cancel_purchase_order,
     get_purchase_order,
     get_supplier,

@@ -46,6 +46,7 @@ from backorder.store.tables import (
     DELIVERY_STATES,
     PO_STATES,
     TASK_KINDS,
+    TRANSFER_STATES,
     metadata,
 )
 
@@ -94,6 +95,7 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("AlertOut", "kind"): set(ALERT_KINDS),
     ("AlertOut", "state"): set(ALERT_STATES) | constrained("alerts", "state"),
     ("PurchaseOrderOut", "state"): set(PO_STATES),
+    ("TransferOut", "state"): set(TRANSFER_STATES),
     ("KpiReportOut", "by"): set(Dimension),
     ("TaskOut", "kind"): set(TASK_KINDS),
     ("TaskOut", "role"): set(TASK_ROLES) | constrained("tasks", "role"),

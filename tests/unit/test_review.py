@@ -130,3 +130,27 @@ def test_the_mitigation_plan_reads_like_what_procurement_would_do() -> None:
     ]
     bare = LateSku("X", 1, ("web:9",), 1, Decimal(1), 2, None, None, None, (), None, ())
     assert mitigation(bare, TODAY) == ["find a supplier for X: no purchase order covers it"]
+
+
+def test_a_transfer_in_the_plan_is_chased_as_a_transfer_not_a_supplier() -> None:
+    late = LateSku(
+        sku="WIDGET-BLUE",
+        lines=1,
+        orders=("web:1",),
+        units=3,
+        value=Decimal("59.97"),
+        max_delay_days=2,
+        supplier="ACME",
+        lead_time_days=20,
+        on_time_percent=None,
+        inbound=(
+            Inbound("", date(2026, 1, 30), 3, location=1, transfer=7),
+            Inbound("", date(2026, 2, 9), 2, location=1, transfer=8),
+        ),
+        new_eta=date(2026, 2, 9),
+        ready_orders=(),
+    )
+    assert mitigation(late, TODAY)[:2] == [
+        "chase transfer 7: 3 days late (3 units to come)",
+        "speed up transfer 8 (expected 2026-02-09, 2 units)",
+    ]

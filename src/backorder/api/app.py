@@ -24,6 +24,7 @@ from backorder.api import (
     reports,
     review,
     supply,
+    transfers,
 )
 from backorder.api.idempotency import IdempotencyMiddleware
 from backorder.api.paths import SegmentPaths
@@ -51,6 +52,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(supply.router)
     app.include_router(locations.router)
+    app.include_router(transfers.router)
     app.include_router(review.router)
     app.include_router(customer.pages)
     app.include_router(kpis.router)

@@ -20,12 +20,14 @@ from backorder.domain.errors import (
     ImpossibleCancel,
     NothingToAnswer,
     NotReadyToShip,
+    TransferConflict,
     UnknownLocation,
     UnknownOrder,
     UnknownPurchaseOrder,
     UnknownSku,
     UnknownSupplier,
     UnknownTask,
+    UnknownTransfer,
 )
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
@@ -46,6 +48,8 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (UnknownSupplier, 404, "unknown-supplier", "Unknown supplier"),
     (UnknownLocation, 404, "unknown-location", "Unknown location"),
     (UnknownPurchaseOrder, 404, "unknown-purchase-order", "Unknown purchase order"),
+    (UnknownTransfer, 404, "unknown-transfer", "Unknown transfer"),
+    (TransferConflict, 409, "transfer-conflict", "Transfer cannot take that step"),
     (AlreadyExists, 409, "already-exists", "Already exists"),
     (UnknownTask, 404, "unknown-task", "Unknown task"),
     (NothingToAnswer, 409, "nothing-to-answer", "No delay waits for an answer"),

@@ -657,6 +657,7 @@ class PoLineOut(Out):
 class PurchaseOrderOut(Out):
     po: str
     supplier: str
+    location: str | None = Field(description="the location it arrives at")
     state: Literal["open", "received", "cancelled"]
     on_time: bool | None
     created_at: Timestamp
@@ -664,10 +665,30 @@ class PurchaseOrderOut(Out):
     lines: list[PoLineOut]
 
 
-class InboundOut(Out):
-    po: str
+class TransferOut(Out):
+    id: int
+    sku: str
+    from_location: str = Field(description="where the units leave")
+    to_location: str = Field(description="where they arrive")
+    quantity: int
+    received: int = Field(description="units arrived at to_location so far")
+    in_transit: int = Field(description="units shipped and not yet received")
+    state: Literal["planned", "shipped", "received", "cancelled"]
     expected_on: Day
-    units: int
+    created_at: Timestamp
+    shipped_at: Timestamp | None
+    closed_at: Timestamp | None
+
+
+class InboundOut(Out):
+    po: str | None = Field(description="the purchase order; null for a transfer")
+    transfer: int | None = Field(description="the transfer's id; null for a purchase order")
+    location: str | None = Field(description="the location it arrives at")
+    from_location: str | None = Field(
+        description="a transfer not yet shipped: where its units still are"
+    )
+    expected_on: Day
+    units: int = Field(description="units to come; negative: a transfer about to leave")
 
 
 class SourceOut(Out):
@@ -676,13 +697,16 @@ class SourceOut(Out):
     units: int = Field(description="units those lines wait for")
     available: int = Field(description="units free there now")
     inbound_units: int = Field(description="units on their way there, in all")
-    inbound: list[InboundOut] = Field(description="the next deliveries there, soonest first")
+    inbound: list[InboundOut] = Field(
+        description="the next purchase orders and transfers arriving there, soonest first"
+    )
 
 
 class NextUnitsOut(Out):
     location: str
-    po: str | None = Field(description="null: units are free there now")
-    expected_on: Day | None
+    po: str | None = Field(description="the purchase order bringing them; null: none")
+    transfer: int | None = Field(description="the transfer bringing them; null: none")
+    expected_on: Day | None = Field(description="null: units are free there now")
     units: int
 
 
@@ -703,13 +727,28 @@ class PromisableOut(Out):
     units: int = Field(description="units a new order could be promised by this date, in all")
 
 
+class LocationAtpOut(Out):
+    location: str
+    on_hand: int
+    allocated: int
+    available: int
+    promisable: list[PromisableOut]
+
+
 class AtpOut(Out):
     sku: str
     today: Day
+    location: str | None = Field(description="the location asked about; null: the network")
+    on_hand: int
+    allocated: int
     available: int
-    backordered: int
+    backordered: int = Field(description="units the network queue waits for")
     inbound: list[InboundOut]
-    promisable: list[PromisableOut]
+    promisable: list[PromisableOut] = Field(
+        description="cumulative units a new order could be promised by each date, once the "
+        "queue has been served in rank order"
+    )
+    locations: list[LocationAtpOut]
     beyond_supply: Day | None = Field(
         description="the date of units beyond inbound supply (today + lead time); null: unknown"
     )

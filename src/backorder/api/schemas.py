@@ -297,6 +297,24 @@ class PurchaseOrderIn(Body):
     po: PoRef
     supplier: SupplierId
     lines: Annotated[list[PoLineIn], Field(min_length=1, max_length=1000)]
+    location: Annotated[
+        LocationCode | None,
+        Field(description="the location it arrives at; none: the default location"),
+    ] = None
+
+
+class TransferIn(Body):
+    sku: Sku
+    quantity: Units
+    from_location: Annotated[LocationCode, Field(description="where the units leave")]
+    to_location: Annotated[LocationCode, Field(description="where they arrive")]
+    expected_on: Annotated[Day, Field(description="when they are expected to arrive")]
+
+
+class TransferReceiptIn(Body):
+    units: Annotated[
+        Units | None, Field(description="units that arrived; none: all in transit")
+    ] = None
 
 
 class PoRedateIn(Body):

@@ -19,7 +19,7 @@ from backorder.api.schemas import (
 )
 from backorder.domain.access import Permission, Role
 from backorder.domain.errors import InvalidRequest
-from backorder.services import supply
+from backorder.services import atp, supply
 
 router = APIRouter(prefix="/api/v1")
 
@@ -88,10 +88,11 @@ def patch_supplier(
     responses=ERRORS | EXISTS,
 )
 def post_purchase_order(body: PurchaseOrderIn, app: App, _: Stocker) -> dict[str, Any]:
-    """Record inbound supply; the waiting lines of its SKUs are dated against it at once.
-    A receipt whose `ref` is this purchase order counts against it."""
+    """Record inbound supply arriving at a location (`location`; left out: the default
+    one); the waiting lines of its SKUs are dated against it at once. A receipt whose
+    `ref` is this purchase order counts against it and arrives at its location."""
     lines = [supply.PoLineIn(line.sku, line.quantity, line.expected_on) for line in body.lines]
-    return supply.add_purchase_order(app, body.po, body.supplier, lines)
+    return supply.add_purchase_order(app, body.po, body.supplier, lines, body.location)
 
 
 @router.get(
@@ -153,7 +154,21 @@ def post_cancel_purchase_order(po: PoPath, app: App, _: Stocker) -> dict[str, An
 
 
 @router.get("/atp/{sku}", tags=["supply"], response_model=AtpOut, responses=ERRORS)
-def get_atp(sku: SkuPath, app: App, _: Promiser) -> dict[str, Any]:
-    """Available to promise: how many units a new order could be promised by each future
-    date, and the date of anything beyond inbound supply."""
-    return supply.atp(app, sku)
+def get_atp(
+    sku: SkuPath,
+    app: App,
+    _: Promiser,
+    location: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+            description="one location's figures; left out: the network's",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """Available to promise, for the network or one location: on hand, allocated,
+    available, inbound supply by expected date (purchase orders and transfers arriving
+    there, transfers about to leave), and how many units a new order could be promised by
+    each date once the waiting queue is served in rank order; and the date of anything
+    beyond inbound supply."""
+    return atp.atp(app, sku, location)

@@ -21,6 +21,7 @@ from backorder.cli import (
     report,
     review,
     supply,
+    transfers,
 )
 from backorder.cli.common import (
     BackorderGroup,
@@ -60,6 +61,7 @@ app.add_typer(notify.alert_app, name="alert")
 app.command("worker")(notify.worker)
 app.add_typer(supply.supplier_app, name="supplier")
 app.add_typer(locations.location_app, name="location")
+app.add_typer(transfers.transfer_app, name="transfer")
 app.add_typer(supply.po_app, name="po")
 app.command("atp")(supply.atp)
 app.command("review")(review.review)

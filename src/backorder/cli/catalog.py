@@ -321,7 +321,8 @@ def stock_receive(
     location: LocationOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Receive stock at a location; the network queue is served in rank order from it."""
+    """Receive stock at a location; the network queue is served in rank order from it. A
+    --ref naming an open purchase order counts against it and arrives at its location."""
     change = receive_stock(state_of(ctx).app(), sku, qty, ref, location)
     print_change(change, as_json)
 

@@ -21,6 +21,7 @@ from backorder.cli.common import (
     table,
 )
 from backorder.domain.errors import InvalidRequest
+from backorder.services import atp as atp_service
 from backorder.services import supply
 from backorder.words import count
 
@@ -137,7 +138,10 @@ def _print_po(view: dict[str, Any], as_json: bool) -> None:
         emit(view)
         return
     on_time = {True: ", on time", False: ", late", None: ""}[view["on_time"]]
-    out.print(f"{view['po']} from {view['supplier']}: {view['state']}{on_time}", markup=False)
+    out.print(
+        f"{view['po']} from {view['supplier']} to {view['location']}: {view['state']}{on_time}",
+        markup=False,
+    )
     lines = view["lines"]
     grid = table(
         ident("SKU", [line["sku"] for line in lines]),
@@ -166,6 +170,7 @@ def _po_table(views: list[dict[str, Any]], today: date) -> Table:
     grid = table(
         ident("purchase order", [view["po"] for view in views]),
         ident("supplier", [view["supplier"] for view in views]),
+        ident("location", [view["location"] or "" for view in views]),
         Column("state"),
         ident("SKU", [line["sku"] for _, line in rows]),
         figure("outstanding"),
@@ -176,6 +181,7 @@ def _po_table(views: list[dict[str, Any]], today: date) -> Table:
         grid.add_row(
             view["po"],
             view["supplier"],
+            view["location"] or "",
             "[bold red]late[/]" if late else view["state"],
             line["sku"],
             f"{line['outstanding']} of {line['ordered']}",
@@ -190,11 +196,17 @@ def po_add(
     po: Annotated[str, typer.Argument(metavar="PO")],
     supplier_id: Annotated[str, typer.Option("--supplier", help="Supplier id.")],
     line: Annotated[list[str], typer.Option("--line", help="SKU:QTY:YYYY-MM-DD (repeatable).")],
+    location: Annotated[
+        str | None,
+        typer.Option(help="The location it arrives at (code); without it the default one."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Record a purchase order; the waiting lines of its SKUs are dated against it."""
+    """Record a purchase order arriving at a location; the waiting lines of its SKUs are
+    dated against it."""
     lines = [_po_line(text) for text in line]
-    _print_po(supply.add_purchase_order(state_of(ctx).app(), po, supplier_id, lines), as_json)
+    view = supply.add_purchase_order(state_of(ctx).app(), po, supplier_id, lines, location)
+    _print_po(view, as_json)
 
 
 @po_app.command("show")
@@ -263,13 +275,39 @@ def po_cancel(
     _print_po(supply.cancel_purchase_order(state_of(ctx).app(), po), as_json)
 
 
-def atp(ctx: typer.Context, sku: str, as_json: JsonFlag = False) -> None:
-    """Available to promise: units a new order could be promised by each future date."""
-    view = supply.atp(state_of(ctx).app(), sku)
+def atp(
+    ctx: typer.Context,
+    sku: str,
+    location: Annotated[
+        str | None,
+        typer.Option(help="One location's figures (code); without it the network's."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Available to promise: units a new order could be promised by each future date, for
+    the network or one location (purchase orders and transfers arriving there count)."""
+    view = atp_service.atp(state_of(ctx).app(), sku, location)
     if as_json:
         emit(view)
         return
-    out.print(f"{sku}: {view['available']} available, {view['backordered']} waiting", markup=False)
+    where = f" at {view['location']}" if view["location"] else ""
+    out.print(
+        f"{sku}{where}: {view['on_hand']} on hand, {view['allocated']} allocated, "
+        f"{view['available']} available; {view['backordered']} waiting in the network queue",
+        markup=False,
+    )
+    for entry in view["inbound"]:
+        what = f"purchase order {entry['po']}" if entry["po"] else f"transfer {entry['transfer']}"
+        units = entry["units"]
+        if units < 0:
+            move = f"leaving for {entry['location']}"
+        else:
+            move = f"to {entry['location']}" + (
+                f" from {entry['from_location']}" if entry["from_location"] else ""
+            )
+        out.print(f"  {what}: {abs(units)} {move}, expected {entry['expected_on']}", markup=False)
+    if not view["promisable"]:
+        out.print("  nothing to promise before new supply", markup=False)
     for point in view["promisable"]:
         out.print(f"  by {point['date']}: {count(point['units'], 'unit')}", markup=False)
     beyond = view["beyond_supply"]

@@ -53,6 +53,17 @@ class UnknownPurchaseOrder(BackorderError):
         self.ref = ref
 
 
+class UnknownTransfer(BackorderError):
+    def __init__(self, transfer: int) -> None:
+        super().__init__(f"unknown transfer {transfer}: backorder transfer list shows them")
+        self.transfer = transfer
+
+
+class TransferConflict(BackorderError):
+    """A transfer step its state or the stock at its source does not allow (shipping one
+    already shipped, moving units that are allocated)."""
+
+
 class AlreadyExists(BackorderError):
     """A supplier or purchase order of that name is already known."""
 

@@ -304,6 +304,25 @@ class PurchaseOrderChanged(Event):
     state: str  # open | received | cancelled: received once nothing is outstanding
     lines: tuple[dict[str, Any], ...]  # {sku, ordered, received, cancelled, expected_on}
     on_time: bool | None = None  # once received in full: by every line's first date
+    location: str | None = None  # the location it arrives at
+
+
+@dataclass(frozen=True)
+class TransferChanged(Event):
+    """Units of a SKU moving between locations: a transfer was created, shipped (the units
+    left `source`), received (in part or in full, at `destination`) or cancelled."""
+
+    type: ClassVar[str] = "transfer_changed"
+    transfer: int
+    sku: str
+    source: str  # location code the units leave
+    destination: str  # location code they arrive at
+    action: str  # created | shipped | received | cancelled
+    state: str  # planned | shipped | received | cancelled
+    quantity: int
+    units: int  # moved by this step (0 on create and cancel)
+    received: int
+    expected_on: date
 
 
 @dataclass(frozen=True)
@@ -439,6 +458,7 @@ EVENT_TYPES: tuple[str, ...] = (
             SkuOutOfStock,
             EtaChanged,
             PurchaseOrderChanged,
+            TransferChanged,
             DelayNoticed,
             DelaySettled,
             RefundDue,

@@ -166,10 +166,18 @@ def mitigation(late: LateSku, today: date) -> list[str]:
     plan: list[str] = []
     who = late.supplier or "the supplier"
     for inbound in late.inbound:
-        if inbound.expected_on < today:
-            days = (today - inbound.expected_on).days
+        late_by = (today - inbound.expected_on).days
+        if inbound.transfer is not None:  # between our own locations: no supplier to chase
             plan.append(
-                f"chase {who}: purchase order {inbound.po} is {count(days, 'day')} late "
+                f"chase transfer {inbound.transfer}: {count(late_by, 'day')} late "
+                f"({count(inbound.units, 'unit')} to come)"
+                if late_by > 0
+                else f"speed up transfer {inbound.transfer} "
+                f"(expected {inbound.expected_on.isoformat()}, {count(inbound.units, 'unit')})"
+            )
+        elif late_by > 0:
+            plan.append(
+                f"chase {who}: purchase order {inbound.po} is {count(late_by, 'day')} late "
                 f"({count(inbound.units, 'unit')} outstanding)"
             )
         else:

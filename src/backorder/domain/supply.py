@@ -3,8 +3,8 @@ backorder at all: the SKU's queue walked against its inbound supply."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -13,11 +13,17 @@ from backorder.domain.model import Product, Refusal
 
 @dataclass(frozen=True)
 class Inbound:
-    """Units a purchase order is still to deliver of one SKU, and when."""
+    """Units still to arrive of one SKU, and when: from a purchase order (`po`, its
+    reference) or a transfer (`transfer`, its id; `po` is then empty), at a location
+    (`location`, its id; None: anywhere, as before locations). A transfer not yet shipped
+    names the location its units still sit at (`source`)."""
 
     po: str
     expected_on: date
     units: int
+    location: int | None = None
+    transfer: int | None = None
+    source: int | None = None  # a transfer not yet shipped: the location its units are at
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,16 @@ class Outlook:
     def arrival(self, inbound: Inbound) -> date:
         """A purchase order already late is expected today at the earliest."""
         return max(inbound.expected_on, self.today)
+
+    def new_to(self, locations: Collection[int]) -> Outlook:
+        """The outlook with only the supply new to these locations: arriving at one of
+        them, and not a transfer not yet shipped from one of them (units there now)."""
+        kept = (
+            i
+            for i in self.inbound
+            if (i.location is None or i.location in locations) and i.source not in locations
+        )
+        return replace(self, inbound=tuple(kept))
 
     def date_for(self, units_through: int) -> date | None:
         """When the queue's `units_through`-th waiting unit is covered."""

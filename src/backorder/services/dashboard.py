@@ -17,7 +17,7 @@ from backorder.domain.kpis import AGING, Facts, amount_text, money_strings, mone
 from backorder.services.context import Backorder
 from backorder.services.kpis import Period, waiting_now
 from backorder.services.links import segment
-from backorder.services.next_units import network_stock, next_view, sources_of
+from backorder.services.next_units import network_stock, next_view, site_codes, sources_of
 from backorder.services.report import days_of
 from backorder.store.tables import (
     deliveries,
@@ -70,8 +70,9 @@ def overview(app: Backorder, may: frozenset[Permission]) -> dict[str, Any]:
 def _next_units(conn: Connection, queues: list[dict[str, Any]], settings: Settings) -> None:
     """Each listed queue gets where its next units come from (`next`, None: nowhere yet)."""
     found = sources_of(conn, [q["product_id"] for q in queues], settings)
+    codes = site_codes(conn)
     for queue in queues:
-        queue["next"] = next_view(found[queue.pop("product_id")])
+        queue["next"] = next_view(found[queue.pop("product_id")], codes)
 
 
 def _tracking_view(conn: Connection, now: datetime, facts: Facts) -> dict[str, Any]:

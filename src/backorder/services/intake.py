@@ -40,7 +40,7 @@ from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule, units_behind
 from backorder.store.db import UnitOfWork
 from backorder.store.inbound import inbound_at
-from backorder.store.network import change_holdings
+from backorder.store.network import all_sites, change_holdings
 from backorder.store.repos import Lines, Outbox, ProductRow, Products
 from backorder.store.supply import outlooks
 from backorder.store.tables import allocations, cancellations, order_lines, orders
@@ -216,6 +216,18 @@ def _split_and_record(
         wanted_units[wanted.sku] = wanted_units.get(wanted.sku, 0) + wanted.quantity
     short = [row for sku, row in rows.items() if wanted_units.get(sku, 0) > left[row.id]]
     supply = outlooks(uow.connection, short, now.date())
+    # the supply that counts for this order's backorders: new to the locations that can
+    # serve it (every one, read only when a line is short: one may hold none of it yet);
+    # its n-th unit's date is a bound where some supply serves only some lines
+    serving = (
+        {
+            site.id
+            for site in eligible(all_sites(uow.connection), request.ship_country)
+            if site.accepts_backorders
+        }
+        if short
+        else set()
+    )
     walk_again: dict[str, ProductRow] = {}
 
     line_values: list[dict[str, Any]] = []
@@ -232,7 +244,7 @@ def _split_and_record(
             behind = 0
             if row.stock.backordered:
                 behind = units_behind(uow, row.id, current, request.placed_at)
-            outlook = (supply[row.id], behind)
+            outlook = (supply[row.id].new_to(serving), behind)
         split = split_line(
             wanted.quantity, row.product, stock, waiting.get(row.id, 0), now, outlook
         )

@@ -39,19 +39,42 @@ def sources_of(
     return found
 
 
-def _inbound(item: Inbound) -> dict[str, Any]:
-    return {"po": item.po, "expected_on": item.expected_on.isoformat(), "units": item.units}
+def _inbound(item: Inbound, codes: dict[int, str]) -> dict[str, Any]:
+    return {
+        "po": item.po or None,
+        "transfer": item.transfer,
+        "location": codes.get(item.location) if item.location is not None else None,
+        "from_location": codes.get(item.source) if item.source is not None else None,
+        "expected_on": item.expected_on.isoformat(),
+        "units": item.units,
+    }
 
 
-def next_view(found: list[Source]) -> dict[str, Any] | None:
+def next_view(found: list[Source], codes: dict[int, str]) -> dict[str, Any] | None:
     """The headline: where the queue's next units come from, and when (None: now)."""
     picked = next_from(found)
     if picked is None:
         return None
     source, item = picked
     if item is None:
-        return {"location": source.site.code, "po": None, "expected_on": None, "units": 0}
-    return {"location": source.site.code} | _inbound(item)
+        return {
+            "location": source.site.code,
+            "po": None,
+            "transfer": None,
+            "expected_on": None,
+            "units": 0,
+        }
+    return {
+        "location": source.site.code,
+        "po": item.po or None,
+        "transfer": item.transfer,
+        "expected_on": item.expected_on.isoformat(),
+        "units": item.units,
+    }
+
+
+def site_codes(conn: Connection) -> dict[int, str]:
+    return {site.id: site.code for site in all_sites(conn)}
 
 
 def queue_sources(app: Backorder, sku: str) -> dict[str, Any]:
@@ -63,10 +86,11 @@ def queue_sources(app: Backorder, sku: str) -> dict[str, Any]:
         if row is None:
             raise UnknownSku(sku)
         found = sources_of(conn, [row.id], app.settings)[row.id]
+        codes = site_codes(conn)
     return {
         "sku": sku,
         "backordered": row.stock.backordered,
-        "next": next_view(found),
+        "next": next_view(found, codes),
         "locations": [
             {
                 "location": s.site.code,
@@ -74,7 +98,7 @@ def queue_sources(app: Backorder, sku: str) -> dict[str, Any]:
                 "units": s.units,
                 "available": s.available,
                 "inbound_units": sum(i.units for i in s.inbound),
-                "inbound": [_inbound(i) for i in s.inbound[:SHOWN_INBOUND]],
+                "inbound": [_inbound(i, codes) for i in s.inbound[:SHOWN_INBOUND]],
             }
             for s in found
         ],

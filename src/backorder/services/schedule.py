@@ -10,11 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, or_, select, tuple_, update
 
 from backorder.domain.events import EtaChanged, Event
+from backorder.domain.network_supply import SupplyWalk, Waiter, restricts
+from backorder.domain.sourcing import Site
 from backorder.domain.supply import Outlook, slipped
 from backorder.store.db import UnitOfWork, batches
+from backorder.store.network import all_sites
 from backorder.store.repos import QUEUE_ORDER, ProductRow, line_from_row, line_select
 from backorder.store.supply import outlooks
-from backorder.store.tables import order_lines
+from backorder.store.tables import order_lines, orders
 
 _SAVE_DATES = (
     update(order_lines)
@@ -26,14 +29,16 @@ _SAVE_DATES = (
 PAGE = 500  # queue lines read per round trip while walking the covered part
 
 
-def _covered(conn: Connection, product_id: int, outlook: Outlook) -> tuple[list[Any], Any]:
-    """The head of the queue that inbound supply covers, in rank order, each line with the
-    date of the purchase order that covers its last unit; and where the head ends (the rank
-    of its last line), for the tail's query. Reads only as far as the supply reaches."""
-    total = sum(inbound.units for inbound in outlook.inbound)
+def _covered(conn: Connection, product_id: int, walk: SupplyWalk) -> tuple[list[Any], Any]:
+    """The head of the queue that inbound supply reaches, in rank order, each line with its
+    date from the walk (the arrival covering its last unit, at a location that can serve
+    it); and where the head ends (the rank of its last line), for the tail's query. Reads
+    only as far as the supply reaches; the country of each line only when some supply
+    arrives at a location that ships to some countries only."""
+    countries = any(restricts(inbound, walk.sites) for inbound in walk.supply)
     head: list[Any] = []
-    through, after = 0, None
-    while through < total:
+    after = None
+    while not walk.exhausted:
         query = (
             select(
                 order_lines.c.id,
@@ -47,14 +52,19 @@ def _covered(conn: Connection, product_id: int, outlook: Outlook) -> tuple[list[
             .order_by(*QUEUE_ORDER)
             .limit(PAGE)
         )
+        if countries:
+            query = query.add_columns(orders.c.ship_country).join(
+                orders, orders.c.id == order_lines.c.order_id
+            )
         if after is not None:
             query = query.where(tuple_(*QUEUE_ORDER) > tuple_(*after))
         page = conn.execute(query).mappings().all()
         for line in page:
-            if through + line["backordered"] > total:
+            if walk.exhausted:
                 return head, after
-            through += line["backordered"]
-            head.append(dict(line) | {"new": outlook.date_for(through)})
+            country = line["ship_country"] if countries else None
+            new = walk.take(Waiter(line["id"], line["backordered"], country))
+            head.append(dict(line) | {"new": new})
             after = (line["rank_class"], line["placed_at"], line["id"])
         if len(page) < PAGE:
             break
@@ -74,11 +84,13 @@ def _beyond(conn: Connection, product_id: int, beyond: date | None, after: Any) 
     return [dict(line) | {"new": beyond} for line in conn.execute(query).mappings()]
 
 
-def _walk(conn: Connection, product_id: int, outlook: Outlook) -> list[Any]:
+def _walk(conn: Connection, product_id: int, outlook: Outlook, sites: dict[int, Site]) -> list[Any]:
     """The queue's lines whose date differs from the walk's, with both. A line's date is that
-    of the purchase order covering its last unit (supply soonest first), else today plus the
-    lead time; only the covered head and the lines whose date is off are read."""
-    head, after = _covered(conn, product_id, outlook) if outlook.inbound else ([], None)
+    of the purchase order or transfer covering its last unit (supply soonest first, at the
+    locations that can serve it), else today plus the lead time; only the head the supply
+    reaches and the lines whose date is off are read."""
+    walk = SupplyWalk(outlook, sites)
+    head, after = _covered(conn, product_id, walk) if outlook.inbound else ([], None)
     moved = [
         line
         for line in head
@@ -97,8 +109,11 @@ def reschedule(
     facts: list[Event] = []
     conn = uow.connection
     supply = outlooks(conn, rows, now.date())
+    # where the supply arrives matters only where there is some
+    needed = any(supply[row.id].inbound for row in rows)
+    sites = {site.id: site for site in all_sites(conn)} if needed else {}
     for row in rows:
-        moved = _walk(conn, row.id, supply[row.id])
+        moved = _walk(conn, row.id, supply[row.id], sites)
         if not moved:
             continue
         saves, told = [], {}

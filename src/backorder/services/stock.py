@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +16,11 @@ from backorder.domain.sourcing import Site
 from backorder.services.context import Backorder
 from backorder.services.queueing import serve, serve_network, take_back_excess
 from backorder.services.schedule import reschedule
-from backorder.services.supply import receive_against_po
+from backorder.services.supply import count_against_po
 from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites, site_named
 from backorder.store.repos import Outbox, ProductRow, Products
+from backorder.store.supply import po_row
 from backorder.store.tables import stock_movements
 
 # Counts are 32-bit integers in the database on both backends.
@@ -61,7 +62,7 @@ def _lock_all(uow: UnitOfWork, skus: list[str]) -> dict[str, ProductRow]:
 
 
 @dataclass
-class _Batch:
+class StockBatch:
     """What one transaction writes besides the lines: movements and events."""
 
     movements: list[dict[str, Any]] = field(default_factory=list)
@@ -69,8 +70,11 @@ class _Batch:
 
     sites: list[Site] = field(default_factory=list)
     site: Site | None = None  # where the stock is counted or received
+    named: str | None = None  # the location the caller named (None: the default one)
 
     def movement(self, row: ProductRow, change: tuple[str, int, str | None], now: datetime) -> None:
+        """On hand of the SKU changed at the batch's location (`on_hand_after`: the
+        network's)."""
         kind, units, ref = change
         self.movements.append(
             {
@@ -80,6 +84,7 @@ class _Batch:
                 "on_hand_after": row.stock.on_hand,
                 "ref": ref,
                 "moved_at": now,
+                "location_id": self.site.id if self.site else None,
             }
         )
 
@@ -95,9 +100,40 @@ def _receive(
     uow: UnitOfWork,
     row: ProductRow,
     receipt: tuple[int, str | None],
-    batch: _Batch,
+    batch: StockBatch,
 ) -> StockChange:
+    """A receipt: it counts against the open purchase order its reference names, if any,
+    and arrives where that purchase order arrives (naming another location is refused)."""
     units, ref = receipt
+    here = batch
+    po = po_row(uow.connection, ref, lock=True) if ref is not None else None
+    if po is not None and po["state"] == "open" and po["location_id"] is not None:
+        site = next(s for s in batch.sites if s.id == po["location_id"])
+        assert batch.site is not None
+        if batch.named is not None and site.id != batch.site.id:
+            raise InvalidRequest(
+                f"purchase order {ref} arrives at {site.code}, not {batch.site.code}: "
+                "receive it there, or leave the location out"
+            )
+        if not site.active:
+            raise InvalidRequest(f"location {site.code} is not active")
+        here = replace(batch, site=site)  # same movements and events, another place
+    change = arrive(app, uow, row, (units, ref, "receipt"), here)
+    batch.facts.extend(count_against_po(uow, po, row, units, app.now()))
+    return change
+
+
+def arrive(
+    app: Backorder,
+    uow: UnitOfWork,
+    row: ProductRow,
+    arrival: tuple[int, str | None, str],
+    batch: StockBatch,
+) -> StockChange:
+    """Units arrive at the batch's location (`arrival`: units, ref, movement kind): on hand
+    goes up there and the network queue is served from it in rank order, among the lines
+    that location can serve; the movement and the events go into the batch."""
+    units, ref, kind = arrival
     now = app.now()
     _within_bounds(row.stock.on_hand + units)
     assert batch.site is not None
@@ -111,8 +147,7 @@ def _receive(
         batch.site,
         ship_complete=app.settings.ship_complete,
     )
-    batch.facts.extend(receive_against_po(uow, row, receipt, now))
-    batch.movement(row, ("receipt", units, ref), now)
+    batch.movement(row, (kind, units, ref), now)
     batch.facts.append(
         StockReceived(
             sku=row.product.sku,
@@ -135,7 +170,7 @@ def _count(
     uow: UnitOfWork,
     row: ProductRow,
     level: tuple[int, str | None],
-    batch: _Batch,
+    batch: StockBatch,
 ) -> StockChange:
     on_hand, ref = level
     now = app.now()
@@ -248,7 +283,7 @@ def _bulk(
         site = site_named(sites, location or app.settings.default_location)
         if not site.active:
             raise InvalidRequest(f"location {site.code} is not active")
-        batch = _Batch(sites=sites, site=site)
+        batch = StockBatch(sites=sites, site=site, named=location)
         changes = [
             apply(app, uow, rows[sku], (quantity, ref), batch) for sku, quantity, ref in items
         ]

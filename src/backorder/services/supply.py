@@ -20,12 +20,19 @@ from backorder.domain.errors import (
     UnknownSupplier,
 )
 from backorder.domain.events import Event, PurchaseOrderChanged
-from backorder.domain.supply import available_to_promise, on_time_percent
+from backorder.domain.supply import on_time_percent
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule
 from backorder.store.db import UnitOfWork
+from backorder.store.network import all_sites, site_named
 from backorder.store.repos import Outbox, ProductRow, Products
-from backorder.store.supply import OUTSTANDING, outlooks, po_line_rows, po_row, supplier_rows
+from backorder.store.supply import (
+    OUTSTANDING,
+    po_line_rows,
+    po_row,
+    po_select,
+    supplier_rows,
+)
 from backorder.store.tables import po_lines, products, purchase_orders, suppliers
 
 MAX_UNITS = 2**31 - 1
@@ -190,6 +197,7 @@ def _view(po: RowMapping, lines: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "po": po["ref"],
         "supplier": po["supplier_id"],
+        "location": po["location"],
         "state": po["state"],
         "on_time": po["on_time"],
         "created_at": po["created_at"].isoformat(),
@@ -224,14 +232,20 @@ def _event(po: RowMapping, lines: list[dict[str, Any]], action: str) -> Purchase
             for line in view["lines"]
         ),
         on_time=po["on_time"],
+        location=po["location"],
     )
 
 
 def add_purchase_order(
-    app: Backorder, ref: str, supplier_id: str, lines: Sequence[PoLineIn]
+    app: Backorder,
+    ref: str,
+    supplier_id: str,
+    lines: Sequence[PoLineIn],
+    location: str | None = None,
 ) -> dict[str, Any]:
-    """Inbound supply: what the supplier is to deliver, per SKU and expected date. The
-    waiting lines of those SKUs are dated against it at once."""
+    """Inbound supply: what the supplier is to deliver, per SKU and expected date, at a
+    location (None: the default one). The waiting lines of those SKUs are dated against it
+    at once."""
     _check_name("purchase order", ref)
     if not lines:
         raise InvalidRequest("a purchase order needs at least one line")
@@ -247,6 +261,9 @@ def add_purchase_order(
     with app.db.write() as uow:
         conn = uow.connection
         check_supplier_known(conn, supplier_id)
+        site = site_named(all_sites(conn), location or app.settings.default_location)
+        if not site.active:
+            raise InvalidRequest(f"location {site.code} is not active")
         if po_row(conn, ref) is not None:
             raise AlreadyExists(f"purchase order {ref!r} already exists")
         rows = Products(conn).lock(skus)
@@ -255,7 +272,9 @@ def add_purchase_order(
                 raise UnknownSku(sku)
         po_id = conn.execute(
             insert(purchase_orders)
-            .values(ref=ref, supplier_id=supplier_id, state="open", created_at=now)
+            .values(
+                ref=ref, supplier_id=supplier_id, state="open", created_at=now, location_id=site.id
+            )
             .returning(purchase_orders.c.id)
         ).scalar_one()
         conn.execute(
@@ -408,7 +427,7 @@ def list_purchase_orders(
 ) -> list[dict[str, Any]]:
     with app.db.read() as uow:
         conn = uow.connection
-        query = select(purchase_orders).order_by(purchase_orders.c.id.desc()).limit(limit)
+        query = po_select().order_by(purchase_orders.c.id.desc()).limit(limit)
         if state is not None:
             query = query.where(purchase_orders.c.state == state)
         if sku is not None:
@@ -422,17 +441,14 @@ def list_purchase_orders(
         return [_view(po, po_line_rows(conn, po["id"])) for po in conn.execute(query).mappings()]
 
 
-def receive_against_po(
-    uow: UnitOfWork, row: ProductRow, receipt: tuple[int, str | None], now: datetime
+def count_against_po(
+    uow: UnitOfWork, po: RowMapping | None, row: ProductRow, units: int, now: datetime
 ) -> list[Event]:
-    """A receipt whose reference names an open purchase order with a line for this SKU
-    counts against that line (at most what is outstanding; more is simply stock). The
-    purchase order closes once nothing is outstanding."""
-    units, ref = receipt
-    if ref is None:
-        return []
+    """A receipt whose reference names an open purchase order (`po`, locked by the caller;
+    None or closed: nothing to count against) with a line for this SKU counts against that
+    line: at most what is outstanding (more is simply stock). The purchase order closes
+    once nothing is outstanding."""
     conn = uow.connection
-    po = po_row(conn, ref, lock=True)
     if po is None or po["state"] != "open":
         return []
     counted = conn.execute(
@@ -449,37 +465,6 @@ def receive_against_po(
         return []
     if _close_if_complete(conn, po, now) is None:
         return []
-    closed = po_row(conn, ref)
+    closed = po_row(conn, po["ref"])
     assert closed is not None
     return [_event(closed, po_line_rows(conn, closed["id"]), "received")]
-
-
-# Available to promise
-
-
-def atp(app: Backorder, sku: str) -> dict[str, Any]:
-    """How many units a new order could be promised by each future date, and the date of
-    anything beyond (a new purchase order, ordered today)."""
-    today = app.now().date()
-    with app.db.read() as uow:
-        conn = uow.connection
-        row = Products(conn).get(sku)
-        if row is None:
-            raise UnknownSku(sku)
-        outlook = outlooks(conn, [row], today)[row.id]
-    points = available_to_promise(row.stock.available, row.stock.backordered, outlook)
-    return {
-        "sku": sku,
-        "today": today.isoformat(),
-        "available": row.stock.available,
-        "backordered": row.stock.backordered,
-        "inbound": [
-            {"po": i.po, "expected_on": i.expected_on.isoformat(), "units": i.units}
-            for i in outlook.inbound
-        ],
-        "promisable": [{"date": p.on.isoformat(), "units": p.units} for p in points],
-        "beyond_supply": outlook.beyond_supply.isoformat() if outlook.beyond_supply else None,
-        "lead_time_days": outlook.lead_time_days,
-        "supplier": row.product.supplier,
-        "supplier_on_time_percent": _percent(outlook.on_time_percent),
-    }

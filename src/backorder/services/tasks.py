@@ -149,7 +149,12 @@ def list_incidents(
 
 
 def _inbound(lines: Iterable[Inbound]) -> list[dict[str, Any]]:
-    return [{"po": i.po, "expected_on": i.expected_on.isoformat(), "units": i.units} for i in lines]
+    """A purchase order as {po, expected_on, units}; a transfer as {transfer, …}."""
+    return [
+        ({"transfer": i.transfer} if i.transfer is not None else {"po": i.po})
+        | {"expected_on": i.expected_on.isoformat(), "units": i.units}
+        for i in lines
+    ]
 
 
 def _task_facts(kind: str, late: LateSku, today: date) -> tuple[str, dict[str, Any]]:

@@ -1,62 +1,37 @@
-"""Reading what a SKU's queue can be served from, per location: inbound supply arriving at
-each location, and the waiting lines grouped by what decides which locations may serve them
-(the order's country, and a ship-complete order's home). One statement each, for any
-number of SKUs."""
+"""Reading what a SKU's queue can be served from, per location: what is free there, the
+inbound supply arriving there (purchase orders and transfers), and the waiting lines
+grouped by what decides which locations may serve them (the order's country, and a
+ship-complete order's home). One statement each, for any number of SKUs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import Connection, case, func, select
 
 from backorder.domain.model import Preference
 from backorder.domain.next_units import Waiters
 from backorder.domain.supply import Inbound
-from backorder.store.supply import IS_OPEN, OUTSTANDING
+from backorder.store.supply import inbound_supply
 from backorder.store.tables import (
     line_holdings,
     order_lines,
     orders,
-    po_lines,
-    purchase_orders,
     stock_levels,
 )
-
-
-def po_arrives_at(default_location: int) -> Any:
-    """The location a purchase order's units arrive at, as a SQL expression.
-
-    Purchase orders name no location yet: every one arrives at the default location.
-    CHANGE AT MERGE: once `purchase_orders.location_id` exists, this is
-    `func.coalesce(purchase_orders.c.location_id, default_location)`; transfers on their
-    way to a location are inbound supply there too (a second statement in `inbound_at`)."""
-    return literal(default_location)
 
 
 def inbound_at(
     conn: Connection, product_ids: Sequence[int], default_location: int
 ) -> dict[int, dict[int, list[Inbound]]]:
-    """Open inbound supply: product id -> location id -> what arrives there, soonest first."""
+    """Open inbound supply (purchase orders and transfers): product id -> location id ->
+    what arrives there, soonest first (supply naming no location: the default one)."""
     found: dict[int, dict[int, list[Inbound]]] = {pid: {} for pid in product_ids}
-    if not product_ids:
-        return found
-    where = po_arrives_at(default_location).label("location_id")
-    query = (
-        select(
-            po_lines.c.product_id,
-            where,
-            purchase_orders.c.ref,
-            po_lines.c.expected_on,
-            OUTSTANDING.label("units"),
-        )
-        .select_from(po_lines.join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id))
-        .where(po_lines.c.product_id.in_(list(product_ids)), IS_OPEN)
-        .order_by(po_lines.c.product_id, po_lines.c.expected_on, po_lines.c.id)
-    )
-    for row in conn.execute(query).mappings():
-        at = found[row["product_id"]].setdefault(int(row["location_id"]), [])
-        at.append(Inbound(row["ref"], row["expected_on"], int(row["units"])))
+    for pid, items in inbound_supply(conn, list(product_ids)).items():
+        for item in items:
+            where = default_location if item.location is None else item.location
+            found[pid].setdefault(where, []).append(item)
     return found
 
 

@@ -83,6 +83,23 @@ def site_named(sites: Iterable[Site], code: str) -> Site:
     raise InvalidRequest(f"no location {code!r}: backorder location list shows them")
 
 
+_LEVELS = select(stock_levels).where(
+    stock_levels.c.product_id.in_(bindparam("ids", expanding=True))
+)
+
+
+def load_levels(conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[int, StockLevel]]:
+    """Stock per location of these products, read without locking: product id -> location
+    id -> level."""
+    found: dict[int, dict[int, StockLevel]] = {pid: {} for pid in product_ids}
+    if product_ids:
+        for row in conn.execute(_LEVELS, {"ids": list(product_ids)}).mappings():
+            found[row["product_id"]][row["location_id"]] = StockLevel(
+                row["on_hand"], row["allocated"]
+            )
+    return found
+
+
 def save_levels(conn: Connection, levels: list[tuple[int, int, StockLevel]]) -> None:
     """Rows of (product id, location id, level)."""
     if not levels:

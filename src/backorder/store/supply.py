@@ -1,5 +1,6 @@
 """Reading and writing inbound supply: suppliers, purchase orders and their lines, and the
-outlook of a SKU that the expected-date walk needs."""
+outlook of a SKU that the expected-date walk needs (purchase orders and transfers, each
+with the location it arrives at)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,39 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    RowMapping,
+    Select,
+    case,
+    cast,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+)
 
+from backorder.domain.network_supply import Waiter
 from backorder.domain.supply import Inbound, Outlook, on_time_percent
-from backorder.store.repos import ProductRow
-from backorder.store.tables import po_lines, products, purchase_orders, suppliers
+from backorder.store.repos import QUEUE_ORDER, ProductRow
+from backorder.store.tables import (
+    locations,
+    order_lines,
+    orders,
+    po_lines,
+    products,
+    purchase_orders,
+    suppliers,
+    transfers,
+)
 
 OUTSTANDING = po_lines.c.ordered - po_lines.c.received - po_lines.c.cancelled
 IS_OPEN = po_lines.c.received + po_lines.c.cancelled < po_lines.c.ordered
+# in the words of the partial index ix_transfers_open (constants, not parameters), so that
+# both planners use it: closed transfers pile up, open ones are few
+TRANSFER_OPEN = text("transfers.state IN ('planned', 'shipped')")
 
 
 def supplier_rows(conn: Connection, ids: Iterable[str]) -> dict[str, RowMapping]:
@@ -31,22 +57,7 @@ def outlooks(conn: Connection, rows: Iterable[ProductRow], today: date) -> dict[
     rows = list(rows)
     if not rows:
         return {}
-    inbound: dict[int, list[Inbound]] = {row.id: [] for row in rows}
-    query = (
-        select(
-            po_lines.c.product_id,
-            purchase_orders.c.ref,
-            po_lines.c.expected_on,
-            OUTSTANDING.label("units"),
-        )
-        .select_from(po_lines.join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id))
-        .where(po_lines.c.product_id.in_(list(inbound)), IS_OPEN)
-        .order_by(po_lines.c.product_id, po_lines.c.expected_on, po_lines.c.id)
-    )
-    for line in conn.execute(query).mappings():
-        inbound[line["product_id"]].append(
-            Inbound(line["ref"], line["expected_on"], int(line["units"]))
-        )
+    inbound = inbound_supply(conn, [row.id for row in rows])
     known = supplier_rows(conn, (row.product.supplier or "" for row in rows))
     result = {}
     for row in rows:
@@ -63,8 +74,83 @@ def outlooks(conn: Connection, rows: Iterable[ProductRow], today: date) -> dict[
     return result
 
 
+def inbound_supply(conn: Connection, product_ids: list[int]) -> dict[int, list[Inbound]]:
+    """Per product id: what its open purchase orders and open transfers are still to
+    deliver, where and when, soonest first (purchase orders before transfers on a day).
+    One round trip for both."""
+    inbound: dict[int, list[Inbound]] = {pid: [] for pid in product_ids}
+    if not product_ids:
+        return inbound
+    none = cast(null(), Integer)
+    pos = (
+        select(
+            po_lines.c.product_id,
+            po_lines.c.expected_on,
+            literal(0).label("kind"),
+            po_lines.c.id.label("seq"),
+            purchase_orders.c.ref,
+            purchase_orders.c.location_id,
+            OUTSTANDING.label("units"),
+            none.label("transfer"),
+            none.label("source"),
+        )
+        .select_from(po_lines.join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id))
+        .where(po_lines.c.product_id.in_(product_ids), IS_OPEN)
+    )
+    moving = select(
+        transfers.c.product_id,
+        transfers.c.expected_on,
+        literal(1).label("kind"),
+        transfers.c.id.label("seq"),
+        literal("").label("ref"),
+        transfers.c.to_location_id.label("location_id"),
+        (transfers.c.quantity - transfers.c.received).label("units"),
+        transfers.c.id.label("transfer"),
+        # a transfer not yet shipped: its units still sit at its source
+        case((transfers.c.state == "planned", transfers.c.from_location_id)).label("source"),
+    ).where(transfers.c.product_id.in_(product_ids), TRANSFER_OPEN)
+    both = union_all(pos, moving).subquery()
+    query = select(both).order_by(both.c.product_id, both.c.expected_on, both.c.kind, both.c.seq)
+    for row in conn.execute(query).mappings():
+        inbound[row["product_id"]].append(
+            Inbound(
+                row["ref"],
+                row["expected_on"],
+                int(row["units"]),
+                row["location_id"],
+                transfer=row["transfer"],
+                source=row["source"],
+            )
+        )
+    return inbound
+
+
+# a purchase order's row with the code of the location it arrives at
+PO_LOCATION = (
+    select(locations.c.code)
+    .where(locations.c.id == purchase_orders.c.location_id)
+    .scalar_subquery()
+    .label("location")
+)
+
+
+def po_select() -> Select[Any]:
+    return select(purchase_orders, PO_LOCATION)
+
+
+def waiting_lines(conn: Connection, product_id: int) -> list[Waiter]:
+    """The SKU's whole queue in rank order, each line with the country it ships to."""
+    query = (
+        select(order_lines.c.id, order_lines.c.backordered, orders.c.ship_country)
+        .join(orders, orders.c.id == order_lines.c.order_id)
+        .where(order_lines.c.product_id == product_id, order_lines.c.backordered > 0)
+        .order_by(*QUEUE_ORDER)
+    )
+    return [Waiter(int(i), int(units), country) for i, units, country in conn.execute(query)]
+
+
 def po_row(conn: Connection, ref: str, lock: bool = False) -> RowMapping | None:
-    query = select(purchase_orders).where(purchase_orders.c.ref == ref)
+    query = po_select().where(purchase_orders.c.ref == ref)
     if lock:
         query = query.with_for_update()
     return conn.execute(query).mappings().first()

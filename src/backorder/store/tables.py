@@ -410,6 +410,7 @@ stock_movements = Table(
     Column("on_hand_after", Integer, nullable=False),
     Column("ref", String(128)),
     Column("moved_at", UtcDateTime, nullable=False),
+    Column("location_id", Id),  # where on hand changed (null only before locations)
     Index("ix_stock_movements_product", "product_id", "moved_at"),
 )
 
@@ -754,6 +755,7 @@ purchase_orders = Table(
     Column("on_time", Boolean),  # once complete: every line received by its first date
     Column("created_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime),
+    Column("location_id", Id),  # where it arrives (set on every purchase order since 0026)
     CheckConstraint("state IN ('open', 'received', 'cancelled')", name="state_known"),
 )
 
@@ -956,4 +958,37 @@ kpi_day_reasons = Table(
     Column("key", String(200), primary_key=True),
     Column("reason", String(200), primary_key=True),
     Column("units", Integer, nullable=False),
+)
+
+# Units of one SKU moving from one location to another: inbound supply for the receiving
+# location from creation until received. `planned` (nothing has moved), `shipped` (the
+# units left `from`; `received` of them have arrived), `received`, `cancelled` (before
+# shipping).
+TRANSFER_STATES = ("planned", "shipped", "received", "cancelled")
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("from_location_id", ForeignKey("locations.id"), nullable=False),
+    Column("to_location_id", ForeignKey("locations.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("received", Integer, nullable=False, server_default=text("0")),
+    Column("state", String(16), nullable=False),
+    Column("expected_on", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("shipped_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    CheckConstraint("state IN ('planned', 'shipped', 'received', 'cancelled')", name="state_known"),
+    CheckConstraint("quantity > 0 AND received >= 0 AND received <= quantity", name="quantities"),
+    CheckConstraint("from_location_id <> to_location_id", name="two_places"),
+    # the open transfers of a SKU: inbound supply of the receiving location
+    Index(
+        "ix_transfers_open",
+        "product_id",
+        "expected_on",
+        "id",
+        sqlite_where=text("state IN ('planned', 'shipped')"),
+        postgresql_where=text("state IN ('planned', 'shipped')"),
+    ),
 )
