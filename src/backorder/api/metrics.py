@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from backorder.api.auth import backorder_of, bearer, need
 from backorder.api.responses import Problem
 from backorder.domain.access import Permission
+from backorder.intake import FEEDS
 from backorder.services.consumers import consumers_view
 from backorder.services.context import Backorder
 from backorder.store.tables import (
@@ -82,7 +83,11 @@ class BusinessCollector(Collector):
             kept = intake_payloads.c
             ignored = conn.execute(  # the partial index holds only these rows
                 select(kept.channel, kept.topic, func.count())
-                .where(kept.outcome.is_not(None), kept.order_ref.is_(None))
+                .where(
+                    kept.outcome.is_not(None),
+                    kept.order_ref.is_(None),
+                    kept.channel.not_in(sorted(FEEDS)),  # a feed's outcome is what it applied
+                )
                 .group_by(kept.channel, kept.topic)
             ).all()
         yield GaugeMetricFamily("backorder_orders", "Orders taken in", value=placed)

@@ -26,6 +26,7 @@ inbound 997 says is read by `x12_997`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -302,7 +303,7 @@ def _check_interchange(interchange: Interchange) -> None:
         interchange.notes.append("ISA13 and IEA02 control numbers differ")
 
 
-def _envelope(interchange: Interchange, group: Group | None, body: list[Segment]) -> str:
+def envelope(interchange: Interchange, group: Group | None, body: list[Segment]) -> str:
     """A payload's text: the transaction set (or stray run) inside its own envelope."""
     parts = [interchange.isa]
     if group is not None and group.gs.text:
@@ -318,6 +319,10 @@ def _envelope(interchange: Interchange, group: Group | None, body: list[Segment]
 def _break(separators: Separators) -> str:
     """A line break after each segment, for people reading it, unless it is the terminator."""
     return "" if separators.segment in "\r\n" else "\n"
+
+
+# What reads one transaction set (raising Unreadable, SegmentError or SetError).
+Reader = Callable[[Interchange, TransactionSet], object]
 
 
 def _po_number(interchange: Interchange, tset: TransactionSet) -> str | None:
@@ -338,17 +343,17 @@ class X12Adapter:
         payloads = []
         for interchange in interchanges:
             for run in interchange.strays:
-                payloads.append(Payload(_envelope(interchange, None, run), None))
+                payloads.append(Payload(envelope(interchange, None, run), None))
             for group in interchange.groups:
                 for tset in group.sets:
                     payloads.append(
                         Payload(
-                            _envelope(interchange, group, tset.segments),
+                            envelope(interchange, group, tset.segments),
                             _po_number(interchange, tset),
                         )
                     )
                 for run in group.strays:
-                    payloads.append(Payload(_envelope(interchange, group, run), None))
+                    payloads.append(Payload(envelope(interchange, group, run), None))
         return payloads or [Payload(text, None)]
 
     def convert(self, payload: Payload) -> Converted:
@@ -484,8 +489,11 @@ def read_850(interchange: Interchange, tset: TransactionSet) -> Converted:
     )
 
 
-def acknowledgement(interchange: Interchange, control: int, now: datetime) -> str:
-    """The 997 for one interchange: one acknowledgement set per functional group."""
+def acknowledgement(
+    interchange: Interchange, control: int, now: datetime, read: Reader | None = None
+) -> str:
+    """The 997 for one interchange: one acknowledgement set per functional group, each set
+    tried with `read` (the 850's reader unless another is given: a 3PL's 846 or 944)."""
     sep = interchange.separators
     isa = interchange.isa.elements
 
@@ -515,7 +523,7 @@ def acknowledgement(interchange: Interchange, control: int, now: datetime) -> st
     gs = ["GS", "FA", app_sender, app_receiver, *stamp, "X", _clean(version, sep) or "004010"]
     out.append(sep.element.join(gs))
     for n, group in enumerate(answered, start=1):
-        body = _group_ack(group, sep)
+        body = _group_ack(group, sep, read or read_850)
         st = f"{n:04d}"
         out.append(sep.element.join(["ST", "997", st]))
         out += body
@@ -534,7 +542,7 @@ def _clean(value: str, sep: Separators) -> str:
     ).strip()
 
 
-def _group_ack(group: Group, sep: Separators) -> list[str]:
+def _group_ack(group: Group, sep: Separators, read: Reader) -> list[str]:
     e = sep.element
     gs01, gs06 = _clean(group.gs.get(1), sep), _clean(group.gs.get(6), sep)
     body = [e.join(["AK1", gs01 or "PO", gs06 or "0"])]
@@ -544,7 +552,7 @@ def _group_ack(group: Group, sep: Separators) -> list[str]:
         try:
             if tset.problems:
                 raise tset.problems[0]
-            read_850(Interchange(sep, Segment("ISA", ["ISA"], "")), tset)
+            read(Interchange(sep, Segment("ISA", ["ISA"], "")), tset)
         except SegmentError as error:
             tag = _clean(error.segment, sep)
             body.append(e.join(["AK3", tag, str(error.position), "", str(error.code)]))
@@ -573,4 +581,4 @@ def _group_ack(group: Group, sep: Separators) -> list[str]:
 
 ADAPTER = X12Adapter()
 
-__all__ = ["ADAPTER", "is_acknowledgement", "parse", "read_850"]
+__all__ = ["ADAPTER", "Reader", "acknowledgement", "is_acknowledgement", "parse", "read_850"]

@@ -26,6 +26,7 @@ from backorder.domain.units import NoPackSize, in_single_units
 from backorder.intake import (
     ADAPTERS,
     DEFAULT_ACCOUNT,
+    FEEDS,
     Acknowledging,
     Noting,
     Payload,
@@ -38,10 +39,12 @@ from backorder.intake.rules import Rule, check, effective
 from backorder.services.channel_events import handle
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
+from backorder.services.feeds import is_feed
+from backorder.services.feeds import process as process_feed
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
 from backorder.services.parked import assembled, parks, settle_held, settle_parked
-from backorder.services.payloads import OPEN, finish, listed, outcome_of
+from backorder.services.payloads import FEED_KINDS, OPEN, finish, listed, outcome_of
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.repos import Products
@@ -73,9 +76,15 @@ TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after va
 
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     """What became of a delivery, as the CLI's --json and the API answer it."""
+    fed = [o for o in outcomes if o.topic in FEED_KINDS and o.state in ("accepted", "duplicate")]
+    outcomes = [o for o in outcomes if o not in fed]
     return {
         "accepted": [o.ref for o in outcomes if o.state == "accepted" and not o.outcome],
         "duplicates": [o.ref for o in outcomes if o.state == "duplicate"],
+        # a feed's documents (snapshots, receipts, shipments): applied, or a duplicate
+        "feeds": [
+            {"id": o.id, "state": o.state, "kind": o.topic, "outcome": o.outcome} for o in fed
+        ],
         "dead_lettered": [
             {"id": o.id, "reasons": o.reasons} for o in outcomes if o.state == "dead"
         ],
@@ -480,7 +489,7 @@ def _process_stored(app: Backorder, rows: Sequence[Any], batch: int = 200) -> li
     outcomes: list[Outcome] = []
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
-        open_rows = [row for row in chunk if row.state in OPEN]
+        open_rows = [row for row in chunk if row.state in OPEN and not is_feed(row.channel)]
         converted = {row.id: _convert(row) for row in open_rows}
         lookups = _lookups(app, [(row, converted[row.id][0]) for row in open_rows])
         for row in chunk:
@@ -489,6 +498,9 @@ def _process_stored(app: Backorder, rows: Sequence[Any], batch: int = 200) -> li
                 outcomes.append(
                     Outcome(row.id, row.state, row.order_ref, reasons, [], row.outcome, row.topic)
                 )
+                continue
+            if is_feed(row.channel):  # a location's stock document: applied, no order
+                outcomes.append(process_feed(app, row))
                 continue
             outcomes.append(_process_one(app, row, converted[row.id], lookups))
     return outcomes
@@ -684,7 +696,12 @@ def health(app: Backorder) -> list[dict[str, Any]]:
         ).all()
         kept = uow.connection.execute(
             select(p.channel, p.account, p.topic, func.count())
-            .where(p.outcome.is_not(None), p.order_ref.is_(None), p.state == "accepted")
+            .where(
+                p.outcome.is_not(None),
+                p.order_ref.is_(None),
+                p.state == "accepted",
+                p.channel.not_in(sorted(FEEDS)),  # a feed's outcome is what it applied
+            )
             .group_by(p.channel, p.account, p.topic)
         ).all()
         last = dict(

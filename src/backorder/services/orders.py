@@ -219,7 +219,7 @@ def ship_order(
         for site in chosen:
             at_site = [line for line in lines if held[line.id].get(site.id)]
             plan = {line.line_no: held[line.id][site.id] for line in at_site}
-            sid, event = _ship_from(uow, (order, lines, rows), site, plan, (tracking, now))
+            sid, event = ship_from(uow, (order, lines, rows), site, plan, (tracking, now))
             shipment_ids.append(sid)
             facts.append(event)
             units_shipped += sum(plan.values())
@@ -230,7 +230,7 @@ def ship_order(
     return Shipped(ref, units_shipped, shipment_ids[0], complete, tuple(shipment_ids))
 
 
-def _ship_from(
+def ship_from(
     uow: UnitOfWork,
     order_lines_rows: tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]],
     site: Site,
