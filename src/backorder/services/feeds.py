@@ -217,34 +217,34 @@ def _apply(app: Backorder, row: Any, document: FeedDocument) -> Outcome:
     with app.db.write() as uow:
         conn = uow.connection
         claimed = _claim(conn, row, key, app.now())
-        if claimed is not None:  # applied before, from payload `claimed`
-            uow.connection.rollback()
-            values = {"state": "duplicate", "outcome": f"duplicate of payload {claimed}"}
-            return finish(app, row.id, values | {"topic": kind}) or Outcome(row.id, "duplicate")
-        location_id = resolve(conn, row.channel, document.location)
-        document = _our_skus(conn, row, document)
-        outcome = keepable(APPLY[type(document)](app, uow, location_id, document))[:500]
-        done = conn.execute(
-            update(intake_payloads)
-            .where(intake_payloads.c.id == row.id, intake_payloads.c.state.in_(OPEN))
-            .values(
-                state="accepted",
-                outcome=outcome,
-                topic=kind,
-                processed_at=app.now(),
-                attempts=intake_payloads.c.attempts + 1,
-                reasons=None,
-            )
-        ).rowcount
-        if not done:  # settled by another worker first: nothing of ours stands
-            uow.connection.rollback()
-            with app.db.read() as again:
-                found = again.connection.execute(
-                    select(intake_payloads).where(intake_payloads.c.id == row.id)
-                ).one()
-            return outcome_of(found)
-        uow.commit()
-    return Outcome(row.id, "accepted", None, [], [], outcome, kind)
+        if claimed is None:
+            location_id = resolve(conn, row.channel, document.location)
+            document = _our_skus(conn, row, document)
+            outcome = keepable(APPLY[type(document)](app, uow, location_id, document))[:500]
+            done = conn.execute(
+                update(intake_payloads)
+                .where(intake_payloads.c.id == row.id, intake_payloads.c.state.in_(OPEN))
+                .values(
+                    state="accepted",
+                    outcome=outcome,
+                    topic=kind,
+                    processed_at=app.now(),
+                    attempts=intake_payloads.c.attempts + 1,
+                    reasons=None,
+                )
+            ).rowcount
+            if done:
+                uow.commit()
+                return Outcome(row.id, "accepted", None, [], [], outcome, kind)
+    # rolled back: applied before (from payload `claimed`), or settled by another worker
+    if claimed is not None:
+        values = {"state": "duplicate", "outcome": f"duplicate of payload {claimed}"}
+        return finish(app, row.id, values | {"topic": kind}) or Outcome(row.id, "duplicate")
+    with app.db.read() as again:
+        found = again.connection.execute(
+            select(intake_payloads).where(intake_payloads.c.id == row.id)
+        ).one()
+    return outcome_of(found)
 
 
 def _claim(conn: Connection, row: Any, key: str, now: datetime) -> int | None:
@@ -256,8 +256,9 @@ def _claim(conn: Connection, row: Any, key: str, now: datetime) -> int | None:
         dialect.insert(feed_documents)
         .values(values | {"payload_id": row.id, "applied_at": now})
         .on_conflict_do_nothing()
-    ).rowcount
-    if inserted:
+        .returning(feed_documents.c.payload_id)
+    ).first()
+    if inserted is not None:
         return None
     f = feed_documents.c
     return int(
