@@ -59,6 +59,23 @@ FEEDS: dict[str, FeedAdapter] = {
     )
 }
 
+
+def family(channel: str) -> str:
+    """The sender a feed channel belongs to (`shopify` for `shopify-inventory`, `stock` for
+    `stock-csv`): an alias (of a location or a SKU) made for it serves all its channels."""
+    return channel.split("-", 1)[0]
+
+
+# What an alias can be made for: a channel, or a family of feed channels.
+SENDERS = tuple(sorted(set(ADAPTERS) | set(FEEDS) | {family(channel) for channel in FEEDS}))
+
+
+def sender_known(sender: str) -> str:
+    if sender not in SENDERS:
+        raise InvalidRequest(f"unknown channel {sender!r}; known: {', '.join(SENDERS)}")
+    return sender
+
+
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_ACCOUNT = "default"  # the account of a delivery that names none
 
@@ -92,6 +109,7 @@ __all__ = [
     "ADAPTERS",
     "DEFAULT_ACCOUNT",
     "FEEDS",
+    "SENDERS",
     "Acknowledging",
     "Adapter",
     "Converted",
@@ -102,4 +120,6 @@ __all__ = [
     "adapter_for",
     "channel_known",
     "check_account",
+    "family",
+    "sender_known",
 ]

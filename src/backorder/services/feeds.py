@@ -19,13 +19,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from backorder.domain.errors import BackorderError, InvalidRequest
-from backorder.intake import FEEDS, Payload, Unreadable
+from backorder.intake import FEEDS, Payload, Unreadable, family
 from backorder.intake.feeds import Count, FeedDocument, Receipt, ShipmentConfirmation, Snapshot
 from backorder.intake.feeds import Units as Moved
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.fulfilment import confirm_shipment
-from backorder.services.location_aliases import family, resolve
+from backorder.services.location_aliases import resolve
 from backorder.services.payloads import FEED_KINDS, OPEN, Outcome, finish, outcome_of
 from backorder.services.stock import count_locked, lock_skus, receive_locked
 from backorder.store.db import UnitOfWork, unavailable

@@ -33,6 +33,7 @@ from backorder.intake import (
     Unreadable,
     adapter_for,
     check_account,
+    sender_known,
 )
 from backorder.intake.events import topic_of
 from backorder.intake.rules import Rule, check, effective
@@ -660,8 +661,9 @@ def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
 def add_alias(
     app: Backorder, channel: str, channel_sku: str, sku: str, account: str | None = None
 ) -> None:
-    """Map a channel's name for a product onto our SKU (for one account, or for all)."""
-    adapter_for(channel)
+    """Map a channel's name for a product onto our SKU (for one account, or for all); a
+    family of feed channels (`stock`, for `stock-csv` and `stock-json`) is a channel here."""
+    sender_known(channel)
     if account is not None:
         check_account(account)
     channel_sku = channel_sku.strip()

@@ -10,25 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from backorder.domain.errors import InvalidRequest, UnknownLocation
-from backorder.intake import ADAPTERS, FEEDS
+from backorder.intake import family, sender_known
 from backorder.services.context import Backorder
 from backorder.store.tables import location_aliases, locations
 
 
-def family(channel: str) -> str:
-    """The sender a feed channel belongs to: `shopify` for `shopify-inventory`."""
-    return channel.split("-", 1)[0]
-
-
-def senders() -> list[str]:
-    """What an alias can be made for: a channel, or the family of feed channels (`stock`
-    for `stock-csv` and `stock-json`)."""
-    return sorted(set(ADAPTERS) | set(FEEDS) | {family(channel) for channel in FEEDS})
-
-
 def _checked(channel: str, external_id: str) -> tuple[str, str]:
-    if channel not in senders():
-        raise InvalidRequest(f"unknown channel {channel!r}; known: {', '.join(senders())}")
+    sender_known(channel)
     external_id = external_id.strip()
     if not external_id or len(external_id) > 128 or "\x00" in external_id:
         raise InvalidRequest("the sender's location id must be 1 to 128 characters")
