@@ -112,7 +112,8 @@ def test_a_receipt_serves_the_queue_once_however_often_it_comes(app: Backorder) 
     assert first.state == "accepted" and first.topic == "receipt"
     assert at(app, "BOLT")["east"] == (6, 4) and at(app, "NUT")["east"] == (12, 0)
     [again] = ingest(app, "x12-3pl", text)
-    assert again.state == "duplicate"
+    assert (again.state, again.topic) == ("duplicate", "receipt")
+    assert again.outcome == f"duplicate of payload {first.id}"
     assert at(app, "BOLT")["east"] == (6, 4)
     with app.db.read() as uow:
         moves = uow.connection.execute(

@@ -238,8 +238,9 @@ def _apply(app: Backorder, row: Any, document: FeedDocument) -> Outcome:
                 return Outcome(row.id, "accepted", None, [], [], outcome, kind)
     # rolled back: applied before (from payload `claimed`), or settled by another worker
     if claimed is not None:
-        values = {"state": "duplicate", "outcome": f"duplicate of payload {claimed}"}
-        return finish(app, row.id, values | {"topic": kind}) or Outcome(row.id, "duplicate")
+        said = f"duplicate of payload {claimed}"
+        values = {"state": "duplicate", "outcome": said, "topic": kind}
+        return finish(app, row.id, values) or Outcome(row.id, "duplicate", outcome=said, topic=kind)
     with app.db.read() as again:
         found = again.connection.execute(
             select(intake_payloads).where(intake_payloads.c.id == row.id)
