@@ -109,9 +109,7 @@ def floor(raw: RawDb, skus: int, run: int) -> float:
     )
     ids = {sku: (pid, on_hand) for pid, sku, on_hand in found}
     here = dict(
-        raw.rows(
-            "SELECT product_id, on_hand FROM stock_levels WHERE location_id = %s", (location,)
-        )
+        raw.rows("SELECT product_id, on_hand FROM stock_levels WHERE location_id = %s", (location,))
     )
     levels, sums, moves, facts = [], [], [], []
     for item in counts:
