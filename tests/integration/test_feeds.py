@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from backorder.domain.errors import InvalidRequest
+from backorder.intake.feeds import ShipmentConfirmation, Units
 from backorder.services.context import Backorder
+from backorder.services.fulfilment import confirm_shipment
 from backorder.services.ingest import add_alias as add_sku_alias
 from backorder.services.ingest import health, ingest, replay
 from backorder.services.intake import place_order
-from backorder.services.location_aliases import add_alias, aliases, remove_alias
+from backorder.services.location_aliases import add_alias, aliases, remove_alias, resolve
 from backorder.services.locations import LocationIn, add, stock_by_location
 from backorder.services.orders import ship_order
 from backorder.services.products import add_product
@@ -184,4 +188,24 @@ def test_a_csv_drop_sets_several_locations(app: Backorder) -> None:
     outcomes = ingest(app, "stock-csv", (FIXTURES / "snapshot.csv").read_text())
     assert [o.state for o in outcomes] == ["accepted", "accepted"]
     assert at(app, "BOLT") == {"east": (7, 0), "main": (3, 0)}
+    assert_invariants(app.db)
+
+
+def test_a_shipment_confirmation_ships_what_the_order_holds_at_that_location(
+    app: Backorder,
+) -> None:
+    east(app)
+    receive_stock(app, "BOLT", 5, location="east")
+    place_order(app, order("1", ("BOLT", 3)))
+    with app.db.read() as uow:
+        east_id = resolve(uow.connection, "stock-json", "SB-EAST")
+    too_many = ShipmentConfirmation("SB-EAST", jan(10), "web:1", (Units("BOLT", 4),), "1Z")
+    with app.db.write() as uow, pytest.raises(InvalidRequest, match="fewer at east"):
+        confirm_shipment(uow, east_id, too_many, jan(10))
+    shipped = ShipmentConfirmation("SB-EAST", jan(10), "web:1", (Units("BOLT", 3),), "1Z9")
+    with app.db.write() as uow:
+        said = confirm_shipment(uow, east_id, shipped, jan(10))
+        uow.commit()
+    assert said == "shipped 3 unit(s) of web:1 from east, tracking 1Z9"
+    assert at(app, "BOLT")["east"] == (2, 0)
     assert_invariants(app.db)
