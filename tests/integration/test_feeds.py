@@ -200,12 +200,50 @@ def test_a_shipment_confirmation_ships_what_the_order_holds_at_that_location(
     with app.db.read() as uow:
         east_id = resolve(uow.connection, "stock-json", "SB-EAST")
     too_many = ShipmentConfirmation("SB-EAST", jan(10), "web:1", (Units("BOLT", 4),), "1Z")
-    with app.db.write() as uow, pytest.raises(InvalidRequest, match="fewer at east"):
+    with app.db.write() as uow, pytest.raises(InvalidRequest, match="holds 3 there"):
         confirm_shipment(uow, east_id, too_many, jan(10))
     shipped = ShipmentConfirmation("SB-EAST", jan(10), "web:1", (Units("BOLT", 3),), "1Z9")
     with app.db.write() as uow:
         said = confirm_shipment(uow, east_id, shipped, jan(10))
         uow.commit()
-    assert said == "shipped 3 unit(s) of web:1 from east, tracking 1Z9"
+    assert said.startswith("shipped 3 units of web:1 from east"), said
     assert at(app, "BOLT")["east"] == (2, 0)
+    assert_invariants(app.db)
+
+
+def test_a_945_through_the_feed_intake_ships_and_a_second_delivery_is_a_duplicate(
+    app: Backorder,
+) -> None:
+    for sku in ("BOLT", "NUT", "WASHER"):
+        add_product(app, product(sku))
+    add(app, LocationIn("east", "ShipBob East", "3pl", priority=1))
+    add_alias(app, "east", "x12", "SB-EAST")
+    for sku in ("BOLT", "NUT", "WASHER"):
+        receive_stock(app, sku, 3, location="east")
+    place_order(app, order("1001", ("BOLT", 3), ("NUT", 2), ("WASHER", 1)))
+    text = (FIXTURES / "945_two_lines.edi").read_text()
+    [first] = ingest(app, "x12-945", text)
+    assert (first.state, first.topic) == ("accepted", "shipment"), first.reasons
+    assert first.outcome == "shipped 4 units of web:1001 from east (UPSN 1Z999AA10123456784)"
+    assert at(app, "BOLT")["east"] == (0, 0) and at(app, "NUT")["east"] == (2, 1)
+    [again] = ingest(app, "x12-945", text)
+    assert again.state == "duplicate"
+    assert at(app, "NUT")["east"] == (2, 1)
+    assert_invariants(app.db)
+
+
+def test_an_mcf_status_ships_what_shipped_and_keeps_a_pending_shipment_ignored(
+    app: Backorder,
+) -> None:
+    add(app, LocationIn("mcf", "Amazon MCF", "fba", priority=1))  # MCF names it `mcf`
+    for sku in ("BOLT", "NUT"):
+        add_product(app, product(sku))
+        receive_stock(app, sku, 3, location="mcf")
+    place_order(app, order("1002", ("BOLT", 3), ("NUT", 2)))
+    outcomes = ingest(app, "mcf", (FIXTURES / "mcf_order.json").read_text())
+    assert [(o.state, o.topic) for o in outcomes] == [("accepted", "shipment"), ("accepted", None)]
+    assert outcomes[1].outcome is not None and outcomes[1].outcome.startswith("ignored: ")
+    assert at(app, "BOLT")["mcf"] == (0, 0) and at(app, "NUT")["mcf"] == (2, 1)
+    source = next(s for s in health(app) if s["channel"] == "mcf")
+    assert sum(source["ignored"].values()) == 1  # the pending shipment, counted as ignored
     assert_invariants(app.db)

@@ -5,8 +5,9 @@ deliveries), receipts, stock counts, cancels of orders, lines and parts of lines
 shipments, manual expedites, the passing of time (so priority lines age and climb) and the
 KPI roll-up of closed days, after which the KPIs must read the same as from the lines.
 The shop has two locations: `main` (ships anywhere) and `east` (first by priority, ships
-to US and CA only); receipts, counts and shipments happen at either, and orders ship to
-the US, to Germany or to no country named.
+to US and CA only); receipts, counts, shipments and a 3PL's shipment confirmations (some
+refused, some confirmed twice) happen at either, and orders ship to the US, to Germany or
+to no country named.
 After every step every invariant is checked on the tables (`invariants.py`). Whenever a
 receipt, a count or a cancel serves a queue, the queue order is checked precisely: the
 lines served rank before every line still waiting, and each line's class is the one its
@@ -50,7 +51,9 @@ from backorder.domain.model import (
     ShippingMethod,
     Tier,
 )
+from backorder.intake.feeds import ShipmentConfirmation, Units
 from backorder.services.context import Backorder
+from backorder.services.fulfilment import confirm_shipment
 from backorder.services.intake import place_order
 from backorder.services.kpis import Dimension, Period, compute, gather
 from backorder.services.locations import LocationIn
@@ -403,6 +406,37 @@ class Shop(RuleBasedStateMachine):
         assert left[0] == 0, "a shipment leaves allocated units behind"
         if request.terms.preference is Preference.SHIP_COMPLETE:
             assert left[1] == 0, "a ship-complete order shipped while units still wait"
+
+    @rule(
+        ref=orders,
+        sku=st.sampled_from(SKUS),
+        units=st.integers(-1, 6),
+        location=st.sampled_from(LOCATIONS),
+        shipment=st.sampled_from(["SHP-1", "SHP-2", "SHP-3"]),
+    )
+    def confirmed_by_the_warehouse(
+        self, ref: str, sku: str, units: int, location: str, shipment: str
+    ) -> None:
+        """A 3PL's shipment confirmation: units it may not hold, a shipment number it may
+        have confirmed before (then nothing ships twice)."""
+        document = ShipmentConfirmation(
+            location=location,
+            shipped_at=self.clock(),
+            order_ref=ref,
+            lines=(Units(sku, units),),
+            tracking=f"1Z{shipment}",
+            reference=shipment,
+        )
+
+        def confirm() -> None:
+            with self.app.db.write() as uow:
+                site = uow.connection.execute(
+                    select(locations.c.id).where(locations.c.code == location)
+                ).scalar_one()
+                confirm_shipment(uow, site, document, self.clock())
+                uow.commit()
+
+        self.refused_changes_nothing(confirm)
 
     @rule(ref=orders)
     def expedite(self, ref: str) -> None:

@@ -32,10 +32,12 @@ from backorder.domain.model import (
     Tier,
 )
 from backorder.intake.rules import Severity
+from backorder.notify.shipping_orders import FORMATS as SHIPPING_ORDER_FORMATS
 from backorder.services.kpis import Dimension
 from backorder.services.locations import KINDS as LOCATION_KINDS
 from backorder.services.preferences import CHANNELS
 from backorder.services.review import OVERDUE
+from backorder.services.shipping_orders import CHANNEL as SHIPPING_ORDERS_CHANNEL
 from backorder.services.subscriptions import FORMATS
 from backorder.services.tasks import TASK_ROLES, TASK_STATES
 from backorder.store.tables import (
@@ -62,6 +64,7 @@ def constrained(table: str, column: str) -> set[str]:
 PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("AllocationOut", "source"): set(AllocationSource),
     ("LocationOut", "kind"): set(LOCATION_KINDS),
+    ("LocationOut", "orders_format"): set(SHIPPING_ORDER_FORMATS),
     ("LineOut", "status"): set(LineStatus),
     ("LineOut", "checked_status"): {OVERDUE},
     ("OrderOut", "status"): set(LineStatus),
@@ -84,7 +87,7 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("RuleSettingOut", "severity"): set(Severity),
     ("WebhookOut", "format"): set(FORMATS),
     ("WebhookCreatedOut", "format"): set(FORMATS),
-    ("DeliveryOut", "channel"): {"webhook", *CHANNELS},
+    ("DeliveryOut", "channel"): {"webhook", SHIPPING_ORDERS_CHANNEL, *CHANNELS},
     ("DeliveryOut", "state"): set(DELIVERY_STATES) | constrained("deliveries", "state"),
     ("AlertOut", "kind"): set(ALERT_KINDS),
     ("AlertOut", "state"): set(ALERT_STATES) | constrained("alerts", "state"),

@@ -302,6 +302,12 @@ class LocationOut(Out):
     skus: int = Field(description="SKUs with units on hand there")
     on_hand: int
     allocated: int
+    orders_url: str | None = Field(
+        default=None, description="3pl/fba: where its shipping orders are POSTed; null: none"
+    )
+    orders_format: Literal["x12-940", "json"] | None = Field(
+        default=None, description="the shipping orders' format"
+    )
 
 
 class StockChangeOut(StockOut):
@@ -533,8 +539,10 @@ class DeliveryOut(Out):
     event_id: int
     type: str
     order_ref: str | None
-    channel: Literal["webhook", "email", "sms"]
-    kind: str | None = Field(description="e-mail and SMS: the milestone or alert it tells")
+    channel: Literal["webhook", "email", "sms", "warehouse"]
+    kind: str | None = Field(
+        description="e-mail and SMS: the milestone or alert it tells; warehouse: the format"
+    )
     recipient: str
     message_id: str = Field(description="the webhook-id, the same on every attempt")
     provider_id: str | None = Field(description="the provider's id (SMTP Message-ID, SMS sid)")

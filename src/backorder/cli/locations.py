@@ -119,6 +119,13 @@ def location_update(
         bool | None,
         typer.Option("--backorders/--no-backorders", help="Whether receipts serve the queue."),
     ] = None,
+    orders_to: Annotated[
+        str | None,
+        typer.Option("--orders-to", help="3pl/fba: the URL its shipping orders are POSTed to."),
+    ] = None,
+    orders_format: Annotated[
+        str | None, typer.Option("--orders-format", help="x12-940 (the default) or json.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a location."""
@@ -131,6 +138,8 @@ def location_update(
             "priority": priority,
             "transit_days": transit_days,
             "accepts_backorders": backorders,
+            "orders_url": orders_to,
+            "orders_format": orders_format,
         }.items()
         if v is not None
     }
@@ -140,6 +149,12 @@ def location_update(
         changes["ships_to"] = None
     view = locations.update_location(state_of(ctx).app(), code, changes)
     _print(view, "updated", as_json)
+    if view.get("orders_secret") and not as_json:
+        out.print(
+            f"shipping orders go to {view['orders_url']} as {view['orders_format']}, signed "
+            f"with {view['orders_secret']} (shown this once)",
+            markup=False,
+        )
 
 
 @location_app.command("deactivate")

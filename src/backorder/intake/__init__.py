@@ -32,6 +32,7 @@ from backorder.intake.base import (
     Unreadable,
 )
 from backorder.intake.feeds import FeedAdapter
+from backorder.intake.shipment_feeds import CONFIRMATION_ADAPTERS
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.channel: adapter
@@ -57,7 +58,7 @@ FEEDS: dict[str, FeedAdapter] = {
         stock_files.JSON_ADAPTER,
         x12_feeds.ADAPTER,
     )
-}
+} | CONFIRMATION_ADAPTERS  # x12-945, mcf
 
 
 def family(channel: str) -> str:

@@ -60,6 +60,9 @@ class ShipmentConfirmation:
     lines: tuple[Units, ...]
     tracking: str | None = None
     carrier: str | None = None
+    # the sender's own id of the shipment (a 945's W06-04, MCF's amazonShipmentId): a
+    # second confirmation of it ships nothing (without one, the tracking number serves)
+    reference: str | None = None
 
 
 FeedDocument = Snapshot | Receipt | ShipmentConfirmation

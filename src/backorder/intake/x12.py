@@ -303,7 +303,7 @@ def _check_interchange(interchange: Interchange) -> None:
         interchange.notes.append("ISA13 and IEA02 control numbers differ")
 
 
-def envelope(interchange: Interchange, group: Group | None, body: list[Segment]) -> str:
+def _envelope(interchange: Interchange, group: Group | None, body: list[Segment]) -> str:
     """A payload's text: the transaction set (or stray run) inside its own envelope."""
     parts = [interchange.isa]
     if group is not None and group.gs.text:
@@ -321,10 +321,6 @@ def _break(separators: Separators) -> str:
     return "" if separators.segment in "\r\n" else "\n"
 
 
-# What reads one transaction set (raising Unreadable, SegmentError or SetError).
-Reader = Callable[[Interchange, TransactionSet], object]
-
-
 def _po_number(interchange: Interchange, tset: TransactionSet) -> str | None:
     beg = next((s for s in tset.segments if s.tag == "BEG"), None)
     if beg is None or not beg.get(3):
@@ -332,43 +328,54 @@ def _po_number(interchange: Interchange, tset: TransactionSet) -> str | None:
     return f"{interchange.isa.get(6)}.{beg.get(3)}"
 
 
+def split_sets(
+    text: str, ident: Callable[[Interchange, TransactionSet], str | None]
+) -> list[Payload]:
+    """Every transaction set of a delivery as its own payload, in its own envelope, with the
+    id `ident` reads from it; each stray run too (no id). Never raises."""
+    try:
+        interchanges = parse(text)
+    except Unreadable:
+        return [Payload(text, None)]
+    payloads = []
+    for interchange in interchanges:
+        for run in interchange.strays:
+            payloads.append(Payload(_envelope(interchange, None, run), None))
+        for group in interchange.groups:
+            for tset in group.sets:
+                payloads.append(
+                    Payload(_envelope(interchange, group, tset.segments), ident(interchange, tset))
+                )
+            for run in group.strays:
+                payloads.append(Payload(_envelope(interchange, group, run), None))
+    return payloads or [Payload(text, None)]
+
+
+def one_set(text: str) -> tuple[Interchange, TransactionSet]:
+    """The one transaction set a payload holds, whole, or Unreadable saying what is wrong."""
+    interchanges = parse(text)
+    sets = [(i, s) for i in interchanges for g in i.groups for s in g.sets]
+    strays = [r for i in interchanges for g in i.groups for r in g.strays]
+    strays += [r for i in interchanges for r in i.strays]
+    if strays:
+        tags = ", ".join(s.tag for s in strays[0][:6])
+        raise Unreadable(f"segments outside any ST … SE transaction set: {tags}")
+    if len(sets) != 1:
+        raise Unreadable(f"a payload is one transaction set; this holds {len(sets)}")
+    interchange, tset = sets[0]
+    if tset.problems:
+        raise tset.problems[0]
+    return interchange, tset
+
+
 class X12Adapter:
     channel = "x12"
 
     def split(self, text: str) -> list[Payload]:
-        try:
-            interchanges = parse(text)
-        except Unreadable:
-            return [Payload(text, None)]
-        payloads = []
-        for interchange in interchanges:
-            for run in interchange.strays:
-                payloads.append(Payload(envelope(interchange, None, run), None))
-            for group in interchange.groups:
-                for tset in group.sets:
-                    payloads.append(
-                        Payload(
-                            envelope(interchange, group, tset.segments),
-                            _po_number(interchange, tset),
-                        )
-                    )
-                for run in group.strays:
-                    payloads.append(Payload(envelope(interchange, group, run), None))
-        return payloads or [Payload(text, None)]
+        return split_sets(text, _po_number)
 
     def convert(self, payload: Payload) -> Converted:
-        interchanges = parse(payload.text)
-        sets = [(i, s) for i in interchanges for g in i.groups for s in g.sets]
-        strays = [r for i in interchanges for g in i.groups for r in g.strays]
-        strays += [r for i in interchanges for r in i.strays]
-        if strays:
-            tags = ", ".join(s.tag for s in strays[0][:6])
-            raise Unreadable(f"segments outside any ST … SE transaction set: {tags}")
-        if len(sets) != 1:
-            raise Unreadable(f"a payload is one transaction set; this holds {len(sets)}")
-        interchange, tset = sets[0]
-        if tset.problems:
-            raise tset.problems[0]
+        interchange, tset = one_set(payload.text)
         return read_850(interchange, tset)
 
     def envelope_notes(self, text: str) -> list[str]:
@@ -395,6 +402,9 @@ class X12Adapter:
             return None
         answers = [acknowledgement(i, control + n, now) for n, i in enumerate(interchanges)]
         return "".join(answers) or None
+
+
+Reader = Callable[[Interchange, TransactionSet], object]  # raises SegmentError, SetError
 
 
 def is_acknowledgement(group: Group) -> bool:
@@ -490,10 +500,10 @@ def read_850(interchange: Interchange, tset: TransactionSet) -> Converted:
 
 
 def acknowledgement(
-    interchange: Interchange, control: int, now: datetime, read: Reader | None = None
+    interchange: Interchange, control: int, now: datetime, reader: Reader | None = None
 ) -> str:
     """The 997 for one interchange: one acknowledgement set per functional group, each set
-    tried with `read` (the 850's reader unless another is given: a 3PL's 846 or 944)."""
+    checked by `reader` (the 850's, unless another is given)."""
     sep = interchange.separators
     isa = interchange.isa.elements
 
@@ -523,7 +533,7 @@ def acknowledgement(
     gs = ["GS", "FA", app_sender, app_receiver, *stamp, "X", _clean(version, sep) or "004010"]
     out.append(sep.element.join(gs))
     for n, group in enumerate(answered, start=1):
-        body = _group_ack(group, sep, read or read_850)
+        body = _group_ack(group, sep, reader or read_850)
         st = f"{n:04d}"
         out.append(sep.element.join(["ST", "997", st]))
         out += body
@@ -542,7 +552,7 @@ def _clean(value: str, sep: Separators) -> str:
     ).strip()
 
 
-def _group_ack(group: Group, sep: Separators, read: Reader) -> list[str]:
+def _group_ack(group: Group, sep: Separators, reader: Reader) -> list[str]:
     e = sep.element
     gs01, gs06 = _clean(group.gs.get(1), sep), _clean(group.gs.get(6), sep)
     body = [e.join(["AK1", gs01 or "PO", gs06 or "0"])]
@@ -552,7 +562,7 @@ def _group_ack(group: Group, sep: Separators, read: Reader) -> list[str]:
         try:
             if tset.problems:
                 raise tset.problems[0]
-            read(Interchange(sep, Segment("ISA", ["ISA"], "")), tset)
+            reader(Interchange(sep, Segment("ISA", ["ISA"], "")), tset)
         except SegmentError as error:
             tag = _clean(error.segment, sep)
             body.append(e.join(["AK3", tag, str(error.position), "", str(error.code)]))
@@ -581,4 +591,12 @@ def _group_ack(group: Group, sep: Separators, read: Reader) -> list[str]:
 
 ADAPTER = X12Adapter()
 
-__all__ = ["ADAPTER", "Reader", "acknowledgement", "is_acknowledgement", "parse", "read_850"]
+__all__ = [
+    "ADAPTER",
+    "acknowledgement",
+    "is_acknowledgement",
+    "one_set",
+    "parse",
+    "read_850",
+    "split_sets",
+]

@@ -32,8 +32,9 @@ from backorder.intake.x12 import (
     SegmentError,
     TransactionSet,
     acknowledgement,
-    envelope,
+    one_set,
     parse,
+    split_sets,
 )
 from backorder.intake.x12_lines import OUR_PART, THEIR_PART
 
@@ -189,35 +190,10 @@ class X12Feeds:
     channel = "x12-3pl"
 
     def split(self, text: str) -> list[Payload]:
-        try:
-            interchanges = parse(text)
-        except Unreadable:
-            return [Payload(text, None)]
-        payloads = []
-        for interchange in interchanges:
-            for run in interchange.strays:
-                payloads.append(Payload(envelope(interchange, None, run), None))
-            for group in interchange.groups:
-                for tset in group.sets:
-                    text_ = envelope(interchange, group, tset.segments)
-                    payloads.append(Payload(text_, _external_id(interchange, tset)))
-                for run in group.strays:
-                    payloads.append(Payload(envelope(interchange, group, run), None))
-        return payloads or [Payload(text, None)]
+        return split_sets(text, _external_id)
 
     def read(self, payload: Payload) -> FeedDocument:
-        interchanges = parse(payload.text)
-        sets = [(i, s) for i in interchanges for g in i.groups for s in g.sets]
-        if any(g.strays for i in interchanges for g in i.groups) or any(
-            i.strays for i in interchanges
-        ):
-            raise Unreadable("segments outside any ST … SE transaction set")
-        if len(sets) != 1:
-            raise Unreadable(f"a payload is one transaction set; this holds {len(sets)}")
-        interchange, tset = sets[0]
-        if tset.problems:
-            raise tset.problems[0]
-        return read_set(interchange, tset)
+        return read_set(*one_set(payload.text))
 
     def envelope_notes(self, text: str) -> list[str]:
         return ORDERS.envelope_notes(text)

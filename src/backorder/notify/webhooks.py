@@ -53,9 +53,11 @@ def text_body(event_type: str, data: dict[str, Any]) -> str:
     return json.dumps({"text": line})
 
 
-def headers_for(secret: str, message_id: str, now: datetime, body: str) -> dict[str, str]:
+def headers_for(
+    secret: str, message_id: str, now: datetime, body: str, media: str = "application/json"
+) -> dict[str, str]:
     return {
-        "content-type": "application/json",
+        "content-type": media,
         "user-agent": USER_AGENT,
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
@@ -64,12 +66,18 @@ def headers_for(secret: str, message_id: str, now: datetime, body: str) -> dict[
 
 
 def post(
-    client: httpx.Client, url: str, secret: str, message_id: str, now: datetime, body: str
+    client: httpx.Client,
+    url: str,
+    secret: str,
+    message_id: str,
+    now: datetime,
+    body: str,
+    media: str = "application/json",
 ) -> Sent:
     """One attempt: any 2xx answer is a delivery; anything else, or no answer, is not."""
     try:
         answer = client.post(
-            url, content=body.encode(), headers=headers_for(secret, message_id, now, body)
+            url, content=body.encode(), headers=headers_for(secret, message_id, now, body, media)
         )
     except httpx.HTTPError as error:
         return Sent(False, None, f"{type(error).__name__}: {error}"[:500])

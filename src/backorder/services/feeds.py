@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.intake import FEEDS, Payload, Unreadable, family
+from backorder.intake.confirmations import Ignored
 from backorder.intake.feeds import Count, FeedDocument, Receipt, ShipmentConfirmation, Snapshot
 from backorder.intake.feeds import Units as Moved
 from backorder.services.context import Backorder
@@ -181,6 +182,10 @@ def process(app: Backorder, row: Any) -> Outcome:
     too, and the payloads after it go on."""
     try:
         document = FEEDS[row.channel].read(Payload(row.raw, row.external_id))
+    except Ignored as error:  # readable, and no shipment: recorded, nothing done
+        said = keepable(f"ignored: {error}")[:500]
+        values = {"state": "accepted", "outcome": said, "reasons": None}
+        return finish(app, row.id, values) or Outcome(row.id, "accepted", outcome=said)
     except Unreadable as error:
         return _dead(app, row, str(error))
     except (ValueError, TypeError, ArithmeticError, RecursionError) as error:

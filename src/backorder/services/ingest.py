@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
@@ -26,7 +26,6 @@ from backorder.domain.units import NoPackSize, in_single_units
 from backorder.intake import (
     ADAPTERS,
     DEFAULT_ACCOUNT,
-    FEEDS,
     Acknowledging,
     Noting,
     Payload,
@@ -702,7 +701,7 @@ def health(app: Backorder) -> list[dict[str, Any]]:
                 p.outcome.is_not(None),
                 p.order_ref.is_(None),
                 p.state == "accepted",
-                p.channel.not_in(sorted(FEEDS)),  # a feed's outcome is what it applied
+                or_(p.topic.is_(None), p.topic.not_in(FEED_KINDS)),  # not a feed's, applied
             )
             .group_by(p.channel, p.account, p.topic)
         ).all()

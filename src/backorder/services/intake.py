@@ -25,12 +25,12 @@ from backorder.domain.events import (
 )
 from backorder.domain.model import AllocationSource, OrderRequest
 from backorder.domain.ranking import RankFacts, Ranking
-from backorder.domain.sourcing import Pick, eligible, source
+from backorder.domain.sourcing import Pick, Site, eligible, source
 from backorder.domain.units import in_single_units
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule, units_behind
 from backorder.store.db import UnitOfWork
-from backorder.store.network import all_sites, change_holdings
+from backorder.store.network import change_holdings
 from backorder.store.repos import Lines, Outbox, ProductRow, Products
 from backorder.store.supply import outlooks
 from backorder.store.tables import allocations, cancellations, order_lines, orders
@@ -62,12 +62,15 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
     validate(request)
     now = app.now()
     with app.db.write() as uow:
-        rows = Products(uow.connection).lock(line.sku for line in request.lines)
+        repo = Products(uow.connection)
+        rows = repo.lock(line.sku for line in request.lines)
         for line in request.lines:
             if line.sku not in rows:
                 raise UnknownSku(line.sku)
         request = _in_single_units(uow, request)
-        facts = _split_and_record(app, uow, request, rows, now)
+        # the locations that hold any of these SKUs: no other can fill a line of the order
+        sites = eligible(list(repo.sites.values()), request.ship_country)
+        facts = _split_and_record(app, uow, request, (rows, sites), now)
         if facts is None:
             return Placed(request.ref, created=False)
         Products(uow.connection).save_stocks(list(rows.values()), now)
@@ -144,17 +147,18 @@ def _split_and_record(
     app: Backorder,
     uow: UnitOfWork,
     request: OrderRequest,
-    rows: dict[str, ProductRow],
+    locked: tuple[dict[str, ProductRow], list[Site]],
     now: datetime,
 ) -> list[Event] | None:
     """Split each line, then write the order, its lines and what the split did, with the
-    events; None (nothing written) when the order's reference is already known."""
+    events; None (nothing written) when the order's reference is already known. `locked`:
+    the locked rows by SKU, and the locations that can serve the order in sourcing order."""
+    rows, sites = locked
     capped = [row.id for row in rows.values() if row.product.max_per_customer is not None]
     waiting = Lines(uow.connection).customer_backordered(request.customer.id, capped)
     context = OrderContext(request.ref, request.customer, request.currency, request.terms)
     facts = RankFacts(request.terms.expedite, request.customer.tier, request.terms.shipping_method)
     was_available = {sku: row.stock.available for sku, row in rows.items()}
-    sites = eligible(all_sites(uow.connection), request.ship_country)
     free = {(row.id, site.id): row.available_at(site.id) for row in rows.values() for site in sites}
     left = {row.id: sum(free.get((row.id, site.id), 0) for site in sites) for row in rows.values()}
     wanted_units: dict[str, int] = {}

@@ -11,6 +11,8 @@ from sqlalchemy import Connection, RowMapping, func, select, update
 
 from backorder.domain.errors import AlreadyExists, InvalidRequest, UnknownLocation, UnknownSku
 from backorder.domain.sourcing import site_order
+from backorder.notify.shipping_orders import FORMATS
+from backorder.notify.webhooks import new_secret
 from backorder.services.context import Backorder
 from backorder.store.network import add_location, all_sites, site_from_row
 from backorder.store.repos import Products
@@ -19,7 +21,18 @@ from backorder.store.tables import locations, stock_levels
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 KINDS = ("own", "3pl", "fba", "store")
-FIELDS = ("name", "kind", "ships_to", "priority", "transit_days", "accepts_backorders", "active")
+FIELDS = (
+    "name",
+    "kind",
+    "ships_to",
+    "priority",
+    "transit_days",
+    "accepts_backorders",
+    "active",
+    "orders_url",
+    "orders_format",
+)
+URL = re.compile(r"^https?://[^\s]{1,1990}$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,10 @@ def _check(values: dict[str, Any]) -> None:
         bad = [c for c in ships if not COUNTRY.match(c)]
         if bad:
             raise InvalidRequest(f"ships-to {bad[0]!r} is not an ISO 3166-1 alpha-2 code (US)")
+    if values.get("orders_url") is not None and not URL.match(values["orders_url"]):
+        raise InvalidRequest(f"shipping orders go to an http(s) URL, not {values['orders_url']!r}")
+    if values.get("orders_format") is not None and values["orders_format"] not in FORMATS:
+        raise InvalidRequest(f"shipping orders' format: one of {', '.join(FORMATS)}")
     for key, top in (("priority", 1_000_000), ("transit_days", 365)):
         if key in values and not 0 <= values[key] <= top:
             raise InvalidRequest(f"{key.replace('_', ' ')} is from 0 to {top}")
@@ -93,6 +110,8 @@ def location_view(conn: Connection, row: RowMapping, default: str) -> dict[str, 
         "skus": skus,
         "on_hand": on_hand,
         "allocated": allocated,
+        "orders_url": row["orders_url"],
+        "orders_format": row["orders_format"],
     }
 
 
@@ -161,6 +180,18 @@ def update_location(app: Backorder, code: str, changes: dict[str, Any]) -> dict[
                 )
             if code == app.settings.default_location:
                 raise InvalidRequest(f"location {code} is the default location")
+        secret = None
+        if changes.get("orders_url"):
+            if row["kind"] not in ("3pl", "fba") and changes.get("kind", row["kind"]) not in (
+                "3pl",
+                "fba",
+            ):
+                raise InvalidRequest(
+                    f"location {code} is {row['kind']}: only 3pl and fba take shipping orders"
+                )
+            changes.setdefault("orders_format", row["orders_format"] or "x12-940")
+            if not row["orders_secret"]:
+                secret = changes["orders_secret"] = new_secret()
         conn.execute(
             update(locations)
             .where(locations.c.id == row["id"])
@@ -168,6 +199,8 @@ def update_location(app: Backorder, code: str, changes: dict[str, Any]) -> dict[
         )
         view = location_view(conn, _row(conn, code), app.settings.default_location)
         uow.commit()
+    if secret:  # shown this once: the 3PL checks the signature with it
+        view["orders_secret"] = secret
     return view
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -193,6 +194,19 @@ def _release(
     return changes
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """What a shipment carries besides its units: the carrier's tracking, when it left, and
+    the sender's shipment id when a 3PL confirmed it (None: shipped by hand)."""
+
+    tracking: str | None
+    now: datetime
+    reference: str | None = None
+
+
+Locked = tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]]
+
+
 def ship_order(
     app: Backorder, ref: str, tracking: str | None = None, location: str | None = None
 ) -> Shipped:
@@ -201,8 +215,9 @@ def ship_order(
     ship-complete order ships only when nothing of it waits anywhere."""
     now = app.now()
     with app.db.write() as uow:
-        order, lines, rows = lock_order(uow, ref)
-        plan_shipment({line.line_no: line.qty for line in lines}, lines[0].order.terms.preference)
+        locked = lock_order(uow, ref)
+        _, lines, _ = locked
+        check_shippable(lines)
         sites = all_sites(uow.connection)
         held = holdings_of(uow.connection, [line.id for line in lines])
         if location is not None:
@@ -213,33 +228,62 @@ def ship_order(
             )
         if location is not None and not any(h.get(chosen[0].id) for h in held.values()):
             raise NotReadyToShip(f"nothing allocated at {location} to ship")
-        shipment_ids: list[int] = []
-        facts: list[Event] = []
-        units_shipped = 0
-        for site in chosen:
-            at_site = [line for line in lines if held[line.id].get(site.id)]
-            plan = {line.line_no: held[line.id][site.id] for line in at_site}
-            sid, event = ship_from(uow, (order, lines, rows), site, plan, (tracking, now))
-            shipment_ids.append(sid)
-            facts.append(event)
-            units_shipped += sum(plan.values())
-        Products(uow.connection).save_stocks(list(rows.values()), now)
-        Outbox(uow.connection).append(facts, now)
+        plans = [
+            (
+                site,
+                {
+                    line.line_no: held[line.id][site.id]
+                    for line in lines
+                    if held[line.id].get(site.id)
+                },
+            )
+            for site in chosen
+        ]
+        shipment_ids = ship_locked(uow, locked, plans, Dispatch(tracking, now))
         uow.commit()
+    units_shipped = sum(sum(plan.values()) for _, plan in plans)
     complete = all(line.qty.open == 0 for line in lines)
     return Shipped(ref, units_shipped, shipment_ids[0], complete, tuple(shipment_ids))
 
 
-def ship_from(
+def check_shippable(lines: list[LineRow]) -> None:
+    """NotReadyToShip when nothing of the order is allocated, or when it ships complete and
+    some of it still waits (at any location)."""
+    plan_shipment({line.line_no: line.qty for line in lines}, lines[0].order.terms.preference)
+
+
+def ship_locked(
     uow: UnitOfWork,
-    order_lines_rows: tuple[dict[str, Any], list[LineRow], dict[int, ProductRow]],
+    locked: Locked,
+    plans: list[tuple[Site, dict[int, int]]],
+    dispatch: Dispatch,
+) -> list[int]:
+    """Within the caller's transaction, with the order locked (`lock_order`): one shipment
+    per location, of the units each plan gives per line number (at most what the line holds
+    there), with their events in the outbox. The shipments' ids. `order ship` and a 3PL's
+    shipment confirmation both ship through here."""
+    _, _, rows = locked
+    shipment_ids: list[int] = []
+    facts: list[Event] = []
+    for site, plan in plans:
+        sid, event = _ship_from(uow, locked, site, plan, dispatch)
+        shipment_ids.append(sid)
+        facts.append(event)
+    Products(uow.connection).save_stocks(list(rows.values()), dispatch.now)
+    Outbox(uow.connection).append(facts, dispatch.now)
+    return shipment_ids
+
+
+def _ship_from(
+    uow: UnitOfWork,
+    order_lines_rows: Locked,
     site: Site,
     plan: dict[int, int],
-    when: tuple[str | None, Any],
+    dispatch: Dispatch,
 ) -> tuple[int, Event]:
     """One shipment from one location: the units `plan` gives per line number."""
     order, lines, rows = order_lines_rows
-    tracking, now = when
+    tracking, now = dispatch.tracking, dispatch.now
     by_number = {line.line_no: line for line in lines}
     held = {number: by_number[number].qty.allocated for number in plan}
     shipped: list[ShippedLine] = []
@@ -264,6 +308,7 @@ def ship_from(
                 line_count=len(plan),
                 exact_lines=sum(1 for n, u in plan.items() if u == held[n]),
                 location_id=site.id,
+                reference=dispatch.reference,
             )
             .returning(shipments.c.id)
         ).scalar_one()

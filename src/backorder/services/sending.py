@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from backorder.domain.errors import BackorderError
 from backorder.domain.events import WeeklyReportReady
 from backorder.notify import Sent, email, sms, webhooks
+from backorder.notify import shipping_orders as shipping
 from backorder.report import render
 from backorder.services.context import Backorder
 from backorder.services.customer_links import delay_page, mint_link
@@ -25,6 +26,8 @@ from backorder.store.db import unavailable
 from backorder.store.tables import (
     deliveries,
     events,
+    locations,
+    shipping_orders,
     webhook_subscriptions,
 )
 
@@ -192,12 +195,16 @@ def send_due(app: Backorder, limit: int = 100) -> dict[str, int]:
                     events.c.payload,
                     webhook_subscriptions.c.secret,
                     webhook_subscriptions.c.format,
+                    shipping_orders.c.document,
+                    locations.c.orders_secret,
                 )
                 .join(events, events.c.id == deliveries.c.event_id)
                 .outerjoin(
                     webhook_subscriptions,
                     webhook_subscriptions.c.id == deliveries.c.subscription_id,
                 )
+                .outerjoin(shipping_orders, shipping_orders.c.message_id == deliveries.c.message_id)
+                .outerjoin(locations, locations.c.id == shipping_orders.c.location_id)
                 .where(deliveries.c.id.in_(ids))
             )
         }
@@ -241,6 +248,12 @@ def _attempt(
             else:
                 body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
             return webhooks.post(client, row.recipient, row.secret, row.message_id, app.now(), body)
+        if row.channel == "warehouse":  # a shipping order to a 3PL: its document as kept
+            media = shipping.MEDIA[row.kind]
+            secret = row.orders_secret
+            return webhooks.post(
+                client, row.recipient, secret, row.message_id, app.now(), row.document, media
+            )
         payloads = [row.payload] + [folded[i] for i in row.folded or [] if i in folded]
         return writer.send(row, payloads)
     except Exception as error:

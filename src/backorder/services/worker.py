@@ -25,6 +25,7 @@ from backorder.services.report import run_weekly
 from backorder.services.review import run_daily
 from backorder.services.rollup import roll_up
 from backorder.services.sending import send_due
+from backorder.services.shipping_orders import plan_shipping_orders
 from backorder.store.db import unavailable
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,16 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("reported", lambda app: {"reported": int(run_weekly(app))}),
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
         ("planned", lambda app: {"planned": plan(app)}),
+        ("shipping_orders", _shipping_orders),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
     ]
+
+
+def _shipping_orders(app: Backorder) -> dict[str, int]:
+    """Shipping orders planned for 3PLs; reported only when there were some."""
+    made = plan_shipping_orders(app)
+    return {"shipping_orders": made} if made else {}
 
 
 def one_pass(app: Backorder) -> Pass:

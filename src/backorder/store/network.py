@@ -16,22 +16,64 @@ from backorder.domain.sourcing import Site
 from backorder.store.tables import line_holdings, locations, stock_levels
 
 
-def site_from_row(row: RowMapping) -> Site:
-    ships = row["ships_to"]
+def site_from_row(row: RowMapping, prefix: str = "") -> Site:
+    """A location's row (its columns named with `prefix` when read beside others)."""
+    ships = row[f"{prefix}ships_to"]
     return Site(
-        id=int(row["id"]),
-        code=row["code"],
-        priority=int(row["priority"]),
-        transit_days=int(row["transit_days"]),
+        id=int(row[f"{prefix}id"]),
+        code=row[f"{prefix}code"],
+        priority=int(row[f"{prefix}priority"]),
+        transit_days=int(row[f"{prefix}transit_days"]),
         ships_to=tuple(ships) if ships else None,
-        accepts_backorders=bool(row["accepts_backorders"]),
-        active=bool(row["active"]),
+        accepts_backorders=bool(row[f"{prefix}accepts_backorders"]),
+        active=bool(row[f"{prefix}active"]),
     )
 
 
+# Statements built once: building one per call costs more than SQLite takes to run it.
+_ALL_SITES = select(locations).order_by(locations.c.code)
+_HOLDINGS = select(line_holdings).where(
+    line_holdings.c.line_id.in_(bindparam("ids", expanding=True)), line_holdings.c.allocated > 0
+)
+_HOLD_FEWER = (
+    update(line_holdings)
+    .where(
+        line_holdings.c.line_id == bindparam("lid"),
+        line_holdings.c.location_id == bindparam("loc"),
+    )
+    .values(allocated=line_holdings.c.allocated + bindparam("units"))
+)
+_DROP_EMPTY = delete(line_holdings).where(
+    line_holdings.c.line_id.in_(bindparam("ids", expanding=True)),
+    line_holdings.c.allocated == 0,
+)
+
+
+def _upserts() -> dict[tuple[str, str], Any]:
+    built: dict[tuple[str, str], Any] = {}
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite)):
+        levels = dialect.insert(stock_levels)
+        built[name, "levels"] = levels.on_conflict_do_update(
+            index_elements=["product_id", "location_id"],
+            set_={"on_hand": levels.excluded.on_hand, "allocated": levels.excluded.allocated},
+        )
+        held = dialect.insert(line_holdings)
+        built[name, "holdings"] = held.on_conflict_do_update(
+            index_elements=["line_id", "location_id"],
+            set_={"allocated": line_holdings.c.allocated + held.excluded.allocated},
+        )
+    return built
+
+
+_UPSERT = _upserts()
+
+
+def _dialect(conn: Connection) -> str:
+    return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+
+
 def all_sites(conn: Connection) -> list[Site]:
-    rows = conn.execute(select(locations).order_by(locations.c.code)).mappings()
-    return [site_from_row(row) for row in rows]
+    return [site_from_row(row) for row in conn.execute(_ALL_SITES).mappings()]
 
 
 def site_named(sites: Iterable[Site], code: str) -> Site:
@@ -41,35 +83,12 @@ def site_named(sites: Iterable[Site], code: str) -> Site:
     raise InvalidRequest(f"no location {code!r}: backorder location list shows them")
 
 
-def load_levels(conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[int, StockLevel]]:
-    """Stock per location of these products: product id -> location id -> level."""
-    found: dict[int, dict[int, StockLevel]] = {pid: {} for pid in product_ids}
-    if not product_ids:
-        return found
-    query = select(stock_levels).where(
-        stock_levels.c.product_id.in_(bindparam("ids", expanding=True))
-    )
-    for row in conn.execute(query, {"ids": list(product_ids)}).mappings():
-        found[row["product_id"]][row["location_id"]] = StockLevel(row["on_hand"], row["allocated"])
-    return found
-
-
-def _upsert(conn: Connection, table: Any, keys: list[str], add: bool) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    if add:
-        sets = {"allocated": table.c.allocated + stmt.excluded.allocated}
-    else:
-        sets = {"on_hand": stmt.excluded.on_hand, "allocated": stmt.excluded.allocated}
-    return stmt.on_conflict_do_update(index_elements=keys, set_=sets)
-
-
 def save_levels(conn: Connection, levels: list[tuple[int, int, StockLevel]]) -> None:
     """Rows of (product id, location id, level)."""
     if not levels:
         return
     conn.execute(
-        _upsert(conn, stock_levels, ["product_id", "location_id"], add=False),
+        _UPSERT[_dialect(conn), "levels"],
         [
             {"product_id": p, "location_id": loc, "on_hand": s.on_hand, "allocated": s.allocated}
             for p, loc, s in levels
@@ -94,25 +113,17 @@ def change_holdings(conn: Connection, deltas: Iterable[tuple[int, int, int]]) ->
     more = [r for r in rows if r["allocated"] > 0]
     fewer = [r for r in rows if r["allocated"] < 0]
     if more:
-        conn.execute(_upsert(conn, line_holdings, ["line_id", "location_id"], add=True), more)
+        conn.execute(_UPSERT[_dialect(conn), "holdings"], more)
     if fewer:
-        held = line_holdings.c
         conn.execute(
-            update(line_holdings)
-            .where(held.line_id == bindparam("lid"), held.location_id == bindparam("loc"))
-            .values(allocated=held.allocated + bindparam("units")),
+            _HOLD_FEWER,
             [
                 {"lid": r["line_id"], "loc": r["location_id"], "units": r["allocated"]}
                 for r in fewer
             ],
         )
         # a line that holds nothing at a location has no row there
-        conn.execute(
-            delete(line_holdings).where(
-                line_holdings.c.line_id.in_(sorted({r["line_id"] for r in fewer})),
-                line_holdings.c.allocated == 0,
-            )
-        )
+        conn.execute(_DROP_EMPTY, {"ids": sorted({r["line_id"] for r in fewer})})
 
 
 def holdings_of(conn: Connection, line_ids: Sequence[int]) -> dict[int, dict[int, int]]:
@@ -120,10 +131,7 @@ def holdings_of(conn: Connection, line_ids: Sequence[int]) -> dict[int, dict[int
     found: dict[int, dict[int, int]] = {line: {} for line in line_ids}
     if not line_ids:
         return found
-    query = select(line_holdings).where(
-        line_holdings.c.line_id.in_(list(line_ids)), line_holdings.c.allocated > 0
-    )
-    for row in conn.execute(query).mappings():
+    for row in conn.execute(_HOLDINGS, {"ids": list(line_ids)}).mappings():
         found[row["line_id"]][row["location_id"]] = row["allocated"]
     return found
 

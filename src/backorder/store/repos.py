@@ -39,14 +39,17 @@ from backorder.domain.model import (
     Tier,
 )
 from backorder.domain.ranking import RankFacts
-from backorder.store.network import load_levels, save_levels
+from backorder.domain.sourcing import Site
+from backorder.store.network import save_levels, site_from_row
 from backorder.store.tables import (
     events,
     line_holdings,
+    locations,
     order_lines,
     orders,
     product_packs,
     products,
+    stock_levels,
 )
 from backorder.store.types import UtcDateTime
 
@@ -153,11 +156,28 @@ def product_values(product: Product) -> dict[str, Any]:
 
 
 # Built once: statements rebuilt per call cost more than the database does on SQLite.
-_LOCK_SKUS = (
-    select(products)
-    .where(products.c.sku.in_(bindparam("skus", expanding=True)))
+# Locking reads the products, then their stock at every location with those locations (in a
+# second statement: on PostgreSQL a statement that waited for a lock still sees other rows
+# as they were when it began, and on SQLite two are quicker than one joined).
+_PRODUCT_COLUMNS = tuple(c for c in products.c if c.name not in ("created_at", "updated_at"))
+_LOCK = {
+    by: select(*_PRODUCT_COLUMNS)
+    .where(key.in_(bindparam("keys", expanding=True)))
     .order_by(products.c.sku)
     .with_for_update()
+    for by, key in (("sku", products.c.sku), ("id", products.c.id))
+}
+_SITE_COLUMNS = ("id", "code", "ships_to", "priority", "transit_days", "accepts_backorders")
+_LEVELS = (
+    select(
+        stock_levels.c.product_id,
+        stock_levels.c.location_id,
+        stock_levels.c.on_hand,
+        stock_levels.c.allocated,
+        *(locations.c[name].label(f"site_{name}") for name in (*_SITE_COLUMNS, "active")),
+    )
+    .select_from(stock_levels.join(locations, locations.c.id == stock_levels.c.location_id))
+    .where(stock_levels.c.product_id.in_(bindparam("ids", expanding=True)))
 )
 _SAVE_STOCK = (
     update(products)
@@ -174,6 +194,8 @@ _SAVE_STOCK = (
 class Products:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # the locations that hold a level of a product locked here, by id
+        self.sites: dict[int, Site] = {}
 
     def get(self, sku: str) -> ProductRow | None:
         row = self.conn.execute(select(products).where(products.c.sku == sku)).mappings().first()
@@ -185,28 +207,27 @@ class Products:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        rows = self.conn.execute(_LOCK_SKUS, {"skus": wanted}).mappings().all()
-        found = {row["sku"]: product_from_row(row) for row in rows}
-        self._levels(found.values())
-        return found
+        return {row.product.sku: row for row in self._locked("sku", wanted)}
 
-    def _levels(self, rows: Iterable[ProductRow]) -> None:
-        by_id = {row.id: row for row in rows}
-        for pid, levels in load_levels(self.conn, sorted(by_id)).items():
-            by_id[pid].at = levels
+    def _locked(self, by: str, keys: list[Any]) -> list[ProductRow]:
+        found: dict[int, ProductRow] = {}
+        for row in self.conn.execute(_LOCK[by], {"keys": keys}).mappings():
+            found[row["id"]] = product_from_row(row)
+        if not found:
+            return []
+        for row in self.conn.execute(_LEVELS, {"ids": list(found)}).mappings():
+            location = row["location_id"]
+            found[row["product_id"]].at[location] = StockLevel(row["on_hand"], row["allocated"])
+            if location not in self.sites:
+                self.sites[location] = site_from_row(row, prefix="site_")
+        return list(found.values())
 
     def lock_by_id(self, product_ids: Iterable[int]) -> dict[int, ProductRow]:
+        """Lock these products' rows (in SKU order, as `lock` does), by id."""
         wanted = sorted(set(product_ids))
-        query = (
-            select(products)
-            .where(products.c.id.in_(wanted))
-            .order_by(products.c.sku)
-            .with_for_update()
-        )
-        rows = self.conn.execute(query).mappings().all()
-        found = {row["id"]: product_from_row(row) for row in rows}
-        self._levels(found.values())
-        return found
+        if not wanted:
+            return {}
+        return {row.id: row for row in self._locked("id", wanted)}
 
     def all_skus(self) -> list[str]:
         return list(self.conn.execute(select(products.c.sku).order_by(products.c.sku)).scalars())

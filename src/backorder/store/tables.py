@@ -85,6 +85,11 @@ locations = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # where a 3PL or FBA location takes its shipping orders, in which format (x12-940 |
+    # json), signed with which secret; no URL: it is sent none
+    Column("orders_url", String(2000)),
+    Column("orders_format", String(16)),
+    Column("orders_secret", String(200)),
     CheckConstraint("kind IN ('own', '3pl', 'fba', 'store')", name="kind"),
     CheckConstraint("transit_days >= 0", name="transit_days_not_negative"),
 )
@@ -376,8 +381,32 @@ shipments = Table(
     Column("line_count", Integer, nullable=False, server_default=text("0")),
     Column("exact_lines", Integer, nullable=False, server_default=text("0")),
     Column("location_id", Id),  # where it left from
+    # the sender's shipment id (or tracking) when a 3PL confirmed it: confirmed once
+    Column("reference", String(128)),
     Index("ix_shipments_order", "order_id"),
+    Index("ix_shipments_confirmed", "order_id", "location_id", "reference", unique=True),
     Index("ix_shipments_shipped_at", "shipped_at", "order_id", "line_count", "exact_lines"),
+)
+
+# A shipping order sent to a 3PL or FBA location (an X12 940 or JSON): the units of an order
+# allocated there and not yet asked for, numbered `<order ref>-<location>-<n>`. The document
+# is kept as made, so every attempt of its delivery (`deliveries.message_id`) sends the same
+# bytes.
+shipping_orders = Table(
+    "shipping_orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(200), nullable=False, unique=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("location_id", ForeignKey("locations.id"), nullable=False),
+    Column("event_id", Id, nullable=False),  # the newest event of the order it answers
+    Column("format", String(16), nullable=False),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("lines", Payload, nullable=False),  # [{line_id, line, sku, units}]: what it asked
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_shipping_orders_order", "order_id", "location_id"),
+    sqlite_autoincrement=True,
 )
 
 shipment_lines = Table(

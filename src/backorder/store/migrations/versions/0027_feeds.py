@@ -4,7 +4,7 @@ applied per SKU and location, and the location of every stock movement. Movement
 before name the location `main`, where all stock was until locations came.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0028
 Create Date: 2026-12-06 10:40:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from backorder.store.types import UtcDateTime
 
 revision: str = "0027"
-down_revision: str | None = "0025"
+down_revision: str | None = "0028"  # after i19/fulfilment's, merged first
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
