@@ -66,7 +66,7 @@ def test_an_order_850_is_not_read_as_a_feed() -> None:
 
 def test_a_csv_snapshot_is_one_payload_per_location_and_time() -> None:
     found = read_all("stock-csv", "snapshot.csv")
-    assert [payload.external_id for payload, _ in found] == [
+    assert [payload.external_id.split("#")[0] for payload, _ in found] == [  # type: ignore[union-attr]
         "SB-EAST@2026-01-10T07:00:00Z",
         "main@2026-01-10T06:00:00Z",
     ]
@@ -106,6 +106,16 @@ def test_the_json_shapes_are_a_snapshot_and_a_receipt() -> None:
     [(payload, receipt)] = read_all("stock-json", "receipt_3pl.json")
     assert isinstance(receipt, Receipt) and receipt.lines == (Units("BOLT", 6),)
     assert payload.external_id == "SB-EAST:ASN-1001"
+
+
+def test_two_snapshots_of_one_location_and_time_are_two_documents() -> None:
+    first = (
+        '{"location": "E", "as_of": "2026-01-10T07:00:00Z", "items": [{"sku": "A", "on_hand": 1}]}'
+    )
+    other = first.replace('"A"', '"B"')
+    [one], [two] = FEEDS["stock-json"].split(first), FEEDS["stock-json"].split(other)
+    assert one.external_id != two.external_id
+    assert one.external_id == FEEDS["stock-json"].split(first)[0].external_id
 
 
 def test_shopify_inventory_level_is_a_snapshot_of_one_inventory_item() -> None:

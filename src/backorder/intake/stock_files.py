@@ -12,13 +12,16 @@ JSON (`stock-json`, e.g. a ShipBob or ShipHero webhook relayed), one document or
 - a receipt: `{"location": "SB-EAST", "received_at": "…", "reference": "ASN-1001",
   "lines": [{"sku": "TEE-M", "units": 24}]}`.
 
-The external id names the document: a snapshot's `location@as_of`, a receipt's
+The external id names the document: a snapshot's `location@as_of#<content hash>` (two
+snapshots of one location and time that count other SKUs are two documents), a receipt's
 `location:reference`; the same document delivered again is a duplicate."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from typing import Any
 
 from backorder.intake.base import Payload, Unreadable, load_json, split_json
@@ -73,8 +76,9 @@ class StockCsv:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(header)
             writer.writerows(members)
-            sep = "@" if header == SNAPSHOT else ":"
-            payloads.append(Payload(out.getvalue(), None if key is None else sep.join(key)))
+            text_ = out.getvalue()
+            ident = None if key is None else _ident(header == SNAPSHOT, key, text_)
+            payloads.append(Payload(text_, ident))
         return payloads or [Payload(text, None)]
 
     def read(self, payload: Payload) -> FeedDocument:
@@ -134,12 +138,20 @@ def receipt(head: dict[str, Any], lines: list[Any], what: str) -> Receipt:
     )
 
 
-def _json_id(item: dict[str, Any]) -> str | None:
+def _ident(is_snapshot: bool, key: tuple[str, str], text: str) -> str:
+    """A snapshot's `location@as_of#hash`, a receipt's `location:reference`."""
+    if is_snapshot:
+        return f"{key[0]}@{key[1]}#{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    return f"{key[0]}:{key[1]}"
+
+
+def _json_key(item: dict[str, Any]) -> str | None:
+    """What split_json records until the payload's text is known (see StockJson.split)."""
     location = item.get("location")
     if "items" in item and item.get("as_of"):
-        return f"{location}@{item['as_of']}"
+        return json.dumps(["snapshot", str(location), str(item["as_of"])])
     if "lines" in item and item.get("reference"):
-        return f"{location}:{item['reference']}"
+        return json.dumps(["receipt", str(location), str(item["reference"])])
     return None
 
 
@@ -147,7 +159,14 @@ class StockJson:
     channel = "stock-json"
 
     def split(self, text: str) -> list[Payload]:
-        return split_json(text, _json_id)
+        payloads = []
+        for payload in split_json(text, _json_key):
+            ident = None
+            if payload.external_id is not None:
+                kind, location, name = json.loads(payload.external_id)
+                ident = _ident(kind == "snapshot", (location, name), payload.text)
+            payloads.append(Payload(payload.text, ident))
+        return payloads
 
     def read(self, payload: Payload) -> FeedDocument:
         document = load_json(payload.text)
