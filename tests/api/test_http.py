@@ -336,6 +336,19 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ),
     ("GET", "/api/v1/locations/main", None, Permission.READ),
     ("PATCH", "/api/v1/locations/main", {"transit_days": 1}, Permission.CATALOG),
+    ("GET", "/api/v1/locations/main/aliases", None, Permission.READ),
+    ("PUT", "/api/v1/locations/main/aliases/stock/MAIN-WH", None, Permission.CATALOG),
+    ("DELETE", "/api/v1/locations/main/aliases/stock/NONE", None, Permission.CATALOG),
+    (
+        "POST",
+        "/api/v1/channels/stock-json/feeds",
+        {
+            "location": "main",
+            "as_of": "2026-01-05T10:00:00Z",
+            "items": [{"sku": "WIDGET-BLUE", "on_hand": 100}],
+        },
+        Permission.STOCK,
+    ),
     (
         "PUT",
         "/api/v1/stock",

@@ -6,6 +6,7 @@ import pytest
 
 from backorder.domain.errors import InvalidRequest
 from backorder.services.consumers import (
+    OWN,
     UnknownConsumer,
     commit_position,
     consumers_view,
@@ -21,8 +22,8 @@ from tests.factories import order, product
 
 
 def others(app: Backorder) -> list[dict[str, object]]:
-    """The consumers, but the notification dispatcher's own position."""
-    return [c for c in consumers_view(app) if c["name"] != "notifier"]
+    """The consumers, but the product's own positions (notifications, shipping orders)."""
+    return [c for c in consumers_view(app) if c["name"] not in OWN]
 
 
 def test_a_consumer_commits_its_position_and_its_lag_follows_the_outbox(
@@ -64,4 +65,6 @@ def test_bad_positions_and_names_are_refused_and_change_nothing(app: Backorder) 
     forget_consumer(app, "erp")
     with pytest.raises(InvalidRequest, match="dispatcher"):
         forget_consumer(app, "notifier")
+    with pytest.raises(InvalidRequest, match="shipping orders"):
+        forget_consumer(app, "shipping_orders")
     assert others(app) == []

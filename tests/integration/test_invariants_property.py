@@ -17,6 +17,7 @@ A request the rules refuse (a `BackorderError`) must leave the database untouche
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,7 @@ from backorder.intake.feeds import ShipmentConfirmation, Units
 from backorder.services import transfers
 from backorder.services.context import Backorder
 from backorder.services.fulfilment import confirm_shipment
+from backorder.services.ingest import ingest
 from backorder.services.intake import place_order
 from backorder.services.kpis import Dimension, Period, compute, gather
 from backorder.services.locations import LocationIn
@@ -72,6 +74,7 @@ from backorder.store.tables import (
     order_lines,
     orders,
     products,
+    stock_levels,
 )
 from tests.conftest import Clock
 from tests.factories import jan, order, product
@@ -466,6 +469,46 @@ class Shop(RuleBasedStateMachine):
                 uow.commit()
 
         self.refused_changes_nothing(confirm)
+
+    @rule(
+        sku=st.sampled_from(SKUS),
+        on_hand=st.integers(-1, 20),
+        minutes_back=st.integers(0, 600),
+        location=st.sampled_from(LOCATIONS),
+    )
+    def snapshot_from_the_warehouse(
+        self, sku: str, on_hand: int, minutes_back: int, location: str
+    ) -> None:
+        """A 3PL's stock snapshot through the feed intake, as of a time that may be older
+        than one applied before (then skipped), now and then with a negative count (a dead
+        letter, nothing applied)."""
+        as_of = self.clock() - timedelta(minutes=minutes_back)
+        items = [{"sku": sku, "on_hand": on_hand}]
+        text = json.dumps({"location": location, "as_of": as_of.isoformat(), "items": items})
+        level = (
+            select(stock_levels.c.on_hand, stock_levels.c.counted_as_of)
+            .join(products, products.c.id == stock_levels.c.product_id)
+            .join(locations, locations.c.id == stock_levels.c.location_id)
+            .where(products.c.sku == sku, locations.c.code == location)
+        )
+        with snapshot(self.database) as conn:
+            before = conn.execute(level).first()
+        outcomes: list[Any] = []
+        self.queues_served_in_rank_order(
+            lambda: outcomes.extend(ingest(self.app, "stock-json", text))
+        )
+        with snapshot(self.database) as conn:
+            after = conn.execute(level).first()
+        [outcome] = outcomes
+        newer = before is not None and before[1] is not None and before[1] > as_of
+        if on_hand < 0 or newer:
+            assert (after[0] if after else 0) == (before[0] if before else 0), (
+                "a snapshot refused or older than the last applied changes nothing"
+            )
+            assert outcome.state == ("dead" if on_hand < 0 else "accepted")
+        else:
+            assert outcome.state in ("accepted", "duplicate")
+            assert after is not None and after[1] is not None and after[1] >= as_of
 
     @rule(ref=orders)
     def expedite(self, ref: str) -> None:

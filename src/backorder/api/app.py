@@ -13,6 +13,7 @@ from backorder.api import (
     accesslog,
     customer,
     dashboard,
+    feeds,
     kpis,
     limits,
     lists,
@@ -53,6 +54,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(supply.router)
     app.include_router(locations.router)
     app.include_router(transfers.router)
+    app.include_router(feeds.router)
     app.include_router(review.router)
     app.include_router(customer.pages)
     app.include_router(kpis.router)

@@ -15,13 +15,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from backorder.api.auth import backorder_of, bearer, need
 from backorder.api.responses import Problem
 from backorder.domain.access import Permission
 from backorder.services.consumers import consumers_view
 from backorder.services.context import Backorder
+from backorder.services.payloads import FEED_KINDS
 from backorder.store.tables import (
     deliveries,
     events,
@@ -82,7 +83,13 @@ class BusinessCollector(Collector):
             kept = intake_payloads.c
             ignored = conn.execute(  # the partial index holds only these rows
                 select(kept.channel, kept.topic, func.count())
-                .where(kept.outcome.is_not(None), kept.order_ref.is_(None))
+                .where(
+                    kept.outcome.is_not(None),
+                    kept.order_ref.is_(None),
+                    or_(
+                        kept.topic.is_(None), kept.topic.not_in(FEED_KINDS)
+                    ),  # not a feed's, applied
+                )
                 .group_by(kept.channel, kept.topic)
             ).all()
         yield GaugeMetricFamily("backorder_orders", "Orders taken in", value=placed)

@@ -413,6 +413,19 @@ class IgnoredOut(Out):
     outcome: str = Field(examples=["ignored: already cancelled in the shop"])
 
 
+class FeedOut(Out):
+    id: int
+    state: str = Field(examples=["accepted"], description="accepted, or duplicate")
+    kind: str | None = Field(examples=["snapshot"], description="snapshot, receipt or shipment")
+    outcome: str | None = Field(examples=["snapshot as of 2026-12-06T08:00:00+00:00: 2 SKU(s) set"])
+
+
+class LocationAliasOut(Out):
+    location: str = Field(examples=["east"])
+    channel: str = Field(examples=["shopify"])
+    id: str = Field(examples=["655441491"], description="the sender's own id for the location")
+
+
 class ParkedOut(Out):
     id: int
     topic: str | None
@@ -446,6 +459,11 @@ class IntakeOut(Out):
         [],
         description="kept, placing nothing: another topic, an order already cancelled or "
         "fulfilled in the shop, an X12 997 or EDIFACT CONTRL read",
+    )
+    feeds: list[FeedOut] = Field(
+        [],
+        description="a feed's documents (3PL snapshots, receipts, shipment confirmations): "
+        "applied, with what was done in words, or a duplicate of one applied before",
     )
     parked: list[ParkedOut] = Field(
         [],

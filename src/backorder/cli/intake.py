@@ -34,6 +34,7 @@ from backorder.services.ingest import (
 )
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
 from backorder.services.parked import parked
+from backorder.services.payloads import FEED_KINDS
 from backorder.words import money
 
 DEAD_LETTERED = 2
@@ -43,7 +44,11 @@ Account = Annotated[str, typer.Option(help="The channel account (store) it came 
 PRINTED = "(stdout)"  # where an acknowledgement went that no folder could take
 # A channel's acknowledgement file beside FILE: its suffix and encoding (X12 is ASCII; an
 # EDIFACT interchange may be UNOC, Latin-1, so its CONTRL is kept as the file came, UTF-8).
-ACK_FILES = {"x12": (".997", "ascii"), "edifact": (".contrl", "utf-8")}
+ACK_FILES = {
+    "x12": (".997", "ascii"),
+    "x12-3pl": (".997", "ascii"),
+    "edifact": (".contrl", "utf-8"),
+}
 
 
 def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = None) -> None:
@@ -60,6 +65,8 @@ def _report(outcomes: list[Outcome], as_json: bool, acks: list[Ack] | None = Non
         for o in outcomes:
             detail = o.outcome or "; ".join(o.reasons or o.warnings)
             state = ("applied" if o.ref else "ignored") if o.outcome else o.state  # as --json
+            if o.topic in FEED_KINDS:  # a feed's document: applied, or a duplicate
+                state = "applied" if o.state == "accepted" else o.state
             out.print(
                 f"{state:<10} {o.ref or f'payload {o.id}'}" + (f"  ({detail})" if detail else ""),
                 markup=False,
@@ -130,7 +137,7 @@ def ingest_command(
         str,
         typer.Argument(
             help="shopify, woocommerce, amazon, bigcommerce, magento, walmart, x12, edifact, csv "
-            "or canonical."
+            "or canonical; a feed: x12-3pl, stock-csv, stock-json or shopify-inventory."
         ),
     ],
     files: Annotated[
@@ -159,9 +166,10 @@ def ingest_command(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Take in a channel's orders. Every payload is stored first; each becomes an order, a
-    duplicate, or a dead letter with its reasons; under a --topic, a cancellation or update
-    applied to an order held, or an event kept and ignored. Exit 2 when any was
+    """Take in a channel's orders, or a feed's stock documents (snapshots, receipts: each
+    applied, or a dead letter with its reason). Every payload is stored first; each becomes
+    an order, a duplicate, or a dead letter with its reasons; under a --topic, a cancellation
+    or update applied to an order held, or an event kept and ignored. Exit 2 when any was
     dead-lettered. For X12, the 997 acknowledging each file is written as FILE.997, for
     EDIFACT the CONTRL as FILE.contrl (an inbound 997 or CONTRL is recorded, never
     acknowledged)."""

@@ -8,7 +8,7 @@ import typer
 
 from backorder.cli.common import BackorderGroup, JsonFlag, emit, out, state_of
 from backorder.domain.errors import InvalidRequest
-from backorder.services import locations
+from backorder.services import location_aliases, locations
 from backorder.words import count
 
 location_app = typer.Typer(
@@ -166,3 +166,58 @@ def location_deactivate(
     """Stop sourcing from a location (refused while it holds allocated units)."""
     view = locations.update_location(state_of(ctx).app(), code, {"active": False})
     _print(view, "deactivated", as_json)
+
+
+ChannelOpt = Annotated[
+    str,
+    typer.Option(
+        "--channel",
+        help="The sender: a channel (x12-3pl, shopify-inventory) or its family (shopify, "
+        "x12, stock), which serves all its channels.",
+    ),
+]
+SenderIdOpt = Annotated[
+    str, typer.Option("--id", help="The sender's own id for the location (655441491, SB-EAST).")
+]
+
+
+@location_app.command("alias")
+def location_alias(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(metavar="CODE")],
+    channel: ChannelOpt,
+    sender_id: SenderIdOpt,
+) -> None:
+    """Let a sender name this location by its own id; feeds naming it so are applied here
+    (then `intake replay --all` for those kept as dead letters)."""
+    alias = location_aliases.add_alias(state_of(ctx).app(), code, channel, sender_id)
+    out.print(f"{alias['channel']} {alias['id']} -> {alias['location']}", markup=False)
+
+
+@location_app.command("aliases")
+def location_aliases_list(
+    ctx: typer.Context,
+    code: Annotated[str | None, typer.Argument(metavar="[CODE]")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The names senders give a location (or every location)."""
+    found = location_aliases.aliases(state_of(ctx).app(), code)
+    if as_json:
+        emit(found)
+        return
+    if not found:
+        out.print("no aliases", markup=False)
+    for alias in found:
+        out.print(f"{alias['channel']} {alias['id']} -> {alias['location']}", markup=False)
+
+
+@location_app.command("unalias")
+def location_unalias(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(metavar="CODE")],
+    channel: ChannelOpt,
+    sender_id: SenderIdOpt,
+) -> None:
+    """Remove a sender's name for a location."""
+    location_aliases.remove_alias(state_of(ctx).app(), code, channel, sender_id)
+    out.print(f"removed {channel} {sender_id} -> {code}", markup=False)

@@ -1,5 +1,6 @@
 """Channel adapters: one module per channel, each turning that channel's raw order into the
-canonical order JSON. `ADAPTERS` names them all."""
+canonical order JSON. `ADAPTERS` names them all; `FEEDS` names the feed channels, whose
+adapters read a location's stock documents (`feeds.FeedAdapter`) instead of orders."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from backorder.intake import (
     edifact,
     magento,
     shopify,
+    shopify_inventory,
+    stock_files,
     walmart,
     woocommerce,
     x12,
+    x12_feeds,
 )
 from backorder.intake.base import (
     Acknowledging,
@@ -27,6 +31,8 @@ from backorder.intake.base import (
     Payload,
     Unreadable,
 )
+from backorder.intake.feeds import FeedAdapter
+from backorder.intake.shipment_feeds import CONFIRMATION_ADAPTERS
 
 ADAPTERS: dict[str, Adapter] = {
     adapter.channel: adapter
@@ -44,15 +50,50 @@ ADAPTERS: dict[str, Adapter] = {
     )
 }
 
+FEEDS: dict[str, FeedAdapter] = {
+    adapter.channel: adapter
+    for adapter in (
+        shopify_inventory.ADAPTER,
+        stock_files.CSV_ADAPTER,
+        stock_files.JSON_ADAPTER,
+        x12_feeds.ADAPTER,
+    )
+} | CONFIRMATION_ADAPTERS  # x12-945, mcf
+
+
+def family(channel: str) -> str:
+    """The sender a feed channel belongs to (`shopify` for `shopify-inventory`, `stock` for
+    `stock-csv`): an alias (of a location or a SKU) made for it serves all its channels."""
+    return channel.split("-", 1)[0]
+
+
+# What an alias can be made for: a channel, or a family of feed channels.
+SENDERS = tuple(sorted(set(ADAPTERS) | set(FEEDS) | {family(channel) for channel in FEEDS}))
+
+
+def sender_known(sender: str) -> str:
+    if sender not in SENDERS:
+        raise InvalidRequest(f"unknown channel {sender!r}; known: {', '.join(SENDERS)}")
+    return sender
+
+
 ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_ACCOUNT = "default"  # the account of a delivery that names none
 
 
-def adapter_for(channel: str) -> Adapter:
-    """The channel's adapter, or InvalidRequest naming the channels there are."""
-    if channel not in ADAPTERS:
-        raise InvalidRequest(f"unknown channel {channel!r}; known: {', '.join(sorted(ADAPTERS))}")
-    return ADAPTERS[channel]
+def adapter_for(channel: str) -> Adapter | FeedAdapter:
+    """The channel's adapter (of orders or of a feed), or InvalidRequest naming the channels
+    there are."""
+    channel_known(channel)
+    return ADAPTERS[channel] if channel in ADAPTERS else FEEDS[channel]
+
+
+def channel_known(channel: str) -> str:
+    """The channel, or InvalidRequest naming the channels there are."""
+    if channel not in ADAPTERS and channel not in FEEDS:
+        known = ", ".join(sorted(ADAPTERS) + sorted(FEEDS))
+        raise InvalidRequest(f"unknown channel {channel!r}; known: {known}")
+    return channel
 
 
 def check_account(account: str) -> str:
@@ -68,6 +109,8 @@ __all__ = [
     "ACCOUNT",
     "ADAPTERS",
     "DEFAULT_ACCOUNT",
+    "FEEDS",
+    "SENDERS",
     "Acknowledging",
     "Adapter",
     "Converted",
@@ -76,5 +119,8 @@ __all__ = [
     "Payload",
     "Unreadable",
     "adapter_for",
+    "channel_known",
     "check_account",
+    "family",
+    "sender_known",
 ]

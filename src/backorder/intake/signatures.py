@@ -36,6 +36,8 @@ HEADERS = {
     "woocommerce": "x-wc-webhook-signature",
     "magento": "x-adobe-commerce-webhook-signature",
     "bigcommerce": "x-backorder-webhook-secret",
+    # Shopify's inventory_levels/update, signed like its orders (the same app secret)
+    "shopify-inventory": "x-shopify-hmac-sha256",
 }
 SHARED = {"bigcommerce"}  # the header holds the secret itself, not a signature
 log = logging.getLogger(__name__)
@@ -46,7 +48,16 @@ def secret_for(secrets: Mapping[str, str], channel: str, account: str) -> str | 
     """The secret that signs a channel's webhooks for an account: the account's own
     (`"shopify:eu"`); else, for the default account only, the channel's (`"shopify"`); else
     one set for every account (`"shopify:*"`). A store's secret never signs for another
-    store, so whoever holds it cannot deliver orders in that store's name."""
+    store, so whoever holds it cannot deliver orders in that store's name. A feed channel
+    with no secret of its own uses its family's (`shopify-inventory`: `shopify`'s)."""
+    found = _secret_for(secrets, channel, account)
+    family = channel.split("-", 1)[0]
+    return (
+        found if found is not None or family == channel else _secret_for(secrets, family, account)
+    )
+
+
+def _secret_for(secrets: Mapping[str, str], channel: str, account: str) -> str | None:
     own = secrets.get(f"{channel}:{account}")
     if own is None and account == DEFAULT_ACCOUNT:
         own = secrets.get(channel)

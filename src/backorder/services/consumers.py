@@ -103,12 +103,19 @@ def position_of(app: Backorder, name: str) -> int:
     return int(position)
 
 
+# The product's own readers of the outbox: not for forgetting, for without its position
+# each would start again from the first event (and send everything again).
+OWN = {
+    "notifier": "the notification dispatcher",
+    "shipping_orders": "the planner of shipping orders to 3PLs",
+}
+
+
 def forget_consumer(app: Backorder, name: str) -> None:
     """Stop tracking a consumer (one that was retired), so its lag stops counting. The
-    notification dispatcher's own position is not for forgetting: without it, it would
-    start again from the first event."""
-    if name == "notifier":
-        raise InvalidRequest("the notifier is the notification dispatcher's own position")
+    product's own positions are not for forgetting."""
+    if name in OWN:
+        raise InvalidRequest(f"the {name} is {OWN[name]}'s own position")
     with app.db.write() as uow:
         gone = uow.connection.execute(
             delete(event_consumers).where(event_consumers.c.name == name)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
@@ -32,16 +32,19 @@ from backorder.intake import (
     Unreadable,
     adapter_for,
     check_account,
+    sender_known,
 )
 from backorder.intake.events import topic_of
 from backorder.intake.rules import Rule, check, effective
 from backorder.services.channel_events import handle
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
+from backorder.services.feeds import is_feed
+from backorder.services.feeds import process as process_feed
 from backorder.services.intake import place_order
 from backorder.services.intake_rules import all_settings
 from backorder.services.parked import assembled, parks, settle_held, settle_parked
-from backorder.services.payloads import OPEN, finish, listed, outcome_of
+from backorder.services.payloads import FEED_KINDS, OPEN, finish, listed, outcome_of
 from backorder.services.payloads import Outcome as Outcome  # where callers have found it
 from backorder.store.db import COMMIT_HOOKS, unavailable
 from backorder.store.repos import Products
@@ -73,9 +76,15 @@ TIER_WEIGHT = {"wholesale": 2, "vip": 1, "standard": 0}  # impact order after va
 
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     """What became of a delivery, as the CLI's --json and the API answer it."""
+    fed = [o for o in outcomes if o.topic in FEED_KINDS and o.state in ("accepted", "duplicate")]
+    outcomes = [o for o in outcomes if o not in fed]
     return {
         "accepted": [o.ref for o in outcomes if o.state == "accepted" and not o.outcome],
         "duplicates": [o.ref for o in outcomes if o.state == "duplicate"],
+        # a feed's documents (snapshots, receipts, shipments): applied, or a duplicate
+        "feeds": [
+            {"id": o.id, "state": o.state, "kind": o.topic, "outcome": o.outcome} for o in fed
+        ],
         "dead_lettered": [
             {"id": o.id, "reasons": o.reasons} for o in outcomes if o.state == "dead"
         ],
@@ -480,7 +489,7 @@ def _process_stored(app: Backorder, rows: Sequence[Any], batch: int = 200) -> li
     outcomes: list[Outcome] = []
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
-        open_rows = [row for row in chunk if row.state in OPEN]
+        open_rows = [row for row in chunk if row.state in OPEN and not is_feed(row.channel)]
         converted = {row.id: _convert(row) for row in open_rows}
         lookups = _lookups(app, [(row, converted[row.id][0]) for row in open_rows])
         for row in chunk:
@@ -489,6 +498,9 @@ def _process_stored(app: Backorder, rows: Sequence[Any], batch: int = 200) -> li
                 outcomes.append(
                     Outcome(row.id, row.state, row.order_ref, reasons, [], row.outcome, row.topic)
                 )
+                continue
+            if is_feed(row.channel):  # a location's stock document: applied, no order
+                outcomes.append(process_feed(app, row))
                 continue
             outcomes.append(_process_one(app, row, converted[row.id], lookups))
     return outcomes
@@ -648,8 +660,9 @@ def dead_letters(app: Backorder, limit: int = 1000) -> list[dict[str, Any]]:
 def add_alias(
     app: Backorder, channel: str, channel_sku: str, sku: str, account: str | None = None
 ) -> None:
-    """Map a channel's name for a product onto our SKU (for one account, or for all)."""
-    adapter_for(channel)
+    """Map a channel's name for a product onto our SKU (for one account, or for all); a
+    family of feed channels (`stock`, for `stock-csv` and `stock-json`) is a channel here."""
+    sender_known(channel)
     if account is not None:
         check_account(account)
     channel_sku = channel_sku.strip()
@@ -684,7 +697,12 @@ def health(app: Backorder) -> list[dict[str, Any]]:
         ).all()
         kept = uow.connection.execute(
             select(p.channel, p.account, p.topic, func.count())
-            .where(p.outcome.is_not(None), p.order_ref.is_(None), p.state == "accepted")
+            .where(
+                p.outcome.is_not(None),
+                p.order_ref.is_(None),
+                p.state == "accepted",
+                or_(p.topic.is_(None), p.topic.not_in(FEED_KINDS)),  # not a feed's, applied
+            )
             .group_by(p.channel, p.account, p.topic)
         ).all()
         last = dict(

@@ -13,6 +13,8 @@ from backorder.services.context import Backorder
 from backorder.store.tables import intake_payloads
 
 OPEN = ("pending", "dead")  # states a payload can still leave; the others are final
+# The topic a feed's payload is stored under once read: the kind of its document.
+FEED_KINDS = ("snapshot", "receipt", "shipment")
 
 
 @dataclass

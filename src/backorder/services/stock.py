@@ -84,7 +84,7 @@ class StockBatch:
                 "on_hand_after": row.stock.on_hand,
                 "ref": ref,
                 "moved_at": now,
-                "location_id": self.site.id if self.site else None,
+                "location_id": self.site.id if self.site is not None else None,
             }
         )
 
@@ -271,27 +271,80 @@ def _bulk(
     location: str | None = None,
 ) -> list[StockChange]:
     check, apply = steps
+    _check_items(items, check)
+    with app.db.write() as uow:
+        rows = _lock_all(uow, [sku for sku, _, _ in items])
+        site = site_named(all_sites(uow.connection), location or app.settings.default_location)
+        changes = _apply_locked(app, uow, (rows, site.id, location is not None), items, apply)
+        uow.commit()
+    return changes
+
+
+def _check_items(items: Sequence[Item], check: Callable[[int], None]) -> None:
     if not items:
         raise InvalidRequest("no stock given")
     if len(items) > MAX_BULK:
         raise InvalidRequest(f"at most {MAX_BULK} SKUs per call, got {len(items)}")
     for _, quantity, _ in items:
         check(quantity)
-    with app.db.write() as uow:
-        rows = _lock_all(uow, [sku for sku, _, _ in items])
-        sites = all_sites(uow.connection)
-        site = site_named(sites, location or app.settings.default_location)
-        if not site.active:
-            raise InvalidRequest(f"location {site.code} is not active")
-        batch = StockBatch(sites=sites, site=site, named=location)
-        changes = [
-            apply(app, uow, rows[sku], (quantity, ref), batch) for sku, quantity, ref in items
-        ]
-        now = app.now()
-        batch.facts.extend(reschedule(uow, rows.values(), now, app.settings.eta_change_days))
-        batch.save(uow, list(rows.values()), now)
-        uow.commit()
+
+
+def _apply_locked(
+    app: Backorder,
+    uow: UnitOfWork,
+    where: tuple[dict[str, ProductRow], int, bool],
+    items: Sequence[Item],
+    apply: Callable[..., StockChange],
+) -> list[StockChange]:
+    """Apply receipts or counts at one location (by id) to SKUs the caller has locked
+    (`lock_skus`), within the caller's transaction: the queue served or taken back from,
+    movements, events and dates saved. `where`: the rows, the location's id, and whether
+    the sender named it (if not, it is the default location, and a purchase order's
+    receipt goes where the order arrives)."""
+    rows, location_id, named = where
+    sites = all_sites(uow.connection)
+    site = next((s for s in sites if s.id == location_id), None)
+    if site is None:
+        raise InvalidRequest(f"no location with id {location_id}")
+    if not site.active:
+        raise InvalidRequest(f"location {site.code} is not active")
+    batch = StockBatch(sites=sites, site=site, named=site.code if named else None)
+    changes = [apply(app, uow, rows[sku], (quantity, ref), batch) for sku, quantity, ref in items]
+    now = app.now()
+    touched = [rows[sku] for sku in dict.fromkeys(sku for sku, _, _ in items)]
+    batch.facts.extend(reschedule(uow, touched, now, app.settings.eta_change_days))
+    batch.save(uow, touched, now)
     return changes
+
+
+def lock_skus(uow: UnitOfWork, skus: list[str]) -> dict[str, ProductRow]:
+    """Lock these SKUs' rows (in SKU order) with their stock per location; UnknownSku for
+    the first that is not ours, InvalidRequest when one is named twice."""
+    return _lock_all(uow, skus)
+
+
+def count_locked(
+    app: Backorder,
+    uow: UnitOfWork,
+    where: tuple[dict[str, ProductRow], int],
+    levels: Sequence[Item],
+) -> list[StockChange]:
+    """`set_stock_many` within the caller's transaction, for SKUs it has locked
+    (`lock_skus`), at a location given by id (a feed's snapshot)."""
+    _check_items(levels, _check_level)
+    return _apply_locked(app, uow, (*where, True), levels, _count)
+
+
+def receive_locked(
+    app: Backorder,
+    uow: UnitOfWork,
+    where: tuple[dict[str, ProductRow], int],
+    receipts: Sequence[Item],
+) -> list[StockChange]:
+    """`receive_stock_many` within the caller's transaction, for SKUs it has locked
+    (`lock_skus`), at a location given by id (a feed's receipt)."""
+    _check_items(receipts, _check_receipt)
+    return _apply_locked(app, uow, (*where, True), receipts, _receive)
 
 
 def _change(row: ProductRow, lines: int, allocated: int, taken_back: int) -> StockChange:

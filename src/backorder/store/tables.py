@@ -102,8 +102,34 @@ stock_levels = Table(
     Column("location_id", ForeignKey("locations.id"), primary_key=True),
     Column("on_hand", Integer, nullable=False, server_default=text("0")),
     Column("allocated", Integer, nullable=False, server_default=text("0")),
+    # the as_of of the last feed snapshot applied here: an older one never overwrites it
+    Column("counted_as_of", UtcDateTime),
     CheckConstraint("allocated >= 0 AND allocated <= on_hand", name="no_oversell"),
     Index("ix_stock_levels_location", "location_id", "product_id"),
+)
+
+# A sender's own name for one of our locations (a Shopify location_id, a 3PL's warehouse
+# code), per feed channel.
+location_aliases = Table(
+    "location_aliases",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("external_id", String(128), primary_key=True),
+    Column("location_id", ForeignKey("locations.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_location_aliases_location", "location_id"),
+)
+
+# The feed documents applied, by the key that names each (the sender's receipt number, a
+# snapshot's location and time, else the payload's hash): the same document is applied once.
+feed_documents = Table(
+    "feed_documents",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("account", String(64), primary_key=True),
+    Column("document_key", String(200), primary_key=True),
+    Column("payload_id", Id, nullable=False),
+    Column("applied_at", UtcDateTime, nullable=False),
 )
 
 # What a line holds at each location now (the allocations table is the log of how it came).
@@ -412,6 +438,7 @@ stock_movements = Table(
     Column("moved_at", UtcDateTime, nullable=False),
     Column("location_id", Id),  # where on hand changed (null only before locations)
     Index("ix_stock_movements_product", "product_id", "moved_at"),
+    Index("ix_stock_movements_location", "location_id", "moved_at"),
 )
 
 events = Table(

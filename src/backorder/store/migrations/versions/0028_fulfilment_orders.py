@@ -5,7 +5,7 @@ confirmation of the same shipment ships nothing). Nothing to fill in for old row
 location without a URL is sent nothing, a shipment made by hand has no sender's id.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-06 10:40:00.000000
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from backorder.store.types import UtcDateTime
 
 revision: str = "0028"
-down_revision: str | None = "0026"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
