@@ -25,6 +25,7 @@ from backorder.store.tables import (
     deliveries,
     events,
     incidents,
+    intake_payloads,
     locations,
     order_lines,
     orders,
@@ -143,6 +144,19 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
                 )
             ).scalar_one()
             countries = set(conn.execute(select(orders.c.ship_country).distinct()).scalars())
+            # the 3PL's snapshots and 945s and Amazon's MCF shipments came in by the intake,
+            # and the 3PL and Amazon ship only what they confirm
+            fed = conn.execute(
+                select(intake_payloads.c.channel, intake_payloads.c.state, func.count())
+                .where(intake_payloads.c.channel.in_(("stock-csv", "x12-945", "mcf")))
+                .group_by(intake_payloads.c.channel, intake_payloads.c.state)
+            ).all()
+            confirmed = conn.execute(
+                select(func.count())
+                .select_from(shipments)
+                .join(locations, locations.c.id == shipments.c.location_id)
+                .where(locations.c.code != "main", shipments.c.reference.is_(None))
+            ).scalar_one()
             first, last = conn.execute(
                 select(func.min(orders.c.placed_at), func.max(orders.c.placed_at))
             ).one()
@@ -151,6 +165,12 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
     assert {code for code, count in shipped_from if count} == {"main", "3pl-east", "fba-us"}
     assert split > 0
     assert {"US", "CA", "GB", "DE"} <= countries
+    assert {(channel, state) for channel, state, count in fed if count} == {
+        ("stock-csv", "accepted"),
+        ("x12-945", "accepted"),
+        ("mcf", "accepted"),
+    }
+    assert confirmed == 0, "a 3PL's or Amazon's shipment not confirmed by its feed"
     assert {
         "allocation_taken_back",
         "stock_received",

@@ -40,6 +40,7 @@ from backorder.store.tables import (
     delay_notices,
     events,
     incidents,
+    intake_payloads,
     locations,
     order_lines,
     orders,
@@ -378,7 +379,20 @@ def _locations(conn: Connection) -> tuple[Table, str | None]:
             str(count),
             str(units or 0),
         )
-    table.caption = f"{split} orders took units from more than one location."
+    fed: dict[str, int] = dict(
+        conn.execute(
+            select(intake_payloads.c.channel, func.count())
+            .where(intake_payloads.c.channel.in_(("stock-csv", "x12-945", "mcf")))
+            .where(intake_payloads.c.state == "accepted")
+            .group_by(intake_payloads.c.channel)
+        ).all()
+    )
+    table.caption = (
+        f"{split} orders took units from more than one location. Through the intake: "
+        f"{fed.get('stock-csv', 0)} morning snapshots from 3pl-east, "
+        f"{fed.get('x12-945', 0)} X12 945 shipping advices from it and "
+        f"{fed.get('mcf', 0)} Amazon MCF shipments from fba-us."
+    )
     return table, f"{example.channel}:{example.external_id}" if example else None
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from backorder.demo import warehouses
 from backorder.demo.purchasing import Purchasing, supplier_of
 from backorder.domain.model import (
     Customer,
@@ -31,7 +32,9 @@ from backorder.domain.model import (
     order_ref,
 )
 from backorder.services.context import Backorder
+from backorder.services.ingest import ingest
 from backorder.services.intake import place_order
+from backorder.services.location_aliases import add_alias
 from backorder.services.locations import LocationIn, add
 from backorder.services.orders import cancel_order, expedite_order, ship_order
 from backorder.services.planning import plan
@@ -39,6 +42,7 @@ from backorder.services.products import ProductRecord, import_products
 from backorder.services.review import run_review
 from backorder.services.stock import set_stock, set_stock_many
 from backorder.store.tables import (
+    line_holdings,
     locations,
     order_lines,
     orders,
@@ -312,6 +316,10 @@ class Store:
         )
         for location in NETWORK:
             add(self.app, location)
+        # the senders name our locations their own way
+        add_alias(self.app, warehouses.THREE_PL, "x12", warehouses.THREE_PL_CODE)
+        add_alias(self.app, warehouses.THREE_PL, "stock", warehouses.THREE_PL_CODE)
+        add_alias(self.app, warehouses.FBA, "mcf", warehouses.MCF_LOCATION)
         held = {sku: 0 for sku in (item.product.sku for item in CATALOGUE)}
         for code, share in SPLIT.items():
             there = [(i.product.sku, int(i.stock * share), "opening count") for i in CATALOGUE]
@@ -324,10 +332,23 @@ class Store:
         )
 
     def feeds(self) -> None:
-        """THE 3PL'S AND AMAZON'S FEEDS (the lead adds them at merge): each morning the 3PL's
-        inventory snapshot of `3pl-east` and the shipment confirmations (X12 945, Amazon MCF)
-        of what `3pl-east` and `fba-us` shipped come in through the governed intake. Today
-        the demo has no feed: this step does nothing."""
+        """The 3PL's morning inventory snapshot (a CSV drop, as of its count an hour ago)
+        comes in through the governed intake. Now and then its count finds a unit missing,
+        and the snapshot takes it back from the lowest-ranked line holding it there."""
+        level = stock_levels.c
+        counts = dict(
+            self._rows(
+                select(PRODUCT.sku, level.on_hand)
+                .join_from(stock_levels, products, PRODUCT.id == level.product_id)
+                .join(locations, locations.c.id == level.location_id)
+                .where(locations.c.code == warehouses.THREE_PL)
+            )
+        )
+        stocked = sorted(sku for sku, units in counts.items() if units > 0)
+        if stocked and self.rng.random() < 0.3:
+            counts[self.rng.choice(stocked)] -= 1  # shrinkage
+        as_of = self.clock.now - timedelta(hours=1)
+        ingest(self.app, "stock-csv", warehouses.snapshot_csv(counts, as_of))
 
     def _product(self, item: Item) -> Product:
         product = replace(item.product, supplier=supplier_of(item.product.sku))
@@ -501,15 +522,60 @@ class Store:
             )
             .order_by(ORDER.id)
         )
+        held = self._held([order_ref(row.channel, row.external_id) for row in ready])
         for row in ready:
-            if self.rng.random() < 0.9:
+            if self.rng.random() >= 0.9:
+                continue
+            ref = order_ref(row.channel, row.external_id)
+            for code, lines in sorted(held.get(ref, {}).items()):
                 number = self.rng.randrange(10**10)
-                tracking = (
-                    f"7749{number:010d}"
-                    if row.shipping_method == "expedited"
-                    else f"1Z9A7W{number:010d}"
-                )
-                ship_order(self.app, order_ref(row.channel, row.external_id), tracking)
+                self.serial["shipment"] += 1
+                shipment = f"SHP-{self.serial['shipment']:06d}"
+                there = warehouses.Held(ref, tuple(lines))
+                if code == warehouses.THREE_PL:  # the 3PL ships and sends its 945
+                    control = self.serial["shipment"]
+                    tracking = f"1Z9E3P{number:010d}"
+                    text = warehouses.x12_945(there, shipment, tracking, control, self.clock.now)
+                    ingest(self.app, "x12-945", text)
+                elif code == warehouses.FBA:  # Amazon ships and its order status says so
+                    tracking = f"TBA{number:012d}"
+                    ingest(
+                        self.app,
+                        "mcf",
+                        warehouses.mcf_order(there, shipment, tracking, self.clock.now),
+                    )
+                else:  # our own warehouse picks and packs
+                    tracking = (
+                        f"7749{number:010d}"
+                        if row.shipping_method == "expedited"
+                        else f"1Z9A7W{number:010d}"
+                    )
+                    ship_order(self.app, ref, tracking, location=code)
+
+    def _held(self, refs: list[str]) -> dict[str, dict[str, list[tuple[str, int]]]]:
+        """What each of these orders holds, by location: order ref -> code -> (SKU, units)."""
+        found: dict[str, dict[str, list[tuple[str, int]]]] = {}
+        wanted = set(refs)
+        rows = self._rows(
+            select(
+                ORDER.channel,
+                ORDER.external_id,
+                locations.c.code,
+                PRODUCT.sku,
+                line_holdings.c.allocated,
+            )
+            .join_from(line_holdings, order_lines, LINE.id == line_holdings.c.line_id)
+            .join(orders, ORDER.id == LINE.order_id)
+            .join(products, PRODUCT.id == LINE.product_id)
+            .join(locations, locations.c.id == line_holdings.c.location_id)
+            .where(line_holdings.c.allocated > 0, ORDER.completed_at.is_(None))
+            .order_by(ORDER.id, LINE.line_no)
+        )
+        for channel, external_id, code, sku, units in rows:
+            ref = order_ref(channel, external_id)
+            if ref in wanted:
+                found.setdefault(ref, {}).setdefault(code, []).append((sku, units))
+        return found
 
     def cycle_count(self) -> None:
         """A shelf count at one location finds fewer units than are promised there: some

@@ -291,7 +291,10 @@ def _ship_from(
     order, lines, rows = order_lines_rows
     tracking, now = dispatch.tracking, dispatch.now
     by_number = {line.line_no: line for line in lines}
-    held = {number: by_number[number].qty.allocated for number in plan}
+    # what each line holds here: a shipment is exact when it ships all of that (accuracy),
+    # whatever the line holds at other locations for their own shipments
+    there = holdings_of(uow.connection, [by_number[number].id for number in plan])
+    held = {number: there[by_number[number].id].get(site.id, 0) for number in plan}
     shipped: list[ShippedLine] = []
     for number, units in sorted(plan.items()):
         line = by_number[number]
