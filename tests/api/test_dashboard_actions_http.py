@@ -184,7 +184,8 @@ CASES: dict[str, Case] = {
     ),
     "receive stock": (
         lambda app: ("/records/products/B", "/records/stock/B/receipts", {"qty": "3"}),
-        "Received 3 units of B at main: on hand 4 in all, available 0; 3 units went to 2 waiting lines",
+        "Received 3 units of B at main: on hand 4 in all, available 0; "
+        "3 units went to 2 waiting lines",
         lambda app, _: stock_view(app, "B")["on_hand"] == 4,
     ),
     "set a count": (

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from backorder.domain.access import Role
 from backorder.services.context import Backorder
-from backorder.services.locations import LocationIn, add, stock_by_location, update_location
 from backorder.services.intake import place_order
+from backorder.services.locations import LocationIn, add, stock_by_location, update_location
 from backorder.services.stock import receive_stock
 from backorder.services.views import order_view
 from tests.api.test_dashboard_actions_http import act, signed_in

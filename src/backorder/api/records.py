@@ -177,11 +177,7 @@ def stock_forms(sku: str, places: Places) -> list[Form]:
             (
                 Field("qty", "Units received", "number", required=True),
                 at,
-                Field(
-                    "ref",
-                    "Receipt reference",
-                    placeholder="optional; a PO: the location it arrives at",
-                ),
+                Field("ref", "Receipt reference", placeholder="optional: a PO number"),
             ),
         ),
         Form(
