@@ -184,12 +184,14 @@ CASES: dict[str, Case] = {
     ),
     "receive stock": (
         lambda app: ("/records/products/B", "/records/stock/B/receipts", {"qty": "3"}),
-        "Received 3 units of B: on hand 4, available 0; 3 units went to 2 waiting lines",
+        "Received 3 units of B at main: on hand 4 in all, available 0; "
+        "3 units went to 2 waiting lines",
         lambda app, _: stock_view(app, "B")["on_hand"] == 4,
     ),
     "set a count": (
         lambda app: ("/records/queues/B", "/records/stock/B/count", {"on_hand": "0"}),
-        "Counted B: on hand 0, available 0; 1 unit went back to waiting",
+        "Counted 0 units of B on hand at main: on hand 0 in all, available 0; 1 unit went back to "
+        "waiting",
         lambda app, _: stock_view(app, "B")["on_hand"] == 0,
     ),
     "redate a PO line": (

@@ -238,10 +238,14 @@ def test_an_operator_receives_stock_and_cancels_a_line_from_the_dashboard(
     shot(page, "product-desktop")
 
     # receive one unit: the same use case as POST /stock/{sku}/receipts, the outcome shown
+    # at the location the form starts at (the default one), which the outcome names
     page.fill("form[action$='/receipts'] input[name=qty]", "1")
+    where = page.input_value("form[action$='/receipts'] select[name=location]")
     page.click("form[action$='/receipts'] button")
     page.wait_for_selector("[data-testid=flash]")
-    assert flash(page).startswith(f"Received 1 unit of {sku}: on hand {stock['on_hand'] + 1}")
+    assert flash(page).startswith(
+        f"Received 1 unit of {sku} at {where}: on hand {stock['on_hand'] + 1} in all"
+    )
     after = call(base, keys["ops"], "GET", f"/api/v1/stock/{sku}").json()
     assert after["on_hand"] == stock["on_hand"] + 1
     assert tile(page, "on-hand") == str(after["on_hand"])

@@ -28,9 +28,9 @@ from backorder.api.schemas import (
     DiscardIn,
     PoRedateIn,
     PoReduceIn,
-    ReceiptIn,
+    ReceiptAtIn,
     ShipIn,
-    StockLevelIn,
+    StockLevelAtIn,
 )
 from backorder.domain.access import Permission
 from backorder.domain.errors import BackorderError, InvalidRequest
@@ -121,6 +121,7 @@ LABELS = {
     "tracking": "the tracking number",
     "expected_on": "the date",
     "sku": "the SKU",
+    "location": "the location",
 }
 
 
@@ -179,6 +180,7 @@ def _product_page(sku: str) -> str:
 
 
 def _stock_words(change: Any) -> str:
+    """What a receipt or count left: the product's figures over all its locations."""
     served = (
         f"; {count(change.units_allocated, 'unit')} went to "
         f"{count(change.lines_served, 'waiting line')}"
@@ -190,25 +192,41 @@ def _stock_words(change: Any) -> str:
         if (change.units_taken_back)
         else ""
     )
-    return f"on hand {change.on_hand}, available {change.available}{served}{back}"
+    return f"on hand {change.on_hand} in all, available {change.available}{served}{back}"
+
+
+def _location(app: Backorder, fields: dict[str, str]) -> str:
+    """The location the form names (its select); none given: the default location. The use
+    case refuses an unknown or inactive one in words."""
+    return fields.get("location") or app.settings.default_location
 
 
 def _receive(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Done:
+    """A receipt at the chosen location; a purchase order's receipt arrives where that
+    order arrives, so naming another location is refused (the use case says where)."""
     sku = ids["sku"]
     body = _body(
-        ReceiptIn, {"qty": _whole(fields, "qty", "the units"), "ref": fields.get("ref") or None}
+        ReceiptAtIn,
+        {
+            "qty": _whole(fields, "qty", "the units"),
+            "ref": fields.get("ref") or None,
+            "location": _location(app, fields),
+        },
     )
-    change = receive_stock(app, sku, body.qty, body.ref)
-    return f"Received {count(body.qty, 'unit')} of {sku}: {_stock_words(change)}", _product_page(
-        sku
-    )
+    change = receive_stock(app, sku, body.qty, body.ref, body.location)
+    text = f"Received {count(body.qty, 'unit')} of {sku} at {body.location}"
+    return f"{text}: {_stock_words(change)}", _product_page(sku)
 
 
 def _count(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Done:
     sku = ids["sku"]
-    body = _body(StockLevelIn, {"on_hand": _whole(fields, "on_hand", "the count")})
-    change = set_stock(app, sku, body.on_hand, body.ref)
-    return f"Counted {sku}: {_stock_words(change)}", _product_page(sku)
+    body = _body(
+        StockLevelAtIn,
+        {"on_hand": _whole(fields, "on_hand", "the count"), "location": _location(app, fields)},
+    )
+    change = set_stock(app, sku, body.on_hand, body.ref, body.location)
+    text = f"Counted {count(body.on_hand, 'unit')} of {sku} on hand at {body.location}"
+    return f"{text}: {_stock_words(change)}", _product_page(sku)
 
 
 def _po_page(po: str) -> str:

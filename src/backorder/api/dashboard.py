@@ -37,6 +37,7 @@ from backorder.report import charts
 from backorder.services.context import Backorder
 from backorder.services.dashboard import RECORDS, order_link, overview, product_link
 from backorder.services.links import segment
+from backorder.services.locations import active_choices
 from backorder.services.sessions import (
     COOKIE,
     SESSION_SECONDS,
@@ -293,13 +294,21 @@ async def record(request: Request, path: str) -> Response:
                 "sources_api": f"/api/v1/queues/{rest[9:]}/sources",
                 "sources": sources if sources_status == 200 else None,
             }
+            context["forms"] = records.allowed(records.stock_forms(sku, await _places(app)), role)
             page = _product_page(sku, (body, stock, queue), role, context)
             return _shown(page, request)
+    places = None if records.stock_page_sku(rest) is None else await _places(app)
     context |= {
-        "forms": records.page_forms(rest, role),
+        "forms": records.page_forms(rest, role, places) if places is not None else [],
         "row_forms": records.row_forms_of(rest, body, role),
     }
     return _shown(_record_page(rest, status, body, api, context), request)
+
+
+async def _places(app: Backorder) -> records.Places:
+    """Where the stock forms may receive or count: the active locations."""
+    active = await run_in_threadpool(active_choices, app)
+    return records.Places(tuple(active), app.settings.default_location)
 
 
 def _order_page(order: dict[str, Any], role: Role, context: dict[str, Any]) -> HTMLResponse:
@@ -327,7 +336,6 @@ def _product_page(
         p=product,
         s=stock,
         queue=queue,
-        forms=records.allowed(records.stock_forms(sku), role),
         **context,
     )
     return HTMLResponse(page, headers=NO_STORE)

@@ -93,10 +93,11 @@ def when(value: Any, today: date | None = None) -> Markup | None:
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text, number, date, hidden
-    value: str = ""
+    kind: str = "text"  # text, number, date, hidden, select
+    value: str = ""  # a select's chosen option
     required: bool = False
     placeholder: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # a select's (value, text)
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,28 @@ def line_forms(ref: str, line: dict[str, Any]) -> list[Form]:
     ]
 
 
-def stock_forms(sku: str) -> list[Form]:
+@dataclass(frozen=True)
+class Places:
+    """Where stock can be received or counted: the active locations (code, name) in
+    sourcing order, and the one a form starts at (BACKORDER_DEFAULT_LOCATION)."""
+
+    active: tuple[tuple[str, str], ...]
+    default: str
+
+
+def _location_field(places: Places) -> Field:
+    codes = [code for code, _ in places.active]
+    chosen = places.default if places.default in codes else (codes[0] if codes else "")
+    options = tuple(
+        (code, f"{code} ({name})" if name and name != code else code)
+        for code, name in places.active
+    )
+    return Field("location", "At location", "select", chosen, required=True, options=options)
+
+
+def stock_forms(sku: str, places: Places) -> list[Form]:
     base = f"{RECORDS}/stock/{segment(sku)}"
+    at = _location_field(places)
     return [
         Form(
             f"{base}/receipts",
@@ -155,14 +176,15 @@ def stock_forms(sku: str) -> list[Form]:
             Permission.STOCK,
             (
                 Field("qty", "Units received", "number", required=True),
-                Field("ref", "Receipt reference", placeholder="optional"),
+                at,
+                Field("ref", "Receipt reference", placeholder="optional: a PO number"),
             ),
         ),
         Form(
             f"{base}/count",
             "Set the count",
             Permission.STOCK,
-            (Field("on_hand", "Units counted on hand", "number", required=True),),
+            (Field("on_hand", "Units counted on hand", "number", required=True), at),
         ),
     ]
 
@@ -249,15 +271,20 @@ def row_forms_of(path: str, answer: Any, role: Role) -> RowForms:
     return forms
 
 
-def page_forms(path: str, role: Role) -> list[Form]:
-    """The forms at the head of a record page (a SKU's stock, on its queue and stock
-    pages), as far as the role may use them."""
-    found: list[Form] = []
+def stock_page_sku(path: str) -> str | None:
+    """The SKU whose stock forms head a record page (its queue and stock pages), or None."""
     for prefix in ("queues/", "stock/"):
         rest = path.removeprefix(prefix)
-        if rest != path and "/" not in rest:
-            found = stock_forms(unquote(rest))
-    return allowed(found, role)
+        if rest != path and rest and "/" not in rest:
+            return unquote(rest)
+    return None
+
+
+def page_forms(path: str, role: Role, places: Places) -> list[Form]:
+    """The forms at the head of a record page (a SKU's stock, on its queue and stock
+    pages), as far as the role may use them."""
+    sku = stock_page_sku(path)
+    return allowed([] if sku is None else stock_forms(sku, places), role)
 
 
 def allowed(forms: list[Form], role: Role) -> list[Form]:

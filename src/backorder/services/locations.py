@@ -168,6 +168,16 @@ def listing(app: Backorder) -> list[dict[str, Any]]:
         return [location_view(conn, rows[s.id], app.settings.default_location) for s in ordered]
 
 
+def active_choices(app: Backorder) -> list[tuple[str, str]]:
+    """The active locations as (code, name), in sourcing order: where stock can be received
+    or counted (the dashboard's forms offer these)."""
+    with app.db.read() as uow:
+        rows = uow.connection.execute(select(locations).where(locations.c.active)).mappings()
+        named = [(site_from_row(row), str(row["name"])) for row in rows]
+    named.sort(key=lambda pair: site_order(pair[0]))
+    return [(site.code, name) for site, name in named]
+
+
 def show(app: Backorder, code: str) -> dict[str, Any]:
     with app.db.read() as uow:
         conn = uow.connection

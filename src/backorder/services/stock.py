@@ -113,7 +113,7 @@ def _receive(
         if batch.named is not None and site.id != batch.site.id:
             raise InvalidRequest(
                 f"purchase order {ref} arrives at {site.code}, not {batch.site.code}: "
-                "receive it there, or leave the location out"
+                f"receive it at {site.code}"
             )
         if not site.active:
             raise InvalidRequest(f"location {site.code} is not active")
