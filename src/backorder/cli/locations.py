@@ -36,7 +36,7 @@ def _countries(text: str | None) -> tuple[str, ...] | None:
 
 
 def _line(view: dict[str, Any]) -> str:
-    ships = ", ".join(view["ships_to"]) if view["ships_to"] else "anywhere"
+    ships = f"to {', '.join(view['ships_to'])}" if view["ships_to"] else "anywhere"
     flags = [] if view["active"] else ["inactive"]
     if not view["accepts_backorders"]:
         flags.append("takes no backorders")
@@ -45,7 +45,7 @@ def _line(view: dict[str, Any]) -> str:
     extra = f" [{'; '.join(flags)}]" if flags else ""
     return (
         f"{view['code']} ({view['name']}, {view['kind']}): priority {view['priority']}, "
-        f"{count(view['transit_days'], 'transit day')}, ships to {ships}; "
+        f"{count(view['transit_days'], 'transit day')}, ships {ships}; "
         f"{count(view['skus'], 'SKU')}, {view['on_hand']} on hand, "
         f"{view['allocated']} allocated{extra}"
     )

@@ -121,10 +121,9 @@ def transfer_list(
         ident("SKU", [v["sku"] for v in views]),
         ident("from", [v["from_location"] for v in views]),
         ident("to", [v["to_location"] for v in views]),
-        figure("quantity"),
         figure("received"),
         Column("state"),
-        Column("expected", min_width=10),
+        Column("expected", min_width=10, no_wrap=True),
     )
     for v in views:
         grid.add_row(
@@ -132,8 +131,7 @@ def transfer_list(
             v["sku"],
             v["from_location"],
             v["to_location"],
-            str(v["quantity"]),
-            str(v["received"]),
+            f"{v['received']} of {v['quantity']}",
             v["state"],
             v["expected_on"],
         )
