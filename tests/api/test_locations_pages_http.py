@@ -17,6 +17,7 @@ from backorder.services.intake import place_order
 from backorder.services.orders import ship_order
 from backorder.services.products import add_product
 from backorder.services.stock import set_stock
+from tests.conftest import Clock
 from tests.factories import order, product
 from tests.integration.test_next_units import shop
 
@@ -58,6 +59,19 @@ def test_the_product_page_shows_stock_by_location_and_where_the_next_units_come_
     assert said is not None
     assert re.sub(r"<[^>]+>", "", said[1]).startswith(
         "Next: 10 units at main on purchase order PO-1, expected"
+    )
+
+
+def test_a_purchase_order_past_its_date_is_said_to_be_overdue(
+    client: TestClient, app: Backorder, clock: Clock
+) -> None:
+    clock.advance(days=25)  # 4 February: PO-1 was expected on the 1st
+    client.post("/login", data={"key": create_key(app, Role.VIEWER).key})  # a new session
+    bolt = client.get("/records/products/BOLT").text
+    said = re.search(r'data-testid="next-units">(.*?)</p>', bolt, re.S)
+    assert said is not None
+    assert re.sub(r"<[^>]+>", "", said[1]).startswith(
+        "Next: 10 units at main on purchase order PO-1, overdue: expected"
     )
 
 

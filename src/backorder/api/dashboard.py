@@ -114,6 +114,7 @@ def _page_context(request: Request, app: Backorder) -> dict[str, Any]:
         "csrf": csrf_token(token),
         "flash": read_flash(request.cookies.get(FLASH)),
         "time": partial(records.when, today=app.now().date()),
+        "today": app.now().date().isoformat(),
         "back": back,
     }
 
