@@ -9,10 +9,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Connection,
     Integer,
     RowMapping,
     Select,
+    bindparam,
     case,
     cast,
     literal,
@@ -74,13 +76,10 @@ def outlooks(conn: Connection, rows: Iterable[ProductRow], today: date) -> dict[
     return result
 
 
-def inbound_supply(conn: Connection, product_ids: list[int]) -> dict[int, list[Inbound]]:
-    """Per product id: what its open purchase orders and open transfers are still to
-    deliver, where and when, soonest first (purchase orders before transfers on a day).
-    One round trip for both."""
-    inbound: dict[int, list[Inbound]] = {pid: [] for pid in product_ids}
-    if not product_ids:
-        return inbound
+def _inbound_query() -> Any:
+    """Open purchase-order lines and open transfers of some products (`ids`), soonest
+    first: one statement, built once."""
+    ids: BindParameter[int] = bindparam("ids", expanding=True)
     none = cast(null(), Integer)
     pos = (
         select(
@@ -95,7 +94,7 @@ def inbound_supply(conn: Connection, product_ids: list[int]) -> dict[int, list[I
             none.label("source"),
         )
         .select_from(po_lines.join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id))
-        .where(po_lines.c.product_id.in_(product_ids), IS_OPEN)
+        .where(po_lines.c.product_id.in_(ids), IS_OPEN)
     )
     moving = select(
         transfers.c.product_id,
@@ -108,10 +107,22 @@ def inbound_supply(conn: Connection, product_ids: list[int]) -> dict[int, list[I
         transfers.c.id.label("transfer"),
         # a transfer not yet shipped: its units still sit at its source
         case((transfers.c.state == "planned", transfers.c.from_location_id)).label("source"),
-    ).where(transfers.c.product_id.in_(product_ids), TRANSFER_OPEN)
+    ).where(transfers.c.product_id.in_(ids), TRANSFER_OPEN)
     both = union_all(pos, moving).subquery()
-    query = select(both).order_by(both.c.product_id, both.c.expected_on, both.c.kind, both.c.seq)
-    for row in conn.execute(query).mappings():
+    return select(both).order_by(both.c.product_id, both.c.expected_on, both.c.kind, both.c.seq)
+
+
+_INBOUND = _inbound_query()
+
+
+def inbound_supply(conn: Connection, product_ids: list[int]) -> dict[int, list[Inbound]]:
+    """Per product id: what its open purchase orders and open transfers are still to
+    deliver, where and when, soonest first (purchase orders before transfers on a day).
+    One round trip for both."""
+    inbound: dict[int, list[Inbound]] = {pid: [] for pid in product_ids}
+    if not product_ids:
+        return inbound
+    for row in conn.execute(_INBOUND, {"ids": list(product_ids)}).mappings():
         inbound[row["product_id"]].append(
             Inbound(
                 row["ref"],
