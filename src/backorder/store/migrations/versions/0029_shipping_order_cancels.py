@@ -5,7 +5,7 @@ characters a 940 carries in W05-02 (the depositor order number) and a 945 brings
 W06-02. Old rows are shipping orders (`kind` defaults to `order`) without a short
 reference: their 940 carried the order reference itself, which a 945 still resolves.
 
-Revision ID: 0030
+Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-06 11:00:00.000000
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030"
+revision: str = "0029"
 down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
