@@ -14,8 +14,8 @@ from backorder.domain.errors import InvalidRequest
 from backorder.intake.feeds import ShipmentConfirmation, Units
 from backorder.services.context import Backorder
 from backorder.services.fulfilment import confirm_shipment
+from backorder.services.ingest import acknowledge, health, ingest, replay
 from backorder.services.ingest import add_alias as add_sku_alias
-from backorder.services.ingest import health, ingest, replay
 from backorder.services.intake import place_order
 from backorder.services.location_aliases import add_alias, aliases, remove_alias, resolve
 from backorder.services.locations import LocationIn, add, stock_by_location
@@ -247,3 +247,23 @@ def test_an_mcf_status_ships_what_shipped_and_keeps_a_pending_shipment_ignored(
     source = next(s for s in health(app) if s["channel"] == "mcf")
     assert sum(source["ignored"].values()) == 1  # the pending shipment, counted as ignored
     assert_invariants(app.db)
+
+
+WAREHOUSE_ACK = (
+    "ISA*00*          *00*          *ZZ*SHIPBOBEAST    *ZZ*BACKORDER      *261206*0930*U*00401"
+    "*000000077*0*P*>~GS*FA*SHIPBOBEAST*BACKORDER*20261206*0930*77*X*004010~ST*997*0001~"
+    "AK1*OW*12~AK2*940*0001~AK5*A~AK9*A*1*1*1~SE*6*0001~GE*1*77~IEA*1*000000077~"
+)
+
+
+def test_a_3pls_997_for_our_shipping_orders_is_recorded_not_dead_and_not_answered(
+    app: Backorder,
+) -> None:
+    (kept,) = ingest(app, "x12-3pl", WAREHOUSE_ACK)
+    assert (kept.state, kept.topic) == ("accepted", "997")
+    assert kept.outcome == (
+        "acknowledgement of group 12 (OW): accepted; AK9 A 1 1 1; set 940 0001: AK5 A"
+    )
+    assert acknowledge(app, "x12-3pl", WAREHOUSE_ACK, [kept.id]) is None  # no 997 for a 997
+    (again,) = ingest(app, "x12-945", WAREHOUSE_ACK.replace("*77*", "*78*"))
+    assert (again.state, again.topic) == ("accepted", "997")

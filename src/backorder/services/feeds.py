@@ -23,6 +23,7 @@ from backorder.intake import FEEDS, Payload, Unreadable, family
 from backorder.intake.confirmations import Ignored
 from backorder.intake.feeds import Count, FeedDocument, Receipt, ShipmentConfirmation, Snapshot
 from backorder.intake.feeds import Units as Moved
+from backorder.intake.x12_997 import read_997
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.fulfilment import confirm_shipment
@@ -180,6 +181,13 @@ def process(app: Backorder, row: Any) -> Outcome:
     """Read and apply one stored feed payload; a dead letter with the reason when it cannot
     be. One that breaks the code on the way (not the database being away) is a dead letter
     too, and the payloads after it go on."""
+    if family(row.channel) == "x12":  # a 997 answering our 940s comes back this way
+        words = read_997(row.raw)
+        if words is not None:
+            kept = {"state": "accepted", "outcome": words[:500], "topic": "997"}
+            return finish(app, row.id, kept) or Outcome(
+                row.id, "accepted", outcome=words[:500], topic="997"
+            )
     try:
         document = FEEDS[row.channel].read(Payload(row.raw, row.external_id))
     except Ignored as error:  # readable, and no shipment: recorded, nothing done
