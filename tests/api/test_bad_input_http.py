@@ -294,3 +294,30 @@ def test_a_delivery_holding_a_raw_nul_is_refused_alike_and_not_stored(guarded: S
     assert answer.status_code == 422, answer.text
     assert "NUL" in answer.json()["detail"]
     assert _intake_counts(guarded) == before
+
+
+def test_a_query_parameter_given_twice_is_refused_and_nothing_is_stored(guarded: Server) -> None:
+    """Schemathesis found an order stored under one of two topics given: neither is taken."""
+    answer = httpx.post(
+        f"{guarded.base}/api/v1/channels/canonical/orders?topic=a&account=x&topic=b",
+        content=json.dumps(_order("twice")).encode(),
+        headers={"Authorization": f"Bearer {guarded.keys['channel']}"},
+    )
+    assert answer.status_code == 422, answer.text
+    said = answer.json()
+    assert said["type"] == "/problems/validation"
+    assert said["detail"] == "query.topic: given 2 times: give it once"
+    database = Database(guarded.db_url)
+    try:
+        with database.read() as uow:
+            stored = uow.connection.execute(
+                text_("SELECT count(*) FROM intake_payloads WHERE raw LIKE '%twice%'")
+            )
+            assert stored.scalar_one() == 0
+    finally:
+        database.dispose()
+    once = httpx.get(  # two parameters, one value each: answered
+        f"{guarded.base}/api/v1/kpis?from=2026-01-01&to=2026-01-31",
+        headers={"Authorization": f"Bearer {guarded.keys['viewer']}"},
+    )
+    assert once.status_code == 200, once.text

@@ -115,7 +115,7 @@ def test_a_3pl_takes_shipping_orders_and_its_secret_is_shown_once(
             "/api/v1/locations/east",
             {"orders_url": "https://a b.example"},
             422,
-            "orders_url",
+            "go to an http(s) URL, not 'https://a b.example'",
         ),
         ("PATCH", "/api/v1/locations/east", {"orders_format": "csv"}, 422, "orders_format"),
         (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from backorder import __version__
@@ -41,6 +41,7 @@ def create_app(backorder: Backorder) -> FastAPI:
         version=__version__,
         description="Orders from every channel, fair per-SKU backorder queues, and stock "
         "handed out in order. Authenticate with `Authorization: Bearer KEY`.",
+        dependencies=[Depends(problems.once_each)],
     )
     app.state.backorder = backorder
     problems.install(app)

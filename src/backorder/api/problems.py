@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
@@ -223,4 +226,54 @@ def install(app: FastAPI) -> None:
                 "Internal error",
                 "an unexpected error happened; nothing was changed",
             )
+        )
+
+
+def _takes_many(annotation: Any) -> bool:
+    """Whether a parameter's type holds several values (list[str], list[str] | None)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _takes_many(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_takes_many(arg) for arg in get_args(annotation))
+    return origin in (list, set, frozenset, tuple)
+
+
+_REPEATABLE: dict[int, frozenset[str]] = {}  # by route (routes are made once, at start)
+
+
+def _repeatable(route: APIRoute) -> frozenset[str]:
+    """The query parameters of a route that take several values, by the name they are
+    given in the query."""
+    found = _REPEATABLE.get(id(route))
+    if found is None:
+        found = _REPEATABLE[id(route)] = frozenset(
+            field.alias
+            for field in route.dependant.query_params
+            if _takes_many(field.field_info.annotation)
+        )
+    return found
+
+
+async def once_each(request: Request) -> None:
+    """Every query parameter that takes one value is given once: one given twice
+    (`?topic=a&topic=b`) is refused as invalid, naming it, rather than one of its values
+    taken silently. (A list parameter, `?sku=A&sku=B`, may repeat.)"""
+    query = request.scope.get("query_string", b"")
+    route = request.scope.get("route")
+    if b"&" not in query or not isinstance(route, APIRoute):
+        return
+    names = [name for name, _ in parse_qsl(query.decode("latin-1"), True)]
+    many = _repeatable(route)
+    twice = sorted({n for n in names if n not in many and names.count(n) > 1})
+    if twice:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"given {names.count(name)} times: give it once",
+                    "type": "value_error",
+                }
+                for name in twice
+            ]
         )

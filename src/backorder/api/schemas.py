@@ -167,9 +167,7 @@ class ReceiptsIn(Body):
     location: AtLocation = None
 
 
-OrdersUrl = Annotated[
-    str, StringConstraints(min_length=1, max_length=2000, pattern=r"^https?://[^\s]+$")
-]
+OrdersUrl = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^https?://")]
 OrdersFormat = Literal["x12-940", "json"]
 
 
