@@ -11,6 +11,7 @@ import typer
 
 from backorder.cli import (
     catalog,
+    forecast,
     intake,
     keys,
     kpi,
@@ -69,6 +70,7 @@ app.add_typer(review.task_app, name="task")
 app.add_typer(review.incident_app, name="incident")
 app.command("kpi")(kpi.kpi)
 app.add_typer(report.report_app, name="report")
+app.add_typer(forecast.forecast_app, name="forecast")
 
 
 @app.callback()

@@ -1019,3 +1019,109 @@ transfers = Table(
         postgresql_where=text("state IN ('planned', 'shipped')"),
     ),
 )
+
+# --- Foresight (issue 20): demand history, forecasts, safety stock, backorder risk. ---
+
+# Demand imported for a new install (`backorder history import`), per SKU, location (null:
+# the whole network) and period; a week starts on Monday, a month on its first day. Demand
+# from the orders the engine holds is read from the order lines themselves, never copied
+# here.
+demand_history = Table(
+    "demand_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("location_id", ForeignKey("locations.id")),
+    Column("period_kind", String(8), nullable=False),  # day | week | month
+    Column("period_start", Date, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    CheckConstraint("period_kind IN ('day', 'week', 'month')", name="period_kind"),
+    CheckConstraint("units >= 0", name="units_not_negative"),
+    Index("ix_demand_history_product", "product_id", "location_id", "period_start"),
+)
+
+# The current forecast of a SKU at a location (null: the whole network), replaced on every
+# recompute, with what it was made from and the safety stock and reorder point computed with
+# it (their inputs in `inputs`).
+forecasts = Table(
+    "forecasts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("location_id", ForeignKey("locations.id")),
+    Column("computed_at", UtcDateTime, nullable=False),
+    Column("period", String(8), nullable=False, server_default=text("'week'")),
+    Column("first_period", Date, nullable=False),  # the first forecast week (a Monday)
+    Column("method", String(32), nullable=False),
+    Column("demand_class", String(16), nullable=False),
+    Column("adi", Float),
+    Column("cv2", Float),
+    Column("history_periods", Integer, nullable=False),
+    Column("backtest_mae", Float),
+    Column("backtest_mase", Float),
+    Column("mean_demand", Float, nullable=False),  # mean demand per period (d-bar)
+    Column("error_sd", Float, nullable=False),  # sigma_d per period, from forecast errors
+    Column("service_level", Float),
+    Column("safety_stock", Integer),
+    Column("reorder_point", Integer),
+    Column("inputs", Payload, nullable=False),
+    CheckConstraint("period IN ('week')", name="period"),
+    Index(
+        "ix_forecasts_network",
+        "product_id",
+        unique=True,
+        sqlite_where=text("location_id IS NULL"),
+        postgresql_where=text("location_id IS NULL"),
+    ),
+    Index(
+        "ix_forecasts_location",
+        "product_id",
+        "location_id",
+        unique=True,
+        sqlite_where=text("location_id IS NOT NULL"),
+        postgresql_where=text("location_id IS NOT NULL"),
+    ),
+)
+
+forecast_periods = Table(
+    "forecast_periods",
+    metadata,
+    Column("forecast_id", ForeignKey("forecasts.id", ondelete="CASCADE"), primary_key=True),
+    Column("period_start", Date, primary_key=True),
+    Column("point", Float, nullable=False),
+    Column("lo80", Float, nullable=False),
+    Column("hi80", Float, nullable=False),
+    Column("lo95", Float, nullable=False),
+    Column("hi95", Float, nullable=False),
+)
+
+# Backorder-risk models, versioned: what they were trained on and how well they scored on
+# data they had not seen. One is active; scores name the version that made them.
+risk_models = Table(
+    "risk_models",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("source", String(16), nullable=False),  # kaggle | own
+    Column("algorithm", String(64), nullable=False),
+    Column("features", Payload, nullable=False),  # the feature names, in order
+    Column("metrics", Payload, nullable=False),  # roc_auc, pr_auc, rows, positives, ...
+    Column("model", LargeBinary, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("false")),
+    Column("created_by", String(200)),
+)
+
+# The latest backorder-risk score of each SKU, with the features it was computed from and
+# its top reasons (feature contributions).
+risk_scores = Table(
+    "risk_scores",
+    metadata,
+    Column("product_id", ForeignKey("products.id"), primary_key=True),
+    Column("model_id", ForeignKey("risk_models.id"), nullable=False),
+    Column("scored_at", UtcDateTime, nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("features", Payload, nullable=False),
+    Column("reasons", Payload, nullable=False),
+    CheckConstraint("probability >= 0 AND probability <= 1", name="probability"),
+)
