@@ -627,7 +627,13 @@ class NotReady(Out):
 class AlertOut(Out):
     alert_id: int
     kind: Literal[
-        "stock_arrived", "sold_out_demand", "stock_low", "costly_backorder", "overdue_costly"
+        "stock_arrived",
+        "sold_out_demand",
+        "stock_low",
+        "costly_backorder",
+        "overdue_costly",
+        "stockout_projected",
+        "risk_high",
     ]
     audience: list[str]
     state: Literal["open", "resolved", "notice"]

@@ -26,6 +26,10 @@ AUDIENCES: dict[str, tuple[str, ...]] = {
     "stock_low": ("procurement",),
     "costly_backorder": ("manager",),
     "overdue_costly": ("manager",),
+    # foresight: raised when the projection or the risk score says so, once, and resolved
+    # when the projection clears or the score falls back
+    "stockout_projected": ("procurement",),
+    "risk_high": ("procurement",),
 }
 # Open for an order until nothing of it waits: to the manager by SMS as well as e-mail.
 ORDER_KINDS = ("costly_backorder", "overdue_costly")
