@@ -37,7 +37,7 @@ def classify(units: Sequence[float]) -> Pattern:
     adi = len(units) / len(sizes)
     mean = sum(sizes) / len(sizes)
     variance = sum((s - mean) ** 2 for s in sizes) / len(sizes)
-    cv2 = variance / mean**2
+    cv2 = variance / mean / mean  # not / mean**2, which underflows to 0 for tiny sizes
     frequent = adi < ADI_CUTOFF
     steady = cv2 < CV2_CUTOFF
     if frequent:

@@ -25,6 +25,7 @@ method `new` (the mean of what there is, Poisson around it); no demand at all gi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,8 +116,16 @@ def _mean(model: Model, history: Array, horizon: int) -> Array:
     if not history.any():
         return np.zeros(horizon)
     try:
-        raw = model().forecast(y=history, h=horizon)["mean"]
-    except (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError):
+        with warnings.catch_warnings():  # a degenerate fit warns, then is cleaned below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw = model().forecast(y=history, h=horizon)["mean"]
+    except (
+        ValueError,
+        ZeroDivisionError,
+        FloatingPointError,
+        NotImplementedError,  # statsforecast's ETS on "tiny datasets"
+        np.linalg.LinAlgError,
+    ):
         # a model that cannot fit this history (too short for its seasons, degenerate)
         # falls back to the history's average rather than failing the SKU
         return np.full(horizon, float(history.mean()))
