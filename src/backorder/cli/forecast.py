@@ -84,9 +84,10 @@ def evaluate(
     summary.add_row("series", str(len(wide.ids)))
     summary.add_row("forecast", f"{horizon} periods each ({point}), in {seconds:.1f} s")
     summary.add_row("scored", f"{scores.scored} (a zero scale has no MASE)")
-    summary.add_row("season", f"{season} periods (MASE's scale: lag {season})")
+    seasons = f"{season} periods" if season > 1 else "none"
+    summary.add_row("season", f"{seasons} (MASE's scale: lag {season})")
     summary.add_row("MASE mean", f"{scores.mean:.3f}")
     summary.add_row("MASE median", f"{scores.median:.3f}")
-    if out_file is not None:
-        summary.add_row("written", str(out_file))
     out.print(summary)
+    if out_file is not None:
+        out.print(f"Forecasts written to {out_file}", overflow="fold")
