@@ -51,6 +51,7 @@ QUANTILES = (0.5, 0.10, 0.90, 0.025, 0.975)
 MIN_HISTORY = 4  # fewer periods than this: a new SKU, no method is fitted
 MIN_BACKTEST = 8  # fewer periods than this: no back-test, the class's first method
 WEEKS_PER_YEAR = 52
+RECENT = 26  # periods of history whose variance the bands are never narrower than
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 Model = Callable[[], Any]
@@ -159,6 +160,19 @@ def _quantiles(point: Array, variance: float) -> list[Array]:
     return [np.asarray(stats.nbinom.ppf(q, size, chance), dtype=np.float64) for q in QUANTILES]
 
 
+def _spread(history: Array, demand_class: DemandClass, mse: float, point: Array) -> float:
+    """The variance of one period's demand around the point: the back-test's mean squared
+    error, but no less than the recent history's spread about its level (a short back-test can
+    miss the spikes) and, for intermittent and lumpy demand, no less than a Poisson count's (a
+    back-test that saw no demand says nothing about when the next one comes)."""
+    variance = mse
+    if len(history) >= 3:  # half the variance of the changes: a level's, without its trend
+        variance = max(variance, float(np.diff(history[-RECENT:]).var()) / 2)
+    if demand_class in ("intermittent", "lumpy") and len(point):
+        variance = max(variance, float(point.mean()) * (1.0 + 1e-6))
+    return variance
+
+
 def _backtest(history: Array, horizon: int, methods: Mapping[str, Model]) -> tuple[str, Array, int]:
     """The method whose forecast of the held-out end of the history erred least, its errors
     there, and how many periods were held out."""
@@ -202,7 +216,8 @@ def forecast(history: Array, horizon: int, *, season_length: int | None = None) 
         error_sd = float(history.std(ddof=1))
     else:
         error_sd = float(np.sqrt(mean_demand))  # one period or none: a Poisson guess
-    median, lo80, hi80, lo95, hi95 = _quantiles(point, error_sd**2)
+    variance = _spread(history, pattern.demand_class, error_sd**2, point)
+    median, lo80, hi80, lo95, hi95 = _quantiles(point, variance)
     return Forecast(
         method=method,
         demand_class=pattern.demand_class,
