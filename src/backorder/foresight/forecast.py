@@ -51,6 +51,7 @@ QUANTILES = (0.5, 0.10, 0.90, 0.025, 0.975)
 MIN_HISTORY = 4  # fewer periods than this: a new SKU, no method is fitted
 MIN_BACKTEST = 8  # fewer periods than this: no back-test, the class's first method
 WEEKS_PER_YEAR = 52
+MAX_ETS_SEASON = 24
 RECENT = 26  # periods of history whose variance the bands are never narrower than
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
@@ -81,8 +82,12 @@ class Forecast:
 
 def _candidates(demand_class: DemandClass, season_length: int) -> dict[str, Model]:
     """The methods worth trying for a demand class, the class's usual choice first."""
+    # ETS fits one seasonal state per period of the season: fine for months, far too slow
+    # (and too many states) for 52 weeks, where the seasonal naive forecast stands in
+    ets_season = season_length if season_length <= MAX_ETS_SEASON else 1
     smooth: dict[str, Model] = {
-        "ets": lambda: AutoETS(season_length=season_length),
+        # additive errors only: a third of the time of also trying multiplicative ones
+        "ets": lambda: AutoETS(model="AZZ" if ets_season > 1 else "AZN", season_length=ets_season),
         "ses": SimpleExponentialSmoothingOptimized,
     }
     if season_length > 1:
