@@ -120,3 +120,14 @@ def test_on_carparts_the_median_forecast_beats_ses_and_our_own_mean() -> None:
     )
     assert median < np.nanmean(mase(train, test, ses, 12))
     assert median < mean
+
+
+def test_without_the_forecast_extra_it_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "tiny.csv"
+    source.write_text(TINY)
+    monkeypatch.setattr("backorder.foresight.available", lambda: False)
+    code, output = run(source, "--horizon", "2")
+    assert code == 1
+    assert "pip install 'backorder[forecast]'" in output

@@ -26,9 +26,9 @@ method `new` (the mean of what there is, Poisson around it); no demand at all gi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy import stats
@@ -56,6 +56,7 @@ RECENT = 26  # periods of history whose variance the bands are never narrower th
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 Model = Callable[[], Any]
+Key = TypeVar("Key", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,9 @@ def forecast(history: Array, horizon: int, *, season_length: int | None = None) 
 
 
 def forecast_many(
-    histories: Mapping[str, Array], horizon: int, *, season_length: int | None = None
-) -> dict[str, Forecast]:
-    """Forecasts for many series at once, by key."""
+    histories: Mapping[Key, Array], horizon: int, *, season_length: int | None = None
+) -> dict[Key, Forecast]:
+    """Forecasts for many series at once, by key (a SKU, or a SKU and a location)."""
     return {
         key: forecast(history, horizon, season_length=season_length)
         for key, history in histories.items()
