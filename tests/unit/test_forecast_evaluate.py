@@ -74,13 +74,14 @@ def test_the_mean_can_be_written_instead_of_the_median(tmp_path: Path) -> None:
         ("series_id,p1,p2,p3\nA,1,2\n", (), "line 2: 3 cells where the header has 4"),
         ("series_id,p1,p2,p3\n", (), "no series"),
         ("series_id,p1,p2,p3\nA,1,2,3\n", ("--horizon", "3"), "leaves no history"),
+        ("series_id,p1,p2\nA,1,\udcff\n", (), "not a UTF-8 text file"),
     ],
 )
 def test_a_bad_file_is_refused_in_one_line_and_nothing_is_written(
     tmp_path: Path, text: str, args: tuple[str, ...], says: str
 ) -> None:
     source, written = tmp_path / "bad.csv", tmp_path / "forecasts.csv"
-    source.write_text(text)
+    source.write_bytes(text.encode("utf-8", "surrogateescape"))
     code, output = run(source, "--horizon", "1", *args, "--out", written)
     assert code == 1
     assert says in output

@@ -59,6 +59,15 @@ class Scores:
 
 def read_wide(path: Path) -> Wide:
     """The series of a wide file; refused, naming the row and column, when it is not one."""
+    try:
+        return _read_wide(path)
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"{path}: not a UTF-8 text file") from None
+    except csv.Error as error:
+        raise InvalidRequest(f"{path}: not a CSV file ({error})") from None
+
+
+def _read_wide(path: Path) -> Wide:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = csv.reader(handle)
         header = next(rows, None)
