@@ -148,9 +148,9 @@ def _season(history: Array, season_length: int | None) -> int:
 
 
 def _quantiles(point: Array, variance: float) -> list[Array]:
-    """The `QUANTILES` of the predictive distribution per period around `point`, whose
-    variance relative to the mean is that of the back-test (counts: negative binomial or
-    Poisson; steadier than Poisson: normal)."""
+    """The `QUANTILES` of the predictive distribution per period around `point`, with
+    `variance` at the mean level: a count (negative binomial, or Poisson), whose variance
+    grows with each period's mean; steadier than Poisson, whole units of a normal."""
     level = float(point.mean()) if len(point) else 0.0
     if level <= 0.0:
         return [np.zeros_like(point) for _ in QUANTILES]
@@ -182,7 +182,7 @@ def _spread(history: Array, demand_class: DemandClass, mse: float, point: Array)
 def _backtest(history: Array, horizon: int, methods: Mapping[str, Model]) -> tuple[str, Array, int]:
     """The method whose forecast of the held-out end of the history erred least, its errors
     there, and how many periods were held out."""
-    held = min(horizon, len(history) // 4)
+    held = max(1, min(horizon, len(history) // 4))  # one period even for a horizon of 0
     fit, test = history[:-held], history[-held:]
     best, errors = "", np.zeros(0)
     for name, model in methods.items():
