@@ -21,6 +21,7 @@ shortages (`shortages`) reads what the last refresh stored."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -157,6 +158,12 @@ def _location_stock(conn: Connection, rows: Sequence[RowMapping]) -> dict[tuple[
     }
 
 
+def _figure(value: float | None) -> float:
+    """A stored figure of a forecast; one that is missing or not a number (a forecaster's
+    slip) counts as 0 rather than stopping every other SKU's plan."""
+    return float(value) if value is not None and math.isfinite(value) and value > 0 else 0.0
+
+
 def service_level(settings: Settings, abc: str) -> float:
     return settings.service_levels.get(abc, settings.service_level)
 
@@ -181,8 +188,8 @@ def plan_rows(
         abc = classes.get(row["product_id"], "C")
         lead = leads[row["product_id"]]
         safety = safety_stock(
-            float(row["mean_demand"]),
-            float(row["error_sd"]),
+            _figure(row["mean_demand"]),
+            _figure(row["error_sd"]),
             lead,
             service_level(app.settings, abc),
             row["demand_class"],
@@ -197,7 +204,7 @@ def plan_rows(
         projection = project(
             start,
             ahead[0]["period_start"] if ahead else first,
-            [max(0.0, float(p["point"])) for p in ahead],
+            [_figure(p["point"]) for p in ahead],
             inbound.get((row["product_id"], row["location_id"]), []),
             (safety.safety_stock, lead.days, today),
         )
