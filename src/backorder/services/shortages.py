@@ -150,34 +150,40 @@ def shortages(app: Backorder, weeks: int | None = None, limit: int = 100) -> dic
     weeks = check_weeks(weeks if weeks is not None else app.settings.shortage_weeks)
     if not 1 <= limit <= MAX_LISTED:
         raise InvalidRequest(f"limit must be between 1 and {MAX_LISTED} (got {limit})")
-    today = app.now().date()
-    horizon = monday(today) + timedelta(weeks=weeks)
+    now = app.now()
     with app.db.read() as uow:
-        conn = uow.connection
-        rows = conn.execute(
-            select(
-                products.c.id,
-                products.c.sku,
-                products.c.name,
-                F.stockout_week,
-                F.units_short,
-                F.order_by,
-                F.safety_stock,
-                F.reorder_point,
-                F.planned_at,
-            )
-            .join(forecasts, F.product_id == products.c.id)
-            .where(F.location_id.is_(None), F.stockout_week.is_not(None), F.stockout_week < horizon)
-            .order_by(F.stockout_week, F.units_short.desc(), products.c.sku)
-            .limit(limit)
-        ).all()
-        planned_at = conn.execute(
-            select(func.max(F.planned_at)).where(F.location_id.is_(None))
-        ).scalar()
-        risk = risk_of(conn, [r.id for r in rows])
+        return {"as_of": now.isoformat()} | coming(uow.connection, now.date(), weeks, limit)
+
+
+def coming(conn: Connection, today: date, weeks: int, limit: int) -> dict[str, Any]:
+    """The coming shortages within `weeks` of today's week, read in the caller's transaction
+    (the dashboard's too)."""
+    horizon = monday(today) + timedelta(weeks=weeks)
+    within = (F.location_id.is_(None), F.stockout_week.is_not(None), F.stockout_week < horizon)
+    total = conn.execute(select(func.count()).select_from(forecasts).where(*within)).scalar_one()
+    rows = conn.execute(
+        select(
+            products.c.id,
+            products.c.sku,
+            products.c.name,
+            F.stockout_week,
+            F.units_short,
+            F.order_by,
+            F.safety_stock,
+            F.reorder_point,
+        )
+        .join(forecasts, F.product_id == products.c.id)
+        .where(*within)
+        .order_by(F.stockout_week, F.units_short.desc(), products.c.sku)
+        .limit(limit)
+    ).all()
+    planned_at = conn.execute(
+        select(func.max(F.planned_at)).where(F.location_id.is_(None))
+    ).scalar()
+    risk = risk_of(conn, [r.id for r in rows])
     return {
-        "as_of": app.now().isoformat(),
         "weeks": weeks,
+        "count": total,
         "planned_at": planned_at.isoformat() if planned_at else None,
         "shortages": [
             {
