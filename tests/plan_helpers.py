@@ -21,8 +21,9 @@ def store_forecast(
     spread: tuple[float, float] = (1.0, 1.0),
     demand_class: str = "smooth",
     location: str | None = None,
+    first: date = FIRST_WEEK,
 ) -> int:
-    """Replace the SKU's forecast with `points` per week from FIRST_WEEK; `spread` is
+    """Replace the SKU's forecast with `points` per week from `first` (a Monday); `spread` is
     (mean demand per week, sigma_d) when they should differ from the points' mean."""
     mean, error_sd = spread
     with app.db.write() as uow:
@@ -48,7 +49,7 @@ def store_forecast(
                 "product_id": product_id,
                 "location_id": location_id,
                 "computed_at": app.now(),
-                "first_period": FIRST_WEEK,
+                "first_period": first,
                 "method": "ets",
                 "demand_class": demand_class,
                 "history_periods": 52,
@@ -62,7 +63,7 @@ def store_forecast(
             [
                 {
                     "forecast_id": forecast_id,
-                    "period_start": FIRST_WEEK + timedelta(weeks=i),
+                    "period_start": first + timedelta(weeks=i),
                     "point": point,
                     "lo80": point * 0.5,
                     "hi80": point * 1.5,
