@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Literal
+from typing import Literal, get_args
 
 Method = Literal["normal", "quantile", "none"]
 LeadSource = Literal["history", "product", "supplier", "assumed"]
+METHODS: tuple[Method, ...] = get_args(Method)
+LEAD_SOURCES: tuple[LeadSource, ...] = get_args(LeadSource)
 
 QUANTILE_CLASSES = frozenset({"intermittent", "lumpy"})
 # The count distribution is summed term by term up to this many units; beyond it (a very

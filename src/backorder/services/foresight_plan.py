@@ -55,6 +55,7 @@ BATCH = 500
 MAX_BATCHES = 100_000  # 50 million forecasts: far beyond any catalogue
 MAX_WEEKS = 52
 A_SHARE, B_SHARE = 0.80, 0.95
+ABC_CLASSES = ("A", "B", "C")
 F = forecasts.c
 
 
