@@ -51,11 +51,13 @@ def projection_chart(view: dict[str, Any], fmt: Format = "svg") -> bytes | None:
         )
         axes.annotate(
             "safety stock",
-            (ahead[-1] + 0.5, safety),
+            (ahead[0] - 0.5, safety),
             fontsize=7,
             color=LATE,
             ha="right",
-            va="bottom",
+            va="center",
+            xytext=(-3, 0),
+            textcoords="offset points",
         )
     arriving = [(x, w["inbound"]) for x, w in zip(ahead, weeks, strict=True) if w["inbound"]]
     if arriving:
