@@ -10,12 +10,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from backorder.domain.errors import InvalidRequest, UnknownSku
+from backorder.domain.errors import InvalidRequest, UnknownLocation, UnknownSku
 from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
 from backorder.services.foresight_plan import abc_classes, due, refresh
 from backorder.services.intake import place_order
 from backorder.services.lead_times import lead_times
+from backorder.services.locations import LocationIn, add
 from backorder.services.products import add_product
 from backorder.services.shortages import projection, shortages
 from backorder.services.stock import receive_stock
@@ -170,3 +171,22 @@ def test_an_alert_is_resolved_when_its_forecast_is_gone(stocked: Backorder) -> N
         uow.commit()
     assert refresh(stocked)["alerts_resolved"] == 1
     assert alert_list(stocked) == []
+
+
+def test_a_location_projection_counts_the_stock_and_supply_there_only(stocked: Backorder) -> None:
+    add(stocked, LocationIn("east", "East", "3pl", ("US",), priority=1))
+    receive_stock(stocked, SKU, 6, location="east")
+    add_purchase_order(stocked, "PO-M", "ACME", [PoLineIn(SKU, 50, date(2026, 1, 6))])
+    add_purchase_order(
+        stocked, "PO-E", "ACME", [PoLineIn(SKU, 3, date(2026, 1, 14))], location="east"
+    )
+    store_forecast(stocked, SKU, [4.0] * 4, spread=(4.0, 1.0), location="east")
+    found = projection(stocked, SKU, location="east")
+    # 6 free at east, 4 a week, 3 arriving there on the 14th: 2, 1, -3
+    assert found["stock"]["start"] == 6
+    assert [w["available"] for w in found["weeks"][:3]] == [2, 1, -3]
+    assert found["stockout"]["week"] == "2026-01-19"
+    counts = refresh(stocked)
+    assert counts["planned"] == 1 and counts["alerts_raised"] == 0  # alerts: the network's
+    with pytest.raises(UnknownLocation):
+        projection(stocked, SKU, location="nowhere")
