@@ -97,13 +97,17 @@ def test_a_projected_stockout_is_alerted_once_and_resolved_when_supply_arrives_i
     assert (first["stockouts_projected"], first["alerts_raised"]) == (1, 1)
     (alert,) = alert_list(stocked)
     assert alert["kind"] == "stockout_projected" and alert["audience"] == ["procurement"]
-    assert {k: alert["facts"][k] for k in ("sku", "week", "units_short", "order_by", "late")} == {
-        "sku": SKU,
+    assert alert["sku"] == SKU
+    assert {k: alert["facts"][k] for k in ("week", "units_short", "order_by", "late")} == {
         "week": "2026-01-19",
         "units_short": 4,
         "order_by": "2026-01-12",
         "late": False,
     }
+    assert alert["summary"] == (
+        f"{SKU} is projected to run out in the week of 2026-01-19: 4 units short; "
+        "order by 2026-01-12"
+    )
     again = refresh(stocked)
     assert (again["alerts_raised"], len(alert_list(stocked))) == (0, 1)  # raised once
     listed = shortages(stocked)["shortages"]

@@ -274,8 +274,7 @@ def _alert(plan: Planned) -> Raise:
         KIND,
         f"{sku} is projected to run out in the week of {s.week.isoformat()}: {s.units_short} "
         f"units short; order by {s.order_by.isoformat()}{late}",
-        {
-            "sku": sku,
+        {  # the SKU is the alert's own (`sku`), not repeated among the facts
             "week": s.week.isoformat(),
             "units_short": s.units_short,
             "order_by": s.order_by.isoformat(),
