@@ -8,7 +8,7 @@ with their weeks and open purchase-order lines in the same run.
 
 Each backend gets a fresh database: N SKUs with a supplier and stock, a 12-week forecast
 each (bulk-seeded), an open purchase-order line for every third SKU, and so many units on
-hand that about a quarter are projected to run out within 8 weeks. The first refresh raises
+hand that about a third are projected to run out within 8 weeks. The first refresh raises
 those alerts; the second, the same hour, finds them open and raises nothing. The floor is
 one raw SELECT of everything the refresh must read, with the weeks summed per SKU in Python:
 the least any refresh must do."""
