@@ -16,8 +16,8 @@ level; a class it leaves out gets BACKORDER_SERVICE_LEVEL.
 A projection at a location starts from the stock there and counts the purchase orders that
 arrive there; the network one starts from the SKU's figures less the units waiting on the
 network queue and counts every purchase order. Transfers move stock within the network and
-are not counted. Reading a projection (`projection`) computes it afresh; the list of coming
-shortages (`shortages`) reads what the last refresh stored."""
+are not counted. Reading (services.shortages): one SKU's projection is computed afresh with
+`plan_rows`; the list of coming shortages reads what the last refresh stored."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
 from backorder.config import Settings
 from backorder.domain.alerts import Raise, alert_key
-from backorder.domain.errors import InvalidRequest, UnknownLocation, UnknownSku
+from backorder.domain.errors import InvalidRequest
 from backorder.domain.projection import Projection, monday, project
 from backorder.domain.safety_stock import LeadTime, SafetyStock, safety_stock
 from backorder.services.alerts import raise_alert, resolve_alert
@@ -46,7 +46,6 @@ from backorder.store.tables import (
     po_lines,
     products,
     purchase_orders,
-    risk_scores,
     stock_levels,
 )
 
@@ -95,7 +94,8 @@ def abc_classes(conn: Connection) -> dict[int, str]:
     return classes
 
 
-def _select() -> Any:
+def select_forecasts() -> Any:
+    """Forecast rows with their SKU, its stock and the location's code."""
     return (
         select(
             forecasts,
@@ -327,7 +327,7 @@ def refresh(app: Backorder) -> dict[str, int]:
     for _ in range(MAX_BATCHES):
         with app.db.write() as uow:
             conn = uow.connection
-            rows = conn.execute(_select().where(F.id > after).order_by(F.id).limit(BATCH))
+            rows = conn.execute(select_forecasts().where(F.id > after).order_by(F.id).limit(BATCH))
             batch = list(rows.mappings())
             if not batch:
                 break
@@ -386,36 +386,3 @@ def check_weeks(weeks: int) -> int:
     if not 1 <= weeks <= MAX_WEEKS:
         raise InvalidRequest(f"weeks must be between 1 and {MAX_WEEKS} (got {weeks})")
     return weeks
-
-
-def one_forecast(conn: Connection, sku: str, location: str | None) -> RowMapping | None:
-    """The stored forecast of a SKU (network, or at a location), refusing unknown names."""
-    product_id = conn.execute(select(products.c.id).where(products.c.sku == sku)).scalar()
-    if product_id is None:
-        raise UnknownSku(sku)
-    query = _select().where(F.product_id == product_id)
-    if location is None:
-        return conn.execute(query.where(F.location_id.is_(None))).mappings().first()
-    location_id = conn.execute(select(locations.c.id).where(locations.c.code == location)).scalar()
-    if location_id is None:
-        raise UnknownLocation(location)
-    return conn.execute(query.where(F.location_id == location_id)).mappings().first()
-
-
-def risk_of(conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The latest backorder-risk score of these products, where there is one."""
-    if not product_ids:
-        return {}
-    r = risk_scores.c
-    return {
-        row.product_id: {
-            "probability": round(float(row.probability), 4),
-            "scored_at": row.scored_at.isoformat(),
-            "reasons": row.reasons,
-        }
-        for row in conn.execute(
-            select(r.product_id, r.probability, r.scored_at, r.reasons).where(
-                r.product_id.in_(product_ids)
-            )
-        )
-    }

@@ -4,12 +4,13 @@ shortages (what the last refresh stored: services.foresight_plan)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, RowMapping, func, select
 
-from backorder.domain.errors import InvalidRequest
+from backorder.domain.errors import InvalidRequest, UnknownLocation, UnknownSku
 from backorder.domain.projection import monday
 from backorder.services.context import Backorder
 from backorder.services.foresight_plan import (
@@ -18,11 +19,10 @@ from backorder.services.foresight_plan import (
     abc_classes,
     check_weeks,
     inputs_of,
-    one_forecast,
     plan_rows,
-    risk_of,
+    select_forecasts,
 )
-from backorder.store.tables import forecasts, order_lines, products
+from backorder.store.tables import forecasts, locations, order_lines, products, risk_scores
 from backorder.store.timefuncs import utc_day
 
 HISTORY_WEEKS = 26
@@ -199,4 +199,37 @@ def coming(conn: Connection, today: date, weeks: int, limit: int) -> dict[str, A
             }
             for r in rows
         ],
+    }
+
+
+def one_forecast(conn: Connection, sku: str, location: str | None) -> RowMapping | None:
+    """The stored forecast of a SKU (network, or at a location), refusing unknown names."""
+    product_id = conn.execute(select(products.c.id).where(products.c.sku == sku)).scalar()
+    if product_id is None:
+        raise UnknownSku(sku)
+    query = select_forecasts().where(F.product_id == product_id)
+    if location is None:
+        return conn.execute(query.where(F.location_id.is_(None))).mappings().first()
+    location_id = conn.execute(select(locations.c.id).where(locations.c.code == location)).scalar()
+    if location_id is None:
+        raise UnknownLocation(location)
+    return conn.execute(query.where(F.location_id == location_id)).mappings().first()
+
+
+def risk_of(conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The latest backorder-risk score of these products, where there is one."""
+    if not product_ids:
+        return {}
+    r = risk_scores.c
+    return {
+        row.product_id: {
+            "probability": round(float(row.probability), 4),
+            "scored_at": row.scored_at.isoformat(),
+            "reasons": row.reasons,
+        }
+        for row in conn.execute(
+            select(r.product_id, r.probability, r.scored_at, r.reasons).where(
+                r.product_id.in_(product_ids)
+            )
+        )
     }
