@@ -17,13 +17,16 @@ from backorder.services.foresight_plan import abc_classes, due, refresh
 from backorder.services.intake import place_order
 from backorder.services.lead_times import lead_times
 from backorder.services.locations import LocationIn, add
+from backorder.services.planning import plan
 from backorder.services.products import add_product
+from backorder.services.sending import send_due
 from backorder.services.shortages import projection, shortages
 from backorder.services.stock import receive_stock
 from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
 from backorder.store.tables import forecasts, products
 from tests.conftest import Clock
 from tests.factories import jan, order, product
+from tests.mail import Inbox
 from tests.plan_helpers import store_forecast
 
 SKU = "WIDGET-BLUE"
@@ -194,3 +197,33 @@ def test_a_location_projection_counts_the_stock_and_supply_there_only(stocked: B
     assert counts["planned"] == 1 and counts["alerts_raised"] == 0  # alerts: the network's
     with pytest.raises(UnknownLocation):
         projection(stocked, SKU, location="nowhere")
+
+
+def test_procurement_hears_of_a_projected_stockout_by_email_once(
+    stocked: Backorder, inbox: tuple[Inbox, int]
+) -> None:
+    box, port = inbox
+    stocked.settings = stocked.settings.model_copy(
+        update={
+            "smtp_url": f"smtp://127.0.0.1:{port}",
+            "mail_from": "Shop <orders@shop.example>",
+            "procurement_email": ["buyers@shop.example"],
+        }
+    )
+    plan(stocked)
+    send_due(stocked)  # what the stock receipt said is gone
+    box.messages.clear()
+    store_forecast(stocked, SKU, [8.0] * 12, spread=(8.0, 2.0))
+    refresh(stocked)
+    plan(stocked)
+    send_due(stocked)
+    refresh(stocked)  # still projected: nothing new
+    plan(stocked)
+    send_due(stocked)
+    assert [(m["To"], m["Subject"]) for m in box.messages] == [
+        (
+            "buyers@shop.example",
+            f"Alert: {SKU} is projected to run out in the week of 2026-01-19: 4 units short; "
+            "order by 2026-01-12",
+        )
+    ]
