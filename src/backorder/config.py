@@ -255,7 +255,7 @@ class Settings(BaseSettings):
     )
     service_levels: dict[str, float] = Field(
         default_factory=dict,
-        description='safety stock: the service level per ABC class by the value of demand, '
+        description="safety stock: the service level per ABC class by the value of demand, "
         'e.g. {"A": 0.98, "B": 0.95, "C": 0.9} (JSON; A: the SKUs making the first 80 % of '
         "the value of forecast demand, B: the next 15 %, C: the rest)",
     )
