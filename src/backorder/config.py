@@ -246,6 +246,27 @@ class Settings(BaseSettings):
         "again when it is back; off when empty",
     )
 
+    service_level: float = Field(
+        default=0.95,
+        ge=0.5,
+        lt=1,
+        description="safety stock: the service level (chance a replenishment cycle does not "
+        "run out) of a SKU whose class has none of its own in BACKORDER_SERVICE_LEVELS",
+    )
+    service_levels: dict[str, float] = Field(
+        default_factory=dict,
+        description="safety stock: the service level per ABC class by the value of demand, "
+        'e.g. {"A": 0.98, "B": 0.95, "C": 0.9} (JSON; A: the SKUs making the first 80 % of '
+        "the value of forecast demand, B: the next 15 %, C: the rest)",
+    )
+    shortage_weeks: int = Field(
+        default=8,
+        ge=1,
+        le=52,
+        description="coming shortages: SKUs projected to stock out within this many weeks "
+        "are alerted (stockout_projected) and listed on the dashboard",
+    )
+
     delay_options: bool = Field(
         default=False,
         description="the delay-option policy (US FTC Mail, Internet or Telephone Order Rule): "
@@ -341,6 +362,17 @@ class Settings(BaseSettings):
         if len(set(rules)) != len(rules):
             raise ValueError("priority rules must not repeat")
         return rules
+
+    @field_validator("service_levels")
+    @classmethod
+    def _abc_levels(cls, levels: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(levels) - {"A", "B", "C"})
+        if unknown:
+            raise ValueError(f"service levels are per class A, B or C (not {unknown})")
+        wrong = {k: v for k, v in levels.items() if not 0.5 <= v < 1}
+        if wrong:
+            raise ValueError(f"a service level is at least 0.5 and below 1 (got {wrong})")
+        return levels
 
     @field_validator("email_off", "sms_off")
     @classmethod

@@ -457,6 +457,8 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("POST", "/api/v1/tasks/999999/done", {"note": "chased"}, Permission.REVIEW),
     ("GET", "/api/v1/incidents?sku=WIDGET-BLUE", None, Permission.READ),
     ("GET", "/api/v1/kpis?by=sku", None, Permission.READ),
+    ("GET", "/api/v1/shortages?weeks=4", None, Permission.READ),
+    ("GET", "/api/v1/projections/WIDGET-BLUE?weeks=4", None, Permission.READ),
     ("GET", "/api/v1/reports/weekly?week=2026-W03", None, Permission.READ),
     ("GET", "/metrics", None, Permission.METRICS),
 ]

@@ -31,8 +31,10 @@ from backorder.domain.model import (
     ShippingMethod,
     Tier,
 )
+from backorder.domain.safety_stock import LEAD_SOURCES, METHODS
 from backorder.intake.rules import Severity
 from backorder.notify.shipping_orders import FORMATS as SHIPPING_ORDER_FORMATS
+from backorder.services.foresight_plan import ABC_CLASSES
 from backorder.services.kpis import Dimension
 from backorder.services.locations import KINDS as LOCATION_KINDS
 from backorder.services.preferences import CHANNELS
@@ -100,6 +102,9 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("TaskOut", "kind"): set(TASK_KINDS),
     ("TaskOut", "role"): set(TASK_ROLES) | constrained("tasks", "role"),
     ("TaskOut", "state"): set(TASK_STATES) | constrained("tasks", "state"),
+    ("SafetyStockOut", "abc_class"): set(ABC_CLASSES),
+    ("SafetyStockOut", "method"): set(METHODS),
+    ("SafetyStockOut", "lead_time_source"): set(LEAD_SOURCES),
 }
 # Values written in one place only, beside the model that names them (no constant to read).
 WRITTEN_WITH_THE_ANSWER = {

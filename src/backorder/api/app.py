@@ -24,6 +24,7 @@ from backorder.api import (
     problems,
     reports,
     review,
+    shortages,
     supply,
     transfers,
 )
@@ -59,6 +60,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(review.router)
     app.include_router(customer.pages)
     app.include_router(kpis.router)
+    app.include_router(shortages.router)
     app.include_router(reports.router)
     app.include_router(dashboard.pages)
     openapi.install(app)

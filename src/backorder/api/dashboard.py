@@ -33,7 +33,7 @@ from backorder.api.auth import backorder_of
 from backorder.domain.access import PERMISSIONS, Permission, Role, may
 from backorder.domain.events import EVENT_TYPES
 from backorder.domain.units import ordered_as, ordered_in_words, unit_name
-from backorder.report import charts
+from backorder.report import charts, plan_chart
 from backorder.services.context import Backorder
 from backorder.services.dashboard import RECORDS, order_link, overview, product_link
 from backorder.services.links import segment
@@ -147,6 +147,15 @@ def _trend_svg(days: tuple[tuple[tuple[str, Any], ...], ...]) -> str:
     and most events (a shipment, a notification) leave the trend as it was, while drawing it
     takes matplotlib a tenth of a second."""
     svg = charts.trend([dict(day) for day in days], "svg").decode()
+    return svg[svg.index("<svg") :]
+
+
+def _plan_svg(plan: dict[str, Any]) -> str:
+    """The SKU's projection chart as inline SVG ('' without a forecast)."""
+    drawn = plan_chart.projection_chart(plan, "svg")
+    if drawn is None:
+        return ""
+    svg = drawn.decode()
     return svg[svg.index("<svg") :]
 
 
@@ -288,6 +297,13 @@ async def record(request: Request, path: str) -> Response:
         stock_status, stock = await _api_get(request, f"/api/v1/stock/{rest[9:]}")
         queue_status, queue = await _api_get(request, f"/api/v1/queues/{rest[9:]}")
         sources_status, sources = await _api_get(request, f"/api/v1/queues/{rest[9:]}/sources")
+        plan_status, plan = await _api_get(request, f"/api/v1/projections/{rest[9:]}?weeks=12")
+        if plan_status == 200:
+            context |= {
+                "plan": plan,
+                "plan_api": f"/api/v1/projections/{rest[9:]}",
+                "plan_svg": await run_in_threadpool(_plan_svg, plan),
+            }
         if stock_status == queue_status == 200:
             context |= {
                 "queue_api": f"/api/v1/queues/{rest[9:]}",

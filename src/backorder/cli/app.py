@@ -19,6 +19,7 @@ from backorder.cli import (
     locations,
     notify,
     orders,
+    plan,
     report,
     review,
     supply,
@@ -71,6 +72,8 @@ app.add_typer(review.incident_app, name="incident")
 app.command("kpi")(kpi.kpi)
 app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
+app.command("shortages")(plan.shortages_command)
+app.command("projection")(plan.projection_command)
 
 
 @app.callback()

@@ -19,6 +19,7 @@ from backorder.services.kpis import Period, waiting_now
 from backorder.services.links import segment
 from backorder.services.next_units import network_stock, next_view, site_codes, sources_of
 from backorder.services.report import days_of
+from backorder.services.shortages import coming
 from backorder.store.tables import (
     deliveries,
     events,
@@ -64,6 +65,8 @@ def overview(app: Backorder, may: frozenset[Permission]) -> dict[str, Any]:
         if Permission.READ in may:  # GET /locations, GET /queues/{sku}/sources
             view["locations"] = network_stock(conn, app.settings)
             _next_units(conn, view.get("queues", []), app.settings)
+        if Permission.READ in may:  # GET /shortages
+            view["shortages"] = _shortages(conn, now, app.settings.shortage_weeks)
     return view
 
 
@@ -276,6 +279,15 @@ def _dead_letters(conn: Connection, now: datetime, facts: Facts) -> dict[str, An
             for r in rows
         ],
     }
+
+
+def _shortages(conn: Connection, now: datetime, weeks: int) -> dict[str, Any]:
+    """The coming shortages: SKUs projected to stock out within the setting's weeks, each
+    linked to its page (chart and projection), as the last plan refresh found them."""
+    found = coming(conn, now.date(), weeks, LISTED)
+    for item in found["shortages"]:
+        item["link"] = product_link(item["sku"])
+    return found | {"link": f"/api/v1/shortages?weeks={weeks}"}
 
 
 def _first_reason(reasons: Any) -> str:

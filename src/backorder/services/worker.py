@@ -14,11 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
+from backorder.services.foresight_plan import due, refresh
 from backorder.services.ingest import drain
 from backorder.services.planning import plan
 from backorder.services.report import run_weekly
@@ -59,6 +61,7 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
         ("planned", lambda app: {"planned": plan(app)}),
         ("shipping_orders", _shipping_orders),
+        ("projections", _plan),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
     ]
@@ -68,6 +71,19 @@ def _shipping_orders(app: Backorder) -> dict[str, int]:
     """Shipping orders planned for 3PLs; reported only when there were some."""
     made = plan_shipping_orders(app)
     return {"shipping_orders": made} if made else {}
+
+
+# The plan (safety stock, projected stockouts, their alerts) is refreshed when forecasts were
+# stored since, and at least this often, as stock and purchase orders move.
+PLAN_EVERY = timedelta(hours=1)
+
+
+def _plan(app: Backorder) -> dict[str, int]:
+    """Safety stock and projections refreshed when due; reported only when it ran."""
+    if not due(app, PLAN_EVERY):
+        return {}
+    done = refresh(app)
+    return {"projections": done["planned"], "stockout_alerts": done["alerts_raised"]}
 
 
 def one_pass(app: Backorder) -> Pass:

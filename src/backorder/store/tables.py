@@ -1066,7 +1066,16 @@ forecasts = Table(
     Column("safety_stock", Integer),
     Column("reorder_point", Integer),
     Column("inputs", Payload, nullable=False),
+    # what the last plan refresh projected with it (services/foresight_plan.py): the first
+    # week below zero, the units short then, the last day to order; the first week below
+    # the safety stock (0033)
+    Column("planned_at", UtcDateTime),
+    Column("stockout_week", Date),
+    Column("units_short", Integer),
+    Column("order_by", Date),
+    Column("below_safety_week", Date),
     CheckConstraint("period IN ('week')", name="period"),
+    Index("ix_forecasts_stockout", "stockout_week"),
     Index(
         "ix_forecasts_network",
         "product_id",
