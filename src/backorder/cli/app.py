@@ -12,6 +12,7 @@ import typer
 from backorder.cli import (
     catalog,
     forecast,
+    history,
     intake,
     keys,
     kpi,
@@ -71,6 +72,7 @@ app.add_typer(review.incident_app, name="incident")
 app.command("kpi")(kpi.kpi)
 app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
+app.add_typer(history.history_app, name="history")
 
 
 @app.callback()

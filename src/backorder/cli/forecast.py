@@ -4,10 +4,27 @@ the forecaster on a wide file of series anyone can check."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+from rich.markup import escape
+from rich.table import Column
 from typer._click import Command, Context
 
-from backorder.cli.common import BackorderGroup
+from backorder.cli.common import (
+    BackorderGroup,
+    JsonFlag,
+    day_column,
+    emit,
+    figure,
+    ident,
+    moment,
+    out,
+    state_of,
+    table,
+)
+from backorder.services.forecasts import MAX_HORIZON, forecast_list, forecast_view, recompute
+from backorder.words import count
 
 
 class ForecastGroup(BackorderGroup):
@@ -32,3 +49,116 @@ forecast_app = typer.Typer(
     cls=ForecastGroup,
     help="Demand forecasts: per SKU and week, with intervals, the method and its error.",
 )
+
+
+@forecast_app.command("show")
+def show(
+    ctx: typer.Context,
+    skus: Annotated[list[str] | None, typer.Argument(help="SKUs (none: a line per SKU).")] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(min=1, max=MAX_HORIZON, metavar="WEEKS", help="Weeks ahead to show."),
+    ] = None,
+    location: Annotated[
+        str | None, typer.Option("--location", metavar="CODE", help="At one location.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Each SKU's forecast per week: the point and the 80 % and 95 % intervals, the method
+    its demand class chose (ADI/CV²) and its back-tested error. The stored forecast (the
+    worker's, or `forecast run`'s); computed now, not stored, when there is none."""
+    app = state_of(ctx).app()
+    if not skus:
+        listed = forecast_list(app, location)
+        if as_json:
+            emit({"forecasts": listed})
+        else:
+            out.print(_listing(listed, location))
+        return
+    views = [forecast_view(app, sku, location, horizon) for sku in skus]
+    if as_json:
+        emit({"forecasts": views})
+        return
+    for n, view in enumerate(views):
+        if n:
+            out.print()
+        _print(view)
+
+
+@forecast_app.command("run")
+def run(
+    ctx: typer.Context,
+    skus: Annotated[list[str] | None, typer.Argument(help="SKUs (none: every one).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recompute and store the forecasts now (the worker does it every night)."""
+    done = recompute(state_of(ctx).app(), skus or None)
+    if as_json:
+        emit(done)
+        return
+    out.print(
+        f"forecast {count(done['skus'], 'SKU')} ({count(done['forecasts'], 'forecast')} "
+        f"stored); {count(done['skipped'], 'SKU')} without demand yet"
+        + (f"; failed on {count(done['failed'], 'SKU')} (see the log)" if done["failed"] else ""),
+        markup=False,
+    )
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _print(view: dict[str, Any]) -> None:
+    where = f" at {view['location']}" if view["location"] else ""
+    made = "stored " + moment(view["computed_at"]) if view["stored"] else "computed now"
+    out.print(
+        f"[bold]{escape(view['sku'])}{escape(where)}[/]: {view['method']} for "
+        f"{view['demand_class']} demand (ADI {_number(view['adi'])}, "
+        f"CV² {_number(view['cv2'])}), {count(view['history_weeks'], 'week')} of history",
+    )
+    out.print(
+        f"back-tested: MAE {_number(view['backtest_mae'])}, MASE "
+        f"{_number(view['backtest_mase'])}; mean {_number(view['mean_demand'])} a week; {made}",
+        markup=False,
+    )
+    grid = table(
+        day_column("week", 8),
+        day_column("from"),
+        figure("point"),
+        figure("80 % low"),
+        figure("high"),
+        figure("95 % low"),
+        figure("high"),
+    )
+    for p in view["periods"]:
+        grid.add_row(
+            p["week"],
+            p["start"],
+            *(_number(p[name], 1) for name in ("point", "lo80", "hi80", "lo95", "hi95")),
+        )
+    out.print(grid)
+
+
+def _listing(listed: list[dict[str, Any]], location: str | None) -> Any:
+    grid = table(
+        ident("sku", [f["sku"] for f in listed]),
+        Column("method"),
+        Column("class"),
+        figure("MASE"),
+        figure("next 4 wk"),
+        day_column("computed", 16),
+        title=f"Stored forecasts{' at ' + location if location else ''}",
+    )
+    for f in listed:
+        grid.add_row(
+            f["sku"],
+            f["method"],
+            f["demand_class"],
+            _number(f["backtest_mase"]),
+            _number(f["next_4_weeks"], 1),
+            moment(f["computed_at"]),
+        )
+    if not listed:
+        grid.caption = "none yet: backorder forecast run"
+        grid.caption_justify = "left"
+    return grid

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from backorder.domain.errors import BackorderError, InvalidRequest, UnknownLocation, UnknownSku
@@ -50,6 +50,10 @@ class NoDemandHistory(BackorderError):
     """A forecast asked for where there is no demand to learn from."""
 
 
+class ForecastFailed(BackorderError):
+    """The forecaster could not forecast a history (a failure of its own)."""
+
+
 @dataclass(frozen=True)
 class Made:
     product_id: int
@@ -61,15 +65,19 @@ class Made:
 # --- computing -----------------------------------------------------------------------------
 
 
+@dataclass
+class Computed:
+    made: list[Made]
+    failed: dict[tuple[int, int | None], str]  # series the forecaster failed on: why
+
+
 def _compute(
     app: Backorder, conn: Connection, product_ids: Sequence[int], horizon: int, at_locations: bool
-) -> list[Made]:
+) -> Computed:
     """The forecasts of these products (and of their locations with demand), from their
     weekly series up to the last whole week."""
     # imported here: numpy and statsforecast come with the forecast extra, and only here
     import numpy as np
-
-    from backorder.foresight.forecast import forecast_many
 
     monday = start_of("week", app.now().date())
     since = monday - timedelta(weeks=app.settings.forecast_history_weeks)
@@ -85,8 +93,33 @@ def _compute(
         key = f"{pid}@{lid or ''}"
         histories[key] = np.asarray(values, dtype=np.float64)
         inputs[key] = (pid, lid, _inputs(series, first, monday, horizon))
-    made = forecast_many(histories, horizon)
-    return [Made(inputs[k][0], inputs[k][1], f, inputs[k][2]) for k, f in made.items()]
+    made, failed = _forecast_all(histories, horizon)
+    return Computed(
+        [Made(inputs[k][0], inputs[k][1], f, inputs[k][2]) for k, f in made.items()],
+        {inputs[k][:2]: why for k, why in failed.items()},
+    )
+
+
+def _forecast_all(
+    histories: dict[str, Any], horizon: int
+) -> tuple[dict[str, Forecast], dict[str, str]]:
+    """The engine's forecasts of every series; when it fails on the batch, each series on
+    its own, leaving out the ones it cannot forecast (with why), so that one series does not
+    keep every other SKU without a forecast."""
+    from backorder.foresight.forecast import forecast, forecast_many
+
+    try:
+        return forecast_many(histories, horizon), {}
+    except Exception as error:  # the engine's own failure, on some series of the batch
+        log.info("forecasting a batch failed (%r); forecasting its series one by one", error)
+    made: dict[str, Forecast] = {}
+    failed: dict[str, str] = {}
+    for key, history in histories.items():
+        try:
+            made[key] = forecast(history, horizon)
+        except Exception as error:  # this series only
+            failed[key] = f"{type(error).__name__}: {error}"
+    return made, failed
 
 
 def _weekly(series: Series, first: date, weeks: int) -> list[float]:
@@ -117,24 +150,35 @@ def _finite(value: float | None) -> float | None:
 def recompute(app: Backorder, skus: Sequence[str] | None = None) -> dict[str, int]:
     """Recompute and store the forecasts of these SKUs (None: every one not discontinued),
     a batch of SKUs per transaction; what it did: `skus` forecast, `forecasts` stored
-    (network and locations), `skipped` SKUs without any demand yet (their old forecast is
-    removed)."""
+    (network and locations), `skipped` SKUs without demand yet, `failed` SKUs whose history
+    the forecaster failed on (logged); those two keep no forecast."""
     require("forecasting")
     horizon = app.settings.forecast_horizon_weeks
     with app.db.read() as uow:
         conn = uow.connection
         ids = _product_ids(conn, skus)
         at_locations = _active_locations(conn) > 1
-    counts = {"skus": 0, "forecasts": 0, "skipped": 0}
+    counts = {"skus": 0, "forecasts": 0, "skipped": 0, "failed": 0}
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         with app.db.read() as uow:
-            made = _compute(app, uow.connection, chunk, horizon, at_locations)
-        _store(app, chunk, made)
-        forecast_skus = {m.product_id for m in made}
-        counts["skus"] += len(forecast_skus)
-        counts["skipped"] += len(chunk) - len(forecast_skus)
-        counts["forecasts"] += len(made)
+            done = _compute(app, uow.connection, chunk, horizon, at_locations)
+        _store(app, chunk, done.made)
+        network = {m.product_id for m in done.made if m.location_id is None}
+        failed = {pid for pid, lid in done.failed if lid is None}
+        counts["skus"] += len(network)
+        counts["failed"] += len(failed)
+        counts["skipped"] += len(chunk) - len(network) - len(failed)
+        counts["forecasts"] += len(done.made)
+        if done.failed:
+            (pid, lid), why = next(iter(done.failed.items()))
+            log.warning(
+                "the forecaster failed on %d series (product %d%s: %s); they have no forecast",
+                len(done.failed),
+                pid,
+                f" at location {lid}" if lid else "",
+                why,
+            )
     return counts
 
 
@@ -332,16 +376,18 @@ def forecast_view(
             return _stored_view(sku, location, row, periods[: horizon or len(periods)])
         require("forecasting")
         weeks = horizon or app.settings.forecast_horizon_weeks
-        made = [
-            m for m in _compute(app, conn, [pid], weeks, lid is not None) if m.location_id == lid
-        ]
-    if not made:
-        where = f" at {location}" if location else ""
-        raise NoDemandHistory(
-            f"{sku} has no demand{where} yet (no orders, no imported history): "
-            "nothing to forecast from"
+        done = _compute(app, conn, [pid], weeks, lid is not None)
+    made = [m for m in done.made if m.location_id == lid]
+    if made:
+        return _made_view(sku, location, made[0], app.now())
+    where = f" at {location}" if location else ""
+    if (pid, lid) in done.failed:
+        raise ForecastFailed(
+            f"the forecaster failed on the history of {sku}{where}: {done.failed[(pid, lid)]}"
         )
-    return _made_view(sku, location, made[0], app.now())
+    raise NoDemandHistory(
+        f"{sku} has no demand{where} yet (no orders, no imported history): nothing to forecast from"
+    )
 
 
 def _stored_view(sku: str, location: str | None, row: Any, periods: list[Any]) -> dict[str, Any]:
@@ -388,3 +434,55 @@ def _made_view(sku: str, location: str | None, m: Made, now: datetime) -> dict[s
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), 3)
+
+
+def forecast_list(
+    app: Backorder, location: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The stored forecasts (the network's, or a location's), by SKU: method, class, error,
+    the units expected over the next four weeks."""
+    monday = start_of("week", app.now().date())
+    with app.db.read() as uow:
+        conn = uow.connection
+        query = (
+            select(
+                products.c.sku,
+                F.id,
+                F.method,
+                F.demand_class,
+                F.backtest_mase,
+                F.computed_at,
+            )
+            .join(products, products.c.id == F.product_id)
+            .order_by(products.c.sku)
+            .limit(limit)
+        )
+        if location is None:
+            query = query.where(F.location_id.is_(None))
+        else:
+            lid = conn.execute(select(locations.c.id).where(locations.c.code == location)).scalar()
+            if lid is None:
+                raise UnknownLocation(location)
+            query = query.where(F.location_id == lid)
+        rows = conn.execute(query).mappings().all()
+        soon = (
+            select(P.forecast_id, func.sum(P.point))
+            .where(
+                P.forecast_id.in_([row["id"] for row in rows]),
+                P.period_start >= monday,
+                P.period_start < monday + timedelta(weeks=4),
+            )
+            .group_by(P.forecast_id)
+        )
+        sums = {fid: float(units) for fid, units in conn.execute(soon)}
+    return [
+        {
+            "sku": row["sku"],
+            "method": row["method"],
+            "demand_class": row["demand_class"],
+            "backtest_mase": _rounded(row["backtest_mase"]),
+            "next_4_weeks": _rounded(sums.get(row["id"], 0.0)),
+            "computed_at": row["computed_at"].isoformat(),
+        }
+        for row in rows
+    ]
