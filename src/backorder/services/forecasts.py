@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from backorder import foresight
 from backorder.domain.errors import BackorderError, InvalidRequest, UnknownLocation, UnknownSku
 from backorder.domain.periods import period_name, start_of
-from backorder.foresight import available, require
 from backorder.services.context import Backorder
 from backorder.services.demand import Series, demand_series
 from backorder.store.tables import (
@@ -152,7 +152,7 @@ def recompute(app: Backorder, skus: Sequence[str] | None = None) -> dict[str, in
     a batch of SKUs per transaction; what it did: `skus` forecast, `forecasts` stored
     (network and locations), `skipped` SKUs without demand yet, `failed` SKUs whose history
     the forecaster failed on (logged); those two keep no forecast."""
-    require("forecasting")
+    foresight.require("forecasting")
     horizon = app.settings.forecast_horizon_weeks
     with app.db.read() as uow:
         conn = uow.connection
@@ -276,7 +276,7 @@ def run_nightly(app: Backorder) -> dict[str, int]:
     today = now.date()
     if now.timetz().replace(tzinfo=None) < app.settings.forecast_at or _done(app, today, now):
         return {}
-    if not available():
+    if not foresight.available():
         if today not in _skipped_on:
             _skipped_on[:] = [today]
             log.warning("nightly forecasts skipped: the forecast extra is not installed")
@@ -374,7 +374,7 @@ def forecast_view(
             )
         if row is not None and (horizon is None or horizon <= len(periods)):
             return _stored_view(sku, location, row, periods[: horizon or len(periods)])
-        require("forecasting")
+        foresight.require("forecasting")
         weeks = horizon or app.settings.forecast_horizon_weeks
         done = _compute(app, conn, [pid], weeks, lid is not None)
     made = [m for m in done.made if m.location_id == lid]
