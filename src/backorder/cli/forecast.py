@@ -110,15 +110,18 @@ def _number(value: float | None, digits: int = 2) -> str:
 
 def _print(view: dict[str, Any]) -> None:
     where = f" at {view['location']}" if view["location"] else ""
-    made = "stored " + moment(view["computed_at"]) if view["stored"] else "computed now"
     out.print(
         f"[bold]{escape(view['sku'])}{escape(where)}[/]: {view['method']} for "
-        f"{view['demand_class']} demand (ADI {_number(view['adi'])}, "
-        f"CV² {_number(view['cv2'])}), {count(view['history_weeks'], 'week')} of history",
+        f"{view['demand_class']} demand (ADI {_number(view['adi'])}, CV² {_number(view['cv2'])})"
     )
     out.print(
-        f"back-tested: MAE {_number(view['backtest_mae'])}, MASE "
-        f"{_number(view['backtest_mase'])}; mean {_number(view['mean_demand'])} a week; {made}",
+        f"learnt from {count(view['history_weeks'], 'week')} (mean "
+        f"{_number(view['mean_demand'])} a week); back-tested MAE "
+        f"{_number(view['backtest_mae'])}, MASE {_number(view['backtest_mase'])}",
+        markup=False,
+    )
+    out.print(
+        f"stored {moment(view['computed_at'])}" if view["stored"] else "computed now, not stored",
         markup=False,
     )
     grid = table(
