@@ -77,6 +77,7 @@ class ForecastOut(Out):
 
 
 NO_FORECAST: dict[int | str, dict[str, Any]] = {
+    500: _problem("The forecaster failed on the SKU's history"),
     503: _problem(
         "The database did not answer, or forecasting is not installed (the detail "
         "names the install command)"
