@@ -14,7 +14,8 @@ from backorder.domain.access import Role
 from backorder.services.apikeys import create_key
 from backorder.services.context import Backorder
 from backorder.services.demand import demand_view, import_history
-from backorder.services.forecasts import forecast_view, recompute
+from backorder.services.forecast_views import forecast_view
+from backorder.services.forecasts import recompute
 from tests.integration.test_demand import make_story
 from tests.integration.test_forecasts import HISTORY
 

@@ -16,13 +16,9 @@ from backorder.domain.errors import UnknownSku
 from backorder.foresight import ForesightUnavailable
 from backorder.services.context import Backorder
 from backorder.services.demand import import_history
-from backorder.services.forecasts import (
-    NoDemandHistory,
-    forecast_list,
-    forecast_view,
-    recompute,
-    run_nightly,
-)
+from backorder.services.forecast_nightly import run_nightly
+from backorder.services.forecast_views import forecast_list, forecast_view
+from backorder.services.forecasts import NoDemandHistory, recompute
 from backorder.services.locations import LocationIn, add
 from backorder.services.worker import one_pass
 from backorder.store.tables import forecast_periods, forecast_runs, forecasts
@@ -174,7 +170,7 @@ def test_without_the_extra_recomputing_names_the_install_command(
         forecast_view(app, "BOLT", horizon=40)  # would need computing
     assert forecast_view(app, "BOLT")["stored"] is True  # stored ones still read
     app.settings.forecast_at = time(0, 0)
-    monkeypatch.setattr("backorder.services.forecasts._skipped_on", [])
+    monkeypatch.setattr("backorder.services.forecast_nightly._skipped_on", [])
     with caplog.at_level(logging.WARNING, "backorder.services.forecasts"):
         assert run_nightly(app) == {}
         assert run_nightly(app) == {}

@@ -14,7 +14,8 @@ from backorder.api.responses import Day, Out, Timestamp
 from backorder.api.routes import ERRORS, App, Reader, SkuPath, _problem
 from backorder.domain.demand import DemandClass
 from backorder.services.demand import MAX_LAST, demand_view
-from backorder.services.forecasts import MAX_HORIZON, forecast_view
+from backorder.services.forecast_views import forecast_view
+from backorder.services.forecasts import MAX_HORIZON
 
 router = APIRouter(prefix="/api/v1")
 

@@ -23,7 +23,8 @@ from backorder.cli.common import (
     state_of,
     table,
 )
-from backorder.services.forecasts import MAX_HORIZON, forecast_list, forecast_view, recompute
+from backorder.services.forecast_views import forecast_list, forecast_view
+from backorder.services.forecasts import MAX_HORIZON, recompute
 from backorder.words import count
 
 

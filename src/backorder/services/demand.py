@@ -65,7 +65,10 @@ class Series:
     buckets: dict[date, Bucket] = field(default_factory=dict)
 
     def at(self, start: date) -> Bucket:
-        return self.buckets.setdefault(start, Bucket())
+        found = self.buckets.get(start)
+        if found is None:
+            found = self.buckets[start] = Bucket()
+        return found
 
     @property
     def first(self) -> date | None:

@@ -7,7 +7,8 @@ The weekly series a SKU is forecast from runs from its first week with demand (o
 imported) to the last whole week (the current one is still under way, so the forecast
 starts on this week's Monday), at most BACKORDER_FORECAST_HISTORY_WEEKS long. The numeric
 work needs the forecast extra; without it, recomputing refuses naming the install command,
-the nightly step is skipped with one log line a day, and stored forecasts still read."""
+the nightly step is skipped with one log line a day, and stored forecasts still read
+(services/forecast_nightly.py, services/forecast_views.py)."""
 
 from __future__ import annotations
 
@@ -18,17 +19,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete, insert, select, text
 
 from backorder import foresight
-from backorder.domain.errors import BackorderError, InvalidRequest, UnknownLocation, UnknownSku
-from backorder.domain.periods import period_name, start_of
+from backorder.domain.errors import BackorderError, UnknownSku
+from backorder.domain.periods import start_of
 from backorder.services.context import Backorder
 from backorder.services.demand import Series, demand_series
 from backorder.store.tables import (
     forecast_periods,
-    forecast_runs,
     forecasts,
     locations,
     products,
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 BATCH = 200  # SKUs read, forecast and stored per transaction
 MAX_HORIZON = 104
 FORECAST_LOCK_KEY = 7320  # PostgreSQL: one recompute writes at a time
-STALE_RUN = timedelta(hours=1)  # a nightly run left unfinished this long is taken over
 F, P = forecasts.c, forecast_periods.c
 
 
@@ -71,7 +69,7 @@ class Computed:
     failed: dict[tuple[int, int | None], str]  # series the forecaster failed on: why
 
 
-def _compute(
+def compute(
     app: Backorder, conn: Connection, product_ids: Sequence[int], horizon: int, at_locations: bool
 ) -> Computed:
     """The forecasts of these products (and of their locations with demand), from their
@@ -162,7 +160,7 @@ def recompute(app: Backorder, skus: Sequence[str] | None = None) -> dict[str, in
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         with app.db.read() as uow:
-            done = _compute(app, uow.connection, chunk, horizon, at_locations)
+            done = compute(app, uow.connection, chunk, horizon, at_locations)
         _store(app, chunk, done.made)
         network = {m.product_id for m in done.made if m.location_id is None}
         failed = {pid for pid, lid in done.failed if lid is None}
@@ -210,7 +208,7 @@ def _store(app: Backorder, product_ids: Sequence[int], made: list[Made]) -> None
         conn.execute(delete(forecast_periods).where(P.forecast_id.in_(old)))
         conn.execute(delete(forecasts).where(F.product_id.in_(product_ids)))
         if made:
-            rows = [_row(m, now, monday) for m in made]
+            rows = [row_of(m, now, monday) for m in made]
             stored = conn.execute(
                 insert(forecasts).returning(F.id, sort_by_parameter_order=True), rows
             )
@@ -218,14 +216,14 @@ def _store(app: Backorder, product_ids: Sequence[int], made: list[Made]) -> None
             periods = [
                 period
                 for forecast_id, m in zip(ids, made, strict=True)
-                for period in _periods(forecast_id, m.forecast, monday)
+                for period in periods_of(forecast_id, m.forecast, monday)
             ]
             if periods:
                 conn.execute(insert(forecast_periods), periods)
         uow.commit()
 
 
-def _row(m: Made, now: datetime, monday: date) -> dict[str, Any]:
+def row_of(m: Made, now: datetime, monday: date) -> dict[str, Any]:
     f = m.forecast
     return {
         "product_id": m.product_id,
@@ -246,7 +244,7 @@ def _row(m: Made, now: datetime, monday: date) -> dict[str, Any]:
     }
 
 
-def _periods(forecast_id: int, f: Forecast, monday: date) -> list[dict[str, Any]]:
+def periods_of(forecast_id: int, f: Forecast, monday: date) -> list[dict[str, Any]]:
     bands = (f.point, f.lo80, f.hi80, f.lo95, f.hi95)
     return [
         {
@@ -260,229 +258,4 @@ def _periods(forecast_id: int, f: Forecast, monday: date) -> list[dict[str, Any]
             },
         }
         for n in range(len(f.point))
-    ]
-
-
-# --- the nightly run -----------------------------------------------------------------------
-
-_skipped_on: list[date] = []  # the day this process last said the extra is missing
-
-
-def run_nightly(app: Backorder) -> dict[str, int]:
-    """The worker's part: once per UTC day, from BACKORDER_FORECAST_AT on, recompute every
-    forecast; what it did (nothing when not due). Workers racing for the day claim its row
-    in forecast_runs: one runs it. A failed run gives its claim back for the next pass."""
-    now = app.now()
-    today = now.date()
-    if now.timetz().replace(tzinfo=None) < app.settings.forecast_at or _done(app, today, now):
-        return {}
-    if not foresight.available():
-        if today not in _skipped_on:
-            _skipped_on[:] = [today]
-            log.warning("nightly forecasts skipped: the forecast extra is not installed")
-        return {}
-    if not _claim(app, today, now):
-        return {}
-    try:
-        counts = recompute(app)
-    except Exception:
-        with app.db.write() as uow:
-            uow.connection.execute(delete(forecast_runs).where(forecast_runs.c.day == today))
-            uow.commit()
-        raise
-    with app.db.write() as uow:
-        uow.connection.execute(
-            update(forecast_runs)
-            .where(forecast_runs.c.day == today)
-            .values(finished_at=app.now(), counts=counts)
-        )
-        uow.commit()
-    return {"forecasted": counts["forecasts"]}
-
-
-def _done(app: Backorder, today: date, now: datetime) -> bool:
-    """Whether today's run finished, or runs now in another worker."""
-    with app.db.read() as uow:
-        row = uow.connection.execute(
-            select(forecast_runs.c.started_at, forecast_runs.c.finished_at).where(
-                forecast_runs.c.day == today
-            )
-        ).first()
-    return row is not None and (row.finished_at is not None or now - row.started_at < STALE_RUN)
-
-
-def _claim(app: Backorder, today: date, now: datetime) -> bool:
-    """Take today's run: a new row, or one left unfinished too long; whether this worker won."""
-    r = forecast_runs.c
-    try:
-        with app.db.write() as uow:
-            conn = uow.connection
-            row = conn.execute(select(r.started_at).where(r.day == today)).first()
-            if row is None:
-                conn.execute(insert(forecast_runs).values(day=today, started_at=now))
-            else:
-                taken = conn.execute(
-                    update(forecast_runs)
-                    .where(
-                        r.day == today,
-                        r.finished_at.is_(None),
-                        r.started_at == row.started_at,
-                        r.started_at < now - STALE_RUN,
-                    )
-                    .values(started_at=now)
-                )
-                if taken.rowcount != 1:
-                    return False
-            uow.commit()
-    except IntegrityError:
-        log.info("the forecasts of %s are run by another worker", today)
-        return False
-    return True
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def forecast_view(
-    app: Backorder, sku: str, location: str | None = None, horizon: int | None = None
-) -> dict[str, Any]:
-    """A SKU's forecast (the network's, or a location's): the stored one, cut to `horizon`
-    weeks; computed now and not stored (`stored: false`) when none is stored or it reaches
-    less far than asked."""
-    if horizon is not None and not 1 <= horizon <= MAX_HORIZON:
-        raise InvalidRequest(f"horizon {horizon}: from 1 to {MAX_HORIZON} weeks")
-    with app.db.read() as uow:
-        conn = uow.connection
-        pid = conn.execute(select(products.c.id).where(products.c.sku == sku)).scalar()
-        if pid is None:
-            raise UnknownSku(sku)
-        lid = None
-        if location is not None:
-            lid = conn.execute(select(locations.c.id).where(locations.c.code == location)).scalar()
-            if lid is None:
-                raise UnknownLocation(location)
-        at = F.location_id.is_(None) if lid is None else F.location_id == lid
-        row = conn.execute(select(forecasts).where(F.product_id == pid, at)).mappings().first()
-        periods = []
-        if row is not None:
-            periods = list(
-                conn.execute(
-                    select(forecast_periods)
-                    .where(P.forecast_id == row["id"])
-                    .order_by(P.period_start)
-                ).mappings()
-            )
-        if row is not None and (horizon is None or horizon <= len(periods)):
-            return _stored_view(sku, location, row, periods[: horizon or len(periods)])
-        foresight.require("forecasting")
-        weeks = horizon or app.settings.forecast_horizon_weeks
-        done = _compute(app, conn, [pid], weeks, lid is not None)
-    made = [m for m in done.made if m.location_id == lid]
-    if made:
-        return _made_view(sku, location, made[0], app.now())
-    where = f" at {location}" if location else ""
-    if (pid, lid) in done.failed:
-        raise ForecastFailed(
-            f"the forecaster failed on the history of {sku}{where}: {done.failed[(pid, lid)]}"
-        )
-    raise NoDemandHistory(
-        f"{sku} has no demand{where} yet (no orders, no imported history): nothing to forecast from"
-    )
-
-
-def _stored_view(sku: str, location: str | None, row: Any, periods: list[Any]) -> dict[str, Any]:
-    return {
-        "sku": sku,
-        "location": location,
-        "stored": True,
-        "computed_at": row["computed_at"].isoformat(),
-        "method": row["method"],
-        "demand_class": row["demand_class"],
-        "adi": _rounded(row["adi"]),
-        "cv2": _rounded(row["cv2"]),
-        "history_weeks": row["history_periods"],
-        "backtest_mae": _rounded(row["backtest_mae"]),
-        "backtest_mase": _rounded(row["backtest_mase"]),
-        "mean_demand": _rounded(row["mean_demand"]),
-        "error_sd": _rounded(row["error_sd"]),
-        "service_level": row["service_level"],
-        "safety_stock": row["safety_stock"],
-        "reorder_point": row["reorder_point"],
-        "inputs": row["inputs"],
-        "periods": [
-            {
-                "week": period_name("week", p["period_start"]),
-                "start": p["period_start"].isoformat(),
-                **{name: _rounded(p[name]) for name in ("point", "lo80", "hi80", "lo95", "hi95")},
-            }
-            for p in periods
-        ],
-    }
-
-
-def _made_view(sku: str, location: str | None, m: Made, now: datetime) -> dict[str, Any]:
-    f = m.forecast
-    monday = start_of("week", now.date())
-    row = _row(m, now, monday) | {
-        "service_level": None,
-        "safety_stock": None,
-        "reorder_point": None,
-    }
-    periods = [p | {"period_start": p["period_start"]} for p in _periods(0, f, monday)]
-    return _stored_view(sku, location, row, periods) | {"stored": False}
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 3)
-
-
-def forecast_list(
-    app: Backorder, location: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
-    """The stored forecasts (the network's, or a location's), by SKU: method, class, error,
-    the units expected over the next four weeks."""
-    monday = start_of("week", app.now().date())
-    with app.db.read() as uow:
-        conn = uow.connection
-        query = (
-            select(
-                products.c.sku,
-                F.id,
-                F.method,
-                F.demand_class,
-                F.backtest_mase,
-                F.computed_at,
-            )
-            .join(products, products.c.id == F.product_id)
-            .order_by(products.c.sku)
-            .limit(limit)
-        )
-        if location is None:
-            query = query.where(F.location_id.is_(None))
-        else:
-            lid = conn.execute(select(locations.c.id).where(locations.c.code == location)).scalar()
-            if lid is None:
-                raise UnknownLocation(location)
-            query = query.where(F.location_id == lid)
-        rows = conn.execute(query).mappings().all()
-        soon = (
-            select(P.forecast_id, func.sum(P.point))
-            .where(
-                P.forecast_id.in_([row["id"] for row in rows]),
-                P.period_start >= monday,
-                P.period_start < monday + timedelta(weeks=4),
-            )
-            .group_by(P.forecast_id)
-        )
-        sums = {fid: float(units) for fid, units in conn.execute(soon)}
-    return [
-        {
-            "sku": row["sku"],
-            "method": row["method"],
-            "demand_class": row["demand_class"],
-            "backtest_mase": _rounded(row["backtest_mase"]),
-            "next_4_weeks": _rounded(sums.get(row["id"], 0.0)),
-            "computed_at": row["computed_at"].isoformat(),
-        }
-        for row in rows
     ]

@@ -20,7 +20,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_e
 
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
-from backorder.services.forecasts import run_nightly as forecast_nightly
+from backorder.services.forecast_nightly import run_nightly as forecast_nightly
 from backorder.services.ingest import drain
 from backorder.services.planning import plan
 from backorder.services.report import run_weekly
