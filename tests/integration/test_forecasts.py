@@ -5,6 +5,7 @@ demand, the nightly run done once per UTC day, and the product without the forec
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from backorder.services.forecast_views import forecast_list, forecast_view
 from backorder.services.forecasts import NoDemandHistory, recompute
 from backorder.services.locations import LocationIn, add
 from backorder.services.worker import one_pass
+from backorder.store.db import Database
 from backorder.store.tables import forecast_periods, forecast_runs, forecasts
 from tests.conftest import Clock
 from tests.integration.test_demand import make_story
@@ -192,3 +194,47 @@ def test_the_worker_forecasts_once_a_night_and_carries_on_without_the_extra(
     skipped = one_pass(app)
     assert "forecasted" not in skipped.counts and not skipped.failures
     assert "planned" in skipped.counts  # the other steps ran
+
+
+def test_workers_racing_for_the_night_run_it_once(
+    story: Backorder, db_url: str, clock: Clock
+) -> None:
+    apps = [story] + [Backorder(Database(db_url), story.settings, clock) for _ in range(2)]
+    story.settings.forecast_at = time(0, 0)
+    start = threading.Barrier(len(apps))
+    done: list[dict[str, int]] = []
+
+    def work(app: Backorder) -> None:
+        start.wait()
+        done.append(run_nightly(app))
+
+    threads = [threading.Thread(target=work, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for app in apps[1:]:
+        app.close()
+    assert sorted(done, key=len) == [{}, {}, {"forecasted": 1}]
+    assert counted(story, forecast_runs) == 1 and counted(story, forecasts) == 1
+
+
+def test_recomputes_at_the_same_time_leave_one_forecast_per_sku(
+    story: Backorder, db_url: str, clock: Clock
+) -> None:
+    other = Backorder(Database(db_url), story.settings, clock)
+    start = threading.Barrier(2)
+    done: list[dict[str, int]] = []
+
+    def work(app: Backorder) -> None:
+        start.wait()
+        done.append(recompute(app))
+
+    threads = [threading.Thread(target=work, args=(app,)) for app in (story, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    other.close()
+    assert [d["forecasts"] for d in done] == [1, 1]
+    assert counted(story, forecasts) == 1 and counted(story, forecast_periods) == 26
