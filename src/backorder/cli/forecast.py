@@ -65,9 +65,11 @@ def show(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Each SKU's forecast per week: the point and the 80 % and 95 % intervals, the method
-    its demand class chose (ADI/CV²) and its back-tested error. The stored forecast (the
-    worker's, or `forecast run`'s); computed now, not stored, when there is none."""
+    """Each SKU's forecast per week, with its 80 % and 95 % intervals.
+
+    The method its demand class chose (ADI/CV²) and its back-tested error are shown with it.
+    The stored forecast (the worker's, or `forecast run`'s); computed now, not stored, when
+    there is none or it reaches less far. Without SKUs: a line per stored forecast."""
     app = state_of(ctx).app()
     if not skus:
         listed = forecast_list(app, location)

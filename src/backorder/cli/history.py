@@ -36,9 +36,11 @@ def history_import(
     file: Annotated[Path, typer.Argument(help="CSV: sku,period,units[,location].")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Import demand history, all or nothing. A period is a day (2026-11-03), an ISO week
-    (2026-W45) or a month (2026-11), one kind per SKU (and location); importing a period
-    again replaces it. History counts only before a SKU's first order."""
+    """Import demand history, all or nothing.
+
+    A period is a day (2026-11-03), an ISO week (2026-W45) or a month (2026-11), one kind
+    per SKU (and location); importing a period again replaces it. History counts only
+    before a SKU's first order."""
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -73,8 +75,9 @@ def history_show(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A SKU's demand per period: units ordered (what shipped, waits or was cancelled too)
-    and imported history, the network's or a location's."""
+    """A SKU's demand per period, the network's or a location's.
+
+    Units ordered (what shipped, waits or was cancelled too) and imported history."""
     if by not in ("day", "week", "month"):
         raise InvalidRequest(f"--by {by!r}: day, week or month")
     kind: PeriodKind = by  # type: ignore[assignment]
