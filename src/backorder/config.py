@@ -304,6 +304,17 @@ class Settings(BaseSettings):
         default=time(7, 0), description="when (UTC, HH:MM) on that day the weekly report goes out"
     )
 
+    forecast_at: time = Field(
+        default=time(2, 0),
+        description="when (UTC, HH:MM) the worker recomputes the demand forecasts, once a day",
+    )
+    forecast_horizon_weeks: int = Field(
+        default=26, ge=1, le=104, description="how many weeks ahead the stored forecasts reach"
+    )
+    forecast_history_weeks: int = Field(
+        default=156, ge=8, le=520, description="how many weeks of demand a forecast learns from"
+    )
+
     target_backorder_rate: float | None = Field(
         default=None,
         ge=0,

@@ -37,12 +37,16 @@ def test_webhook_worker_and_log(tmp_path: Path, httpserver: HTTPServer) -> None:
     assert "secret" not in listed[0]
 
     run(db, "order", "place", "-", stdin=order("100", 5, qty=2))
-    # the review is due, and last week's report (Monday 00:00 has always passed)
-    (tmp_path / ".env").write_text("BACKORDER_REVIEW_AT=00:00\nBACKORDER_REPORT_AT=00:00\n")
+    # the review is due, and last week's report (Monday 00:00 has always passed), and the
+    # night's forecasts
+    (tmp_path / ".env").write_text(
+        "BACKORDER_REVIEW_AT=00:00\nBACKORDER_REPORT_AT=00:00\nBACKORDER_FORECAST_AT=00:00\n"
+    )
     first = run(db, "worker", "--once", "--json", cwd=tmp_path)
     assert json.loads(first.stdout) == {
         "reviewed": 1,
         "reported": 1,
+        "forecasted": 1,  # the SKU, from its weeks since the order
         "rolled_up": 7,  # of the KPI facts since January (the order's date): 7 days a pass
         "planned": 2,
         "sent": 2,

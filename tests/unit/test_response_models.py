@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from backorder.api import app as _app  # noqa: F401  (loads every router and its models)
 from backorder.api.responses import Out
 from backorder.domain.alerts import ALERT_KINDS
+from backorder.domain.demand import DEMAND_CLASSES
 from backorder.domain.model import (
     AllocationSource,
     LineStatus,
@@ -31,6 +32,7 @@ from backorder.domain.model import (
     ShippingMethod,
     Tier,
 )
+from backorder.domain.periods import PERIOD_KINDS
 from backorder.domain.safety_stock import LEAD_SOURCES, METHODS
 from backorder.intake.rules import Severity
 from backorder.notify.shipping_orders import FORMATS as SHIPPING_ORDER_FORMATS
@@ -99,6 +101,8 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("PurchaseOrderOut", "state"): set(PO_STATES),
     ("TransferOut", "state"): set(TRANSFER_STATES),
     ("KpiReportOut", "by"): set(Dimension),
+    ("ForecastOut", "demand_class"): set(DEMAND_CLASSES),
+    ("DemandOut", "by"): set(PERIOD_KINDS),
     ("TaskOut", "kind"): set(TASK_KINDS),
     ("TaskOut", "role"): set(TASK_ROLES) | constrained("tasks", "role"),
     ("TaskOut", "state"): set(TASK_STATES) | constrained("tasks", "state"),

@@ -14,6 +14,7 @@ from backorder.api import (
     customer,
     dashboard,
     feeds,
+    forecasts,
     kpis,
     limits,
     lists,
@@ -61,6 +62,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(customer.pages)
     app.include_router(kpis.router)
     app.include_router(shortages.router)
+    app.include_router(forecasts.router)
     app.include_router(reports.router)
     app.include_router(dashboard.pages)
     openapi.install(app)

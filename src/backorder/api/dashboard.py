@@ -269,6 +269,7 @@ async def _api_get(request: Request, api: str) -> tuple[int, Any]:
 
 
 ORDER_PAGE = re.compile(r"orders/([^/]+)")
+FORECAST_API = "/api/v1/forecasts/"  # the product page shows the first 12 weeks
 PRODUCT_PAGE = re.compile(r"products/([^/]+)")
 
 
@@ -304,12 +305,16 @@ async def record(request: Request, path: str) -> Response:
                 "plan_api": f"/api/v1/projections/{rest[9:]}",
                 "plan_svg": await run_in_threadpool(_plan_svg, plan),
             }
+        forecast_status, forecast = await _api_get(request, f"{FORECAST_API}{rest[9:]}?horizon=12")
         if stock_status == queue_status == 200:
             context |= {
                 "queue_api": f"/api/v1/queues/{rest[9:]}",
                 "stock_api": f"/api/v1/stock/{rest[9:]}",
                 "sources_api": f"/api/v1/queues/{rest[9:]}/sources",
                 "sources": sources if sources_status == 200 else None,
+                "forecast_api": f"{FORECAST_API}{rest[9:]}",
+                "forecast": forecast if forecast_status == 200 else None,
+                "forecast_problem": None if forecast_status == 200 else forecast,
             }
             context["forms"] = records.allowed(records.stock_forms(sku, await _places(app)), role)
             page = _product_page(sku, (body, stock, queue), role, context)

@@ -32,8 +32,10 @@ from backorder.domain.errors import (
     UnknownTask,
     UnknownTransfer,
 )
+from backorder.foresight import ForesightUnavailable
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
+from backorder.services.forecasts import ForecastFailed, NoDemandHistory
 from backorder.services.idempotency import ClaimLost
 from backorder.store.db import COMMITS, Commits
 from backorder.store.migrate import SchemaOutOfDate
@@ -62,6 +64,9 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (ClaimLost, 409, "idempotency-claim-lost", "Idempotency-Key taken over"),
     (UnknownConsumer, 404, "unknown-consumer", "Unknown event consumer"),
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
+    (ForesightUnavailable, 503, "forecast-unavailable", "Forecasting is not installed"),
+    (NoDemandHistory, 404, "no-demand-history", "No demand to forecast from"),
+    (ForecastFailed, 500, "forecast-failed", "The forecaster failed"),
 ]
 
 

@@ -12,6 +12,7 @@ import typer
 from backorder.cli import (
     catalog,
     forecast,
+    history,
     intake,
     keys,
     kpi,
@@ -74,6 +75,7 @@ app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
 app.command("shortages")(plan.shortages_command)
 app.command("projection")(plan.projection_command)
+app.add_typer(history.history_app, name="history")
 
 
 @app.callback()

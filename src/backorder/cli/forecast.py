@@ -6,13 +6,29 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
+from rich.markup import escape
+from rich.table import Column
 from typer._click import Command, Context
 
-from backorder.cli.common import BackorderGroup, figure, out, table
+from backorder.cli.common import (
+    BackorderGroup,
+    JsonFlag,
+    day_column,
+    emit,
+    figure,
+    ident,
+    moment,
+    out,
+    state_of,
+    table,
+)
 from backorder.foresight import require
+from backorder.services.forecast_views import forecast_list, forecast_view
+from backorder.services.forecasts import MAX_HORIZON, recompute
+from backorder.words import count
 
 
 class ForecastGroup(BackorderGroup):
@@ -91,3 +107,121 @@ def evaluate(
     out.print(summary)
     if out_file is not None:
         out.print(f"Forecasts written to {out_file}", overflow="fold")
+
+
+@forecast_app.command("show")
+def show(
+    ctx: typer.Context,
+    skus: Annotated[list[str] | None, typer.Argument(help="SKUs (none: a line per SKU).")] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(min=1, max=MAX_HORIZON, metavar="WEEKS", help="Weeks ahead to show."),
+    ] = None,
+    location: Annotated[
+        str | None, typer.Option("--location", metavar="CODE", help="At one location.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Each SKU's forecast per week, with its 80 % and 95 % intervals.
+
+    The method its demand class chose (ADI/CV²) and its back-tested error are shown with it.
+    The stored forecast (the worker's, or `forecast run`'s); computed now, not stored, when
+    there is none or it reaches less far. Without SKUs: a line per stored forecast."""
+    app = state_of(ctx).app()
+    if not skus:
+        listed = forecast_list(app, location)
+        if as_json:
+            emit({"forecasts": listed})
+        else:
+            out.print(_listing(listed, location))
+        return
+    views = [forecast_view(app, sku, location, horizon) for sku in skus]
+    if as_json:
+        emit({"forecasts": views})
+        return
+    for n, view in enumerate(views):
+        if n:
+            out.print()
+        _print(view)
+
+
+@forecast_app.command("run")
+def run(
+    ctx: typer.Context,
+    skus: Annotated[list[str] | None, typer.Argument(help="SKUs (none: every one).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recompute and store the forecasts now (the worker does it every night)."""
+    done = recompute(state_of(ctx).app(), skus or None)
+    if as_json:
+        emit(done)
+        return
+    out.print(
+        f"forecast {count(done['skus'], 'SKU')} ({count(done['forecasts'], 'forecast')} "
+        f"stored); {count(done['skipped'], 'SKU')} without demand yet"
+        + (f"; failed on {count(done['failed'], 'SKU')} (see the log)" if done["failed"] else ""),
+        markup=False,
+    )
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _print(view: dict[str, Any]) -> None:
+    where = f" at {view['location']}" if view["location"] else ""
+    out.print(
+        f"[bold]{escape(view['sku'])}{escape(where)}[/]: {view['method']} for "
+        f"{view['demand_class']} demand (ADI {_number(view['adi'])}, CV² {_number(view['cv2'])})"
+    )
+    out.print(
+        f"learnt from {count(view['history_weeks'], 'week')} (mean "
+        f"{_number(view['mean_demand'])} a week); back-tested MAE "
+        f"{_number(view['backtest_mae'])}, MASE {_number(view['backtest_mase'])}",
+        markup=False,
+    )
+    out.print(
+        f"stored {moment(view['computed_at'])}" if view["stored"] else "computed now, not stored",
+        markup=False,
+    )
+    grid = table(
+        day_column("week", 8),
+        day_column("from"),
+        figure("point"),
+        figure("80 % low"),
+        figure("high"),
+        figure("95 % low"),
+        figure("high"),
+    )
+    for p in view["periods"]:
+        grid.add_row(
+            p["week"],
+            p["start"],
+            *(_number(p[name], 1) for name in ("point", "lo80", "hi80", "lo95", "hi95")),
+        )
+    out.print(grid)
+
+
+def _listing(listed: list[dict[str, Any]], location: str | None) -> Any:
+    grid = table(
+        ident("sku", [f["sku"] for f in listed]),
+        Column("method"),
+        Column("class"),
+        figure("MASE"),
+        figure("next 4 wk"),
+        day_column("computed", 16),
+        title=f"Stored forecasts{' at ' + location if location else ''}",
+    )
+    for f in listed:
+        grid.add_row(
+            f["sku"],
+            f["method"],
+            f["demand_class"],
+            _number(f["backtest_mase"]),
+            _number(f["next_4_weeks"], 1),
+            moment(f["computed_at"]),
+        )
+    if not listed:
+        grid.caption = "none yet: backorder forecast run"
+        grid.caption_justify = "left"
+    return grid

@@ -1,6 +1,7 @@
 """The worker: what it does in one pass, and how it keeps going.
 
-A pass runs the daily review and publishes the weekly report when they are due, rolls up
+A pass runs the daily review and publishes the weekly report when they are due,
+recomputes the demand forecasts once a night (skipped without the forecast extra), rolls up
 the KPI facts of closed days, plans new events into messages, sends what is due and drains
 the intake. The steps are independent: one that fails (a bug, a record its code cannot
 read) is logged and counted, and the others still run; the next pass tries it again. The
@@ -20,6 +21,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_e
 
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
+from backorder.services.forecast_nightly import run_nightly as forecast_nightly
 from backorder.services.foresight_plan import due, refresh
 from backorder.services.ingest import drain
 from backorder.services.planning import plan
@@ -58,10 +60,11 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
     return [
         ("reviewed", lambda app: {"reviewed": int(run_daily(app))}),
         ("reported", lambda app: {"reported": int(run_weekly(app))}),
+        ("forecasted", forecast_nightly),
+        ("projections", _plan),
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
         ("planned", lambda app: {"planned": plan(app)}),
         ("shipping_orders", _shipping_orders),
-        ("projections", _plan),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
     ]

@@ -1134,3 +1134,14 @@ risk_scores = Table(
     Column("reasons", Payload, nullable=False),
     CheckConstraint("probability >= 0 AND probability <= 1", name="probability"),
 )
+
+# The nightly forecast run of each UTC day (services/forecasts.py): the first worker to
+# insert the day's row runs it; a row left unfinished for long is taken over.
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("counts", Payload),
+)
