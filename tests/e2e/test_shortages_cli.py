@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from backorder.cli import app as cli
 from backorder.domain.projection import monday
+from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock
@@ -17,7 +18,7 @@ from backorder.services.supply import SupplierIn, add_supplier
 from backorder.services.worker import one_pass
 from tests.conftest import Clock
 from tests.factories import product
-from tests.plan_helpers import store_forecast
+from tests.plan_helpers import nightly_done, store_forecast
 
 SKU = "WIDGET-BLUE"
 WIDE = {"COLUMNS": "240"}
@@ -31,6 +32,7 @@ def _story(app: Backorder, clock: Clock) -> str:
     receive_stock(app, SKU, 20)
     this_week = monday(clock().date())
     store_forecast(app, SKU, [8.0] * 12, spread=(8.0, 2.0), first=this_week)
+    nightly_done(app)  # the worker would replace the forecast stored here with its own
     return (this_week + timedelta(weeks=2)).isoformat()
 
 
@@ -80,3 +82,21 @@ def test_the_worker_refreshes_the_plan_when_forecasts_are_newer(
     assert "projections" not in one_pass(app).counts  # nothing new: not due
     clock.advance(hours=2)  # stock and supply move: refreshed at least hourly
     assert one_pass(app).counts.get("projections") == 1
+
+
+def test_stock_arriving_clears_the_projected_stockout_at_the_next_pass(
+    app: Backorder, clock: Clock
+) -> None:
+    """The worker re-projects the SKUs the outbox names since its last pass (a receipt
+    here) without waiting for the hour; the alert is resolved, the other SKUs untouched."""
+    _story(app, clock)
+    add_product(app, product("OTHER", supplier="ACME"))
+    receive_stock(app, "OTHER", 100)
+    store_forecast(app, "OTHER", [1.0] * 12, spread=(1.0, 0.5), first=monday(clock().date()))
+    assert one_pass(app).counts.get("stockout_alerts") == 1  # WIDGET-BLUE: 4 short
+    clock.advance(minutes=10)
+    receive_stock(app, SKU, 100)  # 120 on hand: 12 weeks of 8 and more
+    again = one_pass(app).counts
+    assert again.get("projections") == 1, again  # WIDGET-BLUE only
+    assert [a["kind"] for a in alert_list(app, state="open")] == []
+    assert "projections" not in one_pass(app).counts  # nothing changed since

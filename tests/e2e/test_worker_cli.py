@@ -4,6 +4,7 @@ user runs them, with real HTTP servers on loopback as the subscriber and the SMS
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
+from backorder.domain.projection import monday
 from tests.e2e.test_cli import order, run
 from tests.integration.test_sms_and_alerts import SID, TOKEN, Provider
 
@@ -47,6 +49,8 @@ def test_webhook_worker_and_log(tmp_path: Path, httpserver: HTTPServer) -> None:
         "reviewed": 1,
         "reported": 1,
         "forecasted": 1,  # the SKU, from its weeks since the order
+        "projections": 1,  # and its projected stock: short now, of the 2 units waiting
+        "stockout_alerts": 1,
         "rolled_up": 7,  # of the KPI facts since January (the order's date): 7 days a pass
         "planned": 2,
         "sent": 2,
@@ -104,21 +108,32 @@ def test_texts_alerts_and_preferences_from_the_command_line(
     texted["customer"] |= {"phone": "+15550100100", "sms_consent": True}
     run(db, "order", "place", "-", stdin=json.dumps(texted))
     passed = json.loads(run(db, "worker", "--once", "--json").stdout)
-    assert passed["sent"] == 4, passed  # the customer's text, the manager's, two alerts to Slack
+    # the customer's text, the manager's, three alerts to Slack
+    assert passed["sent"] == 5, passed
     assert sorted(t["To"] for t in provider.texts) == ["+15550009999", "+15550100100"]
     assert sorted(m["text"] for m in slack) == [
         "Alert: Order web:100 has USD 119.94 on backorder",
+        "Alert: WIDGET-BLUE is projected to run out in the week of "
+        f"{monday(date.today()).isoformat()}: 7 units short; order by "
+        f"{(monday(date.today()) - timedelta(days=14)).isoformat()} "
+        "(already late: order now, and expedite)",
         "Alert: WIDGET-BLUE is sold out and orders keep coming",
     ]
     alerts = json.loads(run(db, "alert", "list", "--json").stdout)
-    assert sorted(a["kind"] for a in alerts) == ["costly_backorder", "sold_out_demand"]
+    assert sorted(a["kind"] for a in alerts) == [
+        "costly_backorder",
+        "sold_out_demand",
+        "stockout_projected",
+    ]
     log = json.loads(run(db, "notify", "log", "web:100", "--json").stdout)
     sms = [m for m in log if m["channel"] == "sms"]
     assert all(m["state"] == "sent" and m["provider_id"].startswith("SM") for m in sms)
 
     run(db, "stock", "receive", "WIDGET-BLUE", "6")
     run(db, "worker", "--once")
-    assert "no open alerts" in run(db, "alert", "list").stdout
+    # the order is served; the forecast of more orders like it keeps procurement's alert
+    still = json.loads(run(db, "alert", "list", "--json").stdout)
+    assert [a["kind"] for a in still] == ["stockout_projected"]
     assert "good news" in provider.texts[-1]["Body"]
     run(db, "customer", "opt-out", "c-1", "--channel", "sms")
     choices = json.loads(run(db, "customer", "preferences", "c-1", "--json").stdout)

@@ -108,6 +108,7 @@ def position_of(app: Backorder, name: str) -> int:
 OWN = {
     "notifier": "the notification dispatcher",
     "shipping_orders": "the planner of shipping orders to 3PLs",
+    "projections": "the refresh of projected stock for SKUs that changed",
 }
 
 

@@ -23,23 +23,27 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
 
 from backorder.config import Settings
 from backorder.domain.alerts import Raise, alert_key
 from backorder.domain.errors import InvalidRequest
+from backorder.domain.events import ALERT_EVENT_TYPES
 from backorder.domain.projection import Projection, monday, project
 from backorder.domain.safety_stock import LeadTime, SafetyStock, safety_stock
 from backorder.services.alerts import raise_alert, resolve_alert
+from backorder.services.consumers import save_position
 from backorder.services.context import Backorder
 from backorder.services.lead_times import lead_times
 from backorder.store.tables import (
     alerts,
+    event_consumers,
+    events,
     forecast_periods,
     forecasts,
     locations,
@@ -50,6 +54,7 @@ from backorder.store.tables import (
 )
 
 KIND = "stockout_projected"
+CONSUMER = "projections"  # its position in the outbox: the SKUs changed since
 BATCH = 500
 MAX_BATCHES = 100_000  # 50 million forecasts: far beyond any catalogue
 MAX_WEEKS = 52
@@ -317,17 +322,20 @@ def _keep_alerts(
     return raised, resolved
 
 
-def refresh(app: Backorder) -> dict[str, int]:
-    """Safety stock, reorder point and projection of every stored forecast, and the
-    `stockout_projected` alerts they call for; one transaction per batch."""
+def refresh(app: Backorder, skus: Collection[str] | None = None) -> dict[str, int]:
+    """Safety stock, reorder point and projection of every stored forecast (or those of
+    `skus`), and the `stockout_projected` alerts they call for; one transaction per batch."""
     with app.db.read() as uow:
         classes = abc_classes(uow.connection)
     counts = {"planned": 0, "stockouts_projected": 0, "alerts_raised": 0, "alerts_resolved": 0}
     after = 0
+    chosen = select_forecasts()
+    if skus is not None:
+        chosen = chosen.where(products.c.sku.in_(sorted(skus)))
     for _ in range(MAX_BATCHES):
         with app.db.write() as uow:
             conn = uow.connection
-            rows = conn.execute(select_forecasts().where(F.id > after).order_by(F.id).limit(BATCH))
+            rows = conn.execute(chosen.where(F.id > after).order_by(F.id).limit(BATCH))
             batch = list(rows.mappings())
             if not batch:
                 break
@@ -365,6 +373,46 @@ def _resolve_unforecast(app: Backorder) -> int:
         gone = sum(resolve_alert(conn, key, "no forecast any more", now) for key in list(keys))
         uow.commit()
     return gone
+
+
+def changed_skus(app: Backorder, limit: int = BATCH * 10) -> tuple[list[str], int]:
+    """The SKUs that events named since the plan's position in the outbox (stock moved,
+    orders placed, supply changed), at most `limit`, and the position they reach: their
+    projections are refreshed without waiting for the hour."""
+    with app.db.read() as uow:
+        conn = uow.connection
+        position = conn.execute(
+            select(event_consumers.c.position).where(event_consumers.c.name == CONSUMER)
+        ).scalar_one_or_none()
+        head = int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+        if position is None or position >= head:
+            return [], head
+        rows = conn.execute(
+            select(events.c.id, events.c.sku)
+            .where(
+                events.c.id > position,
+                events.c.id <= head,
+                events.c.sku.is_not(None),
+                events.c.type.not_in(ALERT_EVENT_TYPES),  # its own alerts change nothing
+            )
+            .order_by(events.c.id)
+            .limit(limit * 20)
+        ).all()
+    skus: dict[str, None] = {}
+    reached = head if len(rows) < limit * 20 else rows[-1].id
+    for row in rows:
+        if len(skus) >= limit:
+            reached = row.id - 1
+            break
+        skus[row.sku] = None
+    return list(skus), reached
+
+
+def keep_position(app: Backorder, position: int) -> None:
+    """Record how far the plan has read the outbox."""
+    with app.db.write() as uow:
+        save_position(uow.connection, uow.dialect, CONSUMER, position, app.now())
+        uow.commit()
 
 
 def due(app: Backorder, every: timedelta) -> bool:

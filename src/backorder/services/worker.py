@@ -22,7 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_e
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.forecast_nightly import run_nightly as forecast_nightly
-from backorder.services.foresight_plan import due, refresh
+from backorder.services.foresight_plan import changed_skus, due, keep_position, refresh
 from backorder.services.ingest import drain
 from backorder.services.planning import plan
 from backorder.services.report import run_weekly
@@ -83,9 +83,15 @@ PLAN_EVERY = timedelta(hours=1)
 
 def _plan(app: Backorder) -> dict[str, int]:
     """Safety stock and projections refreshed when due; reported only when it ran."""
-    if not due(app, PLAN_EVERY):
+    skus, position = changed_skus(app)
+    if due(app, PLAN_EVERY):
+        done = refresh(app)
+    elif skus:
+        done = refresh(app, skus)
+    else:
+        keep_position(app, position)
         return {}
-    done = refresh(app)
+    keep_position(app, position)
     return {"projections": done["planned"], "stockout_alerts": done["alerts_raised"]}
 
 
