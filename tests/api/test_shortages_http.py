@@ -24,8 +24,8 @@ SKU = "WIDGET-BLUE"
 
 @pytest.fixture
 def client(app: Backorder) -> Iterator[TestClient]:
-    """20 on hand, 8 a week forecast: short by 4 in the week of 19 January (clock: the 10th);
-    a steady SKU beside it with enough stock."""
+    """20 on hand, 8 a week forecast: short by 7 in the week of 26 January (the clock:
+    Saturday the 10th); a steady SKU beside it with enough stock."""
     add_supplier(app, SupplierIn("ACME", "Acme Corp", 7, "buy@acme.example"))
     add_product(app, product(SKU, name="Blue widget", supplier="ACME"))
     add_product(app, product("STEADY", supplier="ACME"))
@@ -51,9 +51,9 @@ def test_shortages_list_the_skus_projected_to_stock_out(client: TestClient, app:
     assert shortage | {"safety_stock": None, "reorder_point": None} == {
         "sku": SKU,
         "name": "Blue widget",
-        "week": "2026-01-19",
-        "units_short": 4,
-        "order_by": "2026-01-12",
+        "week": "2026-01-26",
+        "units_short": 7,
+        "order_by": "2026-01-19",
         "late": False,
         "safety_stock": None,
         "reorder_point": None,
@@ -71,12 +71,13 @@ def test_a_projection_shows_the_weeks_the_stockout_and_the_safety_stock_inputs(
     answer = client.get(f"/api/v1/projections/{SKU}?weeks=4", headers=_key(app))
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert [w["available"] for w in body["weeks"]] == [12, 4, -4, -12]
+    # 2/7 of the first week's 8 are still to come (the clock: Saturday)
+    assert [w["available"] for w in body["weeks"]] == [17.714, 9.714, 1.714, -6.286]
     assert body["stockout"] == {
-        "week": "2026-01-19",
-        "units_short": 4,
-        "arrive_by": "2026-01-19",
-        "order_by": "2026-01-12",
+        "week": "2026-01-26",
+        "units_short": 7,
+        "arrive_by": "2026-01-26",
+        "order_by": "2026-01-19",
         "late": False,
     }
     # safety stock: z(0.95) 1.645 x sigma_d 2 x sqrt(1 week) = 3.29 -> 4; 4 is not below it

@@ -25,15 +25,16 @@ WIDE = {"COLUMNS": "240"}
 
 
 def _story(app: Backorder, clock: Clock) -> str:
-    """20 on hand, 8 a week from this week: short by 4 two weeks on; 7 days' lead time."""
+    """20 on hand, 8 a week from next week (none this week, whatever day the test runs
+    on): short by 4 three weeks on; 7 days' lead time."""
     clock.current = datetime.now(UTC)
     add_supplier(app, SupplierIn("ACME", "Acme Corp", 7, "buy@acme.example"))
     add_product(app, product(SKU, supplier="ACME"))
     receive_stock(app, SKU, 20)
     this_week = monday(clock().date())
-    store_forecast(app, SKU, [8.0] * 12, spread=(8.0, 2.0), first=this_week)
+    store_forecast(app, SKU, [0.0] + [8.0] * 11, spread=(8.0, 2.0), first=this_week)
     nightly_done(app)  # the worker would replace the forecast stored here with its own
-    return (this_week + timedelta(weeks=2)).isoformat()
+    return (this_week + timedelta(weeks=3)).isoformat()
 
 
 def test_shortages_before_and_after_a_refresh(app: Backorder, clock: Clock, db_url: str) -> None:

@@ -94,7 +94,8 @@ def test_refresh_writes_safety_stock_and_its_inputs_on_the_forecast(stocked: Bac
 def test_a_projected_stockout_is_alerted_once_and_resolved_when_supply_arrives_in_time(
     stocked: Backorder, clock: Clock
 ) -> None:
-    # 20 free, 8 a week: 12, 4, -4 in the week of 19 January; order by the 12th (7 days)
+    # 20 free, 8 a week (2/7 of it left in the clock's week, Saturday to Sunday): 17.7,
+    # 9.7, 1.7, -6.3 in the week of 26 January; order by the 19th (7 days)
     store_forecast(stocked, SKU, [8.0] * 12, spread=(8.0, 2.0))
     first = refresh(stocked)
     assert (first["stockouts_projected"], first["alerts_raised"]) == (1, 1)
@@ -102,20 +103,20 @@ def test_a_projected_stockout_is_alerted_once_and_resolved_when_supply_arrives_i
     assert alert["kind"] == "stockout_projected" and alert["audience"] == ["procurement"]
     assert alert["sku"] == SKU
     assert {k: alert["facts"][k] for k in ("week", "units_short", "order_by", "late")} == {
-        "week": "2026-01-19",
-        "units_short": 4,
-        "order_by": "2026-01-12",
+        "week": "2026-01-26",
+        "units_short": 7,
+        "order_by": "2026-01-19",
         "late": False,
     }
     assert alert["summary"] == (
-        f"{SKU} is projected to run out in the week of 2026-01-19: 4 units short; "
-        "order by 2026-01-12"
+        f"{SKU} is projected to run out in the week of 2026-01-26: 7 units short; "
+        "order by 2026-01-19"
     )
     again = refresh(stocked)
     assert (again["alerts_raised"], len(alert_list(stocked))) == (0, 1)  # raised once
     listed = shortages(stocked)["shortages"]
     assert [(s["sku"], s["week"], s["units_short"], s["order_by"]) for s in listed] == [
-        (SKU, "2026-01-19", 4, "2026-01-12")
+        (SKU, "2026-01-26", 7, "2026-01-19")
     ]
     # 60 more expected on the 15th: 12, 64, 56, ... 0 in week 10, short only in week 11
     add_purchase_order(stocked, "PO-1", "ACME", [PoLineIn(SKU, 60, date(2026, 1, 15))])
@@ -191,7 +192,8 @@ def test_a_location_projection_counts_the_stock_and_supply_there_only(stocked: B
     found = projection(stocked, SKU, location="east")
     # 6 free at east, 4 a week, 3 arriving there on the 14th: 2, 1, -3
     assert found["stock"]["start"] == 6
-    assert [w["available"] for w in found["weeks"][:3]] == [2, 1, -3]
+    # 4 a week, of which 2/7 are left in the clock's week
+    assert [w["available"] for w in found["weeks"][:3]] == [4.857, 3.857, -0.143]
     assert found["stockout"]["week"] == "2026-01-19"
     counts = refresh(stocked)
     assert counts["planned"] == 1 and counts["alerts_raised"] == 0  # alerts: the network's
@@ -223,7 +225,7 @@ def test_procurement_hears_of_a_projected_stockout_by_email_once(
     assert [(m["To"], m["Subject"]) for m in box.messages] == [
         (
             "buyers@shop.example",
-            f"Alert: {SKU} is projected to run out in the week of 2026-01-19: 4 units short; "
-            "order by 2026-01-12",
+            f"Alert: {SKU} is projected to run out in the week of 2026-01-26: 7 units short; "
+            "order by 2026-01-19",
         )
     ]

@@ -176,3 +176,15 @@ def test_safety_stock_and_projection_are_never_negative_nor_nan_on_random_histor
         assert projection.stockout.units_short >= 1
         assert projection.stockout.order_by <= projection.stockout.arrive_by
         assert projection.stockout.week >= MONDAY
+
+
+def test_only_the_rest_of_the_current_week_is_still_to_come() -> None:
+    """On a Friday, three days of the week's 7 units remain (Friday to Sunday): 10 - 3 = 7,
+    then a whole week of 7 more; a week not yet begun counts whole."""
+    week = date(2026, 1, 5)
+    friday = week + timedelta(days=4)
+    found = project(10, week, [7.0, 7.0], [], (0, 7.0, friday))
+    assert [(w.demand, w.available) for w in found.weeks] == [(3.0, 7.0), (7.0, 0.0)]
+    assert found.stockout is None
+    ahead = project(10, week, [7.0, 7.0], [], (0, 7.0, week - timedelta(days=1)))
+    assert [w.available for w in ahead.weeks] == [3.0, -4.0]

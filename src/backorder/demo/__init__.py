@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import update
 
 from backorder.config import Settings
+from backorder.demo.foresight import look_ahead
 from backorder.demo.report import Run, report
 from backorder.demo.store import DemoSummary, SimClock, Span, Store
 from backorder.domain.access import Role
@@ -70,9 +71,10 @@ def run_demo(
             _trade(Store(app, span, clock, random.Random(seed)), console)
             clock.now = span.today
             review = run_review(app)
+            ahead = look_ahead(app, random.Random(seed), span.opening.date())
             _as_notified(app)
             key = create_key(app, Role.OPS, "the demo's dashboard key").key
-            return report(app, Run(file, seed, span, key), console, review)
+            return report(app, Run(file, seed, span, key), console, review, ahead)
     finally:
         app.close()
 

@@ -73,3 +73,12 @@ def prior_demand(rng: random.Random, opening: date) -> Iterator[tuple[str, date,
             if item.product.discontinued:
                 mean *= 1.6 - 1.2 * n / WEEKS
             yield item.product.sku, week, round(clumps * _poisson(rng, mean / clumps))
+
+
+def history_file(rng: random.Random, opening: date) -> str:
+    """The year before `opening` as the CSV `backorder history import` reads (ISO weeks)."""
+    lines = ["sku,period,units"]
+    for sku, week, units in prior_demand(rng, opening):
+        year, number, _ = week.isocalendar()
+        lines.append(f"{sku},{year}-W{number:02d},{units}")
+    return "\n".join(lines) + "\n"

@@ -29,6 +29,7 @@ from backorder.demo.store import (
     Span,
 )
 from backorder.domain.kpis import reason_text
+from backorder.foresight import INSTALL
 from backorder.report.terminal import kpi_table
 from backorder.services.context import Backorder
 from backorder.services.kpis import kpis
@@ -457,7 +458,52 @@ def _suppliers(conn: Connection, today: date) -> Table:
     return table
 
 
-def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -> DemoSummary:
+def _ahead(ahead: dict[str, Any]) -> Table:
+    """What the forecasts see coming: the SKUs projected to run out within eight weeks."""
+    imported = ahead["imported"]
+    weeks_in = (
+        f"a year of weekly sales of {imported.get('skus', 0)} SKUs from before the store opened"
+    )
+    if not ahead["available"]:
+        table = _table("Coming shortages", facts=[("history imported", weeks_in)])
+        table.caption = (
+            f"Forecasts and coming shortages need the forecast extra: {INSTALL}, then run "
+            "the demo again."
+        )
+        table.caption_justify = "left"
+        return table
+    found, made = ahead["shortages"], ahead["forecasts"]
+    table = _table(
+        f"Coming shortages: {found['count']} SKUs run out within {found['weeks']} weeks",
+        "SKU",
+        "runs out",
+        "short",
+        "order by",
+        "safety stock",
+    )
+    this_week = date.fromisoformat(found["as_of"][:10])
+    this_week -= timedelta(days=this_week.weekday())
+    for row in found["shortages"]:
+        order_by, week = date.fromisoformat(row["order_by"]), date.fromisoformat(row["week"])
+        table.add_row(
+            row["sku"],
+            "this week" if week <= this_week else f"week of {week:%d %b}",
+            str(row["units_short"]),
+            f"{order_by:%d %b}" + (" (late)" if row["late"] else ""),
+            str(row["safety_stock"]),
+        )
+    table.caption = (
+        f"Forecast {made['skus']} SKUs by week from their orders and the history imported "
+        f"({weeks_in}). Projected stock = on hand - allocated - waiting + inbound - forecast; "
+        "this week: the waiting orders already exceed what is on hand and due."
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def report(
+    app: Backorder, run: Run, console: Console, review: dict[str, Any], ahead: dict[str, Any]
+) -> DemoSummary:
     opening, today = run.span.opening, run.span.today
     with app.db.read() as uow:
         conn = uow.connection
@@ -491,6 +537,7 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         network,
         supply,
         reviewed,
+        _ahead(ahead),
         kpi_table(
             kpis(app, opening.date(), today.date())["kpis"],
             f"KPIs of the five weeks ({opening:%d %b} to {today:%d %b}) against their targets",
@@ -508,6 +555,9 @@ def report(app: Backorder, run: Run, console: Console, review: dict[str, Any]) -
         f"order show {ref}" if ref else "",
         f"order show {split_ref}" if split_ref else "",
         "po list --state open",
+        f"forecast {sku}" if ahead["available"] else "",
+        "shortages" if ahead["available"] else "",
+        f"projection {sku}" if ahead["available"] else "",
         "task list",
         "incident list",
         f"kpi --from {opening:%Y-%m-%d} --to {today:%Y-%m-%d} --by channel",

@@ -83,7 +83,9 @@ def project(
 ) -> Projection:
     """The projection over `len(demand)` weeks from `first_week` (a Monday): `demand` per
     week, `inbound` as (expected date, units), `plan` as (safety stock, lead time in days,
-    today)."""
+    today). Of the week that holds `today`, only the days from today on are still to come:
+    its demand counts in proportion (what was ordered on the days before is already waiting
+    or allocated)."""
     safety, lead_days, today = plan
     if first_week.weekday() != 0:
         raise ValueError(f"weeks start on a Monday ({first_week} is not one)")
@@ -97,6 +99,8 @@ def project(
     below_safety: date | None = None
     for index, (units, arriving) in enumerate(zip(demand, supply, strict=True)):
         start = first_week + index * WEEK
+        if start <= today < start + WEEK:
+            units = units * (start + WEEK - today).days / WEEK.days
         level += arriving - units
         weeks.append(Week(start, float(units), arriving, level))
         if below_safety is None and level < safety - EPSILON:
