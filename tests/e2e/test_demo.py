@@ -11,9 +11,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from sqlalchemy import func, select, text
 
+from backorder import foresight
 from backorder.config import Settings
 from backorder.demo import HISTORY, DemoSummary, Span, run_demo
 from backorder.services.context import Backorder
@@ -23,7 +25,9 @@ from backorder.store.tables import (
     allocations,
     delay_notices,
     deliveries,
+    demand_history,
     events,
+    forecasts,
     incidents,
     intake_payloads,
     locations,
@@ -111,6 +115,7 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
         "Cancellations",
         "Shipped",
         "Stock and shipments by location",
+        "Coming shortages",
     ):
         assert heading in done.stdout
     assert f"backorder --db sqlite:///{tmp_path / 'demo.db'} queue " in done.stdout
@@ -160,6 +165,14 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
             first, last = conn.execute(
                 select(func.min(orders.c.placed_at), func.max(orders.c.placed_at))
             ).one()
+            # a year of sales from before it opened, and every SKU on sale forecast, with
+            # its safety stock planned
+            history = conn.execute(select(func.count()).select_from(demand_history)).scalar_one()
+            planned = conn.execute(
+                select(func.count()).where(
+                    forecasts.c.location_id.is_(None), forecasts.c.safety_stock.is_not(None)
+                )
+            ).scalar_one()
     finally:
         database.dispose()
     assert {code for code, count in shipped_from if count} == {"main", "3pl-east", "fba-us"}
@@ -171,6 +184,7 @@ def test_demo_builds_a_store_that_keeps_every_invariant(tmp_path: Path) -> None:
         ("mcf", "accepted"),
     }
     assert confirmed == 0, "a 3PL's or Amazon's shipment not confirmed by its feed"
+    assert history >= 52 * 30 and planned >= 28
     assert {
         "allocation_taken_back",
         "stock_received",
@@ -260,3 +274,22 @@ def test_a_worker_on_the_demo_database_sends_none_of_its_history(
     assert not done.failures
     assert done.counts.get("planned") == 0 and not done.counts.get("sent")
     assert box.messages == []
+
+
+def test_without_the_forecast_extra_the_demo_says_how_to_add_it(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(foresight, "available", lambda: False)
+    file = tmp_path / "plain.db"
+    buffer = io.StringIO()
+    run_demo(settings, file, 7, Console(file=buffer, width=120), LAST_MORNING)
+    printed = " ".join(buffer.getvalue().split())
+    assert "need the forecast extra: pip install 'backorder[forecast]'" in printed
+    assert f"sqlite:///{file} queue" in printed and f"sqlite:///{file} shortages" not in printed
+    database = Database(f"sqlite:///{file}")
+    try:
+        with database.read() as uow:
+            stored = uow.connection.execute(select(func.count()).select_from(forecasts))
+            assert stored.scalar_one() == 0
+    finally:
+        database.dispose()

@@ -13,6 +13,7 @@ from typing import Any
 from rich import box
 from rich.columns import Columns
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy import Connection, func, select, type_coerce
@@ -466,7 +467,7 @@ def _ahead(ahead: dict[str, Any]) -> Table:
     )
     if not ahead["available"]:
         table = _table("Coming shortages", facts=[("history imported", weeks_in)])
-        table.caption = (
+        table.caption = escape(
             f"Forecasts and coming shortages need the forecast extra: {INSTALL}, then run "
             "the demo again."
         )
