@@ -24,6 +24,7 @@ from backorder.api import (
     problems,
     reports,
     review,
+    risk,
     supply,
     transfers,
 )
@@ -57,6 +58,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(transfers.router)
     app.include_router(feeds.router)
     app.include_router(review.router)
+    app.include_router(risk.router)
     app.include_router(customer.pages)
     app.include_router(kpis.router)
     app.include_router(reports.router)

@@ -35,6 +35,7 @@ from backorder.domain.errors import (
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
 from backorder.services.idempotency import ClaimLost
+from backorder.services.risk import NoRiskModel
 from backorder.store.db import COMMITS, Commits
 from backorder.store.migrate import SchemaOutOfDate
 
@@ -62,6 +63,7 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (ClaimLost, 409, "idempotency-claim-lost", "Idempotency-Key taken over"),
     (UnknownConsumer, 404, "unknown-consumer", "Unknown event consumer"),
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
+    (NoRiskModel, 404, "no-risk-model", "No backorder-risk model yet"),
 ]
 
 

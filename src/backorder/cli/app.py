@@ -21,6 +21,7 @@ from backorder.cli import (
     orders,
     report,
     review,
+    risk,
     supply,
     transfers,
 )
@@ -71,6 +72,7 @@ app.add_typer(review.incident_app, name="incident")
 app.command("kpi")(kpi.kpi)
 app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
+app.add_typer(risk.risk_app, name="risk")
 
 
 @app.callback()

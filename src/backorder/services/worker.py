@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
+from backorder import foresight
+from backorder.services import risk
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.ingest import drain
@@ -61,7 +63,22 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("shipping_orders", _shipping_orders),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
+        ("risk", _risk),
     ]
+
+
+_told: set[str] = set()
+
+
+def _risk(app: Backorder) -> dict[str, int]:
+    """Backorder risk, nightly: retrain on our history when due, score every SKU. Without
+    the forecast extra: skipped, said once per process."""
+    if not foresight.available():
+        if "risk" not in _told:
+            _told.add("risk")
+            log.info("risk step skipped: %s", foresight.ForesightUnavailable("backorder risk"))
+        return {}
+    return risk.nightly(app)
 
 
 def _shipping_orders(app: Backorder) -> dict[str, int]:
