@@ -19,21 +19,23 @@ written by `backorder risk train --out`; nothing is fetched from anywhere."""
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import itertools
 import math
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar, cast
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from backorder.domain.errors import InvalidRequest
 
@@ -64,6 +66,22 @@ UNKNOWN_PERF = -99.0
 MAY_BE_EMPTY = ("lead_time", "perf_6_month_avg", "perf_12_month_avg")
 YES = {"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0}
 ALGORITHM = "hist_gradient_boosting+isotonic"
+# One thread for the boosting's OpenMP loops: on a machine the model shares with the
+# database, the server and the worker, more threads than free cores spin against each
+# other (a 1,000-row fit took 0.5 s on one thread and 35 s on two, on a busy 2-core host).
+THREADS = 1
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+
+def _single_threaded(function: Function) -> Function:
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with threadpool_limits(limits=THREADS, user_api="openmp"):
+            return function(*args, **kwargs)
+
+    return cast(Function, run)
+
+
 FORMAT = 1  # of the serialised model
 
 
@@ -227,6 +245,7 @@ def _check_trainable(y: Array, folds: int) -> None:
         )
 
 
+@_single_threaded
 def cross_validate(x: Array, y: Array, folds: int = 5, seed: int = 0) -> Measured:
     """Stratified k-fold: each fold scored by a calibrated model fitted (and calibrated,
     within its own training rows) without it."""
@@ -279,6 +298,7 @@ class RiskModel:
             column[np.isnan(column)] = value
         return x
 
+    @_single_threaded
     def probability(self, x: Array) -> Array:
         """The calibrated probability per row (features in `FEATURES` order, NaN unknown)."""
         if len(x) == 0:
@@ -295,6 +315,7 @@ class RiskModel:
         raw = np.clip(raw, 1e-6, 1 - 1e-6)
         return np.asarray(np.log(raw / (1 - raw)), dtype=np.float64)
 
+    @_single_threaded
     def reasons(self, x: Array, top: int = 3) -> list[list[str]]:
         """Per row, the `top` features that raise its score most, in words: each feature in
         turn set to its typical value, and how much the score falls then."""
@@ -335,6 +356,7 @@ class RiskModel:
         return model
 
 
+@_single_threaded
 def fit(x: Array, y: Array, folds: int = 5, seed: int = 0) -> RiskModel:
     """A calibrated model fitted on every row (calibration cross-fitted over `folds`)."""
     _check_trainable(y, folds)
