@@ -153,10 +153,25 @@ def test_our_own_history_too_short_to_train(app: Backorder) -> None:
 
 def test_the_nightly_pass_runs_once_a_day(app: Backorder, clock: Clock) -> None:
     add_product(app, product("A"))
-    assert risk.nightly(app) == {"risk_scored": 0}  # no model, not enough history: noted
-    assert risk.nightly(app) == {}  # done today
-    with app.db.read() as uow:
-        [run] = uow.connection.execute(select(risk_runs)).mappings().all()
-    assert run["scored"] == 0 and "not retrained" in run["note"]
+
+    def runs() -> list[tuple[date, int, str]]:
+        with app.db.read() as uow:
+            rows = uow.connection.execute(select(risk_runs).order_by(risk_runs.c.day))
+            return [(r.day, r.scored, r.note) for r in rows]
+
+    assert risk.nightly(app) == {}  # no model, not enough history: noted, nothing done
+    [(day, scored, note)] = runs()
+    assert (day, scored) == (clock.current.date(), 0)
+    assert note.startswith("not retrained: our history has 0 weekly SKU snapshot(s)")
+    risk.nightly(app)
+    assert len(runs()) == 1  # done today
     clock.advance(days=1)
-    assert risk.nightly(app) == {"risk_scored": 0}
+    risk.nightly(app)
+    assert len(runs()) == 2
+
+
+def test_the_nightly_pass_scores_with_the_active_model(app: Backorder, training_file: Path) -> None:
+    add_product(app, product("A"))
+    risk.train_file(app, training_file, "kaggle")
+    assert risk.nightly(app) == {"risk_scored": 1}
+    assert risk.nightly(app) == {}

@@ -152,7 +152,8 @@ def list_risk(
         return
     grid = table(ident("SKU", [r["sku"] for r in found]), figure("risk"), "top reasons")
     for r in found:
-        grid.add_row(r["sku"], f"{r['probability']:.0%}", "; ".join(r["reasons"]) or "-")
+        shown = f"{r['probability']:.0%}" if r["probability"] >= 0.005 else "<1%"
+        grid.add_row(r["sku"], shown, "; ".join(r["reasons"]) or "-")
     out.print(grid)
 
 

@@ -400,7 +400,7 @@ def describe(name: str, row: Array) -> str:
     if name == "in_transit_qty":
         return f"{_n(v(name))} in transit against 3-month forecast {f3}"
     if name == "lead_time":
-        return f"lead time {_n(v(name))} weeks"
+        return "lead time unknown" if np.isnan(v(name)) else f"lead time {_n(v(name))} weeks"
     if name == "min_bank":
         return f"safety stock {_n(v(name))} against on hand {on_hand}"
     if name == "pieces_past_due":

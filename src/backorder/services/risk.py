@@ -297,9 +297,7 @@ def risk_list(app: Backorder, top: int = 20) -> list[dict[str, Any]]:
     with app.db.read() as uow:
         conn = uow.connection
         rows = conn.execute(
-            _scores_query()
-            .order_by(risk_scores.c.probability.desc(), products.c.sku)
-            .limit(top)
+            _scores_query().order_by(risk_scores.c.probability.desc(), products.c.sku).limit(top)
         ).mappings()
         found = [_view(r) for r in rows]
         if not found and conn.execute(select(func.count()).select_from(risk_models)).scalar() == 0:
@@ -322,7 +320,7 @@ def risk_of(app: Backorder, sku: str) -> dict[str, Any]:
 
 def nightly(app: Backorder) -> dict[str, int]:
     """The worker's pass, once a day: retrain on our history when that is due and possible,
-    then score every SKU. Counts only when it ran."""
+    then score every SKU. Counts only of what it did."""
     now = app.now()
     with app.db.read() as uow:
         ran = uow.connection.execute(
@@ -351,7 +349,7 @@ def nightly(app: Backorder) -> dict[str, int]:
         uow.commit()
     if note:
         log.info("risk pass: %s", note)
-    return {"risk_scored": scored} | ({"risk_trained": 1} if trained else {})
+    return ({"risk_scored": scored} if scored else {}) | ({"risk_trained": 1} if trained else {})
 
 
 def _retrain_if_due(app: Backorder, now: datetime) -> tuple[int | None, str | None]:
