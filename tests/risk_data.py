@@ -17,6 +17,7 @@ def synthetic_rows(n: int, seed: int = 1) -> list[dict[str, str]]:
         f3 = float(rng.choice([0, 5, 20, 60, 120, 400]))
         on_hand = float(rng.randint(0, 300))
         transit = float(rng.choice([0, 0, 10, 50]))
+        past = rng.choice([0.0, 0.5, 1.0, 1.5])  # demand so far against the forecast
         cover = (on_hand + transit) / (f3 + 1)
         risky = cover < 0.5 and f3 > 0
         label = rng.random() < (0.6 if risky else 0.03)
@@ -27,10 +28,10 @@ def synthetic_rows(n: int, seed: int = 1) -> list[dict[str, str]]:
             "forecast_3_month": f3,
             "forecast_6_month": 2 * f3,
             "forecast_9_month": 3 * f3,
-            "sales_1_month": round(f3 / 3),
-            "sales_3_month": f3,
-            "sales_6_month": 2 * f3,
-            "sales_9_month": 3 * f3,
+            "sales_1_month": round(f3 * past / 3),
+            "sales_3_month": f3 * past,
+            "sales_6_month": 2 * f3 * past,
+            "sales_9_month": 3 * f3 * past,
             "min_bank": float(rng.randint(0, 20)),
             "pieces_past_due": 0.0,
             "perf_6_month_avg": rng.choice([-99.0, 0.8, 0.95]),

@@ -16,11 +16,12 @@ from backorder.domain.errors import InvalidRequest, UnknownSku
 from backorder.services import risk
 from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
+from backorder.services.intake import place_order
 from backorder.services.products import add_product
 from backorder.services.stock import set_stock
 from backorder.store.tables import forecast_periods, forecasts, products, risk_models, risk_runs
 from tests.conftest import Clock
-from tests.factories import product
+from tests.factories import order, product
 from tests.risk_data import synthetic_rows, write_file
 
 
@@ -175,3 +176,29 @@ def test_the_nightly_pass_scores_with_the_active_model(app: Backorder, training_
     risk.train_file(app, training_file, "kaggle")
     assert risk.nightly(app) == {"risk_scored": 1}
     assert risk.nightly(app) == {}
+
+
+def test_retrained_on_our_own_history_once_it_has_enough_outcomes(
+    app: Backorder, clock: Clock
+) -> None:
+    """Sixty weeks of history: SHORT never has stock and an order comes every two weeks
+    (each waits), DEEP has plenty and the same orders (none waits). Weekly snapshots: SHORT's went
+    on backorder within 8 weeks, DEEP's did not, so a model trained on them ranks SHORT
+    first."""
+    app.settings.risk_retrain_min_outcomes = 10
+    start = clock.current
+    add_product(app, product("SHORT"))
+    add_product(app, product("DEEP"))
+    set_stock(app, "DEEP", 10_000)
+    for k in range(30):  # bounded: sixty weeks of fortnights
+        clock.current = start + timedelta(weeks=2 * k)
+        for sku in ("SHORT", "DEEP"):
+            place_order(app, order(f"{sku}-{k}", (sku, 3), placed_at=clock.current))
+    clock.current = start + timedelta(weeks=59)
+    done = risk.train_own(app)
+    assert done["source"] == "own" and done["metrics"]["positives"] >= 10
+    assert done["metrics"]["rows"] - done["metrics"]["positives"] >= 10
+    [stored] = [m for m in risk.models(app) if m["active"]]
+    assert stored["source"] == "own"
+    risk.score_all(app)
+    assert [r["sku"] for r in risk.risk_list(app)] == ["SHORT", "DEEP"]

@@ -199,20 +199,33 @@ def design(x: Array) -> Array:
     return np.hstack([x, derived])
 
 
-def _classifier(seed: int) -> HistGradientBoostingClassifier:
+def _training_matrix(x: Array) -> Array:
+    """`design`, with a column no row knows (our SKUs without lead times, say) set to 0:
+    the boosting cannot bin a column of nothing, and a constant one is never split on."""
+    matrix = design(x)
+    matrix[:, np.isnan(matrix).all(axis=0)] = 0.0
+    return matrix
+
+
+def _classifier(seed: int, rows: int) -> HistGradientBoostingClassifier:
+    """On a large file: leaves of at least 40 rows, up to 300 rounds, stopped early on a
+    tenth of the training rows held out. On a small history (a seller's first hundred
+    snapshots) there are no rows to spare for that: smaller leaves, or no split would be
+    possible at all, and 100 rounds, past which a 1,000-row set was seen to overfit."""
+    large = rows > 10_000
     return HistGradientBoostingClassifier(
         learning_rate=0.05,
-        max_iter=300,
+        max_iter=300 if large else 100,
         max_leaf_nodes=15,
-        min_samples_leaf=40,
+        min_samples_leaf=max(5, min(40, rows // 100)),
         l2_regularization=1.0,
-        early_stopping=True,
+        early_stopping=large,
         random_state=seed,
     )
 
 
-def _calibrated(seed: int, folds: int) -> CalibratedClassifierCV:
-    return CalibratedClassifierCV(_classifier(seed), method="isotonic", cv=folds)
+def _calibrated(seed: int, folds: int, rows: int) -> CalibratedClassifierCV:
+    return CalibratedClassifierCV(_classifier(seed, rows), method="isotonic", cv=folds)
 
 
 @dataclass(frozen=True)
@@ -250,13 +263,13 @@ def cross_validate(x: Array, y: Array, folds: int = 5, seed: int = 0) -> Measure
     """Stratified k-fold: each fold scored by a calibrated model fitted (and calibrated,
     within its own training rows) without it."""
     _check_trainable(y, folds)
-    matrix = design(x)
+    matrix = _training_matrix(x)
     out = np.zeros(len(y))
     rocs: list[float] = []
     prs: list[float] = []
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splits.split(matrix, y):
-        model = _calibrated(seed, folds).fit(matrix[train], y[train])
+        model = _calibrated(seed, folds, len(train)).fit(matrix[train], y[train])
         out[test] = model.predict_proba(matrix[test])[:, 1]
         rocs.append(float(roc_auc_score(y[test], out[test])))
         prs.append(float(average_precision_score(y[test], out[test])))
@@ -372,7 +385,7 @@ def fit(x: Array, y: Array, folds: int = 5, seed: int = 0) -> RiskModel:
             for j in range(len(FEATURES))
         ]
     )
-    model = _calibrated(seed, folds).fit(design(x), y)
+    model = _calibrated(seed, folds, len(y)).fit(_training_matrix(x), y)
     return RiskModel(FEATURES, defaults, typical, model)
 
 

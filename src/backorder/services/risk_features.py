@@ -7,8 +7,10 @@ Per SKU at `now` (the whole network):
   units of transfers shipped and not yet received.
 - lead_time: the SKU's lead time, else its supplier's, in weeks (days / 7); unknown if none.
 - forecast_3/6/9_month: the stored network forecast's weekly points summed over 13/26/39
-  weeks from its first week; weeks past the stored horizon continue at its last point; 0
-  without a forecast.
+  weeks from its first week; weeks past the stored horizon continue at its last point.
+  Without a stored forecast, the demand of the last 91/182/273 days stands in for it (as
+  in the snapshots of our history, where past forecasts are not kept): a forecast of 0
+  would tell the model that nothing is expected.
 - sales_1/3/6/9_month: units ordered (demand: including what waited or was cancelled) on
   order lines placed in the last 30/91/182/273 days.
 - min_bank: the stored forecast's safety stock (0 if none).
@@ -191,7 +193,13 @@ def _supply(conn: Connection, today: date) -> dict[int, tuple[float, float]]:
 def _row(sku: Sku, known: dict[str, Any]) -> Features:
     perf = known.get("perf") or dict.fromkeys(PERF_DAYS, UNKNOWN_PERF)
     sales = known.get("sales") or dict.fromkeys(SALES_DAYS, 0.0)
-    ahead = known.get("forecast") or dict.fromkeys([*FORECAST_WEEKS, "min_bank"], 0.0)
+    # without a stored forecast, the demand of the matching past months stands in for it
+    ahead = known.get("forecast") or {
+        "forecast_3_month": sales["sales_3_month"],
+        "forecast_6_month": sales["sales_6_month"],
+        "forecast_9_month": sales["sales_9_month"],
+        "min_bank": 0.0,
+    }
     transit, late = known.get("supply") or (0.0, 0.0)
     features: Features = {
         "national_inv": float(known["on_hand"]),
@@ -311,9 +319,7 @@ def _supply_at(conn: Connection, at: datetime) -> dict[int, tuple[float, float]]
     return found
 
 
-def snapshots(
-    conn: Connection, now: datetime, weeks: int
-) -> tuple[list[Features], list[int]]:
+def snapshots(conn: Connection, now: datetime, weeks: int) -> tuple[list[Features], list[int]]:
     """Weekly snapshots over the last `weeks` whose 8-week outcome is known by `now`: the
     features each SKU had then (forecasts as they were are not kept: the demand of the
     matching past months stands in for them) and the label."""
@@ -330,12 +336,6 @@ def snapshots(
         waiting = _waiting_at(conn, at, at + HORIZON)
         for s in skus:
             demand = sales.get(s.id) or dict.fromkeys(SALES_DAYS, 0.0)
-            stand_in = {
-                "forecast_3_month": demand["sales_3_month"],
-                "forecast_6_month": demand["sales_6_month"],
-                "forecast_9_month": demand["sales_9_month"],
-                "min_bank": 0.0,
-            }
             row = _row(
                 s,
                 {
@@ -343,7 +343,7 @@ def snapshots(
                     "backordered": waiting.get(s.id, (0.0, False))[0],
                     "sales": demand,
                     "perf": perf.get(s.supplier_id or ""),
-                    "forecast": stand_in,
+                    "forecast": None,  # past forecasts are not kept: demand stands in
                     "supply": supply.get(s.id),
                 },
             )
