@@ -6,14 +6,16 @@ bad file or too little history stores nothing; the worker's pass runs once a day
 from __future__ import annotations
 
 import csv
+import logging
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
 
+from backorder import foresight
 from backorder.domain.errors import InvalidRequest, UnknownSku
-from backorder.services import risk
+from backorder.services import risk, worker
 from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
@@ -202,3 +204,19 @@ def test_retrained_on_our_own_history_once_it_has_enough_outcomes(
     assert stored["source"] == "own"
     risk.score_all(app)
     assert [r["sku"] for r in risk.risk_list(app)] == ["SHORT", "DEEP"]
+
+
+def test_without_the_extra_the_worker_step_says_so_once(
+    app: Backorder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(foresight, "available", lambda: False)
+    monkeypatch.setattr(worker, "_told", set())
+    caplog.set_level(logging.INFO, logger="backorder.services.worker")
+    assert worker._risk(app) == {} and worker._risk(app) == {}
+    said = [r.getMessage() for r in caplog.records if "risk step skipped" in r.getMessage()]
+    assert said == [
+        "risk step skipped: backorder risk needs the forecast extra: "
+        "pip install 'backorder[forecast]'"
+    ]
+    with app.db.read() as uow:
+        assert uow.connection.execute(select(func.count()).select_from(risk_runs)).scalar() == 0

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from backorder.services import transfers
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
+from backorder.services.locations import LocationIn, add
 from backorder.services.products import add_product
 from backorder.services.risk_features import (
     HORIZON,
@@ -40,8 +42,9 @@ def on(days: int) -> date:
 @pytest.fixture
 def history(app: Backorder, clock: Clock) -> Backorder:
     """A's 300 days: 20 on hand, five orders (17, 13, 11, 7, 5 units, 300/250/150/60/20
-    days ago), two purchase orders received (one late, one on time), two open (one past
-    due). B: 4 on hand, discontinued, no supplier, 21 days' lead time."""
+        days ago), two purchase orders received (one late, one on time), two open (one past
+        due). B: 4 on hand, discontinued, no supplier, 21 days' lead time; 3 of its units shipped
+    to another location and not there yet, 1 more planned to go."""
     clock.current = ago(300)
     add_supplier(app, SupplierIn("ACME", "Acme Corp", 14, "buy@acme.example"))
     add_product(app, product("A", supplier="ACME"))
@@ -69,6 +72,10 @@ def history(app: Backorder, clock: Clock) -> Backorder:
     place_order(app, order("5", ("A", 5), placed_at=ago(20)))
     clock.current = ago(3)
     add_purchase_order(app, "PO-2", "ACME", [PoLineIn("A", 10, on(10))])
+    add(app, LocationIn("east", "East 3PL", "3pl"))  # 3 of B on their way there
+    moving = transfers.create(app, transfers.TransferIn("B", 3, "main", "east", on(2)))
+    transfers.ship(app, moving["id"])
+    transfers.create(app, transfers.TransferIn("B", 1, "main", "east", on(9)))  # planned
     clock.current = NOW
     with app.db.write() as uow:  # a stored forecast: 10 weeks of 1, 2, ... 10 units
         conn = uow.connection
@@ -136,9 +143,9 @@ def test_features_of_our_skus_equal_the_hand_computed_values(history: Backorder)
         **UNKNOWN,
     }
     assert found["B"] == {
-        "national_inv": 4.0,
+        "national_inv": 1.0,  # 3 left main, and the network, until they arrive
         "lead_time": 3.0,
-        "in_transit_qty": 0.0,
+        "in_transit_qty": 3.0,  # the shipped transfer; the planned one has not left
         "forecast_3_month": 0.0,
         "forecast_6_month": 0.0,
         "forecast_9_month": 0.0,
@@ -166,7 +173,7 @@ def test_the_history_replayed_to_a_past_date(history: Backorder) -> None:
         supply = _supply_at(conn, at)
         waiting = _waiting_at(conn, at, at + HORIZON)
         earlier = _waiting_at(conn, ago(290), ago(290) + HORIZON)
-    assert on_hand == {ids["A"]: 25, ids["B"]: 4}  # before PO-3's 5 came
+    assert on_hand == {ids["A"]: 25, ids["B"]: 4}  # before PO-3's 5 came, before B's 3 left
     assert supply.get(ids["A"]) is None  # PO-4 received, PO-3 not ordered yet
     # order 2 waited then (counted whole), and order 3 went on backorder 50 days later
     assert waiting[ids["A"]] == (13.0, True)
