@@ -58,8 +58,9 @@ def train(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train a model, measure it on rows it did not see (5-fold cross-validation), and store
-    it as the new active version."""
+    """Train a model, measure it on rows it did not see, store it as the active version.
+
+    Measured by stratified 5-fold cross-validation, then fitted on every row."""
     if (file is None) == (not own):
         raise InvalidRequest("give a FILE to train on, or --own for our history (not both)")
     app = state_of(ctx).app()
