@@ -245,6 +245,23 @@ class Settings(BaseSettings):
         description="alert procurement when a SKU's available stock falls below this, and "
         "again when it is back; off when empty",
     )
+    risk_alert_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="alert procurement (risk_high) when a SKU's backorder-risk score rises "
+        "above this probability, and resolve it when the score falls back",
+    )
+    risk_retrain_min_outcomes: int = Field(
+        default=30,
+        ge=10,
+        description="retrain the backorder-risk model on our own history once it holds at "
+        "least this many weekly SKU snapshots that went on backorder within 8 weeks, and as "
+        "many that did not",
+    )
+    risk_retrain_days: int = Field(
+        default=7, ge=1, description="the worker retrains the risk model at most this often"
+    )
 
     service_level: float = Field(
         default=0.95,

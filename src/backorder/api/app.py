@@ -25,6 +25,7 @@ from backorder.api import (
     problems,
     reports,
     review,
+    risk,
     shortages,
     supply,
     transfers,
@@ -59,6 +60,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(transfers.router)
     app.include_router(feeds.router)
     app.include_router(review.router)
+    app.include_router(risk.router)
     app.include_router(customer.pages)
     app.include_router(kpis.router)
     app.include_router(shortages.router)

@@ -37,6 +37,7 @@ from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
 from backorder.services.forecasts import ForecastFailed, NoDemandHistory
 from backorder.services.idempotency import ClaimLost
+from backorder.services.risk import NoRiskModel
 from backorder.store.db import COMMITS, Commits
 from backorder.store.migrate import SchemaOutOfDate
 
@@ -67,6 +68,7 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (ForesightUnavailable, 503, "forecast-unavailable", "Forecasting is not installed"),
     (NoDemandHistory, 404, "no-demand-history", "No demand to forecast from"),
     (ForecastFailed, 500, "forecast-failed", "The forecaster failed"),
+    (NoRiskModel, 404, "no-risk-model", "No backorder-risk model yet"),
 ]
 
 

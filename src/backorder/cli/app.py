@@ -23,6 +23,7 @@ from backorder.cli import (
     plan,
     report,
     review,
+    risk,
     supply,
     transfers,
 )
@@ -76,6 +77,7 @@ app.add_typer(forecast.forecast_app, name="forecast")
 app.command("shortages")(plan.shortages_command)
 app.command("projection")(plan.projection_command)
 app.add_typer(history.history_app, name="history")
+app.add_typer(risk.risk_app, name="risk")
 
 
 @app.callback()

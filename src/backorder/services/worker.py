@@ -19,6 +19,8 @@ from datetime import timedelta
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
+from backorder import foresight
+from backorder.services import risk
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.forecast_nightly import run_nightly as forecast_nightly
@@ -62,12 +64,27 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("reported", lambda app: {"reported": int(run_weekly(app))}),
         ("forecasted", forecast_nightly),
         ("projections", _plan),
+        ("risk", _risk),
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
         ("planned", lambda app: {"planned": plan(app)}),
         ("shipping_orders", _shipping_orders),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
     ]
+
+
+_told: set[str] = set()
+
+
+def _risk(app: Backorder) -> dict[str, int]:
+    """Backorder risk, nightly: retrain on our history when due, score every SKU. Without
+    the forecast extra: skipped, said once per process."""
+    if not foresight.available():
+        if "risk" not in _told:
+            _told.add("risk")
+            log.info("risk step skipped: %s", foresight.ForesightUnavailable("backorder risk"))
+        return {}
+    return risk.nightly(app)
 
 
 def _shipping_orders(app: Backorder) -> dict[str, int]:

@@ -1145,3 +1145,15 @@ forecast_runs = Table(
     Column("finished_at", UtcDateTime),
     Column("counts", Payload),
 )
+
+# The worker's nightly risk pass, one row per day: whoever inserts the day's row scores the
+# SKUs (and retrains on our own history when that is due); another worker finds it done.
+risk_runs = Table(
+    "risk_runs",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("scored", Integer, nullable=False, server_default=text("0")),
+    Column("trained_model_id", ForeignKey("risk_models.id")),
+    Column("note", String(500)),
+)
