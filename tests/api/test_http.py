@@ -459,6 +459,10 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/kpis?by=sku", None, Permission.READ),
     ("GET", "/api/v1/shortages?weeks=4", None, Permission.READ),
     ("GET", "/api/v1/projections/WIDGET-BLUE?weeks=4", None, Permission.READ),
+    ("GET", "/api/v1/demand/WIDGET-BLUE?by=week", None, Permission.READ),
+    ("GET", "/api/v1/forecasts/WIDGET-BLUE?horizon=4", None, Permission.READ),
+    ("GET", "/api/v1/risk?top=5", None, Permission.READ),
+    ("GET", "/api/v1/risk/WIDGET-BLUE", None, Permission.READ),
     ("GET", "/api/v1/reports/weekly?week=2026-W03", None, Permission.READ),
     ("GET", "/metrics", None, Permission.METRICS),
 ]
