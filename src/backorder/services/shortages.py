@@ -5,7 +5,7 @@ shortages (what the last refresh stored: services.foresight_plan)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
@@ -13,6 +13,7 @@ from sqlalchemy import Connection, RowMapping, func, select
 from backorder.domain.errors import InvalidRequest, UnknownLocation, UnknownSku
 from backorder.domain.projection import monday
 from backorder.services.context import Backorder
+from backorder.services.demand import demand_series
 from backorder.services.foresight_plan import (
     MAX_WEEKS,
     F,
@@ -22,30 +23,22 @@ from backorder.services.foresight_plan import (
     plan_rows,
     select_forecasts,
 )
-from backorder.store.tables import forecasts, locations, order_lines, products, risk_scores
-from backorder.store.timefuncs import utc_day
+from backorder.store.tables import forecasts, locations, products, risk_scores
 
 HISTORY_WEEKS = 26
 MAX_LISTED = 1000
 
 
 def weekly_demand(conn: Connection, product_id: int, first: date, weeks: int) -> list[int]:
-    """Units ordered per week (demand: whatever became of them) from `first`, `weeks` long."""
-    day = utc_day(order_lines.c.placed_at)
-    start = datetime.combine(first, time(), UTC)
-    end = start + timedelta(weeks=weeks)
+    """Units asked for per week (demand: whatever became of them) from `first`, `weeks`
+    long: the orders held, and the history imported for the weeks before the first order."""
+    end = first + timedelta(weeks=weeks)
+    series = demand_series(conn, [product_id], "week", (first, end)).get((product_id, None))
     units = [0] * weeks
-    for on, total in conn.execute(
-        select(day, func.sum(order_lines.c.quantity))
-        .where(
-            order_lines.c.product_id == product_id,
-            order_lines.c.placed_at >= start,
-            order_lines.c.placed_at < end,
-        )
-        .group_by(day)
-    ):
-        on = on if isinstance(on, date) else date.fromisoformat(str(on))
-        units[(on - first).days // 7] += int(total or 0)
+    for start, bucket in (series.buckets if series else {}).items():
+        index = (start - first).days // 7
+        if 0 <= index < weeks:
+            units[index] += round(bucket.units)
     return units
 
 
