@@ -4,19 +4,27 @@ intake (orders/s) and allocation from a deep queue (lines/s per receipt)."""
 from __future__ import annotations
 
 import cProfile
+import sqlite3
 import io
 import pstats
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import bench_raw
-from bench_drivers import RawDb, Target
+from bench_drivers import (
+    RawDb,
+    Target,
+    postgres_databases,
+    postgres_problem,
+    sqlite_databases,
+)
 from bench_workload import (
     CHANNEL,
     LINE_COLUMNS,
@@ -40,6 +48,25 @@ DEEP_PRICE = Decimal("12.50")
 
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def print_each_backend(
+    backend: str, postgres_url: str, run: Callable[[Callable[[str], Target]], str]
+) -> None:
+    """Run `run` on SQLite, PostgreSQL or both (`backend`), each on fresh databases; print
+    what each said under the SQLite version. PostgreSQL out of reach: SQLite only."""
+    backends = ["sqlite", "postgresql"] if backend == "both" else [backend]
+    if "postgresql" in backends and (problem := postgres_problem(postgres_url)):
+        say(f"PostgreSQL is not reachable ({problem}); running SQLite only")
+        backends = ["sqlite"]
+    texts = []
+    for name in backends:
+        databases: AbstractContextManager[Callable[[str], Target]] = (
+            sqlite_databases() if name == "sqlite" else postgres_databases(postgres_url)
+        )
+        with databases as new_database:
+            texts.append(run(new_database))
+    print(f"SQLite {sqlite3.sqlite_version}\n" + "\n\n".join(texts))
 
 
 def open_app(target: Target) -> Backorder:

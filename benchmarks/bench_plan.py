@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from datetime import timedelta
 
-from bench_drivers import Target, postgres_databases, postgres_problem, sqlite_databases
-from bench_phases import open_app, say
+from bench_drivers import Target
+from bench_phases import open_app, print_each_backend, say
 
 from backorder.domain.projection import monday
 from backorder.services.foresight_plan import refresh
@@ -243,18 +241,7 @@ def run_backend(new_database: Callable[[str], Target], args: argparse.Namespace)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    if "postgresql" in backends and (problem := postgres_problem(args.postgres_url)):
-        say(f"PostgreSQL is not reachable ({problem}); running SQLite only")
-        backends = ["sqlite"]
-    texts = []
-    for backend in backends:
-        databases: AbstractContextManager[Callable[[str], Target]] = (
-            sqlite_databases() if backend == "sqlite" else postgres_databases(args.postgres_url)
-        )
-        with databases as new_database:
-            texts.append(run_backend(new_database, args))
-    print(f"SQLite {sqlite3.sqlite_version}\n" + "\n\n".join(texts))
+    print_each_backend(args.backend, args.postgres_url, lambda new: run_backend(new, args))
     return 0
 
 

@@ -16,16 +16,14 @@ overdue lines with the raw driver, totalled in Python: the least any review must
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from datetime import date
 from decimal import Decimal
 
-from bench_drivers import Target, postgres_databases, postgres_problem, sqlite_databases
-from bench_phases import DEEP_PRICE, DeepQueue, open_app, say
+from bench_drivers import Target
+from bench_phases import DEEP_PRICE, DeepQueue, open_app, print_each_backend, say
 
 from backorder.domain.model import Product
 from backorder.services.products import add_product
@@ -66,8 +64,10 @@ def seed(target: Target, lines: int, skus: int) -> None:
             db.commit()
             DeepQueue(db, sku, product_id).append(count)
         db.begin()
-        db.rows("UPDATE order_lines SET promised = %s, eta = %s, eta_told = %s",
-                (PROMISED.isoformat(),) * 3)
+        db.rows(
+            "UPDATE order_lines SET promised = %s, eta = %s, eta_told = %s",
+            (PROMISED.isoformat(),) * 3,
+        )
         db.commit()
     finally:
         db.close()
@@ -122,18 +122,7 @@ def run_backend(new_database: Callable[[str], Target], args: argparse.Namespace)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    if "postgresql" in backends and (problem := postgres_problem(args.postgres_url)):
-        say(f"PostgreSQL is not reachable ({problem}); running SQLite only")
-        backends = ["sqlite"]
-    texts = []
-    for backend in backends:
-        databases: AbstractContextManager[Callable[[str], Target]] = (
-            sqlite_databases() if backend == "sqlite" else postgres_databases(args.postgres_url)
-        )
-        with databases as new_database:
-            texts.append(run_backend(new_database, args))
-    print(f"SQLite {sqlite3.sqlite_version}\n" + "\n\n".join(texts))
+    print_each_backend(args.backend, args.postgres_url, lambda new: run_backend(new, args))
     return 0
 
 
