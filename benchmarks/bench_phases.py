@@ -4,9 +4,9 @@ intake (orders/s) and allocation from a deep queue (lines/s per receipt)."""
 from __future__ import annotations
 
 import cProfile
-import sqlite3
 import io
 import pstats
+import sqlite3
 import statistics
 import sys
 import time
