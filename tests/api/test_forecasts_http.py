@@ -103,7 +103,21 @@ def test_the_product_page_shows_the_forecast(client: TestClient, app: Backorder)
     assert f"<strong>{view['method']}</strong> for <strong>smooth</strong> demand" in page
     assert page.count('<td data-label="week">2026-W') == 12
     nut = client.get("/records/products/NUT").text
-    assert 'data-testid="no-forecast"' in nut and "NUT has no demand yet" in nut
+    assert 'data-testid="no-forecast"' in nut and "no forecast of NUT stored yet" in nut
+
+
+def test_the_product_page_shows_only_a_stored_forecast(client: TestClient, app: Backorder) -> None:
+    """The page does not make the forecaster run while it renders: before the worker's
+    night (or `forecast run`) it says none is stored; the API computes one when asked."""
+    answer = client.get("/api/v1/forecasts/BOLT", params={"stored_only": "true"})
+    assert answer.status_code == 404 and answer.json()["type"] == "/problems/no-forecast-stored"
+    assert "backorder forecast run" in answer.json()["detail"]
+    del client.headers["Authorization"]
+    client.post("/login", data={"key": create_key(app, Role.VIEWER).key})
+    page = client.get("/records/products/BOLT").text
+    assert 'data-testid="no-forecast"' in page and "no forecast of BOLT stored yet" in page
+    recompute(app)
+    assert 'data-testid="forecast-weeks"' in client.get("/records/products/BOLT").text
 
 
 def test_the_forecast_routes_are_in_the_openapi_document(client: TestClient) -> None:

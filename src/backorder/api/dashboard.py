@@ -305,7 +305,9 @@ async def record(request: Request, path: str) -> Response:
                 "plan_api": f"/api/v1/projections/{rest[9:]}",
                 "plan_svg": await run_in_threadpool(_plan_svg, plan),
             }
-        forecast_status, forecast = await _api_get(request, f"{FORECAST_API}{rest[9:]}?horizon=12")
+        forecast_status, forecast = await _api_get(
+            request, f"{FORECAST_API}{rest[9:]}?horizon=12&stored_only=true"
+        )
         if stock_status == queue_status == 200:
             context |= {
                 "queue_api": f"/api/v1/queues/{rest[9:]}",

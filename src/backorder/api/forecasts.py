@@ -117,9 +117,13 @@ def get_forecast(
     horizon: Annotated[
         int | None, Query(ge=1, le=MAX_HORIZON, description="weeks ahead (default: all stored)")
     ] = None,
+    stored_only: Annotated[
+        bool,
+        Query(description="only the stored forecast: none stored is a 404 no-forecast-stored"),
+    ] = False,
 ) -> dict[str, Any]:
     """A SKU's demand forecast per week with its 80 % and 95 % intervals, the method its
     demand class chose and its back-tested error. The stored one (recomputed nightly); when
-    none is stored, one computed now (`stored: false`). 404 for an unknown SKU or one
-    without any demand yet."""
-    return forecast_view(app, sku, location, horizon)
+    none is stored, one computed now (`stored: false`), unless `stored_only`. 404 for an
+    unknown SKU or one without any demand yet."""
+    return forecast_view(app, sku, location, horizon, stored_only)

@@ -35,7 +35,7 @@ from backorder.domain.errors import (
 from backorder.foresight import ForesightUnavailable
 from backorder.services.consumers import UnknownConsumer
 from backorder.services.customer_links import LinkRefused
-from backorder.services.forecasts import ForecastFailed, NoDemandHistory
+from backorder.services.forecasts import ForecastFailed, NoDemandHistory, NoForecastStored
 from backorder.services.idempotency import ClaimLost
 from backorder.services.risk import NoRiskModel
 from backorder.store.db import COMMITS, Commits
@@ -67,6 +67,7 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (SchemaOutOfDate, 503, "schema-out-of-date", "Database schema out of date"),
     (ForesightUnavailable, 503, "forecast-unavailable", "Forecasting is not installed"),
     (NoDemandHistory, 404, "no-demand-history", "No demand to forecast from"),
+    (NoForecastStored, 404, "no-forecast-stored", "No forecast stored yet"),
     (ForecastFailed, 500, "forecast-failed", "The forecaster failed"),
     (NoRiskModel, 404, "no-risk-model", "No backorder-risk model yet"),
 ]

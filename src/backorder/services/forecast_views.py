@@ -17,6 +17,7 @@ from backorder.services.forecasts import (
     ForecastFailed,
     Made,
     NoDemandHistory,
+    NoForecastStored,
     compute,
     periods_of,
     row_of,
@@ -27,11 +28,15 @@ F, P = forecasts.c, forecast_periods.c
 
 
 def forecast_view(
-    app: Backorder, sku: str, location: str | None = None, horizon: int | None = None
+    app: Backorder,
+    sku: str,
+    location: str | None = None,
+    horizon: int | None = None,
+    stored_only: bool = False,
 ) -> dict[str, Any]:
     """A SKU's forecast (the network's, or a location's): the stored one, cut to `horizon`
     weeks; computed now and not stored (`stored: false`) when none is stored or it reaches
-    less far than asked."""
+    less far than asked, unless `stored_only` (then NoForecastStored)."""
     if horizon is not None and not 1 <= horizon <= MAX_HORIZON:
         raise InvalidRequest(f"horizon {horizon}: from 1 to {MAX_HORIZON} weeks")
     with app.db.read() as uow:
@@ -57,6 +62,13 @@ def forecast_view(
             )
         if row is not None and (horizon is None or horizon <= len(periods)):
             return _stored_view(sku, location, row, periods[: horizon or len(periods)])
+        if stored_only:
+            where = f" at {location}" if location else ""
+            raise NoForecastStored(
+                f"no forecast of {sku}{where} stored yet"
+                + (f" reaching {horizon} weeks" if row is not None else "")
+                + ": the worker stores them every night (or run `backorder forecast run`)"
+            )
         foresight.require("forecasting")
         weeks = horizon or app.settings.forecast_horizon_weeks
         done = compute(app, conn, [pid], weeks, lid is not None)

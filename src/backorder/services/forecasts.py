@@ -48,6 +48,10 @@ class NoDemandHistory(BackorderError):
     """A forecast asked for where there is no demand to learn from."""
 
 
+class NoForecastStored(BackorderError):
+    """Only a stored forecast was asked for, and none is stored."""
+
+
 class ForecastFailed(BackorderError):
     """The forecaster could not forecast a history (a failure of its own)."""
 
