@@ -21,6 +21,7 @@ from backorder.cli import (
     notify,
     orders,
     plan,
+    product_suppliers,
     report,
     review,
     risk,
@@ -46,6 +47,7 @@ app = typer.Typer(
 app.add_typer(catalog.db_app, name="db")
 app.add_typer(catalog.product_app, name="product")
 catalog.product_app.command("list")(listing.product_list)
+catalog.product_app.add_typer(product_suppliers.supplier_terms_app, name="supplier")
 app.add_typer(catalog.stock_app, name="stock")
 app.add_typer(orders.order_app, name="order")
 orders.order_app.command("list")(listing.order_list)

@@ -20,6 +20,7 @@ from backorder.cli.common import (
     state_of,
     table,
 )
+from backorder.cli.product_suppliers import performance_lines
 from backorder.domain.errors import InvalidRequest
 from backorder.services import atp as atp_service
 from backorder.services import supply
@@ -121,6 +122,8 @@ def supplier_show(
     out.print(_supplier_line(view), markup=False)
     out.print(f"SKUs: {', '.join(view['skus']) or 'none'}", markup=False)
     out.print(f"open purchase orders: {', '.join(view['open_purchase_orders']) or 'none'}")
+    for line in performance_lines(view["performance"]):
+        out.print(line, markup=False)
 
 
 def _po_line(text: str) -> supply.PoLineIn:

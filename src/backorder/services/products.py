@@ -23,6 +23,7 @@ from backorder.services.schedule import reschedule
 from backorder.services.supply import MAX_LEAD_DAYS, check_supplier_known
 from backorder.store.db import UnitOfWork
 from backorder.store.repos import Outbox, ProductRow, Products
+from backorder.store.supply import record_supplier
 
 MAX_PRICE = Decimal("10000000000")  # fits the money column (ten-thousandths in 64 bits)
 MAX_COUNT = 2**31 - 1
@@ -68,6 +69,7 @@ def add_product(
             raise DuplicateSku(product.sku)
         check_supplier_known(uow.connection, product.supplier)
         product_id = repo.add(product, now)
+        record_supplier(uow.connection, product_id, product.supplier, now)
         repo.set_packs(product_id, given.writes())
         added = ProductAdded(sku=product.sku, product=product, packs=given.after)
         Outbox(uow.connection).append([added], now)
@@ -93,13 +95,13 @@ def update_product(app: Backorder, sku: str, changes: dict[str, Any]) -> Product
         updated = dataclasses.replace(row.product, **changes)
         check_product(updated)
         repacked = PackChange.of(sku, repo.packs([sku])[sku], packs) if packs else None
-        facts = _save_change(uow, row, (updated, repacked), (app, now))
+        facts = save_change(uow, row, (updated, repacked), (app, now))
         Outbox(uow.connection).append(facts, now)
         uow.commit()
     return updated
 
 
-def _save_change(
+def save_change(
     uow: UnitOfWork,
     row: ProductRow,
     wanted: tuple[Product, PackChange | None],
@@ -118,6 +120,7 @@ def _save_change(
         return []
     if "supplier" in changes:
         check_supplier_known(uow.connection, updated.supplier)
+        record_supplier(uow.connection, row.id, updated.supplier, now)
     Products(uow.connection).replace(row.id, updated, now)
     previous, row.product = row.product, updated
     reranked = 0
@@ -248,7 +251,9 @@ def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Importe
                 check_product(product)
                 given = PackChange.of(product.sku, {}, record.packs or {})
                 check_supplier_known(uow.connection, product.supplier)
-                repo.set_packs(repo.add(product, now), given.writes())
+                product_id = repo.add(product, now)
+                record_supplier(uow.connection, product_id, product.supplier, now)
+                repo.set_packs(product_id, given.writes())
                 facts.append(ProductAdded(sku=product.sku, product=product, packs=given.after))
                 added += 1
                 continue
@@ -257,7 +262,7 @@ def import_products(app: Backorder, records: Iterable[ProductRecord]) -> Importe
             repacked = None
             if record.packs is not None:
                 repacked = PackChange.complete(record.sku, packs[record.sku], record.packs)
-            facts.extend(_save_change(uow, row, (product, repacked), (app, now)))
+            facts.extend(save_change(uow, row, (product, repacked), (app, now)))
             updated += 1
         Outbox(uow.connection).append(facts, now)
         uow.commit()

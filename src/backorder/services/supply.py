@@ -23,6 +23,7 @@ from backorder.domain.events import Event, PurchaseOrderChanged
 from backorder.domain.supply import on_time_percent
 from backorder.services.context import Backorder
 from backorder.services.schedule import reschedule
+from backorder.services.supplier_performance import supplier_performance
 from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites, site_named
 from backorder.store.repos import Outbox, ProductRow, Products
@@ -173,6 +174,7 @@ def get_supplier(app: Backorder, supplier_id: str) -> dict[str, Any]:
         return supplier_view(known[supplier_id]) | {
             "skus": list(skus),
             "open_purchase_orders": list(open_pos),
+            "performance": supplier_performance(conn, supplier_id, app.now().date()),
         }
 
 

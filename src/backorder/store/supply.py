@@ -5,7 +5,7 @@ with the location it arrives at)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +17,8 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    func,
+    insert,
     literal,
     null,
     select,
@@ -32,6 +34,7 @@ from backorder.store.tables import (
     order_lines,
     orders,
     po_lines,
+    product_suppliers,
     products,
     purchase_orders,
     suppliers,
@@ -175,3 +178,36 @@ def po_line_rows(conn: Connection, po_id: int) -> list[dict[str, Any]]:
         .order_by(po_lines.c.id)
     )
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def record_supplier(
+    conn: Connection, product_id: int, supplier_id: str | None, now: datetime
+) -> None:
+    """The SKU's (preferred) supplier is one of its suppliers: give it a terms row when it
+    has none (cost unknown; the lead time the SKU already uses: its own, else the
+    supplier's)."""
+    if supplier_id is None:
+        return
+    exists = conn.execute(
+        select(product_suppliers.c.product_id).where(
+            product_suppliers.c.product_id == product_id,
+            product_suppliers.c.supplier_id == supplier_id,
+        )
+    ).first()
+    if exists is not None:
+        return
+    lead = conn.execute(
+        select(func.coalesce(products.c.lead_time_days, suppliers.c.lead_time_days))
+        .select_from(products.join(suppliers, suppliers.c.id == supplier_id))
+        .where(products.c.id == product_id)
+    ).scalar_one()
+    conn.execute(
+        insert(product_suppliers).values(
+            product_id=product_id,
+            supplier_id=supplier_id,
+            cost=None,
+            lead_time_days=lead,
+            created_at=now,
+            updated_at=now,
+        )
+    )

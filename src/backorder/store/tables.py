@@ -1157,3 +1157,22 @@ risk_runs = Table(
     Column("trained_model_id", ForeignKey("risk_models.id")),
     Column("note", String(500)),
 )
+
+# Every supplier that can deliver a SKU, on its own terms (cost NULL: not known yet). The
+# preferred one is `products.supplier_id` (the supplier ETAs, lead times and the review
+# use), so a SKU never has two.
+product_suppliers = Table(
+    "product_suppliers",
+    metadata,
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("supplier_id", ForeignKey("suppliers.id"), primary_key=True, index=True),
+    Column("cost", Money),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("moq", Integer, nullable=False, server_default=text("1")),
+    Column("pack", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("cost IS NULL OR cost >= 0", name="cost_not_negative"),
+    CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+    CheckConstraint("moq >= 1 AND pack >= 1", name="order_units"),
+)
