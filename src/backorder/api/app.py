@@ -23,6 +23,7 @@ from backorder.api import (
     notifications,
     openapi,
     problems,
+    product_suppliers,
     reports,
     review,
     risk,
@@ -56,6 +57,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(lists.router)
     app.include_router(notifications.router)
     app.include_router(supply.router)
+    app.include_router(product_suppliers.router)
     app.include_router(locations.router)
     app.include_router(transfers.router)
     app.include_router(feeds.router)

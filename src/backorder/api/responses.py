@@ -662,9 +662,42 @@ class SupplierOut(Out):
     on_time_percent: float | None = Field(description="null until one completes")
 
 
+class PerformanceOut(Out):
+    """Measured from the closed purchase-order lines first expected inside the window."""
+
+    months: int = Field(description="the window: the last 6 or 12 months")
+    lines: int = Field(description="closed lines behind the figures")
+    on_time_lines: int = Field(description="received in full by their first expected date")
+    on_time_rate: float | None = Field(description="on_time_lines / lines; null without lines")
+    late_days_mean: float | None = Field(
+        description="days after the first expected date; early is 0"
+    )
+    late_days_sd: float | None = Field(description="sample standard deviation; null below 2")
+    ordered: int
+    received: int
+    fill_rate: float | None = Field(description="received / ordered")
+
+
 class SupplierDetailOut(SupplierOut):
     skus: list[str]
     open_purchase_orders: list[str]
+    performance: list[PerformanceOut] = Field(description="over all its SKUs, 6 and 12 months")
+
+
+class SupplierTermsOut(Out):
+    supplier: str
+    preferred: bool = Field(description="the SKU's supplier, the one ETAs and the review use")
+    cost: Money | None = Field(description="unit cost; null when not known")
+    lead_time_days: int
+    moq: int
+    pack: int
+    performance: list[PerformanceOut] = Field(description="on this SKU, 6 and 12 months")
+
+
+class ProductSuppliersOut(Out):
+    sku: str
+    preferred: str | None
+    suppliers: list[SupplierTermsOut]
 
 
 class PoLineOut(Out):

@@ -191,7 +191,7 @@ def _list(conn: Connection, row: ProductRow, today: date) -> dict[str, Any]:
         {
             "supplier": r["supplier_id"],
             "preferred": r["supplier_id"] == preferred,
-            "cost": r["cost"],
+            "cost": None if r["cost"] is None else str(r["cost"]),
             "lead_time_days": r["lead_time_days"],
             "moq": r["moq"],
             "pack": r["pack"],
