@@ -409,6 +409,15 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("PATCH", "/api/v1/suppliers/MATRIX", {"lead_time_days": 6}, Permission.CATALOG),
     (
         "POST",
+        "/api/v1/products/WIDGET-BLUE/suppliers",
+        {"supplier": "MATRIX", "cost": "1.50", "lead_time_days": 4},
+        Permission.CATALOG,
+    ),
+    ("GET", "/api/v1/products/WIDGET-BLUE/suppliers", None, Permission.STOCK),
+    ("PATCH", "/api/v1/products/WIDGET-BLUE/suppliers/MATRIX", {"moq": 2}, Permission.CATALOG),
+    ("DELETE", "/api/v1/products/WIDGET-BLUE/suppliers/NONE", None, Permission.CATALOG),
+    (
+        "POST",
         "/api/v1/purchase-orders",
         {
             "po": "PO-MATRIX",
