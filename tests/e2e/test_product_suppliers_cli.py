@@ -59,5 +59,5 @@ def test_suppliers_of_a_sku_from_the_command_line(sqlite_url: str) -> None:
     )
     shown = run(url, "supplier", "show", "CLEARFLOW")
     assert "SKUs: FILTER-10" in shown
-    assert " 6 months: - on time, late - days, fill - (0 closed lines, 0/0 units)" in shown
+    assert " 6 months: - on time, late - d, - filled; 0 lines, 0 units" in shown
     assert all(len(line) <= 80 for line in shown.splitlines())

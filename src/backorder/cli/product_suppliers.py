@@ -48,9 +48,8 @@ def _late(p: dict[str, Any]) -> str:
 def performance_lines(performance: list[dict[str, Any]]) -> list[str]:
     """One line per window: on-time, lateness, fill rate, and how many lines are behind."""
     return [
-        f"{p['months']:>2} months: {_rate(p['on_time_rate'])} on time, "
-        f"late {_late(p)} days, fill {_rate(p['fill_rate'])} "
-        f"({p['lines']} closed lines, {p['received']}/{p['ordered']} units)"
+        f"{p['months']:>2} months: {_rate(p['on_time_rate'])} on time, late {_late(p)} d, "
+        f"{_rate(p['fill_rate'])} filled; {p['lines']} lines, {p['ordered']} units"
         for p in performance
     ]
 
