@@ -37,7 +37,8 @@ class UnknownConsumer(BackorderError):
     """No consumer of that name keeps a position."""
 
 
-def _head(conn: Connection) -> int:
+def newest_event(conn: Connection) -> int:
+    """The id of the newest event in the outbox (0: none yet)."""
     return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
 
 
@@ -73,7 +74,7 @@ def commit_position(app: Backorder, name: str, position: int) -> dict[str, Any]:
     now = app.now()
     with app.db.write() as uow:
         conn = uow.connection
-        head = _head(conn)
+        head = newest_event(conn)
         if position > head:
             raise InvalidRequest(f"position {position} is past the newest event ({head})")
         save_position(conn, uow.dialect, name, position, now)
@@ -88,7 +89,7 @@ def consumers_view(app: Backorder) -> list[dict[str, Any]]:
     now = app.now()
     with app.db.read() as uow:
         conn = uow.connection
-        head = _head(conn)
+        head = newest_event(conn)
         rows = conn.execute(select(event_consumers).order_by(event_consumers.c.name)).all()
         return [_describe(conn, row, head, now) for row in rows]
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, update
 
 from backorder.config import Settings
 from backorder.domain.alerts import Raise, alert_key
@@ -37,7 +37,7 @@ from backorder.domain.events import ALERT_EVENT_TYPES
 from backorder.domain.projection import Projection, monday, project
 from backorder.domain.safety_stock import LeadTime, SafetyStock, safety_stock
 from backorder.services.alerts import raise_alert, resolve_alert
-from backorder.services.consumers import save_position
+from backorder.services.consumers import newest_event, save_position
 from backorder.services.context import Backorder
 from backorder.services.lead_times import lead_times
 from backorder.store.tables import (
@@ -375,18 +375,20 @@ def _resolve_unforecast(app: Backorder) -> int:
     return gone
 
 
-def changed_skus(app: Backorder, limit: int = BATCH * 10) -> tuple[list[str], int]:
+def changed_skus(app: Backorder, limit: int = BATCH * 10) -> tuple[list[str], int | None]:
     """The SKUs that events named since the plan's position in the outbox (stock moved,
-    orders placed, supply changed), at most `limit`, and the position they reach: their
-    projections are refreshed without waiting for the hour."""
+    orders placed, supply changed), at most `limit`, and the position they reach (None:
+    nothing new to record): their projections are refreshed without waiting for the hour."""
     with app.db.read() as uow:
         conn = uow.connection
         position = conn.execute(
             select(event_consumers.c.position).where(event_consumers.c.name == CONSUMER)
         ).scalar_one_or_none()
-        head = int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
-        if position is None or position >= head:
-            return [], head
+        head = newest_event(conn)
+        if position is None:
+            return [], head  # the first pass starts from now
+        if position >= head:
+            return [], None
         rows = conn.execute(
             select(events.c.id, events.c.sku)
             .where(

@@ -101,14 +101,11 @@ PLAN_EVERY = timedelta(hours=1)
 def _plan(app: Backorder) -> dict[str, int]:
     """Safety stock and projections refreshed when due; reported only when it ran."""
     skus, position = changed_skus(app)
-    if due(app, PLAN_EVERY):
-        done = refresh(app)
-    elif skus:
-        done = refresh(app, skus)
-    else:
+    done = refresh(app) if due(app, PLAN_EVERY) else refresh(app, skus) if skus else None
+    if position is not None:  # an idle pass writes nothing
         keep_position(app, position)
+    if done is None:
         return {}
-    keep_position(app, position)
     return {"projections": done["planned"], "stockout_alerts": done["alerts_raised"]}
 
 
