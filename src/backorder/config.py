@@ -284,6 +284,59 @@ class Settings(BaseSettings):
         "are alerted (stockout_projected) and listed on the dashboard",
     )
 
+    currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="the business's own currency (ISO 4217): product prices and supplier "
+        "costs are in it, and recommendations and the simulator count money in it",
+    )
+    replenish_review_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="restock recommendations: an order covers demand up to the next review "
+        "this many days after it arrives, plus the safety stock",
+    )
+    backorder_cost_share: Decimal = Field(
+        default=Decimal("0.25"),
+        ge=0,
+        le=1,
+        description="restock recommendations: what a unit on backorder costs the business, as "
+        "a share of its price (the margin at risk and the cost of serving it late); weighs a "
+        "supplier's expected lateness against its price",
+    )
+    transfer_days: int = Field(
+        default=3,
+        ge=0,
+        le=90,
+        description="restock recommendations: days a transfer between locations takes",
+    )
+    transfer_unit_cost: Decimal = Field(
+        default=Decimal("0"),
+        ge=0,
+        description="restock recommendations: what moving one unit between locations costs",
+    )
+    auto_approve_limit: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="automatic purchase orders: a draft purchase order worth at most this "
+        "(in BACKORDER_CURRENCY) is approved and sent without a person; above it, a task for "
+        "the procurement manager. Empty: every one waits for a person",
+    )
+    auto_approve_limits: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="automatic purchase orders: the limit per ABC class of the SKU, e.g. "
+        '{"A": 500, "C": 2000} (JSON); a supplier\'s own limit, where set, wins',
+    )
+    substitute_offer_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="substitutes (opt-in): a line waiting longer than this many days is "
+        "offered its SKU's substitute in the customer's e-mail and on the order page. Empty: "
+        "never offered",
+    )
+
     delay_options: bool = Field(
         default=False,
         description="the delay-option policy (US FTC Mail, Internet or Telephone Order Rule): "
@@ -401,6 +454,17 @@ class Settings(BaseSettings):
         if wrong:
             raise ValueError(f"a service level is at least 0.5 and below 1 (got {wrong})")
         return levels
+
+    @field_validator("auto_approve_limits")
+    @classmethod
+    def _abc_limits(cls, limits: dict[str, Decimal]) -> dict[str, Decimal]:
+        unknown = sorted(set(limits) - {"A", "B", "C"})
+        if unknown:
+            raise ValueError(f"approval limits are per class A, B or C (not {unknown})")
+        negative = {k: str(v) for k, v in limits.items() if v < 0}
+        if negative:
+            raise ValueError(f"an approval limit cannot be below 0 (got {negative})")
+        return limits
 
     @field_validator("email_off", "sms_off")
     @classmethod

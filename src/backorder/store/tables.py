@@ -814,6 +814,63 @@ po_lines = Table(
     ),
 )
 
+# Restock recommendations (services/replenishment): a proposed purchase order or transfer per
+# SKU (and location; `key` is "SKU" or "SKU@LOCATION"), with the option chosen, the numbers
+# and the reasons in words. One proposed row per key; a new plan supersedes it. Accepted, it
+# becomes a draft purchase order (po_id) or a planned transfer (transfer_id).
+RECOMMENDATION_STATES = ("proposed", "accepted", "rejected", "superseded")
+recommendations = Table(
+    "recommendations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(120), nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("location_id", ForeignKey("locations.id")),  # where it is needed; null: network
+    Column("kind", String(16), nullable=False),  # purchase | transfer
+    Column("cause", String(16), nullable=False),  # stockout | reorder_point | slip
+    Column("supplier_id", ForeignKey("suppliers.id")),  # a purchase
+    Column("from_location_id", ForeignKey("locations.id")),  # a transfer
+    Column("quantity", Integer, nullable=False),
+    Column("unit_cost", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("need_by", Date, nullable=False),
+    Column("order_by", Date),
+    Column("arrive_on", Date, nullable=False),  # expected (median lateness)
+    Column("arrive_p90", Date, nullable=False),
+    Column("expected_short", Float, nullable=False),  # units expected on backorder
+    Column("expected_cost", Money, nullable=False),
+    Column("reasons", Payload, nullable=False),  # the sentences, in order
+    Column("facts", Payload, nullable=False),  # the need and every option weighed
+    Column("state", String(16), nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("decided_by", String(120)),  # an API key's name, "cli", or "rule:<which>"
+    Column("note", String(2000)),
+    Column("po_id", ForeignKey("purchase_orders.id")),
+    Column("transfer_id", ForeignKey("transfers.id")),
+    CheckConstraint("kind IN ('purchase', 'transfer')", name="kind_known"),
+    CheckConstraint("cause IN ('stockout', 'reorder_point', 'slip')", name="cause_known"),
+    CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in RECOMMENDATION_STATES) + ")",
+        name="state_known",
+    ),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint(
+        "(kind = 'purchase' AND supplier_id IS NOT NULL)"
+        " OR (kind = 'transfer' AND from_location_id IS NOT NULL)",
+        name="source_named",
+    ),
+    Index(
+        "ix_recommendations_proposed_key",
+        "key",
+        unique=True,
+        sqlite_where=text("state = 'proposed'"),
+        postgresql_where=text("state = 'proposed'"),
+    ),
+    Index("ix_recommendations_product", "product_id", "computed_at"),
+    sqlite_autoincrement=True,
+)
+
 # Delay notices of the daily review, one per slip of a line: the date it missed, the revised
 # date, what keeps the line (silence, an explicit acceptance, or nothing to answer), by when
 # the customer may answer, and what came of it. Recorded on the order.
