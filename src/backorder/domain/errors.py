@@ -76,3 +76,11 @@ class UnknownTask(BackorderError):
     def __init__(self, task_id: int) -> None:
         super().__init__(f"unknown task {task_id}")
         self.task_id = task_id
+
+
+class UnknownRecommendation(BackorderError):
+    def __init__(self, recommendation: int) -> None:
+        super().__init__(
+            f"unknown recommendation {recommendation}: backorder replenish plan lists them"
+        )
+        self.recommendation = recommendation

@@ -436,6 +436,17 @@ class WeeklyReportReady(Event):
     recipients: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RecommendationsPlanned(Event):
+    """A restock plan proposed new recommendations or withdrew some (one event per plan that
+    changed anything): how many, and the keys ("SKU" or "SKU@LOCATION") now proposed anew."""
+
+    type: ClassVar[str] = "recommendations_planned"
+    proposed: int
+    superseded: int
+    keys: tuple[str, ...]
+
+
 # Written by the dispatcher when it raises or resolves a staff alert (domain.alerts); their
 # payload is the alert: id, kind, audience, summary, facts, sku, order_ref, state.
 ALERT_EVENT_TYPES = ("alert_raised", "alert_resolved")
@@ -467,6 +478,7 @@ EVENT_TYPES: tuple[str, ...] = (
             IncidentLogged,
             ReviewCompleted,
             WeeklyReportReady,
+            RecommendationsPlanned,
         )
     )
     + ALERT_EVENT_TYPES

@@ -13,17 +13,18 @@ from backorder.domain.supplier_performance import ClosedLine, measure_windows, w
 from backorder.store.tables import po_lines, purchase_orders
 
 
-def closed_lines(
-    conn: Connection, supplier_ids: list[str], today: date, product_id: int | None = None
-) -> dict[str, list[ClosedLine]]:
-    """Per supplier, its closed purchase-order lines first expected in the last 12 months
-    (of this SKU only when `product_id` is given): one query."""
-    if not supplier_ids:
-        return {}
+def _closed(
+    conn: Connection, supplier_ids: list[str], today: date, product_ids: list[int] | None
+) -> list[tuple[str, int, ClosedLine]]:
+    """(supplier, product id, line) of the closed purchase-order lines first expected in the
+    last 12 months, of these suppliers (and of these products only, when given): one query."""
+    if not supplier_ids or product_ids == []:
+        return []
     since = window_start(today, 12)
     query = (
         select(
             purchase_orders.c.supplier_id,
+            po_lines.c.product_id,
             po_lines.c.first_expected_on,
             po_lines.c.ordered,
             po_lines.c.received,
@@ -36,19 +37,41 @@ def closed_lines(
             po_lines.c.first_expected_on >= since,
         )
     )
-    if product_id is not None:
-        query = query.where(po_lines.c.product_id == product_id)
-    found: dict[str, list[ClosedLine]] = {}
+    if product_ids is not None:
+        query = query.where(po_lines.c.product_id.in_(sorted(set(product_ids))))
+    found = []
     for r in conn.execute(query).mappings():
         received_at = r["last_received_at"]
-        found.setdefault(r["supplier_id"], []).append(
-            ClosedLine(
-                first_expected_on=r["first_expected_on"],
-                ordered=r["ordered"],
-                received=r["received"],
-                received_on=received_at.date() if received_at and r["received"] else None,
-            )
+        line = ClosedLine(
+            first_expected_on=r["first_expected_on"],
+            ordered=r["ordered"],
+            received=r["received"],
+            received_on=received_at.date() if received_at and r["received"] else None,
         )
+        found.append((r["supplier_id"], r["product_id"], line))
+    return found
+
+
+def closed_lines(
+    conn: Connection, supplier_ids: list[str], today: date, product_id: int | None = None
+) -> dict[str, list[ClosedLine]]:
+    """Per supplier, its closed purchase-order lines first expected in the last 12 months
+    (of this SKU only when `product_id` is given): one query."""
+    found: dict[str, list[ClosedLine]] = {}
+    only = None if product_id is None else [product_id]
+    for supplier, _, line in _closed(conn, supplier_ids, today, only):
+        found.setdefault(supplier, []).append(line)
+    return found
+
+
+def closed_lines_by_sku(
+    conn: Connection, supplier_ids: list[str], today: date, product_ids: list[int] | None
+) -> dict[tuple[str, int], list[ClosedLine]]:
+    """Per (supplier, product id), the closed lines (12 months) of these products, or of
+    every product when None: one query for every SKU of a plan."""
+    found: dict[tuple[str, int], list[ClosedLine]] = {}
+    for supplier, product_id, line in _closed(conn, supplier_ids, today, product_ids):
+        found.setdefault((supplier, product_id), []).append(line)
     return found
 
 
