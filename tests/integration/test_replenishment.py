@@ -165,4 +165,4 @@ def test_a_short_location_gets_a_transfer_from_one_that_can_spare(app: Backorder
     assert 80 < rec["facts"]["can_spare"]["east"] < 100
     assert rec["reasons"][1].startswith(f"Transfer {rec['quantity']} from East 3PL")
     assert listing(app, location="east")["items"] == []
-    assert listing(app, sku=SKU, location="main")["items"][0]["id"] == rec["id"]
+    assert listing(app, skus=[SKU], location="main")["items"][0]["id"] == rec["id"]

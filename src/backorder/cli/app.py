@@ -22,6 +22,7 @@ from backorder.cli import (
     orders,
     plan,
     product_suppliers,
+    replenish,
     report,
     review,
     risk,
@@ -78,6 +79,7 @@ app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
 app.command("shortages")(plan.shortages_command)
 app.command("projection")(plan.projection_command)
+app.add_typer(replenish.replenish_app, name="replenish")
 app.add_typer(history.history_app, name="history")
 app.add_typer(risk.risk_app, name="risk")
 

@@ -3,6 +3,7 @@ at a time) and one by id, each with its reasons and facts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -94,21 +95,21 @@ def _after(cursor: str) -> ColumnElement[bool]:
 def listing(
     app: Backorder,
     state: str = "proposed",
-    sku: str | None = None,
+    skus: Sequence[str] | None = None,
     location: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Recommendations in a state (default proposed) of a SKU and at a location (its code;
-    "network" for the network's own lines), soonest need first, a page at a time."""
+    """Recommendations in a state (default proposed) of some SKUs and at a location (its
+    code; "network" for the network's own lines), soonest need first, a page at a time."""
     if state not in RECOMMENDATION_STATES:
         raise InvalidRequest(f"state is one of {', '.join(RECOMMENDATION_STATES)} (not {state!r})")
     size = DEFAULT_LIMIT if limit is None else limit
     if not 1 <= size <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT}, not {size}")
     where: list[ColumnElement[bool]] = [R.state == state]
-    if sku is not None:
-        where.append(products.c.sku == sku)
+    if skus is not None:
+        where.append(products.c.sku.in_(sorted(set(skus))))
     if cursor:
         where.append(_after(cursor))
     with app.db.read() as uow:
