@@ -468,6 +468,8 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/kpis?by=sku", None, Permission.READ),
     ("GET", "/api/v1/shortages?weeks=4", None, Permission.READ),
     ("GET", "/api/v1/projections/WIDGET-BLUE?weeks=4", None, Permission.READ),
+    ("GET", "/api/v1/replenishment?state=proposed&sku=WIDGET-BLUE", None, Permission.READ),
+    ("GET", "/api/v1/replenishment/999999", None, Permission.READ),
     ("GET", "/api/v1/demand/WIDGET-BLUE?by=week", None, Permission.READ),
     ("GET", "/api/v1/forecasts/WIDGET-BLUE?horizon=4", None, Permission.READ),
     ("GET", "/api/v1/risk?top=5", None, Permission.READ),

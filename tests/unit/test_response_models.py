@@ -49,6 +49,7 @@ from backorder.store.tables import (
     DELAY_OUTCOMES,
     DELIVERY_STATES,
     PO_STATES,
+    RECOMMENDATION_STATES,
     TASK_KINDS,
     TRANSFER_STATES,
     metadata,
@@ -109,6 +110,10 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("SafetyStockOut", "abc_class"): set(ABC_CLASSES),
     ("SafetyStockOut", "method"): set(METHODS),
     ("SafetyStockOut", "lead_time_source"): set(LEAD_SOURCES),
+    ("RecommendationOut", "state"): set(RECOMMENDATION_STATES)
+    | constrained("recommendations", "state"),
+    ("RecommendationOut", "kind"): constrained("recommendations", "kind"),
+    ("RecommendationOut", "cause"): constrained("recommendations", "cause"),
 }
 # Values written in one place only, beside the model that names them (no constant to read).
 WRITTEN_WITH_THE_ANSWER = {

@@ -24,6 +24,7 @@ from backorder.api import (
     openapi,
     problems,
     product_suppliers,
+    replenishment,
     reports,
     review,
     risk,
@@ -66,6 +67,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(customer.pages)
     app.include_router(kpis.router)
     app.include_router(shortages.router)
+    app.include_router(replenishment.router)
     app.include_router(forecasts.router)
     app.include_router(reports.router)
     app.include_router(dashboard.pages)
