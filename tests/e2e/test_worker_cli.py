@@ -52,6 +52,7 @@ def test_webhook_worker_and_log(tmp_path: Path, httpserver: HTTPServer) -> None:
         "forecasted": 1,  # the SKU, from its weeks since the order
         "projections": 1,  # and its projected stock: short now, of the 2 units waiting
         "stockout_alerts": 1,
+        "recommendations": 0,  # it has no supplier to buy from
         "rolled_up": 7,  # of the KPI facts since January (the order's date): 7 days a pass
         "planned": 2,
         "sent": 2,

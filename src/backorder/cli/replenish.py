@@ -15,7 +15,7 @@ from backorder.cli.common import BackorderGroup, JsonFlag, emit, out, state_of
 from backorder.domain.replenishment import short_day
 from backorder.services.context import Backorder
 from backorder.services.foresight_plan import refresh
-from backorder.services.replenishment import plan
+from backorder.services.replenishment import check_skus, plan
 from backorder.services.replenishment.views import MAX_LIMIT, listing
 from backorder.words import count, money
 
@@ -132,6 +132,8 @@ def plan_command(
     """The proposed restock orders, soonest need first: SKU (and location), the supplier or
     the location to move from, quantity, cost, the date needed and expected, and why."""
     app = state_of(ctx).app()
+    if skus:
+        check_skus(app, skus)
     done = None
     if refresh_first:
         refresh(app, skus or None)

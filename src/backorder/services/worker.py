@@ -1,7 +1,8 @@
 """The worker: what it does in one pass, and how it keeps going.
 
 A pass runs the daily review and publishes the weekly report when they are due,
-recomputes the demand forecasts once a night (skipped without the forecast extra), rolls up
+recomputes the demand forecasts once a night (skipped without the forecast extra),
+refreshes the projections and re-plans the restock recommendations, rolls up
 the KPI facts of closed days, plans new events into messages, sends what is due and drains
 the intake. The steps are independent: one that fails (a bug, a record its code cannot
 read) is logged and counted, and the others still run; the next pass tries it again. The
@@ -27,6 +28,7 @@ from backorder.services.forecast_nightly import run_nightly as forecast_nightly
 from backorder.services.foresight_plan import changed_skus, due, keep_position, refresh
 from backorder.services.ingest import drain
 from backorder.services.planning import plan
+from backorder.services.replenishment import plan as replenish
 from backorder.services.report import run_weekly
 from backorder.services.review import run_daily
 from backorder.services.rollup import roll_up
@@ -99,14 +101,22 @@ PLAN_EVERY = timedelta(hours=1)
 
 
 def _plan(app: Backorder) -> dict[str, int]:
-    """Safety stock and projections refreshed when due; reported only when it ran."""
+    """Safety stock and projections refreshed when due, then the restock recommendations of
+    the same SKUs re-planned; reported only when it ran. The outbox position is kept last,
+    so a pass that fails on the way tries the same SKUs again."""
     skus, position = changed_skus(app)
-    done = refresh(app) if due(app, PLAN_EVERY) else refresh(app, skus) if skus else None
+    full = due(app, PLAN_EVERY)
+    done = refresh(app) if full else refresh(app, skus) if skus else None
+    replanned = None if done is None else replenish(app, None if full else skus)
     if position is not None:  # an idle pass writes nothing
         keep_position(app, position)
-    if done is None:
+    if done is None or replanned is None:
         return {}
-    return {"projections": done["planned"], "stockout_alerts": done["alerts_raised"]}
+    return {
+        "projections": done["planned"],
+        "stockout_alerts": done["alerts_raised"],
+        "recommendations": replanned["proposed"] + replanned["superseded"],
+    }
 
 
 def one_pass(app: Backorder) -> Pass:

@@ -29,17 +29,25 @@ BATCH = 500  # SKUs read together
 
 
 def _product_ids(conn: Any, skus: Collection[str] | None) -> list[int] | None:
-    """The products named (refusing unknown SKUs), or None: every product."""
+    """The products of these SKUs (those the catalogue knows), or None: every product."""
     if skus is None:
         return None
     wanted = sorted(set(skus))
-    found = dict(
-        conn.execute(select(products.c.sku, products.c.id).where(products.c.sku.in_(wanted))).all()
-    )
+    return sorted(conn.execute(select(products.c.id).where(products.c.sku.in_(wanted))).scalars())
+
+
+def check_skus(app: Backorder, skus: Collection[str]) -> None:
+    """Refuse a SKU the catalogue does not know (the first, by name)."""
+    wanted = sorted(set(skus))
+    with app.db.read() as uow:
+        found = set(
+            uow.connection.execute(
+                select(products.c.sku).where(products.c.sku.in_(wanted))
+            ).scalars()
+        )
     unknown = [sku for sku in wanted if sku not in found]
     if unknown:
         raise UnknownSku(unknown[0])
-    return sorted(found.values())
 
 
 def plan(app: Backorder, skus: Collection[str] | None = None) -> dict[str, Any]:
@@ -89,4 +97,4 @@ def plan(app: Backorder, skus: Collection[str] | None = None) -> dict[str, Any]:
     }
 
 
-__all__ = ["plan"]
+__all__ = ["check_skus", "plan"]
