@@ -14,7 +14,10 @@ from alembic import command
 from sqlalchemy import insert, select
 
 from backorder.domain.errors import AlreadyExists, InvalidRequest, UnknownSku, UnknownSupplier
+from backorder.domain.safety_stock import LeadTime
 from backorder.services.context import Backorder
+from backorder.services.intake import place_order
+from backorder.services.lead_times import lead_times as measured_or_stated
 from backorder.services.product_suppliers import (
     SupplierTerms,
     add_terms,
@@ -24,10 +27,11 @@ from backorder.services.product_suppliers import (
 )
 from backorder.services.products import add_product, update_product
 from backorder.services.supply import SupplierIn, add_supplier, get_supplier
+from backorder.services.views import order_view
 from backorder.store.db import Database
 from backorder.store.migrate import alembic_config, upgrade
 from backorder.store.tables import po_lines, product_suppliers, products, purchase_orders
-from tests.factories import product
+from tests.factories import order, product
 
 SKU = "FILTER-10"
 
@@ -70,6 +74,30 @@ def test_add_an_alternative_then_make_it_preferred(supplied: Backorder) -> None:
         ).scalar_one()
     assert owner == "CLEARFLOW"  # the one ETAs and the review use
     assert list_terms(supplied, SKU)["suppliers"][0]["lead_time_days"] == 7
+
+
+def test_waiting_lines_are_dated_by_the_preferred_suppliers_terms(supplied: Backorder) -> None:
+    place_order(supplied, order("1", (SKU, 2)))  # nothing on hand: both wait
+
+    def eta() -> str:
+        return str(order_view(supplied, "web:1")["lines"][0]["eta"])
+
+    assert eta() == "2026-01-20"  # the terms row FilterCo got: its 10 days
+    update_terms(supplied, SKU, "FILTERCO", {"lead_time_days": 20}, False)
+    assert eta() == "2026-01-30"  # the terms, not the supplier's default
+    stated_days = lead_times(supplied, SKU)
+    assert (stated_days.source, stated_days.days) == ("supplier", 20)
+    add_terms(supplied, SKU, SupplierTerms("CLEARFLOW", Decimal("4.20"), 6), True)
+    assert eta() == "2026-01-16"  # ClearFlow's terms for the SKU: 6 days, not its 5
+    update_product(supplied, SKU, {"lead_time_days": 3})
+    assert eta() == "2026-01-13"  # the product's own lead time still wins
+
+
+def lead_times(app: Backorder, sku: str) -> LeadTime:
+    with app.db.read() as uow:
+        conn = uow.connection
+        pid = conn.execute(select(products.c.id).where(products.c.sku == sku)).scalar_one()
+        return measured_or_stated(conn, [pid], app.now())[pid]
 
 
 def test_refusals_change_nothing(supplied: Backorder) -> None:

@@ -16,6 +16,7 @@ from backorder.services.atp import atp
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.orders import cancel_order
+from backorder.services.product_suppliers import update_terms
 from backorder.services.products import add_product, update_product
 from backorder.services.stock import receive_stock
 from backorder.services.supply import (
@@ -193,7 +194,10 @@ def test_redate_reduce_and_cancel_move_the_dates(stocked: Backorder) -> None:
 
 
 def test_a_new_lead_time_re_dates_what_lies_beyond_supply(stocked: Backorder) -> None:
+    # the SKU's terms with ACME (20 days, taken when ACME was named) are its lead time now
     update_supplier(stocked, "ACME", {"lead_time_days": 30})
+    assert set(dates(stocked).values()) == {("2026-01-30", "2026-01-30")}
+    update_terms(stocked, SKU, "ACME", {"lead_time_days": 30}, False)
     assert set(dates(stocked).values()) == {("2026-02-09", "2026-01-30")}
     update_product(stocked, SKU, {"lead_time_days": 5})  # the product's own wins
     assert set(dates(stocked).values()) == {("2026-01-15", "2026-01-30")}

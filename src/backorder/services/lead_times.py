@@ -8,7 +8,8 @@ on the way. Only lines of the SKU's current supplier count (a SKU without a supp
 of its lines), created within the last two years.
 
 Until a SKU has `MIN_LINES` such lines, its stated lead time answers with no spread: the
-product's own lead time if set, else its supplier's, else two weeks (domain.safety_stock).
+product's own lead time if set, else its preferred supplier's terms for it, else that
+supplier's default, else two weeks (domain.safety_stock).
 One query per batch of SKUs: count, mean and mean square of the days, per product."""
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, or_, select
 
 from backorder.domain.safety_stock import LeadSource, LeadTime, lead_time_of
-from backorder.store.tables import po_lines, products, purchase_orders, suppliers
+from backorder.store.supply import stated_lead, supplied_by
+from backorder.store.tables import po_lines, products, purchase_orders
 from backorder.store.timefuncs import days_between
 
 MIN_LINES = 3
@@ -66,22 +68,17 @@ def history(conn: Connection, product_ids: Sequence[int], now: datetime) -> dict
 
 
 def stated(conn: Connection, product_ids: Sequence[int]) -> dict[int, Stated]:
-    """Per product: its own lead time if set, else its supplier's."""
+    """Per product: its own lead time if set, else its preferred supplier's terms for it,
+    else that supplier's default (store.supply.stated_lead)."""
     if not product_ids:
         return {}
     p = products.c
-    rows = conn.execute(
-        select(p.id, p.lead_time_days, suppliers.c.lead_time_days)
-        .select_from(products)
-        .outerjoin(suppliers, suppliers.c.id == p.supplier_id)
-        .where(p.id.in_(product_ids))
-    ).all()
+    own = dict(conn.execute(select(p.id, p.lead_time_days).where(p.id.in_(product_ids))).all())
+    supplied = supplied_by(conn, product_ids)
     found: dict[int, Stated] = {}
-    for product_id, own, supplier in rows:
-        if own is not None:
-            found[product_id] = Stated(int(own), "product")
-        else:
-            found[product_id] = Stated(None if supplier is None else int(supplier), "supplier")
+    for product_id, days in own.items():
+        source: LeadSource = "product" if days is not None else "supplier"
+        found[product_id] = Stated(stated_lead(days, supplied.get(product_id)), source)
     return found
 
 

@@ -1,7 +1,9 @@
 """Several suppliers per SKU, each on its own terms (cost, lead time, minimum order, pack),
 with the performance measured from its purchase orders. The preferred supplier is the
-SKU's own (`products.supplier_id`, what ETAs and the review use): marking another preferred
-changes it there, re-dating the waiting lines, in the same transaction."""
+SKU's own (`products.supplier_id`, what ETAs and the review use; its terms' lead time is the
+SKU's stated lead time unless the product sets its own): marking another preferred, or
+changing the preferred one's lead time, re-dates the waiting lines in the same
+transaction."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from backorder.domain.errors import AlreadyExists, InvalidRequest, UnknownSku, UnknownSupplier
 from backorder.services.context import Backorder
 from backorder.services.products import save_change
+from backorder.services.schedule import reschedule
 from backorder.services.supplier_performance import closed_lines, performance_views
 from backorder.services.supply import MAX_LEAD_DAYS, MAX_UNITS
 from backorder.store.db import UnitOfWork
@@ -127,9 +130,21 @@ def update_terms(
             )
         if preferred and row.product.supplier != supplier:
             _make_preferred(app, uow, row, supplier)
+        elif (
+            row.product.supplier == supplier
+            and merged["lead_time_days"] != current["lead_time_days"]
+        ):
+            _redate(app, uow, row)
         view = _list(conn, row, app.now().date())
         uow.commit()
     return _one(view, supplier)
+
+
+def _redate(app: Backorder, uow: UnitOfWork, row: ProductRow) -> None:
+    """The preferred supplier's lead time for the SKU changed: re-date its waiting lines."""
+    now = app.now()
+    facts = reschedule(uow, [row], now, app.settings.eta_change_days)
+    Outbox(uow.connection).append(facts, now)
 
 
 def remove_terms(app: Backorder, sku: str, supplier: str) -> None:

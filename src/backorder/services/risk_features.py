@@ -5,7 +5,8 @@ Per SKU at `now` (the whole network):
 - national_inv: on hand.
 - in_transit_qty: units on open purchase-order lines (ordered - received - cancelled) and
   units of transfers shipped and not yet received.
-- lead_time: the SKU's lead time, else its supplier's, in weeks (days / 7); unknown if none.
+- lead_time: the SKU's lead time, else its preferred supplier's terms', else that supplier's
+  default, in weeks (days / 7); unknown if none.
 - forecast_3/6/9_month: the stored network forecast's weekly points summed over 13/26/39
   weeks from its first week; weeks past the stored horizon continue at its last point.
   Without a stored forecast, the demand of the last 91/182/273 days stands in for it (as
@@ -41,6 +42,7 @@ from backorder.store.tables import (
     forecasts,
     order_lines,
     po_lines,
+    product_suppliers,
     products,
     purchase_orders,
     shipment_lines,
@@ -79,11 +81,20 @@ def _skus(conn: Connection, only: Iterable[str] | None = None) -> list[Sku]:
             products.c.sku,
             products.c.on_hand,
             products.c.backordered,
-            func.coalesce(products.c.lead_time_days, suppliers.c.lead_time_days),
+            func.coalesce(
+                products.c.lead_time_days,
+                product_suppliers.c.lead_time_days,
+                suppliers.c.lead_time_days,
+            ),
             products.c.supplier_id,
             products.c.discontinued,
         )
         .outerjoin(suppliers, suppliers.c.id == products.c.supplier_id)
+        .outerjoin(
+            product_suppliers,
+            (product_suppliers.c.product_id == products.c.id)
+            & (product_suppliers.c.supplier_id == products.c.supplier_id),
+        )
         .order_by(products.c.id)
     )
     if only is not None:

@@ -56,20 +56,52 @@ def supplier_rows(conn: Connection, ids: Iterable[str]) -> dict[str, RowMapping]
     return {row["id"]: row for row in rows}
 
 
+def supplied_by(conn: Connection, product_ids: Iterable[int]) -> dict[int, RowMapping]:
+    """Per product with a supplier: that supplier's row and its terms' lead time for the
+    product (`terms_lead_time_days`, None without terms): one query."""
+    wanted = sorted(set(product_ids))
+    if not wanted:
+        return {}
+    ps = product_suppliers.c
+    query = (
+        select(
+            products.c.id.label("product_id"),
+            suppliers,
+            ps.lead_time_days.label("terms_lead_time_days"),
+        )
+        .join(suppliers, suppliers.c.id == products.c.supplier_id)
+        .outerjoin(
+            product_suppliers,
+            (ps.product_id == products.c.id) & (ps.supplier_id == products.c.supplier_id),
+        )
+        .where(products.c.id.in_(wanted))
+    )
+    return {row["product_id"]: row for row in conn.execute(query).mappings()}
+
+
+def stated_lead(own: int | None, supplier: RowMapping | None) -> int | None:
+    """A SKU's stated lead time: its own when set, else its preferred supplier's terms for
+    it, else that supplier's default; None when stated nowhere."""
+    if own is not None:
+        return own
+    if supplier is None:
+        return None
+    terms = supplier["terms_lead_time_days"]
+    return int(terms if terms is not None else supplier["lead_time_days"])
+
+
 def outlooks(conn: Connection, rows: Iterable[ProductRow], today: date) -> dict[int, Outlook]:
-    """Per product id: its open inbound supply, soonest first, its lead time and its
+    """Per product id: its open inbound supply, soonest first, its stated lead time and its
     supplier's on-time record."""
     rows = list(rows)
     if not rows:
         return {}
     inbound = inbound_supply(conn, [row.id for row in rows])
-    known = supplier_rows(conn, (row.product.supplier or "" for row in rows))
+    known = supplied_by(conn, (row.id for row in rows if row.product.supplier))
     result = {}
     for row in rows:
-        supplier = known.get(row.product.supplier or "")
-        lead = row.product.lead_time_days
-        if lead is None and supplier is not None:
-            lead = supplier["lead_time_days"]
+        supplier = known.get(row.id)
+        lead = stated_lead(row.product.lead_time_days, supplier)
         record = (
             on_time_percent(supplier["orders_completed"], supplier["orders_on_time"])
             if supplier is not None
