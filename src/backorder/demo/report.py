@@ -502,6 +502,40 @@ def _ahead(ahead: dict[str, Any]) -> Table:
     return table
 
 
+def _restock(ahead: dict[str, Any]) -> Table:
+    """The restock orders the plan proposes (the first few, soonest need first), and why
+    the first one was chosen, in its own words."""
+    done, shown = ahead["replenished"], ahead["recommendations"]
+    table = _table(
+        f"Restock recommendations: {done['proposed']} proposed",
+        "SKU",
+        "from",
+        "quantity",
+        "cost",
+        "arrives",
+        "expected to wait",
+    )
+    for rec in shown:
+        source = rec["supplier"] if rec["kind"] == "purchase" else f"{rec['from_location']}"
+        table.add_row(
+            rec["key"],
+            source,
+            str(rec["quantity"]),
+            _money(Decimal(rec["unit_cost"]) * rec["quantity"]),
+            f"{date.fromisoformat(rec['arrive_on']):%d %b}",
+            f"{rec['expected_short']:.0f}",
+        )
+    if shown:
+        first = shown[0]
+        table.caption = escape(
+            f"Why {first['key']}: "
+            + " ".join(first["reasons"][1:])
+            + " All of them: backorder replenish plan; the supplier with the cheapest expected "
+            "outcome (price plus the backorders its measured lateness would leave) wins."
+        )
+    return table
+
+
 def report(
     app: Backorder, run: Run, console: Console, review: dict[str, Any], ahead: dict[str, Any]
 ) -> DemoSummary:
@@ -539,6 +573,7 @@ def report(
         supply,
         reviewed,
         _ahead(ahead),
+        *([_restock(ahead)] if ahead["available"] else []),
         kpi_table(
             kpis(app, opening.date(), today.date())["kpis"],
             f"KPIs of the five weeks ({opening:%d %b} to {today:%d %b}) against their targets",
@@ -558,6 +593,7 @@ def report(
         "po list --state open",
         f"forecast {sku}" if ahead["available"] else "",
         "shortages" if ahead["available"] else "",
+        "replenish plan" if ahead["available"] else "",
         f"projection {sku}" if ahead["available"] else "",
         "task list",
         "incident list",
