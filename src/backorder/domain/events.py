@@ -439,7 +439,8 @@ class WeeklyReportReady(Event):
 @dataclass(frozen=True)
 class RecommendationsPlanned(Event):
     """A restock plan proposed new recommendations or withdrew some (one event per plan that
-    changed anything): how many, and the keys ("SKU" or "SKU@LOCATION") now proposed anew."""
+    changed anything): how many, and the keys ("SKU" or "SKU@LOCATION") now proposed anew
+    (the first 100)."""
 
     type: ClassVar[str] = "recommendations_planned"
     proposed: int

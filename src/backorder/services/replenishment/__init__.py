@@ -26,6 +26,7 @@ from backorder.store.repos import Outbox
 from backorder.store.tables import products
 
 BATCH = 500  # SKUs read together
+MAX_KEYS = 100  # keys named in the event (the counts say how many in all)
 
 
 def _product_ids(conn: Any, skus: Collection[str] | None) -> list[int] | None:
@@ -83,7 +84,7 @@ def plan(app: Backorder, skus: Collection[str] | None = None) -> dict[str, Any]:
             event = RecommendationsPlanned(
                 proposed=len(saved.proposed),
                 superseded=saved.superseded,
-                keys=tuple(saved.proposed),
+                keys=tuple(saved.proposed[:MAX_KEYS]),
             )
             Outbox(conn).append([event], now)
         uow.commit()

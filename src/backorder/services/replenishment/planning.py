@@ -10,6 +10,7 @@ Within one plan, units proposed to leave a location are no longer its to spare."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -159,7 +160,7 @@ def _spare(batch: Batch, product_id: int, site: Site, leaving: dict[Any, int]) -
     plan, curve = own
     today = batch.app.now().date()
     days = batch.app.settings.transfer_days + batch.app.settings.replenish_review_days
-    return free - plan.safety.safety_stock - int(curve.demand(today, days) + 0.999999)
+    return free - plan.safety.safety_stock - math.ceil(curve.demand(today, days) - 1e-9)
 
 
 def _transfer(batch: Batch, plan: Planned, leaving: dict[Any, int], outcome: Outcome) -> None:
