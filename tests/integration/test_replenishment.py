@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backorder.services.context import Backorder
 from backorder.services.locations import LocationIn, add
@@ -21,7 +21,7 @@ from backorder.services.replenishment import plan
 from backorder.services.replenishment.views import listing, one
 from backorder.services.stock import receive_stock, set_stock
 from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
-from backorder.store.tables import events
+from backorder.store.tables import events, recommendations
 from tests.conftest import Clock
 from tests.factories import product
 from tests.plan_helpers import store_forecast
@@ -166,3 +166,19 @@ def test_a_short_location_gets_a_transfer_from_one_that_can_spare(app: Backorder
     assert rec["reasons"][1].startswith(f"Transfer {rec['quantity']} from East 3PL")
     assert listing(app, location="east")["items"] == []
     assert listing(app, skus=[SKU], location="main")["items"][0]["id"] == rec["id"]
+
+
+def test_a_row_a_slip_proposed_is_left_to_that_re_planning(running_out: Backorder) -> None:
+    plan(running_out)
+    (first,) = listing(running_out)["items"]
+    with running_out.db.write() as uow:  # as the slip's re-planning would have written it
+        uow.connection.execute(
+            update(recommendations).where(recommendations.c.id == first["id"]).values(cause="slip")
+        )
+        uow.commit()
+    store_forecast(running_out, SKU, [30.0] * 12, spread=(30.0, 2.0))  # another decision
+    assert plan(running_out)["proposed"] == 0
+    store_forecast(running_out, SKU, [0.0] * 12, spread=(0.0, 0.0))  # no need at all
+    assert plan(running_out)["superseded"] == 0
+    (kept,) = listing(running_out)["items"]
+    assert (kept["id"], kept["cause"], kept["quantity"]) == (first["id"], "slip", 24)

@@ -5,8 +5,8 @@ kind, supplier or source location, quantity, unit cost, currency, cause and need
 keeps the row and its id: only its derived numbers (expected dates, units expected to wait,
 expected cost, reasons, facts) are refreshed where they moved, so a person looking at it is
 not pulled from under. A proposal that decides otherwise supersedes the row and adds a new
-one. A key in the plan's scope that needs no order any more has its row superseded (rows a
-slip proposed, cause `slip`, are left to that re-planning)."""
+one. A key in the plan's scope that needs no order any more has its row superseded. A row a
+slip proposed (cause `slip`) is left to that re-planning: neither replaced nor withdrawn."""
 
 from __future__ import annotations
 
@@ -101,6 +101,8 @@ def save(
     fresh, refresh, retire = [], [], []
     for values in wanted:
         row = current.pop(values["key"], None)
+        if row is not None and row["cause"] == "slip":
+            continue  # a slip's re-planning proposed it: left to that
         if row is not None and _same(row, values, MATERIAL):
             if not _same(row, values, DERIVED):
                 refresh.append({"b_id": row["id"], **{f"b_{n}": values[n] for n in DERIVED}})
