@@ -190,3 +190,13 @@ def test_supply_on_order_counts_in_the_position_and_at_arrival() -> None:
     inbound = [(date(2026, 1, 7), 40)]
     figures = Figures(4, 18, 7.0, 40, Decimal("20"), 14.0)
     assert find_need("S", TODAY, _curve(30, 14.0, inbound), figures, Rules(14)) is None
+
+
+def test_less_than_a_unit_expected_to_wait_is_said_so_not_as_zero_units() -> None:
+    # 15 days' lead + 0 or 1 day late: the 20th or 21st against the 20th, 0 or 1 day short, half a
+    # day on average x 0.8 a day = 0.4 units ($12.00)
+    slow = Option("purchase", "S", "Slow", Decimal("1.00"), 15, Lateness((0, 1)))
+    need = Need("S-1", TODAY, date(2026, 1, 20), 10, 0.8, Decimal("30.00"))
+    found = choose(need, [slow], Decimal("0.25"), usd)
+    assert found is not None and found.chosen.expected_short == pytest.approx(0.4)
+    assert found.reasons[-1] == "Even so, less than a unit ($12.00) is expected to wait."

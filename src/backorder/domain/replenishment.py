@@ -270,10 +270,14 @@ def explain(
         if other is chosen:
             continue
         reasons.append(_against(chosen, other, need, write))
-    if chosen.expected_short > EPSILON:
+    if round(chosen.expected_short) >= 1:
         reasons.append(
             f"Even so, {_units(chosen.expected_short)} ({write(chosen.backorder_value)}) are "
             "expected to wait."
+        )
+    elif chosen.expected_short > EPSILON:  # "0 units ($38.42)" would read as a slip
+        reasons.append(
+            f"Even so, less than a unit ({write(chosen.backorder_value)}) is expected to wait."
         )
     return reasons
 
