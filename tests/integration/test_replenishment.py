@@ -18,7 +18,7 @@ from backorder.services.locations import LocationIn, add
 from backorder.services.product_suppliers import SupplierTerms, add_terms, update_terms
 from backorder.services.products import add_product
 from backorder.services.replenishment import plan
-from backorder.services.replenishment.views import listing, one
+from backorder.services.replenishment.views import Wanted, listing, one
 from backorder.services.stock import receive_stock, set_stock
 from backorder.services.supply import PoLineIn, SupplierIn, add_purchase_order, add_supplier
 from backorder.store.tables import events, recommendations
@@ -119,7 +119,7 @@ def test_replanning_unchanged_keeps_the_row_and_a_fixed_shortage_withdraws_it(
     fixed = plan(running_out)
     assert (fixed["proposed"], fixed["superseded"]) == (0, 1)
     assert listing(running_out)["items"] == []
-    (gone,) = listing(running_out, state="superseded")["items"]
+    (gone,) = listing(running_out, Wanted("superseded"))["items"]
     assert gone["id"] == first["id"] and gone["note"] == "no order needed any more"
 
 
@@ -164,8 +164,8 @@ def test_a_short_location_gets_a_transfer_from_one_that_can_spare(app: Backorder
     # east: 100 free - its safety stock - its demand over the transfer and the review
     assert 80 < rec["facts"]["can_spare"]["east"] < 100
     assert rec["reasons"][1].startswith(f"Transfer {rec['quantity']} from East 3PL")
-    assert listing(app, location="east")["items"] == []
-    assert listing(app, skus=[SKU], location="main")["items"][0]["id"] == rec["id"]
+    assert listing(app, Wanted(location="east"))["items"] == []
+    assert listing(app, Wanted(skus=[SKU], location="main"))["items"][0]["id"] == rec["id"]
 
 
 def test_a_row_a_slip_proposed_is_left_to_that_re_planning(running_out: Backorder) -> None:

@@ -11,7 +11,7 @@ from pydantic import Field
 from backorder.api.lists import Cursor
 from backorder.api.responses import Day, Money, Out, Timestamp
 from backorder.api.routes import ERRORS, App, Reader
-from backorder.services.replenishment.views import MAX_LIMIT, listing, one
+from backorder.services.replenishment.views import MAX_LIMIT, Wanted, listing, one
 
 router = APIRouter(prefix="/api/v1")
 
@@ -83,7 +83,7 @@ def get_recommendations(
 ) -> dict[str, Any]:
     """Restock recommendations in a state (default proposed), soonest need first, a page at
     a time; the worker re-plans them after every plan refresh."""
-    return listing(app, state, [sku] if sku else None, location, limit, cursor)
+    return listing(app, Wanted(state, [sku] if sku else None, location), limit, cursor)
 
 
 @router.get(

@@ -16,7 +16,7 @@ from backorder.domain.replenishment import short_day
 from backorder.services.context import Backorder
 from backorder.services.foresight_plan import refresh
 from backorder.services.replenishment import check_skus, plan
-from backorder.services.replenishment.views import MAX_LIMIT, listing
+from backorder.services.replenishment.views import MAX_LIMIT, Wanted, listing
 from backorder.words import count, money
 
 replenish_app = typer.Typer(
@@ -34,7 +34,7 @@ def _all(app: Backorder, skus: list[str] | None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = listing(app, skus=skus, limit=MAX_LIMIT, cursor=cursor)
+        page = listing(app, Wanted(skus=skus), MAX_LIMIT, cursor)
         items.extend(page["items"])
         cursor = page["next_cursor"]
         if cursor is None:

@@ -4,6 +4,7 @@ at a time) and one by id, each with its reasons and facts."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -92,16 +93,26 @@ def _after(cursor: str) -> ColumnElement[bool]:
     return or_(R.need_by > need_by, and_(R.need_by == need_by, R.id > after))
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """Which recommendations a list shows: a state, some SKUs (None: all), a location's code
+    ("network" for the network's own lines; None: anywhere)."""
+
+    state: str = "proposed"
+    skus: Sequence[str] | None = None
+    location: str | None = None
+
+
 def listing(
     app: Backorder,
-    state: str = "proposed",
-    skus: Sequence[str] | None = None,
-    location: str | None = None,
+    wanted: Wanted | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Recommendations in a state (default proposed) of some SKUs and at a location (its
-    code; "network" for the network's own lines), soonest need first, a page at a time."""
+    """The recommendations `wanted` names (default: every proposed one), soonest need first,
+    a page at a time."""
+    wanted = wanted or Wanted()
+    state, skus, location = wanted.state, wanted.skus, wanted.location
     if state not in RECOMMENDATION_STATES:
         raise InvalidRequest(f"state is one of {', '.join(RECOMMENDATION_STATES)} (not {state!r})")
     size = DEFAULT_LIMIT if limit is None else limit
