@@ -76,3 +76,14 @@ class UnknownTask(BackorderError):
     def __init__(self, task_id: int) -> None:
         super().__init__(f"unknown task {task_id}")
         self.task_id = task_id
+
+
+class UnknownRecommendation(BackorderError):
+    def __init__(self, recommendation: int) -> None:
+        super().__init__(f"unknown recommendation {recommendation}")
+        self.recommendation = recommendation
+
+
+class DecisionConflict(BackorderError):
+    """A decision its subject no longer takes: a recommendation already decided, a purchase
+    order already approved or rejected."""
