@@ -61,6 +61,6 @@ def po_channel_changes(
     if merged["po_format"] in ("x12-850", "webhook") and not current["po_secret"]:
         values["po_secret"] = made["po_secret"] = new_secret()
     conn.execute(
-        update(suppliers).where(suppliers.c.id == current["id"]).values(values, updated_at=now)
+        update(suppliers).where(suppliers.c.id == current["id"]).values(**values, updated_at=now)
     )
     return made
