@@ -40,9 +40,7 @@ def _limit(supplier: str, classes: Sequence[str], limits: Limits) -> tuple[Decim
     return None
 
 
-def decide(
-    value: Decimal | None, supplier: str, classes: Sequence[str], limits: Limits
-) -> Verdict:
+def decide(value: Decimal | None, supplier: str, classes: Sequence[str], limits: Limits) -> Verdict:
     """Approve automatically when `value` is within the limit that applies."""
     found = _limit(supplier, classes, limits)
     if found is None:

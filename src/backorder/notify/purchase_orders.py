@@ -203,7 +203,7 @@ def message(
     shop, csv_text, pdf = parts
     sender, to = addresses
     subject, text = text_body(po, shop)
-    page = f"<pre style=\"font-family: sans-serif\">{html.escape(text)}</pre>"
+    page = f'<pre style="font-family: sans-serif">{html.escape(text)}</pre>'
     made = mail.compose(sender, to, subject, text, page, message_id, mail.message_domain(sender))
     stem = f"{_clean(po.ref)}{'-cancel' if po.cancel else ''}"
     made.add_attachment(pdf, "application", "pdf", filename=f"{stem}.pdf")

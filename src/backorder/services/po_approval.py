@@ -222,10 +222,13 @@ def _ask(app: Backorder, conn: Connection, ref: str, verdict: Verdict) -> list[E
             conn.execute(
                 update(tasks)
                 .where(t.id == open_task["id"])
-                .values(facts=dict(open_task["facts"]) | {"purchase_orders": waiting})
+                .values(
+                    facts=dict(open_task["facts"]) | {"purchase_orders": waiting},
+                    title=_title(sku, waiting),
+                )
             )
             continue
-        title = f"Approve purchase order {ref} ({sku}): {verdict.reason}"[:300]
+        title = _title(sku, [entry])
         task_id = conn.execute(
             insert(tasks)
             .values(
@@ -255,6 +258,13 @@ def _ask(app: Backorder, conn: Connection, ref: str, verdict: Verdict) -> list[E
     return facts
 
 
+def _title(sku: str, waiting: list[dict[str, Any]]) -> str:
+    if len(waiting) == 1:
+        return f"Approve purchase order {waiting[0]['po']} ({sku}): {waiting[0]['why']}"[:300]
+    refs = ", ".join(entry["po"] for entry in waiting)
+    return f"Approve {len(waiting)} purchase orders of {sku}: {refs}"[:300]
+
+
 def _settle_task(conn: Connection, ref: str, note: str, now: datetime) -> list[Event]:
     """Take a purchase order off the approval tasks; a task with none left is done."""
     facts: list[Event] = []
@@ -264,7 +274,10 @@ def _settle_task(conn: Connection, ref: str, note: str, now: datetime) -> list[E
         left = [entry for entry in listed if entry.get("po") != ref]
         if len(left) == len(listed):
             continue
-        values: dict[str, Any] = {"facts": dict(task["facts"]) | {"purchase_orders": left}}
+        values: dict[str, Any] = {
+            "facts": dict(task["facts"]) | {"purchase_orders": left},
+            "title": _title(task["sku"], left) if left else task["title"],
+        }
         if not left:
             values |= {"state": "done", "done_at": now, "done_by": "staff", "note": note}
             facts.append(

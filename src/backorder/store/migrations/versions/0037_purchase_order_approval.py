@@ -65,11 +65,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_po_documents_po_id", table_name="po_documents")
     op.drop_table("po_documents")
-    with op.batch_alter_table("po_lines") as batch:
-        batch.drop_column("unit_cost")
-    with op.batch_alter_table("purchase_orders") as batch:
-        for name in ("sent_at", "approved_at", "approved_by", "approval", "origin"):
-            batch.drop_column(name)
-    with op.batch_alter_table("suppliers") as batch:
-        for name in ("po_secret", "po_address", "po_format", "auto_approve_limit"):
-            batch.drop_column(name)
+    # (SQLite drops a column in place: a copy of purchase_orders, which others refer to,
+    # could not be swapped in under their foreign keys)
+    op.drop_column("po_lines", "unit_cost")
+    for name in ("sent_at", "approved_at", "approved_by", "approval", "origin"):
+        op.drop_column("purchase_orders", name)
+    for name in ("po_secret", "po_address", "po_format", "auto_approve_limit"):
+        op.drop_column("suppliers", name)
