@@ -24,7 +24,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", backorder.store.types.UtcDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("position >= 0", name=op.f("ck_event_consumers_position_not_negative")),
+        sa.CheckConstraint(
+            "position >= 0", name=op.f("ck_event_consumers_position_not_negative")
+        ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_event_consumers")),
     )
 

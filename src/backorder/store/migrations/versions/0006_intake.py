@@ -28,7 +28,9 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("account", sa.String(length=64), nullable=False),
         sa.Column("external_id", sa.String(length=128), nullable=True),
-        sa.Column("received_at", backorder.store.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "received_at", backorder.store.types.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("raw", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
@@ -39,13 +41,17 @@ def upgrade() -> None:
         sa.Column("value", backorder.store.types.Money(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("tier", sa.String(length=16), nullable=True),
-        sa.Column("processed_at", backorder.store.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "processed_at", backorder.store.types.UtcDateTime(timezone=True), nullable=True
+        ),
         sa.Column("discard_reason", sa.String(length=500), nullable=True),
         sa.CheckConstraint(
             "state IN ('pending', 'accepted', 'duplicate', 'dead', 'discarded')",
             name=op.f("ck_intake_payloads_state"),
         ),
-        sa.CheckConstraint("attempts >= 0", name=op.f("ck_intake_payloads_attempts_not_negative")),
+        sa.CheckConstraint(
+            "attempts >= 0", name=op.f("ck_intake_payloads_attempts_not_negative")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_intake_payloads")),
     )
     op.create_index(
@@ -62,8 +68,12 @@ def upgrade() -> None:
         sa.Column("account", sa.String(length=64), nullable=False),
         sa.Column("channel_sku", sa.String(length=128), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("created_at", backorder.store.types.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("channel", "account", "channel_sku", name=op.f("pk_sku_aliases")),
+        sa.Column(
+            "created_at", backorder.store.types.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.PrimaryKeyConstraint(
+            "channel", "account", "channel_sku", name=op.f("pk_sku_aliases")
+        ),
     )
 
 

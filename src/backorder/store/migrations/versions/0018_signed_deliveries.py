@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("received_at", backorder.store.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("replays", sa.Integer(), nullable=False),
         sa.Column("replayed_at", backorder.store.types.UtcDateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("replays >= 0", name=op.f("ck_signed_deliveries_replays_not_negative")),
+        sa.CheckConstraint(
+            "replays >= 0", name=op.f("ck_signed_deliveries_replays_not_negative")
+        ),
         sa.PrimaryKeyConstraint(
             "channel", "account", "body_hash", name=op.f("pk_signed_deliveries")
         ),

@@ -95,7 +95,9 @@ def upgrade() -> None:
         sqlite_where=sa.text("state = 'proposed'"),
         postgresql_where=sa.text("state = 'proposed'"),
     )
-    op.create_index("ix_recommendations_product", "recommendations", ["product_id", "computed_at"])
+    op.create_index(
+        "ix_recommendations_product", "recommendations", ["product_id", "computed_at"]
+    )
 
 
 def downgrade() -> None:
