@@ -24,6 +24,7 @@ from backorder.api import (
     openapi,
     problems,
     product_suppliers,
+    replenishment_decisions,
     reports,
     review,
     risk,
@@ -68,6 +69,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(shortages.router)
     app.include_router(forecasts.router)
     app.include_router(reports.router)
+    app.include_router(replenishment_decisions.router)
     app.include_router(dashboard.pages)
     openapi.install(app)
 

@@ -548,7 +548,7 @@ class DeliveryOut(Out):
     event_id: int
     type: str
     order_ref: str | None
-    channel: Literal["webhook", "email", "sms", "warehouse"]
+    channel: Literal["webhook", "email", "sms", "warehouse", "supplier"]
     kind: str | None = Field(
         description="e-mail and SMS: the milestone or alert it tells; warehouse: the format"
     )

@@ -41,6 +41,8 @@ from backorder.store.tables import (
 )
 
 TASK = "approve_po"
+# pending: a draft, not inbound supply; withdrawn: cancelled while pending
+APPROVALS = ("pending", "approved", "rejected", "withdrawn")
 
 
 @dataclass(frozen=True)
