@@ -51,6 +51,10 @@ def settings() -> Settings:
 
 @pytest.fixture
 def supplied(app: Backorder) -> Backorder:
+    return with_suppliers(app)
+
+
+def with_suppliers(app: Backorder) -> Backorder:
     """FilterCo (supplier lead 10 days; its terms for FILTER-10: 4 days, 2.50, MOQ 100, packs
     of 12) and ClearFlow (terms: 3 days, 2.60, packs of 50)."""
     add_supplier(app, SupplierIn("FILTERCO", "FilterCo", 10, email="po@filterco.example"))
@@ -62,7 +66,7 @@ def supplied(app: Backorder) -> Backorder:
     return app
 
 
-def proposed(app: Backorder, quantity: int = 120, supplier: str = "FILTERCO") -> int:
+def proposed(app: Backorder, quantity: int = 120, key: str = SKU) -> int:
     """A proposed purchase recommendation for FILTER-10, as the planner writes one."""
     with app.db.write() as uow:
         conn = uow.connection
@@ -70,11 +74,11 @@ def proposed(app: Backorder, quantity: int = 120, supplier: str = "FILTERCO") ->
         rec_id = conn.execute(
             insert(recommendations)
             .values(
-                key=SKU,
+                key=key,
                 product_id=pid,
                 kind="purchase",
                 cause="stockout",
-                supplier_id=supplier,
+                supplier_id="FILTERCO",
                 quantity=quantity,
                 unit_cost=Decimal("2.50"),
                 currency="USD",

@@ -25,6 +25,7 @@ from backorder.api import (
     problems,
     product_suppliers,
     replenishment_decisions,
+    replenishment_page,
     reports,
     review,
     risk,
@@ -70,6 +71,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(forecasts.router)
     app.include_router(reports.router)
     app.include_router(replenishment_decisions.router)
+    app.include_router(replenishment_page.router)
     app.include_router(dashboard.pages)
     openapi.install(app)
 

@@ -60,6 +60,7 @@ class DraftPoOut(Out):
     approved_by: str | None
     sent_at: str | None
     value: str | None = Field(description="units x price; null when a price is unknown")
+    currency: str
     lines: list[dict[str, Any]]
 
 

@@ -459,6 +459,7 @@ def summary(conn: Connection, ref: str) -> dict[str, Any]:
         "approved_by": po["approved_by"],
         "sent_at": po["sent_at"].isoformat() if po["sent_at"] else None,
         "value": None if value is None else f"{value:.2f}",
+        "currency": po_sending.currency_of(conn, po["id"]),
         "lines": [
             {
                 "sku": line["sku"],

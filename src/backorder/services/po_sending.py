@@ -60,13 +60,13 @@ def document_of(conn: Connection, ref: str, cancel: bool) -> documents.PurchaseO
         supplier=supplier.id,
         supplier_name=supplier.name,
         location=po["location"] or "",
-        currency=_currency(conn, po["id"]),
+        currency=currency_of(conn, po["id"]),
         lines=lines,
         cancel=cancel,
     )
 
 
-def _currency(conn: Connection, po_id: int) -> str:
+def currency_of(conn: Connection, po_id: int) -> str:
     found = conn.execute(
         select(recommendations.c.currency).where(recommendations.c.po_id == po_id)
     ).first()
