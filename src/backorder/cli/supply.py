@@ -203,6 +203,12 @@ def approval_words(view: dict[str, Any]) -> str:
     return words
 
 
+def _po_state(view: dict[str, Any], late: bool) -> str:
+    if view["approval"] == "pending" and view["state"] == "open":
+        return "draft"
+    return "[bold red]late[/]" if late else str(view["state"])
+
+
 def _po_table(views: list[dict[str, Any]], today: date) -> Table:
     """Purchase orders one line a row; what is outstanding past its date is marked late."""
     rows = [(view, line) for view in views for line in view["lines"]]
@@ -221,7 +227,7 @@ def _po_table(views: list[dict[str, Any]], today: date) -> Table:
             view["po"],
             view["supplier"],
             view["location"] or "",
-            "[bold red]late[/]" if late else view["state"],
+            _po_state(view, late),
             line["sku"],
             f"{line['outstanding']} of {line['ordered']}",
             line["expected_on"],
