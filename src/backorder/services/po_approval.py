@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from backorder.domain.errors import DecisionConflict, InvalidRequest, UnknownPurchaseOrder
-from backorder.domain.events import Event, PurchaseOrderChanged, TaskDone, TaskOpened
+from backorder.domain.events import Event, PurchaseOrderChanged
 from backorder.domain.po_approval import Limits, Verdict, decide
-from backorder.services import po_sending
+from backorder.services import po_sending, po_tasks
 from backorder.services.context import Backorder
 from backorder.services.foresight_plan import abc_classes
 from backorder.services.schedule import reschedule
@@ -37,10 +37,8 @@ from backorder.store.tables import (
     purchase_orders,
     recommendations,
     suppliers,
-    tasks,
 )
 
-TASK = "approve_po"
 # pending: a draft, not inbound supply; withdrawn: cancelled while pending
 APPROVALS = ("pending", "approved", "rejected", "withdrawn")
 
@@ -135,7 +133,9 @@ def draft(
         assert verdict.rule is not None
         facts += _approve(app, uow, ref, verdict.rule, [line.product for line in lines])
     else:
-        facts += _ask(app, conn, ref, verdict)
+        facts += po_tasks.ask(
+            conn, ref, po_tasks.Why(verdict.reason, value_of(conn, po_id), app.now())
+        )
     return ref, facts
 
 
@@ -190,112 +190,6 @@ def _write_now(conn: Connection, fact: Event, now: datetime) -> int:
     )
 
 
-# The procurement manager's task: one open task per SKU (the tasks' rule), listing the
-# purchase orders of that SKU awaiting approval, with their facts.
-
-
-def _ask(app: Backorder, conn: Connection, ref: str, verdict: Verdict) -> list[Event]:
-    po = po_row(conn, ref)
-    assert po is not None
-    value = value_of(conn, po["id"])
-    entry = {
-        "po": ref,
-        "supplier": po["supplier_id"],
-        "location": po["location"],
-        "value": None if value is None else f"{value:.2f}",
-        "why": verdict.reason,
-        "lines": [
-            {"sku": line["sku"], "units": line["ordered"], "expected_on": str(line["expected_on"])}
-            for line in po_line_rows(conn, po["id"])
-        ],
-        "approve": f"backorder po approve {ref}",
-    }
-    facts: list[Event] = []
-    now = app.now()
-    for sku in sorted({line["sku"] for line in entry["lines"]}):
-        t = tasks.c
-        open_task = (
-            conn.execute(select(tasks).where(t.kind == TASK, t.sku == sku, t.state == "open"))
-            .mappings()
-            .first()
-        )
-        if open_task is not None:
-            waiting = [*open_task["facts"].get("purchase_orders", []), entry]
-            conn.execute(
-                update(tasks)
-                .where(t.id == open_task["id"])
-                .values(
-                    facts=dict(open_task["facts"]) | {"purchase_orders": waiting},
-                    title=_title(sku, waiting),
-                )
-            )
-            continue
-        title = _title(sku, [entry])
-        task_id = conn.execute(
-            insert(tasks)
-            .values(
-                kind=TASK,
-                role="procurement",
-                sku=sku,
-                state="open",
-                title=title,
-                facts={"purchase_orders": [entry]},
-                orders=[],
-                due_on=now.date(),
-                opened_at=now,
-            )
-            .returning(t.id)
-        ).scalar_one()
-        facts.append(
-            TaskOpened(
-                task_id=int(task_id),
-                kind=TASK,
-                role="procurement",
-                sku=sku,
-                title=title,
-                due_on=now.date(),
-                orders=(),
-            )
-        )
-    return facts
-
-
-def _title(sku: str, waiting: list[dict[str, Any]]) -> str:
-    if len(waiting) == 1:
-        return f"Approve purchase order {waiting[0]['po']} ({sku}): {waiting[0]['why']}"[:300]
-    refs = ", ".join(entry["po"] for entry in waiting)
-    return f"Approve {len(waiting)} purchase orders of {sku}: {refs}"[:300]
-
-
-def _settle_task(conn: Connection, ref: str, note: str, now: datetime) -> list[Event]:
-    """Take a purchase order off the approval tasks; a task with none left is done."""
-    facts: list[Event] = []
-    t = tasks.c
-    for task in conn.execute(select(tasks).where(t.kind == TASK, t.state == "open")).mappings():
-        listed = task["facts"].get("purchase_orders", [])
-        left = [entry for entry in listed if entry.get("po") != ref]
-        if len(left) == len(listed):
-            continue
-        values: dict[str, Any] = {
-            "facts": dict(task["facts"]) | {"purchase_orders": left},
-            "title": _title(task["sku"], left) if left else task["title"],
-        }
-        if not left:
-            values |= {"state": "done", "done_at": now, "done_by": "staff", "note": note}
-            facts.append(
-                TaskDone(
-                    task_id=task["id"],
-                    kind=TASK,
-                    role="procurement",
-                    sku=task["sku"],
-                    done_by="staff",
-                    note=note,
-                )
-            )
-        conn.execute(update(tasks).where(t.id == task["id"]).values(values))
-    return facts
-
-
 # A person's decision on a draft
 
 
@@ -324,7 +218,7 @@ def approve(app: Backorder, ref: str, actor: str) -> dict[str, Any]:
         _, rows = _pending(uow, ref)
         conn = uow.connection
         facts = _approve(app, uow, ref, actor, list(rows.values()))
-        facts += _settle_task(conn, ref, f"{ref} approved by {actor}", now)
+        facts += po_tasks.settle(conn, ref, f"{ref} approved by {actor}", now)
         Outbox(conn).append(facts, now)
         view = summary(conn, ref)
         uow.commit()
@@ -352,7 +246,7 @@ def reject(app: Backorder, ref: str, actor: str, note: str | None = None) -> dic
             )
         )
         facts: list[Event] = [po_event(conn, ref, "rejected", actor)]
-        facts += _settle_task(conn, ref, f"{ref} rejected by {actor}", now)
+        facts += po_tasks.settle(conn, ref, f"{ref} rejected by {actor}", now)
         Outbox(conn).append(facts, now)
         view = summary(conn, ref)
         uow.commit()
@@ -393,7 +287,7 @@ def on_cancel(uow: UnitOfWork, po: RowMapping, now: datetime) -> list[Event]:
             .where(purchase_orders.c.id == po["id"])
             .values(approval="withdrawn")
         )
-        facts += _settle_task(conn, po["ref"], f"{po['ref']} cancelled", now)
+        facts += po_tasks.settle(conn, po["ref"], f"{po['ref']} cancelled", now)
         _reopen(conn, po)
         return facts
     mine = select(po_documents.c.message_id).where(po_documents.c.po_id == po["id"])
