@@ -2,7 +2,8 @@
 (another supplier, another quantity) from its form and sees the draft purchase order it made
 awaiting approval, approves it, rejects another line with a note; each decision records
 the session's key as `dashboard:<name>`; a viewer sees the lines but no form, and is refused
-if it posts one."""
+if it posts one. Through the API, the key's name is who decided and a second decision is a
+409 problem."""
 
 from __future__ import annotations
 
@@ -89,3 +90,23 @@ def test_a_viewer_sees_the_lines_but_no_form_and_is_refused(supplied: Backorder)
     assert rec_row(supplied, rec)["state"] == "proposed"
     with TestClient(create_app(supplied), follow_redirects=False) as stranger:
         assert stranger.get(PAGE).headers["location"] == "/login"
+
+
+def test_the_api_records_the_keys_name_and_a_second_decision_is_a_409(
+    supplied: Backorder,
+) -> None:
+    rec = proposed(supplied)
+    key = create_key(supplied, Role.OPS, "buyer-bot").key
+    with TestClient(create_app(supplied)) as http:
+        auth = {"Authorization": f"Bearer {key}"}
+        url = f"/api/v1/replenishment/{rec}/accept"
+        done = http.post(url, json={"quantity": 101}, headers=auth)
+        assert done.status_code == 200, done.text
+        assert done.json()["purchase_order"]["lines"][0]["ordered"] == 108  # MOQ 100, 12s
+        again = http.post(url, json={}, headers=auth)
+        assert again.status_code == 409
+        assert again.json()["type"] == "/problems/already-decided"
+        assert "is accepted by buyer-bot" in again.json()["detail"]
+        po = done.json()["purchase_order"]["po"]
+        approved = http.post(f"/api/v1/purchase-orders/{po}/approve", headers=auth).json()
+        assert (approved["approval"], approved["approved_by"]) == ("approved", "buyer-bot")
