@@ -158,8 +158,9 @@ def _verdict(app: Backorder, conn: Connection, po_id: int, rows: list[ProductRow
 def _approve(
     app: Backorder, uow: UnitOfWork, ref: str, by: str, rows: list[ProductRow]
 ) -> list[Event]:
-    """Approved: inbound supply from now on (the SKUs' queues re-dated against it), and
-    its delivery to the supplier planned with the event that says so."""
+    """Approved: inbound supply from now on (the SKUs' queues re-dated against it). Its
+    delivery to the supplier is planned once the events are written (`send_approved`),
+    naming the event that approved it."""
     conn, now = uow.connection, app.now()
     conn.execute(
         update(purchase_orders)
@@ -167,9 +168,35 @@ def _approve(
         .values(approval="approved", approved_by=by[:120], approved_at=now)
     )
     approved = po_event(conn, ref, "approved", by)
-    event_id = _write_now(conn, approved, now)
-    po_sending.plan(conn, ref, ("order", event_id), now)
-    return reschedule(uow, rows, now, app.settings.eta_change_days)
+    return [approved, *reschedule(uow, rows, now, app.settings.eta_change_days)]
+
+
+def send_approved(conn: Connection, ref: str, now: datetime) -> None:
+    """After the events of an approval are written: plan the purchase order's delivery to
+    its supplier, naming the newest `approved` event of it (this transaction's: event ids
+    are taken in commit order). Nothing for a draft, or one planned already."""
+    po = po_row(conn, ref)
+    if po is None or po["approval"] != "approved" or po["sent_at"] is not None:
+        return
+    planned = conn.execute(
+        select(po_documents.c.id).where(
+            po_documents.c.po_id == po["id"], po_documents.c.kind == "order"
+        )
+    ).first()
+    if planned is not None:
+        return
+    newest = conn.execute(
+        select(events.c.id, events.c.payload)
+        .where(events.c.type == PurchaseOrderChanged.type)
+        .order_by(events.c.id.desc())
+        .limit(100)
+    ).all()
+    found = next(
+        row.id
+        for row in newest
+        if row.payload.get("po") == ref and row.payload.get("action") == "approved"
+    )
+    po_sending.plan(conn, ref, ("order", int(found)), now)
 
 
 def _write_now(conn: Connection, fact: Event, now: datetime) -> int:
@@ -220,6 +247,7 @@ def approve(app: Backorder, ref: str, actor: str) -> dict[str, Any]:
         facts = _approve(app, uow, ref, actor, list(rows.values()))
         facts += po_tasks.settle(conn, ref, f"{ref} approved by {actor}", now)
         Outbox(conn).append(facts, now)
+        send_approved(conn, ref, now)
         view = summary(conn, ref)
         uow.commit()
     return view
@@ -308,7 +336,7 @@ def on_cancel(uow: UnitOfWork, po: RowMapping, now: datetime) -> list[Event]:
         return facts
     if po["sent_at"] is not None and still is None:
         return facts  # placed by hand: the supplier hears of it by hand too
-    cancelling = po_event(conn, po["ref"], "cancel_sent", None)
+    cancelling = po_event(conn, po["ref"], "cancelling", None)
     po_sending.plan(conn, po["ref"], ("cancel", _write_now(conn, cancelling, now)), now)
     return facts
 

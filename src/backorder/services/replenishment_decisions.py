@@ -116,6 +116,9 @@ def accept(app: Backorder, rec_id: int, actor: str, change: Change | None = None
             changes=tuple(made["changes"]),
         )
         Outbox(uow.connection).append([accepted, *facts], now)
+        if made.get("po"):  # approved by its rule: it goes to the supplier
+            po_approval.send_approved(uow.connection, made["po"], now)
+            made["view"] = po_approval.summary(uow.connection, made["po"])
         view = {
             "id": rec_id,
             "state": "accepted",
@@ -182,12 +185,10 @@ def _purchase(
     location_id = rec["location_id"] or _default_location(uow, app)
     line = po_approval.DraftLine(row, units, cost, expected)
     ref, facts = po_approval.draft(app, uow, (supplier, location_id), [line])
-    view = po_approval.summary(uow.connection, ref)
     made = {
         "quantity": units,
         "supplier": supplier,
         "po": ref,
-        "view": view,
         "changes": changes,
         "link": {"po_id": _po_id(uow, ref)},
     }
