@@ -26,13 +26,15 @@ def _print_accepted(view: dict[str, Any]) -> None:
     else:
         po = view["purchase_order"]
         line = po["lines"][0]
-        value = f", {po['value']}" if po["value"] is not None else ""
+        value = f"{po['currency']} {po['value']}" if po["value"] is not None else "price unknown"
         out.print(
-            f"recommendation {view['id']} accepted: {po['po']} to {po['supplier']}, "
-            f"{line['ordered']} x {line['sku']}{value}, expected {line['expected_on']}",
+            f"recommendation {view['id']} accepted: {po['po']} to {po['supplier']}", markup=False
+        )
+        out.print(
+            f"{line['ordered']} x {line['sku']}, {value}, expected {line['expected_on']}",
             markup=False,
         )
-        out.print(approval_words(po | {"approval": po["approval"]}), markup=False)
+        out.print(approval_words(po), markup=False)
     for change in view["changes"]:
         out.print(f"  {change}", markup=False)
 

@@ -192,10 +192,15 @@ def send_approved(conn: Connection, ref: str, now: datetime) -> None:
         .limit(100)
     ).all()
     found = next(
-        row.id
-        for row in newest
-        if row.payload.get("po") == ref and row.payload.get("action") == "approved"
+        (
+            row.id
+            for row in newest
+            if row.payload.get("po") == ref and row.payload.get("action") == "approved"
+        ),
+        None,
     )
+    if found is None:
+        raise RuntimeError(f"no approved event of {ref} in this transaction")
     po_sending.plan(conn, ref, ("order", int(found)), now)
 
 
