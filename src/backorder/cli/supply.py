@@ -48,6 +48,15 @@ def _supplier_line(view: dict[str, Any]) -> str:
     )
 
 
+def _channel_line(view: dict[str, Any]) -> str:
+    """How its purchase orders reach it, and its own auto-approve limit."""
+    channel = f"purchase orders: {view['po_format']}"
+    if view["po_address"]:
+        channel += f" to {view['po_address']}"
+    limit_text = view["auto_approve_limit"] or "none of its own"
+    return f"{channel}; auto-approve limit: {limit_text}"
+
+
 def _print_supplier(view: dict[str, Any], done: str, as_json: bool) -> None:
     if as_json:
         emit(view)
@@ -111,11 +120,7 @@ def supplier_update(
     view = supply.update_supplier(state_of(ctx).app(), supplier_id, changes)
     _print_supplier(view, "updated", as_json)
     if not as_json:
-        channel = f"purchase orders: {view['po_format']}"
-        if view["po_address"]:
-            channel += f" to {view['po_address']}"
-        limit_text = view["auto_approve_limit"] or "none of its own"
-        out.print(f"{channel}; auto-approve limit: {limit_text}", markup=False)
+        out.print(_channel_line(view), markup=False)
         if view.get("po_secret"):
             out.print(f"signing secret (shown once): {view['po_secret']}", markup=False)
 
@@ -145,6 +150,7 @@ def supplier_show(
     out.print(_supplier_line(view), markup=False)
     out.print(f"SKUs: {', '.join(view['skus']) or 'none'}", markup=False)
     out.print(f"open purchase orders: {', '.join(view['open_purchase_orders']) or 'none'}")
+    out.print(_channel_line(view), markup=False)
     for line in performance_lines(view["performance"]):
         out.print(line, markup=False)
 
