@@ -441,6 +441,10 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
         Permission.STOCK,
     ),
     ("POST", "/api/v1/purchase-orders/PO-NONE/cancel", None, Permission.STOCK),
+    ("POST", "/api/v1/purchase-orders/PO-NONE/approve", None, Permission.PURCHASE),
+    ("POST", "/api/v1/purchase-orders/PO-NONE/reject", {"note": "no"}, Permission.PURCHASE),
+    ("POST", "/api/v1/replenishment/999999/accept", {"quantity": 5}, Permission.PURCHASE),
+    ("POST", "/api/v1/replenishment/999999/reject", {"note": "no"}, Permission.PURCHASE),
     ("GET", "/api/v1/atp/WIDGET-BLUE", None, Permission.PROMISE),
     ("GET", "/api/v1/atp/WIDGET-BLUE?location=main", None, Permission.PROMISE),
     (

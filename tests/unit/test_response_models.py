@@ -35,10 +35,13 @@ from backorder.domain.model import (
 from backorder.domain.periods import PERIOD_KINDS
 from backorder.domain.safety_stock import LEAD_SOURCES, METHODS
 from backorder.intake.rules import Severity
+from backorder.notify.purchase_orders import FORMATS as PO_FORMATS
 from backorder.notify.shipping_orders import FORMATS as SHIPPING_ORDER_FORMATS
 from backorder.services.foresight_plan import ABC_CLASSES
 from backorder.services.kpis import Dimension
 from backorder.services.locations import KINDS as LOCATION_KINDS
+from backorder.services.po_approval import APPROVALS as PO_APPROVALS
+from backorder.services.po_sending import CHANNEL as PO_CHANNEL
 from backorder.services.preferences import CHANNELS
 from backorder.services.review import OVERDUE
 from backorder.services.shipping_orders import CHANNEL as SHIPPING_ORDERS_CHANNEL
@@ -95,11 +98,15 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("RuleSettingOut", "severity"): set(Severity),
     ("WebhookOut", "format"): set(FORMATS),
     ("WebhookCreatedOut", "format"): set(FORMATS),
-    ("DeliveryOut", "channel"): {"webhook", SHIPPING_ORDERS_CHANNEL, *CHANNELS},
+    ("DeliveryOut", "channel"): {"webhook", SHIPPING_ORDERS_CHANNEL, PO_CHANNEL, *CHANNELS},
     ("DeliveryOut", "state"): set(DELIVERY_STATES) | constrained("deliveries", "state"),
     ("AlertOut", "kind"): set(ALERT_KINDS),
     ("AlertOut", "state"): set(ALERT_STATES) | constrained("alerts", "state"),
     ("PurchaseOrderOut", "state"): set(PO_STATES),
+    ("PurchaseOrderOut", "origin"): {"manual", "recommendation"},
+    ("PurchaseOrderOut", "approval"): set(PO_APPROVALS),
+    ("SupplierOut", "po_format"): set(PO_FORMATS),
+    ("SupplierDetailOut", "po_format"): set(PO_FORMATS),
     ("TransferOut", "state"): set(TRANSFER_STATES),
     ("KpiReportOut", "by"): set(Dimension),
     ("ForecastOut", "demand_class"): set(DEMAND_CLASSES),

@@ -34,13 +34,14 @@ from backorder.api.schemas import (
 )
 from backorder.domain.access import Permission
 from backorder.domain.errors import BackorderError, InvalidRequest
-from backorder.services import supply
+from backorder.services import po_approval, supply
 from backorder.services.context import Backorder
 from backorder.services.dashboard import RECORDS, order_link
 from backorder.services.ingest import discard, replay
 from backorder.services.links import segment
 from backorder.services.notifications import retry as retry_notifications
 from backorder.services.orders import cancel_order, expedite_order, ship_order
+from backorder.services.replenishment_decisions import Change, accept, reject
 from backorder.services.stock import receive_stock, set_stock
 from backorder.services.tasks import finish_task
 from backorder.words import count, day
@@ -284,6 +285,40 @@ def _discard(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Don
     return f"Discarded dead letter {payload}: {body.reason}", DEAD_LETTERS
 
 
+# Restock recommendations and draft purchase orders (the replenishment page). `act` puts who
+# took the decision ("dashboard:<key name>") in the form's `_by`, over anything posted there.
+REPLENISHMENT_PAGE = "/dashboard/replenishment"
+
+
+def _accept(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Done:
+    change = Change(_whole(fields, "quantity", "the quantity"), fields.get("supplier") or None)
+    if change.quantity is not None and change.quantity < 1:
+        raise FormProblem("the quantity must be at least 1")
+    view = accept(app, int(ids["recommendation"]), fields["_by"], change)
+    if view["kind"] == "transfer":
+        made = f"planned transfer {view['transfer']}"
+    else:
+        po = view["purchase_order"]
+        made = f"{po['po']} ({'awaiting approval' if po['approval'] == 'pending' else 'approved'})"
+    changed = f"; {'; '.join(view['changes'])}" if view["changes"] else ""
+    return f"Accepted {count(view['quantity'], 'unit')}: {made}{changed}", REPLENISHMENT_PAGE
+
+
+def _reject(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Done:
+    reject(app, int(ids["recommendation"]), fields["_by"], fields.get("note") or None)
+    return f"Rejected recommendation {ids['recommendation']}", REPLENISHMENT_PAGE
+
+
+def _approve_po(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Done:
+    po_approval.approve(app, ids["po"], fields["_by"])
+    return f"Approved {ids['po']}: it goes to the supplier", REPLENISHMENT_PAGE
+
+
+def _reject_po(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Done:
+    po_approval.reject(app, ids["po"], fields["_by"], fields.get("note") or None)
+    return f"Rejected {ids['po']}: it will not be sent", REPLENISHMENT_PAGE
+
+
 def _retry(app: Backorder, ids: dict[str, str], fields: dict[str, str]) -> Done:
     delivery = _whole(ids, "delivery", "the message") or 0
     retry_notifications(app, delivery)
@@ -298,6 +333,7 @@ class Action:
 
 
 SEGMENT = r"[^/]+"
+PURCHASE = Permission.PURCHASE
 NUMBER = r"[1-9][0-9]{0,15}"
 ACTIONS = [
     Action(re.compile(rf"orders/(?P<ref>{SEGMENT})/cancel"), Permission.CHANGE_ORDERS, _cancel),
@@ -319,6 +355,10 @@ ACTIONS = [
         _discard,
     ),
     Action(re.compile(rf"notifications/(?P<delivery>{NUMBER})/retry"), Permission.NOTIFY, _retry),
+    Action(re.compile(rf"replenishment/(?P<recommendation>{NUMBER})/accept"), PURCHASE, _accept),
+    Action(re.compile(rf"replenishment/(?P<recommendation>{NUMBER})/reject"), PURCHASE, _reject),
+    Action(re.compile(rf"purchase-orders/(?P<po>{SEGMENT})/approve"), PURCHASE, _approve_po),
+    Action(re.compile(rf"purchase-orders/(?P<po>{SEGMENT})/reject"), PURCHASE, _reject_po),
 ]
 
 

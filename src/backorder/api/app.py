@@ -25,6 +25,8 @@ from backorder.api import (
     problems,
     product_suppliers,
     replenishment,
+    replenishment_decisions,
+    replenishment_page,
     reports,
     review,
     risk,
@@ -70,6 +72,8 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(replenishment.router)
     app.include_router(forecasts.router)
     app.include_router(reports.router)
+    app.include_router(replenishment_decisions.router)
+    app.include_router(replenishment_page.router)
     app.include_router(dashboard.pages)
     openapi.install(app)
 

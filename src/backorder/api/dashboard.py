@@ -41,6 +41,7 @@ from backorder.services.locations import active_choices
 from backorder.services.sessions import (
     COOKIE,
     SESSION_SECONDS,
+    session_name,
     session_role,
     sign_in,
     sign_out,
@@ -389,7 +390,7 @@ def _refused(status: int, text: str) -> HTMLResponse:
     return HTMLResponse(page, status_code=status, headers=NO_STORE)
 
 
-SAFE_BACK = re.compile(r"/(records/[A-Za-z0-9._:~%/-]*|search)(\?[^\s#]*)?")
+SAFE_BACK = re.compile(r"/(records/[A-Za-z0-9._:~%/-]*|search|dashboard/replenishment)(\?[^\s#]*)?")
 
 
 @pages.post("/records/{path:path}")
@@ -418,6 +419,8 @@ async def act(request: Request, path: str) -> Response:
     if not may(role, action.permission):
         what = action.permission.value.replace("_", " ")
         return _refused(403, f"role {role.value} may not {what}")
+    who = await run_in_threadpool(session_name, app, token)
+    fields["_by"] = f"dashboard:{who or role.value}"  # who decided, never what was posted
     done, text, back = await run_in_threadpool(perform, app, action, ids, fields)
     given = fields.get("back", "")
     target = given if SAFE_BACK.fullmatch(given) else (back or "/")

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from backorder.domain.errors import (
     AlreadyExists,
     BackorderError,
+    DecisionConflict,
     DuplicateSku,
     ImpossibleCancel,
     NothingToAnswer,
@@ -58,6 +59,8 @@ STATUS: list[tuple[type[BackorderError], int, str, str]] = [
     (UnknownTransfer, 404, "unknown-transfer", "Unknown transfer"),
     (UnknownRecommendation, 404, "unknown-recommendation", "Unknown recommendation"),
     (TransferConflict, 409, "transfer-conflict", "Transfer cannot take that step"),
+    (DecisionConflict, 409, "already-decided", "Already decided"),
+    (UnknownRecommendation, 404, "unknown-recommendation", "Unknown recommendation"),
     (AlreadyExists, 409, "already-exists", "Already exists"),
     (UnknownTask, 404, "unknown-task", "Unknown task"),
     (NothingToAnswer, 409, "nothing-to-answer", "No delay waits for an answer"),

@@ -548,7 +548,7 @@ class DeliveryOut(Out):
     event_id: int
     type: str
     order_ref: str | None
-    channel: Literal["webhook", "email", "sms", "warehouse"]
+    channel: Literal["webhook", "email", "sms", "warehouse", "supplier"]
     kind: str | None = Field(
         description="e-mail and SMS: the milestone or alert it tells; warehouse: the format"
     )
@@ -660,6 +660,16 @@ class SupplierOut(Out):
     orders_completed: int = Field(description="purchase orders received in full")
     orders_on_time: int = Field(description="of those, received by their first expected date")
     on_time_percent: float | None = Field(description="null until one completes")
+    auto_approve_limit: str | None = Field(
+        None, description="its own limit for approving purchase orders automatically"
+    )
+    po_format: Literal["x12-850", "email", "webhook", "none"] = Field(
+        "none", description="how its purchase orders reach it (none: placed by hand)"
+    )
+    po_address: str | None = Field(None, description="the URL or e-mail they go to")
+    po_secret: str | None = Field(
+        None, description="the signing secret, shown once when it is made"
+    )
 
 
 class PerformanceOut(Out):
@@ -706,6 +716,7 @@ class PoLineOut(Out):
     received: int
     cancelled: int
     outstanding: int
+    unit_cost: str | None = Field(None, description="the price agreed, when known")
     expected_on: Day
     first_expected_on: Day = Field(description="what the on-time record measures against")
     last_received_at: Timestamp | None
@@ -716,6 +727,12 @@ class PurchaseOrderOut(Out):
     supplier: str
     location: str | None = Field(description="the location it arrives at")
     state: Literal["open", "received", "cancelled"]
+    origin: Literal["manual", "recommendation"] = "manual"
+    approval: Literal["pending", "approved", "rejected", "withdrawn"] = Field(
+        "approved", description="pending: a draft, not inbound supply until approved"
+    )
+    approved_by: str | None = Field(None, description="who approved it, or which rule")
+    sent_at: Timestamp | None = Field(None, description="when the supplier got it")
     on_time: bool | None
     created_at: Timestamp
     closed_at: Timestamp | None

@@ -89,7 +89,7 @@ class TaskLinks(Out):
 
 class TaskOut(Out):
     id: int
-    kind: Literal["procurement_review", "correct_inbound"]
+    kind: Literal["procurement_review", "correct_inbound", "approve_po"]
     role: Literal["procurement", "inventory"]
     sku: str
     state: Literal["open", "done"]

@@ -283,6 +283,9 @@ class SupplierPatch(Body):
     lead_time_days: LeadDays | SkipJsonSchema[None] = None
     email: Email | None = None
     contact: Text | None = None
+    auto_approve_limit: MoneyIn | None = None
+    po_format: Literal["x12-850", "email", "webhook", "none"] | SkipJsonSchema[None] = None
+    po_address: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
 class PoLineIn(Body):

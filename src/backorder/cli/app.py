@@ -23,6 +23,7 @@ from backorder.cli import (
     plan,
     product_suppliers,
     replenish,
+    replenish_decisions,
     report,
     review,
     risk,
@@ -79,7 +80,8 @@ app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
 app.command("shortages")(plan.shortages_command)
 app.command("projection")(plan.projection_command)
-app.add_typer(replenish.replenish_app, name="replenish")
+app.add_typer(replenish.replenish_app, name="replenish")  # plan, and:
+assert replenish_decisions.replenish_app is replenish.replenish_app  # accept, reject
 app.add_typer(history.history_app, name="history")
 app.add_typer(risk.risk_app, name="risk")
 

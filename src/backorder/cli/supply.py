@@ -15,6 +15,8 @@ from backorder.cli.common import (
     emit,
     figure,
     ident,
+    moment,
+    money,
     out,
     parse_date,
     state_of,
@@ -23,7 +25,7 @@ from backorder.cli.common import (
 from backorder.cli.product_suppliers import performance_lines
 from backorder.domain.errors import InvalidRequest
 from backorder.services import atp as atp_service
-from backorder.services import supply
+from backorder.services import po_approval, supply
 from backorder.words import count
 
 supplier_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Suppliers.")
@@ -44,6 +46,15 @@ def _supplier_line(view: dict[str, Any]) -> str:
     return (
         f"{view['id']} ({view['name']}): lead time {count(view['lead_time_days'], 'day')}, {record}"
     )
+
+
+def _channel_line(view: dict[str, Any]) -> str:
+    """How its purchase orders reach it, and its own auto-approve limit."""
+    channel = f"purchase orders: {view['po_format']}"
+    if view["po_address"]:
+        channel += f" to {view['po_address']}"
+    limit_text = view["auto_approve_limit"] or "none of its own"
+    return f"{channel}; auto-approve limit: {limit_text}"
 
 
 def _print_supplier(view: dict[str, Any], done: str, as_json: bool) -> None:
@@ -78,23 +89,40 @@ def supplier_update(
     lead_time_days: Annotated[int | None, typer.Option(min=0, max=3650)] = None,
     email: Annotated[str | None, typer.Option()] = None,
     contact: Annotated[str | None, typer.Option()] = None,
+    auto_approve_limit: Annotated[
+        str | None,
+        typer.Option(help="Approve its purchase orders up to this value ('' clears it)."),
+    ] = None,
+    po_format: Annotated[
+        str | None, typer.Option(help="How its purchase orders go: x12-850|email|webhook|none.")
+    ] = None,
+    po_to: Annotated[str | None, typer.Option(help="Where they go: a URL or an e-mail.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a supplier; a new lead time re-dates the waiting lines beyond inbound supply."""
-    changes = {
+    changes: dict[str, Any] = {
         k: v
         for k, v in {
             "name": name,
             "lead_time_days": lead_time_days,
             "email": email,
             "contact": contact,
+            "po_format": po_format,
+            "po_address": po_to,
         }.items()
         if v is not None
     }
+    if auto_approve_limit is not None:
+        limit = auto_approve_limit.strip()
+        changes["auto_approve_limit"] = money(limit, "--auto-approve-limit") if limit else None
     if not changes:
         raise InvalidRequest("nothing to change")
     view = supply.update_supplier(state_of(ctx).app(), supplier_id, changes)
     _print_supplier(view, "updated", as_json)
+    if not as_json:
+        out.print(_channel_line(view), markup=False)
+        if view.get("po_secret"):
+            out.print(f"signing secret (shown once): {view['po_secret']}", markup=False)
 
 
 @supplier_app.command("list")
@@ -122,6 +150,7 @@ def supplier_show(
     out.print(_supplier_line(view), markup=False)
     out.print(f"SKUs: {', '.join(view['skus']) or 'none'}", markup=False)
     out.print(f"open purchase orders: {', '.join(view['open_purchase_orders']) or 'none'}")
+    out.print(_channel_line(view), markup=False)
     for line in performance_lines(view["performance"]):
         out.print(line, markup=False)
 
@@ -145,6 +174,8 @@ def _print_po(view: dict[str, Any], as_json: bool) -> None:
         f"{view['po']} from {view['supplier']} to {view['location']}: {view['state']}{on_time}",
         markup=False,
     )
+    if view["origin"] == "recommendation":
+        out.print(approval_words(view), markup=False)
     lines = view["lines"]
     grid = table(
         ident("SKU", [line["sku"] for line in lines]),
@@ -167,6 +198,23 @@ def _print_po(view: dict[str, Any], as_json: bool) -> None:
     out.print(grid)
 
 
+def approval_words(view: dict[str, Any]) -> str:
+    """A purchase order from a recommendation: its approval, by whom, and if it was sent."""
+    approval = str(view["approval"])
+    words = {"pending": "draft, awaiting approval"}.get(approval, approval)
+    if view["approved_by"] and approval != "pending":
+        words += f" by {view['approved_by']}"
+    if approval == "approved":
+        words += f"; sent {moment(view['sent_at'])}" if view["sent_at"] else "; not sent yet"
+    return words
+
+
+def _po_state(view: dict[str, Any], late: bool) -> str:
+    if view["approval"] == "pending" and view["state"] == "open":
+        return "draft"
+    return "[bold red]late[/]" if late else str(view["state"])
+
+
 def _po_table(views: list[dict[str, Any]], today: date) -> Table:
     """Purchase orders one line a row; what is outstanding past its date is marked late."""
     rows = [(view, line) for view in views for line in view["lines"]]
@@ -185,7 +233,7 @@ def _po_table(views: list[dict[str, Any]], today: date) -> Table:
             view["po"],
             view["supplier"],
             view["location"] or "",
-            "[bold red]late[/]" if late else view["state"],
+            _po_state(view, late),
             line["sku"],
             f"{line['outstanding']} of {line['ordered']}",
             line["expected_on"],
@@ -276,6 +324,29 @@ def po_cancel(
 ) -> None:
     """Nothing more will come of this purchase order."""
     _print_po(supply.cancel_purchase_order(state_of(ctx).app(), po), as_json)
+
+
+@po_app.command("approve")
+def po_approve(
+    ctx: typer.Context, po: Annotated[str, typer.Argument(metavar="PO")], as_json: JsonFlag = False
+) -> None:
+    """Approve a draft purchase order: it becomes inbound supply and goes to the supplier."""
+    app = state_of(ctx).app()
+    po_approval.approve(app, po, "cli")
+    _print_po(supply.get_purchase_order(app, po), as_json)
+
+
+@po_app.command("reject")
+def po_reject(
+    ctx: typer.Context,
+    po: Annotated[str, typer.Argument(metavar="PO")],
+    note: Annotated[str | None, typer.Option(help="Why (kept on its recommendation).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reject a draft purchase order: cancelled, never sent."""
+    app = state_of(ctx).app()
+    po_approval.reject(app, po, "cli", note)
+    _print_po(supply.get_purchase_order(app, po), as_json)
 
 
 def atp(

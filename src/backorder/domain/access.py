@@ -27,6 +27,7 @@ class Permission(StrEnum):
     WEBHOOKS = "webhooks"  # subscribe URLs to the events (data leaves the system: admin)
     PROMISE = "promise"  # what can be promised of a SKU, and by when (a shop's "ships by")
     REVIEW = "review"  # run the daily review, mark its tasks done
+    PURCHASE = "purchase"  # decide restock recommendations, approve draft purchase orders
     METRICS = "metrics"  # scrape GET /metrics (the business's figures, per route traffic)
 
 
@@ -45,6 +46,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.NOTIFY,
             Permission.PROMISE,
             Permission.REVIEW,
+            Permission.PURCHASE,
             Permission.METRICS,
         }
     ),

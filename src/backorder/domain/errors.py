@@ -84,3 +84,8 @@ class UnknownRecommendation(BackorderError):
             f"unknown recommendation {recommendation}: backorder replenish plan lists them"
         )
         self.recommendation = recommendation
+
+
+class DecisionConflict(BackorderError):
+    """A decision its subject no longer takes: a recommendation already decided, a purchase
+    order already approved or rejected."""

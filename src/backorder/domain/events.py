@@ -305,6 +305,38 @@ class PurchaseOrderChanged(Event):
     lines: tuple[dict[str, Any], ...]  # {sku, ordered, received, cancelled, expected_on}
     on_time: bool | None = None  # once received in full: by every line's first date
     location: str | None = None  # the location it arrives at
+    # automatic purchase orders: drafted | approved | rejected | withdrawn | sent are actions
+    # too; `by` who or which rule ("rule:auto_approve_limit ..."), `approval` where it stands
+    by: str | None = None
+    approval: str | None = None
+
+
+@dataclass(frozen=True)
+class RecommendationAccepted(Event):
+    """A restock recommendation was accepted (as proposed or changed): it became a draft
+    purchase order `po` or a planned transfer `transfer`."""
+
+    type: ClassVar[str] = "recommendation_accepted"
+    recommendation: int
+    key: str
+    sku: str
+    kind: str  # purchase | transfer
+    quantity: int
+    supplier: str | None
+    po: str | None
+    transfer: int | None
+    decided_by: str
+    changes: tuple[str, ...]  # what the decision changed, in words
+
+
+@dataclass(frozen=True)
+class RecommendationRejected(Event):
+    type: ClassVar[str] = "recommendation_rejected"
+    recommendation: int
+    key: str
+    sku: str
+    decided_by: str
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -470,6 +502,8 @@ EVENT_TYPES: tuple[str, ...] = (
             SkuOutOfStock,
             EtaChanged,
             PurchaseOrderChanged,
+            RecommendationAccepted,
+            RecommendationRejected,
             TransferChanged,
             DelayNoticed,
             DelaySettled,

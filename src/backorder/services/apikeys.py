@@ -108,6 +108,18 @@ def identify(app: Backorder, key: str) -> tuple[int, Role] | None:
     return found
 
 
+def key_name(app: Backorder, key: str) -> str | None:
+    """The name of a live key (what a decision records as who took it), or None."""
+    found = identify(app, key)
+    if found is None:
+        return None
+    with app.db.read() as uow:
+        name = uow.connection.execute(
+            select(api_keys.c.name).where(api_keys.c.id == found[0])
+        ).scalar_one_or_none()
+    return None if name is None else str(name)
+
+
 def authenticate(app: Backorder, key: str) -> Role | None:
     """The role of a live key, or None."""
     found = identify(app, key)

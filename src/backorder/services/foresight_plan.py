@@ -139,7 +139,11 @@ def _inbound(
             line.ordered - line.received - line.cancelled,
         )
         .join(purchase_orders, purchase_orders.c.id == line.po_id)
-        .where(line.product_id.in_(product_ids), line.received + line.cancelled < line.ordered)
+        .where(
+            line.product_id.in_(product_ids),
+            line.received + line.cancelled < line.ordered,
+            purchase_orders.c.approval == "approved",  # a draft is not inbound supply
+        )
     ):
         found[(product_id, None)].append((expected_on, int(units)))
         if location_id is not None:

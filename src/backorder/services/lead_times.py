@@ -44,7 +44,8 @@ def history(conn: Connection, product_ids: Sequence[int], now: datetime) -> dict
     if not product_ids:
         return {}
     line, po = po_lines.c, purchase_orders.c
-    days = days_between(line.last_received_at, po.created_at)
+    # from when it was placed: a draft from a recommendation waited for approval first
+    days = days_between(line.last_received_at, func.coalesce(po.approved_at, po.created_at))
     rows = conn.execute(
         select(line.product_id, func.count(), func.avg(days), func.avg(days * days))
         .join(purchase_orders, po.id == line.po_id)

@@ -187,7 +187,8 @@ def _supply(conn: Connection, today: date) -> dict[int, tuple[float, float]]:
             func.sum(open_units),
             func.sum(case((po_lines.c.expected_on < today, open_units), else_=0)),
         )
-        .where(open_units > 0)
+        .join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id)
+        .where(open_units > 0, purchase_orders.c.approval == "approved")
         .group_by(po_lines.c.product_id)
     ):
         found[product_id][0] += float(units or 0)
@@ -310,6 +311,7 @@ def _supply_at(conn: Connection, at: datetime) -> dict[int, tuple[float, float]]
     po = purchase_orders.c
     line = po_lines.c
     open_then = and_(
+        po.approval == "approved",
         po.created_at <= at,
         or_(po.closed_at.is_(None), po.closed_at > at),
         or_(line.last_received_at.is_(None), line.last_received_at > at),

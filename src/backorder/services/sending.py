@@ -17,9 +17,11 @@ from backorder.domain.events import WeeklyReportReady
 from backorder.notify import Sent, email, sms, webhooks
 from backorder.notify import shipping_orders as shipping
 from backorder.report import render
+from backorder.services import po_sending
 from backorder.services.context import Backorder
 from backorder.services.customer_links import delay_page, mint_link
 from backorder.services.faults import describe
+from backorder.services.po_sending import mark_sent
 from backorder.services.report import weekly_report
 from backorder.services.views import order_view
 from backorder.store.db import unavailable
@@ -166,6 +168,8 @@ def _record(app: Backorder, delivery_id: int, attempt: int, sent: Sent) -> str:
             .where(d.id == delivery_id, d.state == "sending", d.attempts == attempt)
             .values(values)
         ).rowcount
+        if done and sent.ok:  # a purchase order's document: the supplier has it now
+            mark_sent(uow.connection, delivery_id, now)
         uow.commit()
     return str(values["state"]) if done else "lost claim"
 
@@ -248,6 +252,8 @@ def _attempt(
             else:
                 body = webhooks.body_of(row.type, row.occurred_at, row.event_id, row.payload)
             return webhooks.post(client, row.recipient, row.secret, row.message_id, app.now(), body)
+        if row.channel == po_sending.CHANNEL:  # a purchase order to its supplier
+            return po_sending.send(app, row, client, writer.smtp)
         if row.channel == "warehouse":  # a shipping order to a 3PL: its document as kept
             media = shipping.MEDIA[row.kind]
             secret = row.orders_secret

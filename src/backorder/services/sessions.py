@@ -46,6 +46,20 @@ def sign_in(app: Backorder, key: str) -> str | None:
     return token
 
 
+def session_name(app: Backorder, token: str) -> str | None:
+    """The name of the key a live session signed in with (who a dashboard decision was
+    taken by), or None."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    with app.db.read() as uow:
+        name = uow.connection.execute(
+            select(api_keys.c.name)
+            .join(sessions, sessions.c.api_key_id == api_keys.c.id)
+            .where(sessions.c.token_hash == _digest(token), sessions.c.expires_at > app.now())
+        ).scalar_one_or_none()
+    return None if name is None else str(name)
+
+
 def session_role(app: Backorder, token: str) -> Role | None:
     """The role of a live session (not expired, not signed out, its key not revoked), or
     None."""

@@ -7,7 +7,7 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from backorder.domain.supplier_performance import ClosedLine, measure_windows, window_start
 from backorder.store.tables import po_lines, purchase_orders
@@ -35,6 +35,8 @@ def _closed(
             purchase_orders.c.supplier_id.in_(sorted(set(supplier_ids))),
             po_lines.c.received + po_lines.c.cancelled >= po_lines.c.ordered,
             po_lines.c.first_expected_on >= since,
+            # a draft rejected or withdrawn before the supplier got it is not its record
+            or_(purchase_orders.c.origin == "manual", purchase_orders.c.sent_at.is_not(None)),
         )
     )
     if product_ids is not None:

@@ -22,6 +22,8 @@ from backorder.domain.errors import (
 from backorder.domain.events import Event, PurchaseOrderChanged
 from backorder.domain.supply import on_time_percent
 from backorder.services.context import Backorder
+from backorder.services.po_approval import on_cancel
+from backorder.services.po_channel import PO_CHANNEL_FIELDS, po_channel_changes, po_channel_view
 from backorder.services.schedule import reschedule
 from backorder.services.supplier_performance import supplier_performance
 from backorder.store.db import UnitOfWork
@@ -90,7 +92,7 @@ def supplier_view(row: RowMapping) -> dict[str, Any]:
         "on_time_percent": _percent(
             on_time_percent(row["orders_completed"], row["orders_on_time"])
         ),
-    }
+    } | po_channel_view(row)
 
 
 def add_supplier(app: Backorder, supplier: SupplierIn) -> dict[str, Any]:
@@ -128,6 +130,12 @@ def update_supplier(app: Backorder, supplier_id: str, changes: dict[str, Any]) -
         allowed = {"name", "email", "contact", "lead_time_days"}
         if not changes:
             raise InvalidRequest("nothing to change: name a field")
+        channel = {k: changes.pop(k) for k in list(changes) if k in PO_CHANNEL_FIELDS}
+        secret = po_channel_changes(conn, current, channel, now)
+        if not changes:
+            row = supplier_rows(conn, [supplier_id])[supplier_id]
+            uow.commit()
+            return supplier_view(row) | secret
         if set(changes) - allowed:
             raise InvalidRequest(f"cannot change {sorted(set(changes) - allowed)}")
         merged = {k: current[k] for k in allowed} | changes
@@ -145,7 +153,7 @@ def update_supplier(app: Backorder, supplier_id: str, changes: dict[str, Any]) -
         Outbox(conn).append(facts, now)
         row = supplier_rows(conn, [supplier_id])[supplier_id]
         uow.commit()
-    return supplier_view(row)
+    return supplier_view(row) | secret
 
 
 def list_suppliers(app: Backorder) -> list[dict[str, Any]]:
@@ -201,6 +209,10 @@ def _view(po: RowMapping, lines: list[dict[str, Any]]) -> dict[str, Any]:
         "supplier": po["supplier_id"],
         "location": po["location"],
         "state": po["state"],
+        "origin": po["origin"],
+        "approval": po["approval"],
+        "approved_by": po["approved_by"],
+        "sent_at": po["sent_at"].isoformat() if po["sent_at"] else None,
         "on_time": po["on_time"],
         "created_at": po["created_at"].isoformat(),
         "closed_at": po["closed_at"].isoformat() if po["closed_at"] else None,
@@ -211,6 +223,7 @@ def _view(po: RowMapping, lines: list[dict[str, Any]]) -> dict[str, Any]:
                 "received": line["received"],
                 "cancelled": line["cancelled"],
                 "outstanding": line["ordered"] - line["received"] - line["cancelled"],
+                "unit_cost": None if line["unit_cost"] is None else f"{line['unit_cost']:.2f}",
                 "expected_on": line["expected_on"].isoformat(),
                 "first_expected_on": line["first_expected_on"].isoformat(),
                 "last_received_at": line["last_received_at"].isoformat()
@@ -407,6 +420,8 @@ def cancel_purchase_order(app: Backorder, ref: str) -> dict[str, Any]:
         conn = uow.connection
         lines = po_line_rows(conn, po["id"])
         rows = Products(conn).lock_by_id(line["product_id"] for line in lines)
+        # from a recommendation: withdrawn until sent, else a cancellation goes to the supplier
+        Outbox(conn).append(on_cancel(uow, po, app.now()), app.now())
         conn.execute(
             update(po_lines)
             .where(po_lines.c.po_id == po["id"])
@@ -451,8 +466,8 @@ def count_against_po(
     line: at most what is outstanding (more is simply stock). The purchase order closes
     once nothing is outstanding."""
     conn = uow.connection
-    if po is None or po["state"] != "open":
-        return []
+    if po is None or po["state"] != "open" or po["approval"] != "approved":
+        return []  # a draft awaiting approval was never placed: what came is simply stock
     counted = conn.execute(
         update(po_lines)
         .where(po_lines.c.po_id == po["id"], po_lines.c.product_id == row.id, OUTSTANDING > 0)

@@ -91,6 +91,11 @@ def finish_task(app: Backorder, task_id: int, note: str | None = None) -> dict[s
             raise UnknownTask(task_id)
         if row["state"] != "open":
             raise InvalidRequest(f"task {task_id} is already done")
+        if row["kind"] == "approve_po":
+            raise InvalidRequest(
+                f"task {task_id} is done by approving or rejecting its purchase order: "
+                "backorder po approve REF / po reject REF"
+            )
         conn.execute(
             update(tasks)
             .where(tasks.c.id == task_id)
@@ -302,7 +307,9 @@ def log_incidents(conn: Connection, late: dict[str, LateSku], now: datetime) -> 
 def close_tasks(conn: Connection, late: set[str], now: datetime) -> list[Event]:
     """Step 13: open tasks of SKUs with nothing late any more are done."""
     t = tasks.c
-    open_tasks = conn.execute(select(tasks).where(t.state == "open").order_by(t.id)).mappings()
+    open_tasks = conn.execute(  # the review's own kinds (an approval waits for its decision)
+        select(tasks).where(t.state == "open", t.kind.in_(list(ROLES))).order_by(t.id)
+    ).mappings()
     facts: list[Event] = []
     for row in [row for row in open_tasks if row["sku"] not in late]:
         note = "nothing of this SKU is late any more"

@@ -7,7 +7,7 @@ serve the network queue like any receipt."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, insert, select, update
@@ -135,33 +135,43 @@ def _active(sites: list[Site], code: str) -> Site:
 def create(app: Backorder, wanted: TransferIn) -> dict[str, Any]:
     """Plan to move units of a SKU between two active locations, expected at the
     destination on a date. Nothing moves yet: the destination counts them as inbound."""
+    with app.db.write() as uow:
+        transfer_id, product = plan(uow, wanted, app.now())
+        return _finish(app, uow, (transfer_id, "created", 0), product)
+
+
+def plan(uow: UnitOfWork, wanted: TransferIn, now: datetime) -> tuple[int, ProductRow]:
+    """The planned transfer's row, inside the caller's transaction (its SKU locked); the
+    caller writes its event (`created_event`) and re-dates the SKU's queue."""
     if not 0 < wanted.quantity <= MAX_ON_HAND:
         raise InvalidRequest(f"quantity must be between 1 and {MAX_ON_HAND}, got {wanted.quantity}")
     if wanted.source == wanted.destination:
         raise InvalidRequest("a transfer moves units between two different locations")
-    now = app.now()
-    with app.db.write() as uow:
-        conn = uow.connection
-        rows = Products(conn).lock([wanted.sku])
-        if wanted.sku not in rows:
-            raise InvalidRequest(f"unknown SKU {wanted.sku!r}")
-        sites = all_sites(conn)
-        source, destination = _active(sites, wanted.source), _active(sites, wanted.destination)
-        transfer_id = conn.execute(
-            insert(transfers)
-            .values(
-                product_id=rows[wanted.sku].id,
-                from_location_id=source.id,
-                to_location_id=destination.id,
-                quantity=wanted.quantity,
-                received=0,
-                state="planned",
-                expected_on=wanted.expected_on,
-                created_at=now,
-            )
-            .returning(transfers.c.id)
-        ).scalar_one()
-        return _finish(app, uow, (int(transfer_id), "created", 0), rows[wanted.sku])
+    conn = uow.connection
+    rows = Products(conn).lock([wanted.sku])
+    if wanted.sku not in rows:
+        raise InvalidRequest(f"unknown SKU {wanted.sku!r}")
+    sites = all_sites(conn)
+    source, destination = _active(sites, wanted.source), _active(sites, wanted.destination)
+    transfer_id = conn.execute(
+        insert(transfers)
+        .values(
+            product_id=rows[wanted.sku].id,
+            from_location_id=source.id,
+            to_location_id=destination.id,
+            quantity=wanted.quantity,
+            received=0,
+            state="planned",
+            expected_on=wanted.expected_on,
+            created_at=now,
+        )
+        .returning(transfers.c.id)
+    ).scalar_one()
+    return int(transfer_id), rows[wanted.sku]
+
+
+def created_event(uow: UnitOfWork, transfer_id: int) -> TransferChanged:
+    return _event(_row(uow, transfer_id), "created", 0)
 
 
 def ship(app: Backorder, transfer_id: int) -> dict[str, Any]:

@@ -43,6 +43,8 @@ from backorder.store.tables import (
 
 OUTSTANDING = po_lines.c.ordered - po_lines.c.received - po_lines.c.cancelled
 IS_OPEN = po_lines.c.received + po_lines.c.cancelled < po_lines.c.ordered
+# A purchase order awaiting approval (a draft) is not inbound supply: it dates no customer.
+APPROVED = purchase_orders.c.approval == "approved"
 # in the words of the partial index ix_transfers_open (constants, not parameters), so that
 # both planners use it: closed transfers pile up, open ones are few
 TRANSFER_OPEN = text("transfers.state IN ('planned', 'shipped')")
@@ -129,7 +131,7 @@ def _inbound_query() -> Any:
             none.label("source"),
         )
         .select_from(po_lines.join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id))
-        .where(po_lines.c.product_id.in_(ids), IS_OPEN)
+        .where(po_lines.c.product_id.in_(ids), IS_OPEN, APPROVED)
     )
     moving = select(
         transfers.c.product_id,

@@ -764,6 +764,12 @@ suppliers = Table(
     Column("orders_on_time", Integer, nullable=False, server_default=text("0")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # automatic purchase orders (0037): its own approval limit; how its purchase orders reach
+    # it (x12-850 | email | webhook | none), where (a URL or an e-mail), the signing secret
+    Column("auto_approve_limit", Money),
+    Column("po_format", String(16)),
+    Column("po_address", String(2000)),
+    Column("po_secret", String(200)),
     CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
     CheckConstraint("orders_on_time >= 0 AND orders_on_time <= orders_completed", name="record"),
 )
@@ -783,6 +789,14 @@ purchase_orders = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime),
     Column("location_id", Id),  # where it arrives (set on every purchase order since 0026)
+    # 0037: manual | recommendation; approval pending | approved | rejected (a pending one is
+    # a draft: not inbound supply, dates no customer); by whom or which rule; when the
+    # supplier got it (its document delivered, or approval when it is placed by hand)
+    Column("origin", String(16), nullable=False, server_default="manual"),
+    Column("approval", String(16), nullable=False, server_default="approved"),
+    Column("approved_by", String(120)),
+    Column("approved_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
     CheckConstraint("state IN ('open', 'received', 'cancelled')", name="state_known"),
 )
 
@@ -798,6 +812,7 @@ po_lines = Table(
     Column("expected_on", Date, nullable=False),
     Column("first_expected_on", Date, nullable=False),
     Column("last_received_at", UtcDateTime),
+    Column("unit_cost", Money),  # the price agreed (0037; unknown on lines of old)
     UniqueConstraint("po_id", "product_id", name="uq_po_lines_po_product"),
     CheckConstraint(
         "ordered > 0 AND received >= 0 AND cancelled >= 0 AND received + cancelled <= ordered",
@@ -812,6 +827,25 @@ po_lines = Table(
         sqlite_where=text("received + cancelled < ordered"),
         postgresql_where=text("received + cancelled < ordered"),
     ),
+)
+
+# A purchase order's document as sent to its supplier (an X12 850, an e-mail's PDF and CSV
+# parts as JSON, or a webhook's JSON): `order`, or `cancel` once it was sent and is then
+# cancelled. Kept as made, so every attempt of its delivery (`deliveries.message_id`) sends
+# the same bytes.
+po_documents = Table(
+    "po_documents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("po_id", ForeignKey("purchase_orders.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("recipient", String(2000), nullable=False),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("kind IN ('order', 'cancel')", name="kind_known"),
+    sqlite_autoincrement=True,
 )
 
 # Restock recommendations (services/replenishment): a proposed purchase order or transfer per
@@ -916,7 +950,7 @@ delay_notices = Table(
 
 # Work the daily review hands to people: a procurement review or an inventory correction per
 # late SKU, one open task per kind and SKU, with its facts, orders, due date and links.
-TASK_KINDS = ("procurement_review", "correct_inbound")
+TASK_KINDS = ("procurement_review", "correct_inbound", "approve_po")
 tasks = Table(
     "tasks",
     metadata,
