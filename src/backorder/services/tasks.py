@@ -15,6 +15,7 @@ from backorder.domain.review import LateSku, mitigation, summary
 from backorder.domain.supply import Inbound
 from backorder.services.context import Backorder
 from backorder.services.links import segment
+from backorder.services.self_healing import options_facts
 from backorder.store.db import batches
 from backorder.store.repos import Outbox
 from backorder.store.tables import incidents, tasks
@@ -176,6 +177,7 @@ def _task_facts(kind: str, late: LateSku, today: date) -> tuple[str, dict[str, A
             f"{count(late.max_delay_days, 'day')} late"
         )
         facts["plan"] = mitigation(late, today)
+        facts |= options_facts(dict(late.healing) if late.healing else None)
     else:
         past_due = _inbound(i for i in late.inbound if i.expected_on < today)
         title = f"Correct the expected arrivals of {late.sku}: " + (
