@@ -182,8 +182,8 @@ def test_the_daily_review_procurement_task_carries_the_options(
     (task,) = list_tasks(app, role="procurement")
     # two days past the promise nothing keeps it; each option says the date it gives
     assert task["facts"]["options"] == [
-        "Expedite PO-1 to arrive by 17 Jan: keeps no order's date, dates 17 Jan.",
-        "ClearFlow: 15 units by 21 Jan at USD 39.00 (+30 %), keeps no order's date, dates 21 Jan.",
+        "Expedite PO-1 to arrive by 17 Jan: no order keeps its date (17 Jan).",
+        "ClearFlow: 15 units by 21 Jan at USD 39.00 (+30 %), no order keeps its date (21 Jan).",
         "No action: 3 orders move from 15 Jan to 25 Jan.",
     ]
     assert task["facts"]["self_healing"]["shortfall"] == 12

@@ -34,6 +34,7 @@ from backorder.domain.model import (
 )
 from backorder.domain.periods import PERIOD_KINDS
 from backorder.domain.safety_stock import LEAD_SOURCES, METHODS
+from backorder.domain.self_healing import WAYS as SLIP_WAYS
 from backorder.intake.rules import Severity
 from backorder.notify.shipping_orders import FORMATS as SHIPPING_ORDER_FORMATS
 from backorder.services.foresight_plan import ABC_CLASSES
@@ -109,6 +110,7 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("SafetyStockOut", "abc_class"): set(ABC_CLASSES),
     ("SafetyStockOut", "method"): set(METHODS),
     ("SafetyStockOut", "lead_time_source"): set(LEAD_SOURCES),
+    ("SlipOptionOut", "kind"): set(SLIP_WAYS),
 }
 # Values written in one place only, beside the model that names them (no constant to read).
 WRITTEN_WITH_THE_ANSWER = {

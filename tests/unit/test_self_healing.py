@@ -90,9 +90,9 @@ def test_a_redate_past_three_promises_offers_expediting_another_supplier_and_say
     assert (e.p90, e.p90_keeps) == (jan(20), 0)
     assert p.sentences == (
         "Expedite PO-1 to arrive by 15 Jan: keeps 3 orders' dates; at the supplier's p90 "
-        "lateness (20 Jan) it keeps no order's date.",
+        "lateness, 20 Jan: no order keeps its date.",
         "ClearFlow: 15 units by 14 Jan at USD 39.00 (+30 %), keeps 3 orders' dates.",
-        "SlowCo: 12 units by 20 Jan at USD 24.00 (same cost), keeps no order's date, dates 20 Jan.",
+        "SlowCo: 12 units by 20 Jan at USD 24.00 (same cost), no order keeps its date (20 Jan).",
         "No action: 3 orders move from 15 Jan to 25 Jan.",
     )
 
@@ -102,6 +102,15 @@ def test_expediting_to_the_first_promise_keeps_only_what_the_p90_lateness_still_
     e = plan(s, SHARE).expedite
     assert e is not None and (e.arrive_on, e.keeps) == (jan(12), 3)
     assert (e.p90, e.p90_keeps) == (jan(17), 1)  # 12 + 5 days: only web:3 (20 Jan) keeps
+    assert plan(s, SHARE).sentences == (
+        "Expedite PO-1 to arrive by 12 Jan: keeps 3 orders' dates; at the supplier's p90 "
+        "lateness, 17 Jan: keeps 1 of 3 orders' dates.",
+        "ClearFlow: 15 units by 14 Jan at 39.00 (+30 %), keeps 2 of 3 orders' dates (the rest "
+        "14 Jan).",
+        "SlowCo: 12 units by 20 Jan at 24.00 (same cost), keeps 1 of 3 orders' dates (the rest "
+        "20 Jan).",
+        "No action: 3 orders move from 12 Jan-20 Jan to 25 Jan.",
+    )
 
 
 def test_a_redate_that_keeps_every_date_needs_nothing() -> None:

@@ -22,6 +22,7 @@ from backorder.cli import (
     orders,
     plan,
     product_suppliers,
+    replenish,
     report,
     review,
     risk,
@@ -69,6 +70,7 @@ app.add_typer(supply.supplier_app, name="supplier")
 app.add_typer(locations.location_app, name="location")
 app.add_typer(transfers.transfer_app, name="transfer")
 app.add_typer(supply.po_app, name="po")
+app.add_typer(replenish.replenish_app, name="replenish")
 app.command("atp")(supply.atp)
 app.command("review")(review.review)
 app.add_typer(review.task_app, name="task")

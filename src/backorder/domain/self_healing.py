@@ -39,6 +39,7 @@ from backorder.domain.supply import Inbound, Outlook
 
 RESERVE_SHARE = Decimal("0.25")  # what a location keeps of its free units for its own shelf
 PLANNED_TRANSFER = -1  # the id a transfer still to be planned carries in the walk
+WAYS = ("expedite", "purchase", "transfer")  # the kinds of way out
 
 
 @dataclass(frozen=True)
@@ -275,17 +276,26 @@ def _orders(n: int) -> str:
     return f"{n} order" + ("" if n == 1 else "s")
 
 
-def _keeps(keeps: int, of: int) -> str:
-    if keeps == of:
+def _kept_words(kept: int, of: int) -> str:
+    if kept == of:
         return f"keeps {_orders(of)}' dates" if of != 1 else "keeps the order's date"
-    if keeps == 0:
-        return "keeps no order's date"
-    return f"keeps {keeps} of {_orders(of)}' dates"
+    if kept == 0:
+        return "no order keeps its date"
+    return f"keeps {kept} of {_orders(of)}' dates"
 
 
-def _brings(outcome: Outcome, plan: Plan, dated: Mapping[int, date | None]) -> str:
-    """What an option leaves the affected lines on: their dates under it."""
-    return _span([dated.get(a.line.line_id) for a in plan.affected], plan.today)
+def _effect(plan: Plan, dated: Mapping[int, date | None], kept: int) -> str:
+    """What an option does: the dates it keeps, and when the rest of the orders come."""
+    n = len(plan.orders)
+    if kept == n:
+        return _kept_words(kept, n)
+    late = [
+        dated.get(a.line.line_id)
+        for a in plan.affected
+        if misses(a.promised, dated.get(a.line.line_id))
+    ]
+    rest = "" if kept == 0 else "the rest "
+    return f"{_kept_words(kept, n)} ({rest}{_span(late, plan.today)})"
 
 
 def _cost_against(unit_cost: Decimal, slipped: Slipped | None) -> str:
@@ -305,11 +315,11 @@ def sentences(
     said: list[str] = []
     e = plan.expedite
     if e is not None:
-        text = f"Expedite {e.name} to arrive by {_day(e.arrive_on, today)}: " + _keeps(e.keeps, n)
-        if e.keeps < n:
-            text += f", dates {_brings(e, plan, e.dates)}"
-        if e.p90 is not None and e.p90 != e.arrive_on and e.p90_dates is not None:
-            text += f"; at the supplier's p90 lateness ({_day(e.p90, today)}) it " + _keeps(
+        text = f"Expedite {e.name} to arrive by {_day(e.arrive_on, today)}: " + _effect(
+            plan, e.dates, e.keeps
+        )
+        if e.p90 is not None and e.p90 != e.arrive_on:
+            text += f"; at the supplier's p90 lateness, {_day(e.p90, today)}: " + _kept_words(
                 e.p90_keeps, n
             )
         said.append(text + ".")
@@ -324,9 +334,7 @@ def sentences(
         cost = write(w.purchase) + (
             _cost_against(w.option.unit_cost, slipped) if o.kind == "purchase" else ""
         )
-        text = f"{what} by {_day(o.arrive_on, today)} at {cost}, " + _keeps(o.keeps, n)
-        if o.keeps < n:
-            text += f", dates {_brings(o, plan, o.dates)}"
+        text = f"{what} by {_day(o.arrive_on, today)} at {cost}, " + _effect(plan, o.dates, o.keeps)
         said.append(text + ".")
     promised = _span([a.promised for a in plan.affected], today)
     said.append(

@@ -79,6 +79,14 @@ def list_tasks(
     return [_task_view(app, row) for row in rows]
 
 
+def get_task(app: Backorder, task_id: int) -> dict[str, Any]:
+    with app.db.read() as uow:
+        row = uow.connection.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
+    if row is None:
+        raise UnknownTask(task_id)
+    return _task_view(app, row)
+
+
 def finish_task(app: Backorder, task_id: int, note: str | None = None) -> dict[str, Any]:
     """Mark an open task done, with what was done. The review opens a new one for the SKU only
     when more orders are late than the task named."""
