@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from backorder.services.alerts import alert_list
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.locations import LocationIn, add
@@ -126,6 +127,14 @@ def test_a_redate_past_three_promises_replans_and_supersedes_the_plain_proposal(
         "ClearFlow: 15 units by 14 Jan at USD 39.00 (+30 %), keeps 3 orders' dates.",
         "No action: 3 orders move from 15 Jan to 25 Jan.",
     ]
+    # procurement hears of it (a notice, by e-mail where configured)
+    (notice,) = alert_list(app, state="notice")
+    assert (notice["kind"], notice["audience"], notice["summary"]) == (
+        "supply_replanned",
+        ["procurement"],
+        "PO-1 slipped: 3 orders of FILTER miss their dates, 12 units short",
+    )
+    assert notice["facts"]["option 2"] == event["sentences"][1]
     view = slip_options(app, SKU)
     assert view["recommendation"] == event["recommendation"]
     expedite, clearflow = view["options"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from backorder.domain.alerts import Raise
 from backorder.domain.errors import UnknownSku
 from backorder.domain.events import Event, SupplyReplanned
 from backorder.domain.replenishment import Lateness, Option
@@ -32,6 +33,7 @@ from backorder.domain.self_healing import (
 )
 from backorder.domain.supplier_performance import ClosedLine, lateness_days
 from backorder.domain.supply import Outlook
+from backorder.services.alerts import raise_alert
 from backorder.services.context import Backorder
 from backorder.services.supplier_performance import closed_lines
 from backorder.store.db import UnitOfWork
@@ -49,6 +51,7 @@ from backorder.store.tables import (
     tasks,
     transfers,
 )
+from backorder.words import count
 
 RULE = "rule:self_healing"
 TASK_KIND = "procurement_review"
@@ -413,14 +416,26 @@ def replan(
         views[row.product.sku] = view
         fresh = stored is not None and (known is None or stored != known["id"])
         if po is not None or fresh:
-            facts.append(
-                SupplyReplanned(
-                    sku=row.product.sku,
-                    po=culprit,
-                    orders=p.orders,
-                    shortfall=p.shortfall,
-                    sentences=p.sentences,
-                    recommendation=stored,
-                )
+            said = SupplyReplanned(
+                sku=row.product.sku,
+                po=culprit,
+                orders=p.orders,
+                shortfall=p.shortfall,
+                sentences=p.sentences,
+                recommendation=stored,
             )
+            facts.append(said)
+            raise_alert(conn, _notice(said), now)
     return facts, views
+
+
+def _notice(said: SupplyReplanned) -> Raise:
+    """Procurement hears of a re-plan by e-mail: what slipped, who waits, each way out."""
+    slipped = f"{said.po} slipped: " if said.po else "Supply is late: "
+    summary = (
+        f"{slipped}{count(len(said.orders), 'order')} of {said.sku} miss their dates, "
+        f"{count(said.shortfall, 'unit')} short"
+    )
+    facts: dict[str, Any] = {"orders": list(said.orders), "recommendation": said.recommendation}
+    facts |= {f"option {n}": sentence for n, sentence in enumerate(said.sentences, 1)}
+    return Raise("supply_replanned", summary, facts, sku=said.sku, notice=True)
