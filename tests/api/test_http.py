@@ -414,6 +414,7 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
         Permission.CATALOG,
     ),
     ("GET", "/api/v1/products/WIDGET-BLUE/suppliers", None, Permission.STOCK),
+    ("GET", "/api/v1/replenishment/options/WIDGET-BLUE", None, Permission.STOCK),
     ("PATCH", "/api/v1/products/WIDGET-BLUE/suppliers/MATRIX", {"moq": 2}, Permission.CATALOG),
     ("DELETE", "/api/v1/products/WIDGET-BLUE/suppliers/NONE", None, Permission.CATALOG),
     (

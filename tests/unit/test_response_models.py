@@ -34,6 +34,7 @@ from backorder.domain.model import (
 )
 from backorder.domain.periods import PERIOD_KINDS
 from backorder.domain.safety_stock import LEAD_SOURCES, METHODS
+from backorder.domain.self_healing import WAYS as SLIP_WAYS
 from backorder.intake.rules import Severity
 from backorder.notify.purchase_orders import FORMATS as PO_FORMATS
 from backorder.notify.shipping_orders import FORMATS as SHIPPING_ORDER_FORMATS
@@ -121,6 +122,7 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     | constrained("recommendations", "state"),
     ("RecommendationOut", "kind"): constrained("recommendations", "kind"),
     ("RecommendationOut", "cause"): constrained("recommendations", "cause"),
+    ("SlipOptionOut", "kind"): set(SLIP_WAYS),
 }
 # Values written in one place only, beside the model that names them (no constant to read).
 WRITTEN_WITH_THE_ANSWER = {

@@ -30,6 +30,7 @@ from backorder.api import (
     reports,
     review,
     risk,
+    self_healing,
     shortages,
     supply,
     transfers,
@@ -70,6 +71,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(kpis.router)
     app.include_router(shortages.router)
     app.include_router(replenishment.router)
+    app.include_router(self_healing.router)
     app.include_router(forecasts.router)
     app.include_router(reports.router)
     app.include_router(replenishment_decisions.router)

@@ -634,6 +634,7 @@ class AlertOut(Out):
         "overdue_costly",
         "stockout_projected",
         "risk_high",
+        "supply_replanned",
     ]
     audience: list[str]
     state: Literal["open", "resolved", "notice"]

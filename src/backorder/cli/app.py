@@ -24,6 +24,7 @@ from backorder.cli import (
     product_suppliers,
     replenish,
     replenish_decisions,
+    replenish_options,
     report,
     review,
     risk,
@@ -82,6 +83,7 @@ app.command("shortages")(plan.shortages_command)
 app.command("projection")(plan.projection_command)
 app.add_typer(replenish.replenish_app, name="replenish")  # plan, and:
 assert replenish_decisions.replenish_app is replenish.replenish_app  # accept, reject
+assert replenish_options.replenish_app is replenish.replenish_app  # options
 app.add_typer(history.history_app, name="history")
 app.add_typer(risk.risk_app, name="risk")
 

@@ -20,9 +20,10 @@ from backorder.cli.common import (
     state_of,
     table,
 )
+from backorder.cli.replenish_options import bullet, dates_table
 from backorder.domain.errors import InvalidRequest
 from backorder.services.review import run_review
-from backorder.services.tasks import finish_task, list_incidents, list_tasks
+from backorder.services.tasks import finish_task, get_task, list_incidents, list_tasks
 from backorder.words import count
 
 task_app = typer.Typer(cls=BackorderGroup, no_args_is_help=True, help="Tasks for people.")
@@ -114,6 +115,37 @@ def task_list(
         out.print(_task_table(rows))
     else:
         out.print(f"no {status} tasks" if status != "all" else "no tasks", markup=False)
+
+
+def _inbound(entry: dict[str, Any]) -> str:
+    what = entry["po"] if "po" in entry else f"transfer {entry.get('transfer')}"
+    return f"{what}: {count(entry['units'], 'unit')} expected {entry['expected_on']}"
+
+
+@task_app.command("show")
+def task_show(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(metavar="ID", min=1)],
+    as_json: JsonFlag = False,
+) -> None:
+    """A task with its facts: the plan, and for a procurement review the ways out of the
+    slip with the dates each gives the late orders."""
+    view = get_task(state_of(ctx).app(), task_id)
+    if as_json:
+        emit(view)
+        return
+    out.print(f"task {view['id']} ({view['role']}, {view['state']}, due {view['due_on']})")
+    out.print(view["title"], markup=False)
+    out.print("orders: " + ", ".join(view["orders"]), markup=False)
+    facts = view["facts"]
+    for heading, key in (("plan", "plan"), ("options", "options"), ("past due", "past_due")):
+        if facts.get(key):
+            out.print(f"{heading}:", markup=False)
+            for step in facts[key]:
+                text = step if isinstance(step, str) else _inbound(step)
+                bullet(text, "  ")
+    if facts.get("self_healing"):
+        out.print(dates_table(facts["self_healing"]))
 
 
 @task_app.command("done")

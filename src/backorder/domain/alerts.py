@@ -30,6 +30,8 @@ AUDIENCES: dict[str, tuple[str, ...]] = {
     # when the projection clears or the score falls back
     "stockout_projected": ("procurement",),
     "risk_high": ("procurement",),
+    # self-healing: a slip re-planned, with the ways out in words (a notice, told once)
+    "supply_replanned": ("procurement",),
 }
 # Open for an order until nothing of it waits: to the manager by SMS as well as e-mail.
 ORDER_KINDS = ("costly_backorder", "overdue_costly")

@@ -441,6 +441,21 @@ class IncidentLogged(Event):
 
 
 @dataclass(frozen=True)
+class SupplyReplanned(Event):
+    """A slip (a purchase order re-dated or reduced, or found late by the review) makes
+    waiting lines miss their promised dates: the ways out, each with what it does to those
+    dates (`sentences`), and the recommendation stored for the chosen one (None: none)."""
+
+    type: ClassVar[str] = "supply_replanned"
+    sku: str
+    po: str | None  # the purchase order that slipped, where one did
+    orders: tuple[str, ...]  # the orders whose dates it misses
+    shortfall: int  # units they wait for
+    sentences: tuple[str, ...]
+    recommendation: int | None
+
+
+@dataclass(frozen=True)
 class ReviewCompleted(Event):
     """The daily review ran (once per day; a second run of the day that finds nothing new
     writes none)."""
@@ -511,6 +526,7 @@ EVENT_TYPES: tuple[str, ...] = (
             TaskOpened,
             TaskDone,
             IncidentLogged,
+            SupplyReplanned,
             ReviewCompleted,
             WeeklyReportReady,
             RecommendationsPlanned,

@@ -23,10 +23,12 @@ Pure: the caller reads the lines, notices and supply, and writes what this decid
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from backorder.domain.supply import Inbound
 from backorder.words import count
@@ -159,6 +161,9 @@ class LateSku:
     inbound: tuple[Inbound, ...]
     new_eta: date | None  # of the last overdue line in the queue
     ready_orders: tuple[str, ...]  # late orders with units ready to ship now
+    # the ways out of the slip and the dates each gives (services.self_healing's plan as
+    # JSON: "sentences", "options", …); None: none planned
+    healing: Mapping[str, Any] | None = None
 
 
 def mitigation(late: LateSku, today: date) -> list[str]:

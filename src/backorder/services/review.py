@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,7 @@ from backorder.services.alerts import raise_alert, resolve_alert, waiting_units
 from backorder.services.context import Backorder
 from backorder.services.delays import settle_unanswered
 from backorder.services.schedule import reschedule
+from backorder.services.self_healing import replan
 from backorder.services.tasks import ROLES, close_tasks, log_incidents, open_tasks
 from backorder.store.db import UnitOfWork, batches
 from backorder.store.repos import Outbox, Products, line_from_row, line_select
@@ -144,6 +146,11 @@ def run_review(app: Backorder) -> dict[str, Any]:
         overdue = [row for row in rows if overdue_days(row["promised"], today)]
         stamped = _stamp(conn, overdue, now)
         late = _late_skus(conn, overdue, locked, supply, today)
+        healed, plans = replan(
+            uow, [row for row in locked.values() if row.product.sku in late], app
+        )
+        facts += healed
+        late = {sku: replace(entry, healing=plans.get(sku)) for sku, entry in late.items()}
         opened = 0
         for kind in ROLES:
             count, more = open_tasks(conn, kind, late, now, app)

@@ -25,6 +25,7 @@ from backorder.services.context import Backorder
 from backorder.services.po_approval import on_cancel
 from backorder.services.po_channel import PO_CHANNEL_FIELDS, po_channel_changes, po_channel_view
 from backorder.services.schedule import reschedule
+from backorder.services.self_healing import replan
 from backorder.services.supplier_performance import supplier_performance
 from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites, site_named
@@ -41,6 +42,7 @@ from backorder.store.tables import po_lines, products, purchase_orders, supplier
 MAX_UNITS = 2**31 - 1
 MAX_LEAD_DAYS = 3650
 MAX_PO_LINES = 1000
+SLIPS = ("redated", "reduced", "cancelled")
 
 
 def _check_name(kind: str, value: str) -> None:
@@ -326,6 +328,8 @@ def _finish(
     lines = po_line_rows(conn, po["id"])
     facts.append(_event(po, lines, action))
     facts.extend(reschedule(uow, rows, now, app.settings.eta_change_days))
+    if action in SLIPS:  # waiting lines may now miss their dates: re-plan the shortfall
+        facts.extend(replan(uow, rows, app, ref)[0])
     Outbox(conn).append(facts, now)
     uow.commit()
     return _view(po, lines)

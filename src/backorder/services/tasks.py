@@ -15,6 +15,7 @@ from backorder.domain.review import LateSku, mitigation, summary
 from backorder.domain.supply import Inbound
 from backorder.services.context import Backorder
 from backorder.services.links import segment
+from backorder.services.self_healing import options_facts
 from backorder.store.db import batches
 from backorder.store.repos import Outbox
 from backorder.store.tables import incidents, tasks
@@ -76,6 +77,14 @@ def list_tasks(
     with app.db.read() as uow:
         rows = uow.connection.execute(query).mappings().all()
     return [_task_view(app, row) for row in rows]
+
+
+def get_task(app: Backorder, task_id: int) -> dict[str, Any]:
+    with app.db.read() as uow:
+        row = uow.connection.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
+    if row is None:
+        raise UnknownTask(task_id)
+    return _task_view(app, row)
 
 
 def finish_task(app: Backorder, task_id: int, note: str | None = None) -> dict[str, Any]:
@@ -181,6 +190,7 @@ def _task_facts(kind: str, late: LateSku, today: date) -> tuple[str, dict[str, A
             f"{count(late.max_delay_days, 'day')} late"
         )
         facts["plan"] = mitigation(late, today)
+        facts |= options_facts(dict(late.healing) if late.healing else None)
     else:
         past_due = _inbound(i for i in late.inbound if i.expected_on < today)
         title = f"Correct the expected arrivals of {late.sku}: " + (
