@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from backorder.services.context import Backorder
 from backorder.services.customer_links import delay_page, mint_link
 from backorder.services.faults import describe
 from backorder.services.report import weekly_report
+from backorder.services.substitute_answers import order_offers
 from backorder.services.views import order_view
 from backorder.store.db import unavailable
 from backorder.store.tables import (
@@ -403,6 +405,13 @@ class _Writer:
                 "accept_url": f"{page}&choice=accept",
                 "cancel_url": f"{page}&choice=cancel",
             }
+        if row.kind == "substitute_offer":
+            line = row.payload.get("line")
+            offers = [o for o in order_offers(self.app, ref) if o["line"] == line]
+            if not offers or offers[0]["state"] != "offered":  # answered, lapsed, moot
+                return Sent(False, None, "the substitute offer is no longer open", withdrawn=True)
+            total = Decimal(str(row.payload["unit_price"])) * int(row.payload["units"])
+            context |= {"total": total}
         return context, unsubscribe
 
 
