@@ -163,7 +163,7 @@ def _picks(
     split = split_line(units, substitute.product, stock, 0, app.now())
     if split.allocate < units:
         name = substitute.product.name
-        left = "none are" if split.allocate == 0 else f"only {split.allocate} are"
+        left = {0: "none is", 1: "only 1 is"}.get(split.allocate, f"only {split.allocate} are")
         raise OfferRefused(
             f"sorry, {name} has sold out meanwhile: {left} left to send now. "
             "Your order stays as it was"
