@@ -143,7 +143,10 @@ def test_the_page_shows_the_offer_and_takes_it(offered: Backorder, client: TestC
         ("FLT-12", 2, 0),
     ]
     again = client.post(action, data={"form_token": form_token})
-    assert again.status_code == 409 and "you already answered this offer" in text_of(again.text)
+    assert (
+        again.status_code == 409
+        and "Nothing was changed: you already accepted this offer." in text_of(again.text)
+    )
 
 
 def test_no_thanks_keeps_the_line_waiting(offered: Backorder, client: TestClient) -> None:

@@ -144,7 +144,7 @@ def test_accepting_moves_the_waiting_units_to_the_substitute(
     assert order_offers(app, "web:1")[0]["new_line"] == 2
     stock = {r["sku"]: r for r in list_substitutes(app, "FLT-10")["substitutes"]}
     assert stock["FLT-12"]["available"] == 3
-    with pytest.raises(OfferRefused, match="already answered"):
+    with pytest.raises(OfferRefused, match="you already accepted this offer"):
         accept_offer(app, "web:1", 1)
     assert_invariants(db_url)  # conservation per line (events too), no oversell
 

@@ -31,6 +31,13 @@ from backorder.store.repos import LineRow, Lines, Outbox, ProductRow, Products
 from backorder.store.tables import allocations, order_lines, orders, products, substitute_offers
 
 RULE = "substitute accepted by the customer, in stock"
+# why an offer that has ended cannot be answered, by how it ended
+ENDED = {
+    OfferState.ACCEPTED.value: "you already accepted this offer",
+    OfferState.DECLINED.value: "you already said no thanks to this offer",
+    OfferState.LAPSED.value: "this offer has expired",
+    OfferState.WITHDRAWN.value: "this offer has ended",
+}
 so = substitute_offers.c
 
 
@@ -100,7 +107,7 @@ def _lock(uow: UnitOfWork, ref: str, line_no: int) -> Locked:
 def _check_open(offer: Any, line: LineRow, now: datetime, name: str) -> int:
     """The units accepting would move; refused when the offer is not open any more."""
     if offer.state != OfferState.OFFERED.value:
-        raise OfferRefused(f"you already answered this offer ({offer.state})")
+        raise OfferRefused(ENDED.get(offer.state, "this offer has ended"))
     if offer.expires_at <= now:
         raise OfferRefused("this offer has expired")
     units = units_to_move(offer.units, line.qty.backordered)
@@ -119,11 +126,8 @@ def accept_offer(app: Backorder, ref: str, line_no: int) -> int:
         # the cancel serves the queues of the order's SKUs and the substitute's first
         _, facts = cancel_lines(app, uow, (ref, rows), [(line, units)], SUBSTITUTED)
         new_line, allocated = _add_line(app, uow, (order, line, substitute), units)
-        uow.connection.execute(
-            update(substitute_offers)
-            .where(so.id == offer.id)
-            .values(state=OfferState.ACCEPTED.value, settled_at=now, new_line_id=new_line.id)
-        )
+        accepted = {"state": OfferState.ACCEPTED.value, "new_line_id": new_line.id}
+        _settle(uow, offer.id, accepted | {"settled_at": now})
         Products(uow.connection).save_stocks([substitute], now)
         offered = (substitute.product.sku, units)
         facts += [allocated, settled(line, offered, OfferState.ACCEPTED, new_line.line_no)]
@@ -138,16 +142,24 @@ def decline_offer(app: Backorder, ref: str, line_no: int) -> None:
     with app.db.write() as uow:
         _, offer, line, rows = _lock(uow, ref, line_no)
         if offer.state != OfferState.OFFERED.value:
-            raise OfferRefused(f"you already answered this offer ({offer.state})")
-        uow.connection.execute(
-            update(substitute_offers)
-            .where(so.id == offer.id)
-            .values(state=OfferState.DECLINED.value, settled_at=now)
-        )
+            raise OfferRefused(ENDED.get(offer.state, "this offer has ended"))
+        _settle(uow, offer.id, {"state": OfferState.DECLINED.value, "settled_at": now})
         sku = rows[offer.substitute_id].product.sku
         fact = settled(line, (sku, offer.units), OfferState.DECLINED)
         Outbox(uow.connection).append([fact], now)
         uow.commit()
+
+
+def _settle(uow: UnitOfWork, offer_id: int, values: dict[str, Any]) -> None:
+    """End an open offer; refused if the worker ended it meanwhile (it lapsed, or its line
+    stopped waiting), and the caller's transaction is not committed."""
+    done = uow.connection.execute(
+        update(substitute_offers)
+        .where(so.id == offer_id, so.state == OfferState.OFFERED.value)
+        .values(values)
+    )
+    if done.rowcount != 1:
+        raise OfferRefused("this offer has just ended")
 
 
 def _picks(
