@@ -7,9 +7,11 @@ elsewhere."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from html import unescape
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,6 +44,15 @@ def settings() -> Settings:
         shop_language="en-GB",
         substitute_offer_days=3,
     )
+
+
+@pytest.fixture
+def db_url(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> str:
+    """SQLite only: the page and its forms read the same on both backends, and what the
+    answer does in the database is tested on both (tests/integration/test_substitutes.py)."""
+    path = tmp_path_factory.mktemp("db") / "backorder.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ not opt out; withdrawn when the customer answered on the page before it went."""
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -57,6 +59,15 @@ def settings(provider: Provider, inbox: tuple[Inbox, int]) -> Settings:
         notify_fold_seconds=0,
         substitute_offer_days=3,
     )
+
+
+@pytest.fixture
+def db_url(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> str:
+    """SQLite only: the message read the same on both backends, and what the answer does in the
+    database is tested on both (tests/integration/test_substitutes.py)."""
+    path = tmp_path_factory.mktemp("db") / "backorder.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
 
 
 def test_the_offer_by_email_and_text(
