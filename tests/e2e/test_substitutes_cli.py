@@ -4,12 +4,15 @@ list (table and JSON), refuse (itself, unknown, twice), remove."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 from tests.e2e.test_product_suppliers_cli import run
 
 
-def test_substitutes_of_a_sku_from_the_command_line(sqlite_url: str) -> None:
-    url = sqlite_url
+def test_substitutes_of_a_sku_from_the_command_line(tmp_path: Path, migrated_sqlite: Path) -> None:
+    shutil.copyfile(migrated_sqlite, tmp_path / "cli.db")  # migrated once for the run
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
     for sku, name in (("FLT-10", "Filter 10"), ("FLT-12", "Filter 12, the same size"),
                       ("FLT-14", "Filter 14")):  # fmt: skip
         run(url, "product", "add", sku, "--name", name, "--price", "9.99")
