@@ -7,6 +7,7 @@ stock went meanwhile; declining and lapsing change nothing but the offer)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from backorder.domain.errors import AlreadyExists, InvalidRequest, UnknownSku
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
+from backorder.services.locations import LocationIn, add
 from backorder.services.products import add_product
 from backorder.services.stock import receive_stock, set_stock
 from backorder.services.substitute_answers import (
@@ -179,3 +181,25 @@ def test_declining_and_lapsing_change_only_the_offer(waiting: Backorder, clock: 
         accept_offer(app, "web:2", 1)
     with pytest.raises(InvalidRequest, match="no substitute offer for line 2"):
         decline_offer(app, "web:1", 2)
+
+
+def test_only_stock_at_a_location_that_ships_to_the_customer_is_offered(
+    app: Backorder, clock: Clock, db_url: str
+) -> None:
+    """FLT-12's 5 units sit at a Canadian 3PL: an order to the US is offered nothing; once 2
+    arrive at the main warehouse, it is offered them, and accepting takes them from there."""
+    app.settings.substitute_offer_days = 3
+    add(app, LocationIn("ca", "Toronto 3PL", "3pl", ships_to=("CA",)))
+    add_product(app, product("FLT-10", lead_time_days=20))
+    add_product(app, product("FLT-12"))
+    add_substitute(app, "FLT-10", "FLT-12", None)
+    receive_stock(app, "FLT-12", 5, location="ca")
+    place_order(app, replace(order("1", ("FLT-10", 2)), ship_country="US"))
+    clock.advance(days=4)
+    assert run_offers(app) == {}
+    receive_stock(app, "FLT-12", 2, location="main")
+    assert run_offers(app) == {"substitutes_offered": 1}
+    accept_offer(app, "web:1", 1)
+    taken = order_view(app, "web:1")["lines"][1]["allocations"]
+    assert [(a["location"], a["units"]) for a in taken] == [("main", 2)]
+    assert_invariants(db_url)

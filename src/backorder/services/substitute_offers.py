@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
 
 from backorder.domain.events import Event, SubstituteOffered, SubstituteSettled
+from backorder.domain.sourcing import Site, eligible
 from backorder.domain.substitutes import Candidate, OfferState, choose, expires
 from backorder.services.context import Backorder
+from backorder.store.network import all_sites
 from backorder.store.repos import (
     LineRow,
     Outbox,
@@ -22,7 +24,13 @@ from backorder.store.repos import (
     line_from_row,
     line_select,
 )
-from backorder.store.tables import order_lines, product_substitutes, products, substitute_offers
+from backorder.store.tables import (
+    order_lines,
+    orders,
+    product_substitutes,
+    products,
+    substitute_offers,
+)
 
 BATCH = 500  # lines offered per pass at most; the next pass goes on
 
@@ -56,7 +64,13 @@ def _due_lines(conn: Connection, cutoff: datetime) -> list[Any]:
     )
     offered = exists().where(so.line_id == ol.id)
     query = (
-        select(ol.id, ol.product_id, ol.backordered, func.coalesce(ol.eta_told, ol.eta))
+        select(
+            ol.id,
+            ol.product_id,
+            func.coalesce(ol.eta_told, ol.eta).label("told"),
+            orders.c.ship_country,
+        )
+        .join(orders, orders.c.id == ol.order_id)
         .where(
             ol.product_id.in_(select(ps.product_id).distinct()),
             ol.backordered > 0,
@@ -106,18 +120,22 @@ def make_offers(app: Backorder, cutoff: datetime) -> int:
         options = _candidates(conn, sorted({int(row.product_id) for row in due}))
         rows = Products(conn).lock_by_id({pid for opts in options.values() for _, pid in opts})
         held = _held_out(conn, list(rows))
+        sites = all_sites(conn)
         lines = {line.id: line for line in lines_of(conn, [int(row.id) for row in due])}
         offers: list[dict[str, Any]] = []
         facts: list[Event] = []
         for row in due:
             line = lines[int(row.id)]
-            chosen = _choose(line.qty.backordered, options.get(line.product_id, []), rows, held)
+            serving = eligible(sites, row.ship_country)  # what can ship to this customer
+            chosen = _choose(
+                line.qty.backordered, options.get(line.product_id, []), (rows, held), serving
+            )
             if chosen is None:
                 continue
             substitute = rows[chosen]
             held[chosen] = held.get(chosen, 0) + line.qty.backordered
             offers.append(_offer(line, chosen, now))
-            facts.append(_offered(line, substitute, row[3], now))
+            facts.append(_offered(line, substitute, row.told, now))
         if offers:
             conn.execute(insert(substitute_offers), offers)
             Outbox(conn).append(facts, now)
@@ -133,17 +151,20 @@ def lines_of(conn: Connection, ids: list[int]) -> list[LineRow]:
 def _choose(
     units: int,
     options: list[tuple[int, int]],
-    rows: dict[int, ProductRow],
-    held: dict[int, int],
+    stock: tuple[dict[int, ProductRow], dict[int, int]],
+    serving: list[Site],
 ) -> int | None:
-    """The product id of the substitute to offer for `units`, if one has enough to spare."""
+    """The product id of the substitute to offer for `units`, if one has enough to spare at
+    the locations that can serve the order (`stock`: the locked rows and the units open
+    offers hold out, by product id)."""
+    rows, held = stock
     candidates = {
         rows[pid].product.sku: (
             pid,
             Candidate(
                 rows[pid].product.sku,
                 rank,
-                rows[pid].stock.available,
+                sum(rows[pid].available_at(site.id) for site in serving),
                 rows[pid].stock.backordered,
                 held.get(pid, 0),
             ),
