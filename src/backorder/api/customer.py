@@ -50,7 +50,6 @@ from backorder.services.customer_links import (
     form_token,
 )
 from backorder.services.links import segment
-from backorder.services.substitute_answers import order_offers
 
 pages = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -275,7 +274,7 @@ def _context(app: Backorder, ref: str, token: str, view: dict[str, Any]) -> dict
     today = app.now().date()
     placed = datetime.fromisoformat(view["placed_at"]).date()
     lines = page_lines(view, locale, today)
-    offers = offer_rows(order_offers(app, ref), view, locale, app.now())
+    offers = offer_rows(view.get("substitutes", []), view, locale, app.now())
     return {
         "ref": ref,
         "token": token,
@@ -326,7 +325,7 @@ def order_page(
     context = _context(app, ref, token, view)
     done = _done(view, cancelled, context["locale"]) if cancelled else None
     if offer:
-        done = answered(order_offers(app, ref), view, offer)
+        done = answered(view.get("substitutes", []), view, offer)
     if unsubscribed:
         done = UNSUBSCRIBED
     return _render(app, "customer_order.html", **context, done=done)

@@ -22,7 +22,6 @@ from backorder.services.context import Backorder
 from backorder.services.customer_links import delay_page, mint_link
 from backorder.services.faults import describe
 from backorder.services.report import weekly_report
-from backorder.services.substitute_answers import order_offers
 from backorder.services.views import order_view
 from backorder.store.db import unavailable
 from backorder.store.tables import (
@@ -407,7 +406,7 @@ class _Writer:
             }
         if row.kind == "substitute_offer":
             line = row.payload.get("line")
-            offers = [o for o in order_offers(self.app, ref) if o["line"] == line]
+            offers = [o for o in view.get("substitutes", []) if o["line"] == line]
             if not offers or offers[0]["state"] != "offered":  # answered, lapsed, moot
                 return Sent(False, None, "the substitute offer is no longer open", withdrawn=True)
             total = Decimal(str(row.payload["unit_price"])) * int(row.payload["units"])
