@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from backorder.domain.errors import AlreadyExists, InvalidRequest, UnknownSku
+from backorder.domain.model import OrderTerms, Preference
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.locations import LocationIn, add
@@ -202,4 +203,30 @@ def test_only_stock_at_a_location_that_ships_to_the_customer_is_offered(
     accept_offer(app, "web:1", 1)
     taken = order_view(app, "web:1")["lines"][1]["allocations"]
     assert [(a["location"], a["units"]) for a in taken] == [("main", 2)]
+    assert_invariants(db_url)
+
+
+def test_a_ship_complete_order_takes_the_substitute_from_its_own_location(
+    app: Backorder, clock: Clock, db_url: str
+) -> None:
+    """The order ships complete from one location (the default): its mug is held at east,
+    so the substitute must come from east too; from main it is refused, in words."""
+    app.settings.substitute_offer_days = 3
+    add(app, LocationIn("east", "East 3PL", "3pl"))
+    add_product(app, product("FLT-10", lead_time_days=20))
+    add_product(app, product("FLT-12", name="Filter FLT-12"))
+    add_product(app, product("MUG"))
+    add_substitute(app, "FLT-10", "FLT-12", None)
+    receive_stock(app, "MUG", 1, location="east")
+    complete = OrderTerms(preference=Preference.SHIP_COMPLETE)
+    place_order(app, order("1", ("MUG", 1), ("FLT-10", 2), terms=complete))
+    receive_stock(app, "FLT-12", 3, location="main")
+    clock.advance(days=4)
+    assert run_offers(app) == {"substitutes_offered": 1}
+    with pytest.raises(OfferRefused, match="Filter FLT-12 has sold out meanwhile: none is"):
+        accept_offer(app, "web:1", 2)
+    receive_stock(app, "FLT-12", 2, location="east")
+    assert accept_offer(app, "web:1", 2) == 3
+    taken = order_view(app, "web:1")["lines"][2]["allocations"]
+    assert [(a["location"], a["units"]) for a in taken] == [("east", 2)]
     assert_invariants(db_url)

@@ -19,14 +19,14 @@ from sqlalchemy import Connection, func, insert, select, update
 from backorder.domain.allocation import split_line
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.domain.events import Event, UnitsAllocated
-from backorder.domain.model import AllocationSource
-from backorder.domain.sourcing import Pick, eligible, source
+from backorder.domain.model import AllocationSource, Preference
+from backorder.domain.sourcing import Pick, ShipComplete, Site, eligible, source
 from backorder.domain.substitutes import SUBSTITUTED, OfferState, units_to_move
 from backorder.services.context import Backorder
 from backorder.services.orders import cancel_lines, find_order
 from backorder.services.substitute_offers import settled
 from backorder.store.db import UnitOfWork
-from backorder.store.network import all_sites, change_holdings
+from backorder.store.network import all_sites, change_holdings, holdings_of
 from backorder.store.repos import LineRow, Lines, Outbox, ProductRow, Products
 from backorder.store.tables import allocations, order_lines, orders, products, substitute_offers
 
@@ -168,7 +168,7 @@ def _picks(
     """Where the substitute's units come from: the order's eligible locations, each with what
     it has free beyond the substitute's queue (which keeps first claim), split as intake
     splits a line; refused in words when that is fewer than `units`."""
-    sites = eligible(all_sites(uow.connection), order["ship_country"])
+    sites = _home(app, uow, order) or eligible(all_sites(uow.connection), order["ship_country"])
     free = {(substitute.id, s.id): substitute.available_at(s.id) for s in sites}
     spare = max(0, sum(free.values()) - substitute.stock.backordered)
     stock = replace(substitute.stock, on_hand=substitute.stock.allocated + spare)
@@ -181,6 +181,18 @@ def _picks(
             "Your order stays as it was"
         )
     return source([(substitute.id, units)], free, sites)
+
+
+def _home(app: Backorder, uow: UnitOfWork, order: dict[str, Any]) -> list[Site]:
+    """A ship-complete order the shop does not consolidate ships from one location: the one
+    that holds its units already, if any does (else any that can serve it)."""
+    one = app.settings.ship_complete is ShipComplete.ONE_LOCATION
+    if not one or order["shipping_preference"] != Preference.SHIP_COMPLETE.value:
+        return []
+    c = order_lines.c
+    ids = list(uow.connection.execute(select(c.id).where(c.order_id == order["id"])).scalars())
+    held = {site for places in holdings_of(uow.connection, ids).values() for site in places}
+    return [site for site in all_sites(uow.connection) if site.id in held]
 
 
 def _add_line(
