@@ -20,6 +20,7 @@ from backorder.domain.allocation import split_line
 from backorder.domain.errors import BackorderError, InvalidRequest
 from backorder.domain.events import Event, UnitsAllocated
 from backorder.domain.model import AllocationSource, Preference
+from backorder.domain.ranking import RankFacts
 from backorder.domain.sourcing import Pick, ShipComplete, Site, eligible, source
 from backorder.domain.substitutes import SUBSTITUTED, OfferState, units_to_move
 from backorder.services.context import Backorder
@@ -195,6 +196,23 @@ def _home(app: Backorder, uow: UnitOfWork, order: dict[str, Any]) -> list[Site]:
     return [site for site in all_sites(uow.connection) if site.id in held]
 
 
+def _rank(app: Backorder, substitute: ProductRow, line: LineRow, now: datetime) -> dict[str, Any]:
+    """The new line's place in the substitute's queue, should its units ever go back to
+    waiting (a count below what is allocated): ordered now, so it never ranks ahead of
+    those who ordered the substitute before it was taken; the order's class, as at intake."""
+    ranking = app.ranking(substitute.product.queue)
+    terms = line.order.terms
+    facts = RankFacts(terms.expedite, line.order.customer.tier, terms.shipping_method)
+    base = ranking.base_class(facts)
+    current = ranking.current_class(base, now, now)
+    return {
+        "placed_at": now,
+        "base_class": base,
+        "rank_class": current,
+        "climbs_at": ranking.next_climb(base, current, now),
+    }
+
+
 def _add_line(
     app: Backorder,
     uow: UnitOfWork,
@@ -205,6 +223,7 @@ def _add_line(
     order, line, substitute = what
     conn, now = uow.connection, app.now()
     picks = _picks(app, uow, order, substitute, units)
+    ranks = _rank(app, substitute, line, now)
     c = order_lines.c
     last = conn.execute(select(func.max(c.line_no)).where(c.order_id == order["id"]))
     number = int(last.scalar_one()) + 1
@@ -220,9 +239,7 @@ def _add_line(
             shipped=0,
             cancelled=0,
             unit_price=line.unit_price,
-            placed_at=line.placed_at,
-            base_class=line.base_class,
-            rank_class=line.rank_class,
+            **ranks,
         )
         .returning(c.id)
     ).scalar_one()
@@ -238,7 +255,7 @@ def _add_line(
                 "source": AllocationSource.INTAKE,
                 "ref": None,
                 "position": None,
-                "rank_class": line.rank_class,
+                "rank_class": ranks["rank_class"],
                 "rule": RULE,
                 "location_id": pick.location,
                 "sourcing": pick.why,
