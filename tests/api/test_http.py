@@ -417,6 +417,9 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/api/v1/replenishment/options/WIDGET-BLUE", None, Permission.STOCK),
     ("PATCH", "/api/v1/products/WIDGET-BLUE/suppliers/MATRIX", {"moq": 2}, Permission.CATALOG),
     ("DELETE", "/api/v1/products/WIDGET-BLUE/suppliers/NONE", None, Permission.CATALOG),
+    ("PUT", "/api/v1/products/WIDGET-BLUE/substitutes/NONE", {"rank": 1}, Permission.CATALOG),
+    ("GET", "/api/v1/products/WIDGET-BLUE/substitutes", None, Permission.STOCK),
+    ("DELETE", "/api/v1/products/WIDGET-BLUE/substitutes/NONE", None, Permission.CATALOG),
     (
         "POST",
         "/api/v1/purchase-orders",

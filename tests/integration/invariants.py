@@ -355,6 +355,9 @@ def replay_outbox(conn: Connection) -> dict[tuple[str, int], Ledger]:
             ledger.cancelled += payload["units"]
             ledger.allocated -= payload["from_allocated"]
             ledger.backordered -= payload["from_backordered"]
+        elif kind == "substitute_settled" and payload.get("new_line"):
+            # an accepted substitute: a new line of the order, of the units offered
+            ledgers[(ref, payload["new_line"])].quantity += payload["units"]
         elif kind == "units_shipped":
             for shipped in payload["lines"]:
                 ledger = ledgers[(ref, shipped["line"])]

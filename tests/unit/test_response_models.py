@@ -86,6 +86,7 @@ PRODUCED: dict[tuple[str, str], set[Any]] = {
     ("ShippingOut", "preference"): set(Preference),
     ("DelayNoticeOut", "consent"): constrained("delay_notices", "consent"),
     ("DelayNoticeOut", "outcome"): set(DELAY_OUTCOMES),
+    ("SubstituteOfferOut", "state"): constrained("substitute_offers", "state"),
     ("CustomerLineOut", "status"): set(LineStatus),
     ("CustomerOrderOut", "status"): set(LineStatus),
     ("ProductOut", "policy"): set(Policy),

@@ -12,6 +12,7 @@ from backorder import __version__
 from backorder.api import (
     accesslog,
     customer,
+    customer_offers,
     dashboard,
     feeds,
     forecasts,
@@ -32,6 +33,7 @@ from backorder.api import (
     risk,
     self_healing,
     shortages,
+    substitutes,
     supply,
     transfers,
 )
@@ -62,12 +64,14 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(supply.router)
     app.include_router(product_suppliers.router)
+    app.include_router(substitutes.router)
     app.include_router(locations.router)
     app.include_router(transfers.router)
     app.include_router(feeds.router)
     app.include_router(review.router)
     app.include_router(risk.router)
     app.include_router(customer.pages)
+    app.include_router(customer_offers.pages)
     app.include_router(kpis.router)
     app.include_router(shortages.router)
     app.include_router(replenishment.router)

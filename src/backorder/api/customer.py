@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from backorder import words
 from backorder.api.negotiation import prefers_html
+from backorder.api.offer_words import answered, offer_rows
 from backorder.api.paths import Segment
 from backorder.api.problems import ApiProblem
 from backorder.api.routes import App
@@ -273,6 +274,7 @@ def _context(app: Backorder, ref: str, token: str, view: dict[str, Any]) -> dict
     today = app.now().date()
     placed = datetime.fromisoformat(view["placed_at"]).date()
     lines = page_lines(view, locale, today)
+    offers = offer_rows(view.get("substitutes", []), view, locale, app.now())
     return {
         "ref": ref,
         "token": token,
@@ -292,6 +294,9 @@ def _context(app: Backorder, ref: str, token: str, view: dict[str, Any]) -> dict
             for s in view["shipments"]
         ],
         "delay": _delays(view, locale, today),
+        "offers": offers,
+        "offer_action": f"/customer/orders/{segment(ref)}/substitute?{urlencode({'token': token})}",
+        "offer_form": form_token(app, ref, token) if offers else None,
         "page": order_path(ref, token),
         "cancel": f"/customer/orders/{segment(ref)}/cancel?{urlencode({'token': token})}",
         "delay_page": f"/customer/orders/{segment(ref)}/delay?{urlencode({'token': token})}",
@@ -304,15 +309,23 @@ Ref = Annotated[str, Segment]
 
 @pages.get("/customer/orders/{ref}")
 def order_page(
-    ref: Ref, app: App, token: str = "", cancelled: str = "", unsubscribed: str = ""
+    ref: Ref,
+    app: App,
+    token: str = "",
+    cancelled: str = "",
+    unsubscribed: str = "",
+    offer: str = "",
 ) -> HTMLResponse:
-    """The order as its customer sees it; after a cancel, what was cancelled."""
+    """The order as its customer sees it; after a cancel, what was cancelled; after an answer
+    to a substitute offer, what it did."""
     try:
         view = customer_order(app, ref, token)
     except BackorderError as error:
         return _error(app, error, ref)
     context = _context(app, ref, token, view)
     done = _done(view, cancelled, context["locale"]) if cancelled else None
+    if offer:
+        done = answered(view.get("substitutes", []), view, offer)
     if unsubscribed:
         done = UNSUBSCRIBED
     return _render(app, "customer_order.html", **context, done=done)

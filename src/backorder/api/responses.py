@@ -155,6 +155,20 @@ class DelayNoticeOut(Out):
     settled_at: Timestamp | None
 
 
+class SubstituteOfferOut(Out):
+    """A substitute offered for a line that waited too long, and what came of it."""
+
+    line: int
+    substitute: str = Field(description="the SKU offered")
+    substitute_name: str
+    units: int = Field(description="the line's waiting units when offered")
+    state: Literal["offered", "accepted", "declined", "lapsed", "withdrawn"]
+    offered_at: Timestamp
+    expires_at: Timestamp
+    settled_at: Timestamp | None
+    new_line: int | None = Field(description="accepted: the substitute's line of the order")
+
+
 class OrderOut(Out):
     ref: str = Field(examples=["web:100"])
     display_number: str = Field(
@@ -175,6 +189,9 @@ class OrderOut(Out):
     lines: list[LineOut]
     shipments: list[ShipmentOut]
     delays: list[DelayNoticeOut] = Field(description="the delay notices of its lines")
+    substitutes: list[SubstituteOfferOut] = Field(
+        default_factory=list, description="the substitutes offered for its lines"
+    )
 
 
 class CancelResult(Out):

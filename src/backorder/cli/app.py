@@ -28,6 +28,7 @@ from backorder.cli import (
     report,
     review,
     risk,
+    substitutes,
     supply,
     transfers,
 )
@@ -51,6 +52,7 @@ app.add_typer(catalog.db_app, name="db")
 app.add_typer(catalog.product_app, name="product")
 catalog.product_app.command("list")(listing.product_list)
 catalog.product_app.add_typer(product_suppliers.supplier_terms_app, name="supplier")
+catalog.product_app.add_typer(substitutes.substitute_app, name="substitute")
 app.add_typer(catalog.stock_app, name="stock")
 app.add_typer(orders.order_app, name="order")
 orders.order_app.command("list")(listing.order_list)

@@ -172,6 +172,13 @@ def order_show(ctx: typer.Context, ref: str, as_json: JsonFlag = False) -> None:
             f"{delay['noticed_on']} ({delay['outcome']})",
             markup=False,
         )
+    for offer in view.get("substitutes", []):
+        taken = f", now line {offer['new_line']}" if offer["new_line"] else ""
+        out.print(
+            f"  line {offer['line']}: offered {offer['units']} x {offer['substitute']} at "
+            f"{moment(offer['offered_at'])} ({offer['state']}{taken})",
+            markup=False,
+        )
 
 
 @order_app.command("cancel")

@@ -398,6 +398,40 @@ class RefundDue(Event):
 
 
 @dataclass(frozen=True)
+class SubstituteOffered(Event):
+    """A line waited past `BACKORDER_SUBSTITUTE_OFFER_DAYS`: its customer is offered a
+    substitute with stock to spare, for the waiting units, at the line's price, until
+    `expires_at`. Once per line."""
+
+    type: ClassVar[str] = "substitute_offered"
+    order: OrderContext
+    sku: str
+    line: int
+    substitute: str
+    substitute_name: str
+    units: int
+    unit_price: Decimal
+    eta: date | None  # when the SKU's units were expected, as the customer was last told
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SubstituteSettled(Event):
+    """What came of a substitute offer: accepted (the line's waiting units were cancelled as
+    `substituted` and `new_line` holds the substitute's, allocated), declined, lapsed, or
+    withdrawn (the line stopped waiting first)."""
+
+    type: ClassVar[str] = "substitute_settled"
+    order: OrderContext
+    sku: str
+    line: int
+    substitute: str
+    units: int
+    outcome: str
+    new_line: int | None = None
+
+
+@dataclass(frozen=True)
 class TaskOpened(Event):
     """The daily review handed work to people: a procurement review or an inventory
     correction for a late SKU."""
@@ -523,6 +557,8 @@ EVENT_TYPES: tuple[str, ...] = (
             DelayNoticed,
             DelaySettled,
             RefundDue,
+            SubstituteOffered,
+            SubstituteSettled,
             TaskOpened,
             TaskDone,
             IncidentLogged,

@@ -11,6 +11,7 @@ REASONS: dict[str, str] = {
     "customer": "you asked us to cancel it",
     "delay_cancelled": "you chose to cancel it after our delay notice",
     "delay_not_accepted": "it was delayed and we did not hear that the new date suits you",
+    "substituted": "you chose a substitute that we could send at once",
     "not_backorderable": "it is out of stock and cannot be backordered",
     "discontinued": "it has been discontinued",
     "over_customer_limit": "it is over the limit per customer",

@@ -27,6 +27,7 @@ EMAIL_KINDS = (
     "allocated",
     "shipped",
     "cancelled",
+    "substitute_offer",
 )
 # Milestones that wait a little, so that more of the same for one order go in one message.
 FOLDED_KINDS = ("eta_changed", "allocated", "shipped", "cancelled")

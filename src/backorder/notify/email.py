@@ -52,7 +52,10 @@ def milestone(event_type: str, payload: dict[str, Any]) -> str | None:
     if event_type == "units_shipped":
         return "shipped"
     if event_type == "units_cancelled":
-        return "cancelled"
+        # a substitute's units take the place of these: the order page said so, no refund
+        return "cancelled" if payload.get("reason") != "substituted" else None
+    if event_type == "substitute_offered":
+        return "substitute_offer"
     return None
 
 

@@ -20,6 +20,7 @@ from backorder.services.delays import accept_delay, cancel_delayed
 from backorder.services.links import segment
 from backorder.services.orders import Cancelled, cancel_order, find_order
 from backorder.services.preferences import set_preference
+from backorder.services.substitute_answers import accept_offer, decline_offer
 from backorder.services.views import order_view
 from backorder.store.tables import secrets
 
@@ -157,6 +158,17 @@ def customer_answer(app: Backorder, ref: str, token: str, choice: str) -> int:
     if choice == "cancel":
         return cancel_delayed(app, ref)
     raise InvalidRequest("the choice is accept or cancel")
+
+
+def customer_substitute(app: Backorder, ref: str, token: str, line_no: int, choice: str) -> None:
+    """The customer takes the substitute offered for a line, or says no thanks."""
+    _check(app, ref, token)
+    if choice == "accept":
+        accept_offer(app, ref, line_no)
+    elif choice == "decline":
+        decline_offer(app, ref, line_no)
+    else:
+        raise InvalidRequest("the choice is accept or decline")
 
 
 def customer_unsubscribe(app: Backorder, ref: str, token: str) -> str:

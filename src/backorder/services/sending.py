@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -409,6 +410,13 @@ class _Writer:
                 "accept_url": f"{page}&choice=accept",
                 "cancel_url": f"{page}&choice=cancel",
             }
+        if row.kind == "substitute_offer":
+            line = row.payload.get("line")
+            offers = [o for o in view.get("substitutes", []) if o["line"] == line]
+            if not offers or offers[0]["state"] != "offered":  # answered, lapsed, moot
+                return Sent(False, None, "the substitute offer is no longer open", withdrawn=True)
+            total = Decimal(str(row.payload["unit_price"])) * int(row.payload["units"])
+            context |= {"total": total}
         return context, unsubscribe
 
 

@@ -13,6 +13,7 @@ from backorder.domain.model import order_status
 from backorder.services.context import Backorder
 from backorder.services.delays import notices_of
 from backorder.services.orders import find_order
+from backorder.services.substitute_answers import offers_of
 from backorder.store.network import all_sites
 from backorder.store.repos import Lines, Products, line_from_row, line_select
 from backorder.store.tables import (
@@ -163,6 +164,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
             else []
         )
         delays = notices_of(uow.connection, order["id"])
+        offers = offers_of(uow.connection, order["id"])
         checked = {
             row.id: row
             for row in uow.connection.execute(
@@ -232,6 +234,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
         ],
         "shipments": shipped,
         "delays": delays,
+        "substitutes": offers,
     }
 
 

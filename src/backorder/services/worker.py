@@ -34,6 +34,7 @@ from backorder.services.review import run_daily
 from backorder.services.rollup import roll_up
 from backorder.services.sending import send_due
 from backorder.services.shipping_orders import plan_shipping_orders
+from backorder.services.substitute_offers import run_offers
 from backorder.store.db import unavailable
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("projections", _plan),
         ("risk", _risk),
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
+        ("substitutes", run_offers),
         ("planned", lambda app: {"planned": plan(app)}),
         ("shipping_orders", _shipping_orders),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),

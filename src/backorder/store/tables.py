@@ -1267,3 +1267,50 @@ product_suppliers = Table(
     CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
     CheckConstraint("moq >= 1 AND pack >= 1", name="order_units"),
 )
+
+# Substitutes (services/substitutes): the SKUs that may stand in for a SKU, best first (rank
+# 1, 2, ...). A line that waited too long is offered the best one with stock to spare, once.
+product_substitutes = Table(
+    "product_substitutes",
+    metadata,
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "substitute_id",
+        ForeignKey("products.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("rank", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("product_id <> substitute_id", name="not_itself"),
+    CheckConstraint("rank >= 1", name="rank_positive"),
+)
+
+SUBSTITUTE_OFFER_STATES = ("offered", "accepted", "declined", "lapsed", "withdrawn")
+substitute_offers = Table(
+    "substitute_offers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("line_id", ForeignKey("order_lines.id"), nullable=False, unique=True),  # once
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("substitute_id", ForeignKey("products.id"), nullable=False),
+    Column("units", Integer, nullable=False),  # the line's waiting units when offered
+    Column("state", String(16), nullable=False),
+    Column("offered_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("settled_at", UtcDateTime),
+    Column("new_line_id", ForeignKey("order_lines.id")),  # accepted: the substitute's line
+    CheckConstraint("units > 0", name="units_positive"),
+    CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in SUBSTITUTE_OFFER_STATES) + ")",
+        name="state_known",
+    ),
+    Index(
+        "ix_substitute_offers_open",
+        "substitute_id",
+        "expires_at",
+        sqlite_where=text("state = 'offered'"),
+        postgresql_where=text("state = 'offered'"),
+    ),
+    sqlite_autoincrement=True,
+)
