@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -204,6 +205,20 @@ def parse_policy(name: str, data: Mapping[str, Any]) -> Policy:
     return policy
 
 
+def policy_from_toml(name: str, text: str) -> Policy:
+    """A policy from the text of a TOML file."""
+    if not name or len(name) > 40:
+        raise InvalidRequest("a policy's name is 1 to 40 characters")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidRequest(f"policy {name}: not TOML: {error}") from None
+    try:
+        return parse_policy(name, data)
+    except InvalidRequest as error:
+        raise InvalidRequest(f"policy {name}: {error}") from None
+
+
 # --- what a recorded input means under another policy ---
 
 
@@ -305,6 +320,7 @@ def time_weighted(
 ROWS: dict[str, str] = {
     "conversion_rate": "Conversion",
     "average_backorder_duration": "Avg backorder (days)",
+    "vip_backorder_duration": "  VIP customers",
     "fill_time": "Fill time (days)",
     "cancel_rate": "Cancel rate",
     "promise_accuracy": "Promise accuracy",

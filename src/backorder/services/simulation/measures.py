@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from backorder.domain.kpis import Targets, measure
 from backorder.domain.simulation import time_weighted
-from backorder.services.kpis import Period, compute
+from backorder.services.kpis import Dimension, Period, compute
 from backorder.store.tables import (
     cancellations,
     events,
@@ -46,6 +46,8 @@ def figures(conn: Connection, window: tuple[datetime, datetime]) -> dict[str, An
     found: dict[str, Any] = {
         name: measured[name]["value"] if name in measured else None for name in KPIS
     }
+    vip = compute(conn, period, end, by=Dimension.TIER, parts=("waits",)).get("vip")
+    found["vip_backorder_duration"] = vip.waits.mean() if vip is not None else None
     found["money_on_backorder"] = _money_waiting(conn, window)
     found.update(_lost(conn, window))
     found["purchase_spend"] = _spend(conn, window)
