@@ -3,6 +3,7 @@ side by side with the actual ones."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,6 +40,10 @@ def simulate_command(
         typer.Option("--policy", metavar="FILE.toml", help="A policy file; repeat for more."),
     ],
     seed: Annotated[int, typer.Option(help="Seed of the random draws (supplier lateness).")] = 0,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, max=16, help="Policies replayed at once (default: one per CPU)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Replay the recorded orders, receipts, cancellations and shipments of [--from, --to)
@@ -48,7 +53,7 @@ def simulate_command(
     assert start is not None and end is not None
     policies = [read_policy(path) for path in policy]
     app = state_of(ctx).app()
-    result = simulate(app, (start, end), policies, seed)
+    result = simulate(app, (start, end), policies, seed, jobs or os.cpu_count() or 1)
     if as_json:
         emit(result.as_json())
         return

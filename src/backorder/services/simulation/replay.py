@@ -77,7 +77,7 @@ _TEMPLATE: dict[str, Path] = {}
 _TEMPLATE_LOCK = threading.Lock()
 
 
-def _template() -> Path:
+def template() -> Path:
     """A migrated empty database, made once per process."""
     with _TEMPLATE_LOCK:
         if "path" not in _TEMPLATE:
@@ -88,6 +88,13 @@ def _template() -> Path:
             database.dispose()
             _TEMPLATE["path"] = path
         return _TEMPLATE["path"]
+
+
+def use_template(path: Path) -> None:
+    """Copies start from this migrated file (a process the simulator started is given the
+    one its parent made)."""
+    with _TEMPLATE_LOCK:
+        _TEMPLATE["path"] = path
 
 
 def _fast(engine: Engine) -> None:
@@ -103,7 +110,7 @@ def _fast(engine: Engine) -> None:
 def open_copy(folder: Path, catalogue: dict[str, list[dict[str, Any]]]) -> Database:
     """A fresh database in `folder`, migrated, holding the catalogue without its stock."""
     path = folder / "simulation.db"
-    shutil.copyfile(_template(), path)
+    shutil.copyfile(template(), path)
     database = Database(f"sqlite:///{path}")
     _fast(database.engine)
     with database.engine.begin() as conn:
