@@ -28,6 +28,7 @@ from backorder.api import (
     review,
     risk,
     shortages,
+    simulate_page,
     supply,
     transfers,
 )
@@ -69,6 +70,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(forecasts.router)
     app.include_router(reports.router)
     app.include_router(dashboard.pages)
+    app.include_router(simulate_page.pages)
     openapi.install(app)
 
     @app.get("/healthz", tags=["operations"], response_model=Health)

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from backorder.cli.common import JsonFlag, emit, figure, out, parse_date, state_of, table
 from backorder.domain.errors import InvalidRequest
-from backorder.domain.simulation import ROWS, Policy, policy_from_toml
+from backorder.domain.simulation import ROWS, Policy, policy_from_toml, shown
 from backorder.services.simulation import Simulation, simulate
-
-RATES = ("conversion_rate", "cancel_rate", "promise_accuracy", "backorder_rate")
-MONEY = ("money_on_backorder", "value_lost", "purchase_spend")
 
 
 def read_policy(path: Path) -> Policy:
@@ -67,18 +64,6 @@ def simulate_command(
         if skipped:
             what = ", ".join(f"{kind} {n}" for kind, n in skipped.items())
             out.print(f"{name}: inputs not applicable under it: {what}", markup=False)
-
-
-def shown(name: str, value: Any) -> str:
-    if value is None:
-        return "-"
-    if name in RATES:
-        return f"{float(value) * 100:.1f} %"
-    if name in MONEY:
-        return f"{value:,.2f}"
-    if isinstance(value, float):
-        return f"{value:,.2f}" if "duration" in name or name == "fill_time" else f"{value:,.1f}"
-    return f"{value:,}"
 
 
 def simulation_table(result: Simulation) -> Table:

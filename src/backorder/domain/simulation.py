@@ -55,6 +55,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -341,3 +342,20 @@ class Figures:
     name: str
     values: dict[str, Any] = field(default_factory=dict)
     seconds: float | None = None
+
+
+RATES = ("conversion_rate", "cancel_rate", "promise_accuracy", "backorder_rate")
+MONEY = ("money_on_backorder", "value_lost", "purchase_spend")
+
+
+def shown(name: str, value: Any) -> str:
+    """A figure of the table as people read it."""
+    if value is None:
+        return "-"
+    if name in RATES:
+        return f"{float(value) * 100:.1f} %"
+    if name in MONEY:
+        return f"{Decimal(str(value)):,.2f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if "duration" in name or name == "fill_time" else f"{value:,.1f}"
+    return f"{value:,}"
