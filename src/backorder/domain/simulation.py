@@ -34,9 +34,9 @@ Design (services/simulation/ does the I/O; this module holds the rules, pure):
    - a shipment ships, at the moment the business shipped, what the order holds at that
      location (a shipment that took all its lines held ships all held; one that took part
      ships at most the units recorded); a ship_complete order that still waits then does not
-     ship, and waits for its next recorded shipment. An order ships only at its recorded
-     moments: units a policy allocates after an order's last recorded shipment stay
-     allocated (fill time under such a policy is counted from those moments);
+     ship. Under any policy but the actual one, every moment the business shipped from a
+     location is also a ship run there: an order holding units there with no recorded
+     shipment or cancellation still to come ships what it holds;
    - a count keeps its recorded change (shrinkage, found stock), never below zero;
    - transfers, feeds' own documents, product changes over time, the daily review, and
      supplier fill rates are not replayed.

@@ -10,23 +10,21 @@ import random
 import shutil
 import tempfile
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, delete, event, insert, select, update
 
 from backorder.config import Settings
 from backorder.domain.errors import BackorderError
 from backorder.domain.simulation import (
+    ACTUAL,
     Policy,
-    Position,
     Replenishment,
     Terms,
-    lateness,
-    order_quantity,
     units_to_cancel,
     units_to_ship,
 )
@@ -40,6 +38,7 @@ from backorder.services.orders import (
     ship_locked,
 )
 from backorder.services.products import rerank_queues
+from backorder.services.simulation.buying import buy
 from backorder.services.simulation.record import (
     CATALOGUE,
     Cancel,
@@ -62,6 +61,7 @@ from backorder.store.db import Database
 from backorder.store.migrate import upgrade
 from backorder.store.network import all_sites, holdings_of, site_named
 from backorder.store.tables import (
+    line_holdings,
     locations,
     order_lines,
     orders,
@@ -72,7 +72,6 @@ from backorder.store.tables import (
     suppliers,
 )
 
-DEMAND_DAYS = 28  # the reorder-point policy sees this many days of demand
 _TEMPLATE: dict[str, Path] = {}
 _TEMPLATE_LOCK = threading.Lock()
 
@@ -149,7 +148,8 @@ class Replay:
     dropped_pos: set[str] = field(default_factory=set)
     _queue: list[tuple[datetime, int, int, int, Input]] = field(default_factory=list)
     _n: int = 0
-    _bought: int = 0
+    # refs -> the last recorded shipment or cancellation of the order (ship runs' rule)
+    _last: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def clock(self) -> SimClock:
@@ -171,6 +171,8 @@ class Replay:
         for sku, location, units in history.opening:
             set_stock(self.actual, sku, units, "opening level", location)
         self.push(Input(self.start, "switch", 0, None), -1)
+        if replace(self.policy, name="actual") != ACTUAL:
+            self._ship_runs(history)
         if self.policy.replenishment is Replenishment.REORDER_POINT:
             day = self.start.date()
             while (moment := datetime.combine(day, time(6), UTC)) < self.until:
@@ -187,6 +189,19 @@ class Replay:
                 APPLY[item.kind](self, app, item.data)
             except BackorderError:
                 self.skipped[item.kind] += 1
+
+    def _ship_runs(self, history: History) -> None:
+        """Under a policy other than the actual one, the moments the business shipped from
+        each location (from the start on) are ship runs: an order holding units there whose
+        recorded shipments and cancellations are all over ships what it holds."""
+        runs = set()
+        for item in history.inputs:
+            if isinstance(item.data, Ship | Cancel):
+                self._last[item.data.ref] = max(item.at, self._last.get(item.data.ref, item.at))
+            if isinstance(item.data, Ship) and item.at >= self.start:
+                runs.add((item.at, item.data.location))
+        for n, (moment, location) in enumerate(sorted(runs, key=lambda r: (r[0], r[1] or ""))):
+            self.push(Input(moment, "ship_run", n, location), 6)
 
     def _dropped(self, item: Input, history: History) -> bool:
         """Under the reorder-point policy: purchase orders placed from the start on, and
@@ -301,20 +316,27 @@ def _cancel(replay: Replay, app: Backorder, data: Cancel) -> None:
 
 
 def _ship(replay: Replay, app: Backorder, data: Ship) -> None:
+    why_not = ship_now(app, data)
+    if why_not is not None:
+        replay.skipped[f"ship ({why_not})"] += 1
+
+
+def ship_now(app: Backorder, data: Ship) -> str | None:
+    """Ship what the recorded shipment says, as the order stands now; why not, if it did
+    not ship."""
     with app.db.write() as uow:
         locked = lock_order(uow, data.ref)
         _, lines, _ = locked
         if lines[0].order.terms.preference.value == "ship_complete" and any(
             line.qty.backordered for line in lines
         ):
-            replay.skipped["ship (waits: ship complete)"] += 1
-            return
-        site = site_named(all_sites(uow.connection), data.location or app.settings.default_location)
+            return "waits: ship complete"
+        sites = all_sites(uow.connection)
+        site = site_named(sites, data.location or app.settings.default_location)
         held = holdings_of(uow.connection, [line.id for line in lines])
         by_number = {line.line_no: line for line in lines}
-        every = all(exact for _, _, exact in data.lines)
         plan: dict[int, int] = {}
-        if every:
+        if all(exact for _, _, exact in data.lines):  # all it held: all it holds now
             plan = {line.line_no: held[line.id].get(site.id, 0) for line in lines}
         else:
             for number, units, exact in data.lines:
@@ -322,10 +344,32 @@ def _ship(replay: Replay, app: Backorder, data: Ship) -> None:
                 plan[number] = units_to_ship(units, exact, there)
         plan = {number: units for number, units in plan.items() if units > 0}
         if not plan:
-            replay.skipped["ship (nothing held)"] += 1
-            return
+            return "nothing held"
         ship_locked(uow, locked, [(site, plan)], Dispatch(data.tracking, app.now()))
         uow.commit()
+    return None
+
+
+def _ship_run(replay: Replay, app: Backorder, location: str | None) -> None:
+    """The orders holding units at the location with nothing more recorded of them ship."""
+    now = app.now()
+    code = location or app.settings.default_location
+    with app.db.read() as uow:
+        held = uow.connection.execute(
+            select(orders.c.channel, orders.c.external_id)
+            .join(order_lines, order_lines.c.order_id == orders.c.id)
+            .join(line_holdings, line_holdings.c.line_id == order_lines.c.id)
+            .join(locations, locations.c.id == line_holdings.c.location_id)
+            .where(locations.c.code == code, line_holdings.c.allocated > 0)
+            .group_by(orders.c.id, orders.c.channel, orders.c.external_id)
+            .order_by(orders.c.id)
+        ).all()
+    for channel, external_id in held:
+        ref = f"{channel}:{external_id}"
+        last = replay._last.get(ref)
+        if last is not None and last >= now:
+            continue
+        ship_now(app, Ship(ref, location, None, ()))
 
 
 def _expedite(replay: Replay, app: Backorder, ref: str) -> None:
@@ -333,55 +377,11 @@ def _expedite(replay: Replay, app: Backorder, ref: str) -> None:
 
 
 def _buy(replay: Replay, app: Backorder, _: None) -> None:
-    """The reorder-point policy's daily look: order what is at or below its point."""
-    now = app.now()
-    for sku, position in _positions(app, now).items():
-        terms = replay.terms.get(sku)
-        if terms is None:
-            continue
-        units = order_quantity(position, terms, replay.policy)
-        if units <= 0:
-            continue
-        replay._bought += 1
-        ref = f"SIM-{replay._bought}"
-        days = terms.lead_days + lateness(terms, replay.rng.random())
-        expected = now.date() + timedelta(days=terms.lead_days)
-        add_purchase_order(app, ref, terms.supplier, [PoLineIn(sku, units, expected)])
-        arrival = Movement(sku, "receipt", units, ref, None)
-        replay.push(Input(now + timedelta(days=days), "stock", 0, arrival), 1)
-
-
-def _positions(app: Backorder, now: datetime) -> dict[str, Position]:
-    since = now - timedelta(days=DEMAND_DAYS)
-    with app.db.read() as uow:
-        conn = uow.connection
-        p, pl, line = products.c, po_lines.c, order_lines.c
-        on_order = dict(
-            conn.execute(
-                select(pl.product_id, func.sum(pl.ordered - pl.received - pl.cancelled))
-                .where(pl.received + pl.cancelled < pl.ordered)
-                .group_by(pl.product_id)
-            ).all()
-        )
-        demand: dict[int, list[int]] = defaultdict(lambda: [0] * DEMAND_DAYS)
-        rows = conn.execute(
-            select(line.product_id, line.placed_at, line.quantity).where(
-                line.placed_at >= since, line.placed_at < now
-            )
-        )
-        for product_id, placed_at, quantity in rows:
-            day = min((placed_at - since).days, DEMAND_DAYS - 1)
-            demand[product_id][day] += quantity
-        found = {}
-        for r in conn.execute(select(p.id, p.sku, p.on_hand, p.allocated, p.backordered)):
-            found[r.sku] = Position(
-                r.on_hand,
-                r.allocated,
-                r.backordered,
-                int(on_order.get(r.id, 0)),
-                tuple(demand.get(r.id, [0] * DEMAND_DAYS)),
-            )
-    return found
+    """The reorder-point policy's daily look: what it orders arrives later."""
+    for arrival, at in buy(
+        app, (replay.policy, replay.terms), replay.rng, f"SIM-{app.now():%Y%m%d}"
+    ):
+        replay.push(Input(at, "stock", 0, arrival), 1)
 
 
 APPLY: dict[str, Any] = {
@@ -393,6 +393,7 @@ APPLY: dict[str, Any] = {
     "ship": _ship,
     "expedite": _expedite,
     "buy": _buy,
+    "ship_run": _ship_run,
 }
 
 
