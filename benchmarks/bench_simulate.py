@@ -92,12 +92,12 @@ def main() -> None:
         history = read_history(uow.connection, window[1])
     inputs = len(history.inputs)
     console.print(f"inputs replayed: {inputs:,} ({start} to {end}, exclusive)")
-    began = time.perf_counter()
-    run_policy(settings, history, (window, Policy("floor"), args.seed))
-    floor = time.perf_counter() - began
+    console.print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    floor_column, _ = run_policy(settings, history, (window, Policy("floor"), args.seed))
+    floor, floor_cpu = floor_column.seconds or 0.0, floor_column.cpu_seconds or 0.0
     console.print(
-        f"floor (the engine's own replay, actual policy, measured too): {floor:.1f} s, "
-        f"{floor / inputs * 1000:.2f} ms per input"
+        f"floor (the engine's own replay, actual policy, measured too): {floor:.1f} s "
+        f"({floor_cpu:.1f} s CPU), {floor / inputs * 1000:.2f} ms per input"
     )
     policies = [read_policy(POLICIES / f"{name}.toml") for name in NAMES]
     began = time.perf_counter()
@@ -105,9 +105,11 @@ def main() -> None:
     total = time.perf_counter() - began
     console.print(simulation_table(result))
     for column in result.columns[1:]:
+        seconds, cpu = column.seconds or 0.0, column.cpu_seconds or 0.0
         console.print(
-            f"{column.name}: {column.seconds:.1f} s ({column.seconds / floor:.2f} x floor)"
+            f"{column.name}: {seconds:.1f} s, {cpu:.1f} s CPU ({cpu / floor_cpu:.2f} x the floor's)"
         )
+    console.print(f"load average after: {os.getloadavg()[0]:.1f}")
     verdict = "under" if total < 60 else "OVER"
     console.print(
         f"three policies, {args.jobs} at once: {total:.1f} s in all ({verdict} the 60 s aim)"

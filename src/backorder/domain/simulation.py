@@ -342,6 +342,7 @@ class Figures:
     name: str
     values: dict[str, Any] = field(default_factory=dict)
     seconds: float | None = None
+    cpu_seconds: float | None = None  # of the process that replayed it
 
 
 RATES = ("conversion_rate", "cancel_rate", "promise_accuracy", "backorder_rate")

@@ -354,6 +354,10 @@ def _ship_run(replay: Replay, app: Backorder, location: str | None) -> None:
     """The orders holding units at the location with nothing more recorded of them ship."""
     now = app.now()
     code = location or app.settings.default_location
+    still = order_lines.alias("still")
+    waiting = (
+        select(still.c.id).where(still.c.order_id == orders.c.id, still.c.backordered > 0).exists()
+    )
     with app.db.read() as uow:
         held = uow.connection.execute(
             select(orders.c.channel, orders.c.external_id)
@@ -361,6 +365,7 @@ def _ship_run(replay: Replay, app: Backorder, location: str | None) -> None:
             .join(line_holdings, line_holdings.c.line_id == order_lines.c.id)
             .join(locations, locations.c.id == line_holdings.c.location_id)
             .where(locations.c.code == code, line_holdings.c.allocated > 0)
+            .where((orders.c.shipping_preference != "ship_complete") | ~waiting)
             .group_by(orders.c.id, orders.c.channel, orders.c.external_id)
             .order_by(orders.c.id)
         ).all()
