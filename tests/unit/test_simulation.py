@@ -132,3 +132,9 @@ def test_an_average_over_time_weighs_each_level_by_how_long_it_held() -> None:
     changes = [(day[1], -6.0), (day[2], 3.0)]
     assert time_weighted(10, changes, (day[0], day[3])) == pytest.approx(6.25)
     assert time_weighted(5, [], (day[0], day[0])) == 0.0
+
+
+def test_only_the_replenishment_uses_the_safety_stock_and_review_settings() -> None:
+    assert policy_from_toml("p", "[safety_stock]\nservice_level = 0.99").changes_nothing
+    assert not policy_from_toml("p", "[shipping]\npreference = 'ship_complete'").changes_nothing
+    assert not policy_from_toml("p", "[replenishment]\nmode = 'reorder_point'").changes_nothing

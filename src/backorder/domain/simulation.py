@@ -65,6 +65,8 @@ from backorder.domain.ranking import RULES
 from backorder.domain.replenishment import order_units
 from backorder.domain.safety_stock import service_z
 
+ACTUAL_NAME = "actual"
+
 
 class Replenishment(StrEnum):
     ACTUAL = "actual"  # the recorded purchase orders and receipts
@@ -94,9 +96,11 @@ class Policy:
     review_days: int = 14
 
     @property
-    def changes_products(self) -> bool:
-        limits = (self.queue, self.max_lead_days, self.require_known_date, self.backorder_cap)
-        return any(value is not None for value in limits)
+    def changes_nothing(self) -> bool:
+        """The actual policy, whatever its name (the safety stock and review period only
+        matter to the reorder-point replenishment)."""
+        kept = replace(self, name=ACTUAL_NAME, service_level=0.95, review_days=14)
+        return self.replenishment is Replenishment.ACTUAL and kept == Policy(ACTUAL_NAME)
 
     def product_changes(self) -> dict[str, Any]:
         """The products' columns this policy sets for every SKU."""
@@ -117,7 +121,7 @@ class Policy:
         return Preference(self.shipping.value)
 
 
-ACTUAL = Policy("actual")
+ACTUAL = Policy(ACTUAL_NAME)
 
 # The TOML a policy file holds: table -> key -> what it sets.
 KNOWN = {
