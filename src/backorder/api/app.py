@@ -34,6 +34,7 @@ from backorder.api import (
     self_healing,
     shortages,
     substitutes,
+    simulate_page,
     supply,
     transfers,
 )
@@ -81,6 +82,7 @@ def create_app(backorder: Backorder) -> FastAPI:
     app.include_router(replenishment_decisions.router)
     app.include_router(replenishment_page.router)
     app.include_router(dashboard.pages)
+    app.include_router(simulate_page.pages)
     openapi.install(app)
 
     @app.get("/healthz", tags=["operations"], response_model=Health)

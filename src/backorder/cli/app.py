@@ -29,6 +29,7 @@ from backorder.cli import (
     review,
     risk,
     substitutes,
+    simulate,
     supply,
     transfers,
 )
@@ -79,6 +80,7 @@ app.command("review")(review.review)
 app.add_typer(review.task_app, name="task")
 app.add_typer(review.incident_app, name="incident")
 app.command("kpi")(kpi.kpi)
+app.command("simulate")(simulate.simulate_command)
 app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
 app.command("shortages")(plan.shortages_command)
