@@ -33,8 +33,8 @@ from backorder.api import (
     risk,
     self_healing,
     shortages,
-    substitutes,
     simulate_page,
+    substitutes,
     supply,
     transfers,
 )

@@ -28,8 +28,8 @@ from backorder.cli import (
     report,
     review,
     risk,
-    substitutes,
     simulate,
+    substitutes,
     supply,
     transfers,
 )
@@ -85,9 +85,10 @@ app.add_typer(report.report_app, name="report")
 app.add_typer(forecast.forecast_app, name="forecast")
 app.command("shortages")(plan.shortages_command)
 app.command("projection")(plan.projection_command)
-app.add_typer(replenish.replenish_app, name="replenish")  # plan, and:
-assert replenish_decisions.replenish_app is replenish.replenish_app  # accept, reject
-assert replenish_options.replenish_app is replenish.replenish_app  # options
+app.add_typer(replenish.replenish_app, name="replenish")
+replenish.replenish_app.command("accept")(replenish_decisions.replenish_accept)
+replenish.replenish_app.command("reject")(replenish_decisions.replenish_reject)
+replenish.replenish_app.command("options")(replenish_options.replenish_options)
 app.add_typer(history.history_app, name="history")
 app.add_typer(risk.risk_app, name="risk")
 

@@ -9,7 +9,6 @@ import typer
 
 from backorder.cli.common import JsonFlag, emit, out, state_of
 from backorder.cli.supply import approval_words
-from backorder.cli.replenish import replenish_app
 from backorder.services import replenishment_decisions as decisions
 
 
@@ -36,7 +35,6 @@ def _print_accepted(view: dict[str, Any]) -> None:
         out.print(f"  {change}", markup=False)
 
 
-@replenish_app.command("accept")
 def replenish_accept(
     ctx: typer.Context,
     recommendation: Annotated[int, typer.Argument(metavar="ID", min=1)],
@@ -58,7 +56,6 @@ def replenish_accept(
         _print_accepted(view)
 
 
-@replenish_app.command("reject")
 def replenish_reject(
     ctx: typer.Context,
     recommendation: Annotated[int, typer.Argument(metavar="ID", min=1)],

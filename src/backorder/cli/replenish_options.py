@@ -11,11 +11,9 @@ import typer
 from rich.table import Column, Table
 
 from backorder.cli.common import JsonFlag, emit, figure, ident, out, state_of, table
-from backorder.cli.replenish import replenish_app
 from backorder.domain.replenishment import short_day
 from backorder.services.self_healing import slip_options
 from backorder.words import count
-
 
 SkuArg = Annotated[str, typer.Argument(metavar="SKU")]
 MAX_COLUMNS = 3  # ways out shown side by side in the table of dates (all are in words)
@@ -80,7 +78,6 @@ def print_options(view: dict[str, Any]) -> None:
     out.print(dates_table(view))
 
 
-@replenish_app.command("options")
 def replenish_options(ctx: typer.Context, sku: SkuArg, as_json: JsonFlag = False) -> None:
     """When a SKU's supply has slipped: the orders that now miss their promised dates, and
     what expediting, another supplier or a transfer does to each one's date. Computed now;
