@@ -23,7 +23,7 @@ from backorder.services import po_approval
 from backorder.services.context import Backorder
 from backorder.services.intake import place_order
 from backorder.services.product_suppliers import SupplierTerms, add_terms, update_terms
-from backorder.services.products import add_product
+from backorder.services.products import add_product, update_product
 from backorder.services.replenishment_decisions import Change, accept, reject
 from backorder.services.sending import send_due
 from backorder.services.supply import (
@@ -140,9 +140,10 @@ def newest_event(app: Backorder) -> int:
 
 def test_a_draft_dates_no_customer_until_a_person_approves_it(supplied: Backorder) -> None:
     app = supplied
+    update_product(app, SKU, {"lead_time_days": 10})  # the product's own lead time dates it
     place_order(app, order("A1", (SKU, 30)))
     before = order_view(app, "web:A1")["lines"][0]["eta"]
-    assert before == "2026-01-20"  # no inbound supply: the supplier's 10 days
+    assert before == "2026-01-20"  # no inbound supply: the product's 10 days
     rec_id = proposed(app)
     start = newest_event(app)
 
