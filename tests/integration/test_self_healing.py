@@ -19,12 +19,13 @@ from backorder.services.product_suppliers import SupplierTerms, add_terms, updat
 from backorder.services.products import add_product
 from backorder.services.review import run_review
 from backorder.services.self_healing import slip_options
-from backorder.services.stock import set_stock
+from backorder.services.stock import receive_stock, set_stock
 from backorder.services.supply import (
     PoLineIn,
     SupplierIn,
     add_purchase_order,
     add_supplier,
+    cancel_purchase_order,
     redate_purchase_order,
     reduce_purchase_order,
 )
@@ -157,6 +158,15 @@ def test_a_redate_that_keeps_every_date_replans_nothing(app: Backorder) -> None:
     redate_purchase_order(app, "PO-1", SKU, date(2026, 1, 14))
     assert proposals(app) == [] and payloads(app, "supply_replanned") == []
     assert slip_options(app, SKU)["orders"] == []
+
+
+def test_a_slip_proposal_is_withdrawn_once_nothing_waits(app: Backorder) -> None:
+    make(app)
+    redate_purchase_order(app, "PO-1", SKU, date(2026, 1, 25))
+    receive_stock(app, SKU, 12)  # stock from elsewhere serves the three orders
+    cancel_purchase_order(app, "PO-1")
+    assert [(p["cause"], p["state"]) for p in proposals(app)] == [("slip", "superseded")]
+    assert len(payloads(app, "supply_replanned")) == 1  # the redate's; nothing since
 
 
 def test_a_reduction_prefers_a_transfer_from_a_location_with_surplus(app: Backorder) -> None:

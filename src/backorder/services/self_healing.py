@@ -26,7 +26,7 @@ from backorder.domain.self_healing import (
 from backorder.services.alerts import raise_alert
 from backorder.services.context import Backorder
 from backorder.services.self_healing_reads import money_of, situation
-from backorder.store.db import UnitOfWork
+from backorder.store.db import UnitOfWork, batches
 from backorder.store.repos import ProductRow, Products
 from backorder.store.tables import (
     locations,
@@ -190,6 +190,18 @@ def _store(
     )
 
 
+def _withdraw(conn: Connection, keys: list[str], now: datetime) -> None:
+    """Slip proposals of SKUs with nothing waiting any more are withdrawn (one statement a
+    batch)."""
+    r = recommendations.c
+    for chunk in batches(sorted(keys)):
+        conn.execute(
+            update(recommendations)
+            .where(r.key.in_(chunk), r.state == "proposed", r.cause == "slip")
+            .values(state="superseded", decided_at=now, decided_by=RULE)
+        )
+
+
 def _tell_task(conn: Connection, sku: str, facts: dict[str, Any]) -> None:
     """An open procurement task of the SKU carries the options."""
     t = tasks.c
@@ -220,7 +232,9 @@ def replan(
     now = app.now()
     facts: list[Event] = []
     views: dict[str, dict[str, Any]] = {}
-    for row in sorted(rows, key=lambda r: r.product.sku):
+    _withdraw(conn, [row.product.sku for row in rows if row.stock.backordered <= 0], now)
+    waiting = [row for row in rows if row.stock.backordered > 0]  # no queue: nothing to miss
+    for row in sorted(waiting, key=lambda r: r.product.sku):
         s = situation(conn, row, app, po)
         p = plan(s, app.settings.backorder_cost_share, money_of(app))
         culprit = s.slipped.po if s.slipped else None
