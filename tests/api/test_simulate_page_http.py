@@ -4,24 +4,41 @@ refusals in one line with nothing started, and the run's table once it is done."
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from backorder.api.app import create_app
 from backorder.api.simulate_page import PATH, runs_of
+from backorder.config import Settings
 from backorder.domain.access import Role
 from backorder.services.apikeys import create_key
 from backorder.services.context import Backorder
+from backorder.store.db import Database
 from tests.conftest import Clock
 from tests.integration.test_kpis import make_january
 
 
 @pytest.fixture
-def client(app: Backorder, clock: Clock) -> Iterator[TestClient]:
-    make_january(app, clock)
-    with TestClient(create_app(app), follow_redirects=False) as http:
+def sqlite_app(
+    migrated_sqlite: Path, tmp_path: Path, clock: Clock, settings: Settings
+) -> Iterator[Backorder]:
+    """On SQLite only: what this test checks does not depend on the live database's kind
+    (the replay's copy is SQLite either way)."""
+    path = tmp_path / "live.db"
+    shutil.copyfile(migrated_sqlite, path)
+    backorder = Backorder(Database(f"sqlite:///{path}"), settings, clock)
+    yield backorder
+    backorder.close()
+
+
+@pytest.fixture
+def client(sqlite_app: Backorder, clock: Clock) -> Iterator[TestClient]:
+    make_january(sqlite_app, clock)
+    with TestClient(create_app(sqlite_app), follow_redirects=False) as http:
         yield http
 
 
@@ -31,7 +48,8 @@ def _token(page: str) -> str:
     return found[1]
 
 
-def test_a_run_from_the_page_shows_its_table(client: TestClient, app: Backorder) -> None:
+def test_a_run_from_the_page_shows_its_table(client: TestClient, sqlite_app: Backorder) -> None:
+    app = sqlite_app
     client.post("/login", data={"key": create_key(app, Role.OPS).key})
     page = client.get(PATH)
     assert page.status_code == 200 and "No simulation yet" in page.text
@@ -52,6 +70,7 @@ def test_a_run_from_the_page_shows_its_table(client: TestClient, app: Backorder)
     assert "Conversion" in shown and ">actual<" in shown and ">vip<" in shown
 
 
-def test_a_viewer_may_not_run_one(client: TestClient, app: Backorder) -> None:
+def test_a_viewer_may_not_run_one(client: TestClient, sqlite_app: Backorder) -> None:
+    app = sqlite_app
     client.post("/login", data={"key": create_key(app, Role.VIEWER).key})
     assert client.get(PATH).status_code == 403

@@ -4,15 +4,20 @@ expected way; a seed makes it repeatable; the live database is only read."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from backorder.config import Settings
 from backorder.domain.simulation import Policy, parse_policy
 from backorder.services.context import Backorder
 from backorder.services.simulation import Simulation, simulate
+from backorder.store.db import Database
 from backorder.store.tables import metadata, products
 from tests.conftest import Clock
 from tests.integration.simulation_history import END, START, build
@@ -48,6 +53,19 @@ def history(app: Backorder, clock: Clock) -> Backorder:
     return app
 
 
+@pytest.fixture
+def sqlite_app(
+    migrated_sqlite: Path, tmp_path: Path, clock: Clock, settings: Settings
+) -> Iterator[Backorder]:
+    """On SQLite only: what this test checks does not depend on the live database's kind
+    (the replay's copy is SQLite either way)."""
+    path = tmp_path / "live.db"
+    shutil.copyfile(migrated_sqlite, path)
+    backorder = Backorder(Database(f"sqlite:///{path}"), settings, clock)
+    yield backorder
+    backorder.close()
+
+
 def test_policies_against_the_actual_history(history: Backorder) -> None:
     before = _snapshot(history)
     result = simulate(history, (START, END), [SAME, COMPLETE, VIP, BUY], seed=3)
@@ -74,7 +92,9 @@ def test_policies_against_the_actual_history(history: Backorder) -> None:
     assert _snapshot(history) == before
 
 
-def test_a_window_inside_the_history_and_a_seed_repeat(history: Backorder) -> None:
+def test_a_window_inside_the_history_and_a_seed_repeat(sqlite_app: Backorder, clock: Clock) -> None:
+    history = sqlite_app
+    build(history, clock)
     window = (date(2026, 2, 8), date(2026, 2, 22))
     first = simulate(history, window, [SAME, BUY], seed=11)
     again = simulate(history, window, [BUY], seed=11)

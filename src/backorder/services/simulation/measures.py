@@ -113,19 +113,22 @@ def _lost(conn: Connection, window: tuple[datetime, datetime]) -> dict[str, Any]
     return {"units_lost": count, "value_lost": value}
 
 
-def _spend(conn: Connection, window: tuple[datetime, datetime]) -> Decimal:
-    """Units received against purchase orders, at the supplier's cost for the SKU."""
+def _spend(conn: Connection, window: tuple[datetime, datetime]) -> Decimal | None:
+    """Units received against purchase orders, at the supplier's cost for the SKU; None
+    when units came in and none of them has a known cost (nothing to count)."""
     start, end = window
     m, po, ps = stock_movements.c, purchase_orders.c, product_suppliers.c
-    total = conn.execute(
-        select(func.sum(m.units * ps.cost))
+    total, costed, received = conn.execute(
+        select(func.sum(m.units * ps.cost), func.count(ps.cost), func.count())
         .join(purchase_orders, po.ref == m.ref)
-        .join(
+        .outerjoin(
             product_suppliers,
             and_(ps.product_id == m.product_id, ps.supplier_id == po.supplier_id),
         )
         .where(m.kind == "receipt", m.moved_at >= start, m.moved_at < end)
-    ).scalar()
+    ).one()
+    if received and not costed:
+        return None
     return Decimal(total or 0).quantize(Decimal("0.01"))
 
 

@@ -119,6 +119,8 @@ def open_copy(folder: Path, catalogue: dict[str, list[dict[str, Any]]]) -> Datab
                 rows = [{**r, "on_hand": 0, "allocated": 0, "backordered": 0} for r in rows]
             if table is suppliers:
                 rows = [{**r, "orders_completed": 0, "orders_on_time": 0} for r in rows]
+            if table is locations:  # the copy never sends a 3PL anything: no address, no key
+                rows = [{**r, "orders_url": None, "orders_secret": None} for r in rows]
             if rows:
                 conn.execute(insert(table), rows)
     return database
