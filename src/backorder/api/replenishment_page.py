@@ -6,6 +6,8 @@ the same use cases as the API, for a session whose role holds `purchase`."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,16 +16,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from backorder.api.actions import FLASH, csrf_token, read_flash
 from backorder.api.auth import backorder_of
 from backorder.domain.access import Permission, may
+from backorder.domain.replenishment import short_day
 from backorder.services.dashboard import RECORDS
 from backorder.services.links import segment
 from backorder.services.replenishment_board import board
 from backorder.services.sessions import COOKIE, session_role
+from backorder.words import money
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
     loader=PackageLoader("backorder.api", "pages"), autoescape=select_autoescape(default=True)
 )
 _env.filters["segment"] = segment
+_env.filters["money"] = money  # {{ amount|money(currency) }}: "$1,320.55"
+_env.filters["day"] = lambda value: short_day(date.fromisoformat(str(value)))  # "16 Dec"
 PAGE = "/dashboard/replenishment"
 
 
