@@ -74,7 +74,7 @@ def patch_supplier(
 ) -> dict[str, Any]:
     """Change a supplier; a new lead time re-dates the waiting lines beyond inbound supply."""
     given = body.model_dump(exclude_unset=True)
-    for required in ("name", "lead_time_days"):
+    for required in ("name", "lead_time_days", "po_format"):
         if required in given and given[required] is None:
             raise InvalidRequest(f"{required} cannot be cleared")
     return supply.update_supplier(app, supplier, given)
