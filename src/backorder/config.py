@@ -316,6 +316,13 @@ class Settings(BaseSettings):
         ge=0,
         description="restock recommendations: what moving one unit between locations costs",
     )
+    auto_order: bool = Field(
+        default=False,
+        description="automatic purchase orders: the worker accepts every proposed purchase "
+        "recommendation whose value the approval policy approves (BACKORDER_AUTO_APPROVE_"
+        "LIMIT(S) or the supplier's own limit), and the purchase order goes to the supplier "
+        "without a person; over the limit it waits for one",
+    )
     auto_approve_limit: Decimal | None = Field(
         default=None,
         ge=0,

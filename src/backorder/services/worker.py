@@ -22,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_e
 
 from backorder import foresight
 from backorder.services import risk
+from backorder.services.auto_orders import place_within_limits
 from backorder.services.context import Backorder
 from backorder.services.faults import describe
 from backorder.services.forecast_nightly import run_nightly as forecast_nightly
@@ -67,6 +68,7 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("reported", lambda app: {"reported": int(run_weekly(app))}),
         ("forecasted", forecast_nightly),
         ("projections", _plan),
+        ("auto_ordered", place_within_limits),
         ("risk", _risk),
         ("rolled_up", lambda app: {"rolled_up": roll_up(app)}),
         ("substitutes", run_offers),
