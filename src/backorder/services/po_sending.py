@@ -18,7 +18,6 @@ from backorder.domain.errors import InvalidRequest
 from backorder.notify import Sent, webhooks
 from backorder.notify import email as mail
 from backorder.notify import purchase_orders as documents
-from backorder.report import po_pdf
 from backorder.services.context import Backorder
 from backorder.store.supply import po_line_rows, po_row
 from backorder.store.tables import (
@@ -164,6 +163,10 @@ def send(app: Backorder, row: Any, client: httpx.Client, smtp: mail.Session | No
         return Sent(False, None, "no SMTP server: set BACKORDER_SMTP_URL")
     po, made = documents.from_json(found.document)
     settings = app.settings
+    # fpdf2 and matplotlib take a third of a second to import: only an e-mailed purchase
+    # order pays for them, not every start of the command line or of the server.
+    from backorder.report import po_pdf
+
     pdf = po_pdf.build(po, made, settings.shop_name)
     message = documents.message(
         po,

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import aliased
 
 from backorder.domain.errors import InvalidRequest, UnknownLocation, UnknownRecommendation
 from backorder.services.context import Backorder
@@ -27,8 +26,8 @@ R = recommendations.c
 CENT = Decimal("0.01")
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
-AT = aliased(locations, name="at")
-SOURCE = aliased(locations, name="source")
+AT = locations.alias("at")
+SOURCE = locations.alias("source")
 
 SELECT = (
     select(
