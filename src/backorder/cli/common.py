@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Iterable
@@ -28,7 +29,16 @@ err = Console(stderr=True)
 
 
 class BackorderGroup(typer.core.TyperGroup):
-    """Turns refusals and database failures into one line on stderr and exit status 1."""
+    """Turns refusals and database failures into one line on stderr and exit status 1, and
+    lists each command by the first paragraph of its help as one flowing sentence (a
+    docstring's line breaks are not the terminal's)."""
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.short_help is None and command.help:
+            first = inspect.cleandoc(command.help).split("\n\n")[0]
+            command.short_help = " ".join(first.split())
+        return command
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
