@@ -25,8 +25,7 @@ from backorder.config import Settings
 from backorder.services.context import Backorder
 from backorder.store.db import Database, normalise_url
 from backorder.store.migrate import upgrade
-from backorder.store.tables import metadata
-from tests.integration.invariants import seed_main_location
+from tests.integration.invariants import empty_database
 from tests.mail import Inbox, free_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -131,12 +130,8 @@ def postgres_url(postgres_databases: PostgresDatabases) -> str:
 
 
 def _truncate(url: str) -> None:
-    database = Database(url)
-    names = ", ".join(t.name for t in metadata.sorted_tables)
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        seed_main_location(conn)
-    database.dispose()
+    """Empty every table and restart the ids (invariants.empty_database)."""
+    empty_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -421,15 +421,25 @@ def opened(target: str | Database) -> Iterator[Database]:
         database.dispose()
 
 
+# Every sequence of the schema back to 1, as TRUNCATE ... RESTART IDENTITY would.
+RESTART_SEQUENCES = text(
+    "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+)
+
+
 def empty_database(target: str | Database) -> None:
-    """Delete every row of every table and restart the ids, keeping the migrated schema."""
+    """Delete every row of every table and restart the ids, keeping the migrated schema.
+    DELETE, children first, on PostgreSQL too: a TRUNCATE gives each of the ~60 tables new
+    files (0.6 to 1 s on this machine), where deleting the few rows a test leaves takes
+    about 15 ms."""
     with opened(target) as database, database.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
         if conn.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(RESTART_SEQUENCES)
         else:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
             conn.execute(text("DELETE FROM sqlite_sequence"))
         seed_main_location(conn)
 
