@@ -3,7 +3,7 @@ requests, valid and invalid, for every operation; every check (no 5xx, documente
 content types, headers and response schemas, invalid data refused, auth not ignored), and
 backorder_checks.py's own: what the schema allows, the server's validation accepts.
 
-Bounded by count, not by time: at most BACKORDER_SCHEMATHESIS_EXAMPLES (default 10) generated
+Bounded by count, not by time: at most BACKORDER_SCHEMATHESIS_EXAMPLES (default 6) generated
 cases per operation and phase. (A time budget is spent by the early phases on a loaded machine,
 and the later ones then test nothing.) A failure prints its seed: BACKORDER_SCHEMATHESIS_SEED
 replays it."""
@@ -33,7 +33,7 @@ ORDER = {
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(server: Server) -> None:
     cli(server.db_url, "order", "place", "-", stdin=json.dumps(ORDER))
     token = json.loads(cli(server.db_url, "order", "link", "web:st-1", "--json"))["token"]
-    examples = os.environ.get("BACKORDER_SCHEMATHESIS_EXAMPLES", "10")
+    examples = os.environ.get("BACKORDER_SCHEMATHESIS_EXAMPLES", "6")
     env = os.environ | {
         "BACKORDER_ST_KEY": server.keys["admin"],
         "BACKORDER_ST_REF": "web:st-1",
