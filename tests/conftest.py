@@ -88,21 +88,32 @@ class PostgresDatabases:
     def __init__(self) -> None:
         self.admin = create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
         self.names: list[str] = []
+        self._template: str | None = None
 
     def create(self) -> str:
+        """A new database with the schema: a copy of a template migrated once per run (a
+        copy takes a tenth of the time running every migration again takes)."""
+        if self._template is None:
+            self._template = self._new("")
+            database = Database(self._url(self._template))
+            upgrade(database)
+            database.dispose()  # no session may stay connected to a template being copied
+        return self._url(self._new(f' TEMPLATE "{self._template}"'))
+
+    def _new(self, template: str) -> str:
         name = f"backorder_test_{uuid.uuid4().hex[:10]}"
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
         self.names.append(name)
-        url = (
+        return name
+
+    @staticmethod
+    def _url(name: str) -> str:
+        return (
             make_url(normalise_url(POSTGRES_ADMIN_URL))
             .set(database=name)
             .render_as_string(hide_password=False)
         )
-        database = Database(url)
-        upgrade(database)
-        database.dispose()
-        return url
 
     def drop_all(self) -> None:
         with self.admin.connect() as conn:
