@@ -1,4 +1,4 @@
-"""A real `backorder serve` process per test module and backend."""
+"""A real API server (uvicorn on a free port) per test module and backend."""
 
 from __future__ import annotations
 

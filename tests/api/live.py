@@ -1,4 +1,5 @@
-"""A real `backorder serve` process on a free port, and the calls a client makes to it."""
+"""A real API server on a free port (uvicorn in a thread, or a `backorder serve` process), and
+the calls a client makes to it."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import httpx
+import uvicorn
 
+from backorder.api.app import create_app
 from backorder.config import Settings
 from backorder.domain.access import Role
 from backorder.services.apikeys import create_key
@@ -81,8 +86,40 @@ def wait_until_healthy(base: str, seconds: float = 30) -> None:
 
 @contextmanager
 def serving(url: str, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
-    """`backorder serve` on the database at `url`; yields the base URL once it answers.
-    With `log`, what the server prints (its access log too) goes to that file."""
+    """The API on the database at `url`, served by uvicorn on a free port; yields the base
+    URL once it answers. It runs in a thread of this process: a `backorder serve` process
+    per test module and backend cost seconds of start-up each (over a minute of the suite).
+    With `log`, it is a real `backorder serve` process, whose output (its access log too)
+    goes to that file."""
+    if log is not None:
+        with serving_process(url, env, log) as base:
+            yield base
+        return
+    with patch.dict(os.environ, {"BACKORDER_DATABASE_URL": url} | (env or {})):
+        app = Backorder.open(Settings())
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(app), host="127.0.0.1", port=port, log_config=None, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"serve-{port}", daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base)
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.close()
+
+
+@contextmanager
+def serving_process(
+    url: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """`backorder serve` on the database at `url`, as a process of its own; yields the base
+    URL once it answers. With `log`, what the server prints goes to that file."""
     port = free_port()
     output = log.open("wb") if log is not None else None
     process = subprocess.Popen(

@@ -1,17 +1,20 @@
-"""The `backorder` command as a user runs it: a real process, a real database."""
+"""The `backorder` command as a user runs it, on a real database (in this process; commands
+started together run as processes of their own)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from contextlib import chdir
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from backorder.cli import app as cli
 from backorder.store.db import Database
 from backorder.store.tables import metadata
 
@@ -39,14 +42,18 @@ ORDER = {
 def run(
     db: str, *args: str, stdin: str | None = None, ok: bool = True, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    argv = [BACKORDER, *(("--db", db) if db else ()), *args]
-    env = {**os.environ, "COLUMNS": "160"}
-    done = subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, timeout=60, env=env, cwd=cwd
-    )
+    """The command as a user types it, run in this process by Typer's runner (a `backorder`
+    process per call cost most of a second of start-up, over a minute of the suite; the
+    tests that need a process of its own start one). An exception the command let escape
+    fails the test: a user would have seen a traceback."""
+    argv = [*(("--db", db) if db else ()), *args]
+    with chdir(cwd or Path.cwd()):
+        done = CliRunner(env={"COLUMNS": "160"}).invoke(cli, argv, input=stdin)
+    escaped = done.exception if not isinstance(done.exception, SystemExit) else None
+    assert escaped is None, f"{argv}: {escaped!r}\n{done.stderr}"
     if ok:
-        assert done.returncode == 0, done.stderr
-    return done
+        assert done.exit_code == 0, done.stderr
+    return subprocess.CompletedProcess(argv, done.exit_code, done.stdout, done.stderr)
 
 
 def as_json(db: str, *args: str) -> Any:
