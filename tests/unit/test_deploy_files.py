@@ -101,7 +101,7 @@ def shell_lines(text: str) -> list[str]:
     """Lines of the ```sh blocks, and `docker …` lines quoted in comments."""
     blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
     lines = [line for block in blocks for line in block.splitlines()]
-    lines += [m for m in re.findall(r"^#\s+(docker .+)$", text, flags=re.M)]
+    lines += re.findall(r"^#\s+(docker .+)$", text, flags=re.M)
     return [part for line in lines for part in re.split(r"&&|\|\||;|\|", line)]
 
 
