@@ -16,19 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 
+from backorder.api.app import create_app
 from backorder.config import Settings
 from backorder.services.context import Backorder
 from backorder.services.kpis import Dimension, kpis
 from backorder.services.report import weekly_report
 from backorder.store.db import Database
-from backorder.store.replica import replica_state
+from backorder.store.replica import ReplicaState, replica_state
 from tests.api.live import free_port
 from tests.conftest import Clock
 from tests.integration.test_kpis import JANUARY, at, make_january
 
+SCRAPER = "scrape-token-0123456789"
 BIN = Path("/usr/lib/postgresql/15/bin")
 TOOLS = ("initdb", "pg_ctl", "pg_basebackup")
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"]
@@ -130,7 +133,9 @@ def test_kpis_and_the_report_read_the_standby_and_equal_the_primarys(
 ) -> None:
     primary, standby = clusters
     clock = Clock(at(10))
-    settings = Settings(database_url=primary.url, read_database_url=standby.url)
+    settings = Settings(
+        database_url=primary.url, read_database_url=standby.url, metrics_token=SCRAPER
+    )
     app = Backorder.open(settings)  # migrates the empty primary
     app.clock = clock
     on_primary = Backorder(Database(primary.url), settings, clock)
@@ -149,8 +154,13 @@ def test_kpis_and_the_report_read_the_standby_and_equal_the_primarys(
         assert not {"INSERT", "UPDATE", "DELETE"} & set(seen)
         assert through_standby == figures(on_primary)
         assert through_standby[0]["kpis"]["backorder_rate"]["orders_placed"] == 8
-        state = replica_state(app.db)
-        assert state is not None and state.standby and state.lag_seconds is not None
+        with TestClient(create_app(app)) as http:
+            ready = http.get("/readyz").json()
+            scraped = http.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"}).text
+        assert ready["replica"]["status"] == "streaming"
+        assert ready["replica"]["lag_seconds"] >= 0
+        assert "backorder_read_replica_up 1.0" in scraped
+        assert "backorder_read_replica_lag_seconds " in scraped
 
         with pytest.raises(DBAPIError, match="read-only"), app.db.replica.engine.connect() as c:  # type: ignore[union-attr]
             c.execute(text("DELETE FROM orders"))  # the standby refuses any write
@@ -161,7 +171,7 @@ def test_kpis_and_the_report_read_the_standby_and_equal_the_primarys(
             assert figures(app) == figures(on_primary)  # from the primary now
         assert len(seen) == before
         assert "read replica unreachable" in caplog.text
-        assert not replica_state(app.db).reachable  # type: ignore[union-attr]
+        assert replica_state(app.db) == ReplicaState(False, False, None)
     finally:
         on_primary.close()
         app.close()
