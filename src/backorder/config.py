@@ -24,6 +24,12 @@ class Settings(BaseSettings):
         default="sqlite:///backorder.db",
         description="SQLAlchemy URL; sqlite:///FILE (default) or postgresql://user@host/db",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="a PostgreSQL read replica (postgresql://user@host/db) for the reads that "
+        "need no fresh data: KPIs and the weekly report; unset: they read the primary. When "
+        "the replica cannot be reached, they read the primary and the log says so",
+    )
     default_queue: QueueStrategy = Field(
         default=QueueStrategy.FIFO, description="queue strategy of products added without one"
     )
@@ -440,6 +446,21 @@ class Settings(BaseSettings):
                 "twice BACKORDER_SMTP_TIMEOUT_SECONDS)"
             )
         return self
+
+    @field_validator("read_database_url", mode="before")
+    @classmethod
+    def _a_replica(cls, value: object) -> object:
+        """A read replica is a PostgreSQL standby (SQLite has none): a setting that would be
+        ignored is refused instead. (The primary is checked where it is opened, Database,
+        since --db may name another.)"""
+        if value in ("", None):
+            return None
+        if not str(value).startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError(
+                "a read replica is a PostgreSQL standby: give a postgresql:// URL, or leave it "
+                "empty (SQLite has no replicas)"
+            )
+        return value
 
     @field_validator("priority_rules")
     @classmethod

@@ -28,6 +28,7 @@ from backorder.api import (
     replenishment,
     replenishment_decisions,
     replenishment_page,
+    replica,
     reports,
     review,
     risk,
@@ -97,7 +98,9 @@ def create_app(backorder: Backorder) -> FastAPI:
         responses={503: {"model": NotReady, "description": "Not ready"}},
     )
     def readyz() -> Any:
-        """The database answers and its schema is the one this version needs."""
+        """The database answers and its schema is the one this version needs; with a read
+        replica set, how it is (one that does not answer leaves the process ready: its reads
+        go to the primary meanwhile)."""
         try:
             current, head = current_revision(backorder.db), HEAD
         except Exception as error:  # any failure to reach the database means: not ready
@@ -108,7 +111,7 @@ def create_app(backorder: Backorder) -> FastAPI:
             return JSONResponse(
                 {"status": "schema out of date", "current": current, "head": head}, status_code=503
             )
-        return {"status": "ready", "schema": current}
+        return {"status": "ready", "schema": current, "replica": replica.ready_view(backorder)}
 
     return app
 

@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, or_, select
 
 from backorder.api.auth import backorder_of, bearer, need
+from backorder.api.replica import ReplicaCollector
 from backorder.api.responses import Problem
 from backorder.domain.access import Permission
 from backorder.services.consumers import consumers_view
@@ -173,6 +174,7 @@ def install(app: FastAPI, backorder: Backorder) -> None:
         registry=registry,
     )
     registry.register(BusinessCollector(backorder))
+    registry.register(ReplicaCollector(backorder))
     registry.register(BAD_SIGNATURES)
 
     @app.middleware("http")

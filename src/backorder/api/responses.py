@@ -629,9 +629,19 @@ class Health(Out):
     status: Literal["ok"]
 
 
+class ReplicaOut(Out):
+    status: str = Field(
+        description="streaming; not a standby; unreachable: reads go to the primary"
+    )
+    lag_seconds: float | None = Field(
+        description="age of the last transaction it replayed (0: it replayed all it received)"
+    )
+
+
 class Ready(Out):
     status: Literal["ready"]
     schema_: str | None = Field(alias="schema")
+    replica: ReplicaOut | None = Field(None, description="the read replica, when one is set")
 
 
 class NotReady(Out):

@@ -49,7 +49,7 @@ class Backorder:
         stopped (a server, a worker) waits up to `wait_seconds` for a database it cannot reach
         yet (starting, restarting), saying so in its log, instead of exiting at once: started
         together with the database, or while it restarts, it would be gone for good."""
-        app = cls(Database(url or settings.database_url), settings)
+        app = cls(Database(url or settings.database_url, settings.read_database_url), settings)
         for attempt in Retrying(
             retry=retry_if_exception(unavailable),
             wait=wait_random_exponential(multiplier=0.5, max=5),

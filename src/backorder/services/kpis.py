@@ -684,7 +684,7 @@ def kpis(
     period = Period.of(first, last, now.date())
     page = page or Page()
     targets = targets_of(app)
-    with app.db.read() as uow:
+    with app.db.stale_read() as uow:  # a read replica's, when one is set
         if uow.dialect == "postgresql":  # every figure from one snapshot
             uow.connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         tune(uow)

@@ -78,7 +78,7 @@ def weekly_report(app: Backorder, week: str | None = None) -> dict[str, Any]:
     sunday = monday + timedelta(days=6)
     period = Period(monday, sunday)
     figures = kpis(app, monday, sunday)["kpis"]
-    with app.db.read() as uow:
+    with app.db.stale_read() as uow:  # a read replica's, when one is set
         conn = uow.connection
         days = days_of(conn, period)
         top_skus = _top_skus(conn, now.date())

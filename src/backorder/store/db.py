@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
@@ -15,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
+
+from backorder.domain.errors import InvalidRequest
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -114,10 +117,58 @@ class UnitOfWork:
         return self.dialect != "sqlite"
 
 
-class Database:
+class Replica:
+    """A PostgreSQL streaming standby for the reads that need no fresh data. While it cannot
+    be reached, `connect()` gives None (those reads go to the primary): the first failure is
+    logged, and the standby is tried again only after `RETRY_SECONDS`, so that an outage
+    costs one failed connect per process and period, not one per read."""
+
+    CONNECT_TIMEOUT_SECONDS = 3
+    RETRY_SECONDS = 30.0
+
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
+        self.engine = make_engine(
+            self.url, connect_args={"connect_timeout": self.CONNECT_TIMEOUT_SECONDS}
+        )
+        self._down_until: float | None = None  # time.monotonic(); None: up as far as known
+
+    def connect(self) -> Connection | None:
+        down_until = self._down_until
+        if down_until is not None and time.monotonic() < down_until:
+            return None
+        try:
+            conn = self.engine.connect()
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            self._down_until = time.monotonic() + self.RETRY_SECONDS
+            log.warning(
+                "read replica unreachable (%s); reading the primary, trying it again in %g s",
+                (str(error).strip().splitlines() or [type(error).__name__])[0],
+                self.RETRY_SECONDS,
+            )
+            return None
+        if down_until is not None:
+            self._down_until = None
+            log.warning("read replica reachable again; reads that need no fresh data go to it")
+        return conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class Database:
+    def __init__(self, url: str, replica_url: str | None = None) -> None:
+        self.url = normalise_url(url)
+        backend = make_url(self.url).get_backend_name()
+        if replica_url is not None and backend != "postgresql":
+            raise InvalidRequest(
+                f"a read replica needs a PostgreSQL primary, and this database is {backend} "
+                "(SQLite has no replicas): leave BACKORDER_READ_DATABASE_URL empty"
+            )
         self.engine = make_engine(self.url)
+        self.replica = Replica(replica_url) if replica_url is not None else None
         # SQLite has one writer at a time. Threads of this process queue here for their
         # turn instead of in SQLite's busy handler, which sleeps in growing steps and so
         # turns a short wait into a long one under load. Other processes still meet at
@@ -146,8 +197,28 @@ class Database:
             finally:
                 conn.rollback()
 
+    @contextmanager
+    def stale_read(self) -> Iterator[UnitOfWork]:
+        """A read-only transaction for what may be a moment behind the primary (KPIs, the
+        weekly report): on the read replica when one is set and reachable, else on the
+        primary. Never for a read that a write in the same use case depends on, nor for what
+        a user has just changed and expects to see."""
+        conn = self.replica.connect() if self.replica is not None else None
+        if conn is None:
+            conn = self.engine.connect()
+            if conn.dialect.name == "postgresql":  # read-only there too (a standby is)
+                conn = conn.execution_options(postgresql_readonly=True)
+        with conn:
+            uow = UnitOfWork(conn)
+            try:
+                yield uow
+            finally:
+                conn.rollback()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()
 
 
 def unavailable(error: BaseException) -> bool:
