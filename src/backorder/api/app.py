@@ -116,7 +116,22 @@ def create_app(backorder: Backorder) -> FastAPI:
     return app
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
+WORKER_START_SECONDS = 30
+
+
+def serve(app: FastAPI | str, host: str, port: int, workers: int = 1) -> None:
     """Run the API under uvicorn until stopped (what `backorder serve` does); its access
-    log never holds a customer's token."""
-    uvicorn.run(app, host=host, port=port, log_level="info", log_config=accesslog.log_config())
+    log never holds a customer's token. With `workers` > 1, `app` is the import string of a
+    factory each process calls (api/workers.py)."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        factory=isinstance(app, str),
+        # A process has this long to answer its manager's first ping (a busy machine takes
+        # seconds to start Python and import the CLI); one that never answers is replaced.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        log_level="info",
+        log_config=accesslog.log_config(),
+    )

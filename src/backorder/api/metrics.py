@@ -5,6 +5,7 @@ reports the same figures)."""
 from __future__ import annotations
 
 import hmac
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
@@ -14,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, or_, select
 
@@ -159,23 +161,36 @@ class BusinessCollector(Collector):
         yield late
 
 
+def _scraped(own: CollectorRegistry, backorder: Backorder) -> CollectorRegistry:
+    """What a scrape reads: this process's counters, or, as one of several server processes
+    (`serve --workers`, api/workers.py), every process's, summed from the files each keeps
+    (prometheus_client's multiprocess mode); the business figures from the database."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        scraped = CollectorRegistry()
+        MultiProcessCollector(scraped)  # type: ignore[no-untyped-call]
+    else:
+        scraped = own
+        scraped.register(BAD_SIGNATURES)
+    scraped.register(BusinessCollector(backorder))
+    scraped.register(ReplicaCollector(backorder))
+    return scraped
+
+
 def install(app: FastAPI, backorder: Backorder) -> None:
-    registry = CollectorRegistry()
+    own = CollectorRegistry()
     requests = Counter(
         "backorder_http_requests",
         "HTTP requests by route and status",
         ["method", "route", "status"],
-        registry=registry,
+        registry=own,
     )
     latency = Histogram(
         "backorder_http_request_duration_seconds",
         "HTTP latency by route",
         ["method", "route"],
-        registry=registry,
+        registry=own,
     )
-    registry.register(BusinessCollector(backorder))
-    registry.register(ReplicaCollector(backorder))
-    registry.register(BAD_SIGNATURES)
+    registry = _scraped(own, backorder)
 
     @app.middleware("http")
     async def measure(

@@ -57,10 +57,27 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (uvicorn's process manager restarts one that dies); "
+            "1: this process serves.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API on the configured database."""
     # Imported here: the web stack costs every other command half a second of start-up.
     from backorder.api.app import create_app
     from backorder.api.app import serve as serve_api
+    from backorder.api.workers import FACTORY, environment_for_workers
 
-    serve_api(create_app(state_of(ctx).app(wait=True)), host, port)
+    state = state_of(ctx)
+    backorder = state.app(wait=True)  # waited for and migrated once, before any process
+    if workers == 1:
+        serve_api(create_app(backorder), host, port)
+        return
+    backorder.close()  # the processes open their own
+    with environment_for_workers(state.url):
+        serve_api(FACTORY, host, port, workers)

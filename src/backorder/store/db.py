@@ -4,6 +4,7 @@ way a write transaction starts differs (SQLite: BEGIN IMMEDIATE; PostgreSQL: row
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random
 
 from backorder.domain.errors import InvalidRequest
 
@@ -23,8 +25,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_WRITE_STEP_MS = 2  # a writer looks for the write lock again after at most this
+SQLITE_WAL_LIMIT_BYTES = 64 << 20
 SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: the pages are the OS cache's
 WRITE = "backorder_write"
+READ = "backorder_read"
 
 
 def normalise_url(url: str) -> str:
@@ -66,13 +71,70 @@ def _configure_sqlite(engine: Engine) -> None:
             # Reads map the file instead of copying each page out of the OS cache: the KPI
             # queries over a month of lines and the joins they make take half the time.
             cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+            # A checkpoint that caught up leaves the WAL file at most this size on disk.
+            cursor.execute(f"PRAGMA journal_size_limit = {SQLITE_WAL_LIMIT_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # A writer takes the write lock at BEGIN, so two writers never deadlock upgrading.
-        write = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        mode = WRITE if options.get(WRITE, False) else READ if options.get(READ, False) else ""
+        _enter_mode(conn, mode)
+        if mode == WRITE:
+            _begin_immediate(conn)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+# How a pooled connection is set for each kind of transaction: a write waits for the write
+# lock in short steps (see _begin_immediate) and may write; a read may not write, so that it
+# can never need to upgrade to a write (in WAL mode an upgrade fails at once with "database
+# is locked" when another connection wrote since the read began); anything else (migrations,
+# the demo, the simulator's own copy) as SQLite has it by default.
+_MODES = {
+    WRITE: (SQLITE_WRITE_STEP_MS, 0),
+    READ: (SQLITE_BUSY_TIMEOUT_MS, 1),
+    "": (SQLITE_BUSY_TIMEOUT_MS, 0),
+}
+
+
+def _enter_mode(conn: Connection, mode: str) -> None:
+    info = conn.connection.info
+    if info.get("backorder_mode") == mode:
+        return
+    busy_ms, query_only = _MODES[mode]
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    raw.execute(f"PRAGMA query_only = {query_only}")
+    info["backorder_mode"] = mode
+
+
+def _busy(error: BaseException) -> bool:
+    cause = getattr(error, "orig", None)
+    return getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """Take the write lock at BEGIN, so that two writers never deadlock upgrading. Another
+    process holding it is waited for in steps of a few milliseconds, at most the busy
+    timeout in all: SQLite's own busy handler sleeps longer and longer (up to 100 ms a
+    time), and a process waiting in it loses the lock again and again to a busy process
+    whose threads take it in turn the moment it is free."""
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    except OperationalError as error:
+        if not _busy(error):
+            raise
+    for attempt in Retrying(
+        retry=retry_if_exception(_busy),
+        wait=wait_random(0, SQLITE_WRITE_STEP_MS / 1000),
+        stop=stop_after_delay(SQLITE_BUSY_TIMEOUT_MS / 1000),
+        reraise=True,
+    ):
+        with attempt:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # Statements that must commit in the same transaction as whatever change the current request
@@ -190,7 +252,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{READ: True}) as conn:
             uow = UnitOfWork(conn)
             try:
                 yield uow
