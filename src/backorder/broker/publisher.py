@@ -63,6 +63,8 @@ class Publisher:
         replicas); BrokerUnavailable (StreamFull) when it is not."""
         try:
             js = await self._jetstream()
+            if self._client is None or not self._client.is_connected:
+                raise BrokerUnavailable("not connected (reconnecting)")
             return await js.publish(
                 message.subject,
                 message.data,
@@ -81,9 +83,9 @@ class Publisher:
         """None when connected and the stream is there; else what is wrong, in words."""
         try:
             js = await self._jetstream()
+            if self._client is None or not self._client.is_connected:
+                return "broker: not connected (reconnecting)"
             await js.stream_info(self.settings.broker_stream)
         except (nats.errors.Error, OSError, TimeoutError) as error:
             return f"broker: {str(error) or type(error).__name__}"
-        if self._client is None or not self._client.is_connected:
-            return "broker: not connected"
         return None
