@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         description="how long the stream remembers a delivery's message id to drop a copy; "
         "the database recognises later copies of an order",
     )
+    broker_ack_wait_seconds: float = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="a delivery a consumer took and did not ack (it died) goes to another "
+        "consumer after this long; set when the durable consumer is made",
+    )
     broker_timeout_seconds: float = Field(
         default=5,
         gt=0,

@@ -167,7 +167,7 @@ def test_a_message_delivered_again_after_its_commit_is_stored_once(setup: Setup)
             js = client.jetstream()
             key = stream_key(await ensure_stream(js, setup.app.settings))
             sub = await js.pull_subscribe(
-                f"{SUBJECTS}.>", durable=DURABLE, config=consumer_config()
+                f"{SUBJECTS}.>", durable=DURABLE, config=consumer_config(setup.app.settings)
             )
             (message,) = await sub.fetch(1, timeout=5)
             incoming = Incoming(

@@ -81,7 +81,7 @@ async def consume(app: Backorder, batch: int, until: Until, report: Report) -> i
             f"{SUBJECTS}.>",
             durable=DURABLE,
             stream=app.settings.broker_stream,
-            config=consumer_config(),
+            config=consumer_config(app.settings),
         )
         return await _loop(app, subscription, key, (batch, until, report))
     finally:
@@ -141,8 +141,13 @@ async def _take_batch(
         if until.stop.is_set():
             await _give_back(messages[n:], 0)
             break
+        metadata = message.metadata
         incoming = Incoming(
-            key, message.metadata.sequence.stream, dict(message.headers or {}), message.data
+            key,
+            metadata.sequence.stream,
+            dict(message.headers or {}),
+            message.data,
+            metadata.num_delivered or 1,
         )
         result = await asyncio.to_thread(take_message, app, incoming)
         delay = _delay(message)

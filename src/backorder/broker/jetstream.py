@@ -27,7 +27,6 @@ from backorder.services.broker_intake import DURABLE, SUBJECTS
 log = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 2  # each server, at the first connection
-ACK_WAIT_SECONDS = 30.0  # a message not acked in this long goes to another consumer
 MAX_ACK_PENDING = 2_000  # messages out with consumers, unacked, at most
 
 
@@ -89,13 +88,13 @@ def stream_config(settings: Settings) -> StreamConfig:
     )
 
 
-def consumer_config() -> ConsumerConfig:
+def consumer_config(settings: Settings) -> ConsumerConfig:
     """The one durable pull consumer: explicit acks, delivered again without end until
     acked (a database outage loses nothing)."""
     return ConsumerConfig(
         durable_name=DURABLE,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT_SECONDS,
+        ack_wait=settings.broker_ack_wait_seconds,
         max_deliver=-1,
         max_ack_pending=MAX_ACK_PENDING,
         filter_subject=f"{SUBJECTS}.>",

@@ -99,12 +99,13 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class Incoming:
     """A message as the consumer got it: its stream (name and creation time), its sequence
-    there, its headers and body."""
+    there, its headers and body, and how often it has been delivered (this time too)."""
 
     stream: str
     sequence: int
     headers: Mapping[str, str]
     data: bytes
+    delivered: int = 1
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,9 @@ def take_message(app: Backorder, message: Incoming) -> Taken:
         log.error("broker message %s is no delivery, dropped: %s", message.sequence, error)
         return Taken(Verdict.DROP, [], f"no delivery: {error}")
     try:
-        known = _known(app, message)
+        # Delivered before: perhaps stored before, too. A first delivery is looked up only
+        # if another consumer's copy raced it (the record's key refuses the second).
+        known = _known(app, message) if message.delivered > 1 else None
         if known is not None:
             outcomes = process_many(app, known)
         else:
