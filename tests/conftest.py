@@ -41,6 +41,7 @@ LONGEST_FIRST = (
     "test_storm.py",
     "test_worker_faults.py",
     "test_invariants_property.py",
+    "test_broker_cluster.py",
 )
 
 

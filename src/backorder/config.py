@@ -103,6 +103,54 @@ class Settings(BaseSettings):
         gt=0,
         description="payloads waiting past which the endpoint answers 503 with Retry-After",
     )
+    broker_url: str | None = Field(
+        default=None,
+        description="NATS JetStream in front of channel intake (nats://host:4222; a cluster: "
+        "a comma-separated list): the channel endpoints publish and answer 202, `backorder "
+        "intake consume` (and the worker) store and place; unset, the database is the queue",
+    )
+    broker_stream: str = Field(
+        default="BACKORDER_INTAKE",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="the JetStream stream of channel deliveries (subjects "
+        "backorder.intake.CHANNEL.ACCOUNT)",
+    )
+    broker_replicas: int = Field(
+        default=1, ge=1, le=5, description="the stream's replicas: 1 on one server, 3 in a cluster"
+    )
+    broker_max_age_seconds: float = Field(
+        default=7 * 86_400,
+        ge=0,
+        description="a delivery not consumed within this long is dropped by the server (0: "
+        "kept until consumed); keep a consumer running",
+    )
+    broker_max_bytes: int = Field(
+        default=1 << 30,
+        gt=0,
+        description="the stream's size limit: past it new deliveries are refused (503, "
+        "Retry-After), never the old ones dropped",
+    )
+    broker_duplicate_window_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=86_400,
+        description="how long the stream remembers a delivery's message id to drop a copy; "
+        "the database recognises later copies of an order",
+    )
+    broker_ack_wait_seconds: float = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="a delivery a consumer took and did not ack (it died) goes to another "
+        "consumer after this long; set when the durable consumer is made",
+    )
+    broker_timeout_seconds: float = Field(
+        default=5,
+        gt=0,
+        le=60,
+        description="how long a channel endpoint waits for the stream to take a delivery "
+        "before answering 503",
+    )
     webhook_secrets: dict[str, str] = Field(
         default_factory=dict,
         description='webhook signing secrets by "channel:account", "channel" (the default '
@@ -516,6 +564,7 @@ class Settings(BaseSettings):
         "target_promise_accuracy",
         "shop_logo_url",
         "shop_support_email",
+        "broker_url",
         mode="before",
     )
     @classmethod

@@ -7,6 +7,7 @@ from typing import Any
 import uvicorn
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from backorder import __version__
 from backorder.api import (
@@ -97,12 +98,13 @@ def create_app(backorder: Backorder) -> FastAPI:
         response_model=Ready,
         responses={503: {"model": NotReady, "description": "Not ready"}},
     )
-    def readyz() -> Any:
-        """The database answers and its schema is the one this version needs; with a read
+    async def readyz() -> Any:
+        """The database answers and its schema is the one this version needs; with a broker
+        (BACKORDER_BROKER_URL), it answers too and its intake stream is there; with a read
         replica set, how it is (one that does not answer leaves the process ready: its reads
         go to the primary meanwhile)."""
         try:
-            current, head = current_revision(backorder.db), HEAD
+            current, head = await run_in_threadpool(current_revision, backorder.db), HEAD
         except Exception as error:  # any failure to reach the database means: not ready
             return JSONResponse(
                 {"status": "unavailable", "detail": type(error).__name__}, status_code=503
@@ -111,7 +113,14 @@ def create_app(backorder: Backorder) -> FastAPI:
             return JSONResponse(
                 {"status": "schema out of date", "current": current, "head": head}, status_code=503
             )
-        return {"status": "ready", "schema": current, "replica": replica.ready_view(backorder)}
+        if backorder.settings.broker_url:
+            from backorder.api import broker  # nats-py: loaded only with a broker
+
+            problem = await broker.ready(app, backorder)
+            if problem is not None:
+                return JSONResponse({"status": "unavailable", "detail": problem}, status_code=503)
+        standby = await run_in_threadpool(replica.ready_view, backorder)
+        return {"status": "ready", "schema": current, "replica": standby}
 
     return app
 

@@ -463,6 +463,15 @@ class ParkedRecordOut(Out):
     waiting_for: list[str]
 
 
+class InStreamOut(Out):
+    stream: str = Field(description="the broker's stream that holds the delivery")
+    sequence: int = Field(description="its place in the stream")
+    duplicate: bool = Field(
+        description="the stream held this delivery already (the same message id within the "
+        "duplicate window): kept once"
+    )
+
+
 class IntakeOut(Out):
     accepted: list[str] = Field(description="references of the orders placed")
     duplicates: list[str] = Field(description="references already known: nothing placed")
@@ -498,6 +507,11 @@ class IntakeOut(Out):
         "trailer's count or control number that disagrees with what it holds); the messages "
         "that arrived whole are taken all the same, and the acknowledgement says it by code",
         examples=[["interchange IC4711: UNZ counts 5 messages; the interchange has 3"]],
+    )
+    queued: InStreamOut | None = Field(
+        None,
+        description="with a broker (BACKORDER_BROKER_URL): the delivery is in its stream, "
+        "answered 202; `backorder intake consume` stores and places it",
     )
     op: str | None = Field(
         None,

@@ -69,6 +69,7 @@ from backorder.intake.events import TOPIC, TOPIC_HEADERS
 from backorder.intake.rules import RULES
 from backorder.intake.signatures import HEADERS as SIGNATURE_HEADERS
 from backorder.intake.signatures import authentic, secret_for
+from backorder.services.broker_intake import Via
 from backorder.services.consumers import (
     NAME as CONSUMER,
 )
@@ -568,8 +569,15 @@ Topic = Annotated[
     ),
 ]
 INTAKE_RESPONSES = ERRORS | {
-    202: {"model": IntakeOut, "description": "Stored; the intake worker will process it"},
-    503: _problem("The intake backlog is full; retry after `Retry-After` seconds"),
+    202: {
+        "model": IntakeOut,
+        "description": "Stored; the intake worker will process it (with a broker: in its "
+        "stream, `queued`; the consumer will)",
+    },
+    503: _problem(
+        "The intake backlog (with a broker: its stream) is full, or the broker is "
+        "unreachable; retry after `Retry-After` seconds"
+    ),
 }
 INTAKE_BODY = {
     "required": True,
@@ -604,7 +612,10 @@ async def post_channel_orders(
     503."""
     topic = topic or topic_header(request, channel)
     body = await request.body()
-    return await _take_in(app, (channel, account, topic), body, response, _take_in_unsigned)
+    source = (channel, account, topic)
+    if app.settings.broker_url:
+        return await _queue(app, source, body, (request, response), Via.ORDERS)
+    return await _take_in(app, source, body, response, _take_in_unsigned)
 
 
 @router.post(
@@ -648,7 +659,10 @@ async def post_channel_webhook(
             f"{header} is missing or wrong" if secret else f"no webhook secret for {channel}",
         )
     source = (channel, account, topic_header(request, channel))
-    report = await _take_in(app, source, body, response, take_in_signed)
+    if app.settings.broker_url:
+        report = await _queue(app, source, body, (request, response), Via.WEBHOOK)
+    else:
+        report = await _take_in(app, source, body, response, take_in_signed)
     return report | ({"op": "success"} if channel == "magento" else {})  # Commerce's terms
 
 
@@ -664,6 +678,33 @@ def _take_in_unsigned(
     return take_in(app, Source.of(channel, account, topic), text)
 
 
+def _text(body: bytes) -> str:
+    """A delivery's body as text: UTF-8, not empty."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiProblem(400, "not-utf-8", "Not UTF-8", "the body must be UTF-8 text") from None
+    if not text.strip():
+        raise ApiProblem(422, "empty-body", "Empty body", "send the channel's order document")
+    return text
+
+
+async def _queue(
+    app: Backorder,
+    source: tuple[str, str, str | None],
+    body: bytes,
+    exchange: tuple[Request, Response],
+    via: Via,
+) -> dict[str, Any]:
+    """With a broker: checked, published, answered 202 (api.broker)."""
+    from backorder.api import broker  # nats-py: loaded only with a broker
+
+    text = _text(body)
+    request, response = exchange
+    response.status_code = 202
+    return await broker.queue(request, app, source, text, via)
+
+
 async def _take_in(
     app: Backorder,
     source: tuple[str, str, str | None],
@@ -672,12 +713,7 @@ async def _take_in(
     take: Callable[[Backorder, str, str, str, str | None], Delivery],
 ) -> dict[str, Any]:
     channel, account, topic = source
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiProblem(400, "not-utf-8", "Not UTF-8", "the body must be UTF-8 text") from None
-    if not text.strip():
-        raise ApiProblem(422, "empty-body", "Empty body", "send the channel's order document")
+    text = _text(body)
     try:
         delivery = await run_in_threadpool(take, app, channel, text, account, topic)
     except IntakeFull as full:

@@ -11,6 +11,7 @@ import typer
 
 from backorder.cli import (
     catalog,
+    consume,
     forecast,
     history,
     intake,
@@ -65,6 +66,7 @@ app.command("events")(orders.list_events)
 app.add_typer(orders.consumer_app, name="consumers")
 app.command("ingest")(intake.ingest_command)
 app.add_typer(intake.intake_app, name="intake")
+intake.intake_app.command("consume")(consume.consume_command)
 app.add_typer(intake.sku_app, name="sku")
 app.add_typer(notify.webhook_app, name="webhook")
 app.add_typer(notify.notify_app, name="notify")

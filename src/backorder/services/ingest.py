@@ -164,19 +164,10 @@ def _store(
     the payloads, and how many were waiting before them (none stored when that reaches
     `hard_limit`)."""
     channel, account = source.channel, source.account
-    adapter = adapter_for(channel)
-    check_account(account)
-    if len(text) > MAX_PAYLOAD_CHARS:
-        raise InvalidRequest(f"a delivery is at most {MAX_PAYLOAD_CHARS:,} characters")
-    if "\x00" in text:  # PostgreSQL keeps no NUL, so neither backend takes one
-        raise InvalidRequest(
-            "a delivery holds no NUL character: no channel's format has one (JSON writes it "
-            "\\u0000); nothing was stored"
-        )
     now = app.now()
-    payloads = adapter.split(text)
+    payloads = split_checked(source, text)
     idents = [keepable(payload.external_id or "")[:128] or None for payload in payloads]
-    topics = [source.topic or _body_topic(channel, payload.topic) for payload in payloads]
+    topics = [source.topic or body_topic(channel, payload.topic) for payload in payloads]
     rows = [
         {
             "channel": channel,
@@ -206,7 +197,22 @@ def _store(
     return stored, waiting
 
 
-def _body_topic(channel: str, topic: str | None) -> str | None:
+def split_checked(source: Source, text: str) -> list[Payload]:
+    """A delivery's payloads, as its channel splits it; InvalidRequest for a delivery no
+    channel sends (too long, a NUL), which is never stored."""
+    adapter = adapter_for(source.channel)
+    check_account(source.account)
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise InvalidRequest(f"a delivery is at most {MAX_PAYLOAD_CHARS:,} characters")
+    if "\x00" in text:  # PostgreSQL keeps no NUL, so neither backend takes one
+        raise InvalidRequest(
+            "a delivery holds no NUL character: no channel's format has one (JSON writes it "
+            "\\u0000); nothing was stored"
+        )
+    return adapter.split(text)
+
+
+def body_topic(channel: str, topic: str | None) -> str | None:
     """The topic a payload's body names (BigCommerce's `scope`), as stored; None when it
     names none, or nothing a topic can be (converting it then says what it is)."""
     try:
@@ -267,6 +273,16 @@ def take_in(app: Backorder, source: Source, text: str, then: WithStored | None =
     if waiting >= app.settings.intake_soft_limit:
         return Delivery([Outcome(payload.id, "pending") for payload in stored], True, ack, notes)
     return Delivery(_process_stored(app, stored), False, ack, notes)
+
+
+def take_in_now(
+    app: Backorder, source: Source, text: str, then: WithStored | None = None
+) -> Delivery:
+    """A delivery taken from a queue in front of the database (the broker's stream): stored
+    (with `then`) and processed at once, whatever the backlog, as that queue holds the
+    spike."""
+    stored, _ = _store(app, source, text, None, then)
+    return Delivery(_process_stored(app, stored), False, None)
 
 
 def envelope_notes(channel: str, text: str) -> list[str]:

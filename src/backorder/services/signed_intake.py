@@ -8,12 +8,13 @@ which is what it needs."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backorder.services.context import Backorder
-from backorder.services.ingest import Delivery, Source, take_in
+from backorder.services.ingest import Delivery, Source, WithStored, take_in
 from backorder.services.payloads import outcome_of
 from backorder.store.tables import intake_payloads, signed_deliveries
 
@@ -22,13 +23,24 @@ class _Raced(Exception):
     """The same delivery was recorded by a concurrent request first."""
 
 
+# How a checked delivery is stored and processed, with a step to commit with its payloads:
+# `take_in` (the channel endpoints), or at once from a queue in front of the database.
+Taker = Callable[[Backorder, Source, str, WithStored | None], Delivery]
+
+
 def take_in_signed(
     app: Backorder, channel: str, text: str, account: str, topic: str | None = None
 ) -> Delivery:
     """Take in a delivery whose signature was checked; a replay of one already taken in is
     counted and answered as the first was. The same body under another topic is another
     delivery (Shopify sends one order's body as orders/create, then as orders/updated)."""
-    source = Source.of(channel, account, topic)
+    return take_signed(app, Source.of(channel, account, topic), text, take_in)
+
+
+def take_signed(app: Backorder, source: Source, text: str, take: Taker) -> Delivery:
+    """A signed delivery taken by `take`, recorded with its payloads; a replay is answered
+    as the first was, and stored no more."""
+    channel, account = source.channel, source.account
     digest = _digest(text, source.topic)
     replayed = _replay(app, channel, account, digest)
     if replayed is not None:
@@ -46,7 +58,7 @@ def take_in_signed(
             raise _Raced from None
 
     try:
-        return take_in(app, source, text, record)
+        return take(app, source, text, record)
     except _Raced:
         raced = _replay(app, channel, account, digest)
         if raced is None:  # recorded, then gone: cannot be, as nothing deletes them

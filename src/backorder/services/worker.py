@@ -76,9 +76,21 @@ def _steps() -> list[tuple[str, Callable[[Backorder], dict[str, int]]]]:
         ("shipping_orders", _shipping_orders),
         ("sent", lambda app: {k.replace(" ", "_"): v for k, v in send_due(app).items()}),
         ("intake", lambda app: {"intake": len(drain(app, limit=500))}),
+        ("consumed", _consumed),
     ]
 
 
+def _consumed(app: Backorder) -> dict[str, int]:
+    """With a broker (BACKORDER_BROKER_URL): the messages its intake stream holds, taken in
+    (for at most CONSUME_SECONDS); reported only then."""
+    if not app.settings.broker_url:
+        return {}
+    from backorder.broker.consumer import consume_pass  # nats-py: loaded only with a broker
+
+    return {"consumed": consume_pass(app, batch=100, seconds=CONSUME_SECONDS)}
+
+
+CONSUME_SECONDS = 10.0  # a pass's share of the broker's stream, at most
 _told: set[str] = set()
 
 

@@ -622,6 +622,20 @@ signed_deliveries = Table(
     CheckConstraint("replays >= 0", name="replays_not_negative"),
 )
 
+# A delivery taken from the broker's stream (BACKORDER_BROKER_URL), by its place in the
+# stream, with the payloads it was stored as: a message delivered again (a consumer stopped
+# between its commit and its ack) is recognised here and stored no more. `stream` is the
+# stream's name and creation time, as a stream made anew numbers from 1 again.
+broker_messages = Table(
+    "broker_messages",
+    metadata,
+    Column("stream", String(100), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True),
+    Column("payload_ids", Payload, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    CheckConstraint("sequence > 0", name="sequence_positive"),
+)
+
 # A channel's name for a product (its SKU, a variant or product id, an ASIN, a buyer's part
 # number) and our SKU. An empty account means: every account of the channel.
 sku_aliases = Table(
