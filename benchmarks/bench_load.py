@@ -71,6 +71,9 @@ class Run:
             "cpu_ms": round(self.cpu_ms_per_request(), 3),
             "app_cpu_ms": round(self.app_cpu_s * 1000 / count, 3) if count else 0.0,
             "db_cpu_ms": round(self.db_cpu_s * 1000 / count, 3) if count else 0.0,
+            # database server processes seen during the phase: more than the pool holds
+            # means connections were opened and closed while it ran
+            "db_processes": len(self.db_cpu.last) if self.db_cpu else 0,
         }
 
 
