@@ -230,7 +230,8 @@ def report(results: list[dict[str, Any]]) -> None:
             print(
                 f"{result['backend']:<11}{what:<36}{run['per_second']:>8,.0f}{p50}{p99}"
                 f"{run['errors']:>7}  {run['cpu_ms']:.2f} "
-                f"({run['app_cpu_ms']:.2f} + {run['db_cpu_ms']:.2f})"
+                f"({run['app_cpu_ms']:.2f} + {run['db_cpu_ms']:.2f}"
+                + (f", {run['db_processes']} db processes)" if run["db_processes"] else ")")
             )
         check, aims, load = result["check"], result["aims"], result["load"]
         print(f"{'':<11}load average {load[0]} at start, {load[3]} at end (2+ means the "
