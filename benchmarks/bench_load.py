@@ -8,7 +8,7 @@ import json
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,17 +113,18 @@ def canonical(request: OrderRequest) -> bytes:
 async def closed_loop(
     session: aiohttp.ClientSession,
     url: str,
-    bodies: Iterator[bytes],
+    bodies: Iterable[bytes],
     run: Run,
     clients: int,
     seconds: float = PHASE_LIMIT_S,
 ) -> None:
     """`clients` connections, each sending the next body as soon as its last answer came,
-    until the bodies or `seconds` run out."""
+    until the bodies (shared by all) or `seconds` run out."""
     deadline = time.perf_counter() + min(seconds, PHASE_LIMIT_S)
+    queue = iter(bodies)
 
     async def connection() -> None:
-        for body in bodies:
+        for body in queue:
             if time.perf_counter() > deadline:
                 return
             started = time.perf_counter()
