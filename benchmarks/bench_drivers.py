@@ -4,6 +4,7 @@ database) and the raw drivers (sqlite3, psycopg 3) the floor and the bulk seedin
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -238,27 +239,38 @@ def postgres_version(url: str) -> str:
 
 
 @contextmanager
-def sqlite_databases() -> Iterator[Callable[[str], Target]]:
-    """Yields `new(label) -> Target`: SQLite files in a temporary directory, removed after."""
+def sqlite_databases() -> Iterator[Callable[..., Target]]:
+    """Yields `new(label, like=None) -> Target`: SQLite files in a temporary directory,
+    removed after; `like` (a closed Target) is copied instead of starting empty."""
     with tempfile.TemporaryDirectory(prefix="backorder_bench_") as directory:
-        def new(label: str) -> Target:
+        def new(label: str, like: Target | None = None) -> Target:
             path = Path(directory) / f"{label}-{uuid.uuid4().hex[:8]}.db"
+            if like is not None:
+                shutil.copyfile(make_url(like.url).database or "", path)
             return Target("sqlite", f"sqlite:///{path}", label)
 
         yield new
 
 
 @contextmanager
-def postgres_databases(admin_url: str) -> Iterator[Callable[[str], Target]]:
-    """Yields `new(label) -> Target`: fresh `backorder_bench_<hex>` databases, each dropped
-    WITH (FORCE) at the end, whatever happened in between."""
+def postgres_databases(admin_url: str) -> Iterator[Callable[..., Target]]:
+    """Yields `new(label, like=None) -> Target`: fresh `backorder_bench_<hex>` databases,
+    each dropped WITH (FORCE) at the end, whatever happened in between; `like` (a Target
+    nobody is connected to) is the template of the new one instead of an empty database."""
     created: list[str] = []
     admin = conninfo(admin_url)
 
-    def new(label: str) -> Target:
+    def new(label: str, like: Target | None = None) -> Target:
         name = f"backorder_bench_{uuid.uuid4().hex[:12]}"
+        template = sql.SQL("")
+        if like is not None:
+            template = sql.SQL(" TEMPLATE {}").format(
+                sql.Identifier(make_url(like.url).database or "")
+            )
         with psycopg.connect(admin, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), template)
+            )
         created.append(name)
         url = make_url(normalise_url(admin_url)).set(database=name)
         return Target("postgresql", url.render_as_string(hide_password=False), label)

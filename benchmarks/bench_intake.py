@@ -490,8 +490,8 @@ def bench_backend(new: Callable[[str], Target], payloads: int) -> dict[str, Any]
     say(f"{backend}: seeding two databases for HTTP")
     floor_key, measured_key = prepare(floor, requests), prepare(measured, requests)
     with (
-        server(floor.url, free_port()) as floor_base,
-        server(measured.url, free_port()) as measured_base,
+        server(floor.url, free_port()) as (floor_base, _),
+        server(measured.url, free_port()) as (measured_base, _),
     ):
         http = asyncio.run(http_arm(floor_base, floor_key, measured_base, measured_key, requests))
     http["orders_stored"] = {"floor": counted(floor)[0], "measured": counted(measured)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from backorder.domain.errors import NothingToAnswer
 from backorder.domain.events import DelaySettled, Event, RefundDue, UnitsCancelled
@@ -24,15 +24,17 @@ LAPSED = "delay_not_accepted"  # cancellation reason: no acceptance by the answe
 CANCELLED = "delay_cancelled"  # cancellation reason: the customer chose to cancel
 
 
+# An order's delay notices with their lines' numbers, built once.
+_NOTICES = (
+    select(delay_notices, order_lines.c.line_no)
+    .join(order_lines, order_lines.c.id == delay_notices.c.line_id)
+    .where(delay_notices.c.order_id == bindparam("order_id"))
+    .order_by(order_lines.c.line_no, delay_notices.c.seq)
+)
+
+
 def notices_of(conn: Connection, order_id: int) -> list[dict[str, Any]]:
     """The delay notices of an order, as its views show them."""
-    n = delay_notices.c
-    query = (
-        select(delay_notices, order_lines.c.line_no)
-        .join(order_lines, order_lines.c.id == n.line_id)
-        .where(n.order_id == order_id)
-        .order_by(order_lines.c.line_no, n.seq)
-    )
     return [
         {
             "line": row.line_no,
@@ -46,7 +48,7 @@ def notices_of(conn: Connection, order_id: int) -> list[dict[str, Any]]:
             "outcome": row.outcome,
             "settled_at": row.settled_at.isoformat() if row.settled_at else None,
         }
-        for row in conn.execute(query)
+        for row in conn.execute(_NOTICES, {"order_id": order_id})
     ]
 
 

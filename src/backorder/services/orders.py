@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from backorder.domain.allocation import plan_cancel, plan_shipment
 from backorder.domain.errors import ImpossibleCancel, InvalidRequest, NotReadyToShip, UnknownOrder
@@ -48,15 +48,19 @@ class Shipped:
     shipments: tuple[int, ...] = ()  # one per location shipped from
 
 
+# Built once: building a statement and its cache key costs more than running it on SQLite.
+_FIND_ORDER = select(orders).where(
+    orders.c.channel == bindparam("channel"), orders.c.external_id == bindparam("external_id")
+)
+
+
 def find_order(uow: UnitOfWork, ref: str) -> dict[str, Any]:
     try:
         channel, external_id = parse_ref(ref)
     except ValueError as error:
         raise InvalidRequest(str(error)) from None
     row = (
-        uow.connection.execute(
-            select(orders).where(orders.c.channel == channel, orders.c.external_id == external_id)
-        )
+        uow.connection.execute(_FIND_ORDER, {"channel": channel, "external_id": external_id})
         .mappings()
         .first()
     )

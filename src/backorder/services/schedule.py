@@ -173,9 +173,17 @@ def _changes(
 def units_behind(uow: UnitOfWork, product_id: int, rank_class: int, placed_at: datetime) -> int:
     """Waiting units of the SKU that rank after a new line of this class and order time (an
     index range scan; none at all while orders join the queue at its tail)."""
-    query = select(func.coalesce(func.sum(order_lines.c.backordered), 0)).where(
-        order_lines.c.product_id == product_id,
-        order_lines.c.backordered > 0,
-        tuple_(order_lines.c.rank_class, order_lines.c.placed_at) > tuple_(rank_class, placed_at),
-    )
-    return int(uow.connection.execute(query).scalar_one())
+    values = {"product_id": product_id, "rank_class": rank_class, "placed_at": placed_at}
+    return int(uow.connection.execute(_BEHIND, values).scalar_one())
+
+
+# Built once (see units_behind): intake runs it for every line that waits.
+_BEHIND = select(func.coalesce(func.sum(order_lines.c.backordered), 0)).where(
+    order_lines.c.product_id == bindparam("product_id"),
+    order_lines.c.backordered > 0,
+    tuple_(order_lines.c.rank_class, order_lines.c.placed_at)
+    > tuple_(
+        bindparam("rank_class", type_=order_lines.c.rank_class.type),
+        bindparam("placed_at", type_=order_lines.c.placed_at.type),
+    ),
+)

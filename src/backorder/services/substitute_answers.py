@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from backorder.domain.allocation import split_line
 from backorder.domain.errors import BackorderError, InvalidRequest
@@ -47,16 +47,23 @@ class OfferRefused(BackorderError):
     longer waits, the substitute's stock is gone). Nothing changed."""
 
 
+_LINE = order_lines.alias("line")
+# The offers of one order with their lines' numbers and the substitutes' SKUs, built once:
+# an alias built per call makes SQLAlchemy derive its columns again every time.
+_OFFERS = (
+    select(substitute_offers, _LINE.c.line_no, products.c.sku, products.c.name)
+    .join(_LINE, _LINE.c.id == so.line_id)
+    .join(products, products.c.id == so.substitute_id)
+    .where(so.order_id == bindparam("order_id"))
+    .order_by(_LINE.c.line_no)
+)
+
+
 def offers_of(conn: Connection, order_id: int) -> list[dict[str, Any]]:
     """The order's substitute offers, by line: what was offered and what came of it."""
-    line = order_lines.alias("line")
-    query = (
-        select(substitute_offers, line.c.line_no, products.c.sku, products.c.name)
-        .join(line, line.c.id == so.line_id)
-        .join(products, products.c.id == so.substitute_id)
-        .where(so.order_id == order_id)
-        .order_by(line.c.line_no)
-    )
+    rows = conn.execute(_OFFERS, {"order_id": order_id}).all()
+    if not rows:  # nearly every order: no second statement
+        return []
     new_lines = dict(
         conn.execute(
             select(order_lines.c.id, order_lines.c.line_no).where(
@@ -76,7 +83,7 @@ def offers_of(conn: Connection, order_id: int) -> list[dict[str, Any]]:
             "settled_at": row.settled_at.isoformat() if row.settled_at else None,
             "new_line": new_lines.get(row.new_line_id),
         }
-        for row in conn.execute(query)
+        for row in rows
     ]
 
 

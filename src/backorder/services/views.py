@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from backorder.domain.errors import UnknownSku
 from backorder.domain.model import order_status
@@ -90,6 +90,30 @@ def stock_view(app: Backorder, sku: str) -> dict[str, Any]:
     }
 
 
+# The order view's statements, built once: building a statement and its cache key costs
+# more than running it on SQLite.
+_ALLOCATIONS = (
+    select(allocations)
+    .where(allocations.c.line_id.in_(bindparam("ids", expanding=True)))
+    .order_by(allocations.c.id)
+)
+_CHECKED = (
+    select(
+        order_lines.c.id,
+        order_lines.c.checked_at,
+        order_lines.c.checked_status,
+        order_lines.c.variant,
+        order_lines.c.ordered_quantity,
+        order_lines.c.ordered_unit,
+        order_lines.c.ordered_pack,
+        order_lines.c.eta_told,
+        products.c.name,
+    )
+    .join(products, products.c.id == order_lines.c.product_id)
+    .where(order_lines.c.order_id == bindparam("order_id"))
+)
+
+
 def order_view(app: Backorder, ref: str) -> dict[str, Any]:
     with app.db.read() as uow:
         order = find_order(uow, ref)
@@ -97,9 +121,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
         ids = [line.id for line in lines]
         why: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         codes = {site.id: site.code for site in all_sites(uow.connection)}
-        for a in uow.connection.execute(
-            select(allocations).where(allocations.c.line_id.in_(ids)).order_by(allocations.c.id)
-        ).mappings():
+        for a in uow.connection.execute(_ALLOCATIONS, {"ids": ids}).mappings():
             why[a["line_id"]].append(
                 {
                     "units": a["units"],
@@ -167,21 +189,7 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
         offers = offers_of(uow.connection, order["id"])
         checked = {
             row.id: row
-            for row in uow.connection.execute(
-                select(
-                    order_lines.c.id,
-                    order_lines.c.checked_at,
-                    order_lines.c.checked_status,
-                    order_lines.c.variant,
-                    order_lines.c.ordered_quantity,
-                    order_lines.c.ordered_unit,
-                    order_lines.c.ordered_pack,
-                    order_lines.c.eta_told,
-                    products.c.name,
-                )
-                .join(products, products.c.id == order_lines.c.product_id)
-                .where(order_lines.c.order_id == order["id"])
-            )
+            for row in uow.connection.execute(_CHECKED, {"order_id": order["id"]})
         }
     context = lines[0].order if lines else None
     return {

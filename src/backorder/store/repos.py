@@ -404,6 +404,14 @@ def line_select() -> Any:
     )
 
 
+# An order's lines, built once (see Lines.of_order).
+_OF_ORDER = (
+    line_select()
+    .where(order_lines.c.order_id == bindparam("order_id"))
+    .order_by(order_lines.c.line_no)
+)
+
+
 def line_from_row(row: RowMapping) -> LineRow:
     return LineRow(
         id=row["id"],
@@ -532,10 +540,8 @@ class Lines:
             )
 
     def of_order(self, order_id: int) -> list[LineRow]:
-        query = (
-            line_select().where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no)
-        )
-        return [line_from_row(r) for r in self.conn.execute(query).mappings()]
+        rows = self.conn.execute(_OF_ORDER, {"order_id": order_id}).mappings()
+        return [line_from_row(r) for r in rows]
 
     def mark_waiting(self, ids: Sequence[int], now: datetime) -> None:
         """Lines sent back to the queue: a line's wait begins the first time a unit waits,
