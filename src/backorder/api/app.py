@@ -118,5 +118,6 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     log never holds a customer's token."""
     uvicorn.run(
         app, host=host, port=port, log_level="info", log_config=accesslog.log_config(),
-        loop="uvloop", http="httptools",  # libuv's event loop, a C HTTP parser: see README
+        # libuv's event loop and a C HTTP parser where installed (uvloop is not on Windows)
+        loop="auto", http="auto",
     )
