@@ -143,6 +143,7 @@ def serve(app: FastAPI | str, host: str, port: int, workers: int = 1) -> None:
         timeout_worker_healthcheck=WORKER_START_SECONDS,
         log_level="info",
         log_config=accesslog.log_config(),
-        loop="uvloop",  # libuv's event loop and a C HTTP parser: see README
-        http="httptools",
+        # libuv's event loop and a C HTTP parser where installed (uvloop is not on Windows)
+        loop="auto",
+        http="auto",
     )

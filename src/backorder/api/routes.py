@@ -99,12 +99,12 @@ from backorder.services.ingest import (
 from backorder.services.ingest import (
     health as intake_health,
 )
-from backorder.services.intake import place_order
 from backorder.services.intake_rules import reset_rule, rules_view, set_rule
 from backorder.services.links import segment
 from backorder.services.locations import stock_by_location
 from backorder.services.orders import cancel_order, ship_order
 from backorder.services.parked import parked
+from backorder.services.placing_answer import place_and_view
 from backorder.services.products import add_product, update_product
 from backorder.services.signed_intake import take_in_signed
 from backorder.services.stock import (
@@ -190,12 +190,12 @@ def post_order(body: OrderIn, app: App, _: Placer, response: Response) -> dict[s
     waits. Placing the same `CHANNEL:EXTERNAL_ID` again changes nothing and answers 200."""
     request = body.to_request()
     try:
-        placed = place_order(app, request)
+        placed, view = place_and_view(app, request)
     except UnknownSku as error:
         raise InvalidRequest(f"{error}; the order was not placed") from None
     if not placed.created:
         response.status_code = 200
-    return order_view(app, placed.ref)
+    return view
 
 
 @router.get("/orders/{ref}", tags=["orders"], response_model=OrderOut, responses=ERRORS)

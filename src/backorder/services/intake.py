@@ -70,22 +70,30 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
     """Take one order in. A `CHANNEL:EXTERNAL_ID` seen before returns the existing order
     and changes nothing."""
     validate(request)
-    now = app.now()
     with app.db.write() as uow:
-        repo = Products(uow.connection)
-        rows = repo.lock(line.sku for line in request.lines)
-        for line in request.lines:
-            if line.sku not in rows:
-                raise UnknownSku(line.sku)
-        request = _in_single_units(uow, request)
-        # the locations that hold any of these SKUs: no other can fill a line of the order
-        sites = eligible(list(repo.sites.values()), request.ship_country)
-        facts = _split_and_record(app, uow, request, (rows, sites), now)
-        if facts is None:
-            return Placed(request.ref, created=False)
-        Products(uow.connection).save_stocks(list(rows.values()), now)
-        Outbox(uow.connection).append(facts, now)
-        uow.commit()
+        placed = place_in(app, uow, request)
+        if placed.created:
+            uow.commit()
+    return placed
+
+
+def place_in(app: Backorder, uow: UnitOfWork, request: OrderRequest) -> Placed:
+    """Place a validated order in the caller's transaction, which commits it if it was
+    created (a known reference changes nothing)."""
+    now = app.now()
+    repo = Products(uow.connection)
+    rows = repo.lock(line.sku for line in request.lines)
+    for line in request.lines:
+        if line.sku not in rows:
+            raise UnknownSku(line.sku)
+    request = _in_single_units(uow, request)
+    # the locations that hold any of these SKUs: no other can fill a line of the order
+    sites = eligible(list(repo.sites.values()), request.ship_country)
+    facts = _split_and_record(app, uow, request, (rows, sites), now)
+    if facts is None:
+        return Placed(request.ref, created=False)
+    Products(uow.connection).save_stocks(list(rows.values()), now)
+    Outbox(uow.connection).append(facts, now)
     return Placed(request.ref, created=True)
 
 

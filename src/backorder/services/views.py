@@ -14,6 +14,7 @@ from backorder.services.context import Backorder
 from backorder.services.delays import notices_of
 from backorder.services.orders import find_order
 from backorder.services.substitute_answers import offers_of
+from backorder.store.db import UnitOfWork
 from backorder.store.network import all_sites
 from backorder.store.repos import Lines, Products, line_from_row, line_select
 from backorder.store.tables import (
@@ -116,81 +117,87 @@ _CHECKED = (
 
 def order_view(app: Backorder, ref: str) -> dict[str, Any]:
     with app.db.read() as uow:
-        order = find_order(uow, ref)
-        lines = Lines(uow.connection).of_order(order["id"])
-        ids = [line.id for line in lines]
-        why: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-        codes = {site.id: site.code for site in all_sites(uow.connection)}
-        for a in uow.connection.execute(_ALLOCATIONS, {"ids": ids}).mappings():
-            why[a["line_id"]].append(
-                {
-                    "units": a["units"],
-                    "at": a["allocated_at"].isoformat(),
-                    "source": a["source"],
-                    "ref": a["ref"],
-                    "position": a["position"],
-                    "rank_class": a["rank_class"],
-                    "rule": a["rule"],
-                    "location": codes.get(a["location_id"]),
-                    "sourcing": a["sourcing"],
-                }
-            )
-        cancelled: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-        # The counters say whether there is any history to read (most orders have none).
-        any_cancelled = any(line.qty.cancelled for line in lines)
-        for c in (
-            uow.connection.execute(
-                select(cancellations)
-                .where(cancellations.c.line_id.in_(ids))
-                .order_by(cancellations.c.id)
-            ).mappings()
-            if any_cancelled
-            else ()
-        ):
-            cancelled[c["line_id"]].append(
-                {
-                    "units": c["units"],
-                    "reason": c["reason"],
-                    "at": c["cancelled_at"].isoformat(),
-                }
-            )
-        shipped = (
-            [
-                {
-                    "id": s["id"],
-                    "tracking": s["tracking"],
-                    "at": s["shipped_at"].isoformat(),
-                    "units": int(s["units"]),
-                    "location": codes.get(s["location_id"]),
-                }
-                for s in uow.connection.execute(
-                    select(
-                        shipments.c.id,
-                        shipments.c.tracking,
-                        shipments.c.shipped_at,
-                        shipments.c.location_id,
-                        func.sum(shipment_lines.c.units).label("units"),
-                    )
-                    .join(shipment_lines, shipment_lines.c.shipment_id == shipments.c.id)
-                    .where(shipments.c.order_id == order["id"])
-                    .group_by(
-                        shipments.c.id,
-                        shipments.c.tracking,
-                        shipments.c.shipped_at,
-                        shipments.c.location_id,
-                    )
-                    .order_by(shipments.c.id)
-                ).mappings()
-            ]
-            if any(line.qty.shipped for line in lines)
-            else []
+        return order_view_in(uow, ref)
+
+
+def order_view_in(uow: UnitOfWork, ref: str) -> dict[str, Any]:
+    """The order view read in a transaction the caller holds (placing an order answers
+    with its view before it commits, on the same connection)."""
+    order = find_order(uow, ref)
+    lines = Lines(uow.connection).of_order(order["id"])
+    ids = [line.id for line in lines]
+    why: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    codes = {site.id: site.code for site in all_sites(uow.connection)}
+    for a in uow.connection.execute(_ALLOCATIONS, {"ids": ids}).mappings():
+        why[a["line_id"]].append(
+            {
+                "units": a["units"],
+                "at": a["allocated_at"].isoformat(),
+                "source": a["source"],
+                "ref": a["ref"],
+                "position": a["position"],
+                "rank_class": a["rank_class"],
+                "rule": a["rule"],
+                "location": codes.get(a["location_id"]),
+                "sourcing": a["sourcing"],
+            }
         )
-        delays = notices_of(uow.connection, order["id"])
-        offers = offers_of(uow.connection, order["id"])
-        checked = {
-            row.id: row
-            for row in uow.connection.execute(_CHECKED, {"order_id": order["id"]})
-        }
+    cancelled: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    # The counters say whether there is any history to read (most orders have none).
+    any_cancelled = any(line.qty.cancelled for line in lines)
+    for c in (
+        uow.connection.execute(
+            select(cancellations)
+            .where(cancellations.c.line_id.in_(ids))
+            .order_by(cancellations.c.id)
+        ).mappings()
+        if any_cancelled
+        else ()
+    ):
+        cancelled[c["line_id"]].append(
+            {
+                "units": c["units"],
+                "reason": c["reason"],
+                "at": c["cancelled_at"].isoformat(),
+            }
+        )
+    shipped = (
+        [
+            {
+                "id": s["id"],
+                "tracking": s["tracking"],
+                "at": s["shipped_at"].isoformat(),
+                "units": int(s["units"]),
+                "location": codes.get(s["location_id"]),
+            }
+            for s in uow.connection.execute(
+                select(
+                    shipments.c.id,
+                    shipments.c.tracking,
+                    shipments.c.shipped_at,
+                    shipments.c.location_id,
+                    func.sum(shipment_lines.c.units).label("units"),
+                )
+                .join(shipment_lines, shipment_lines.c.shipment_id == shipments.c.id)
+                .where(shipments.c.order_id == order["id"])
+                .group_by(
+                    shipments.c.id,
+                    shipments.c.tracking,
+                    shipments.c.shipped_at,
+                    shipments.c.location_id,
+                )
+                .order_by(shipments.c.id)
+            ).mappings()
+        ]
+        if any(line.qty.shipped for line in lines)
+        else []
+    )
+    delays = notices_of(uow.connection, order["id"])
+    offers = offers_of(uow.connection, order["id"])
+    checked = {
+        row.id: row
+        for row in uow.connection.execute(_CHECKED, {"order_id": order["id"]})
+    }
     context = lines[0].order if lines else None
     return {
         "ref": ref,
