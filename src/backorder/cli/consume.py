@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from backorder.cli.common import JsonFlag, out, state_of
+from backorder.cli.common import out, state_of
 from backorder.domain.errors import InvalidRequest
 
 if TYPE_CHECKING:
@@ -26,7 +26,9 @@ def consume_command(
     seconds: Annotated[
         float | None, typer.Option(min=0, help="Stop after this long (default: until stopped).")
     ] = None,
-    as_json: JsonFlag = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per payload, as each is done.")
+    ] = False,
 ) -> None:
     """Take channel deliveries from the broker's stream (BACKORDER_BROKER_URL): store and
     process each as the channel endpoints do without a broker, and ack it after the commit,
