@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -133,7 +134,10 @@ def test_drain_follow_is_the_intake_worker(tmp_path: Path) -> None:
         receive(app, "x12", (FIXTURES / "x12_850.edi").read_text())
     finally:
         app.close()
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     follow = run(db, "intake", "drain", "--follow", "--for", "3", "--interval", "0.2", "--json")
+    # Ctrl-C and SIGTERM stop the loop while it runs, and mean what they meant before after
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     states = [json.loads(line)["state"] for line in follow.stdout.splitlines()]
     assert sorted(states) == ["dead", "dead", "dead"]  # no aliases or products for them
     assert json.loads(run(db, "intake", "health", "--json").stdout)[0]["backlog"] == 0

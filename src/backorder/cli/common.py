@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -127,6 +130,21 @@ class State:
             patience = self.settings.database_wait_seconds if wait else 0
             self.opened = Backorder.open(self.settings, self.url, wait_seconds=patience)
         return self.opened
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM while the block runs (a long-running command stops
+    at its next step); the handlers there before come back after it."""
+    stop = threading.Event()
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in before:
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 def state_of(ctx: typer.Context) -> State:

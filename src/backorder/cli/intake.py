@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from backorder.cli.common import JsonFlag, emit, out, state_of
+from backorder.cli.common import JsonFlag, emit, out, state_of, stopped_by_signals
 from backorder.domain.errors import InvalidRequest
 from backorder.intake import DEFAULT_ACCOUNT
 from backorder.intake.rules import RULES
@@ -286,22 +284,20 @@ def drain_command(
     if not follow:
         _report(drain(app), as_json)
         return
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    deadline = None if seconds is None else time.monotonic() + seconds
-    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-        done = drain(app, limit=500)
-        for o in done:
-            line = {"id": o.id, "state": o.state, "ref": o.ref, "reasons": o.reasons}
-            if as_json:  # one JSON document per line, as each payload is done
-                sys.stdout.write(json.dumps(line) + "\n")
-                sys.stdout.flush()
-            else:
-                out.print(f"{o.state:<10} {o.ref or f'payload {o.id}'}", markup=False)
-        if not done:
-            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
-            stop.wait(max(wait, 0))
+    with stopped_by_signals() as stop:
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            done = drain(app, limit=500)
+            for o in done:
+                line = {"id": o.id, "state": o.state, "ref": o.ref, "reasons": o.reasons}
+                if as_json:  # one JSON document per line, as each payload is done
+                    sys.stdout.write(json.dumps(line) + "\n")
+                    sys.stdout.flush()
+                else:
+                    out.print(f"{o.state:<10} {o.ref or f'payload {o.id}'}", markup=False)
+            if not done:
+                wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+                stop.wait(max(wait, 0))
 
 
 rules_app = typer.Typer(

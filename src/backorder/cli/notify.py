@@ -4,9 +4,7 @@ and the worker that sends (and drains the intake)."""
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 import time
 from typing import Annotated
 
@@ -22,6 +20,7 @@ from backorder.cli.common import (
     moment,
     out,
     state_of,
+    stopped_by_signals,
     table,
 )
 from backorder.domain.errors import InvalidRequest
@@ -300,8 +299,6 @@ def worker(
         if done.failures:
             raise typer.Exit(1)
         return
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    deadline = None if seconds is None else time.monotonic() + seconds
-    keep_going(app, stop, interval, deadline, report)
+    with stopped_by_signals() as stop:
+        deadline = None if seconds is None else time.monotonic() + seconds
+        keep_going(app, stop, interval, deadline, report)
