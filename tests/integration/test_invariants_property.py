@@ -108,9 +108,9 @@ TARGETS = Targets()
 # sequences and takes minutes; it is opt-in (BACKORDER_TEST_SHRINK=1). A failure is printed
 # as found, and replayed first on the next run (the .hypothesis example database).
 SHRINK = os.environ.get("BACKORDER_TEST_SHRINK") == "1"
-# Sequences per run: 30 here, 12 in CI, which must finish in minutes on two cores (each
+# Sequences per run: 30 here, 10 in CI, which must finish in minutes on two cores (each
 # sequence there takes 3 to 6 s); BACKORDER_TEST_SEQUENCES asks for more.
-SEQUENCES = int(os.environ.get("BACKORDER_TEST_SEQUENCES", "12" if os.environ.get("CI") else "30"))
+SEQUENCES = int(os.environ.get("BACKORDER_TEST_SEQUENCES", "10" if os.environ.get("CI") else "30"))
 RUNS = hypothesis.settings(
     max_examples=SEQUENCES,
     stateful_step_count=30,
