@@ -34,15 +34,13 @@ from typing import Any
 import aiohttp
 from bench_drivers import Target, postgres_databases, postgres_problem, sqlite_databases
 from bench_http import DEFAULT_POSTGRES_URL, Run
-from bench_phases import open_app, say, seed_catalogue
-from bench_workload import make_orders, stock_plan
+from bench_intake import prepare  # a seeded database and a channel key, as there
+from bench_phases import say
+from bench_workload import make_orders
 from broker_processes import NATS_SERVER, backorder, nats_server, serve, shopify_order, stop
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
-from backorder.domain.access import Role
-from backorder.domain.model import OrderRequest
-from backorder.services.apikeys import create_key
 from backorder.store.db import normalise_url
 from backorder.store.tables import orders
 
@@ -190,15 +188,6 @@ def drain(url: str, env: dict[str, str], engine: Engine, acked: int,
 
 
 # --- one backend --------------------------------------------------------------------------
-
-
-def prepare(target: Target, requests: Sequence[OrderRequest]) -> str:
-    app = open_app(target)
-    try:
-        seed_catalogue(app, stock_plan(requests))
-        return create_key(app, Role.CHANNEL, "bench").key
-    finally:
-        app.close()
 
 
 def bench_backend(new: Callable[[str], Target], args: argparse.Namespace) -> dict[str, Any]:
