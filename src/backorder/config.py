@@ -177,6 +177,13 @@ class Settings(BaseSettings):
         description="how long a request holds its Idempotency-Key; a retry finding the key "
         "still pending after this (the request died with its process) takes it over",
     )
+    api_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="worker threads of one API process for the work that waits on the "
+        "database; requests beyond them wait their turn, first come first served",
+    )
     api_key_cache_seconds: int = Field(
         default=5,
         ge=0,

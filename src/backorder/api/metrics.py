@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, or_, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backorder.api.auth import backorder_of, bearer, need
+from backorder.api.auth import backorder_of, bearer, role_of
 from backorder.api.replica import ReplicaCollector
 from backorder.api.responses import Problem
 from backorder.domain.access import Permission
@@ -234,9 +234,6 @@ def install(app: FastAPI, backorder: Backorder) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-_keyed = need(Permission.METRICS)
-
-
 def scraper(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -250,4 +247,4 @@ def scraper(
         and hmac.compare_digest(credentials.credentials.encode(), token.encode())
     ):
         return
-    _keyed(request, credentials)
+    role_of(request, credentials, Permission.METRICS)

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import StringConstraints
@@ -17,7 +18,7 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from backorder.api import metrics
-from backorder.api.auth import backorder_of, need
+from backorder.api.auth import current_app, need
 from backorder.api.negotiation import prefers_html
 from backorder.api.paths import Segment
 from backorder.api.problems import ApiProblem
@@ -125,7 +126,7 @@ from backorder.services.views import (
 
 router = APIRouter(prefix="/api/v1")
 
-App = Annotated[Backorder, Depends(backorder_of)]
+App = Annotated[Backorder, Depends(current_app)]
 Reader = Annotated[Role, Depends(need(Permission.READ))]
 OrderReader = Annotated[Role, Depends(need(Permission.READ_ORDERS))]
 Placer = Annotated[Role, Depends(need(Permission.PLACE_ORDERS))]
@@ -185,12 +186,18 @@ CONFLICT = 409
         }
     },
 )
-def post_order(body: OrderIn, app: App, _: Placer, response: Response) -> dict[str, Any]:
+async def post_order(
+    body: OrderIn, app: App, _: Placer, http: Request, response: Response
+) -> dict[str, Any]:
     """Place a canonical order; each line is split at once into what ships now and what
     waits. Placing the same `CHANNEL:EXTERNAL_ID` again changes nothing and answers 200."""
     request = body.to_request()
     try:
-        placed, view = place_and_view(app, request)
+        # The one hand-off to a worker thread: the checks before and the answer's
+        # validation after run on the event loop, each hop costing a thread switch.
+        placed, view = await to_thread.run_sync(
+            place_and_view, app, request, limiter=http.app.state.placing
+        )
     except UnknownSku as error:
         raise InvalidRequest(f"{error}; the order was not placed") from None
     if not placed.created:
