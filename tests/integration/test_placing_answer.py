@@ -50,3 +50,22 @@ def test_an_unknown_sku_places_nothing(app: Backorder) -> None:
         place_and_view(app, order("1", ("WIDGET-BLUE", 1), ("NO-SUCH", 1)))
     with pytest.raises(UnknownOrder):
         order_view(app, "web:1")
+
+
+def test_every_new_order_is_answered_with_the_view_a_later_read_gives(app: Backorder) -> None:
+    """The answer skips what a new order cannot have yet (delay notices, substitute offers,
+    and the locations when nothing is allocated): it still equals the full read."""
+    add_product(app, product())
+    add_product(app, product("GADGET"))
+    set_stock(app, "WIDGET-BLUE", 4)
+    for n, lines in enumerate(
+        [
+            (("WIDGET-BLUE", 3),),
+            (("WIDGET-BLUE", 3), ("GADGET", 1)),
+            (("GADGET", 2),),
+            (("GADGET", 1), ("WIDGET-BLUE", 1)),
+        ]
+    ):
+        placed, answer = place_and_view(app, order(str(n), *lines))
+        assert placed.created
+        assert answer == order_view(app, placed.ref)

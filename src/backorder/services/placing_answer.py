@@ -18,7 +18,7 @@ def place_and_view(app: Backorder, request: OrderRequest) -> tuple[Placed, dict[
     validate(request)
     with app.db.write() as uow:
         placed = place_in(app, uow, request)
-        view = order_view_in(uow, placed.ref)
+        view = order_view_in(uow, placed.ref, fresh=placed.created)
         if placed.created:
             uow.commit()
     return placed, view

@@ -120,15 +120,23 @@ def order_view(app: Backorder, ref: str) -> dict[str, Any]:
         return order_view_in(uow, ref)
 
 
-def order_view_in(uow: UnitOfWork, ref: str) -> dict[str, Any]:
+def order_view_in(uow: UnitOfWork, ref: str, fresh: bool = False) -> dict[str, Any]:
     """The order view read in a transaction the caller holds (placing an order answers
-    with its view before it commits, on the same connection)."""
+    with its view before it commits, on the same connection). `fresh`: the order was
+    created in this transaction, so it has no delay notices nor substitute offers yet (the
+    daily review and the worker make those, later), and they are not looked for."""
     order = find_order(uow, ref)
     lines = Lines(uow.connection).of_order(order["id"])
     ids = [line.id for line in lines]
     why: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    codes = {site.id: site.code for site in all_sites(uow.connection)}
-    for a in uow.connection.execute(_ALLOCATIONS, {"ids": ids}).mappings():
+    allocated = uow.connection.execute(_ALLOCATIONS, {"ids": ids}).mappings().all()
+    shipped_any = any(line.qty.shipped for line in lines)
+    codes = (
+        {site.id: site.code for site in all_sites(uow.connection)}
+        if allocated or shipped_any
+        else {}
+    )
+    for a in allocated:
         why[a["line_id"]].append(
             {
                 "units": a["units"],
@@ -189,15 +197,12 @@ def order_view_in(uow: UnitOfWork, ref: str) -> dict[str, Any]:
                 .order_by(shipments.c.id)
             ).mappings()
         ]
-        if any(line.qty.shipped for line in lines)
+        if shipped_any
         else []
     )
-    delays = notices_of(uow.connection, order["id"])
-    offers = offers_of(uow.connection, order["id"])
-    checked = {
-        row.id: row
-        for row in uow.connection.execute(_CHECKED, {"order_id": order["id"]})
-    }
+    delays = [] if fresh else notices_of(uow.connection, order["id"])
+    offers = [] if fresh else offers_of(uow.connection, order["id"])
+    checked = {row.id: row for row in uow.connection.execute(_CHECKED, {"order_id": order["id"]})}
     context = lines[0].order if lines else None
     return {
         "ref": ref,
