@@ -10,10 +10,10 @@ are summed over the processes through prometheus_client's multiprocess mode."""
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from unittest.mock import patch
 
 from fastapi import FastAPI
 
@@ -40,20 +40,11 @@ def environment_for_workers(database_url: str) -> Iterator[dict[str, str]]:
     """The environment the worker processes start with: the database the command was given
     and a fresh folder for the metrics of this run (unless the operator named one). Both
     are taken back when the processes have ended; the variables set are yielded."""
-    settings = {"BACKORDER_DATABASE_URL": database_url}
-    folder = None
-    if not os.environ.get(METRICS_FOLDER):
-        folder = tempfile.mkdtemp(prefix="backorder-metrics-")
-        settings[METRICS_FOLDER] = folder
-    before = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
+    with ExitStack() as stack:
+        settings = {"BACKORDER_DATABASE_URL": database_url}
+        if not os.environ.get(METRICS_FOLDER):
+            settings[METRICS_FOLDER] = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="backorder-metrics-", ignore_cleanup_errors=True)
+            )
+        stack.enter_context(patch.dict(os.environ, settings))
         yield settings
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
