@@ -80,6 +80,18 @@ def place_order(app: Backorder, request: OrderRequest) -> Placed:
 def place_in(app: Backorder, uow: UnitOfWork, request: OrderRequest) -> Placed:
     """Place a validated order in the caller's transaction, which commits it if it was
     created (a known reference changes nothing)."""
+    placed, facts, now = stage_in(app, uow, request)
+    Outbox(uow.connection).append(facts, now)
+    return placed
+
+
+def stage_in(
+    app: Backorder, uow: UnitOfWork, request: OrderRequest
+) -> tuple[Placed, list[Event], datetime]:
+    """`place_in` but for its events, which the caller appends last, with the time they
+    happened: on PostgreSQL appending events takes the lock that keeps event ids in commit
+    order, and every other writer of events waits for it until this transaction commits,
+    so nothing else should run between the two."""
     now = app.now()
     repo = Products(uow.connection)
     rows = repo.lock(line.sku for line in request.lines)
@@ -91,10 +103,9 @@ def place_in(app: Backorder, uow: UnitOfWork, request: OrderRequest) -> Placed:
     sites = eligible(list(repo.sites.values()), request.ship_country)
     facts = _split_and_record(app, uow, request, (rows, sites), now)
     if facts is None:
-        return Placed(request.ref, created=False)
+        return Placed(request.ref, created=False), [], now
     Products(uow.connection).save_stocks(list(rows.values()), now)
-    Outbox(uow.connection).append(facts, now)
-    return Placed(request.ref, created=True)
+    return Placed(request.ref, created=True), facts, now
 
 
 MAX_UNITS = 1_000_000_000  # single units on one line, once packs are counted out

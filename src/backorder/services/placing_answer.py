@@ -7,8 +7,9 @@ from typing import Any
 
 from backorder.domain.model import OrderRequest
 from backorder.services.context import Backorder
-from backorder.services.intake import Placed, place_in, validate
+from backorder.services.intake import Placed, stage_in, validate
 from backorder.services.views import order_view_in
+from backorder.store.repos import Outbox
 
 
 def place_and_view(app: Backorder, request: OrderRequest) -> tuple[Placed, dict[str, Any]]:
@@ -17,8 +18,10 @@ def place_and_view(app: Backorder, request: OrderRequest) -> tuple[Placed, dict[
     and an order whose view cannot be read is not placed."""
     validate(request)
     with app.db.write() as uow:
-        placed = place_in(app, uow, request)
+        placed, facts, now = stage_in(app, uow, request)
         view = order_view_in(uow, placed.ref, fresh=placed.created)
         if placed.created:
+            # the events last: from here to the commit, other writers of events wait
+            Outbox(uow.connection).append(facts, now)
             uow.commit()
     return placed, view
