@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from backorder.broker.jetstream import connect, consumer_config, ensure_stream, stream_key
 from backorder.config import Settings
@@ -24,7 +24,7 @@ from backorder.services.broker_intake import DURABLE, SUBJECTS, Incoming, Verdic
 from backorder.services.context import Backorder
 from backorder.services.products import add_product
 from backorder.services.worker import _steps
-from backorder.store.tables import intake_payloads, orders
+from backorder.store.tables import broker_messages, intake_payloads, orders
 from tests.api.live import make_keys, serving
 from tests.broker import NatsServer, consume_all, nats_server
 from tests.factories import product
@@ -209,3 +209,23 @@ def test_the_broker_away_is_not_ready_and_deliveries_are_refused_with_retry_afte
     assert post(setup, order("b-4")).status_code == 202
     consume_all(setup.app)
     assert placed(setup.app, "web:b-4") == 1
+
+
+def test_a_consumer_forgets_the_messages_the_stream_no_longer_holds(setup: Setup) -> None:
+    assert post(setup, order("b-5")).status_code == 202
+    consume_all(setup.app)  # stored, acked: the work queue lets it go
+    name = setup.app.settings.broker_stream
+    with setup.app.db.write() as uow:
+        uow.connection.execute(
+            insert(broker_messages),
+            [
+                {"stream": stream, "sequence": 1, "payload_ids": [], "received_at": setup.app.now()}
+                for stream in (f"{name}@an-earlier-stream", "ANOTHER_STREAM@x")
+            ],
+        )
+        uow.commit()
+    consume_all(setup.app)  # nothing to take; it tidies first
+    with setup.app.db.read() as uow:
+        left = uow.connection.execute(select(broker_messages.c.stream)).scalars().all()
+    assert left == ["ANOTHER_STREAM@x"]  # another stream's record is not this consumer's
+    assert placed(setup.app, "web:b-5") == 1

@@ -30,14 +30,17 @@ from backorder.services.broker_intake import (
     Incoming,
     Taken,
     Verdict,
+    forget_gone,
     take_message,
 )
 from backorder.services.context import Backorder
+from backorder.store.db import unavailable
 
 log = logging.getLogger(__name__)
 
 MAX_DELAY = 30.0  # seconds before a message failing again and again is delivered again
 FETCH_SECONDS = 1.0  # a pull waits at most this long for messages
+FORGET_SECONDS = 300.0  # how often a consumer drops its record of messages gone from the stream
 
 
 @dataclass
@@ -83,7 +86,7 @@ async def consume(app: Backorder, batch: int, until: Until, report: Report) -> i
             stream=app.settings.broker_stream,
             config=consumer_config(app.settings),
         )
-        return await _loop(app, subscription, key, (batch, until, report))
+        return await _loop(app, (js, subscription), key, (batch, until, report))
     finally:
         await client.close()  # acks sent are flushed first
 
@@ -107,13 +110,17 @@ async def _connected(app: Backorder, until: Until) -> Client | None:
 
 async def _loop(
     app: Backorder,
-    subscription: JetStreamContext.PullSubscription,
+    pulling: tuple[JetStreamContext, JetStreamContext.PullSubscription],
     key: str,
     how: tuple[int, Until, Report],
 ) -> int:
-    batch, until, report = how
+    (js, subscription), (batch, until, report) = pulling, how
     taken, failures = 0, 0
+    forget_at = time.monotonic()
     while not until.over():
+        if time.monotonic() >= forget_at:
+            await _forget_gone(app, js, key)
+            forget_at = time.monotonic() + FORGET_SECONDS
         wait = until.left(0.2 if until.idle_ends else FETCH_SECONDS)
         try:
             messages = await subscription.fetch(batch, timeout=max(wait, 0.05))
@@ -129,6 +136,25 @@ async def _loop(
         failures = 0
         taken += await _take_batch(app, messages, key, until, report)
     return taken
+
+
+async def _forget_gone(app: Backorder, js: JetStreamContext, key: str) -> None:
+    """Drop the database's record of the messages the stream no longer holds (it only
+    tells a message delivered again, which those never are). A failure is logged and
+    tried again later: it never stops the consumer."""
+    try:
+        info = await js.stream_info(app.settings.broker_stream)
+        gone = await asyncio.to_thread(forget_gone, app, key, info.state.first_seq)
+    except (nats.errors.Error, OSError, TimeoutError) as error:
+        log.warning("broker: stream info failed (%s); tidying later", error or type(error))
+        return
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        log.warning("database unavailable (%s); tidying later", type(error).__name__)
+        return
+    if gone:
+        log.info("forgot %d delivered messages the stream no longer holds", gone)
 
 
 async def _take_batch(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backorder.domain.errors import InvalidRequest
@@ -196,3 +196,21 @@ def _known(app: Backorder, message: Incoming) -> list[int] | None:
             select(m.payload_ids).where(m.stream == message.stream, m.sequence == message.sequence)
         ).scalar_one_or_none()
     return None if ids is None else [int(i) for i in ids]
+
+
+def forget_gone(app: Backorder, key: str, first: int) -> int:
+    """Forget the messages the stream no longer holds: those of `key` before its first
+    sequence `first`, and those of an earlier stream of the same name (deleted and made
+    anew). A message gone from the stream is never delivered again, so its row has nothing
+    left to recognise. How many rows went."""
+    m = broker_messages.c
+    name = key.split("@", 1)[0]
+    with app.db.write() as uow:
+        gone = uow.connection.execute(
+            delete(broker_messages).where(
+                ((m.stream == key) & (m.sequence < first))
+                | ((m.stream != key) & m.stream.startswith(f"{name}@", autoescape=True))
+            )
+        ).rowcount
+        uow.commit()
+    return int(gone)
