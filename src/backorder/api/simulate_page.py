@@ -1,17 +1,16 @@
-"""The dashboard's policy simulator at `/dashboard/simulate`: the last runs of this server
-process with their tables, and a form that starts one (a policy's TOML in a text box). A run
-goes on in a thread of its own, one at a time, so the server keeps answering; the page shows
-it running until it is done. Runs are kept in memory, the last RUNS_KEPT (a restart forgets
-them; `backorder simulate` prints its own)."""
+"""The dashboard's policy simulator at `/dashboard/simulate`: the last runs with their
+tables, and a form that starts one (a policy's TOML in a text box). A run goes on in a
+thread of the process that started it, one at a time across every server process, so the
+server keeps answering; the page shows it running until it is done. The runs are kept in
+the database (services/simulation_runs.py), so every process shows the same ones."""
 
 from __future__ import annotations
 
+import logging
 import threading
-import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -25,64 +24,58 @@ from backorder.domain.simulation import ROWS, policy_from_toml, shown
 from backorder.services.context import Backorder
 from backorder.services.sessions import COOKIE
 from backorder.services.simulation import simulate
+from backorder.services.simulation_runs import (
+    BEAT_SECONDS,
+    beat,
+    fail_run,
+    finish_run,
+    recent_runs,
+    start_run,
+)
 
+log = logging.getLogger(__name__)
 pages = APIRouter(include_in_schema=False)
 _env = Environment(
     loader=PackageLoader("backorder.api", "pages"), autoescape=select_autoescape(default=True)
 )
-RUNS_KEPT = 10
 PATH = "/dashboard/simulate"
 # Who may run one: it replays every order, so the roles that run the daily review.
 PERMISSION = Permission.REVIEW
 
 
-@dataclass
-class Run:
-    id: str
-    started: datetime
-    period: tuple[date, date]
-    policy: str
-    state: str = "running"  # running | done | failed
-    rows: list[tuple[str, list[str]]] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)
-    error: str | None = None
-    thread: threading.Thread | None = field(default=None, repr=False)
-
-
-@dataclass
-class Runs:
-    items: list[Run] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def running(self) -> bool:
-        return any(run.state == "running" for run in self.items)
-
-
-def runs_of(app: FastAPI) -> Runs:
-    if not hasattr(app.state, "simulations"):
-        app.state.simulations = Runs()
-    runs: Runs = app.state.simulations
-    return runs
-
-
-def _work(backorder: Backorder, run: Run, text: str, seed: int) -> None:
+def _work(
+    backorder: Backorder, run_id: str, period: tuple[date, date], policy: tuple[str, str], seed: int
+) -> None:
+    """Run the simulation and record what came of it; beat meanwhile."""
+    done = threading.Event()
+    beating = threading.Thread(target=_beat, args=(backorder, run_id, done), daemon=True)
+    beating.start()
     try:
-        policy = policy_from_toml(run.policy, text)
-        result = simulate(backorder, run.period, [policy], seed)
-        run.columns = [c.name for c in result.columns]
-        run.rows = [
+        result = simulate(backorder, period, [policy_from_toml(*policy)], seed)
+        rows = [
             (label, [shown(name, c.values.get(name)) for c in result.columns])
             for name, label in ROWS.items()
         ]
-        run.state = "done"
+        finish_run(backorder, run_id, [c.name for c in result.columns], rows)
     except BackorderError as error:
-        run.error, run.state = str(error), "failed"
+        fail_run(backorder, run_id, str(error))
     except Exception as error:  # a thread's failure is shown on the page, never lost
-        run.error, run.state = f"{type(error).__name__}: {error}", "failed"
+        fail_run(backorder, run_id, f"{type(error).__name__}: {error}")
+    finally:
+        done.set()
 
 
-def _start(request: Request, fields: dict[str, str]) -> Run:
-    """Check the form and start the run; InvalidRequest for a wrong field."""
+def _beat(backorder: Backorder, run_id: str, done: threading.Event) -> None:
+    while not done.wait(BEAT_SECONDS):
+        try:
+            beat(backorder, run_id)
+        except Exception:  # the next beat may get through; a lost run shows as failed
+            log.exception("simulation %s: could not mark it running", run_id)
+
+
+def _start(request: Request, fields: dict[str, str]) -> threading.Thread:
+    """Check the form and start the run; InvalidRequest for a wrong field or while another
+    run goes on. The thread doing it."""
     backorder = backorder_of(request)
     try:
         period = (
@@ -94,26 +87,21 @@ def _start(request: Request, fields: dict[str, str]) -> Run:
         raise InvalidRequest(
             "from and to are dates (YYYY-MM-DD); the seed is a whole number"
         ) from None
-    name = fields.get("name") or "policy"
-    policy_from_toml(name, fields.get("policy", ""))  # refused now, not in the thread
-    runs = runs_of(request.app)
-    with runs.lock:
-        if runs.running():
-            raise InvalidRequest("a simulation is running: wait for it to finish")
-        run = Run(uuid.uuid4().hex[:8], backorder.now(), period, name)
-        runs.items = [run, *runs.items][:RUNS_KEPT]
-    run.thread = threading.Thread(
-        target=_work, args=(backorder, run, fields.get("policy", ""), seed), daemon=True
+    name, text = fields.get("name") or "policy", fields.get("policy", "")
+    policy_from_toml(name, text)  # refused now, not in the thread
+    run_id = start_run(backorder, period, name)
+    thread = threading.Thread(
+        target=_work, args=(backorder, run_id, period, (name, text), seed), daemon=True
     )
-    run.thread.start()
-    return run
+    thread.start()
+    return thread
 
 
 def _page(request: Request, problem: str | None, fields: dict[str, str], status: int) -> Response:
-    runs = runs_of(request.app)
+    runs = recent_runs(backorder_of(request))
     page = _env.get_template("simulate.html").render(
-        runs=runs.items,
-        running=runs.running(),
+        runs=runs,
+        running=any(run.state == "running" for run in runs),
         problem=problem,
         fields=fields,
         csrf=csrf_token(request.cookies.get(COOKIE, "")),
@@ -130,7 +118,7 @@ async def simulate_page(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     if not may(role, PERMISSION):
         return HTMLResponse("Your role may not run simulations.", status_code=403)
-    return _page(request, None, {}, 200)
+    return await run_in_threadpool(_page, request, None, {}, 200)
 
 
 @pages.post(PATH)
@@ -147,11 +135,13 @@ async def simulate_run(request: Request) -> Response:
     try:
         fields = parse_form(await request.body())
     except FormProblem as problem:
-        return _page(request, str(problem), {}, 400)
+        return await run_in_threadpool(_page, request, str(problem), {}, 400)
     if not csrf_matches(token, fields.get(CSRF_FIELD, "")):
-        return _page(request, "the form is out of date: open the page again", fields, 403)
+        return await run_in_threadpool(
+            _page, request, "the form is out of date: open the page again", fields, 403
+        )
     try:
-        _start(request, fields)
+        await run_in_threadpool(_start, request, fields)
     except InvalidRequest as error:
-        return _page(request, str(error), fields, 400)
+        return await run_in_threadpool(_page, request, str(error), fields, 400)
     return RedirectResponse(PATH, status_code=303)

@@ -636,6 +636,33 @@ broker_messages = Table(
     CheckConstraint("sequence > 0", name="sequence_positive"),
 )
 
+# The dashboard's policy-simulator runs, so that every server process shows the same ones
+# and one runs at a time across them. A run beats while its thread works; a "running" row
+# whose beat stopped belongs to a process that died, and counts as failed.
+simulation_runs = Table(
+    "simulation_runs",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("beat_at", UtcDateTime, nullable=False),
+    Column("period_from", Date, nullable=False),
+    Column("period_to", Date, nullable=False),
+    Column("policy", String(100), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("columns", Payload, nullable=False),
+    Column("rows", Payload, nullable=False),
+    Column("error", Text),
+    CheckConstraint("state IN ('running', 'done', 'failed')", name="state_known"),
+    Index(
+        "ix_simulation_runs_one_running",
+        "state",
+        unique=True,
+        sqlite_where=text("state = 'running'"),
+        postgresql_where=text("state = 'running'"),
+    ),
+    Index("ix_simulation_runs_started", "started_at"),
+)
+
 # A channel's name for a product (its SKU, a variant or product id, an ASIN, a buyer's part
 # number) and our SKU. An empty account means: every account of the channel.
 sku_aliases = Table(
