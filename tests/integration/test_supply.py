@@ -134,6 +134,32 @@ def test_a_priority_customer_joining_ahead_moves_the_others_back(app: Backorder)
     )
 
 
+def test_a_priority_order_of_two_skus_joins_ahead_in_both_queues(app: Backorder) -> None:
+    """The units behind a new line are looked up for every SKU of the order at once: each
+    SKU's own queue, at each SKU's own class (a first-come SKU keeps its order)."""
+    add_supplier(app, SupplierIn("ACME", "Acme Corp", 20))
+    add_product(app, product(SKU, supplier="ACME", queue=QueueStrategy.PRIORITY))
+    add_product(app, product("GADGET", supplier="ACME", queue=QueueStrategy.PRIORITY))
+    add_product(app, product("PLAIN", supplier="ACME"))  # first come, first served
+    po(app, "PO-1", (8, 15))
+    add_purchase_order(
+        app, "PO-2", "ACME", [PoLineIn("GADGET", 2, day(12)), PoLineIn("PLAIN", 2, day(14))]
+    )
+    for n in (1, 2):
+        place_order(app, order(f"{n}", (SKU, 4), ("GADGET", 2), ("PLAIN", 2), placed_at=jan(n)))
+    place_order(
+        app,
+        order("vip", (SKU, 4), ("GADGET", 2), ("PLAIN", 2), placed_at=jan(9), tier=Tier.VIP),
+    )
+    etas = {
+        sku: {e["ref"]: e["eta"] for e in queue_view(app, sku)["entries"]}
+        for sku in (SKU, "GADGET", "PLAIN")
+    }
+    assert etas[SKU] == {"web:vip": "2026-01-15", "web:1": "2026-01-15", "web:2": "2026-01-30"}
+    assert etas["GADGET"] == {"web:vip": "2026-01-12", "web:1": "2026-01-30", "web:2": "2026-01-30"}
+    assert etas["PLAIN"] == {"web:1": "2026-01-14", "web:2": "2026-01-30", "web:vip": "2026-01-30"}
+
+
 def test_a_cancellation_moves_the_queue_up(stocked: Backorder) -> None:
     po(stocked, "PO-1", (8, 15))
     cancel_order(stocked, "web:1")

@@ -248,22 +248,33 @@ def _split_and_record(
         else set()
     )
     walk_again: dict[str, ProductRow] = {}
+    # each SKU's queue order for this order's lines: its ranking, base and current class
+    classes: dict[int, tuple[Ranking, int, int]] = {}
+    for row in rows.values():
+        ranking = app.ranking(row.product.queue)
+        base = ranking.base_class(facts)
+        classes[row.id] = (ranking, base, ranking.current_class(base, request.placed_at, now))
+    # the units already waiting that would rank after these lines, for every short SKU with
+    # a queue, in one statement (a SKU with none waiting has none behind)
+    behind = units_behind(
+        uow,
+        {
+            row.id: (classes[row.id][2], request.placed_at)
+            for row in rows.values()
+            if row.id in supply and row.stock.backordered
+        },
+    )
 
     line_values: list[dict[str, Any]] = []
     splits: list[tuple[Split, Ranking]] = []
     for number, wanted in enumerate(request.lines, start=1):
         row = rows[wanted.sku]
-        ranking = app.ranking(row.product.queue)
-        base = ranking.base_class(facts)
-        current = ranking.current_class(base, request.placed_at, now)
+        ranking, base, current = classes[row.id]
         outlook = None
         # what the locations that can serve this order have free, as split_line sees it
         stock = replace(row.stock, on_hand=row.stock.allocated + left[row.id])
         if row.id in supply and wanted.quantity > left[row.id]:
-            behind = 0
-            if row.stock.backordered:
-                behind = units_behind(uow, row.id, current, request.placed_at)
-            outlook = (supply[row.id].new_to(serving), behind)
+            outlook = (supply[row.id].new_to(serving), behind.get(row.id, 0))
         split = split_line(
             wanted.quantity, row.product, stock, waiting.get(row.id, 0), now, outlook
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, func, or_, select, tuple_, union_all, update
 
 from backorder.domain.events import EtaChanged, Event
 from backorder.domain.network_supply import SupplyWalk, Waiter, restricts
@@ -170,20 +171,35 @@ def _changes(
     return facts
 
 
-def units_behind(uow: UnitOfWork, product_id: int, rank_class: int, placed_at: datetime) -> int:
-    """Waiting units of the SKU that rank after a new line of this class and order time (an
-    index range scan; none at all while orders join the queue at its tail)."""
-    values = {"product_id": product_id, "rank_class": rank_class, "placed_at": placed_at}
-    return int(uow.connection.execute(_BEHIND, values).scalar_one())
+def units_behind(uow: UnitOfWork, lines: dict[int, tuple[int, datetime]]) -> dict[int, int]:
+    """Waiting units of each SKU that rank after a new line of that class and order time,
+    {product id: (rank class, placed at)}, in one statement (an index range scan a SKU; none
+    at all while orders join the queue at its tail)."""
+    if not lines:
+        return {}
+    values: dict[str, Any] = {}
+    for n, (product_id, (rank_class, placed_at)) in enumerate(lines.items()):
+        values |= {f"product_id_{n}": product_id, f"rank_{n}": rank_class, f"at_{n}": placed_at}
+    found = uow.connection.execute(_behind(len(lines)), values).all()
+    return {int(product_id): int(units) for product_id, units in found}
 
 
-# Built once (see units_behind): intake runs it for every line that waits.
-_BEHIND = select(func.coalesce(func.sum(order_lines.c.backordered), 0)).where(
-    order_lines.c.product_id == bindparam("product_id"),
-    order_lines.c.backordered > 0,
-    tuple_(order_lines.c.rank_class, order_lines.c.placed_at)
-    > tuple_(
-        bindparam("rank_class", type_=order_lines.c.rank_class.type),
-        bindparam("placed_at", type_=order_lines.c.placed_at.type),
-    ),
-)
+@cache
+def _behind(count: int) -> Any:
+    """The statement for `count` SKUs, built once per count: one part a SKU."""
+    parts = [
+        select(
+            bindparam(f"product_id_{n}", type_=order_lines.c.product_id.type),
+            func.coalesce(func.sum(order_lines.c.backordered), 0),
+        ).where(
+            order_lines.c.product_id == bindparam(f"product_id_{n}"),
+            order_lines.c.backordered > 0,
+            tuple_(order_lines.c.rank_class, order_lines.c.placed_at)
+            > tuple_(
+                bindparam(f"rank_{n}", type_=order_lines.c.rank_class.type),
+                bindparam(f"at_{n}", type_=order_lines.c.placed_at.type),
+            ),
+        )
+        for n in range(count)
+    ]
+    return parts[0] if count == 1 else union_all(*parts)
