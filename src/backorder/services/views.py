@@ -98,9 +98,11 @@ _ALLOCATIONS = (
     .where(allocations.c.line_id.in_(bindparam("ids", expanding=True)))
     .order_by(allocations.c.id)
 )
-_CHECKED = (
-    select(
-        order_lines.c.id,
+# An order's lines with what only the view shows of them (the last check, the buyer's
+# units, the date the customer was told, the product's name): one statement for both.
+_LINES = (
+    line_select()
+    .add_columns(
         order_lines.c.checked_at,
         order_lines.c.checked_status,
         order_lines.c.variant,
@@ -108,10 +110,10 @@ _CHECKED = (
         order_lines.c.ordered_unit,
         order_lines.c.ordered_pack,
         order_lines.c.eta_told,
-        products.c.name,
+        products.c.name.label("product_name"),
     )
-    .join(products, products.c.id == order_lines.c.product_id)
     .where(order_lines.c.order_id == bindparam("order_id"))
+    .order_by(order_lines.c.line_no)
 )
 
 
@@ -126,7 +128,9 @@ def order_view_in(uow: UnitOfWork, ref: str, fresh: bool = False) -> dict[str, A
     created in this transaction, so it has no delay notices nor substitute offers yet (the
     daily review and the worker make those, later), and they are not looked for."""
     order = find_order(uow, ref)
-    lines = Lines(uow.connection).of_order(order["id"])
+    rows = uow.connection.execute(_LINES, {"order_id": order["id"]}).all()
+    lines = [line_from_row(row._mapping) for row in rows]
+    checked = {row.id: row for row in rows}
     ids = [line.id for line in lines]
     why: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     allocated = uow.connection.execute(_ALLOCATIONS, {"ids": ids}).mappings().all()
@@ -202,7 +206,6 @@ def order_view_in(uow: UnitOfWork, ref: str, fresh: bool = False) -> dict[str, A
     )
     delays = [] if fresh else notices_of(uow.connection, order["id"])
     offers = [] if fresh else offers_of(uow.connection, order["id"])
-    checked = {row.id: row for row in uow.connection.execute(_CHECKED, {"order_id": order["id"]})}
     context = lines[0].order if lines else None
     return {
         "ref": ref,
@@ -232,7 +235,7 @@ def order_view_in(uow: UnitOfWork, ref: str, fresh: bool = False) -> dict[str, A
             {
                 "line": line.line_no,
                 "sku": line.sku,
-                "name": checked[line.id].name,
+                "name": checked[line.id].product_name,
                 "variant": checked[line.id].variant,
                 "quantity": line.qty.quantity,
                 "ordered": _ordered(checked[line.id]),
