@@ -5,6 +5,7 @@ line re-rounded, a draft listed and approved, a second decision refused in one l
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from backorder.services.context import Backorder
 from backorder.store.db import Database
@@ -34,8 +35,9 @@ def test_deciding_recommendations_from_the_command_line(sqlite_url: str) -> None
     changed = run(url, "replenish", "accept", str(first), "--quantity", "130",
                   "--supplier", "CLEARFLOW")  # fmt: skip
     assert changed.splitlines() == [
-        f"recommendation {first} accepted: R-2026-000001 to CLEARFLOW",
-        "150 x FILTER-10, USD 390.00, expected 2026-12-09",
+        f"recommendation {first} accepted: R-{datetime.now(UTC).year}-000001 to CLEARFLOW",
+        # CLEARFLOW's lead time from today: the command runs on the real clock
+        f"150 x FILTER-10, USD 390.00, expected {datetime.now(UTC).date() + timedelta(days=3)}",
         "approved by rule:auto_approve_limit supplier ClearFlow 500.00; not sent yet",
         "  supplier CLEARFLOW instead of FILTERCO",
         "  quantity 130 instead of 120",

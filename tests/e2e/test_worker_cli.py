@@ -101,6 +101,7 @@ def test_texts_alerts_and_preferences_from_the_command_line(
         "MANAGER_PHONE": "+15550009999",
         "SMS_THRESHOLD": "100",
         "NOTIFY_FOLD_SECONDS": "0",
+        "FORECAST_AT": "00:00",  # the nightly forecast is due in this pass, whatever the hour
     }.items():
         monkeypatch.setenv(f"BACKORDER_{name}", value)
     run(db, "product", "add", "WIDGET-BLUE", "--name", "Blue widget", "--price", "19.99")
