@@ -20,7 +20,7 @@ from backorder.api.auth import backorder_of
 from backorder.api.dashboard import NO_STORE, _from_another_site, _session
 from backorder.domain.access import Permission, may
 from backorder.domain.errors import BackorderError, InvalidRequest
-from backorder.domain.simulation import ROWS, policy_from_toml, shown
+from backorder.domain.simulation import ROWS, Policy, policy_from_toml, shown
 from backorder.services.context import Backorder
 from backorder.services.sessions import COOKIE
 from backorder.services.simulation import simulate
@@ -44,14 +44,14 @@ PERMISSION = Permission.REVIEW
 
 
 def _work(
-    backorder: Backorder, run_id: str, period: tuple[date, date], policy: tuple[str, str], seed: int
+    backorder: Backorder, run_id: str, period: tuple[date, date], policy: Policy, seed: int
 ) -> None:
     """Run the simulation and record what came of it; beat meanwhile."""
     done = threading.Event()
     beating = threading.Thread(target=_beat, args=(backorder, run_id, done), daemon=True)
     beating.start()
     try:
-        result = simulate(backorder, period, [policy_from_toml(*policy)], seed)
+        result = simulate(backorder, period, [policy], seed)
         rows = [
             (label, [shown(name, c.values.get(name)) for c in result.columns])
             for name, label in ROWS.items()
@@ -73,9 +73,9 @@ def _beat(backorder: Backorder, run_id: str, done: threading.Event) -> None:
             log.exception("simulation %s: could not mark it running", run_id)
 
 
-def _start(request: Request, fields: dict[str, str]) -> threading.Thread:
+def _start(request: Request, fields: dict[str, str]) -> None:
     """Check the form and start the run; InvalidRequest for a wrong field or while another
-    run goes on. The thread doing it."""
+    run goes on."""
     backorder = backorder_of(request)
     try:
         period = (
@@ -87,14 +87,12 @@ def _start(request: Request, fields: dict[str, str]) -> threading.Thread:
         raise InvalidRequest(
             "from and to are dates (YYYY-MM-DD); the seed is a whole number"
         ) from None
-    name, text = fields.get("name") or "policy", fields.get("policy", "")
-    policy_from_toml(name, text)  # refused now, not in the thread
+    name = fields.get("name") or "policy"
+    policy = policy_from_toml(name, fields.get("policy", ""))  # refused now, not in the thread
     run_id = start_run(backorder, period, name)
-    thread = threading.Thread(
-        target=_work, args=(backorder, run_id, period, (name, text), seed), daemon=True
-    )
-    thread.start()
-    return thread
+    threading.Thread(
+        target=_work, args=(backorder, run_id, period, policy, seed), daemon=True
+    ).start()
 
 
 def _page(request: Request, problem: str | None, fields: dict[str, str], status: int) -> Response:
