@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -577,6 +578,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _a_broker_client(cls, value: str | None) -> str | None:
+        """A broker needs its client library, the `broker` extra: without it the setting is
+        refused here, in one line, rather than failing at the first delivery."""
+        if value is not None and importlib.util.find_spec("nats") is None:
+            raise ValueError("a broker needs its client: pip install 'backorder[broker]' (nats-py)")
+        return value
 
     @field_validator("shop_support_email")
     @classmethod
