@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from backorder.domain.errors import UnknownOrder, UnknownSku
+from backorder.domain.errors import InvalidRequest, UnknownOrder, UnknownSku
 from backorder.services.context import Backorder
-from backorder.services.placing_answer import place_and_view
+from backorder.services.placing_answer import place_and_view, place_together
 from backorder.services.products import add_product
 from backorder.services.stock import set_stock
 from backorder.services.views import order_view
+from backorder.store.tables import events
 from tests.factories import order, product
 
 
@@ -69,3 +70,73 @@ def test_every_new_order_is_answered_with_the_view_a_later_read_gives(app: Backo
         placed, answer = place_and_view(app, order(str(n), *lines))
         assert placed.created
         assert answer == order_view(app, placed.ref)
+
+
+def commits(app: Backorder) -> list[int]:
+    seen: list[int] = []
+
+    def count(*_: Any) -> None:
+        seen.append(1)
+
+    event.listen(app.db.engine, "commit", count)
+    return seen
+
+
+def test_orders_placed_together_commit_once_and_each_sees_those_before_it(
+    app: Backorder,
+) -> None:
+    add_product(app, product())
+    set_stock(app, "WIDGET-BLUE", 3)
+    seen = commits(app)
+    outcomes = place_together(
+        app,
+        [
+            order("1", ("WIDGET-BLUE", 2)),
+            order("2", ("WIDGET-BLUE", 2)),
+            order("1", ("WIDGET-BLUE", 9)),
+        ],
+    )
+    assert len(seen) == 1
+    first, second, again = (outcome.answer() for outcome in outcomes)
+    assert [(placed.ref, placed.created) for placed, _ in (first, second, again)] == [
+        ("web:1", True),
+        ("web:2", True),
+        ("web:1", False),
+    ]
+    assert [(x["allocated"], x["backordered"]) for x in first[1]["lines"]] == [(2, 0)]
+    assert [(x["allocated"], x["backordered"]) for x in second[1]["lines"]] == [(1, 1)]
+    assert first[1] == again[1] == order_view(app, "web:1")
+    assert second[1] == order_view(app, "web:2")
+    with app.db.read() as uow:
+        refs = uow.connection.execute(select(events.c.order_ref).order_by(events.c.id)).scalars()
+        placed_events = [ref for ref in refs if ref is not None]
+    assert placed_events == sorted(placed_events)  # web:1's events, then web:2's
+    assert set(placed_events) == {"web:1", "web:2"}
+
+
+def test_an_order_that_fails_in_a_group_fails_alone(app: Backorder) -> None:
+    add_product(app, product())
+    set_stock(app, "WIDGET-BLUE", 5)
+    outcomes = place_together(
+        app,
+        [
+            order("1", ("WIDGET-BLUE", 1)),
+            order("2", ("WIDGET-BLUE", 1), ("NO-SUCH", 1)),
+            order("3", ("WIDGET-BLUE", 1)),
+            order("4"),  # no lines: refused before any transaction
+        ],
+    )
+    assert [outcome.committed for outcome in outcomes] == [True, False, True, False]
+    assert isinstance(outcomes[1].error, UnknownSku)
+    assert isinstance(outcomes[3].error, InvalidRequest)
+    with pytest.raises(UnknownSku):
+        outcomes[1].answer()
+    with pytest.raises(UnknownOrder):
+        order_view(app, "web:2")
+    # the others were placed once each, on their own, after the group's transaction rolled back
+    assert [x["allocated"] for x in order_view(app, "web:3")["lines"]] == [1]
+    with app.db.read() as uow:
+        placed = uow.connection.execute(
+            select(events.c.order_ref).where(events.c.type == "order_accepted")
+        ).scalars()
+        assert sorted(placed) == ["web:1", "web:3"]

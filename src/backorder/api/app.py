@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -43,6 +43,7 @@ from backorder.api import (
     supply,
     transfers,
 )
+from backorder.api.group_commit import GroupCommit
 from backorder.api.idempotency import IdempotencyMiddleware
 from backorder.api.paths import SegmentPaths
 from backorder.api.responses import Health, NotReady, Ready
@@ -70,10 +71,13 @@ def create_app(backorder: Backorder) -> FastAPI:
         dependencies=[Depends(problems.once_each)],
     )
     app.state.backorder = backorder
-    # SQLite has one writer at a time: orders wait for theirs here, in arrival order, on
-    # the event loop, instead of each in a thread of its own at the database's lock (a
-    # lock that does not serve its waiters in order, which made the slowest answers slow).
-    app.state.placing = CapacityLimiter(1) if backorder.db.engine.dialect.name == "sqlite" else None
+    # SQLite has one writer at a time: orders wait for theirs on the event loop, in arrival
+    # order, and those that waited are placed together (api/group_commit.py), instead of
+    # each in a thread of its own at the database's lock (a lock that does not serve its
+    # waiters in order, which made the slowest answers slow).
+    app.state.placing = (
+        GroupCommit(backorder) if backorder.db.engine.dialect.name == "sqlite" else None
+    )
     problems.install(app)
     app.add_middleware(IdempotencyMiddleware)
     limits.install(app, backorder.settings.max_body_bytes)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backorder.api import metrics
 from backorder.api.auth import current_app, need
+from backorder.api.group_commit import GroupCommit
 from backorder.api.negotiation import prefers_html
 from backorder.api.paths import Segment
 from backorder.api.problems import ApiProblem
@@ -192,11 +193,15 @@ async def post_order(
     """Place a canonical order; each line is split at once into what ships now and what
     waits. Placing the same `CHANNEL:EXTERNAL_ID` again changes nothing and answers 200."""
     request = body.to_request()
+    group: GroupCommit | None = http.app.state.placing
     try:
-        # The one hand-off to a worker thread: the checks before and the answer's
-        # validation after run on the event loop, each hop costing a thread switch.
-        placed, view = await to_thread.run_sync(
-            place_and_view, app, request, limiter=http.app.state.placing
+        # The one hand-off to a worker thread (on SQLite, one for a group of orders): the
+        # checks before and the answer's validation after run on the event loop, each hop
+        # costing a thread switch.
+        placed, view = await (
+            group.place(request)
+            if group is not None
+            else to_thread.run_sync(place_and_view, app, request)
         )
     except UnknownSku as error:
         raise InvalidRequest(f"{error}; the order was not placed") from None

@@ -637,19 +637,22 @@ class Outbox:
         self.conn = conn
 
     def append(self, facts: Sequence[Event], now: datetime) -> None:
-        if not facts:
+        self.append_each([(facts, now)])
+
+    def append_each(self, happened: Sequence[tuple[Sequence[Event], datetime]]) -> None:
+        """The events of several changes, each with the time it happened, in one statement."""
+        rows = [
+            {
+                "type": fact.type,
+                "occurred_at": now,
+                "order_ref": fact.order_ref,
+                "sku": fact.subject_sku,
+                "payload": fact.payload(),
+            }
+            for facts, now in happened
+            for fact in facts
+        ]
+        if not rows:
             return
         take_event_ids_in_commit_order(self.conn)
-        self.conn.execute(
-            _INSERT_EVENTS,
-            [
-                {
-                    "type": fact.type,
-                    "occurred_at": now,
-                    "order_ref": fact.order_ref,
-                    "sku": fact.subject_sku,
-                    "payload": fact.payload(),
-                }
-                for fact in facts
-            ],
-        )
+        self.conn.execute(_INSERT_EVENTS, rows)
