@@ -17,7 +17,7 @@ from unittest.mock import patch
 
 from fastapi import FastAPI
 
-from backorder.api.app import create_app
+from backorder.api.app import create_app, settle_heap
 from backorder.config import Settings
 from backorder.services.context import Backorder
 
@@ -32,7 +32,9 @@ def app_from_environment() -> FastAPI:
     from the environment (BACKORDER_*), waiting for the database as `serve` does."""
     settings = Settings()
     backorder = Backorder.open(settings, wait_seconds=settings.database_wait_seconds)
-    return create_app(backorder)
+    app = create_app(backorder)
+    settle_heap()
+    return app
 
 
 @contextmanager
