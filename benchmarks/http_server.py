@@ -1,6 +1,7 @@
 """The API as `backorder serve` runs it, plus one route for the benchmark's floor:
 POST /bench/bare parses the same canonical order JSON through the same app and middleware,
-and does nothing else (no key check, no database).
+and does nothing else (no key check, no database, no worker thread: it answers on the event
+loop, the least a request can cost in this app).
 
     python benchmarks/http_server.py DATABASE_URL PORT
 """
@@ -20,7 +21,7 @@ def main() -> None:
     app = create_app(Backorder.open(Settings(), url))
 
     @app.post("/bench/bare", status_code=201)
-    def bare(body: OrderIn) -> dict[str, int]:
+    async def bare(body: OrderIn) -> dict[str, int]:
         return {"lines": len(body.lines)}
 
     serve(app, "127.0.0.1", port)
