@@ -4,6 +4,7 @@ gone when they have ended (an operator's own folder is left alone)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from pathlib import Path
@@ -29,12 +30,16 @@ def test_each_process_builds_the_app_on_the_database_the_command_was_given(
     with environment_for_workers(url) as given:
         folder = Path(given[METRICS_FOLDER])
         assert folder.is_dir() and os.environ[METRICS_FOLDER] == str(folder)
+        gc.unfreeze()
         app = app_from_environment()  # what each process calls, after a fresh start
         try:
+            # what the process built before its first request is out of the collector's sight
+            assert gc.get_freeze_count() > 10_000
             with TestClient(app) as client:
                 assert client.get("/readyz").json()["status"] == "ready"
             assert app.state.backorder.db.url == url
         finally:
+            gc.unfreeze()  # this test process goes on: let the collector see it all again
             app.state.backorder.close()
     assert os.environ["BACKORDER_DATABASE_URL"] == "sqlite:///not-this-one.db"
     assert METRICS_FOLDER not in os.environ
