@@ -5,6 +5,7 @@ commit, api/group_commit.py), each answered with its own view."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,3 +180,36 @@ def test_an_order_whose_request_is_cancelled_while_it_waits_is_not_placed(
     assert order_view(app, refs[2]) == placed[1][1]
     with pytest.raises(UnknownOrder):
         order_view(app, refs[1])
+
+
+def test_an_order_for_an_unknown_sku_sent_among_others_is_refused_alone(
+    sqlite_app: Backorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = sqlite_app
+    add_product(app, product("SPIKE"))
+    set_stock(app, "SPIKE", 5)
+    key = create_key(app, Role.CHANNEL).key
+    web = create_app(app)
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/api/v1/orders",
+                        headers={"Authorization": f"Bearer {key}"},
+                        json=_body(n, "NO-SUCH" if n == 5 else "SPIKE"),
+                    )
+                    for n in range(12)
+                )
+            )
+
+    with caplog.at_level(logging.INFO, logger="backorder.services.placing_answer"):
+        answers = asyncio.run(burst())
+    assert "placing each on its own" in caplog.text  # it came in a group, which failed
+    assert [a.status_code for a in answers] == [201] * 5 + [422] + [201] * 6
+    assert "NO-SUCH" in answers[5].json()["detail"]
+    assert sum(a.json()["lines"][0]["allocated"] for a in answers if a.status_code == 201) == 5
+    with pytest.raises(UnknownOrder):
+        order_view(app, "shop:o-5")
