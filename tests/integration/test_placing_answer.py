@@ -17,20 +17,21 @@ from backorder.store.tables import events
 from tests.factories import order, product
 
 
-def checkouts(app: Backorder) -> list[int]:
+def counted(app: Backorder, what: str) -> list[int]:
+    """One item for each time the engine's `what` event fires (a checkout, a commit)."""
     seen: list[int] = []
 
     def count(*_: Any) -> None:
         seen.append(1)
 
-    event.listen(app.db.engine, "checkout", count)
+    event.listen(app.db.engine, what, count)
     return seen
 
 
 def test_a_new_order_is_answered_with_its_view_from_one_connection(app: Backorder) -> None:
     add_product(app, product())
     set_stock(app, "WIDGET-BLUE", 3)
-    seen = checkouts(app)
+    seen = counted(app, "checkout")
     placed, answer = place_and_view(app, order("1", ("WIDGET-BLUE", 5)))
     assert (placed.ref, placed.created, len(seen)) == ("web:1", True, 1)
     assert answer == order_view(app, "web:1")
@@ -72,22 +73,12 @@ def test_every_new_order_is_answered_with_the_view_a_later_read_gives(app: Backo
         assert answer == order_view(app, placed.ref)
 
 
-def commits(app: Backorder) -> list[int]:
-    seen: list[int] = []
-
-    def count(*_: Any) -> None:
-        seen.append(1)
-
-    event.listen(app.db.engine, "commit", count)
-    return seen
-
-
 def test_orders_placed_together_commit_once_and_each_sees_those_before_it(
     app: Backorder,
 ) -> None:
     add_product(app, product())
     set_stock(app, "WIDGET-BLUE", 3)
-    seen = commits(app)
+    seen = counted(app, "commit")
     outcomes = place_together(
         app,
         [
