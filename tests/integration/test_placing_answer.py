@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from backorder.domain.errors import InvalidRequest, UnknownOrder, UnknownSku
 from backorder.services.context import Backorder
@@ -131,3 +132,22 @@ def test_an_order_that_fails_in_a_group_fails_alone(app: Backorder) -> None:
             select(events.c.order_ref).where(events.c.type == "order_accepted")
         ).scalars()
         assert sorted(placed) == ["web:1", "web:3"]
+
+
+def test_a_group_the_database_cannot_take_fails_whole_and_is_not_tried_again(
+    app: Backorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_product(app, product())
+    tried: list[int] = []
+
+    def away() -> Any:
+        tried.append(1)
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(app.db, "write", away)
+    outcomes = place_together(app, [order("1", ("WIDGET-BLUE", 1)), order("2", ("WIDGET-BLUE", 1))])
+    assert [type(outcome.error) for outcome in outcomes] == [OperationalError] * 2
+    assert len(tried) == 1  # each on its own would only meet the same database
+    monkeypatch.undo()
+    with pytest.raises(UnknownOrder):
+        order_view(app, "web:1")
