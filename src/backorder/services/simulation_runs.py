@@ -44,8 +44,6 @@ def start_run(app: Backorder, period: tuple[date, date], policy: str) -> str:
     with app.db.write() as uow:
         conn = uow.connection
         _give_up_lost(conn, now)
-        if conn.execute(select(RUNS.id).where(RUNS.state == "running")).first() is not None:
-            raise InvalidRequest(BUSY)
         try:
             conn.execute(
                 insert(simulation_runs).values(
@@ -60,7 +58,7 @@ def start_run(app: Backorder, period: tuple[date, date], policy: str) -> str:
                     rows=[],
                 )
             )
-        except IntegrityError:  # another process started one in the meantime
+        except IntegrityError:  # one running already: the index holds one running row at most
             raise InvalidRequest(BUSY) from None
         newest = select(RUNS.id).order_by(RUNS.started_at.desc(), RUNS.id).limit(KEPT)
         conn.execute(delete(simulation_runs).where(RUNS.id.not_in(newest.scalar_subquery())))
