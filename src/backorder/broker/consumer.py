@@ -79,7 +79,9 @@ async def consume(app: Backorder, batch: int, until: Until, report: Report) -> i
         return 0
     try:
         js = client.jetstream(timeout=app.settings.broker_timeout_seconds)
-        key = stream_key(await ensure_stream(js, app.settings))
+        stream = await ensure_stream(js, app.settings)
+        key = stream_key(stream)
+        await _forget_gone(app, js, key, stream.state.first_seq)
         subscription = await js.pull_subscribe(
             f"{SUBJECTS}.>",
             durable=DURABLE,
@@ -116,7 +118,7 @@ async def _loop(
 ) -> int:
     (js, subscription), (batch, until, report) = pulling, how
     taken, failures = 0, 0
-    forget_at = time.monotonic()
+    forget_at = time.monotonic() + FORGET_SECONDS  # the first tidy came with the stream
     while not until.over():
         if time.monotonic() >= forget_at:
             await _forget_gone(app, js, key)
@@ -138,13 +140,17 @@ async def _loop(
     return taken
 
 
-async def _forget_gone(app: Backorder, js: JetStreamContext, key: str) -> None:
-    """Drop the database's record of the messages the stream no longer holds (it only
-    tells a message delivered again, which those never are). A failure is logged and
-    tried again later: it never stops the consumer."""
+async def _forget_gone(
+    app: Backorder, js: JetStreamContext, key: str, first: int | None = None
+) -> None:
+    """Drop the database's record of the messages the stream no longer holds, before its
+    first sequence `first` (asked of the stream when not given): the record only tells a
+    message delivered again, which those never are. A failure is logged and tried again
+    later: it never stops the consumer."""
     try:
-        info = await js.stream_info(app.settings.broker_stream)
-        gone = await asyncio.to_thread(forget_gone, app, key, info.state.first_seq)
+        if first is None:
+            first = (await js.stream_info(app.settings.broker_stream)).state.first_seq
+        gone = await asyncio.to_thread(forget_gone, app, key, first)
     except (nats.errors.Error, OSError, TimeoutError) as error:
         log.warning("broker: stream info failed (%s); tidying later", error or type(error))
         return
